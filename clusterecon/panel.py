@@ -1,0 +1,213 @@
+"""SurveyPanel: the validated canonical firm-year panel every estimator and hypothesis test starts from.
+
+A SurveyPanel holds
+* ``data``: the firm-year frame indexed by ``(firm_id, year)`` (unique, sorted), firm-year columns only;
+* ``firms``: one row per firm indexed by ``firm_id`` with the firm-level attributes;
+* ``labels``: variable labels (canonical codebook labels, overridden by the survey's own);
+* ``provenance``: the frozen log of every change from the raw file(s) to this panel;
+* ``design``: how the survey was collected (one interview with recall, repeated rounds, a census), which decides
+  whether exits are observable;
+* ``validation``: the validation report it passed (may be ``None`` for panels built in code);
+* ``truth``: for simulated panels, the true parameters and phases (``None`` otherwise).
+
+``frame`` joins the two levels into the single (firm_id, year)-indexed DataFrame that formulas run on. The object
+is immutable: transformations (``clusterecon.derive``) return a new panel with extra provenance entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, Literal, Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from .provenance import ProvenanceEntry, ProvenanceLog, to_json
+
+SurveyKind = Literal["recall", "rounds", "census", "unknown"]
+
+
+class PanelError(ValueError):
+    """A panel cannot be built from the data as given; the message names the columns, rows and the fix."""
+
+
+@dataclass(frozen=True)
+class SurveyDesign:
+    """How the data were collected.
+
+    ``kind``: ``"recall"`` = one interview with recall questions for benchmark years (survivors only: exits are
+    not observable); ``"rounds"`` = repeated survey rounds; ``"census"`` = every firm ever active (simulated truth,
+    administrative data). ``exits_observable`` defaults from ``kind`` but can be set explicitly.
+    """
+
+    kind: SurveyKind = "unknown"
+    survey_years: tuple[int, ...] = ()
+    exits_observable: bool | None = None
+    source: str = ""
+
+    @property
+    def can_study_exit(self) -> bool:
+        if self.exits_observable is not None:
+            return bool(self.exits_observable)
+        return self.kind in ("rounds", "census")
+
+    def explain_exit(self) -> str:
+        if self.can_study_exit:
+            return "exits are observable"
+        if self.kind == "recall":
+            return ("the panel comes from one interview with recall questions, so it holds survivors only: firms that "
+                    "exited before the interview were never surveyed and exit cannot be studied")
+        return ("the survey design is unknown, so exits are not known to be observable; declare "
+                "SurveyDesign(kind='rounds' or 'census') if firms that closed are in the data")
+
+
+@dataclass(frozen=True)
+class SurveyPanel:
+    data: pd.DataFrame
+    firms: pd.DataFrame
+    labels: Mapping[str, str] = field(default_factory=dict)
+    provenance: tuple[ProvenanceEntry, ...] = ()
+    design: SurveyDesign = SurveyDesign()
+    validation: Any = None
+    truth: Any = None
+
+    def __post_init__(self) -> None:
+        idx = self.data.index
+        if not isinstance(idx, pd.MultiIndex) or list(idx.names) != ["firm_id", "year"]:
+            raise PanelError("SurveyPanel.data must be indexed by (firm_id, year); use SurveyPanel.from_frame")
+        if not idx.is_unique:
+            dup = idx[idx.duplicated()].unique()[:5]
+            raise PanelError(f"duplicate (firm_id, year) rows, e.g. {list(dup)}; resolve them before building a panel")
+        if self.firms.index.name != "firm_id" or not self.firms.index.is_unique:
+            raise PanelError("SurveyPanel.firms must be indexed by a unique firm_id")
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_frame(
+        cls,
+        df: pd.DataFrame,
+        *,
+        firm_columns: tuple[str, ...] | None = None,
+        design: SurveyDesign | None = None,
+        labels: Mapping[str, str] | None = None,
+        provenance: ProvenanceLog | tuple[ProvenanceEntry, ...] = (),
+        validation: Any = None,
+        truth: Any = None,
+    ) -> SurveyPanel:
+        """Build a panel from one long frame with ``firm_id`` and ``year`` columns (or that index).
+
+        Firm-level columns (canonical firm-level names present, or ``firm_columns``) move to ``firms``; they must be
+        constant within a firm (non-missing values), else :class:`PanelError` names the firms. Duplicate
+        (firm_id, year) rows are refused: the loaders resolve or report them first.
+        """
+        d = df.reset_index() if isinstance(df.index, pd.MultiIndex) else df.copy()
+        for key in ("firm_id", "year"):
+            if key not in d.columns:
+                raise PanelError(f"column {key!r} is missing; the panel needs firm_id and year")
+        d["firm_id"] = d["firm_id"].astype("string")
+        d["year"] = pd.to_numeric(d["year"], errors="raise").astype("int64")
+        dup = d.duplicated(["firm_id", "year"], keep=False)
+        if dup.any():
+            ex = d.loc[dup, ["firm_id", "year"]].drop_duplicates().head(5).to_records(index=False).tolist()
+            raise PanelError(f"{int(dup.sum())} rows share a (firm_id, year) with another row, e.g. {ex}; "
+                             "drop exact duplicates or choose a duplicate policy in the mapping")
+        fcols = [c for c in (firm_columns if firm_columns is not None else schema.FIRM_COLUMNS)
+                 if c in d.columns and c != "firm_id"]
+        firms = _firm_table(d, fcols)
+        data = d.drop(columns=fcols).set_index(["firm_id", "year"]).sort_index()
+        lab = dict(schema.LABELS)
+        lab.update(labels or {})
+        prov = provenance.freeze() if isinstance(provenance, ProvenanceLog) else tuple(provenance)
+        return cls(data=data, firms=firms, labels=lab, provenance=prov, design=design or SurveyDesign(),
+                   validation=validation, truth=truth)
+
+    def replace(self, **changes: Any) -> SurveyPanel:
+        return replace(self, **changes)
+
+    # ------------------------------------------------------------------ views
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """Firm-year rows with the firm attributes joined on: what formulas run on. Index (firm_id, year)."""
+        if self.firms.shape[1] == 0:
+            return self.data
+        joined = self.data.join(self.firms, on="firm_id", how="left")
+        return joined
+
+    @property
+    def n_obs(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def n_firms(self) -> int:
+        return int(self.firms.shape[0])
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        return tuple(int(y) for y in np.unique(self.data.index.get_level_values("year")))
+
+    @cached_property
+    def obs_per_firm(self) -> pd.Series:
+        return self.data.groupby(level="firm_id", observed=True).size()
+
+    @property
+    def is_balanced(self) -> bool:
+        return bool((self.obs_per_firm == len(self.years)).all())
+
+    def gaps(self) -> pd.DataFrame:
+        """Firms whose observed years, among the panel's own years, skip one that lies between their first and last:
+        columns firm_id, missing_years."""
+        all_years = np.array(self.years)
+        rows = []
+        for fid, ys in self.data.reset_index().groupby("firm_id", observed=True)["year"]:
+            inside = all_years[(all_years > ys.min()) & (all_years < ys.max())]
+            missing = sorted(set(inside.tolist()) - set(ys.tolist()))
+            if missing:
+                rows.append({"firm_id": fid, "missing_years": missing})
+        return pd.DataFrame(rows, columns=["firm_id", "missing_years"])
+
+    def structure(self) -> dict[str, Any]:
+        """Counts a reader wants first: firms, observations, years, T min/mean/max, balance, gaps."""
+        t = self.obs_per_firm
+        return {
+            "firms": self.n_firms,
+            "firm_years": self.n_obs,
+            "years": list(self.years),
+            "T_min": int(t.min()) if len(t) else 0,
+            "T_mean": float(t.mean()) if len(t) else 0.0,
+            "T_max": int(t.max()) if len(t) else 0,
+            "balanced": self.is_balanced,
+            "firms_with_gaps": int(len(self.gaps())),
+            "design": self.design.kind,
+            "exits_observable": self.design.can_study_exit,
+        }
+
+    def label(self, name: str) -> str:
+        return self.labels.get(name, name)
+
+    def provenance_json(self, indent: int | None = 2) -> str:
+        return to_json(self.provenance, indent=indent)
+
+    def __repr__(self) -> str:
+        s = self.structure()
+        return (f"SurveyPanel({s['firms']} firms, {s['firm_years']} firm-years, years {s['years'][:1]}…"
+                f"{s['years'][-1:]}, T {s['T_min']}–{s['T_max']}, design={s['design']})")
+
+
+def _firm_table(d: pd.DataFrame, fcols: list[str]) -> pd.DataFrame:
+    """One row per firm; refuses attributes that vary within a firm (ignoring missing values)."""
+    g = d.groupby("firm_id", sort=True, observed=True)
+    if fcols:
+        nun = g[fcols].nunique(dropna=True)
+        bad = nun.columns[(nun > 1).any()]
+        if len(bad):
+            detail = "; ".join(f"{c}: firms {list(nun.index[nun[c] > 1][:5])}" for c in bad)
+            raise PanelError(f"firm-level attributes vary within a firm ({detail}); fix the data or declare the "
+                             "column firm-year level")
+        firms = g[fcols].first()
+    else:
+        firms = pd.DataFrame(index=pd.Index(sorted(d["firm_id"].unique()), name="firm_id"))
+    firms.index = firms.index.astype("string")
+    firms.index.name = "firm_id"
+    return firms
