@@ -11,8 +11,8 @@ by name to reproduce Stata's ``xtreg, fe`` (absorbed effects not counted), ``are
 ``np.bincount`` passes to keep two-way fixed effects on 10M rows fast. Tests compare every rule against pyfixest,
 linearmodels and statsmodels set to the same convention (``tests/test_covariance.py``).
 
-Notation: N observations, k = ``X.shape[1]`` estimated coefficients, a = ``n_absorbed`` parameters absorbed by
-fixed effects (e.g. a = G for firm effects, G + T − 1 for firm and year effects), G clusters,
+Notation: N observations, k = ``X.shape[1]`` + ``n_partialled`` estimated coefficients, a = ``n_absorbed``
+parameters absorbed by fixed effects (e.g. a = G for firm effects), G clusters,
 B = (X'X)⁻¹ the bread, and scores s_i = x_i e_i (weighted: w_i x_i e_i).
 """
 
@@ -116,6 +116,7 @@ def ols_covariance(
     weights: np.ndarray | None = None,
     has_constant: bool = True,
     n_nested: int = 0,
+    n_partialled: int = 0,
     cluster_names: Sequence[str] = (),
 ) -> tuple[np.ndarray, VarianceInfo, float | None]:
     r"""Covariance of OLS coefficients b = (X'X)⁻¹X'y, with the small-sample rule ``dof``.
@@ -153,6 +154,9 @@ def ols_covariance(
     n_absorbed : a, the number of absorbed fixed-effect parameters (linearly independent levels).
     has_constant : whether the model has an intercept absorbed in the effects (only read when a > 0).
     n_nested : absorbed parameters whose effect is nested within the (first) cluster variable (``"reghdfe"``).
+    n_partialled : coefficients partialled out of X and y that Stata estimates as explicit regressors and counts
+        in K under every rule, e.g. T − 1 year dummies in ``xtreg y x i.year, fe`` when clusterecon absorbs the
+        year effects, or T (dummies + constant) for time effects alone (``regress y x i.year``).
     cluster_names : names recorded in :class:`VarianceInfo`.
 
     Returns
@@ -179,13 +183,14 @@ def ols_covariance(
         xtx = X.T @ (X * w[:, None]) if w is not None else X.T @ X
         bread = np.linalg.pinv(xtx)
     a = int(n_absorbed)
-    k_all = k + a  # classical / robust count everything estimated
+    kp = k + int(n_partialled)
+    k_all = kp + a  # classical / robust count everything estimated
     if dof == "areg":
         k_clu = k_all
     elif dof == "reghdfe":
-        k_clu = k + a - int(n_nested) + (1 if n_nested > 0 else 0)
+        k_clu = kp + a - int(n_nested) + (1 if n_nested > 0 else 0)
     else:
-        k_clu = k + (1 if a > 0 and has_constant else 0)
+        k_clu = kp + (1 if a > 0 and has_constant else 0)
     rule = _RULE_TEXT[dof]
 
     if kind == "classical":
