@@ -7,8 +7,9 @@ the original file (header excluded; Stata's ``_n``), so a user can find them in 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 

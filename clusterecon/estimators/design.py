@@ -8,8 +8,9 @@ statsmodels/linearmodels. A constant is included unless the formula has ``- 1`` 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
