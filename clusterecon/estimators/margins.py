@@ -1,0 +1,176 @@
+r"""Average marginal (partial) effects with delta-method standard errors, for any model that predicts a mean.
+
+For a prediction :math:`m(\theta, x)` (a probability, or a vector of outcome probabilities):
+
+* continuous regressor :math:`x_j`: :math:`\mathrm{AME}_j = \frac1N\sum_i \partial m(\theta, x_i)/\partial x_{ij}`;
+* 0/1 regressor (detected, or named by ``dummies``): the discrete change
+  :math:`\frac1N\sum_i [m(\theta, x_i^{j=1}) - m(\theta, x_i^{j=0})]`; for the dummy columns of one factor
+  (``C(region)[T.b]``, ``C(region)[T.c]``) the other levels are set to 0 in both counterfactuals, i.e. level vs base,
+  as Stata ``margins, dydx(i.region)``.
+
+Variance (delta method, Stata ``margins``): :math:`V_{AME} = J V_\theta J'` with
+:math:`J = \partial \mathrm{AME}/\partial\theta'` by central differences, where :math:`V_\theta` is the model's
+covariance (so clustering carries through). Effects are per column of the model matrix, like statsmodels
+``get_margeff(at="overall", dummy=True)``: a regressor that also enters as a square or an interaction is
+differentiated holding the other column fixed.
+
+A model supports margins by putting a :class:`MarginsSpec` in ``result.extra["margins"]`` (``predict``, optional
+analytic ``dydx``, the estimation sample ``X`` and its column ``names``). Written here because statsmodels'
+``get_margeff`` is tied to its own result classes and has no factor-level contrasts.
+
+Reference: Wooldridge (2010), *Econometric Analysis of Cross Section and Panel Data*, 2nd ed., §15.6; Stata [R]
+margins, Methods and formulas.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .results import EstimationResult, VarianceInfo
+
+_FACTOR = re.compile(r"^(?P<base>.+)\[T\.(?P<level>.+)\]$")
+
+
+@dataclass(frozen=True)
+class MarginsSpec:
+    """What :func:`average_effects` needs from a fitted model.
+
+    ``predict(params, X)`` → (n,) or (n, J) predicted means; ``dydx(params, X)`` (optional) → (n, k) or (n, J, k)
+    analytic derivatives of the prediction w.r.t. the columns of X (numerical central differences otherwise);
+    ``exclude``: columns never reported (the constant, Mundlak means, ...); ``outcomes``: labels of the J outcomes.
+    """
+
+    predict: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    X: np.ndarray
+    names: tuple[str, ...]
+    dydx: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    exclude: tuple[str, ...] = ("Intercept",)
+    outcomes: tuple[str, ...] | None = None
+    label: str = "Pr(y=1)"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def detect_dummies(X: np.ndarray, names: Sequence[str]) -> list[str]:
+    """Columns whose values are exactly {0, 1}."""
+    out = []
+    for j, nm in enumerate(names):
+        vals = np.unique(X[:, j])
+        if len(vals) == 2 and vals[0] == 0.0 and vals[1] == 1.0:
+            out.append(nm)
+    return out
+
+
+def _siblings(name: str, names: Sequence[str]) -> list[int]:
+    m = _FACTOR.match(name)
+    if not m:
+        return []
+    base = m.group("base")
+    return [j for j, other in enumerate(names) if other != name and (mo := _FACTOR.match(other))
+            and mo.group("base") == base]
+
+
+def average_effects(spec: MarginsSpec, params: np.ndarray, cov: np.ndarray, *, variables: Sequence[str] | str = "*",
+                    dummies: Sequence[str] | bool | None = None, at: str = "overall",
+                    ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """Effects, their delta-method covariance, their names and the discrete-change variables.
+
+    ``at="overall"`` averages over the sample (AME/APE); ``at="mean"`` evaluates at the sample means (PEA, Stata
+    ``atmeans``).
+    """
+    names = list(spec.names)
+    X = np.asarray(spec.X, dtype=float)
+    if at == "mean":
+        X = X.mean(axis=0, keepdims=True)
+    elif at != "overall":
+        raise ValueError(f"at={at!r}: choose 'overall' (average effects) or 'mean' (effects at the means)")
+    if variables == "*":
+        variables = [n for n in names if n not in spec.exclude]
+    else:
+        variables = [variables] if isinstance(variables, str) else list(variables)
+        bad = [v for v in variables if v not in names]
+        if bad:
+            raise KeyError(f"{bad} are not regressors of the model; have {names}")
+    if dummies is None or dummies is True:
+        disc = set(detect_dummies(np.asarray(spec.X, dtype=float), names))
+    elif dummies is False:
+        disc = set()
+    else:
+        disc = set(dummies)
+        bad = [d for d in disc if d not in names]
+        if bad:
+            raise KeyError(f"dummies {bad} are not regressors of the model; have {names}")
+    disc &= set(variables)
+    cols = [names.index(v) for v in variables]
+    params = np.asarray(params, dtype=float)
+
+    def effects(theta: np.ndarray) -> np.ndarray:
+        out = []
+        deriv = spec.dydx(theta, X) if spec.dydx is not None else None
+        for v, j in zip(variables, cols):
+            if v in disc:
+                X1, X0 = X.copy(), X.copy()
+                for s in _siblings(v, names):
+                    X1[:, s] = 0.0
+                    X0[:, s] = 0.0
+                X1[:, j], X0[:, j] = 1.0, 0.0
+                out.append((spec.predict(theta, X1) - spec.predict(theta, X0)).mean(axis=0))
+            elif deriv is not None:
+                out.append(deriv[..., j].mean(axis=0))
+            else:
+                h = 1e-5 * max(1.0, float(np.abs(X[:, j]).mean()))
+                Xp, Xm = X.copy(), X.copy()
+                Xp[:, j] += h
+                Xm[:, j] -= h
+                out.append(((spec.predict(theta, Xp) - spec.predict(theta, Xm)) / (2 * h)).mean(axis=0))
+        # rows: variables; columns: outcomes → flatten outcome-major so each outcome's block is contiguous
+        return np.atleast_2d(np.asarray(out).T).ravel() if np.ndim(out[0]) else np.asarray(out, dtype=float)
+
+    est = effects(params)
+    J = np.empty((len(est), len(params)))
+    for k in range(len(params)):
+        h = 1e-6 * max(1.0, abs(params[k]))
+        tp, tm = params.copy(), params.copy()
+        tp[k] += h
+        tm[k] -= h
+        J[:, k] = (effects(tp) - effects(tm)) / (2 * h)
+    V = J @ np.asarray(cov, dtype=float) @ J.T
+    if spec.outcomes is not None and len(est) != len(variables):
+        labels = [f"{o}:{v}" for o in spec.outcomes for v in variables]
+    else:
+        labels = list(variables)
+    return est, (V + V.T) / 2, labels, sorted(disc, key=variables.index)
+
+
+def margins(result: EstimationResult, *, dydx: Sequence[str] | str = "*", dummies: Sequence[str] | bool | None = None,
+            at: str = "overall") -> EstimationResult:
+    """Average marginal effects of a fitted model (Stata ``margins, dydx(*)``), as an :class:`EstimationResult`.
+
+    Parameters
+    ----------
+    result : a result carrying ``extra["margins"]`` (logit, probit, RE/CRE probit, mnlogit, Tobit, ...).
+    dydx : ``"*"`` (all regressors but the constant) or a list of column names.
+    dummies : ``None`` detects 0/1 columns (discrete change 0 → 1); a list names them; ``False`` treats all as
+        continuous (Stata's treatment of a 0/1 variable not declared ``i.``).
+    at : ``"overall"`` (average over the sample) or ``"mean"`` (at the means of the regressors).
+    """
+    spec = result.extra.get("margins") if result.extra else None
+    if not isinstance(spec, MarginsSpec):
+        raise TypeError(f"{result.model} does not support margins (no MarginsSpec in result.extra['margins'])")
+    est, V, labels, disc = average_effects(spec, result.coef, result.vcov, variables=dydx, dummies=dummies, at=at)
+    src = result.variance
+    info = VarianceInfo("delta", clusters=src.clusters, n_clusters=src.n_clusters,
+                        dof_rule=f"J V J' with V the model's {src.kind} covariance")
+    what = "Average marginal effects" if at == "overall" else "Marginal effects at the means"
+    notes = [f"Effects on {spec.label}; dy/dx per model-matrix column."]
+    if disc:
+        notes.append("Discrete change 0 → 1 for: " + ", ".join(disc) + ".")
+    return EstimationResult(
+        model=f"{what} after {result.model}", estimator="margins, dydx", depvar=result.depvar, names=labels,
+        coef=est, vcov=V, variance=info, nobs=result.nobs, df_resid=result.df_resid, formula=result.formula,
+        n_entities=result.n_entities, t_min=result.t_min, t_mean=result.t_mean, t_max=result.t_max,
+        omitted=result.omitted, dropped_regressors=result.dropped_regressors, effects=result.effects,
+        notes=tuple(notes), extra={"discrete": tuple(disc), "at": at, "source": result.model})
