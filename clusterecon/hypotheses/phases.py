@@ -1,0 +1,197 @@
+r"""Phase diagnosis: date the cluster's transitions and classify each year as initiation, quantity expansion or
+quality improvement.
+
+Trajectories (one row per year, :func:`trajectories`): number of firms, entrants, output, price, labour
+productivity and the share of firms with any innovation (own brand, own retail shop, long-term subcontracting,
+exports). On a survivor-only recall survey the number of firms in year t is reconstructed from the founding years
+of the firms interviewed (a lower bound: firms that exited before the interview are missing), which gives an annual
+series even when outcomes are recalled for a few benchmark years only.
+
+Dating, after Sonobe & Otsuka (2006): quantity expansion starts when the trend of the number of firms breaks upward
+(entry take-off); quality improvement starts when the innovation share (else productivity) breaks upward. Breaks
+in a broken linear trend :math:`y_t = a_j + b_j t` are found by the Bai–Perron sequential procedure (at most two,
+first tested by the Andrews sup-F; a Chow test when the user supplies the date), and the transition is the break
+with the largest slope increase; its uncertainty is a 90% residual-bootstrap interval of the break year, re-dated
+within its two adjacent regimes (199 draws, fixed seed).
+A break that is not significant at 5% is not used: the verdict then says the cluster has not (yet) entered that
+phase within the years observed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..estimators.breaks import chow_test, sequential_breaks, sup_f_test
+from ..panel import SurveyPanel
+from ..schema import INNOVATION_INDICATORS
+from .result import HypothesisResult, SkipHypothesis
+
+PHASES = ("initiation", "quantity expansion", "quality improvement")
+MIN_YEARS = 8
+
+
+def trajectories(panel: SurveyPanel) -> pd.DataFrame:
+    """Yearly cluster aggregates used by the phase diagnosis and the trajectory figure."""
+    f = panel.frame
+    years = np.array(panel.years)
+    g = f.groupby(level="year")
+    out = pd.DataFrame(index=pd.Index(years, name="year"))
+    out["firms_observed"] = g.size()
+    if "active" in f.columns and panel.design.can_study_exit:
+        out["firms"] = g["active"].apply(lambda s: int(s.fillna(True).astype(bool).sum()))
+    else:
+        out["firms"] = out["firms_observed"]
+    fy = pd.to_numeric(panel.firms.get("founding_year", pd.Series(dtype=float)), errors="coerce").dropna()
+    if len(fy):
+        first = int(min(fy.min(), years.min()))
+        span = np.arange(first, int(years.max()) + 1)
+        counts = fy.astype(int).value_counts().reindex(span, fill_value=0)
+        out = out.reindex(span)
+        out.index.name = "year"
+        out["entrants"] = counts.to_numpy()
+        if not panel.design.can_study_exit:
+            out["firms"] = counts.cumsum().to_numpy()  # survivors founded by year t
+    if "sales" in f.columns:
+        out["output"] = g["sales"].sum(min_count=1)
+    if "product_price" in f.columns:
+        out["log_price"] = g["product_price"].apply(lambda s: np.log(s[s > 0]).mean())
+    if {"sales", "material_cost", "employees"} <= set(f.columns):
+        va = (f["sales"] - f["material_cost"]) / f["employees"]
+        out["log_va_per_worker"] = np.log(va.where(va > 0)).groupby(level="year").mean()
+    ind = [c for c in INNOVATION_INDICATORS if c in f.columns]
+    if ind:
+        any_innov = f[ind].astype("float64").max(axis=1, skipna=True)
+        out["innovation_share"] = any_innov.groupby(level="year").mean()
+    return out
+
+
+def _broken_trend_break(series: pd.Series, *, after: int | None = None, rng_seed: int = 12345,
+                        reps: int = 199) -> dict | None:
+    """The upward trend break with the largest slope increase among those found by the sequential Bai-Perron
+    procedure (at most two breaks), with a bootstrap interval from re-dating it within its two adjacent segments."""
+    s = series.dropna()
+    if after is not None:
+        s = s[s.index >= after]
+    if len(s) < MIN_YEARS:
+        return None
+    y = s.to_numpy(dtype=float)
+    if np.allclose(y, y[0]):
+        return None
+    t = (s.index.to_numpy() - s.index.min()).astype(float)
+    X = np.column_stack([np.ones(len(s)), t])
+    dating = sequential_breaks(y, X, max_breaks=2)
+    first = dating.tests[0]
+    if not dating.breaks:
+        return {"year": None, "pvalue": first.pvalue, "test": first, "slope_before": 0.0, "slope_after": 0.0}
+    bounds = [0, *dating.breaks, len(y)]
+    slopes = [np.linalg.lstsq(X[a:b], y[a:b], rcond=None)[0][1] for a, b in zip(bounds[:-1], bounds[1:])]
+    gains = np.diff(slopes)
+    j = int(np.argmax(gains))
+    a, b, c = bounds[j], bounds[j + 1], bounds[j + 2]
+    seg_x, seg_y = X[a:c], y[a:c]
+    local = b - a
+    beta1 = np.linalg.lstsq(seg_x[:local], seg_y[:local], rcond=None)[0]
+    beta2 = np.linalg.lstsq(seg_x[local:], seg_y[local:], rcond=None)[0]
+    fitted = np.r_[seg_x[:local] @ beta1, seg_x[local:] @ beta2]
+    resid = seg_y - fitted
+    rng = np.random.default_rng(rng_seed)
+    dates = []
+    for _ in range(reps):
+        try:
+            dates.append(a + sup_f_test(fitted + rng.choice(resid, size=len(resid)), seg_x).break_at)
+        except ValueError:
+            dates.append(b)
+    years = s.index.to_numpy()
+    lo, hi = np.percentile(dates, [5, 95])
+    return {
+        "year": int(years[b]),
+        "interval": (int(years[int(np.floor(lo))]), int(years[min(int(np.ceil(hi)), len(years) - 1)])),
+        "stat": first.stat,
+        "pvalue": first.pvalue,
+        "slope_before": float(slopes[j]),
+        "slope_after": float(slopes[j + 1]),
+        "test": first,
+    }
+
+
+def diagnose_phases(panel: SurveyPanel, *, expansion_start: int | None = None, quality_start: int | None = None,
+                    alpha: float = 0.05) -> HypothesisResult:
+    """Date the transitions and classify each year; known dates (e.g. from the case-study narrative) are tested
+    with a Chow test instead of being searched for."""
+    key, title = "phases", "Phase diagnosis"
+    question = "Which phase is the cluster in, and when did it enter it?"
+    try:
+        traj = trajectories(panel)
+        return _diagnose(panel, traj, key, title, question, expansion_start, quality_start, alpha)
+    except SkipHypothesis as e:
+        return HypothesisResult.skipped(key, title, question, str(e))
+
+
+def _known_break(series: pd.Series, year: int) -> dict:
+    s = series.dropna()
+    t = (s.index.to_numpy() - s.index.min()).astype(float)
+    X = np.column_stack([np.ones(len(s)), t])
+    idx = int(np.searchsorted(s.index.to_numpy(), year))
+    test = chow_test(s.to_numpy(float), X, idx)
+    b1 = np.linalg.lstsq(X[:idx], s.to_numpy(float)[:idx], rcond=None)[0]
+    b2 = np.linalg.lstsq(X[idx:], s.to_numpy(float)[idx:], rcond=None)[0]
+    return {"year": year, "interval": (year, year), "stat": test.stat, "pvalue": test.pvalue,
+            "slope_before": float(b1[1]), "slope_after": float(b2[1]), "test": test}
+
+
+def _diagnose(panel, traj, key, title, question, expansion_start, quality_start, alpha) -> HypothesisResult:
+    tests, limitations, evidence = {}, [], []
+    firms = traj["firms"].astype(float) if "firms" in traj else pd.Series(dtype=float)
+    if firms.dropna().shape[0] < MIN_YEARS:
+        raise SkipHypothesis(f"fewer than {MIN_YEARS} years with a firm count (and no founding years to rebuild "
+                             "one): the transitions cannot be dated")
+    exp = _known_break(firms, expansion_start) if expansion_start else _broken_trend_break(firms)
+    t1 = None
+    if exp is not None:
+        tests["entry take-off"] = exp["test"]
+        if exp["year"] is not None and exp["pvalue"] < alpha and exp["slope_after"] > exp["slope_before"]:
+            t1 = exp["year"]
+            evidence.append(f"the number of firms grows {exp['slope_before']:.1f} a year before {t1} and "
+                            f"{exp['slope_after']:.1f} after (sup-F p = {exp['pvalue']:.3f}; 90% interval "
+                            f"{exp['interval'][0]}–{exp['interval'][1]})")
+    if t1 is None:
+        t1 = int(firms.dropna().index.min())
+        limitations.append("no significant upward break in the number of firms: the first year observed is taken "
+                           "as the start of quantity expansion")
+    quality_series, qname = None, None
+    for col, label in (("innovation_share", "innovation share"), ("log_va_per_worker", "labour productivity")):
+        if col in traj and traj[col].dropna().shape[0] >= MIN_YEARS:
+            quality_series, qname = traj[col], label
+            break
+    t2 = None
+    if quality_series is None:
+        limitations.append(f"no innovation or productivity series with at least {MIN_YEARS} annual observations "
+                           "(a recall survey with few benchmark years): the start of quality improvement cannot be "
+                           "dated")
+    else:
+        q = _known_break(quality_series, quality_start) if quality_start else _broken_trend_break(quality_series,
+                                                                                                    after=t1)
+        if q is not None:
+            tests[f"{qname} break"] = q["test"]
+            if q["year"] is not None and q["pvalue"] < alpha and q["slope_after"] > q["slope_before"]:
+                t2 = q["year"]
+                evidence.append(f"the {qname} trend rises from {q['slope_before']:.3f} to {q['slope_after']:.3f} a "
+                                f"year at {t2} (p = {q['pvalue']:.3f}; 90% interval {q['interval'][0]}–"
+                                f"{q['interval'][1]})")
+    years = traj.index.to_numpy()
+    phase = np.where(years < t1, PHASES[0], np.where((t2 is None) | (years < (t2 or 10**6)), PHASES[1], PHASES[2]))
+    table = pd.DataFrame({"phase": phase}, index=traj.index)
+    current = table["phase"].iloc[-1]
+    verdict = (f"In {years[-1]} the cluster is in the {current} phase: quantity expansion from {t1}"
+               + (f", quality improvement from {t2}" if t2 else ", no quality-improvement transition detected")
+               + ("; " + "; ".join(evidence) if evidence else "") + ".")
+    spans = [(p, int(g.index.min()), int(g.index.max())) for p, g in table.groupby("phase", sort=False)]
+    return HypothesisResult(
+        key=key, title=title, question=question, status="descriptive", verdict=verdict, tests=tests,
+        tables={"phases": table, "trajectories": traj}, figures={"trajectories": traj},
+        assumptions=("phases change the trend of the cluster aggregates (broken linear trends)",
+                     "on recall surveys the firm count counts survivors only"),
+        limitations=tuple(limitations),
+        extra={"expansion_start": t1, "quality_start": t2, "spans": spans, "current_phase": current},
+    )
