@@ -60,10 +60,13 @@ def test_margins_delta_method_matches_analytic_jacobian(fit):
     grad = np.r_[b[j] * (phi[:, None] * X / s).mean(0), -b[j] * (phi * xb / s**2).mean()]
     grad[j] += Phi.mean()
     se = np.sqrt(grad @ fit.vcov @ grad)
-    me = fit.margins("censored", variables=["educ"])
+    me = fit.margins("censored", ["educ"])
+    from clusterecon.estimators.margins import margins
+
+    assert margins(fit, dydx=["educ"]).std_errors["educ"] == pytest.approx(se, rel=1e-5)
     assert me.std_errors["educ"] == pytest.approx(se, rel=1e-5)
     # latent-mean effects are the coefficients themselves
-    lat = fit.margins("latent", variables=["educ", "age"])
+    lat = fit.margins("latent", ["educ", "age"])
     assert np.allclose(lat.params, fit.params[["educ", "age"]], rtol=1e-7)
     assert np.allclose(lat.std_errors, fit.std_errors[["educ", "age"]], rtol=1e-5)
 
@@ -98,7 +101,7 @@ def test_two_limits_recover_parameters_and_mirror():
     assert m.params["sigma"] == pytest.approx(r.params["sigma"], rel=1e-6)
     # The dummy gets a discrete change; E[y] = P(a<y<b)·E[y|a<y<b] + 1·P(y≥1) with a = 0.
     me = r.margins("censored")
-    assert "d: discrete 0→1" in me.notes[0]
+    assert me.extra["discrete"] == ("d",)
     assert me.params["x"] < r.params["x"]
 
 
@@ -128,3 +131,16 @@ def test_non_convergence_reports_optimiser_and_advice():
     df.loc[df.d == 1, "share"] = 0.0
     with pytest.raises(ConvergenceError, match="Try rescaling"):
         tobit(df, "share ~ x + d", lower=0, upper=1)
+
+
+@pytest.mark.parametrize("kind", ["censored", "truncated", "uncensored_probability"])
+def test_analytic_index_slopes_match_numerical_derivatives(kind):
+    from dataclasses import replace
+
+    from clusterecon.estimators.margins import average_effects
+
+    r = tobit(_simulate(n=800, seed=5), "share ~ x + d", lower=0, upper=1)
+    spec = r.margins_spec(kind)
+    a, _, _, _ = average_effects(spec, r.coef, r.vcov, variables=["x"])
+    n, _, _, _ = average_effects(replace(spec, dydx=None), r.coef, r.vcov, variables=["x"])
+    assert a == pytest.approx(n, rel=1e-6)

@@ -24,7 +24,7 @@ Reference: Wooldridge, *Introductory Econometrics*, Example 17.2; Amemiya (1984)
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..panel import SurveyPanel
 from .design import Design, SpecificationError, build_design, panel_shape
-from .results import EstimationResult, VarianceInfo
+from .results import EstimationResult
 
 _LOG2PI = float(np.log(2 * np.pi))
 
@@ -126,51 +126,6 @@ def check_vcov(vcov: str) -> str:
     return kind
 
 
-def dummy_columns(X: np.ndarray) -> np.ndarray:
-    """Columns taking only the values 0 and 1 (both present): marginal effects use discrete changes for them."""
-    out = np.zeros(X.shape[1], dtype=bool)
-    for j in range(X.shape[1]):
-        u = np.unique(X[:, j])
-        out[j] = u.size == 2 and u[0] == 0.0 and u[1] == 1.0
-    return out
-
-
-def average_effects(predict: Callable[[np.ndarray, np.ndarray], np.ndarray], theta: np.ndarray, V: np.ndarray,
-                    X: np.ndarray, cols: Sequence[int], beta_slice: slice,
-                    ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Average marginal effects of the columns ``cols`` of X on ``predict(theta, X)`` with delta-method covariance.
-
-    Continuous columns: mean over observations of ∂m/∂x_j, by central differences in x_j (exact to O(h²) for these
-    smooth means). 0/1 columns: mean of m(x_j = 1) − m(x_j = 0). The Jacobian of the effects with respect to θ is
-    differenced numerically; V_AME = J V Jᵀ (Stata ``margins``' delta method).
-    """
-    dummies = dummy_columns(X)
-    kinds = ["discrete 0→1" if dummies[j] else "derivative" for j in cols]
-
-    def effects(t: np.ndarray) -> np.ndarray:
-        out = np.empty(len(cols))
-        for i, j in enumerate(cols):
-            X1, X0 = X.copy(), X.copy()
-            if dummies[j]:
-                X1[:, j], X0[:, j] = 1.0, 0.0
-                out[i] = np.mean(predict(t, X1) - predict(t, X0))
-            else:
-                h = 1e-4 * max(1.0, float(X[:, j].std()))
-                X1[:, j] += h
-                X0[:, j] -= h
-                out[i] = np.mean((predict(t, X1) - predict(t, X0)) / (2 * h))
-        return out
-
-    est = effects(theta)
-    J = np.empty((len(cols), theta.size))
-    for k in range(theta.size):
-        h = 1e-5 * max(1.0, abs(theta[k]))
-        e = np.zeros(theta.size)
-        e[k] = h
-        J[:, k] = (effects(theta + e) - effects(theta - e)) / (2 * h)
-    return est, J @ V @ J.T, kinds
-
-
 # --------------------------------------------------------------------------------------------- Tobit
 @dataclass(frozen=True, kw_only=True)
 class TobitResult(EstimationResult):
@@ -231,28 +186,58 @@ class TobitResult(EstimationResult):
         """Fitted means on the estimation sample: 'latent', 'censored', 'truncated' or 'uncensored_probability'."""
         return self._predict(kind)(self.coef, self.X)
 
-    def margins(self, predict: str = "censored", variables: Sequence[str] | None = None) -> EstimationResult:
+    def _index_slope(self, kind: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """∂m/∂(x'β) for the mean ``kind``; the derivative w.r.t. x_j is β_j times it (analytic, for margins)."""
+        from scipy.special import ndtr
+
+        a = -np.inf if self.lower is None else self.lower
+        b = np.inf if self.upper is None else self.upper
+
+        def slope(t: np.ndarray, X: np.ndarray) -> np.ndarray:
+            xb, s = X @ t[:-1], t[-1]
+            za, zb = (a - xb) / s, (b - xb) / s
+            fa = np.where(np.isfinite(za), np.exp(-0.5 * np.nan_to_num(za, posinf=0, neginf=0) ** 2), 0) / np.sqrt(
+                2 * np.pi)
+            fb = np.where(np.isfinite(zb), np.exp(-0.5 * np.nan_to_num(zb, posinf=0, neginf=0) ** 2), 0) / np.sqrt(
+                2 * np.pi)
+            zfa = np.where(np.isfinite(za), np.nan_to_num(za) * fa, 0.0)
+            zfb = np.where(np.isfinite(zb), np.nan_to_num(zb) * fb, 0.0)
+            D = ndtr(zb) - ndtr(za)
+            if kind == "latent":
+                return np.ones_like(xb)
+            if kind == "censored":
+                return D
+            if kind == "truncated":
+                return 1 + (zfa - zfb) / D - ((fa - fb) / D) ** 2
+            return (fa - fb) / s
+
+        return slope
+
+    def margins_spec(self, predict: str = "censored") -> Any:
+        """The :class:`~clusterecon.estimators.margins.MarginsSpec` for the mean ``predict``."""
+        from .margins import MarginsSpec
+
+        pred, slope = self._predict(predict), self._index_slope(predict)
+        return MarginsSpec(predict=pred, X=self.X, names=tuple(self.names[:-1]),
+                           dydx=lambda t, X: slope(t, X)[:, None] * t[None, :-1],
+                           label={"latent": "E[y*|x] = x'b", "censored": "E[y|x] (censored mean)",
+                                  "truncated": "E[y|x, a<y<b] (truncated mean)",
+                                  "uncensored_probability": "Pr(a<y<b|x)"}[predict])
+
+    def margins(self, predict: str = "censored", variables: Sequence[str] | str = "*", *,
+                dummies: Sequence[str] | bool | None = None, at: str = "overall") -> EstimationResult:
         """Average marginal effects with delta-method SEs on the mean chosen by ``predict`` (see :meth:`predict`).
 
         ``predict="censored"``: ∂E[y|x]/∂x_j = β_j[Φ(z_b) − Φ(z_a)] averaged over the sample (Wooldridge's APE);
-        ``"truncated"``: effect on E[y|x, a<y<b]; ``"latent"``: β_j itself. 0/1 regressors: discrete change.
+        ``"truncated"``: effect on E[y|x, a<y<b]; ``"latent"``: β_j itself. 0/1 regressors get the discrete
+        change 0 → 1 (``dummies=False`` to differentiate them instead). Computed by
+        :func:`clusterecon.estimators.margins.margins`.
         """
-        names = list(self.names[:-1])
-        wanted = [n for n in names if n != "Intercept"] if variables is None else list(variables)
-        bad = [v for v in wanted if v not in names]
-        if bad:
-            raise KeyError(f"{bad} are not regressors of this Tobit; have {names}")
-        cols = [names.index(v) for v in wanted]
-        est, V, kinds = average_effects(self._predict(predict), self.coef, self.vcov, self.X, cols,
-                                        slice(0, len(names)))
-        return EstimationResult(
-            model=f"Tobit average marginal effects on the {predict} mean", estimator="delta method",
-            depvar=self.depvar, names=tuple(wanted), coef=est, vcov=V,
-            variance=VarianceInfo("delta", dof_rule=f"from {self.variance.describe()}"), nobs=self.nobs,
-            df_resid=self.df_resid, formula=self.formula, omitted=self.omitted,
-            stats={"Observations averaged over": self.nobs},
-            notes=("Effect type by regressor: " + "; ".join(f"{n}: {k}" for n, k in zip(wanted, kinds)),),
-            extra={"predict": predict})
+        from .margins import margins as _margins
+
+        spec = self.margins_spec(predict)
+        out = _margins(replace(self, extra={**self.extra, "margins": spec}), dydx=variables, dummies=dummies, at=at)
+        return replace(out, extra={**out.extra, "predict": predict})
 
 
 def tobit(data: SurveyPanel | pd.DataFrame, formula: str, *, lower: float | None = 0.0, upper: float | None = None,
@@ -365,12 +350,14 @@ def tobit(data: SurveyPanel | pd.DataFrame, formula: str, *, lower: float | None
                                  "all slopes are zero", note="against the constant-only Tobit")
     notes = [f"Limits: lower={lower}, upper={upper}; ML converged in {iters} iterations.",
              "sigma: standard deviation of the latent error (SE by the delta method from ln sigma)."]
-    return TobitResult(
+    res = TobitResult(
         model="Tobit regression", estimator="maximum likelihood", depvar=d.depvar, names=(*d.names, "sigma"),
         coef=coef, vcov=V, variance=info, nobs=n, df_resid=float(n - k), formula=formula, loglik=float(ll.sum()),
         omitted=d.omitted, stats=stats_, tests=tests, notes=tuple(notes), **panel_shape(d.index),
         extra={"ln_sigma": float(theta[-1]), "iterations": iters}, lower=lower, upper=upper,
         n_left=int(left.sum()), n_right=int(right.sum()), n_uncensored=int(unc.sum()), X=X)
+    # The generic margins(result) uses the censored mean E[y|x], as Wooldridge's APEs do.
+    return replace(res, extra={**res.extra, "margins": res.margins_spec("censored")})
 
 
 def _constant_only_loglik(y: np.ndarray, left: np.ndarray, right: np.ndarray, a: float, b: float) -> float:
