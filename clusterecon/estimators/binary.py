@@ -26,8 +26,9 @@ Reference: Wooldridge (2019), *Introductory Econometrics*, 7th ed., §17.1 and E
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -144,12 +145,19 @@ def _find_perfect_prediction(y: np.ndarray, X: np.ndarray, names: Sequence[str])
                     return _Perfect(name, f"{name} = {v:g} predicts {what} perfectly", sub)
             continue
         x0, x1 = x[y == 0], x[y == 1]
-        if x0.max() < x1.min():
-            return _Perfect(name, f"outcome = 1 exactly when {name} > {x0.max():g} (complete separation)",
-                            np.ones(len(y), bool))
-        if x1.max() < x0.min():
-            return _Perfect(name, f"outcome = 1 exactly when {name} < {x0.min():g} (complete separation)",
-                            np.ones(len(y), bool))
+        for lo, hi, op, side in ((x0, x1, ">", 1), (x1, x0, "<", 0)):
+            if side == 1:
+                c, c2 = lo.max(), hi.min()
+            else:
+                c, c2 = lo.min(), hi.max()
+            c, c2 = float(c) + 0.0, float(c2) + 0.0  # no "-0" in messages
+            if (side == 1 and c < c2) or (side == 0 and c > c2):
+                return _Perfect(name, f"outcome = 1 exactly when {name} {op} {c:g} (complete separation)",
+                                np.ones(len(y), bool))
+            if c == c2:
+                rows = x != c
+                return _Perfect(name, f"outcome = 1 exactly when {name} {op} {c:g}, except for the {name} == {c:g} "
+                                      "subsample (quasi-complete separation)", rows)
     return None
 
 
@@ -192,8 +200,8 @@ def handle_separation(y: np.ndarray, X: np.ndarray, names: list[str], separation
 
 
 def _post_fit_separation(y: np.ndarray, X: np.ndarray, names: Sequence[str], p: np.ndarray, beta: np.ndarray,
-                         separation: str) -> list[str]:
-    determined = np.abs(y - p) < 1e-8
+                         separation: str, tol: float = 1e-8) -> list[str]:
+    determined = np.abs(y - p) < tol
     if not determined.any():
         return []
     sd = X.std(axis=0)
@@ -213,7 +221,7 @@ def _post_fit_separation(y: np.ndarray, X: np.ndarray, names: Sequence[str], p: 
 
 # ------------------------------------------------------------------ fit
 def fit_index_model(y: np.ndarray, X: np.ndarray, link: str, maxiter: int = 100, start: np.ndarray | None = None,
-                    ) -> tuple[Any, np.ndarray]:
+                    names: Sequence[str] | None = None) -> tuple[Any, np.ndarray]:
     """statsmodels Logit/Probit fit by Newton; raises :class:`ConvergenceError` with the optimiser's message."""
     from statsmodels.discrete.discrete_model import Logit, Probit
 
@@ -228,19 +236,24 @@ def fit_index_model(y: np.ndarray, X: np.ndarray, link: str, maxiter: int = 100,
             res = res2
     info = res.mle_retvals
     if not info.get("converged", False):
+        F, _ = link_functions(link)
+        p = F(X @ np.asarray(res.params))
+        if (np.abs(y - p) < 1e-6).any():
+            names = [f"x{j}" for j in range(X.shape[1])] if names is None else names
+            _post_fit_separation(y, X, names, p, np.asarray(res.params), "raise", tol=1e-6)
+        flag = {1: "maximum number of iterations reached", 2: "gradient and/or function calls not changing"}
         raise ConvergenceError(
-            f"{link} did not converge after {info.get('iterations', maxiter)} iterations (Newton, then BFGS): "
-            f"{info.get('warnflag', '')} {info.get('message', '')}. Try: rescale regressors with large values (e.g. "
-            "income in thousands), check for perfect prediction by a combination of regressors, drop collinear "
-            "terms, or raise maxiter")
+            f"{link} did not converge (Newton {maxiter} iterations, then BFGS {10 * maxiter}: "
+            f"{flag.get(info.get('warnflag'), info.get('warnflag'))}). Try: rescale regressors with large values "
+            "(e.g. income in thousands), check for perfect prediction by a combination of regressors, drop "
+            "collinear terms, or raise maxiter")
     return model, np.asarray(res.params)
 
 
 def link_functions(link: str):
     """(F, f, f') of the index model."""
     if link == "logit":
-        def F(z):
-            return 1.0 / (1.0 + np.exp(-z))
+        from scipy.special import expit as F
 
         def f(z):
             p = F(z)
@@ -288,7 +301,7 @@ def _binary(data: SurveyPanel | pd.DataFrame, formula: str, link: str, *, vcov: 
     y, X, names, keep, omitted_sep, dropped_sep, notes = handle_separation(y, X0, names0, separation)
     X, names, collinear2 = drop_collinear(X, names)
     dropped += dropped_sep + [(c, "collinear after dropping perfectly predicted observations") for c in collinear2]
-    model, beta = fit_index_model(y, X, link, maxiter)
+    model, beta = fit_index_model(y, X, link, maxiter, names=names)
     hess = model.hessian(beta)
     scores = model.score_obs(beta) if vcov in ("robust", "cluster") else None
     codes, cname = cluster_codes_for(design, vcov, cluster, keep)
