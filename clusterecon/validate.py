@@ -443,7 +443,7 @@ def _check_warnings(ctx: _Ctx) -> None:
             ctx.add("warning", "value_added_nonpositive", "value added (sales − material_cost) is zero or negative",
                     column="sales/material_cost", mask=bad, values=[_fmt(x) for x in va[bad][:10]],
                     fix="check sales and material cost (units, recall year); log value added needs a policy for "
-                        "these rows (clusterecon.derive.log_columns)")
+                        "these rows (clusterecon.derive.add_logs)")
     if "employees" in f.columns:
         zero = ctx.num("employees") == 0
         if zero.any():
