@@ -1,0 +1,155 @@
+"""Within (fixed-effects) estimator: firm effects, year effects, or both (Stata ``xtreg, fe`` / ``areg`` /
+``reghdfe``; linearmodels ``PanelOLS``; plm ``model="within"``; pyfixest ``feols(... | firm + year)``).
+
+Model: y_it = x_it'β + α_i (+ λ_t) + ε_it. The effects are absorbed exactly by :mod:`._demean` (firm demeaning plus
+a dense year block) and β is OLS on the transformed data, identical to the dummy-variable regression (LSDV).
+
+Conventions (Stata ``xtreg, fe``, [XT] xtreg Methods and formulas): classical s² = SSR/(N − G − k − p) with p the
+number of year-effect coefficients; R² within = 1 − SSR/Σ(y_it − ȳ_i)²; R² between = corr(x̄_i'b, ȳ_i)²;
+R² overall = corr(x_it'b, y_it)² (with the year effects in x'b under ``effects="twoway"``, as ``xtreg ... i.year``
+reports); σ_e, σ_u = sd of û_i, ρ = σ_u²/(σ_u² + σ_e²); "F test that all u_i = 0" (classical, as Stata prints it
+for non-robust variance). Clustered variance with ``dof="stata"`` uses G/(G−1)·(N−1)/(N−K), K = slopes + year
+dummies + constant (absorbed firm effects not counted), t(G−1); ``dof="areg"`` counts them; ``dof="reghdfe"``
+counts them unless the firms are nested in the clusters.
+
+Singletons (firms observed once) carry no within information. ``singletons="keep"`` (default with the Stata, areg
+and plm rules) keeps them, as ``xtreg``/``areg``/plm do — they change N and G and so the small-sample factors;
+``"drop"`` (default with ``dof="reghdfe"``) drops them as reghdfe does (Correia 2015) and reports them as omitted.
+
+Analytic weights (``weights=``, Stata ``aweight``) give weighted demeaning and WLS (the areg/reghdfe convention;
+``xtreg, fe`` additionally requires weights constant within firm).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..panel import SurveyPanel
+from ._demean import Groups, absorb
+from ._linear import centred_ss, corr2, fit_linear, prepare, variance
+from .design import SpecificationError, panel_shape
+from .results import EstimationResult, Omitted, TestResult
+
+HINT = ("its coefficient is not identified with these effects; for time-invariant regressors such as manager "
+        "schooling use hausman_taylor(...) or correlated_re(...)")
+_WHAT = {"firm": "the firm effects (it does not vary within firms)",
+         "time": "the year effects (it does not vary across firms within a year)",
+         "twoway": "the firm and year effects (it does not vary within firms, or only with the year)"}
+
+
+def _singletons(firm: np.ndarray) -> np.ndarray:
+    """Boolean mask of rows whose firm is observed once."""
+    codes, uniq = pd.factorize(firm)
+    return np.bincount(codes, minlength=len(uniq))[codes] == 1
+
+
+def within(data: SurveyPanel | pd.DataFrame, formula: str, *, effects: str = "firm", vcov: str = "classical",
+           cluster: str | tuple[str, ...] | None = None, dof: str = "stata", weights: str | None = None,
+           collinear: str = "drop", singletons: str | None = None) -> EstimationResult:
+    """Fixed-effects regression of ``formula`` with ``effects`` = "firm" | "time" | "twoway" absorbed.
+
+    Parameters
+    ----------
+    formula : e.g. ``"lscrap ~ grant + grant_1 + C(year)"``; the intercept is absorbed by the effects.
+    vcov, cluster, dof : see :func:`~clusterecon.estimators.covariance.ols_covariance`; ``cluster=None`` with
+        ``vcov="cluster"`` clusters by firm (Stata ``xtreg, fe vce(cluster firm)``).
+    weights : analytic weights column.
+    collinear : "drop" regressors collinear with the effects (named, warning, ``dropped_regressors``) or "raise".
+    singletons : "keep" | "drop" | None (= "drop" for ``dof="reghdfe"``, "keep" otherwise).
+
+    References
+    ----------
+    Baltagi (2021), Econometric Analysis of Panel Data, 6th ed., §2.2 and §3.2; StataCorp, [XT] xtreg.
+    """
+    if effects not in ("firm", "time", "twoway"):
+        raise SpecificationError(f"effects must be 'firm', 'time' or 'twoway', got {effects!r}")
+    if collinear not in ("drop", "raise"):
+        raise SpecificationError(f"collinear must be 'drop' or 'raise', got {collinear!r}")
+    singletons = singletons or ("drop" if dof == "reghdfe" else "keep")
+    prep = prepare(data, formula, vcov=vcov, cluster=cluster, weights=weights)
+    d, w = prep.design, prep.weights
+    cols = [j for j, nm in enumerate(d.names) if nm != "Intercept"]
+    names = [d.names[j] for j in cols]
+    y, X, index = d.y, d.X[:, cols], d.index
+    omitted = list(d.omitted)
+    notes: list[str] = []
+    firm = np.asarray(index.get_level_values(0))
+    year = np.asarray(index.get_level_values(1))
+    n_single = int(_singletons(firm).sum()) if effects != "time" else 0
+    if n_single and singletons == "drop":
+        keep = ~_singletons(firm)
+        y, X, index, firm, year = y[keep], X[keep], index[keep], firm[keep], year[keep]
+        w = None if w is None else w[keep]
+        prep.frame = prep.frame.loc[keep]
+        omitted.append(Omitted("singleton firms (observed once; no within variation, dropped as reghdfe does)",
+                               n_single))
+    elif n_single:
+        notes.append(f"{n_single} singleton firm(s) kept (as xtreg does); they do not affect the coefficients "
+                     "but count in N and G")
+    if not names:
+        raise SpecificationError(f"formula {formula!r} has no regressor besides the constant")
+
+    ab = absorb(np.column_stack([y, X]), firm, year, effects, w)
+    yt, Xt = ab.Z[:, 0], ab.Z[:, 1:]
+    fit = fit_linear(yt, Xt, names, weights=w, raw_scale=centred_ss(X, w), absorbed_what=_WHAT[effects],
+                     collinear=collinear, hint=HINT)
+    Xk = Xt[:, fit.keep]
+    n, k = len(yt), len(fit.names)
+    if effects == "time":
+        n_abs, n_part = 0, ab.years.n_groups
+    else:
+        n_abs, n_part = ab.n_absorbed, ab.n_partialled
+    fg = ab.firms or Groups.of(firm, w)
+    V, info, df = variance(Xk, fit.resid, fit.bread, vcov, prep, dof=dof, n_absorbed=n_abs, n_partialled=n_part,
+                           entity_codes=fg.codes, weights=w)
+    df_fe = n - k - n_abs - n_part
+
+    # R² as xtreg reports them, from xb = x'b (+ year effects) on the untransformed data
+    xb = X[:, fit.keep] @ fit.coef
+    yf = fg.demean(y[:, None], w)[:, 0] if effects != "time" else yt
+    ww = np.ones(n) if w is None else w
+    if effects == "twoway":
+        delta = ab.year_effects(fg.demean((y - xb)[:, None], w)[:, 0], w)
+        xb = xb + ab.years.expand(delta[:, None])[:, 0]
+    r2w = 1 - fit.ssr / float(ww @ (yt if effects == "time" else yf) ** 2)
+    fm = fg.means(np.column_stack([xb, y]))
+    rsq = {"within": r2w, "between": corr2(fm[:, 0], fm[:, 1]), "overall": corr2(xb, y)}
+
+    tests, st = {}, {}
+    if effects != "time":
+        # restricted model: same regressors without firm effects (constant, or year effects under twoway)
+        Zr = np.column_stack([y, X[:, fit.keep]])
+        if effects == "twoway":
+            Zr = absorb(Zr, firm, year, "time", w).Z
+        else:
+            Zr = Zr - (ww @ Zr) / ww.sum()
+        rr = Zr[:, 0] - Zr[:, 1:] @ np.linalg.lstsq(Zr[:, 1:] * np.sqrt(ww)[:, None], Zr[:, 0] * np.sqrt(ww),
+                                                    rcond=None)[0]
+        ssr_r = float(rr @ (rr * ww))
+        G = fg.n_groups
+        if G > 1 and df_fe > 0:
+            F = ((ssr_r - fit.ssr) / (G - 1)) / (fit.ssr / df_fe)
+            tests["F effects"] = TestResult("F test that all u_i=0", float(F), float(stats.f.sf(F, G - 1, df_fe)),
+                                            (float(G - 1), float(df_fe)), "F", "all firm effects are zero",
+                                            note="classical")
+        sigma_e = float(np.sqrt(fit.ssr / df_fe)) if df_fe > 0 else float("nan")
+        u = fm[:, 1] - fm[:, 0]  # ȳ_i − x̄_i'b (constant absorbed into the level of u)
+        sigma_u = float(np.std(u, ddof=1)) if G > 1 else float("nan")
+        st = {"sigma_u": sigma_u, "sigma_e": sigma_e, "rho": sigma_u**2 / (sigma_u**2 + sigma_e**2)}
+    shape = panel_shape(index)
+    tname = str(d.index.names[1])
+    year_dummies = any(nm.startswith(f"C({tname})") for nm in fit.names)
+    eff_rows = {"Firm FE": "Yes" if effects in ("firm", "twoway") else "No",
+                "Year FE": "Yes" if effects in ("time", "twoway") or year_dummies else "No"}
+    label = {"firm": "firm", "time": "year", "twoway": "firm and year"}[effects]
+    return EstimationResult(
+        model=f"Fixed effects ({label})", estimator=f"within ({label} effects absorbed)"
+        + (", WLS analytic weights" if w is not None else ""),
+        depvar=d.depvar, names=fit.names, coef=fit.coef, vcov=V, variance=info, nobs=n, df_resid=df,
+        formula=formula, **shape, rsquared=rsq, omitted=tuple(omitted), dropped_regressors=tuple(fit.dropped),
+        stats=st, effects=eff_rows, tests=tests, notes=tuple(notes),
+        extra={"resid": fit.resid, "index": index, "n_absorbed": n_abs, "n_partialled": n_part, "ssr": fit.ssr,
+               "df_within": df_fe},
+    )
