@@ -1,0 +1,306 @@
+"""Apply a mapping to a raw table: join, rename, reshape recall, missing codes, recode, cast, scale, currency.
+
+The result is the canonical long frame the validator checks: one row per firm-year, firm-level columns repeated on
+each row, ``source_row`` (the original record number), ``firm_id`` as text and ``year`` as an integer. Every step
+writes :class:`~clusterecon.provenance.ProvenanceLog` entries with counts and original rows; defects in the values
+become :class:`~clusterecon.problems.Problem` records (nothing is coerced to NaN silently).
+
+Order matters and is fixed: missing-value codes are applied before recoding (so ``-9`` is "don't know", not an
+unmapped code) and before numeric casting; scaling and currency conversion come after casting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+from ..problems import Problem
+from ..provenance import ProvenanceLog
+from .casting import apply_currency, apply_scale, cast_canonical, id_strings
+from .errors import LoadError, MappingError, suggest
+from .mapping import CodeMap, Mapping, norm_code
+from .readers import RawTable
+from .recall import wide_to_long
+
+_KEYS = ("firm_id", "year", "source_row")
+
+
+@dataclass
+class Canonical:
+    """What :func:`canonicalise` returns. ``missing_reasons`` has one row per cell set to NA by a missing-value
+    code: source_row, firm_id, year, column, code, reason."""
+
+    frame: pd.DataFrame
+    problems: list[Problem]
+    log: ProvenanceLog
+    missing_reasons: pd.DataFrame
+    labels: dict[str, str] = field(default_factory=dict)
+    recall_layout: bool = False
+    survey_year: int | None = None
+
+
+def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = None,
+                 log: ProvenanceLog | None = None) -> Canonical:
+    """Turn ``raw`` (and the firm table ``firms`` if the mapping joins one) into the canonical long frame."""
+    log = log if log is not None else ProvenanceLog()
+    problems: list[Problem] = []
+    src = raw.path
+    if "source_row" in raw.frame.columns:
+        raise LoadError(f"file {src} has a column named 'source_row', which clusterecon reserves for record "
+                        "numbers; rename it in the file or in the mapping's [rename] (e.g. source_row = \"row_raw\")")
+    mapping.check_columns(raw.frame.columns, src, firm_columns=firms.frame.columns if firms is not None else ())
+    log.add("read", f"read {raw.n_rows} records from {src}", n_rows=raw.n_rows, file=src, format=raw.format,
+            sheet=raw.sheet, encoding=raw.encoding)
+    df = raw.frame.copy()
+    df["source_row"] = raw.source_row
+    labels = dict(raw.variable_labels)
+    value_labels = dict(raw.value_labels)
+    if firms is not None and mapping.firms is not None:
+        df = _join_firms(df, firms, mapping, log, problems, src)
+        labels = {**firms.variable_labels, **labels}
+        value_labels = {**firms.value_labels, **value_labels}
+    df = _rename(df, mapping, log, problems, src)
+    labels = {mapping.rename.get(k, k): v for k, v in labels.items()}
+    value_labels = {mapping.rename.get(k, k): v for k, v in value_labels.items()}
+    survey_year = mapping.survey_year
+    if mapping.recall is not None:
+        df = wide_to_long(df, mapping.recall, survey_year=survey_year, survey_round=mapping.survey_round, log=log,
+                          mapping_path=mapping.path)
+        sy = mapping.recall.survey_year if mapping.recall.survey_year is not None else survey_year
+        survey_year = sy if isinstance(sy, int) else None
+        if survey_year is None and "recall_lag" in df and len(df):
+            sy_vals = (df["year"] + df["recall_lag"]).dropna().unique()
+            survey_year = int(sy_vals[0]) if len(sy_vals) == 1 else None
+    elif mapping.survey_round is not None and "survey_round" not in df.columns:
+        df["survey_round"] = pd.array(np.full(len(df), mapping.survey_round), dtype="Int64")
+        log.add("derive", f"survey_round set to {mapping.survey_round} from [survey] round", "survey_round",
+                n_rows=len(df))
+    reasons = _missing_codes(df, mapping, log)
+    _recode(df, mapping, value_labels, log, problems, src)
+    df = cast_canonical(df, log, problems, src)
+    apply_scale(df, mapping.scale, log)
+    if mapping.currency is not None:
+        apply_currency(df, mapping.currency, log, problems, src)
+    if len(reasons):
+        reasons["firm_id"] = id_strings(reasons["firm_id"])
+    return Canonical(df, problems, log, reasons, labels, mapping.recall is not None, survey_year)
+
+
+# ---------------------------------------------------------------------------------------------------------- join
+def _join_firms(df: pd.DataFrame, firms: RawTable, mapping: Mapping, log: ProvenanceLog, problems: list[Problem],
+                src: str) -> pd.DataFrame:
+    spec = mapping.firms
+    assert spec is not None
+    kfy, kf = spec.key_firm_years, spec.key_firms
+    bad = []
+    if kfy not in df.columns:
+        bad.append(f"[firms] key = {kfy!r}: column {kfy!r} is not in {src}{suggest(kfy, df.columns)}")
+    if kf not in firms.frame.columns:
+        bad.append(f"[firms] key = {kf!r}: column {kf!r} is not in {firms.path}{suggest(kf, firms.frame.columns)}")
+    if bad:
+        raise MappingError(mapping.path, bad)
+    f = firms.frame.copy()
+    f["_firm_row"] = firms.source_row
+    overlap = sorted((set(f.columns) & set(df.columns)) - {kf, kfy})
+    if overlap:
+        raise LoadError(f"[firms] join in {mapping.path}: columns {overlap} are in both {src} and {firms.path}; "
+                        "drop or rename them in one of the files so each attribute has one source")
+    fkey = id_strings(f[kf])
+    dup = fkey.duplicated(keep=False) & fkey.notna()
+    if dup.any():
+        problems.append(Problem.make(
+            "error", "duplicate_firm_record", f"firm ids appear more than once in the firm table {firms.path}",
+            column=kf, rows=f.loc[dup, "_firm_row"], values=fkey[dup].unique()[:20], source=firms.path,
+            fix="keep one record per firm in the firm table"))
+        f = f.loc[~fkey.duplicated(keep="first")]
+        fkey = fkey.loc[f.index]
+    f = f.assign(_key=fkey.to_numpy())
+    if kf != kfy:
+        f = f.drop(columns=[kf])
+    left_key = id_strings(df[kfy])
+    merged = df.assign(_key=left_key.to_numpy()).merge(f, on="_key", how="left", sort=False, validate="many_to_one",
+                                                       suffixes=("", "_firms"))
+    if kf == kfy and f"{kf}_firms" in merged.columns:
+        merged = merged.drop(columns=[f"{kf}_firms"])
+    unmatched = merged["_firm_row"].isna() & merged["_key"].notna()
+    if unmatched.any():
+        problems.append(Problem.make(
+            "warning", "firm_not_in_firm_table", f"firm-year records whose firm is not in the firm table "
+            f"{firms.path}; their firm attributes are missing", column=kfy, rows=merged.loc[unmatched, "source_row"],
+            values=merged.loc[unmatched, "_key"].unique()[:20], source=src,
+            fix=f"add the firms to {firms.path} or correct the ids"))
+    used = set(merged["_key"].dropna())
+    orphan = ~f["_key"].isin(used)
+    if orphan.any():
+        problems.append(Problem.make(
+            "info", "firm_without_firm_years", f"firms in {firms.path} with no record in {src}; they are not in the "
+            "panel", column=kf, rows=f.loc[orphan, "_firm_row"], values=f.loc[orphan, "_key"][:20],
+            source=firms.path))
+    log.add("join", f"joined firm table {firms.path} ({len(f)} firms) to {src} on {kfy!r} = {kf!r}: "
+            f"{int((~unmatched).sum())} rows matched, {int(unmatched.sum())} without a firm record, "
+            f"{int(orphan.sum())} firms without firm-year records", n_rows=len(merged),
+            firm_table=firms.path, unmatched_rows=merged.loc[unmatched, "source_row"].head(200).tolist(),
+            orphan_firm_rows=f.loc[orphan, "_firm_row"].head(200).astype(int).tolist())
+    return merged.drop(columns=["_key", "_firm_row"])
+
+
+# ---------------------------------------------------------------------------------------------------------- rename
+def _rename(df: pd.DataFrame, mapping: Mapping, log: ProvenanceLog, problems: list[Problem],
+            src: str) -> pd.DataFrame:
+    if not mapping.rename:
+        return df
+    present = {k: v for k, v in mapping.rename.items() if k in df.columns}
+    clash = [f"[rename] {k!r} = {v!r}: {src} already has a column {v!r}; rename that one too or drop this line"
+             for k, v in present.items() if v in df.columns and v not in present and v != k]
+    if clash:
+        raise MappingError(mapping.path, clash)
+    df = df.rename(columns=present)
+    for raw, canon in present.items():
+        log.add("rename", f"{raw} → {canon}", canon, n_rows=len(df), raw=raw)
+        if canon not in schema.BY_NAME and canon not in _KEYS:
+            hint = suggest(canon, schema.BY_NAME)
+            if hint:
+                problems.append(Problem.make(
+                    "warning", "not_canonical", f"[rename] {raw!r} = {canon!r} in {mapping.path}: {canon!r} is not a "
+                    f"canonical column{hint}; it is carried along unchecked", column=canon, source=src,
+                    fix="correct the target name in [rename] if it was meant to be canonical"))
+    return df
+
+
+# ---------------------------------------------------------------------------------------------------------- missing
+def _missing_codes(df: pd.DataFrame, mapping: Mapping, log: ProvenanceLog) -> pd.DataFrame:
+    empty = pd.DataFrame({"source_row": pd.Series(dtype="int64"), "firm_id": pd.Series(dtype="object"),
+                          "year": pd.Series(dtype="Int64"), "column": pd.Series(dtype="object"),
+                          "code": pd.Series(dtype="object"), "reason": pd.Series(dtype="object")})
+    if not mapping.missing_codes and not mapping.missing_columns:
+        return empty
+    out = []
+    skip = set(_KEYS) | set(mapping.missing_exclude) | {"is_recall", "recall_lag", "survey_round"}
+    for col in list(df.columns):
+        if col in skip and col not in mapping.missing_columns:
+            continue
+        codes = {**mapping.missing_codes, **mapping.missing_columns.get(col, {})}
+        if not codes:
+            continue
+        s = df[col]
+        wanted = {norm_code(k): (k, r) for k, r in codes.items()}
+        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            num = {}
+            for k, (code, reason) in wanted.items():
+                try:
+                    num[float(k)] = (code, reason)
+                except ValueError:
+                    continue
+            if not num:
+                continue
+            hit_vals = s[s.isin(list(num))]
+            keyed = hit_vals.astype(float).map(num)
+        else:
+            uniq = s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype) else pd.unique(s.dropna())
+            matched = {u: wanted[norm_code(u)] for u in uniq if norm_code(u) in wanted}
+            if not matched:
+                continue
+            hit_vals = s[s.isin(list(matched))]
+            keyed = hit_vals.astype(object).map(matched)
+        if hit_vals.empty:
+            continue
+        idx = hit_vals.index
+        code_col = keyed.map(lambda t: t[0])
+        reason_col = keyed.map(lambda t: t[1])
+        rows = df.loc[idx, "source_row"]
+        for (code, reason), grp in rows.groupby([code_col, reason_col], sort=True):
+            # a firm-level value repeated on recalled years is one answer: rows are listed once, cells counted
+            log.add("missing_code", f"{len(grp)} cells coded {code} ({reason}) set to missing", col,
+                    rows=np.unique(grp.to_numpy()), code=code, reason=reason, cells=len(grp))
+        out.append(pd.DataFrame({"source_row": rows.to_numpy(), "firm_id": df.loc[idx, "firm_id"].to_numpy()
+                                 if "firm_id" in df else None, "year": df.loc[idx, "year"].to_numpy()
+                                 if "year" in df else pd.NA, "column": col, "code": code_col.to_numpy(),
+                                 "reason": reason_col.to_numpy()}))
+        df[col] = s.mask(s.index.isin(idx))
+    if not out:
+        return empty
+    res = pd.concat(out, ignore_index=True)
+    res["year"] = pd.to_numeric(res["year"], errors="coerce").astype("Int64")
+    return res.sort_values(["source_row", "column"], kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------------------- recode
+def _recode(df: pd.DataFrame, mapping: Mapping, value_labels: dict, log: ProvenanceLog, problems: list[Problem],
+            src: str) -> None:
+    bad = [f"[codes.{c}]: column {c!r} is not in {src} after renaming{suggest(c, df.columns)}"
+           for c in mapping.codes if c not in df.columns]
+    if bad:
+        raise MappingError(mapping.path, bad)
+    default = mapping.unknown_policy
+    for col in df.columns:
+        spec = schema.BY_NAME.get(col)
+        if spec is None or spec.kind not in ("category", "bool") and col not in mapping.codes:
+            continue
+        cm = mapping.codes.get(col) or CodeMap(col, {}, {}, default)
+        _recode_column(df, col, spec, cm, value_labels.get(col, {}), log, problems, src, mapping.path)
+
+
+def _recode_column(df, col, spec, cm: CodeMap, vlabels: dict, log, problems, src, mpath) -> None:
+    table = dict(cm.table)
+    for code, label in vlabels.items():  # a map written with numeric codes also applies to their value labels
+        k, kl = norm_code(code), norm_code(label)
+        if k in table and kl not in table:
+            table[kl] = table[k]
+    if spec.allowed:
+        for a in spec.allowed:
+            table.setdefault(norm_code(a), a)
+    if spec.kind == "bool":
+        for w, b in (("1", True), ("0", False), ("true", True), ("false", False), ("yes", True), ("no", False)):
+            table.setdefault(w, b)
+    s = df[col]
+    uniq = s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype) else pd.unique(s.dropna())
+    trans: dict = {}
+    unmapped: list = []
+    for u in uniq:
+        k = norm_code(u)
+        if k in table:
+            trans[u] = table[k]
+        elif spec.kind != "string":
+            unmapped.append(u)
+    if spec.kind == "string" and not cm.table:
+        return
+    changed = {u: v for u, v in trans.items() if not _same(u, v)}
+    rows_unmapped = s.isin(unmapped) if unmapped else pd.Series(False, index=s.index)
+    policy = cm.unknown_policy if spec.allowed is None or "unknown" in spec.allowed else "error"
+    if unmapped and policy == "unknown":
+        problems.append(Problem.make(
+            "warning", "unknown_code", f"codes not in [codes.{col}] of {mpath} were set to 'unknown'", column=col,
+            rows=df.loc[rows_unmapped, "source_row"], values=[str(u) for u in unmapped], source=src,
+            fix=f"add these codes to [codes.{col}] if they have a canonical meaning"))
+        for u in unmapped:
+            trans[u] = "unknown"
+        changed.update({u: "unknown" for u in unmapped})
+    elif unmapped and spec.kind == "bool":
+        problems.append(Problem.make(
+            "error", "unknown_code", f"values of yes/no column {col!r} that are not yes/no codes", column=col,
+            rows=df.loc[rows_unmapped, "source_row"], values=[str(u) for u in unmapped], source=src,
+            fix=f"map them in [codes.{col}] (e.g. \"2\" = false) or as missing values in [missing]"))
+    if spec.kind == "bool":
+        vals = s.map(lambda v: trans.get(v, pd.NA) if not pd.isna(v) else pd.NA)
+        out = pd.array(vals.astype(object), dtype="boolean")
+    else:
+        keep_raw = {u: str(u) for u in unmapped if u not in trans}
+        obj = s.astype(object).map(lambda v: trans.get(v, keep_raw.get(v, v)) if not pd.isna(v) else np.nan)
+        cats = list(spec.allowed or ()) + sorted({str(v) for v in keep_raw.values()} - set(spec.allowed or ()))
+        out = pd.Categorical(obj, categories=cats) if spec.kind == "category" else obj.astype("string")
+    n_changed = int(s.isin(list(changed)).sum()) if changed else 0
+    if n_changed:
+        counts = s[s.isin(list(changed))].astype(object).map(str).value_counts().to_dict()
+        log.add("recode", f"{n_changed} cells recoded to canonical codes", col,
+                rows=np.unique(df.loc[s.isin(list(changed)), "source_row"].to_numpy()), n_rows=n_changed,
+                map={str(u): (v if isinstance(v, bool) else str(v)) for u, v in changed.items()}, counts=counts)
+    df[col] = out
+
+
+def _same(u, v) -> bool:
+    if isinstance(u, (bool, np.bool_)) and isinstance(v, bool):
+        return bool(u) == v
+    return type(u) is type(v) and u == v

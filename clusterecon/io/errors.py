@@ -1,0 +1,35 @@
+"""The one exception loaders raise: a file or mapping cannot be used as given; the message names the file, the key
+or column at fault and the fix."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class LoadError(ValueError):
+    """A survey file, or the mapping that describes it, cannot be read as given.
+
+    The message names the file (and for mappings the key and the column it refers to) and says how to fix it.
+    """
+
+
+class MappingError(LoadError):
+    """A mistake in a mapping file (unknown key, a rename pointing at a column that does not exist, a code map for a
+    numeric column, ...). All mistakes found are listed in one message."""
+
+    def __init__(self, path: str, mistakes: Iterable[str]) -> None:
+        self.path = str(path)
+        self.mistakes = tuple(mistakes)
+        head = f"mapping file {self.path}: {len(self.mistakes)} mistake(s)"
+        super().__init__(head + "\n" + "\n".join(f"  - {m}" for m in self.mistakes))
+
+
+def suggest(word: str, candidates: Iterable[str], n: int = 3) -> str:
+    """' (did you mean 'x', 'y'?)' for close matches of ``word`` among ``candidates``, else ''."""
+    cands = [str(c) for c in candidates]
+    close = difflib.get_close_matches(str(word), cands, n=n, cutoff=0.6)
+    if not close:
+        low = {c.casefold(): c for c in cands}
+        close = [low[c] for c in difflib.get_close_matches(str(word).casefold(), list(low), n=n, cutoff=0.6)]
+    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""

@@ -1,0 +1,147 @@
+"""Load a raw survey into a validated :class:`~clusterecon.panel.SurveyPanel`: read → map → validate → panel.
+
+``load_survey`` never raises on bad *data*: every defect is a Problem in the returned report, and the panel is
+built only when there is no error. It raises :class:`~clusterecon.io.LoadError` only when the file or the mapping
+cannot be used at all (missing file, unknown extension, non-UTF-8 text without an encoding, a mapping mistake).
+``read_panel`` is the strict convenience: the panel, or a ``LoadError`` whose message is the full report.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import validate as _validate
+from .io import LoadError, Mapping, RawTable, as_mapping, canonicalise, read_table
+from .panel import PanelError, SurveyDesign, SurveyPanel
+from .problems import Problem
+from .provenance import ProvenanceEntry, ProvenanceLog
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """``panel`` is ``None`` when the report has errors. ``frame`` is the canonical long frame that was validated
+    (with ``source_row``); ``missing_reasons`` lists every cell a survey missing-value code set to NA
+    (source_row, firm_id, year, column, code, reason)."""
+
+    panel: SurveyPanel | None
+    report: _validate.ValidationReport
+    provenance: tuple[ProvenanceEntry, ...]
+    frame: pd.DataFrame
+    missing_reasons: pd.DataFrame
+    design: SurveyDesign
+    mapping: Mapping
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+
+def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
+                mapping: Mapping | dict | str | os.PathLike | None = None, *, strict: bool = False,
+                sheet: str | int | None = None, encoding: str | None = None,
+                today_year: int | None = None) -> LoadResult:
+    """Read a survey file, apply its mapping, validate, and build the panel when there are no errors.
+
+    Parameters
+    ----------
+    path : file path, DataFrame or RawTable; ``None`` takes ``[source] file`` from the mapping.
+    mapping : mapping file path (TOML, ``docs/mapping.md``), a parsed :class:`~clusterecon.io.Mapping`, a dict
+        with the same structure, or ``None`` when the file already uses canonical names.
+    strict : warnings (the validator's and the loader's) become errors.
+    sheet, encoding : passed to :func:`~clusterecon.io.read_table` (override ``[source]`` in the mapping).
+    today_year : the "future" boundary for founding years (default: this calendar year).
+    """
+    m = as_mapping(mapping)
+    raw = _read_main(path, m, sheet, encoding)
+    firms = None
+    if m.firms is not None:
+        firms = read_table(m.firms.file, sheet=m.firms.sheet, encoding=m.firms.encoding,
+                           text_columns=(m.firms.key_firms,))
+    log = ProvenanceLog()
+    can = canonicalise(raw, m, firms=firms, log=log)
+    source = raw.path
+    frame = _validate.drop_exact_duplicates(can.frame, log, source=source)
+    problems = list(can.problems)
+    frame = resolve_duplicates(frame, m.duplicates, log, problems, source)
+    design = _design(m, frame, can.recall_layout, can.survey_year)
+    report = _validate.validate(frame, source=source, strict=strict, survey_year=can.survey_year, design=design,
+                                today_year=today_year)
+    if strict:
+        problems = [p.as_error() if p.severity == "warning" else p for p in problems]
+    report = report.merged(problems)
+    panel = None
+    if report.ok:
+        try:
+            panel = SurveyPanel.from_frame(frame, design=design, labels=can.labels, provenance=log,
+                                           validation=report)
+        except PanelError as e:  # a defect the rules did not catch: still one readable problem, never a traceback
+            report = report.merged([Problem.make("error", "panel", str(e), source=source,
+                                                 fix="see the message; correct the file or the mapping")])
+    return LoadResult(panel, report, log.freeze(), frame, can.missing_reasons, design, m)
+
+
+def read_panel(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
+               mapping: Mapping | dict | str | os.PathLike | None = None, **kw: Any) -> SurveyPanel:
+    """The validated panel, or :class:`~clusterecon.io.LoadError` whose message is the full validation report."""
+    res = load_survey(path, mapping, **kw)
+    if res.panel is None:
+        raise LoadError(res.report.to_text())
+    return res.panel
+
+
+def resolve_duplicates(frame: pd.DataFrame, policy: str, log: ProvenanceLog, problems: list[Problem],
+                       source: str = "") -> pd.DataFrame:
+    """Apply the mapping's ``[duplicates] policy`` to rows that share (firm_id, year) but differ.
+
+    ``"error"`` leaves them for the validator (``duplicate_conflict``); ``"first"``/``"last"`` keep the row with the
+    lowest/highest original record number and log the others as dropped.
+    """
+    if policy == "error" or not {"firm_id", "year"} <= set(frame.columns) or not len(frame):
+        return frame
+    order = np.argsort(frame["source_row"].to_numpy(), kind="stable")
+    f = frame.iloc[order]
+    dup = f.duplicated(["firm_id", "year"], keep="first" if policy == "first" else "last").to_numpy()
+    if not dup.any():
+        return frame
+    rows = np.sort(f["source_row"].to_numpy()[dup])
+    log.add("drop", f"dropped {int(dup.sum())} conflicting duplicate record(s) by [duplicates] policy = "
+            f"{policy!r} (kept the {'first' if policy == 'first' else 'last'} record of each firm-year)",
+            rows=rows.tolist(), policy=policy)
+    problems.append(Problem.make(
+        "info", "duplicate_resolved", f"conflicting (firm_id, year) records resolved by policy {policy!r}",
+        rows=rows, values=f.loc[dup, ["firm_id", "year"]].astype(str).agg(" ".join, axis=1).unique()[:20],
+        source=source))
+    return frame.loc[frame.index.isin(f.index[~dup])]
+
+
+def _read_main(path, m: Mapping, sheet, encoding) -> RawTable:
+    if isinstance(path, RawTable):
+        return path
+    if isinstance(path, pd.DataFrame):
+        return RawTable.from_frame(path)
+    if path is None:
+        if m.source_file is None:
+            raise LoadError("no survey file given: pass a path, or set [source] file = \"...\" in the mapping "
+                            f"{m.path}")
+        path = m.source_file
+    return read_table(Path(path), sheet=sheet if sheet is not None else m.source_sheet,
+                      encoding=encoding or m.source_encoding, text_columns=(m.raw_id_column,))
+
+
+def _design(m: Mapping, frame: pd.DataFrame, recall_layout: bool, survey_year: int | None) -> SurveyDesign:
+    kind = m.design
+    if kind is None:
+        if recall_layout:
+            kind = "recall"
+        elif "survey_round" in frame.columns and frame["survey_round"].nunique(dropna=True) > 1:
+            kind = "rounds"
+        else:
+            kind = "unknown"
+    years: tuple[int, ...] = (survey_year,) if isinstance(survey_year, int) else ()
+    return SurveyDesign(kind=kind, survey_years=years, exits_observable=m.exits_observable, source=m.path)
