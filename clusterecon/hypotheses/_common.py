@@ -1,0 +1,87 @@
+"""Shared pieces of the hypothesis battery: the analysis frame with derived columns, the early/late period split,
+and the wrapper that turns "the data cannot support this" into a skipped result instead of a crash."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..panel import SurveyPanel
+from ..schema import INNOVATION_INDICATORS
+from .result import HypothesisResult, SkipHypothesis
+
+
+def _log_positive(s: pd.Series) -> pd.Series:
+    s = pd.to_numeric(s, errors="coerce").astype("float64")
+    return np.log(s.where(s > 0))
+
+
+def analysis_frame(panel: SurveyPanel, split_year: int | None = None) -> pd.DataFrame:
+    """``panel.frame`` plus the columns the hypotheses use (logs are NA where the level is not positive; each model
+    then counts those rows under "missing <column>"):
+
+    log_sales, value_added, log_va, log_va_per_worker, log_price, log_employees, log_capital, age, any_innovation,
+    n_innovations, late (year ≥ split year), second_generation.
+    """
+    f = panel.frame.copy()
+    for c in ("sales", "material_cost", "employees", "capital", "product_price", "wage_bill",
+              "manager_schooling_years"):
+        if c in f.columns:
+            f[c] = pd.to_numeric(f[c], errors="coerce").astype("float64")
+    if "sales" in f:
+        f["log_sales"] = _log_positive(f["sales"])
+    if {"sales", "material_cost"} <= set(f.columns):
+        f["value_added"] = f["sales"] - f["material_cost"]
+        f["log_va"] = _log_positive(f["value_added"])
+        if "employees" in f:
+            f["log_va_per_worker"] = _log_positive(f["value_added"] / f["employees"].where(f["employees"] > 0))
+    if "product_price" in f:
+        f["log_price"] = _log_positive(f["product_price"])
+    for c in ("employees", "capital"):
+        if c in f:
+            f[f"log_{c}"] = _log_positive(f[c])
+    year = f.index.get_level_values("year").to_numpy()
+    if "founding_year" in f:
+        f["age"] = year - pd.to_numeric(f["founding_year"], errors="coerce").to_numpy()
+    ind = [c for c in INNOVATION_INDICATORS if c in f.columns]
+    if ind:
+        block = f[ind].astype("float64")
+        f["n_innovations"] = block.sum(axis=1, min_count=1)
+        f["any_innovation"] = (block.max(axis=1, skipna=True) > 0).astype("float64").where(block.notna().any(axis=1))
+    split = split_year if split_year is not None else late_split(panel)
+    f["late"] = (year >= split).astype("float64")
+    if "manager_generation" in f:
+        f["second_generation"] = (pd.to_numeric(f["manager_generation"], errors="coerce") >= 2).astype("float64")
+    f.attrs["split_year"] = split
+    return f
+
+
+def late_split(panel: SurveyPanel) -> int:
+    """The first year of the "later" period: the middle benchmark year (the upper half of the observed years)."""
+    years = np.array(panel.years)
+    return int(years[len(years) // 2]) if len(years) > 1 else int(years[0])
+
+
+def require_columns(frame: pd.DataFrame, cols: list[str], what: str) -> None:
+    missing = [c for c in cols if c not in frame.columns or frame[c].notna().sum() == 0]
+    if missing:
+        raise SkipHypothesis(f"{what} needs {', '.join(missing)}, which the survey does not contain")
+
+
+def run_hypothesis(fn: Callable[[], HypothesisResult], key: str, title: str, question: str) -> HypothesisResult:
+    """Run one hypothesis; a SkipHypothesis becomes ``status="skipped"``, any other error ``"failed"`` with its
+    message (the traceback is kept in ``extra`` for debugging) so that the battery always finishes."""
+    try:
+        return fn()
+    except SkipHypothesis as e:
+        return HypothesisResult.skipped(key, title, question, str(e))
+    except Exception as e:  # noqa: BLE001 - the battery must finish; the failure is reported, not hidden
+        res = HypothesisResult.skipped(key, title, question, f"{type(e).__name__}: {e}", status="failed")
+        return HypothesisResult(**{**res.__dict__, "extra": {"traceback": traceback.format_exc()}})
+
+
+def fmt_p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
