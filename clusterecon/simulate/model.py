@@ -188,8 +188,8 @@ def run(p: ClusterParams, seed: Any = None) -> tuple[dict[str, np.ndarray], dict
     succ_occ = _SUCCESSOR_OCC[p.technology]
 
     rec: dict[str, list[np.ndarray]] = {k: [] for k in (
-        "idx", "year", "L", "K", "y", "price", "sales", "mat", "wb", "profit", "omega", "school", "gen", "innov",
-        "sub", "at_risk", "event", "pool")}
+        "idx", "year", "L", "K", "y", "price", "sales", "mat", "wb", "profit", "omega", "school", "gen", "mocc",
+        "innov", "sub", "at_risk", "event", "pool")}
     n_active = np.zeros(T, dtype=np.int64)
     mkt_price = np.zeros(T)
     pi_imit_series = np.full(T, np.nan)
@@ -269,7 +269,8 @@ def run(p: ClusterParams, seed: Any = None) -> tuple[dict[str, np.ndarray], dict
             quantity_start = year
         for key, val in (("idx", ids), ("L", L), ("K", K), ("y", y), ("price", price), ("sales", sales),
                          ("mat", mat), ("wb", wb), ("profit", profit), ("omega", omega),
-                         ("school", st.school[ids].copy()), ("gen", st.gen[ids].copy()), ("innov", innov),
+                         ("school", st.school[ids].copy()), ("gen", st.gen[ids].copy()), ("mocc", st.mocc[ids].copy()),
+                         ("innov", innov),
                          ("sub", sub), ("at_risk", at_risk), ("event", event)):
             rec[key].append(val)
         rec["year"].append(np.full(m, year))
@@ -359,7 +360,7 @@ def simulate_frame(params: ClusterParams | str | None = None, seed: Any = None) 
         "is_spinoff": st.spin[idx],
         "spinoff_parent_id": pd.array(parent_ids[idx], dtype="string"),
         "manager_schooling_years": cols["school"][last_pos[idx]],
-        "manager_prior_occupation": pd.Categorical.from_codes(st.mocc[idx], categories=occ_cat),
+        "manager_prior_occupation": pd.Categorical.from_codes(cols["mocc"][last_pos[idx]], categories=occ_cat),
         "manager_generation": cols["gen"][last_pos[idx]],
         "exit_year": pd.arrays.IntegerArray(exit_year, alive_end.copy()),
         "exit_status": pd.Categorical(np.where(alive_end, "active", "closed"),
@@ -378,6 +379,7 @@ def simulate_frame(params: ClusterParams | str | None = None, seed: Any = None) 
         "active": True,
         "manager_schooling_years_t": cols["school"],
         "manager_generation_t": cols["gen"],
+        "manager_prior_occupation_t": pd.Categorical.from_codes(cols["mocc"], categories=occ_cat),
         "profit": cols["profit"],
         "true_tfp": cols["omega"],
         "true_output": cols["y"],
@@ -441,4 +443,5 @@ EXTRA_LABELS = {
     "innovates": "Innovates for the first time this year (simulated truth)",
     "pool": "Human-resource pool ln(E_{t-1}/E_ref) (simulated)",
     "market_price": "Market price of the standard product (simulated)",
+    "manager_prior_occupation_t": "Current manager's prior occupation (simulated)",
 }
