@@ -184,7 +184,7 @@ def _read_excel(p: Path, sheet: str | int | None, text_columns: tuple[str, ...])
                 raise LoadError(f"file {p} has no sheet {sheet!r}{suggest(sheet, names)}; its sheets are: "
                                 f"{', '.join(repr(n) for n in names)}")
             chosen = sheet
-        df = xl.parse(chosen, dtype={c: "string" for c in text_columns} or None)
+        df = pd.read_excel(xl, sheet_name=chosen, dtype={c: "string" for c in text_columns} or None)
     return _finish(df, p, "excel", sheet=chosen)
 
 
