@@ -29,6 +29,10 @@ FORMATS: dict[str, str] = {
     ".dta": "stata", ".sav": "spss", ".zsav": "spss", ".parquet": "parquet", ".pq": "parquet",
 }
 _SNIFF_BYTES = 64 * 1024
+#: text read as missing in CSV/TSV. Deliberately short: pandas' default list also swallows "n/a", "N/A", "null",
+#: "#N/A" …, which in surveys often carry a reason ("not applicable"); those stay text, so they are either declared
+#: in the mapping's [missing] section (and the reason kept) or reported as text in a numeric column.
+NA_TEXT = ("", "NA", "NaN", "nan", ".")
 _CHUNK = 1 << 20
 
 
@@ -158,7 +162,8 @@ def _read_text(p: Path, fmt: str, encoding: str | None, text_columns: tuple[str,
     header = pd.read_csv(p, sep=sep, encoding=enc, nrows=0).columns
     dtype = {c: "string" for c in text_columns if c in header}
     try:
-        df = pd.read_csv(p, sep=sep, encoding=enc, dtype=dtype or None, skipinitialspace=True)
+        df = pd.read_csv(p, sep=sep, encoding=enc, dtype=dtype or None, skipinitialspace=True,
+                         keep_default_na=False, na_values=list(NA_TEXT))
     except pd.errors.ParserError as e:
         raise LoadError(f"file {p} could not be parsed with delimiter {sep!r}: {e}. Check for unquoted delimiters "
                         "inside values or a ragged row") from e
