@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
+from ._linear import fast_design
 from .covariance import ols_covariance
-from .design import Design, SpecificationError, build_design, panel_shape
+from .design import Design, SpecificationError, panel_shape
 from .random_effects import (
     _cluster_for,
     _extra_cols,
@@ -100,7 +101,7 @@ def correlated_re(data: SurveyPanel | pd.DataFrame, formula: str, *, method: str
     Mundlak (1978), Econometrica 46(1); Wooldridge (2010), *Econometric Analysis of Cross Section and Panel Data*,
     §10.7.3; Wooldridge (2019), "Correlated random effects models with unbalanced panels", J. Econometrics 211(1).
     """
-    base = build_design(data, formula, extra=_extra_cols(data, cluster))
+    base = fast_design(data, formula, extra=_extra_cols(data, cluster))
     design, vnames, mnames = mundlak_design(base)
     note = (f"Mundlak CRE: firm means of {len(mnames)} time-varying regressor(s) added; their coefficients "
             "test RE against FE",)

@@ -33,8 +33,9 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
+from ._linear import fast_design
 from .covariance import ols_covariance
-from .design import SpecificationError, build_design, panel_shape
+from .design import SpecificationError, panel_shape
 from .random_effects import _cluster_for, _extra_cols, entity_codes, group_means, ols
 from .results import EstimationResult, VarianceInfo
 
@@ -96,7 +97,7 @@ def hausman_taylor(data: SurveyPanel | pd.DataFrame, formula: str, *, exog_varyi
     """
     if method not in ("ht", "am"):
         raise SpecificationError(f"method must be 'ht' (Hausman-Taylor) or 'am' (Amemiya-MaCurdy), got {method!r}")
-    design = build_design(data, formula, extra=_extra_cols(data, cluster))
+    design = fast_design(data, formula, extra=_extra_cols(data, cluster))
     y, X, names = design.y, design.X, list(design.names)
     g, counts = entity_codes(design.index)
     n, N = len(counts), len(y)

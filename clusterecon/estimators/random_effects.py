@@ -21,8 +21,9 @@ import pandas as pd
 from scipy import stats as sstats
 
 from ..panel import SurveyPanel
+from ._linear import fast_design
 from .covariance import cluster_codes, ols_covariance
-from .design import Design, SpecificationError, build_design, panel_shape
+from .design import Design, SpecificationError, panel_shape
 from .results import EstimationResult, TestResult, VarianceInfo
 
 __all__ = ["random_effects", "swamy_arora", "VarianceComponents"]
@@ -225,7 +226,7 @@ def random_effects(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str 
     Swamy and Arora (1972), Econometrica 40(2); Baltagi (2021), §2.3, Table 2.1 (Grunfeld); Wooldridge (2010),
     §10.7; StataCorp, [XT] xtreg, Methods and formulas.
     """
-    design = build_design(data, formula, extra=_extra_cols(data, cluster))
+    design = fast_design(data, formula, extra=_extra_cols(data, cluster))
     res = _fit_re(design, data, vcov=vcov, cluster=cluster, dof=dof, model="Random-effects GLS regression")
     return res
 

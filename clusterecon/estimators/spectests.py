@@ -1,5 +1,6 @@
-r"""Specification tests for panel models: Hausman FE vs RE (classical and cluster-robust), Breusch–Pagan LM for
-random effects, and the F test that all firm effects are zero.
+r"""Specification tests for panel models: Hausman FE vs RE (classical and cluster-robust) and the Breusch–Pagan LM
+test for random effects. (The F test that all firm effects are zero is attached by
+:func:`~clusterecon.estimators.within.within` as ``tests["F effects"]``.)
 
 Which to use: the classical :func:`hausman` assumes homoskedastic, serially uncorrelated errors (then RE is
 efficient); with firm-clustered data use :func:`robust_hausman` (Wooldridge 2010 §10.7.3; Stata ``xtoverid``,
@@ -19,7 +20,8 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
-from .design import SpecificationError, build_design
+from ._linear import fast_design
+from .design import SpecificationError
 from .random_effects import (
     _extra_cols,
     entity_codes,
@@ -31,7 +33,7 @@ from .random_effects import (
 )
 from .results import EstimationResult, TestResult
 
-__all__ = ["hausman", "robust_hausman", "breusch_pagan_lm", "f_test_firm_effects"]
+__all__ = ["hausman", "robust_hausman", "breusch_pagan_lm"]
 
 
 def _s2(res: EstimationResult) -> float:
@@ -43,6 +45,8 @@ def _s2(res: EstimationResult) -> float:
             return float(res.stats[key]) ** 2
     if "SSR" in res.stats and res.df_resid:
         return float(res.stats["SSR"]) / float(res.df_resid)
+    if "ssr" in res.extra and res.df_resid:  # within(): SSR/(N - n - k) = sigma_e^2 of xtreg, fe
+        return float(res.extra["ssr"]) / float(res.df_resid)
     raise SpecificationError(f"the {res.model!r} result does not record its residual variance (s2, RMSE or SSR "
                              "with df_resid), which sigma='more'/'less' needs")
 
@@ -113,7 +117,7 @@ def robust_hausman(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str 
 
     Returns a χ²(q) TestResult, q = number of time-varying regressors.
     """
-    design = build_design(data, formula, extra=_extra_cols(data, cluster))
+    design = fast_design(data, formula, extra=_extra_cols(data, cluster))
     y, X = design.y, design.X
     X = X[:, independent_columns(X)]
     g, counts = entity_codes(design.index)
@@ -157,7 +161,7 @@ def breusch_pagan_lm(data: SurveyPanel | pd.DataFrame, formula: str) -> TestResu
     Breusch and Pagan (1980), REStud 47(1); Baltagi and Li (1990), Econometric Theory 6; Baltagi (2021) §4.2
     (Grunfeld: LM = 798.16); StataCorp, [XT] xtreg postestimation (``xttest0``).
     """
-    design = build_design(data, formula)
+    design = fast_design(data, formula)
     X = design.X[:, independent_columns(design.X)]
     _, e, _ = ols(X, design.y)
     g, counts = entity_codes(design.index)
@@ -171,29 +175,3 @@ def breusch_pagan_lm(data: SurveyPanel | pd.DataFrame, formula: str) -> TestResu
     p2 = float(stats.chi2.sf(lm, 1))
     return TestResult("Breusch-Pagan LM (random effects)", lm, 0.5 * p2, 1, "chi2", "Var(u_i) = 0 (no firm effects)",
                       note=f"p-value from chibar2(01) as Stata xttest0; two-sided chi2(1) p = {p2:.4g}")
-
-
-def f_test_firm_effects(data: SurveyPanel | pd.DataFrame, formula: str) -> TestResult:
-    r"""F test that all firm effects are zero (Stata's "F test that all u_i=0" under ``xtreg, fe``).
-
-    F = [(SSR_pooled − SSR_within)/(n − 1)] / [SSR_within/(N − n − k)] ~ F(n − 1, N − n − k), k the slopes
-    identified by the within regression. Classical errors assumed (not valid under clustering).
-    """
-    design = build_design(data, formula)
-    X = design.X[:, independent_columns(design.X)]
-    y = design.y
-    _, ep, _ = ols(X, y)
-    g, counts = entity_codes(design.index)
-    n, N = len(counts), len(y)
-    Xbar, ybar = group_means(g, counts, X), group_means(g, counts, y)
-    W = X - Xbar[g]
-    scale = 1 + np.sqrt((X * X).sum(0))
-    varying = [j for j in range(X.shape[1]) if np.sqrt((W[:, j] ** 2).sum()) > 1e-10 * scale[j]]
-    W = W[:, varying]
-    W = W[:, independent_columns(W)]
-    ew = ols(W, y - ybar[g])[1] if W.shape[1] else y - ybar[g]
-    ssr_p, ssr_w = float(ep @ ep), float(ew @ ew)
-    df1, df2 = n - 1, N - n - W.shape[1]
-    F = (ssr_p - ssr_w) / df1 / (ssr_w / df2)
-    return TestResult("F test that all firm effects are zero", F, float(stats.f.sf(F, df1, df2)), (df1, df2), "F",
-                      "all u_i = 0")
