@@ -1,1 +1,50 @@
-"""(see module docstrings)"""
+"""Publication output: regression and descriptive tables (LaTeX, Markdown, HTML, CSV) and figures.
+
+Tables share one rendering engine (``render``/``latex``); figures use one seaborn theme (``figures``). Names are
+loaded lazily so that importing this package does not import matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY: dict[str, str] = {
+    "regression_table": "clusterecon.report.tables",
+    "RegressionTable": "clusterecon.report.tables",
+    "TableError": "clusterecon.report.tables",
+    "summary_table": "clusterecon.report.descriptive",
+    "balance_table": "clusterecon.report.descriptive",
+    "assign_phases": "clusterecon.report.descriptive",
+    "DescriptiveTable": "clusterecon.report.descriptive",
+    "DescriptiveError": "clusterecon.report.descriptive",
+    "as_result": "clusterecon.report.adapters",
+    "escape_latex": "clusterecon.report.latex",
+    "Raw": "clusterecon.report.latex",
+    "Layout": "clusterecon.report.render",
+    "Table": "clusterecon.report.render",
+    "figure_theme": "clusterecon.report.figures",
+    "save_figure": "clusterecon.report.figures",
+    "plot_trajectories": "clusterecon.report.figures",
+    "plot_coefficients": "clusterecon.report.figures",
+    "plot_schooling_innovation": "clusterecon.report.figures",
+    "plot_entry_by_founder": "clusterecon.report.figures",
+    "plot_survival": "clusterecon.report.figures",
+}
+_ALIASES = {"escape_latex": "escape"}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'clusterecon.report' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), _ALIASES.get(name, name))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

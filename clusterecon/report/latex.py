@@ -1,0 +1,207 @@
+"""LaTeX escaping and the booktabs/siunitx renderer shared by every clusterecon table.
+
+Every table (regression, descriptive, balance) is first laid out as a :class:`~clusterecon.report.render.Layout`
+(plain-text cells) and only then rendered; this module is the LaTeX half of that single rendering engine.
+Plain text is escaped here and nowhere else, so a label such as ``profit_%_of sales & #2`` can never break a
+document (the class of bugs in linearmodels #560 and fixest #201 listed in ``shared/research/anchors.md`` §2.3).
+
+Written here rather than taken from pandas ``Styler.to_latex`` because that renderer has no notion of coefficient
+stars, spanning model headers with ``\\cmidrule``, panel titles, or siunitx-safe text cells.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .render import Cell, Layout
+
+
+class Raw(str):
+    """Text that is already LaTeX (or already formatted markup) and must not be escaped, e.g. ``Raw(r"$\\beta$")``."""
+
+
+_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    # \textless etc. need T1 fonts; math mode works with the default OT1 encoding of a bare document.
+    "<": r"$<$",
+    ">": r"$>$",
+    "|": r"$|$",
+    # Unicode that pdflatex's default utf8 input either lacks or sets badly.
+    "²": r"\textsuperscript{2}",
+    "³": r"\textsuperscript{3}",
+    "×": r"$\times$",
+    "−": r"$-$",
+    "–": "--",
+    "—": "---",
+    "≤": r"$\leq$",
+    "≥": r"$\geq$",
+    "±": r"$\pm$",
+    "·": r"$\cdot$",
+    "α": r"$\alpha$",
+    "β": r"$\beta$",
+    "γ": r"$\gamma$",
+    "δ": r"$\delta$",
+    "ε": r"$\varepsilon$",
+    "θ": r"$\theta$",
+    "λ": r"$\lambda$",
+    "μ": r"$\mu$",
+    "ρ": r"$\rho$",
+    "σ": r"$\sigma$",
+    "χ": r"$\chi$",
+    "Δ": r"$\Delta$",
+    "\u00a0": "~",
+}
+_TABLE = str.maketrans(_SPECIAL)
+
+
+def escape(text: object) -> str:
+    """Escape plain text for LaTeX text mode (``\\ & % $ # _ { } ~ ^ < > |`` and common Unicode symbols).
+
+    Output compiles in a bare ``article`` with pdflatex's default encodings (no fontenc/textcomp needed).
+
+    :class:`Raw` strings pass through unchanged.
+    """
+    if isinstance(text, Raw):
+        return str(text)
+    return str(text).translate(_TABLE)
+
+
+def _number(text: str) -> str:
+    # A leading hyphen is a minus sign in a number; text mode would set a hyphen.
+    body = escape(text)
+    if body.startswith("-"):
+        body = "$-$" + body[1:]
+    elif body.startswith(("(-", "[-")):
+        body = body[0] + "$-$" + body[2:]
+    return body
+
+
+def _cell(cell: Cell, siunitx: bool) -> str:
+    if siunitx and cell.number and cell.span == 1:
+        body = _siunitx_number(cell.text)
+        return body + ("{" + escape(cell.sup) + "}" if cell.sup else "")
+    body = _number(cell.text) if cell.number else escape(cell.text)
+    if cell.italic and body:
+        body = r"\textit{" + body + "}"
+    if cell.sup:
+        body += r"\textsuperscript{" + escape(cell.sup) + "}"
+    if siunitx and body and cell.span == 1:
+        body = "{" + body + "}"  # text in an S column must be braced or siunitx tries to parse it
+    return body
+
+
+def _siunitx_number(text: str) -> str:
+    t = text.strip()
+    if not t:
+        return ""
+    if t[0] in "([" and t[-1] in ")]" and _is_plain_number(t[1:-1]):
+        return "{" + t[0] + "}" + t[1:-1] + "{" + t[-1] + "}"
+    if _is_plain_number(t):
+        return t
+    return "{" + _number(t) + "}"
+
+
+def _is_plain_number(t: str) -> bool:
+    try:
+        float(t)
+    except ValueError:
+        return False
+    return "," not in t
+
+
+def _table_format(layout: Layout, j: int) -> str:
+    """siunitx ``table-format`` for data column ``j``: widest integer part, sign, decimals, trailing stars."""
+    int_digits, decimals, sign, stars = 1, 0, False, 0
+    for row in layout.all_rows():
+        cell = row[j + 1] if j + 1 < len(row) else None
+        if cell is None or not cell.number or cell.span != 1:
+            continue
+        t = cell.text.strip().strip("()[]")
+        if not _is_plain_number(t):
+            continue
+        sign = sign or t.startswith("-")
+        whole, _, frac = t.lstrip("-").partition(".")
+        int_digits = max(int_digits, len(whole))
+        decimals = max(decimals, len(frac))
+        stars = max(stars, len(cell.sup))
+    fmt = f"{'-' if sign else ''}{int_digits}.{decimals}"
+    post = ",table-space-text-post={" + "*" * stars + "}" if stars else ""
+    return f"S[table-format={fmt}{post}]"
+
+
+def render_latex(layout: Layout, *, float: bool = True, siunitx: bool = False, caption: str | None = None,
+                 label: str | None = None, placement: str = "htbp", font_size: str | None = None) -> str:
+    """Render a layout as a booktabs table.
+
+    ``float=True`` wraps the tabular in a ``table`` environment with ``\\caption``/``\\label``; ``float=False``
+    returns the bare ``tabular`` for ``\\input`` (notes stay inside the tabular so they travel with it).
+    ``siunitx=True`` aligns numeric columns on the decimal point with ``S`` columns (needs ``\\usepackage{siunitx}``).
+    Always needs ``\\usepackage{booktabs}``.
+    """
+    ncol = layout.n_columns
+    if siunitx:
+        spec = "l" + "".join(_table_format(layout, j) for j in range(ncol - 1))
+    else:
+        spec = "l" + "c" * (ncol - 1)
+    out: list[str] = []
+    if float:
+        out.append(rf"\begin{{table}}[{placement}]")
+        out.append(r"\centering")
+        if font_size:
+            out.append("\\" + font_size)
+        if caption:
+            out.append(rf"\caption{{{escape(caption)}}}")
+        if label:
+            out.append(rf"\label{{{label}}}")
+    out.append(rf"\begin{{tabular}}{{{spec}}}")
+    out.append(r"\toprule")
+    for row in layout.header:
+        out.append(_latex_row(row, siunitx, header=True))
+        rules, col = [], 1
+        for cell in row:
+            if cell.span > 1 and cell.text:
+                rules.append(rf"\cmidrule(lr){{{col}-{col + cell.span - 1}}}")
+            col += cell.span
+        if rules:
+            out.append(" ".join(rules))
+    for section in layout.sections:
+        out.append(r"\midrule")
+        if section.title:
+            out.append(rf"\multicolumn{{{ncol}}}{{l}}{{\textit{{{escape(section.title)}}}}} \\")
+        for row in section.rows:
+            out.append(_latex_row(row, siunitx))
+    out.append(r"\bottomrule")
+    for note in layout.notes:
+        out.append(rf"\multicolumn{{{ncol}}}{{l}}{{\footnotesize {escape(note)}}} \\")
+    out.append(r"\end{tabular}")
+    if float:
+        out.append(r"\end{table}")
+    return "\n".join(out) + "\n"
+
+
+def _latex_row(row: tuple[Cell, ...], siunitx: bool, header: bool = False) -> str:
+    parts = []
+    for i, cell in enumerate(row):
+        if cell.span > 1:
+            parts.append(rf"\multicolumn{{{cell.span}}}{{c}}{{{_cell(cell, False)}}}")
+        elif header and i > 0 and siunitx:
+            parts.append("{" + escape(cell.text) + "}")
+        else:
+            parts.append(_cell(cell, siunitx and i > 0))
+    return " & ".join(parts) + r" \\"
+
+
+def document(body: str, *, packages: tuple[str, ...] = ("booktabs",)) -> str:
+    """A minimal compilable document around ``body`` (used by tests and by ``save(..., formats=("pdf",))``)."""
+    pre = "\n".join(rf"\usepackage{{{p}}}" for p in packages)
+    return f"\\documentclass{{article}}\n{pre}\n\\begin{{document}}\n{body}\n\\end{{document}}\n"

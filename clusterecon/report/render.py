@@ -1,0 +1,242 @@
+"""The one table-rendering engine: a plain-text :class:`Layout` rendered to LaTeX, Markdown, HTML and CSV.
+
+Regression tables (:mod:`.tables`) and descriptive/balance tables (:mod:`.descriptive`) only build a Layout plus
+the DataFrame behind it; all of them inherit :class:`Table` and so render through the same code. Cells hold plain
+text; each renderer escapes for its own format (LaTeX in :mod:`.latex`).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .latex import Raw, render_latex
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell.
+
+    ``sup``: superscript marks after the text (significance stars); ``number``: numeric content (decimal-aligned
+    with siunitx, minus sign typeset as math); ``span``: columns covered (header cells); ``italic``: emphasis.
+    """
+
+    text: str = ""
+    sup: str = ""
+    number: bool = False
+    span: int = 1
+    italic: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    """A block of body rows, optionally titled (``Panel A: Coefficients``); sections are separated by a rule."""
+
+    rows: tuple[tuple[Cell, ...], ...]
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Header rows, body sections and notes; the first column is the row-label stub."""
+
+    header: tuple[tuple[Cell, ...], ...]
+    sections: tuple[Section, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def n_columns(self) -> int:
+        rows = list(self.all_rows())
+        return max(sum(c.span for c in r) for r in rows) if rows else 1
+
+    def all_rows(self) -> Iterator[tuple[Cell, ...]]:
+        yield from self.header
+        for s in self.sections:
+            yield from s.rows
+
+
+def fmt_number(x: float, digits: int) -> str:
+    """Fixed-point text with ``digits`` decimals; a value that rounds to zero loses its minus sign."""
+    s = f"{x:.{digits}f}"
+    return s[1:] if s.startswith("-") and float(s) == 0 else s
+
+
+def fmt_value(v: object, digits: int) -> str:
+    """Counts with thousands separators, floats with ``digits`` decimals (separators from 10,000), blanks for NaN."""
+    if v is None:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "Yes" if v else "No"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    if isinstance(v, (float, np.floating)):
+        if not np.isfinite(v):
+            return ""
+        return f"{v:,.{digits}f}" if abs(v) >= 1e4 else fmt_number(float(v), digits)
+    return str(v)
+
+
+def cells(texts: Iterable[object], *, number: bool = False) -> tuple[Cell, ...]:
+    return tuple(t if isinstance(t, Cell) else Cell("" if t is None else str(t), number=number) for t in texts)
+
+
+def merge_spans(texts: Sequence[str]) -> tuple[Cell, ...]:
+    """Header cells with runs of equal adjacent non-empty texts merged into one spanning cell."""
+    out: list[Cell] = []
+    for t in texts:
+        if out and t and out[-1].text == t:
+            out[-1] = Cell(t, span=out[-1].span + 1)
+        else:
+            out.append(Cell(t))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------------- markdown
+def _md_escape(text: object) -> str:
+    if isinstance(text, Raw):
+        return str(text)
+    s = str(text).replace("\\", "\\\\")
+    for ch in "|*_`[]<>#$~^":
+        s = s.replace(ch, "\\" + ch)
+    return s.replace("\n", " ")
+
+
+def _md_cell(cell: Cell) -> str:
+    body = _md_escape(cell.text)
+    if cell.italic and body:
+        body = f"*{body}*"
+    return body + _md_escape(cell.sup)
+
+
+def _expand(row: tuple[Cell, ...]) -> list[Cell]:
+    out: list[Cell] = []
+    for c in row:
+        out.append(c)
+        out.extend(Cell() for _ in range(c.span - 1))
+    return out
+
+
+def render_markdown(layout: Layout) -> str:
+    """GitHub-flavoured pipe table; extra header rows become the first body rows; notes follow the table."""
+    n = layout.n_columns
+    header = [_expand(r) for r in layout.header] or [[Cell()] * n]
+    lines = ["| " + " | ".join(_md_cell(c) for c in header[0]) + " |",
+             "|" + "|".join([":---"] + ["---:"] * (n - 1)) + "|"]
+    body: list[list[Cell]] = list(header[1:])
+    for s in layout.sections:
+        if s.title:
+            body.append([Cell(s.title, italic=True)] + [Cell()] * (n - 1))
+        body.extend(_expand(r) for r in s.rows)
+    for r in body:
+        r = r + [Cell()] * (n - len(r))
+        lines.append("| " + " | ".join(_md_cell(c) for c in r) + " |")
+    if layout.notes:
+        lines.append("")
+        lines.extend(_md_escape(note) for note in layout.notes)
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------- html
+def _html_cell(cell: Cell, tag: str) -> str:
+    body = str(cell.text) if isinstance(cell.text, Raw) else html.escape(cell.text)
+    if cell.italic and body:
+        body = f"<em>{body}</em>"
+    if cell.sup:
+        body += f"<sup>{html.escape(cell.sup)}</sup>"
+    span = f' colspan="{cell.span}"' if cell.span > 1 else ""
+    return f"<{tag}{span}>{body}</{tag}>"
+
+
+def render_html(layout: Layout, *, caption: str | None = None, table_class: str = "clusterecon-table") -> str:
+    n = layout.n_columns
+    out = [f'<table class="{html.escape(table_class)}">']
+    if caption:
+        out.append(f"<caption>{html.escape(caption)}</caption>")
+    out.append("<thead>")
+    for r in layout.header:
+        out.append("<tr>" + "".join(_html_cell(c, "th") for c in r) + "</tr>")
+    out.append("</thead>")
+    for s in layout.sections:
+        out.append("<tbody>")
+        if s.title:
+            out.append(f'<tr><th colspan="{n}" style="text-align:left"><em>{html.escape(s.title)}</em></th></tr>')
+        for r in s.rows:
+            out.append("<tr>" + _html_cell(r[0], "th") + "".join(_html_cell(c, "td") for c in r[1:]) + "</tr>")
+        out.append("</tbody>")
+    if layout.notes:
+        out.append("<tfoot>")
+        for note in layout.notes:
+            out.append(f'<tr><td colspan="{n}">{html.escape(str(note))}</td></tr>')
+        out.append("</tfoot>")
+    out.append("</table>")
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------- base class
+_FORMATS = ("tex", "md", "html", "csv")
+
+
+class Table:
+    """Mixin for every clusterecon table: subclasses provide ``layout`` (a :class:`Layout`) and ``frame``."""
+
+    layout: Layout
+    frame: pd.DataFrame
+    caption: str | None = None
+
+    def to_latex(self, *, float: bool = True, siunitx: bool = False, caption: str | None = None,
+                 label: str | None = None, placement: str = "htbp", font_size: str | None = None) -> str:
+        """booktabs LaTeX: a ``table`` float (``float=True``) or a bare ``tabular`` to ``\\input``.
+
+        Needs ``\\usepackage{booktabs}`` (and ``siunitx`` with ``siunitx=True``).
+        """
+        return render_latex(self.layout, float=float, siunitx=siunitx, caption=caption or self.caption,
+                            label=label, placement=placement, font_size=font_size)
+
+    def to_markdown(self) -> str:
+        return render_markdown(self.layout)
+
+    def to_html(self, *, caption: str | None = None) -> str:
+        return render_html(self.layout, caption=caption or self.caption)
+
+    def to_csv(self, path: str | Path | None = None) -> str | None:
+        """The underlying :attr:`frame` as CSV (returned as text when ``path`` is None)."""
+        return self.frame.to_csv(path)
+
+    def save(self, path_stem: str | Path, formats: Sequence[str] = _FORMATS, **latex_options: object,
+             ) -> dict[str, Path]:
+        """Write ``path_stem.tex/.md/.html/.csv`` (those in ``formats``); returns ``{format: path}``.
+
+        ``latex_options`` go to :meth:`to_latex` (e.g. ``float=False`` for an ``\\input``-able tabular).
+        """
+        stem = Path(path_stem)
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        unknown = set(formats) - set(_FORMATS)
+        if unknown:
+            raise ValueError(f"unknown table format(s) {sorted(unknown)}; choose from {_FORMATS}")
+        written: dict[str, Path] = {}
+        for fmt in formats:
+            path = stem.with_name(stem.name + "." + fmt)
+            if fmt == "tex":
+                path.write_text(self.to_latex(**latex_options), encoding="utf-8")  # type: ignore[arg-type]
+            elif fmt == "md":
+                path.write_text(self.to_markdown(), encoding="utf-8")
+            elif fmt == "html":
+                path.write_text(self.to_html(), encoding="utf-8")
+            else:
+                self.frame.to_csv(path)
+            written[fmt] = path
+        return written
+
+    def __str__(self) -> str:
+        return self.to_markdown()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()

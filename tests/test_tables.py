@@ -1,0 +1,242 @@
+"""Regression tables: layout rules, indicator rows, stars, adapters, golden text.
+
+Golden files live in tests/golden/; regenerate them deliberately with ``UPDATE_GOLDEN=1 pytest tests/test_tables.py``
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from clusterecon.estimators.results import EstimationResult, VarianceInfo
+from clusterecon.report.adapters import as_result
+from clusterecon.report.tables import TableError, regression_table
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"golden file {path} is missing; run with UPDATE_GOLDEN=1 once and review it"
+    assert text == path.read_text(encoding="utf-8"), f"{name} differs from the golden file"
+
+
+def make_result(names, coef, se, *, depvar="log_sales", df_resid=200.0, effects=None, cluster=("firm_id",),
+                n_clusters=(60,), kind="cluster", nobs=480, n_entities=60, rsquared=None, loglik=None,
+                model="Within", **kw) -> EstimationResult:
+    return EstimationResult(
+        model=model, estimator=model, depvar=depvar, names=tuple(names), coef=np.asarray(coef, float),
+        vcov=np.diag(np.asarray(se, float) ** 2),
+        variance=VarianceInfo(kind, cluster if kind.startswith("cluster") else (),
+                              n_clusters if kind.startswith("cluster") else (), "Stata xtreg"),
+        nobs=nobs, df_resid=df_resid, n_entities=n_entities, rsquared=rsquared or {}, loglik=loglik,
+        effects=effects or {}, **kw)
+
+
+@pytest.fixture
+def fits() -> list[EstimationResult]:
+    """Three models of a spin-off performance regression with deterministic numbers."""
+    r1 = make_result(["manager_schooling_years", "is_spinoff[T.True]"], [0.0812, 0.2301], [0.0213, 0.1402],
+                     effects={"Year FE": "Yes"}, rsquared={"within": 0.2114, "between": 0.1032, "overall": 0.1533})
+    r2 = make_result(["manager_schooling_years", "is_spinoff[T.True]", "manager_schooling_years:is_spinoff[T.True]"],
+                     [0.0641, 0.1510, -0.0297], [0.0250, 0.1311, 0.0140],
+                     effects={"Firm FE": "Yes", "Year FE": "Yes"}, rsquared={"within": 0.2410})
+    r3 = make_result(["const", "manager_schooling_years", "is_spinoff[T.True]"], [4.1203, 0.1020, 0.3120],
+                     [0.5021, 0.0188, 0.1201], kind="robust", df_resid=477.0, n_entities=None,
+                     rsquared={"r2": 0.3012}, model="Pooled OLS")
+    return [r1, r2, r3]
+
+
+LABELS = {"log_sales": "log sales", "manager_schooling_years": "Manager's years of schooling",
+          "is_spinoff": "Spin-off"}
+
+
+def test_fixed_effect_indicator_rows_and_cluster_row(fits):
+    t = regression_table(fits, labels=LABELS)
+    f = t.frame.xs("indicator", level="row").droplevel("panel")
+    # Keys are collected across models: "Firm FE" appears although model (1) lacks it ("No" there);
+    # cf. the maketables split("+") bug that printed "-" for absorbed effects.
+    assert f.loc["Year FE"].tolist() == ["Yes", "Yes", "No"]
+    assert f.loc["Firm FE"].tolist() == ["No", "Yes", "No"]
+    assert f.loc["SE clustered by"].tolist() == ["firm", "firm", "—"]
+    md = t.to_markdown()
+    assert "| Firm FE | No | Yes | No |" in md
+    assert "| SE clustered by | firm | firm | — |" in md
+
+
+def test_stars_follow_each_models_pvalues():
+    # t = 1.7, 2.1, 2.7 under t(30): p ≈ 0.0995, 0.044, 0.011 -> *, **, ** ; t = 3.0 -> ***
+    names = ["a", "b", "c", "d"]
+    r = make_result(names, [1.7, 2.1, 2.7, 3.0], [1, 1, 1, 1], df_resid=30.0)
+    p = 2 * stats.t.sf([1.7, 2.1, 2.7, 3.0], 30)
+    expected = ["*" * sum(pi < c for c in (0.1, 0.05, 0.01)) for pi in p]
+    est = regression_table([r]).frame.xs("estimate", level="row")["(1)"].tolist()
+    assert [e.split(".")[1][3:] for e in est] == expected == ["*", "**", "**", "***"]
+    # The normal distribution (ML models) gives t = 2.7 three stars? No: p = 0.0069 < 0.01 -> ***.
+    rz = dataclasses.replace(r, df_resid=None)
+    est_z = regression_table([rz]).frame.xs("estimate", level="row")["(1)"].tolist()
+    assert est_z[2].endswith("***")
+    assert "* p<0.1, ** p<0.05, *** p<0.01." in regression_table([r]).layout.notes
+    none = regression_table([r], stars=None)
+    assert not any("*" in v for v in none.frame.xs("estimate", level="row")["(1)"])
+    assert not any("p<" in n for n in none.layout.notes)
+
+
+def test_statistic_under_the_coefficient(fits):
+    r = fits[0]
+    by_stat = {s: regression_table([r], stat=s).frame.xs(s, level="row")["(1)"].iloc[0]
+               for s in ("se", "t", "p", "ci")}
+    assert by_stat["se"] == "(0.021)"
+    assert by_stat["t"] == f"({0.0812 / 0.0213:.3f})"
+    assert by_stat["p"] == f"[{2 * stats.t.sf(0.0812 / 0.0213, 200):.3f}]"
+    lo, hi = r.conf_int().iloc[0]
+    assert by_stat["ci"] == f"[{lo:.3f}, {hi:.3f}]"
+    assert "95% confidence intervals in brackets." in regression_table([r], stat="ci").layout.notes
+    # 2 estimates; Year FE and cluster rows; N, Firms and three R²
+    assert len(regression_table([r], stat=None).frame) == 2 + 2 + 5
+    with pytest.raises(TableError, match="stat="):
+        regression_table([r], stat="z")
+
+
+def test_labels_order_keep_drop_rename_and_constant_last(fits):
+    t = regression_table(fits, labels=LABELS)
+    est = t.frame.xs("estimate", level="row").droplevel("panel")
+    assert list(est.index) == ["manager_schooling_years", "is_spinoff[T.True]",
+                               "manager_schooling_years:is_spinoff[T.True]", "Intercept"]
+    first_col = [r[0].text for r in t.layout.sections[0].rows[::2]]
+    assert first_col == ["Manager's years of schooling", "Spin-off: True",
+                         "Manager's years of schooling × Spin-off: True", "Constant"]
+    t2 = regression_table(fits, order=["Intercept", "is_spinoff*"], drop=["*:*"])
+    assert list(t2.frame.xs("estimate", level="row").droplevel("panel").index) == [
+        "Intercept", "is_spinoff[T.True]", "manager_schooling_years"]
+    t3 = regression_table(fits, keep=["manager_schooling_years"], rename={"manager_schooling_years": "Schooling"})
+    assert list(t3.frame.xs("estimate", level="row").droplevel("panel").index) == ["Schooling"]
+    assert t3.layout.sections[0].rows[0][0].text == "Schooling"
+
+
+def test_rename_merges_rows_and_refuses_collisions():
+    a = make_result(["L.y", "x"], [0.5, 1.0], [0.1, 0.1])
+    b = make_result(["lag_y", "x"], [0.4, 0.9], [0.1, 0.1])
+    t = regression_table([a, b], rename={"L.y": "Lagged y", "lag_y": "Lagged y"})
+    row = t.frame.loc[("", "Lagged y", "estimate")]
+    assert row.tolist() == ["0.500***", "0.400***"]
+    both = make_result(["L.y", "lag_y"], [0.5, 0.4], [0.1, 0.1])
+    with pytest.raises(TableError, match="both 'L.y' and 'lag_y'"):
+        regression_table([both], rename={"L.y": "Lagged y", "lag_y": "Lagged y"})
+
+
+def test_model_statistics_rows(fits):
+    t = regression_table(fits)
+    s = t.frame.xs("stat", level="row").droplevel("panel")
+    assert list(s.index) == ["Observations", "Firms", "R² within", "R² between", "R² overall", "R²"]
+    assert s.loc["Observations"].tolist() == ["480", "480", "480"]
+    assert s.loc["R² within"].tolist() == ["0.211", "0.241", ""]
+    t2 = regression_table(fits, stats={"N": "N", "R2": "R-squared"})
+    assert list(t2.frame.xs("stat", level="row").droplevel("panel").index) == ["N", "R-squared"]
+    with pytest.raises(TableError, match="no model reports"):
+        regression_table(fits, stats=["AIC"])
+    ll = make_result(["x"], [1.0], [0.5], loglik=-1234.5678, df_resid=None, stats={"Pseudo R2": 0.1234})
+    s = regression_table([ll], stats=["N", "Log-likelihood", "Pseudo R2"]).frame
+    assert s.xs("stat", level="row")["(1)"].tolist() == ["480", "-1234.568", "0.123"]
+
+
+def test_marginal_effects_panel_and_blank_columns(fits):
+    ame = make_result(["manager_schooling_years"], [0.0211], [0.0051], model="AME", df_resid=None)
+    t = regression_table(panels={"Coefficients": fits[:2], "Average marginal effects": [ame, None]},
+                         model_names=["Probit", "RE probit"])
+    titles = [s.title for s in t.layout.sections]
+    assert titles[:2] == ["Coefficients", "Average marginal effects"]
+    assert t.frame.loc[("Average marginal effects", "manager_schooling_years", "estimate")].tolist() == [
+        "0.021***", ""]
+    md = t.to_markdown()
+    assert "| *Coefficients* |" in md and "| *Average marginal effects* |" in md
+    with pytest.raises(TableError, match="same, non-zero number of columns"):
+        regression_table(panels={"A": fits, "B": fits[:1]})
+    with pytest.raises(TableError, match="either results"):
+        regression_table(fits, panels={"A": fits})
+
+
+def test_variance_note_and_depvar_header(fits):
+    t = regression_table(fits, labels=LABELS, notes="Sample: survivors.")
+    assert t.layout.notes[0] == "Sample: survivors."
+    assert t.layout.notes[-2].startswith("Variance (1), (2): cluster-robust by firm_id (G=60)")
+    assert t.layout.notes[-1].startswith("Variance (3): heteroskedasticity-robust")
+    dv = t.layout.header[0]
+    assert dv[1].text == "log sales" and dv[1].span == 3
+
+
+def test_table_is_immutable_and_data_holds_numbers(fits):
+    t = regression_table(fits)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        t.caption = "x"  # type: ignore[misc]
+    d = t.data.set_index(["model", "term"])
+    assert d.loc[("(3)", "Intercept"), "estimate"] == pytest.approx(4.1203)
+    assert d.loc[("(1)", "manager_schooling_years"), "std_error"] == pytest.approx(0.0213)
+
+
+def test_save_writes_every_format(fits, tmp_path):
+    paths = regression_table(fits).save(tmp_path / "sub" / "table1", float=False)
+    assert sorted(paths) == ["csv", "html", "md", "tex"]
+    assert paths["tex"].read_text().startswith(r"\begin{tabular}")
+    back = pd.read_csv(paths["csv"], index_col=[0, 1, 2], keep_default_na=False)
+    assert back.shape == regression_table(fits).frame.shape
+    with pytest.raises(ValueError, match="unknown table format"):
+        regression_table(fits).save(tmp_path / "x", formats=("docx",))
+
+
+def test_golden_markdown_and_latex(fits):
+    t = regression_table(fits, labels=LABELS, notes="Spin-off performance, 1995–2005.")
+    check_golden("regression_table.md", t.to_markdown())
+    check_golden("regression_table.tex", t.to_latex(caption="Spin-off performance", label="tab:spinoff"))
+    check_golden("regression_table_bare_siunitx.tex", t.to_latex(float=False, siunitx=True))
+    check_golden("regression_table.html", t.to_html())
+
+
+# ------------------------------------------------------------------------------------------------ adapters
+def test_statsmodels_adapter_matches_source():
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"x": rng.normal(size=200), "g": np.repeat(np.arange(40), 5)})
+    df["y"] = 1 + 0.3 * df["x"] + rng.normal(size=200)
+    df["d"] = (df["y"] > 1).astype(int)
+    ols = smf.ols("y ~ x", df).fit(cov_type="cluster", cov_kwds={"groups": df["g"]})
+    logit = smf.logit("d ~ x", df).fit(disp=0)
+    r, lr = as_result(ols), as_result(logit)
+    np.testing.assert_allclose(r.std_errors, ols.bse)
+    np.testing.assert_allclose(r.pvalues, ols.pvalues)  # t(G-1) as statsmodels uses for cluster
+    np.testing.assert_allclose(lr.pvalues, logit.pvalues)  # normal for ML
+    assert r.variance.kind == "cluster" and r.variance.n_clusters == (40,)
+    t = regression_table([ols, logit])  # raw results are converted on the way in
+    assert t.frame.loc[("", "x", "se"), "(1)"] == f"({ols.bse['x']:.3f})"
+    assert t.frame.loc[("", "Pseudo R²", "stat"), "(2)"] == f"{logit.prsquared:.3f}"
+    assert t.frame.loc[("", "Log-likelihood", "stat"), "(2)"] == f"{logit.llf:.3f}"
+    with pytest.raises(TypeError, match="cannot make a table column"):
+        as_result(object())
+
+
+def test_linearmodels_adapter_effects_rows():
+    from linearmodels import PanelOLS
+    from linearmodels.datasets import wage_panel
+
+    d = wage_panel.load().set_index(["nr", "year"])
+    fe = PanelOLS.from_formula("lwage ~ expersq + union + EntityEffects + TimeEffects", d).fit(
+        cov_type="clustered", cluster_entity=True)
+    r = as_result(fe)
+    np.testing.assert_allclose(r.pvalues, fe.pvalues)
+    assert r.effects == {"Firm FE": "Yes", "Year FE": "Yes"}
+    assert r.n_entities == 545 and r.variance.n_clusters == (545,)
+    t = regression_table([fe])
+    ind = t.frame.xs("indicator", level="row")["(1)"].droplevel("panel")
+    assert ind.to_dict() == {"Firm FE": "Yes", "Year FE": "Yes", "SE clustered by": "firm"}
+    assert t.frame.loc[("", "R² within", "stat"), "(1)"] == f"{fe.rsquared_within:.3f}"
