@@ -19,7 +19,7 @@ import pandas as pd
 from .. import schema
 from ..problems import Problem
 from ..provenance import ProvenanceLog
-from .casting import apply_currency, apply_scale, cast_canonical, id_strings
+from .casting import apply_currency, apply_scale, cast_canonical, id_strings, urows
 from .errors import LoadError, MappingError, suggest
 from .mapping import CodeMap, Mapping, norm_code
 from .readers import RawTable
@@ -273,7 +273,7 @@ def _recode_column(df, col, spec, cm: CodeMap, vlabels: dict, log, problems, src
     if unmapped and policy == "unknown":
         problems.append(Problem.make(
             "warning", "unknown_code", f"codes not in [codes.{col}] of {mpath} were set to 'unknown'", column=col,
-            rows=df.loc[rows_unmapped, "source_row"], values=[str(u) for u in unmapped], source=src,
+            rows=urows(df.loc[rows_unmapped, "source_row"]), values=[str(u) for u in unmapped], source=src,
             fix=f"add these codes to [codes.{col}] if they have a canonical meaning"))
         for u in unmapped:
             trans[u] = "unknown"
@@ -281,7 +281,7 @@ def _recode_column(df, col, spec, cm: CodeMap, vlabels: dict, log, problems, src
     elif unmapped and spec.kind == "bool":
         problems.append(Problem.make(
             "error", "unknown_code", f"values of yes/no column {col!r} that are not yes/no codes", column=col,
-            rows=df.loc[rows_unmapped, "source_row"], values=[str(u) for u in unmapped], source=src,
+            rows=urows(df.loc[rows_unmapped, "source_row"]), values=[str(u) for u in unmapped], source=src,
             fix=f"map them in [codes.{col}] (e.g. \"2\" = false) or as missing values in [missing]"))
     if spec.kind == "bool":
         vals = s.map(lambda v: trans.get(v, pd.NA) if not pd.isna(v) else pd.NA)

@@ -18,6 +18,11 @@ from ..provenance import ProvenanceLog
 from .mapping import CurrencySpec
 
 
+def urows(s: pd.Series) -> np.ndarray:
+    """Sorted distinct record numbers (a firm-level value repeated on recalled years is one record)."""
+    return np.unique(s.to_numpy(dtype=np.int64))
+
+
 def id_strings(s: pd.Series) -> pd.Series:
     """Identifiers as text: whole-number floats lose their ``.0`` (Stata/Excel store ids as doubles)."""
     if pd.api.types.is_float_dtype(s.dtype):
@@ -65,18 +70,19 @@ def cast_canonical(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem]
             vals = df.loc[bad, col].astype(str).unique().tolist()
             problems.append(Problem.make(
                 "error", "text_in_numeric", f"values in numeric column {col!r} are not numbers", column=col,
-                rows=df.loc[bad, "source_row"], values=vals[:20], source=src,
+                rows=urows(df.loc[bad, "source_row"]), values=vals[:20], source=src,
                 fix="correct them in the file, or declare survey codes such as 'n/a' in the mapping's [missing] "
                     "section (numbers must not contain thousands separators)"))
             log.add("cast", f"{int(bad.sum())} non-numeric cells in {col} reported (error) and left missing", col,
-                    rows=df.loc[bad, "source_row"], values=vals[:20])
+                    rows=urows(df.loc[bad, "source_row"]), values=vals[:20])
         if spec.kind == "int":
             v = num.to_numpy(dtype=float, na_value=np.nan)
             frac = ~np.isnan(v) & (np.floor(v) != v)
             if frac.any():
                 problems.append(Problem.make(
                     "error", "not_integer", f"column {col!r} holds whole numbers but these values have a fraction",
-                    column=col, rows=df.loc[frac, "source_row"], values=v[frac][:20].tolist(), source=src,
+                    column=col, rows=urows(df.loc[frac, "source_row"]), values=np.unique(v[frac])[:20].tolist(),
+                    source=src,
                     fix="correct the values in the file"))
                 df[col] = num
                 continue
@@ -109,7 +115,7 @@ def apply_currency(df: pd.DataFrame, spec: CurrencySpec, log: ProvenanceLog, pro
         if miss.any():
             problems.append(Problem.make(
                 "error", "currency_missing", f"rows without a currency in column {spec.column!r}", column=spec.column,
-                rows=df.loc[miss, "source_row"], source=src,
+                rows=urows(df.loc[miss, "source_row"]), source=src,
                 fix="fill the currency or give unit = \"...\" in [currency] as the default"))
     else:
         cur = pd.Series(spec.unit.upper() if spec.unit else pd.NA, index=df.index, dtype="string")
@@ -125,7 +131,7 @@ def apply_currency(df: pd.DataFrame, spec: CurrencySpec, log: ProvenanceLog, pro
                 df[c] = df[c].astype("Float64").mask(hit, df[c].astype("Float64") / r.ratio)
             cur = cur.mask(hit, new)
             log.add("currency", f"{int(hit.sum())} rows redenominated {old} → {new} ({r.ratio:g}:1 from {r.year})",
-                    None, rows=df.loc[hit, "source_row"], n_rows=int(hit.sum()), columns=cols, ratio=r.ratio,
+                    None, rows=urows(df.loc[hit, "source_row"]), n_rows=int(hit.sum()), columns=cols, ratio=r.ratio,
                     old=old, new=new, year=r.year)
     if spec.target is not None:
         tgt = spec.target.upper()
@@ -146,12 +152,12 @@ def apply_currency(df: pd.DataFrame, spec: CurrencySpec, log: ProvenanceLog, pro
                 factor[m] = rate
             ok = m & ~no_rate
             log.add("currency", f"{int(ok.sum())} rows converted {c_code} → {tgt}", None,
-                    rows=df.loc[ok, "source_row"], n_rows=int(ok.sum()), columns=cols,
+                    rows=urows(df.loc[ok, "source_row"]), n_rows=int(ok.sum()), columns=cols,
                     rate=rate if not isinstance(rate, dict) else {str(k): v for k, v in rate.items()})
         if no_rate.any():
             problems.append(Problem.make(
                 "error", "currency_rate_missing", f"no exchange rate to {tgt} for these rows' currency/year",
-                column="currency", rows=df.loc[no_rate, "source_row"],
+                column="currency", rows=urows(df.loc[no_rate, "source_row"]),
                 values=sorted({f"{c} {int(y) if y == y else '?'}" for c, y in zip(cur[no_rate], year[no_rate])})[:20],
                 source=src, fix="add the rates to [currency.rates] (target units per unit, e.g. USD = 12.5 or a "
                                 "table of year = rate)"))

@@ -1,0 +1,130 @@
+"""load_survey end to end: read → map → validate → SurveyPanel, with labels, design and provenance carried through."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+from clusterecon.io import LoadError
+from clusterecon.load import load_survey, read_panel
+from clusterecon.provenance import to_json
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_survey" / "mapping.toml"
+
+
+def _stata_survey(tmp_path):
+    df = pd.DataFrame({
+        "id": [1.0, 2.0, 3.0],
+        "occ": [1.0, 2.0, 9.0],
+        "educ": [12.0, 99.0, 6.0],
+        "s2000": [100.0, -9.0, 30.0],
+        "s2004": [150.0, 80.0, 35.0],
+    })
+    p = tmp_path / "survey.dta"
+    pyreadstat.write_dta(df, p, column_labels={"id": "Firm", "occ": "Founder's job before", "educ": "Schooling",
+                                               "s2000": "Sales 2000", "s2004": "Sales 2004"},
+                         variable_value_labels={"occ": {1: "Trader", 2: "Engineer", 9: "Astronaut"}})
+    (tmp_path / "mapping.toml").write_text(textwrap.dedent("""
+        name = "test survey"
+        [source]
+        file = "survey.dta"
+        [survey]
+        survey_year = 2004
+        [rename]
+        id = "firm_id"
+        occ = "founder_prior_occupation"
+        educ = "manager_schooling_years"
+        [recall.wide]
+        sales = "s{year}"
+        [codes.founder_prior_occupation]
+        "1" = "merchant"
+        "2" = "engineer"
+        unknown_policy = "unknown"
+        [missing.codes]
+        "-9" = "don't know"
+        [missing.columns.manager_schooling_years]
+        "99" = "not reported"
+        [scale]
+        sales = 1000
+    """))
+    return tmp_path / "mapping.toml"
+
+
+def test_stata_recall_survey_end_to_end(tmp_path):
+    mp = _stata_survey(tmp_path)
+    res = load_survey(None, mp, today_year=2026)
+    assert res.ok, res.report.to_text()
+    p = res.panel
+    assert p.design.kind == "recall" and p.design.survey_years == (2004,)
+    assert p.n_firms == 3 and p.n_obs == 6
+    assert p.data["sales"].fillna(-1).tolist() == [100000.0, 150000.0, -1, 80000.0, 30000.0, 35000.0]
+    assert p.data["source_row"].tolist() == [1, 1, 2, 2, 3, 3]
+    assert p.firms["founder_prior_occupation"].astype(str).tolist() == ["merchant", "engineer", "unknown"]
+    assert p.firms["manager_schooling_years"].isna().tolist() == [False, True, False]
+    assert p.labels["founder_prior_occupation"] == "Founder's job before"  # the survey's own label wins
+    assert p.labels["sales"] == "Sales"  # canonical label for a reshaped column
+    (w,) = res.report.by_rule("unknown_code")
+    assert w.rows == (3,) and w.values == ("Astronaut",)
+    steps = [e.step for e in p.provenance]
+    for s in ("read", "rename", "reshape", "missing_code", "recode", "scale"):
+        assert s in steps
+    json.loads(p.provenance_json())  # exportable
+    assert p.validation is res.report or p.validation == res.report
+
+
+def test_strict_promotes_loader_warnings(tmp_path):
+    mp = _stata_survey(tmp_path)
+    res = load_survey(None, mp, strict=True, today_year=2026)
+    assert res.panel is None
+    assert any(p.rule == "unknown_code" for p in res.report.errors)
+    with pytest.raises(LoadError, match="unknown_code"):
+        read_panel(None, mp, strict=True, today_year=2026)
+
+
+def test_spss_and_excel_with_sheet(tmp_path):
+    df = pd.DataFrame({"firm_id": ["a", "a", "b"], "year": [2001, 2002, 2001], "sales": [1.0, 2.0, 3.0]})
+    sav = tmp_path / "s.sav"
+    pyreadstat.write_sav(df, sav)
+    assert read_panel(sav, today_year=2026).n_obs == 3
+    xl = tmp_path / "s.xlsx"
+    with pd.ExcelWriter(xl) as w:
+        pd.DataFrame({"note": ["cover"]}).to_excel(w, sheet_name="readme", index=False)
+        df.to_excel(w, sheet_name="data", index=False)
+    panel = read_panel(xl, {"source": {"sheet": "data"}}, today_year=2026)
+    assert panel.data["sales"].tolist() == [1.0, 2.0, 3.0]
+    assert read_panel(xl, sheet=1, today_year=2026).n_obs == 3
+
+
+def test_csv_ids_keep_leading_zeros_through_mapping(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text("code,yr\n007,2000\n010,2000\n")
+    panel = read_panel(p, {"rename": {"code": "firm_id", "yr": "year"}}, today_year=2026)
+    assert panel.firms.index.tolist() == ["007", "010"]
+
+
+def test_no_mapping_and_missing_required(tmp_path):
+    res = load_survey(pd.DataFrame({"firm": ["a"], "year": [2000]}))
+    assert res.panel is None and res.report.by_rule("missing_required_column")
+    with pytest.raises(LoadError, match="no survey file given"):
+        load_survey(None, None)
+
+
+def test_provenance_json_lists_every_step(tmp_path):
+    res = load_survey(pd.DataFrame({"f": ["a", "a"], "y": [2000, 2000], "s": [1.0, 1.0]}),
+                      {"rename": {"f": "firm_id", "y": "year", "s": "sales"}}, today_year=2026)
+    d = json.loads(to_json(res.provenance))
+    assert [e["step"] for e in d][:4] == ["read", "rename", "rename", "rename"]
+    assert d[-1]["step"] == "drop" and d[-1]["rows"] == [2]
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="bundled sample not present")
+def test_bundled_sample_loads():
+    res = load_survey(None, SAMPLE, today_year=2026)
+    assert res.ok, res.report.to_text()
+    assert res.panel.design.kind == "recall"
+    assert not res.report.errors
