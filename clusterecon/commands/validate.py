@@ -1,0 +1,60 @@
+"""``clusterecon validate FILE``: load a survey through its mapping, run every validation rule, print the report.
+
+Exit 0 when there is no error and no warning (information such as "survivor-only recall panel" is allowed), 1 when
+there are problems (errors, or warnings), 2 when the file or mapping cannot be read at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", nargs="?",
+                        help="survey file: .csv/.tsv/.txt, .xlsx/.xls, .dta, .sav, .parquet (default: [source] file "
+                             "of the mapping)")
+    add_load_arguments(parser)
+    parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    parser.add_argument("--require", metavar="COLS", default="",
+                        help="comma-separated canonical columns your analysis needs besides firm_id and year "
+                             "(e.g. sales,employees); a missing one is an error")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--max-examples", type=int, default=5, metavar="N",
+                        help="row numbers and values shown per problem (default 5)")
+
+
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mapping", "-m", metavar="M", help="TOML mapping from the raw file to the schema "
+                        "(docs/mapping.md); omit when the file already uses canonical names")
+    parser.add_argument("--sheet", metavar="S", help="Excel sheet name or 0-based number")
+    parser.add_argument("--encoding", metavar="E", help="text encoding of a CSV or old Stata/SPSS file "
+                        "(e.g. latin-1, cp1252)")
+
+
+def sheet_arg(s: str | None):
+    return int(s) if s is not None and s.isdigit() else s
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..load import load_survey
+    from ..validate import missing_columns
+
+    if args.file is None and args.mapping is None:
+        raise ValueError("give a survey FILE (or a --mapping whose [source] names the file)")
+    res = load_survey(args.file, args.mapping, strict=args.strict, sheet=sheet_arg(args.sheet),
+                      encoding=args.encoding)
+    report = res.report
+    required = [c.strip() for c in args.require.split(",") if c.strip()]
+    if required:
+        from ..schema import BY_NAME
+
+        unknown = [c for c in required if c not in BY_NAME]
+        if unknown:
+            raise ValueError(f"--require: {', '.join(map(repr, unknown))} not canonical column(s); see "
+                             "'clusterecon codebook'")
+        report = report.merged(missing_columns(res.frame, required, report.source))
+    if args.json:
+        print(report.to_json())
+    else:
+        print(report.to_text(max_examples=args.max_examples))
+    return 0 if report.clean else 1

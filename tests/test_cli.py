@@ -1,0 +1,203 @@
+"""The ``clusterecon`` command: exit codes 0/1/2, one readable message (never a traceback), the bundled sample."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from clusterecon import schema
+from clusterecon.cli import COMMANDS, main
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample_survey"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def readme_expected_warnings() -> set[tuple[str, str, int]]:
+    text = (SAMPLE / "README.md").read_text(encoding="utf-8")
+    block = text.split("<!-- expected-warnings")[1].split("<!-- end expected-warnings")[0]
+    rows = set()
+    for line in block.splitlines():
+        m = re.match(r"\| `(\w+)` \| `([\w/]+)` \| (\d+) \|", line)
+        if m:
+            rows.add((m.group(1), m.group(2), int(m.group(3))))
+    return rows
+
+
+# ------------------------------------------------------------------------------------------- help and usage
+def test_help_everywhere(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    for name, _, _ in COMMANDS:
+        assert name in out
+        code, out_sub, _ = run(capsys, name, "--help")
+        assert code == 0 and "--debug" in out_sub and "usage: clusterecon " + name in out_sub
+    code, out, _ = run(capsys, "validate", "--help")
+    assert "--mapping" in out and "--strict" in out and "--json" in out
+
+
+def test_usage_errors_exit_2(capsys):
+    assert run(capsys, )[0] == 2
+    code, _, err = run(capsys, "frobnicate")
+    assert code == 2 and "invalid choice" in err
+    code, _, err = run(capsys, "validate", "--no-such-option")
+    assert code == 2 and "unrecognized arguments" in err
+    code, _, err = run(capsys, "validate")
+    assert code == 2 and "give a survey FILE" in err and "Traceback" not in err
+
+
+def test_import_is_light():
+    code = "import sys, clusterecon.cli; print(sorted(m for m in ('pandas', 'numpy', 'clusterecon.load') " \
+           "if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------------------------------- validate
+def test_validate_bundled_sample_reports_exactly_the_readme_warnings(capsys):
+    code, out, err = run(capsys, "validate", str(SAMPLE / "survey.dta"), "--mapping", str(SAMPLE / "mapping.toml"),
+                         "--json")
+    assert code == 1 and err == ""
+    rep = json.loads(out)
+    probs = rep["problems"]
+    assert [p for p in probs if p["severity"] == "error"] == []
+    got = {(p["rule"], p["column"], r) for p in probs if p["severity"] == "warning" for r in p["rows"]}
+    assert got == readme_expected_warnings()
+    assert len(readme_expected_warnings()) == 4
+    assert [p["rule"] for p in probs if p["severity"] == "info"] == ["survivor_only"]
+
+
+def test_validate_sample_text_and_strict(capsys):
+    args = ["validate", str(SAMPLE / "survey.dta"), "-m", str(SAMPLE / "mapping.toml")]
+    code, out, _ = run(capsys, *args)
+    assert code == 1 and "0 error(s), 4 warning(s), 1 info" in out and "EG063: 1995 9700 → 2000 329700" in out
+    code, out, _ = run(capsys, *args, "--strict")
+    assert code == 1 and "4 error(s), 0 warning(s), 1 info" in out
+
+
+def test_validate_defects_file_reports_every_error_at_once(capsys):
+    code, out, err = run(capsys, "validate", str(SAMPLE / "defects.csv"), "--require", "wage_bill", "--json")
+    assert code == 1 and err == ""
+    probs = json.loads(out)["problems"]
+    errors = {}
+    for p in probs:
+        if p["severity"] == "error":
+            errors.setdefault((p["rule"], p["column"]), []).extend(p["rows"])
+    assert {k: sorted(v) for k, v in errors.items()} == {
+        ("missing_required_column", "wage_bill"): [],
+        ("text_in_numeric", "sales"): [3],
+        ("negative_value", "capital"): [4],
+        ("negative_value", "material_cost"): [19],
+        ("founding_after_year", "founding_year"): [5, 7],
+        ("founding_in_future", "founding_year"): [7],
+        ("schooling_out_of_range", "manager_schooling_years"): [8, 9],
+        ("unknown_code", "founder_prior_occupation"): [10, 11],
+        ("firm_attribute_varies", "founding_year"): [12, 13],
+        ("duplicate_conflict", "firm_id/year"): [14, 15],
+        ("out_of_range", "direct_sales_share"): [18],
+    }
+
+
+def test_validate_clean_file_exits_0(tmp_path, capsys):
+    df = pd.DataFrame({"firm_id": ["a", "a", "b"], "year": [2000, 2005, 2005], "sales": [10.0, 12, 8],
+                       "material_cost": [5.0, 6, 3], "employees": [2, 3, 1]})
+    path = tmp_path / "clean.csv"
+    df.to_csv(path, index=False)
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 0 and "no problems found" in out
+
+
+@pytest.mark.parametrize("make, needle", [
+    (lambda d: d / "nope.csv", "does not exist"),
+    (lambda d: (d / "latin.csv").write_bytes("firm_id,year,cluster\na,2000,Sé\n".encode("latin-1")) and
+     d / "latin.csv", "encoding"),
+    (lambda d: (d / "x.unknownext").write_text("a") and d / "x.unknownext", "x.unknownext"),
+])
+def test_unreadable_files_exit_2_with_one_message(tmp_path, capsys, make, needle):
+    path = make(tmp_path)
+    code, out, err = run(capsys, "validate", str(path))
+    assert code == 2 and out == ""
+    assert err.startswith("clusterecon: error:") and needle in err and "Traceback" not in err
+    assert "bug in clusterecon" not in err
+
+
+def test_mapping_mistake_exits_2_naming_the_key(tmp_path, capsys):
+    bad = tmp_path / "m.toml"
+    bad.write_text('[renam]\nid = "firm_id"\n', encoding="utf-8")
+    code, _, err = run(capsys, "validate", str(SAMPLE / "survey.dta"), "--mapping", str(bad))
+    assert code == 2 and "[renam]" in err and "did you mean 'rename'" in err and "Traceback" not in err
+
+
+def test_debug_shows_the_exception(tmp_path):
+    with pytest.raises(Exception, match="nope.csv"):
+        main(["validate", str(tmp_path / "nope.csv"), "--debug"])
+
+
+def test_require_unknown_column_is_usage_error(capsys):
+    code, _, err = run(capsys, "validate", str(SAMPLE / "defects.csv"), "--require", "salez")
+    assert code == 2 and "salez" in err
+
+
+def test_console_script_subprocess_exit_codes(tmp_path):
+    cmd = [sys.executable, "-c", "import sys; from clusterecon.cli import main; sys.exit(main())"]
+    r = subprocess.run(cmd + ["validate", str(tmp_path / "missing.dta")], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------------------------------- describe, codebook
+def test_describe_bundled_sample(capsys):
+    code, out, err = run(capsys, "describe")
+    assert code == 0, err
+    assert "firms 120, firm-years 316, years 1995, 2000, 2005" in out
+    assert "firms with gaps: 1 (EG088: 2000)" in out
+    assert "exit cannot be studied" in out
+    for section in ("FIRMS BY YEAR", "MISSING VALUES", "SUMMARY STATISTICS BY YEAR", "BY "):
+        assert section in out
+    assert re.search(r"merchant\s+31\b", out)  # firms by founder's prior occupation
+
+
+def test_describe_with_file_and_grouping(capsys):
+    code, out, _ = run(capsys, "describe", str(SAMPLE / "survey.dta"), "--mapping", str(SAMPLE / "mapping.toml"),
+                       "--by", "manager_prior_occupation")
+    assert code == 0 and "(manager_prior_occupation)" in out
+
+
+def test_describe_file_with_errors_exits_1(capsys):
+    code, out, _ = run(capsys, "describe", str(SAMPLE / "defects.csv"))
+    assert code == 1 and "cannot be built" in out
+
+
+def test_codebook_command_and_docs_file(capsys, tmp_path):
+    code, out, _ = run(capsys, "codebook")
+    assert code == 0 and out == schema.codebook_markdown()
+    assert main(["codebook", "-o", str(tmp_path / "cb.md")]) == 0
+    assert (tmp_path / "cb.md").read_text(encoding="utf-8") == schema.codebook_markdown()
+
+
+def test_describe_from_installed_layout(tmp_path):
+    """Installed, data/ is the package clusterecon.sample_data (pyproject); describe must find it there."""
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "clusterecon", site / "clusterecon", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "data", site / "clusterecon" / "sample_data",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    code = ("import sys; from clusterecon.commands.describe import bundled_sample; print(bundled_sample()[0]); "
+            "from clusterecon.cli import main; sys.exit(main(['describe']))")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    first = r.stdout.splitlines()[0]
+    assert first.startswith(str(site / "clusterecon" / "sample_data")), first
+    assert "firms 120" in r.stdout
