@@ -24,8 +24,8 @@ def plm_csv(name: str) -> pd.DataFrame:
 
 def half_unit(x: float) -> float:
     """Half a unit in the last printed digit of a reference value."""
-    s = repr(float(x))
-    dec = len(s.split(".")[1]) if "." in s and "e" not in s else 10
+    s = np.format_float_positional(float(x), trim="-")
+    dec = len(s.split(".")[1]) if "." in s else 0
     return 0.5 * 10.0 ** (-dec) * 1.0001
 
 
