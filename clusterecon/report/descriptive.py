@@ -167,7 +167,7 @@ def summary_table(
             notes.append(f"{dropped} observations with missing {lab.get(by, by)} are left out.")
         parts = {g: _describe(x[(key == g).to_numpy()], stats) for g in groups}
         frame = pd.concat(parts, axis=1, names=[by, "statistic"])
-        group_names = [_group_name(g, by) for g in groups]
+        group_names = [group_name(g, by) for g in groups]
         head = [g for g in group_names for _ in stats]
         header = [(Cell(),) + merge_spans(head) if len(stats) > 1 else (Cell(),) + cells(group_names)]
         if len(stats) > 1:
@@ -201,7 +201,8 @@ def _fmt_stat(v: Any, stat: str, digits: int) -> str:
     return fmt_value(float(v), digits)
 
 
-def _group_name(g: Any, by: str) -> str:
+def group_name(g: Any, by: str) -> str:
+    """Display name of a group value (booleans as words: ``is_spinoff`` True → "Spin-off")."""
     if isinstance(g, (bool, np.bool_)):
         return {"is_spinoff": ("Not spin-off", "Spin-off")}.get(by, ("No", "Yes"))[int(g)]
     if isinstance(g, (float, np.floating)) and float(g).is_integer():
