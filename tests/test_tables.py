@@ -240,3 +240,29 @@ def test_linearmodels_adapter_effects_rows():
     ind = t.frame.xs("indicator", level="row")["(1)"].droplevel("panel")
     assert ind.to_dict() == {"Firm FE": "Yes", "Year FE": "Yes", "SE clustered by": "firm"}
     assert t.frame.loc[("", "R² within", "stat"), "(1)"] == f"{fe.rsquared_within:.3f}"
+
+
+# ------------------------------------------------------------------------------------------------ real fits
+def test_table_from_clusterecon_estimators():
+    """End to end on the Vella-Verbeek wage panel with the package's own estimators (issue 3/4 contracts)."""
+    from linearmodels.datasets import wage_panel
+
+    from clusterecon.estimators.binary import probit
+    from clusterecon.estimators.margins import margins
+    from clusterecon.estimators.pooled import pooled_ols
+    from clusterecon.estimators.within import within
+
+    d = wage_panel.load().set_index(["nr", "year"])
+    fe = within(d, "lwage ~ expersq + union + married", vcov="cluster")
+    ols = pooled_ols(d, "lwage ~ expersq + union + married + educ", vcov="robust")
+    t = regression_table([fe, ols], labels={"lwage": "log wage", "union": "Union member"})
+    assert t.frame.loc[("", "union", "estimate"), "(1)"].startswith(f"{fe.params['union']:.3f}")
+    assert t.frame.loc[("", "union", "se"), "(2)"] == f"({ols.std_errors['union']:.3f})"
+    ind = t.frame.xs("indicator", level="row").droplevel("panel")
+    assert ind.loc["Firm FE"].tolist() == ["Yes", "No"]
+    assert ind.loc["SE clustered by"].tolist() == ["nr", "—"]
+    assert t.frame.loc[("", "Observations", "stat")].tolist() == ["4,360", "4,360"]
+    pr = probit(d, "union ~ married + educ + black", vcov="cluster")
+    t2 = regression_table(panels={"Probit coefficients": [pr], "Average marginal effects": [margins(pr)]})
+    assert t2.frame.loc[("", "Pseudo R² (McFadden)", "stat"), "(1)"] == f"{pr.rsquared['pseudo (McFadden)']:.3f}"
+    assert any(n.startswith("Average marginal effects: variance: delta method") for n in t2.layout.notes)

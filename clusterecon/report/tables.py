@@ -214,6 +214,11 @@ def regression_table(
         all_notes.append(", ".join(f"{'*' * (i + 1)} p<{t:g}" for i, t in enumerate(thresholds)) + ".")
     if variance_note:
         all_notes.extend(_variance_notes(first, model_names))
+        seen = {r.variance.describe() for r in first if r is not None}
+        for title, models in list(blocks.items())[1:]:
+            extra = [n for n in _variance_notes(models, model_names)
+                     if not any(n.endswith(f": {d}.") for d in seen)]
+            all_notes.extend(f"{title}: {n[0].lower()}{n[1:]}" for n in extra)
 
     index = pd.MultiIndex.from_tuples(list(frame_rows), names=["panel", "term", "row"])
     frame = pd.DataFrame(list(frame_rows.values()), index=index, columns=model_names)
@@ -370,6 +375,16 @@ def _indicator_rows(models: Sequence[Any], indicators: Mapping[str, Sequence[str
     return rows
 
 
+def stat_label(key: str) -> str:
+    """Display label of a ``glance()`` key: ``"R2 within"`` → ``"R² within"``, ``"R2 pseudo (McFadden)"`` →
+    ``"Pseudo R² (McFadden)"``."""
+    if key in STAT_LABELS:
+        return STAT_LABELS[key]
+    if key.startswith("R2 pseudo"):
+        return "Pseudo R²" + key[len("R2 pseudo"):]
+    return "R²" + key[2:] if key.startswith("R2") else key
+
+
 def _stat_keys(models: Sequence[Any], stats: Sequence[str] | Mapping[str, str] | None) -> dict[str, str]:
     available: list[str] = []
     for r in models:
@@ -379,8 +394,8 @@ def _stat_keys(models: Sequence[Any], stats: Sequence[str] | Mapping[str, str] |
         chosen = [k for k in ("N", "Firms") if k in available]
         chosen += [k for k in available if k.startswith("R2") and k not in chosen]
         chosen += [k for k in ("Log-likelihood",) if k in available]
-        return {k: STAT_LABELS.get(k, k) for k in chosen}
-    mapping = dict(stats) if isinstance(stats, Mapping) else {k: STAT_LABELS.get(k, k) for k in stats}
+        return {k: stat_label(k) for k in chosen}
+    mapping = dict(stats) if isinstance(stats, Mapping) else {k: stat_label(k) for k in stats}
     missing = [k for k in mapping if k not in available]
     if missing:
         raise TableError(f"no model reports {missing}; available statistics: {available}")
