@@ -42,7 +42,7 @@ from .tobit import ConvergenceError, cluster_array, cluster_extra
 DURATION_TERMS = {
     None: [],
     "log": ["log_duration"],
-    "dummies": ["C(duration)"],
+    "dummies": ["C(duration_group)"],
     "poly2": ["duration", "duration_sq"],
     "poly3": ["duration", "duration_sq", "duration_cu"],
 }
@@ -174,6 +174,30 @@ def risk_set(panel: SurveyPanel, *, clock: str | None = None, duration: str | No
     return rs
 
 
+def _with_duration_groups(rs: pd.DataFrame, event: str) -> tuple[pd.DataFrame, int]:
+    """Group duration values so that every group has at least one exit (ascending; an exit-free tail joins the
+    last group). Each group is labelled by its smallest duration."""
+    dur = rs["duration"].to_numpy(dtype=float)
+    ev = pd.to_numeric(rs[event], errors="coerce").fillna(0).to_numpy(dtype=float)
+    vals = np.unique(dur[np.isfinite(dur)])
+    exits = pd.Series(ev).groupby(dur).sum().reindex(vals, fill_value=0).to_numpy()
+    label, start, acc = {}, None, 0.0
+    closed: list[float] = []
+    pending: list[float] = []
+    for v, e in zip(vals, exits):
+        start = v if start is None else start
+        pending.append(v)
+        acc += e
+        if acc > 0:
+            label.update({p: start for p in pending})
+            closed.append(start)
+            start, acc, pending = None, 0.0, []
+    for p in pending:  # exit-free tail
+        label[p] = closed[-1] if closed else p
+    groups = pd.Series(dur).map(label).to_numpy()
+    return rs.assign(duration_group=groups), int(len(vals) - len(set(label.values())))
+
+
 def _hazard_formula(formula: str, event: str, duration: str | None) -> str:
     lhs, _, rhs = formula.partition("~")
     if not _:
@@ -202,8 +226,6 @@ def discrete_hazard(data: SurveyPanel | pd.DataFrame, formula: str, *, link: str
     -------
     EstimationResult (normal inference) with the number of exits and firm-periods in ``stats``.
     """
-    import statsmodels.api as sm
-
     from .covariance import ml_sandwich
 
     if link not in ("logit", "cloglog"):
@@ -232,6 +254,11 @@ def discrete_hazard(data: SurveyPanel | pd.DataFrame, formula: str, *, link: str
             rs = rs.assign(duration_sq=rs["duration"] ** 2 / 100.0, duration_cu=rs["duration"] ** 3 / 1e4)
     else:
         raise TypeError(f"expected a SurveyPanel or a DataFrame, got {type(data).__name__}")
+    if duration == "dummies":
+        rs, merged = _with_duration_groups(rs, event)
+        if merged:
+            notes.append(f"Duration dummies: {merged} duration values without exits pooled with their neighbours "
+                         "(a dummy with no exits has no finite estimate).")
     f = _hazard_formula(formula, event, duration)
     d = build_design(rs, f, extra=cluster_extra(kind, cluster))
     vals = set(np.unique(d.y).tolist())
@@ -240,6 +267,8 @@ def discrete_hazard(data: SurveyPanel | pd.DataFrame, formula: str, *, link: str
     if len(vals) < 2:
         raise SpecificationError(f"{d.depvar!r} is {int(d.y[0])} in every firm-period: no variation to estimate a "
                                  "hazard (no exits observed, or every row is an exit)")
+    import statsmodels.api as sm
+
     fam_link = sm.families.links.Logit() if link == "logit" else sm.families.links.CLogLog()
     model = sm.GLM(d.y, d.X, family=sm.families.Binomial(link=fam_link))
     try:
