@@ -256,47 +256,59 @@ def _recode_column(df, col, spec, cm: CodeMap, vlabels: dict, log, problems, src
         for w, b in (("1", True), ("0", False), ("true", True), ("false", False), ("yes", True), ("no", False)):
             table.setdefault(w, b)
     s = df[col]
-    uniq = s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype) else pd.unique(s.dropna())
-    trans: dict = {}
-    unmapped: list = []
-    for u in uniq:
+    # work on the distinct values only (a million rows hold a handful of codes): codes index into ``uniq``
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes, uniq = s.cat.codes.to_numpy(), list(s.cat.categories)
+    else:
+        codes, uniq_arr = pd.factorize(s, use_na_sentinel=True)
+        uniq = list(uniq_arr)
+    trans: dict[int, object] = {}
+    unmapped: list[int] = []
+    for i, u in enumerate(uniq):
         k = norm_code(u)
         if k in table:
-            trans[u] = table[k]
+            trans[i] = table[k]
         elif spec.kind != "string":
-            unmapped.append(u)
+            unmapped.append(i)
     if spec.kind == "string" and not cm.table:
         return
-    changed = {u: v for u, v in trans.items() if not _same(u, v)}
-    rows_unmapped = s.isin(unmapped) if unmapped else pd.Series(False, index=s.index)
+    changed = [i for i, v in trans.items() if not _same(uniq[i], v)]
+    rows_unmapped = np.isin(codes, unmapped)
     policy = cm.unknown_policy if spec.allowed is None or "unknown" in spec.allowed else "error"
+    raw_vals = [str(uniq[i]) for i in unmapped]
     if unmapped and policy == "unknown":
         problems.append(Problem.make(
             "warning", "unknown_code", f"codes not in [codes.{col}] of {mpath} were set to 'unknown'", column=col,
-            rows=urows(df.loc[rows_unmapped, "source_row"]), values=[str(u) for u in unmapped], source=src,
+            rows=urows(df.loc[rows_unmapped, "source_row"]), values=raw_vals, source=src,
             fix=f"add these codes to [codes.{col}] if they have a canonical meaning"))
-        for u in unmapped:
-            trans[u] = "unknown"
-        changed.update({u: "unknown" for u in unmapped})
+        trans.update({i: "unknown" for i in unmapped})
+        changed += unmapped
     elif unmapped and spec.kind == "bool":
         problems.append(Problem.make(
             "error", "unknown_code", f"values of yes/no column {col!r} that are not yes/no codes", column=col,
-            rows=urows(df.loc[rows_unmapped, "source_row"]), values=[str(u) for u in unmapped], source=src,
+            rows=urows(df.loc[rows_unmapped, "source_row"]), values=raw_vals, source=src,
             fix=f"map them in [codes.{col}] (e.g. \"2\" = false) or as missing values in [missing]"))
+    new_vals = [trans.get(i, str(uniq[i]) if spec.kind != "bool" else pd.NA) for i in range(len(uniq))]
     if spec.kind == "bool":
-        vals = s.map(lambda v: trans.get(v, pd.NA) if not pd.isna(v) else pd.NA)
-        out = pd.array(vals.astype(object), dtype="boolean")
+        lut = pd.array([*new_vals, pd.NA], dtype="boolean")
+        out = lut[np.where(codes < 0, len(uniq), codes)]
+    elif spec.kind == "category":
+        allowed = list(spec.allowed or ())
+        cats = allowed + sorted({str(v) for v in new_vals} - set(allowed))
+        pos = {c: j for j, c in enumerate(cats)}
+        lut_codes = np.array([pos[str(v)] for v in new_vals] + [-1], dtype=np.int64)
+        out = pd.Categorical.from_codes(lut_codes[np.where(codes < 0, len(uniq), codes)], categories=cats)
     else:
-        keep_raw = {u: str(u) for u in unmapped if u not in trans}
-        obj = s.astype(object).map(lambda v: trans.get(v, keep_raw.get(v, v)) if not pd.isna(v) else np.nan)
-        cats = list(spec.allowed or ()) + sorted({str(v) for v in keep_raw.values()} - set(spec.allowed or ()))
-        out = pd.Categorical(obj, categories=cats) if spec.kind == "category" else obj.astype("string")
-    n_changed = int(s.isin(list(changed)).sum()) if changed else 0
+        lut = pd.array([*map(str, new_vals), pd.NA], dtype="string")
+        out = lut[np.where(codes < 0, len(uniq), codes)]
+    hit = np.isin(codes, changed) if changed else np.zeros(len(s), dtype=bool)
+    n_changed = int(hit.sum())
     if n_changed:
-        counts = s[s.isin(list(changed))].astype(object).map(str).value_counts().to_dict()
+        counts = pd.Series(codes[hit]).value_counts()
         log.add("recode", f"{n_changed} cells recoded to canonical codes", col,
-                rows=np.unique(df.loc[s.isin(list(changed)), "source_row"].to_numpy()), n_rows=n_changed,
-                map={str(u): (v if isinstance(v, bool) else str(v)) for u, v in changed.items()}, counts=counts)
+                rows=np.unique(df["source_row"].to_numpy()[hit]), n_rows=n_changed,
+                map={str(uniq[i]): (trans[i] if isinstance(trans[i], bool) else str(trans[i])) for i in changed},
+                counts={str(uniq[i]): int(c) for i, c in counts.items()})
     df[col] = out
 
 
