@@ -24,8 +24,9 @@ Each firm i is followed in calendar years t = t0, …, t0+T−1; parameters are 
 
    with :math:`s_{it}` = ``manager_schooling_years_t``, :math:`E_{t-1}` total cluster employment, (a, b, c) =
    (``innovation_intercept``, ``innovation_schooling``, ``innovation_pool``); ``schooling_matters=False`` sets
-   b = 0. Innovation is absorbing. The census columns ``at_risk`` and ``innovates`` hold exactly the risk set and
-   event, so ``probit("innovates ~ manager_schooling_years_t + pool", census[at_risk])`` recovers (a, b, c).
+   b = 0 and a to a + b·``schooling_reference`` (same hazard at the reference schooling). Innovation is
+   absorbing. The census columns ``at_risk`` and ``innovates`` hold exactly the risk set and event, so
+   ``probit("innovates ~ manager_schooling_years_t + pool", census[at_risk])`` recovers (a, b, c).
 5. **Size**. Log employment follows
    :math:`\ln L_{it} = \ln L_{i,t-1} + \text{size\_response}\cdot\bar\pi^{g(i)}_{t-1}
    + \text{innovator\_growth}\cdot I_{it} + u_{it}`, :math:`u \sim N(0, \text{size\_shock\_sd}^2)`, with
@@ -180,7 +181,7 @@ def run(p: ClusterParams, seed: Any = None) -> tuple[dict[str, np.ndarray], dict
     rng = np.random.default_rng(seed)
     st = _State(max(64, 8 * p.n_founders))
     T = p.n_years
-    a, b, c = p.innovation_intercept, p.effective_schooling_coef, p.innovation_pool
+    a, b, c = p.effective_intercept, p.effective_schooling_coef, p.innovation_pool
     ind_innov = np.asarray(p.innovator_indicator_prob)
     ind_imit = np.asarray(p.imitator_indicator_prob)
     dss_innov = _beta_ppf_table(p.innovator_direct_sales)

@@ -71,7 +71,9 @@ class ClusterParams:
     innovation_intercept (a), innovation_schooling (b), innovation_pool (c) :
         ``P(innovate_it = 1 | at risk) = Φ(a + b·s_it + c·pool_t)``, s_it = ``manager_schooling_years_t``,
         ``pool_t = ln(E_{t−1} / pool_reference)`` with E = cluster employment.
-    schooling_matters : switch; ``False`` sets b = 0 (for size tests of an innovation-on-schooling probit).
+    schooling_matters : switch; ``False`` sets b = 0 and the intercept to a + b·``schooling_reference`` (the
+        hazard of a manager with reference schooling is unchanged), for size tests of an innovation probit.
+    schooling_reference : schooling (years) at which the switch keeps the hazard unchanged.
     pool_reference : employment that makes ``pool_t = 0``.
     price_premium : log price premium θ of an innovator's product.
     tfp_gain : log-TFP gain δ from innovation.
@@ -136,6 +138,7 @@ class ClusterParams:
     innovation_schooling: float = 0.15
     innovation_pool: float = 0.3
     schooling_matters: bool = True
+    schooling_reference: float = 9.0
     pool_reference: float = 3000.0
     price_premium: float = 0.4
     tfp_gain: float = 0.25
@@ -170,6 +173,13 @@ class ClusterParams:
     def effective_schooling_coef(self) -> float:
         """b as used by the model: ``innovation_schooling`` if ``schooling_matters`` else 0."""
         return self.innovation_schooling if self.schooling_matters else 0.0
+
+    @property
+    def effective_intercept(self) -> float:
+        """a as used by the model: shifted by b·``schooling_reference`` when ``schooling_matters`` is off."""
+        if self.schooling_matters:
+            return self.innovation_intercept
+        return self.innovation_intercept + self.innovation_schooling * self.schooling_reference
 
     @property
     def founder_occupation(self) -> str:
@@ -216,6 +226,7 @@ def machinery(**changes: Any) -> ClusterParams:
         wage=4.0,
         founder_schooling_mean=13.0,
         founder_schooling_sd=2.0,
+        schooling_reference=12.0,
         spinoff_schooling_mean=10.0,
         innovation_trigger=0.2,
         innovation_intercept=-3.6,
@@ -267,6 +278,15 @@ class Truth:
         if self.sampling is not None:
             object.__setattr__(self, "sampling", MappingProxyType(dict(self.sampling)))
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python form (JSON-serialisable except for exotic seeds) of the truth."""
+        samp = None
+        if self.sampling is not None:
+            samp = {k: (asdict(v) if hasattr(v, "__dataclass_fields__") else v) for k, v in self.sampling.items()}
+        return {"params": self.params.to_dict(), "phase_years": dict(self.phase_years),
+                "phase_by_year": {str(k): v for k, v in self.phase_by_year.items()}, "effects": dict(self.effects),
+                "innovation_index": self.innovation_index, "sampling": samp, "seed": self.seed}
+
     def with_sampling(self, **sampling: Any) -> Truth:
         return replace(self, sampling=sampling)
 
@@ -288,13 +308,13 @@ def true_effects(p: ClusterParams) -> dict[str, float]:
     """True coefficients a user can try to recover, by name.
 
     * ``innovation_intercept``, ``innovation_schooling``, ``innovation_pool``: the probit (a, b, c) above;
-      ``innovation_schooling`` is 0 when ``schooling_matters`` is off.
+      with ``schooling_matters`` off, ``innovation_schooling`` is 0 and the intercept a + b·schooling_reference.
     * ``beta_labour``, ``beta_capital``: output elasticities of the quantity production function.
     * ``log_price_premium`` (θ), ``log_tfp_gain`` (δ) of innovation; ``log_revenue_tfp_gain`` = θ + δ is the
       coefficient on the innovation dummy in a firm+year fixed-effects regression of ln sales on ln L, ln K and it.
     """
     return {
-        "innovation_intercept": p.innovation_intercept,
+        "innovation_intercept": p.effective_intercept,
         "innovation_schooling": p.effective_schooling_coef,
         "innovation_pool": p.innovation_pool,
         "beta_labour": p.beta_labour,

@@ -219,23 +219,30 @@ def survey_frame(census: pd.DataFrame, truth: Truth, *, kind: SurveyKind = "reca
         firm_info = sub.drop_duplicates("firm_id").set_index("firm_id")
         ex = firm_info["exit_year"]
         closed = ex[ex.notna() & (ex <= rounds[-1])]
-        extra = []
         r_arr = np.array(rounds)
-        for fid, ey in closed.items():
-            later = r_arr[r_arr >= int(ey)]
-            if len(later):
-                rec = firm_info.loc[fid].to_dict()
-                rec.update(firm_id=fid, year=int(later[0]), active=False,
-                           survey_round=rounds.index(int(later[0])) + 1, recall_lag=0, is_recall=False)
-                for c in ITEMS + ("manager_schooling_years_t", "manager_generation_t"):
-                    rec[c] = np.nan
-                extra.append(rec)
+        pos = np.searchsorted(r_arr, closed.to_numpy(dtype=np.int64), side="left")
+        ok = pos < len(r_arr)
+        extra = firm_info.loc[closed.index[ok]].reset_index()
+        if len(extra):
+            extra["year"] = r_arr[pos[ok]]
+            extra["survey_round"] = pos[ok] + 1
+            extra["active"] = False
+            extra["recall_lag"] = 0
+            extra["is_recall"] = False
+            for c in NOISY_MONEY + ("employees", "direct_sales_share", "manager_schooling_years_t",
+                                    "manager_generation_t"):
+                extra[c] = np.nan
+            for c in schema.INNOVATION_INDICATORS:
+                extra[c] = pd.NA
         last_seen = rows.groupby("firm_id", observed=True)["year"].max()
         mgr = sub.set_index(["firm_id", "year"])[["manager_schooling_years_t", "manager_generation_t",
                                                   "manager_prior_occupation_t"]]
         last_mgr = mgr.loc[list(zip(last_seen.index, last_seen.to_numpy()))].droplevel("year")
-        if extra:
-            rows = pd.concat([rows, pd.DataFrame(extra)], ignore_index=True)
+        if len(extra):
+            for c in schema.INNOVATION_INDICATORS:
+                rows[c] = rows[c].astype("boolean")
+                extra[c] = extra[c].astype("boolean")
+            rows = pd.concat([rows, extra[rows.columns]], ignore_index=True)
         rows["manager_schooling_years"] = last_mgr["manager_schooling_years_t"].reindex(rows["firm_id"]).to_numpy()
         rows["manager_generation"] = last_mgr["manager_generation_t"].reindex(rows["firm_id"]).to_numpy()
         rows["manager_prior_occupation"] = last_mgr["manager_prior_occupation_t"].reindex(rows["firm_id"]).to_numpy()
