@@ -181,14 +181,14 @@ def summary_table(
     width = len(stats)
     obs: list[Cell] = [Cell("Observations")]
     for n in counts:
-        obs.extend([Cell(f"{n:,}", number=True)] + [Cell()] * (width - 1))
+        obs.extend([Cell(f"{n:,}", number=True, align=False)] + [Cell()] * (width - 1))
     sections = [Section(tuple(rows)), Section((tuple(obs),))]
     if "firm_id" in df.columns:
         firm_counts = [df["firm_id"].nunique()] if by is None else \
             [int(df.loc[(df[by] == g).to_numpy(), "firm_id"].nunique()) for g in groups]
         firms: list[Cell] = [Cell("Firms")]
         for n in firm_counts:
-            firms.extend([Cell(f"{n:,}", number=True)] + [Cell()] * (width - 1))
+            firms.extend([Cell(f"{n:,}", number=True, align=False)] + [Cell()] * (width - 1))
         sections[1] = Section((tuple(obs), tuple(firms)))
     frame.index = pd.Index([names[v] for v in frame.index], name="variable")
     return DescriptiveTable(layout=Layout(tuple(header), tuple(sections), tuple(notes)), frame=frame,
@@ -285,7 +285,8 @@ def balance_table(
         (Cell(), Cell("Control", span=2), Cell("Treatment", span=2), Cell("Difference", span=3), Cell()),
         (Cell(),) + cells(["Mean", "SD", "Mean", "SD", "T − C", "SE", "p-value", "Norm. diff."]),
     )
-    obs = (Cell("Observations"), Cell(f"{n0:,}", number=True), Cell(), Cell(f"{n1:,}", number=True)) + (Cell(),) * 5
+    obs = (Cell("Observations"), Cell(f"{n0:,}", number=True, align=False), Cell(),
+           Cell(f"{n1:,}", number=True, align=False)) + (Cell(),) * 5
     if strata:
         notes.append(f"Difference from OLS with {lab.get(strata, strata)} fixed effects.")
     var_word = (f"cluster-robust by {cluster}" if cluster else

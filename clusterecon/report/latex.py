@@ -87,17 +87,21 @@ def _number(text: str) -> str:
 
 
 def _cell(cell: Cell, siunitx: bool) -> str:
-    if siunitx and cell.number and cell.span == 1:
+    if siunitx and cell.number and cell.align and cell.span == 1:
         body = _siunitx_number(cell.text)
-        return body + ("{" + escape(cell.sup) + "}" if cell.sup else "")
+        return body + ("{" + _stars(cell.sup) + "}" if cell.sup else "")
     body = _number(cell.text) if cell.number else escape(cell.text)
     if cell.italic and body:
         body = r"\textit{" + body + "}"
     if cell.sup:
-        body += r"\textsuperscript{" + escape(cell.sup) + "}"
+        body += _stars(cell.sup)
     if siunitx and body and cell.span == 1:
         body = "{" + body + "}"  # text in an S column must be braced or siunitx tries to parse it
     return body
+
+
+def _stars(sup: str) -> str:
+    return r"\textsuperscript{" + escape(sup) + "}"
 
 
 def _siunitx_number(text: str) -> str:
@@ -120,23 +124,31 @@ def _is_plain_number(t: str) -> bool:
 
 
 def _table_format(layout: Layout, j: int) -> str:
-    """siunitx ``table-format`` for data column ``j``: widest integer part, sign, decimals, trailing stars."""
-    int_digits, decimals, sign, stars = 1, 0, False, 0
+    """siunitx ``table-format`` for data column ``j``: widest integer part, sign, decimals, and room for the
+    brackets before and the bracket or stars after a number (siunitx overprints text it has not reserved)."""
+    int_digits, decimals, sign, stars, pre = 1, 0, False, 0, ""
     for row in layout.all_rows():
         cell = row[j + 1] if j + 1 < len(row) else None
-        if cell is None or not cell.number or cell.span != 1:
+        if cell is None or not cell.number or not cell.align or cell.span != 1:
             continue
-        t = cell.text.strip().strip("()[]")
+        raw = cell.text.strip()
+        t = raw.strip("()[]")
         if not _is_plain_number(t):
             continue
+        if raw[:1] in "([":
+            pre = raw[0]
         sign = sign or t.startswith("-")
         whole, _, frac = t.lstrip("-").partition(".")
         int_digits = max(int_digits, len(whole))
         decimals = max(decimals, len(frac))
         stars = max(stars, len(cell.sup))
-    fmt = f"{'-' if sign else ''}{int_digits}.{decimals}"
-    post = ",table-space-text-post={" + "*" * stars + "}" if stars else ""
-    return f"S[table-format={fmt}{post}]"
+    opts = [f"table-format={'-' if sign else ''}{int_digits}.{decimals}"]
+    if pre:
+        opts.append("table-space-text-pre={" + pre + "}")
+    if pre or stars:
+        opts.append("table-space-text-post={" + ("]" if pre == "[" else ")" if pre else "")
+                    + (_stars("*" * stars) if stars else "") + "}")
+    return "S[" + ",".join(opts) + "]"
 
 
 def render_latex(layout: Layout, *, float: bool = True, siunitx: bool = False, caption: str | None = None,

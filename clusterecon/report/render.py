@@ -22,8 +22,10 @@ from .latex import Raw, render_latex
 class Cell:
     """One table cell.
 
-    ``sup``: superscript marks after the text (significance stars); ``number``: numeric content (decimal-aligned
-    with siunitx, minus sign typeset as math); ``span``: columns covered (header cells); ``italic``: emphasis.
+    ``sup``: superscript marks after the text (significance stars); ``number``: numeric content (minus sign typeset
+    as math); ``align``: decimal-align this number in a siunitx column (off for counts and model statistics, which
+    are centred as text so they do not widen the coefficient format); ``span``: columns covered (header cells);
+    ``italic``: emphasis.
     """
 
     text: str = ""
@@ -31,6 +33,7 @@ class Cell:
     number: bool = False
     span: int = 1
     italic: bool = False
+    align: bool = True
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,9 @@ def fmt_value(v: object, digits: int) -> str:
     return str(v)
 
 
-def cells(texts: Iterable[object], *, number: bool = False) -> tuple[Cell, ...]:
-    return tuple(t if isinstance(t, Cell) else Cell("" if t is None else str(t), number=number) for t in texts)
+def cells(texts: Iterable[object], *, number: bool = False, align: bool = True) -> tuple[Cell, ...]:
+    return tuple(t if isinstance(t, Cell) else Cell("" if t is None else str(t), number=number, align=align)
+                 for t in texts)
 
 
 def merge_spans(texts: Sequence[str]) -> tuple[Cell, ...]:

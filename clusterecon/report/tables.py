@@ -195,7 +195,7 @@ def regression_table(
         bottom = []
     for key, lab in _stat_keys(first, stats).items():
         vals = [fmt_value(r.glance().get(key) if r is not None else None, digits) for r in first]
-        bottom.append((Cell(lab),) + cells(vals, number=True))
+        bottom.append((Cell(lab),) + cells(vals, number=True, align=False))
         frame_rows[("", lab, "stat")] = vals
     if bottom:
         sections.append(Section(tuple(bottom)))
