@@ -23,7 +23,7 @@ from scipy import stats as sstats
 from ..panel import SurveyPanel
 from ._linear import fast_design
 from .covariance import cluster_codes, ols_covariance
-from .design import Design, SpecificationError, panel_shape
+from .design import Design, SpecificationError
 from .results import EstimationResult, TestResult, VarianceInfo
 
 __all__ = ["random_effects", "swamy_arora", "VarianceComponents"]
@@ -58,18 +58,33 @@ def ols(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def independent_columns(X: np.ndarray, tol: float = 1e-9) -> np.ndarray:
     """Indices of a maximal set of linearly independent columns, earlier columns kept first (Stata's order)."""
-    if X.shape[1] == 0:
-        return np.arange(0)
-    scale = np.sqrt((X * X).sum(0))
-    scale[scale == 0] = 1.0
-    Xs = X / scale
+    return independent_in_gram(X.T @ X, tol)
+
+
+def independent_in_gram(G: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """:func:`independent_columns` from the cross-product matrix G = X'X alone (no pass over the data): column j
+    is kept if its residual sum of squares on the kept columns exceeds ``tol`` × its own sum of squares."""
     keep: list[int] = []
-    for j in range(X.shape[1]):
-        cand = keep + [j]
-        sv = np.linalg.svd(Xs[:, cand].T @ Xs[:, cand], compute_uv=False)
-        if sv.min() > tol * max(sv.max(), 1.0) and np.sqrt((Xs[:, j] ** 2).sum()) > 1e-12:
-            keep = cand
+    diag = np.diag(G)
+    top = max(float(diag.max()), 1e-300) if len(diag) else 1.0
+    for j in range(G.shape[0]):
+        if diag[j] <= 1e-24 * top:
+            continue
+        if keep:
+            K = np.asarray(keep)
+            v = G[K, j]
+            resid = diag[j] - v @ np.linalg.solve(G[np.ix_(K, K)], v)
+        else:
+            resid = diag[j]
+        if resid > tol * diag[j]:
+            keep.append(j)
     return np.asarray(keep, dtype=int)
+
+
+def panel_shape_from_counts(counts: np.ndarray) -> dict[str, Any]:
+    """Number of firms and T min/mean/max from the rows per firm (as :func:`design.panel_shape`)."""
+    return {"n_entities": int(len(counts)), "t_min": int(counts.min()), "t_mean": float(counts.mean()),
+            "t_max": int(counts.max())}
 
 
 def _corr2(a: np.ndarray, b: np.ndarray) -> float:
@@ -97,33 +112,43 @@ class VarianceComponents:
 
 
 def swamy_arora(y: np.ndarray, X: np.ndarray, g: np.ndarray, counts: np.ndarray, *,
-                ybar: np.ndarray | None = None, Xbar: np.ndarray | None = None) -> VarianceComponents:
+                ybar: np.ndarray | None = None, Xbar: np.ndarray | None = None,
+                gram: np.ndarray | None = None) -> VarianceComponents:
     r"""Stata ``xtreg, re`` variance components (Swamy–Arora; Baltagi–Chang consistent form when unbalanced).
 
     σ̂_e² = SSR_within/(N − n − k_w), k_w the slopes identified by the within regression;
     σ̂_u² = max{0, SSR_between/(n − K_b) − σ̂_e²/T̄}, the between regression of firm means ȳ_i on x̄_i (one row per
     firm, K_b its rank including the constant), T̄ = n/Σ_i(1/T_i) the harmonic mean of the T_i.
-    Reference: StataCorp, [XT] xtreg, Methods and formulas (``xtreg, re``); Baltagi (2021), *Econometric
-    Analysis of Panel Data*, §2.3 and §9.2. Checked against Stata logs on unbalanced panels in the tests.
+    The within regression is solved from cross-products, W'W = Z'Z − Σ_i T_i z̄_i z̄_i' with Z = (X, y), so the
+    data are read once. ``gram`` may pass Z'Z. Reference: StataCorp, [XT] xtreg, Methods and formulas
+    (``xtreg, re``); Baltagi (2021), *Econometric Analysis of Panel Data*, §2.3 and §9.2. Checked against Stata
+    logs on unbalanced panels in the tests.
     """
     n = len(counts)
     N = len(y)
     ybar = group_means(g, counts, y) if ybar is None else ybar
     Xbar = group_means(g, counts, X) if Xbar is None else Xbar
-    Xw = X - Xbar[g]
-    yw = y - ybar[g]
+    k = X.shape[1]
+    if gram is None:
+        Z = np.column_stack([X, y])
+        gram = Z.T @ Z
+    Zbar = np.column_stack([Xbar, ybar])
+    Sw = gram - (Zbar * counts[:, None]).T @ Zbar  # within cross-products
+    Sxx, Sxy, Syy = Sw[:k, :k], Sw[:k, k], Sw[k, k]
     # columns with within variation (the constant and firm-level variables have none)
-    varying = np.flatnonzero(np.sqrt((Xw * Xw).sum(0)) > _TOL * (1 + np.sqrt((X * X).sum(0))))
-    kw_cols = varying[independent_columns(Xw[:, varying])] if len(varying) else varying
+    raw = np.diag(gram)[:k]
+    varying = np.flatnonzero(np.diag(Sxx) > 1e-20 * (1 + raw))
+    kw_cols = varying[independent_in_gram(Sxx[np.ix_(varying, varying)])] if len(varying) else varying
     if len(kw_cols):
-        _, ew, _ = ols(Xw[:, kw_cols], yw)
+        bw = np.linalg.solve(Sxx[np.ix_(kw_cols, kw_cols)], Sxy[kw_cols])
+        ssr_w = float(Syy - bw @ Sxy[kw_cols])
     else:
-        ew = yw
+        ssr_w = float(Syy)
     df_w = N - n - len(kw_cols)
     if df_w <= 0:
         raise SpecificationError(f"random effects needs N − n − k > 0 for σ_e (N={N}, firms={n}, k={len(kw_cols)}); "
                                  "too few repeated observations per firm")
-    s2e = float(ew @ ew) / df_w
+    s2e = ssr_w / df_w
     kb_cols = independent_columns(Xbar)
     _, eb, _ = ols(Xbar[:, kb_cols], ybar)
     df_b = n - len(kb_cols)
@@ -137,10 +162,11 @@ def swamy_arora(y: np.ndarray, X: np.ndarray, g: np.ndarray, counts: np.ndarray,
 
 
 # ------------------------------------------------------------------------------------------------ estimator
-def _cluster_for(design: Design, data: Any, cluster: str | Sequence[str] | None) -> tuple[np.ndarray, tuple[str, ...]]:
+def _cluster_for(design: Design, data: Any, cluster: str | Sequence[str] | None,
+                 entity: np.ndarray | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
     if cluster is None:
         name = design.index.names[0] or "firm"
-        return cluster_codes(design.index, None), (str(name),)
+        return (cluster_codes(design.index, None) if entity is None else entity), (str(name),)
     names = (cluster,) if isinstance(cluster, str) else tuple(cluster)
     idx_names = [n for n in design.index.names if n is not None]
     frame = design.extra.set_index(design.index) if len(design.extra.columns) else pd.DataFrame(index=design.index)
@@ -160,8 +186,9 @@ def _extra_cols(data: Any, cluster: str | Sequence[str] | None) -> list[str]:
     return [c for c in names if c not in idx]
 
 
-def gls_covariance(Xs: np.ndarray, e: np.ndarray, xtx_inv: np.ndarray, design: Design, data: Any, *,
-                   vcov: str, cluster: str | Sequence[str] | None, dof: str) -> tuple[np.ndarray, VarianceInfo]:
+def gls_covariance(Xs: np.ndarray | None, e: np.ndarray, xtx_inv: np.ndarray, design: Design, data: Any, *,
+                   vcov: str, cluster: str | Sequence[str] | None, dof: str, entity: np.ndarray | None = None,
+                   ) -> tuple[np.ndarray, VarianceInfo]:
     """Covariance of a quasi-demeaned (GLS) regression as ``xtreg, re`` computes it.
 
     classical: s²(X*'X*)⁻¹ with s² = SSR*/(N − K) of the transformed regression; ``robust`` is, as in Stata's
@@ -170,9 +197,14 @@ def gls_covariance(Xs: np.ndarray, e: np.ndarray, xtx_inv: np.ndarray, design: D
     """
     if vcov == "robust":
         vcov, cluster = "cluster", None
+    if vcov == "classical" and Xs is None:  # the transformed regressors are not needed: s²(X*'X*)⁻¹
+        n, k = len(e), xtx_inv.shape[0]
+        if dof == "none":
+            return xtx_inv * float(e @ e) / n, VarianceInfo("classical", dof_rule="s2 = SSR/N")
+        return xtx_inv * float(e @ e) / (n - k), VarianceInfo("classical", dof_rule=f"s2 = SSR/(N-K), K = {k}")
     kw: dict[str, Any] = {"bread": xtx_inv, "dof": dof}
     if vcov in ("cluster", "cluster2"):
-        codes, names = _cluster_for(design, data, cluster)
+        codes, names = _cluster_for(design, data, cluster, entity)
         if vcov == "cluster2" and codes.ndim != 2:
             raise SpecificationError("vcov='cluster2' needs two cluster variables, e.g. cluster=('firm_id', 'year')")
         kw.update(clusters=codes, cluster_names=names)
@@ -235,24 +267,41 @@ def _fit_re(design: Design, data: Any, *, vcov: str, cluster: Any, dof: str, mod
             notes: Sequence[str] = (), extra: dict[str, Any] | None = None) -> EstimationResult:
     y, X = design.y, design.X
     g, counts = entity_codes(design.index)
-    keep = independent_columns(X)
-    dropped = tuple((design.names[j], "collinear with other regressors") for j in range(X.shape[1]) if j not in keep)
-    X = X[:, keep]
+    Z = np.column_stack([X, y])
+    gram = Z.T @ Z
+    k0 = X.shape[1]
+    keep = independent_in_gram(gram[:k0, :k0])
+    dropped = tuple((design.names[j], "collinear with other regressors") for j in range(k0) if j not in keep)
+    if len(keep) < k0:
+        X = X[:, keep]
+        gram = gram[np.ix_([*keep, k0], [*keep, k0])]
     names = tuple(design.names[j] for j in keep)
+    k = X.shape[1]
     ybar, Xbar = group_means(g, counts, y), group_means(g, counts, X)
-    comp = swamy_arora(y, X, g, counts, ybar=ybar, Xbar=Xbar)
+    comp = swamy_arora(y, X, g, counts, ybar=ybar, Xbar=Xbar, gram=gram)
+    # GLS from cross-products: Σ_t (z_it − θ_i z̄_i)(z_it − θ_i z̄_i)' = Σ_t z_it z_it' − (2θ_i − θ_i²) T_i z̄_i z̄_i'
+    Zbar = np.column_stack([Xbar, ybar])
+    wgt = (2 * comp.theta - comp.theta**2) * counts
+    Ss = gram - (Zbar * wgt[:, None]).T @ Zbar
+    xtx_inv = np.linalg.inv(Ss[:k, :k])
+    xtx_inv = (xtx_inv + xtx_inv.T) / 2
+    b = xtx_inv @ Ss[:k, k]
+    xb = X @ b
+    r = y - xb
+    rbar = ybar - Xbar @ b
     th = comp.theta[g]
-    ys = y - th * ybar[g]
-    Xs = X - th[:, None] * Xbar[g]
-    b, e, xtx_inv = ols(Xs, ys)
-    V, info = gls_covariance(Xs, e, xtx_inv, design, data, vcov=vcov, cluster=cluster, dof=dof)
+    e = r - th * rbar[g]  # residuals of the transformed regression
+    Xs = None if vcov == "classical" else X - th[:, None] * Xbar[g]
+    V, info = gls_covariance(Xs, e, xtx_inv, design, data, vcov=vcov, cluster=cluster, dof=dof, entity=g)
     N, K = X.shape
     s2 = float(e @ e) / (N - K)
-    shape = panel_shape(design.index)
+    shape = panel_shape_from_counts(counts)
+    Sw = gram - (Zbar * counts[:, None]).T @ Zbar
+    bsb = float(b @ Sw[:k, :k] @ b)
     rsq = {
-        "within": _corr2((X - Xbar[g]) @ b, y - ybar[g]),
+        "within": float((b @ Sw[:k, k]) ** 2 / (bsb * Sw[k, k])) if bsb > 0 and Sw[k, k] > 0 else float("nan"),
         "between": _corr2(Xbar @ b, ybar),
-        "overall": _corr2(X @ b, y),
+        "overall": _corr2(xb, y),
     }
     st: dict[str, float] = {"sigma_u": np.sqrt(comp.sigma2_u), "sigma_e": np.sqrt(comp.sigma2_e), "rho": comp.rho}
     if np.ptp(comp.theta) < 1e-12:
