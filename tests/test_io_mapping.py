@@ -302,3 +302,35 @@ def test_read_panel_raises_with_report_text(tmp_path):
     with pytest.raises(LoadError) as e:
         read_panel(df, {"rename": {"fid": "firm_id", "yr": "year", "rev": "sales"}}, today_year=2026)
     assert "negative_value" in str(e.value) and "1 row(s): 1" in str(e.value)
+
+
+def test_docs_example_is_a_valid_mapping_and_loads(tmp_path):
+    """The complete example in docs/mapping.md parses, and loads a survey laid out as it describes."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "mapping.md").read_text()
+    toml = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    mp = _write(tmp_path, "mapping.toml", toml)
+    m = load_mapping(mp)
+    assert m.design == "recall" and m.survey_year == 2005 and m.firms.key_firms == "firmno"
+    assert m.currency.redenomination[0].ratio == 10000 and m.scale["sales"] == 1000
+    pyreadstat.write_dta(pd.DataFrame({
+        "fid": [1.0, 2.0], "occ_m": ["Trader", "technician"], "brand": [1.0, 2.0], "wages": [5.0, 6.0],
+        "cur": ["GHS", "USD"], "sales_2000": [20_000_000.0, 3.0], "sales_2005": [3.0, 4.0],
+        "matl_2000": [1e6, 1.0], "matl_2005": [1.0, 1.0], "wrk2000": [3.0, 2.0], "wrk2005": [4.0, -9.0],
+        "profit": [-9.0, 1.0]}), tmp_path / "suame2005.dta")
+    pd.DataFrame({"firmno": [1, 2], "yrfound": [1990, 1999], "occ_f": [1, 7], "educ": [12, 99]}).to_csv(
+        tmp_path / "suame2005_firms.csv", index=False)
+    res = load_survey(None, mp, today_year=2026)
+    assert res.ok, res.report.to_text()
+    d = res.panel.frame
+    assert d.loc[("1", 2000), "sales"] == pytest.approx(20_000_000 * 1000 / 10_000)  # old cedis before 2007
+    assert d.loc[("1", 2005), "sales"] == pytest.approx(3.0 * 1000 / 10_000)
+    assert d.loc[("2", 2005), "sales"] == pytest.approx(4.0 * 1000 * 1.45)
+    assert d["currency"].tolist() == ["GHS"] * 4
+    assert d["own_brand"].tolist()[1::2] == [True, False] and d["own_brand"].isna().tolist()[::2] == [True, True]
+    assert d.loc[("2", 2005), "manager_schooling_years"] is pd.NA
+    # -9 is a real profit here ([missing] exclude); it is money, so it is redenominated too
+    assert pd.isna(d.loc[("2", 2005), "employees"]) and d.loc[("1", 2005), "profit"] == pytest.approx(-9.0 / 10_000)
+    assert d["founder_prior_occupation"].astype(str).tolist() == ["merchant"] * 2 + ["unknown"] * 2
+    assert d["manager_prior_occupation"].astype(str).tolist() == ["merchant"] * 2 + ["engineer"] * 2
