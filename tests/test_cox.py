@@ -13,6 +13,7 @@ from scipy.optimize import minimize
 from clusterecon.estimators.cox import cox, score_residuals
 from clusterecon.estimators.design import SpecificationError
 from clusterecon.estimators.hazard import risk_set
+from clusterecon.estimators.tobit import ConvergenceError
 from clusterecon.panel import SurveyDesign, SurveyPanel
 
 REF = json.loads((Path(__file__).parent / "reference" / "duration.json").read_text())
@@ -153,3 +154,21 @@ def test_refusals():
         cox(bad.drop(columns="event"), "~ x")
     with pytest.raises(SpecificationError, match="ties"):
         cox(bad, "~ x", ties="exact")
+
+
+def test_spells_from_a_rounds_panel_use_the_exit_year():
+    rows = [("A", 2000, 1990, 2005, True, 1.0), ("A", 2003, 1990, 2005, True, 2.0),
+            ("B", 2003, 2001, None, True, 3.0), ("B", 2006, 2001, None, True, 4.0),
+            ("C", 2000, 1995, None, True, 5.0), ("C", 2006, 1995, None, True, 6.0),
+            ("E", 2000, 1999, None, True, 8.0), ("E", 2003, 1999, None, False, np.nan),
+            ("F", 2000, 1988, None, True, 2.0), ("F", 2003, 1988, None, True, 2.0), ("F", 2006, 1988, None, True, 2.0)]
+    df = pd.DataFrame(rows, columns=["firm_id", "year", "founding_year", "exit_year", "active", "x"])
+    df["exit_year"] = df["exit_year"].astype("Int64")
+    panel = SurveyPanel.from_frame(df, design=SurveyDesign(kind="rounds", survey_years=(2000, 2003, 2006)))
+    r = cox(panel, "~ x")
+    # ages at risk: A (10, 15] (exit 2005, between rounds), B (2, 5], C (5, 11], E (1, 4], F (12, 18]
+    assert r.stats["Time at risk"] == 5 + 3 + 6 + 3 + 6
+    assert r.stats["Exits"] == 2 and r.nobs == 5
+    # without F each exit has the largest x in its risk set: the likelihood has no maximum
+    with pytest.raises(ConvergenceError, match="monotone"):
+        cox(SurveyPanel.from_frame(df[df.firm_id != "F"], design=panel.design), "~ x")

@@ -8,7 +8,8 @@ years (the rule in annual data) are handled by Efron's approximation (default) o
 
 From a SurveyPanel the spells come from :func:`clusterecon.estimators.hazard.risk_set` (same rules as the discrete
 hazard): with ``clock="age"`` a firm is at risk from (first observed year − founding year) to (exit year −
-founding year), or to its last observed year if it does not exit. ``time_varying=False`` (default) uses each
+founding year) — the recorded exit year, also when it falls between survey rounds — or to its last observed year
+if it does not exit. ``time_varying=False`` (default) uses each
 firm's covariates at its first observed year; ``time_varying=True`` splits the spell into the risk-set periods
 (previous grid year, year], each with the covariates predetermined at its start (counting-process form), and
 clusters the variance by firm.
@@ -39,7 +40,9 @@ def _spells(panel: SurveyPanel, clock: str | None, time_varying: bool) -> tuple[
     rs = risk_set(panel, clock=clock, duration=None)
     origin = rs.index.get_level_values("year").to_numpy() - rs["duration"].to_numpy()  # founding or first year
     start = rs["spell_start"].to_numpy() - origin
-    stop = rs.index.get_level_values("year").to_numpy() - origin
+    # an exit between survey rounds happens in its exit year, not at the next round
+    stop = np.where(rs["exit"].to_numpy() == 1.0, rs["event_year"].to_numpy(),
+                    rs.index.get_level_values("year").to_numpy()) - origin
     sp = rs.assign(_start=start.astype(float), _stop=stop.astype(float), _event=rs["exit"].to_numpy())
     if not time_varying:
         g = sp.groupby(level="firm_id", sort=False, observed=True)
@@ -134,13 +137,25 @@ def cox(data: SurveyPanel | pd.DataFrame, formula: str, *, ties: str = "efron", 
     times = np.unique(np.r_[start, stop])
     eps = 1e-6 * float(np.diff(times).min()) if times.size > 1 else 0.0
     model = PHReg(stop, X, status=ev, entry=start + eps, ties=ties)
-    res = model.fit(disp=0)
+    import warnings
+
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        res = model.fit(disp=0)
+    opt_ok = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     params = np.asarray(res.params)
     H = model.hessian(params)
     g = model.score(params)
-    if not np.all(np.isfinite(params)) or np.abs(g).max() > 1e-4 * max(1.0, abs(res.llf)):
-        raise ConvergenceError(f"Cox partial likelihood did not converge (max |score| = {np.abs(g).max():.3g}); a "
-                               "regressor may separate exits from survivors; drop or merge it, or rescale it.")
+    spread = np.abs(params) * X.std(axis=0)
+    if (not np.all(np.isfinite(params)) or np.abs(g).max() > 1e-4 * max(1.0, abs(res.llf))
+            or not opt_ok or (spread > 10).any()):
+        big = [n for n, v in zip(names, spread) if v > 10]
+        raise ConvergenceError(
+            f"Cox partial likelihood did not converge (optimiser converged = {opt_ok}, "
+            f"max |score| = {np.abs(g).max():.3g}{', diverging: ' + str(big) if big else ''}): a regressor orders "
+            "the exits perfectly within their risk sets (monotone likelihood); drop or merge it, or pool categories.")
     scores = score_residuals(start, stop, ev, X, params, ties) if kind != "oim" else None
     codes, cnames = cluster_array(d, cluster) if kind == "cluster" else (None, ())
     V, info = ml_sandwich(np.linalg.inv(H), scores, kind, clusters=codes, cluster_names=cnames)

@@ -59,9 +59,9 @@ def risk_set(panel: SurveyPanel, *, clock: str | None = None, duration: str | No
     """The firm-year risk set of ``panel`` for exit models (see the module docstring for the rules).
 
     Returns a DataFrame indexed by (firm_id, year) with the firm's predetermined covariates, ``exit`` (0/1),
-    ``duration``, ``entry_year`` (first observed year), ``spell_start`` (previous grid year), ``carried`` and the
-    duration-term columns. ``attrs["omitted"]`` lists firms left out and why; ``attrs["notes"]`` the conventions
-    applied.
+    ``duration``, ``entry_year`` (first observed year), ``spell_start`` (previous grid year), ``carried``,
+    ``event_year`` (the exit year on exit rows) and the duration-term columns. ``attrs["omitted"]`` lists firms
+    left out and why; ``attrs["notes"]`` the conventions applied.
     """
     if not isinstance(panel, SurveyPanel):
         raise TypeError("risk_set needs a SurveyPanel; for a DataFrame, build the risk set yourself with 'exit' and "
@@ -143,6 +143,8 @@ def risk_set(panel: SurveyPanel, *, clock: str | None = None, duration: str | No
     rs.index = pd.MultiIndex.from_arrays([pd.Index(uniq).take(fid), ts.astype("int64")], names=["firm_id", "year"])
     last_row = np.r_[fid[1:] != fid[:-1], True]
     rs["exit"] = (last_row & exits[fid]).astype(float)
+    # the exit year itself (between rounds, the risk-set row is the first round at or after it): Cox uses it
+    rs["event_year"] = np.where(rs["exit"].to_numpy() == 1.0, E[fid], np.nan)
     rs["entry_year"] = f_op[fid].astype("int64")
     rs["spell_start"] = prev.astype("int64")
     rs["carried"] = yf[src] < prev
