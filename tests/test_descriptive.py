@@ -9,7 +9,13 @@ from scipy import stats
 from test_tables import check_golden
 
 from clusterecon.panel import SurveyDesign, SurveyPanel
-from clusterecon.report.descriptive import DescriptiveError, assign_phases, balance_table, summary_table
+from clusterecon.report.descriptive import (
+    DescriptiveError,
+    assign_phases,
+    balance_table,
+    summary_table,
+    yearly_aggregates,
+)
 
 
 @pytest.fixture
@@ -126,3 +132,16 @@ def test_golden_descriptive_text(survey, rct):
     b = balance_table(rct, ["profit", "employees"], strata="strata_id")
     check_golden("balance.md", b.to_markdown())
     check_golden("balance.tex", b.to_latex(caption="Baseline balance"))
+
+
+def test_yearly_aggregates_feed_trajectories(survey):
+    df = survey.assign(product_price=1.0 + survey.year % 10, active=survey.firm_id != "f00")
+    tfp = pd.Series(1.0, index=pd.MultiIndex.from_frame(survey[["firm_id", "year"]]))
+    agg = yearly_aggregates(df, tfp=tfp)
+    assert list(agg.columns) == ["firms", "output", "price", "tfp", "innovation_share"]
+    live = df[df.active]
+    assert agg.loc[2000, "firms"] == 29  # f00 is inactive
+    assert agg.loc[2000, "output"] == pytest.approx(live.loc[live.year == 2000, "sales"].sum())
+    assert agg.loc[1995, "innovation_share"] == pytest.approx(live.loc[live.year == 1995, "own_brand"].mean())
+    assert agg["tfp"].tolist() == [1.0, 1.0, 1.0]
+    assert list(yearly_aggregates(survey[["firm_id", "year", "sales"]]).columns) == ["firms", "output"]

@@ -103,8 +103,8 @@ def test_generated_latex_compiles(tmp_path):
     body = "\n".join([
         t.to_latex(caption="Table_1: 100% & more", label="tab:nasty"),
         r"\begin{table}[h]\centering\caption{Bare tabular via input}\input{bare.tex}\end{table}",
-        desc.to_latex(caption="Summary_stats"),
-        bal.to_latex(float=False),
+        desc.to_latex(caption="Summary_stats", font_size="small"),
+        bal.to_latex(float=False, notes_width="10cm"),
     ])
     compile_tex(tmp_path, document(body))
 

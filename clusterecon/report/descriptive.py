@@ -298,3 +298,36 @@ def balance_table(
             f"{v} ({n0 + n1 - int(frame.loc[v, 'control_n'] + frame.loc[v, 'treatment_n'])})" for v in short) + ".")
     layout = Layout(header, (Section(tuple(rows)), Section((obs,))), tuple(notes))
     return DescriptiveTable(layout=layout, frame=frame, caption=caption)
+
+
+def yearly_aggregates(data: Any, *, output: str = "sales", price: str = "product_price",
+                      innovation: str = "own_brand", tfp: str | pd.Series | None = None) -> pd.DataFrame:
+    """Cluster-level yearly series for :func:`~clusterecon.report.figures.plot_trajectories`.
+
+    Over the firms operating in each year (``active`` not False when that column exists): ``firms`` (count),
+    ``output`` (sum of ``output``), ``price`` (mean of ``price``), ``innovation_share`` (mean of the 0/1
+    ``innovation`` indicator), and ``tfp`` (mean of a column, or of a Series indexed by (firm_id, year) such as a
+    productivity estimate). Series whose source column is absent are left out. Index: year.
+    """
+    df, _ = _frame_and_labels(data, None)
+    if "year" not in df.columns:
+        raise DescriptiveError("yearly aggregates need a year column or index level")
+    if isinstance(tfp, pd.Series):
+        key = pd.MultiIndex.from_frame(df[["firm_id", "year"]].astype({"firm_id": "string"}))
+        tfp_index = tfp.index.set_levels(tfp.index.levels[0].astype("string"), level=0)
+        df = df.assign(_tfp=pd.Series(tfp.to_numpy(float), index=tfp_index).reindex(key).to_numpy())
+        tfp = "_tfp"
+    if "active" in df.columns:
+        df = df[df["active"].astype("boolean").fillna(True).to_numpy(bool)]
+    g = df.groupby("year", sort=True)
+    out = pd.DataFrame({"firms": g["firm_id"].nunique() if "firm_id" in df.columns else g.size()})
+    if output in df.columns:
+        out["output"] = g[output].sum(min_count=1)
+    if price in df.columns:
+        out["price"] = g[price].mean()
+    if tfp is not None and tfp in df.columns:
+        out["tfp"] = g[tfp].mean()
+    if innovation in df.columns:
+        out["innovation_share"] = df[innovation].astype("Float64").groupby(df["year"]).mean().astype(float)
+    out.index.name = "year"
+    return out

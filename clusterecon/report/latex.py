@@ -152,13 +152,15 @@ def _table_format(layout: Layout, j: int) -> str:
 
 
 def render_latex(layout: Layout, *, float: bool = True, siunitx: bool = False, caption: str | None = None,
-                 label: str | None = None, placement: str = "htbp", font_size: str | None = None) -> str:
+                 label: str | None = None, placement: str = "htbp", font_size: str | None = None,
+                 notes_width: str | None = None) -> str:
     """Render a layout as a booktabs table.
 
     ``float=True`` wraps the tabular in a ``table`` environment with ``\\caption``/``\\label``; ``float=False``
     returns the bare ``tabular`` for ``\\input`` (notes stay inside the tabular so they travel with it).
     ``siunitx=True`` aligns numeric columns on the decimal point with ``S`` columns (needs ``\\usepackage{siunitx}``).
-    Always needs ``\\usepackage{booktabs}``.
+    Always needs ``\\usepackage{booktabs}``. Notes are one ``l`` cell per note (a long note widens the table);
+    ``notes_width`` (e.g. ``"10cm"`` or ``r"\\linewidth"``) wraps them in a ``p{...}`` cell of that width instead.
     """
     ncol = layout.n_columns
     if siunitx:
@@ -193,8 +195,9 @@ def render_latex(layout: Layout, *, float: bool = True, siunitx: bool = False, c
         for row in section.rows:
             out.append(_latex_row(row, siunitx))
     out.append(r"\bottomrule")
+    note_col = f"p{{{notes_width}}}" if notes_width else "l"
     for note in layout.notes:
-        out.append(rf"\multicolumn{{{ncol}}}{{l}}{{\footnotesize {escape(note)}}} \\")
+        out.append(rf"\multicolumn{{{ncol}}}{{{note_col}}}{{\footnotesize {escape(note)}}} \\")
     out.append(r"\end{tabular}")
     if float:
         out.append(r"\end{table}")

@@ -193,13 +193,15 @@ class Table:
     caption: str | None = None
 
     def to_latex(self, *, float: bool = True, siunitx: bool = False, caption: str | None = None,
-                 label: str | None = None, placement: str = "htbp", font_size: str | None = None) -> str:
+                 label: str | None = None, placement: str = "htbp", font_size: str | None = None,
+                 notes_width: str | None = None) -> str:
         """booktabs LaTeX: a ``table`` float (``float=True``) or a bare ``tabular`` to ``\\input``.
 
-        Needs ``\\usepackage{booktabs}`` (and ``siunitx`` with ``siunitx=True``).
+        Needs ``\\usepackage{booktabs}`` (and ``siunitx`` with ``siunitx=True``). ``font_size``: e.g. ``"small"``
+        (float only); ``notes_width``: wrap notes at this width (see :func:`~clusterecon.report.latex.render_latex`).
         """
         return render_latex(self.layout, float=float, siunitx=siunitx, caption=caption or self.caption,
-                            label=label, placement=placement, font_size=font_size)
+                            label=label, placement=placement, font_size=font_size, notes_width=notes_width)
 
     def to_markdown(self) -> str:
         return render_markdown(self.layout)

@@ -108,9 +108,9 @@ def regression_table(
     panels : mapping ``{panel title: sequence of results}``, optional
         Several titled blocks for the same columns (e.g. ``{"Coefficients": fits, "Average marginal effects":
         margins}``) instead of ``results``. Indicator and statistic rows come from the first panel.
-    labels : mapping, optional
-        Variable labels, e.g. ``panel.labels``; factor levels (``occ[T.engineer]``) and interactions (``a:b``)
-        are labelled part by part.
+    labels : mapping or SurveyPanel, optional
+        Variable labels, e.g. ``panel.labels`` (or the panel itself; ``clusterecon.schema.LABELS`` for the
+        codebook); factor levels (``occ[T.engineer]``) and interactions (``a:b``) are labelled part by part.
     order, keep, drop : sequence of str, optional
         Term names or shell-style patterns (``"year*"``). ``order`` puts the named terms first (the constant is
         last unless ordered); ``keep`` shows only matches; ``drop`` hides matches.
@@ -152,7 +152,7 @@ def regression_table(
     if stat not in _STAT_WORDS and stat is not None:
         raise TableError(f"stat={stat!r}; choose 'se', 't', 'p', 'ci' or None")
     thresholds = sorted(stars or (), reverse=True)
-    labels = dict(labels or {})
+    labels = dict(getattr(labels, "labels", labels) or {})  # a SurveyPanel stands for its labels
     rename = dict(rename or {})
     model_names = [str(m) for m in model_names]
 
