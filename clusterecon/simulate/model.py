@@ -49,8 +49,10 @@ Each firm i is followed in calendar years t = t0, …, t0+T−1; parameters are 
 8. **Innovation indicators**. Each firm draws four persistent uniforms; indicator k (own_brand, own_retail_shop,
    long_term_subcontracting, exporter) is on when its uniform is below ``innovator_indicator_prob[k]`` for an
    innovator and below ``imitator_indicator_prob[k]`` otherwise, so the indicators are correlated through
-   innovation. Subcontractors have ``long_term_subcontracting`` on (as suppliers). ``direct_sales_share`` is a
-   firm-level Beta draw with mean ``innovator_direct_sales``/``imitator_direct_sales``.
+   innovation (``long_term_subcontracting`` is the assembler's long-term relation with its parts suppliers, an
+   innovation). ``direct_sales_share`` is a firm-level Beta draw with mean ``innovator_direct_sales`` /
+   ``imitator_direct_sales``. A subcontractor (step 9) sells to assemblers only: no brand, no shop, no direct
+   sales; it is flagged in the truth column ``subcontractor``.
 9. **Exit**. After ``exit_patience`` consecutive years of negative profit a firm leaves the market: a
    non-innovator becomes a subcontractor with probability ``subcontract_prob`` and closes otherwise; an
    innovator closes. Any firm closes with probability ``exogenous_exit``. ``exit_year`` is the first year a firm
@@ -302,9 +304,9 @@ def run(p: ClusterParams, seed: Any = None) -> tuple[dict[str, np.ndarray], dict
     # indicators and direct sales: persistent firm draws mapped through the firm's current status
     thr = np.where(innov_f[:, None], ind_innov[None, :], ind_imit[None, :])
     ind = st.ind_u[idx] < thr
-    ind[:, 2] |= cols["sub"]
+    ind[:, :2] &= ~cols["sub"][:, None]  # a subcontractor sells to assemblers: no brand, no shop
     q = np.minimum((st.dss[idx] * 1000).astype(np.int64), 999)
-    cols["dss"] = np.where(innov_f, dss_innov[q], dss_imit[q])
+    cols["dss"] = np.where(cols["sub"], 0.0, np.where(innov_f, dss_innov[q], dss_imit[q]))
     cols["ind"] = ind
     last_year = p.start_year + T - 1
     phase_years = {"initiation": p.start_year, "quantity_expansion": quantity_start,
