@@ -24,16 +24,15 @@ Reference: Cox (1972), JRSS B 34, 187–220; Efron (1977), JASA 72, 557–565; K
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
+from .binary import ConvergenceError
 from .design import SpecificationError, build_design, panel_shape
 from .hazard import risk_set
 from .results import EstimationResult, Omitted, TestResult
-from .tobit import ConvergenceError, cluster_array, cluster_extra
+from .tobit import check_vcov, cluster_array, cluster_extra
 
 
 def _spells(panel: SurveyPanel, clock: str | None, time_varying: bool) -> tuple[pd.DataFrame, tuple, tuple]:
@@ -57,7 +56,7 @@ def _spells(panel: SurveyPanel, clock: str | None, time_varying: bool) -> tuple[
 
 
 def cox(data: SurveyPanel | pd.DataFrame, formula: str, *, ties: str = "efron", clock: str | None = None,
-        time_varying: bool = False, vcov: str | None = None, cluster: str | Sequence[str] | None = None,
+        time_varying: bool = False, vcov: str | None = None, cluster: str | None = None,
         duration: str = "duration", event: str = "event", entry: str | None = "entry") -> EstimationResult:
     """Cox proportional-hazards regression of firm exit with delayed entry.
 
@@ -86,9 +85,7 @@ def cox(data: SurveyPanel | pd.DataFrame, formula: str, *, ties: str = "efron", 
     if ties not in ("efron", "breslow"):
         raise SpecificationError(f"ties={ties!r}: use 'efron' or 'breslow'")
     vcov = vcov or ("cluster" if time_varying else "oim")
-    kind = {"oim": "oim", "classical": "oim", "robust": "robust", "cluster": "cluster"}.get(vcov)
-    if kind is None:
-        raise SpecificationError(f"vcov={vcov!r}: use 'oim', 'robust' or 'cluster'")
+    kind = check_vcov(vcov, cluster)
     pre_omitted: tuple[Omitted, ...] = ()
     notes: list[str] = []
     if isinstance(data, SurveyPanel):

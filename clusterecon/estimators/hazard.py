@@ -29,15 +29,14 @@ References: Jenkins (1995), Oxford Bull. Econ. Stat. 57, 129–138; Allison (198
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
+from .binary import ConvergenceError
 from .design import SpecificationError, build_design, panel_shape
 from .results import EstimationResult, Omitted
-from .tobit import ConvergenceError, cluster_array, cluster_extra
+from .tobit import check_vcov, cluster_array, cluster_extra
 
 DURATION_TERMS = {
     None: [],
@@ -211,7 +210,7 @@ def _hazard_formula(formula: str, event: str, duration: str | None) -> str:
 
 def discrete_hazard(data: SurveyPanel | pd.DataFrame, formula: str, *, link: str = "logit",
                     duration: str | None = "log", clock: str | None = None, vcov: str = "cluster",
-                    cluster: str | Sequence[str] | None = None, event: str = "exit") -> EstimationResult:
+                    cluster: str | None = None, event: str = "exit") -> EstimationResult:
     """Discrete-time hazard of exit: GLM Binomial with logit or cloglog link on the firm-year risk set.
 
     Parameters
@@ -232,9 +231,7 @@ def discrete_hazard(data: SurveyPanel | pd.DataFrame, formula: str, *, link: str
 
     if link not in ("logit", "cloglog"):
         raise SpecificationError(f"link={link!r}: use 'logit' or 'cloglog'")
-    kind = {"oim": "oim", "classical": "oim", "robust": "robust", "cluster": "cluster"}.get(vcov)
-    if kind is None:
-        raise SpecificationError(f"vcov={vcov!r}: use 'cluster' (default, by firm), 'robust' or 'oim'")
+    kind = check_vcov(vcov, cluster)
     if duration not in DURATION_TERMS:
         raise SpecificationError(f"duration={duration!r}: use one of {list(DURATION_TERMS)}")
     pre_omitted: tuple[Omitted, ...] = ()

@@ -26,8 +26,6 @@ Stata [R] heckman, Methods and formulas.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 
@@ -40,7 +38,7 @@ _LOG2PI = float(np.log(2 * np.pi))
 
 
 def heckman(data: SurveyPanel | pd.DataFrame, formula: str, *, select: str, method: str = "ml",
-            vcov: str = "oim", cluster: str | Sequence[str] | None = None, maxiter: int = 500) -> EstimationResult:
+            vcov: str = "oim", cluster: str | None = None, maxiter: int = 500) -> EstimationResult:
     """Heckman selection model of ``formula`` with selection equation ``select``.
 
     Parameters
@@ -61,7 +59,7 @@ def heckman(data: SurveyPanel | pd.DataFrame, formula: str, *, select: str, meth
     """
     if method not in ("ml", "twostep"):
         raise SpecificationError(f"method={method!r}: use 'ml' or 'twostep'")
-    kind = check_vcov(vcov)
+    kind = check_vcov(vcov, cluster)
     if method == "twostep" and kind != "oim":
         raise SpecificationError("the two-step estimator has its own corrected covariance (Heckman 1979/Greene); "
                                  "robust or clustered SEs need method='ml'")

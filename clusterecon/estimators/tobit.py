@@ -31,14 +31,11 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
+from .binary import ConvergenceError, cluster_codes_for, resolve_vcov
 from .design import Design, SpecificationError, build_design, panel_shape
 from .results import EstimationResult
 
 _LOG2PI = float(np.log(2 * np.pi))
-
-
-class ConvergenceError(RuntimeError):
-    """The optimiser did not reach a maximum; the message carries its report and what to try."""
 
 
 # --------------------------------------------------------------------------------------------- shared ML helpers
@@ -101,29 +98,21 @@ def maximize(loglik: Callable[[np.ndarray], float], grad: Callable[[np.ndarray],
     return theta, H, it
 
 
-def cluster_array(design: Design, cluster: str | Sequence[str] | None) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Cluster codes aligned with the rows of ``design`` (``None`` = the firm, first index level)."""
-    from .covariance import cluster_codes
-
-    frame = pd.DataFrame(design.extra.to_numpy(), index=design.index, columns=list(design.extra.columns))
-    codes = cluster_codes(frame, cluster)
-    name = ((design.index.names[0] or "firm"),) if cluster is None else (
-        (cluster,) if isinstance(cluster, str) else tuple(cluster))
-    return codes, name
+def cluster_array(design: Design, cluster: str | None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Cluster codes aligned with the rows of ``design`` (``None`` = the firm) and the cluster's name."""
+    codes, name = cluster_codes_for(design, "cluster", cluster)
+    return codes, (name,)
 
 
-def cluster_extra(vcov: str, cluster: str | Sequence[str] | None) -> list[str]:
-    """Columns build_design must carry for the cluster variable (index levels need none)."""
-    if vcov != "cluster" or cluster is None:
-        return []
-    return [cluster] if isinstance(cluster, str) else list(cluster)
+def cluster_extra(vcov: str, cluster: str | None) -> list[str]:
+    """Columns build_design must carry for the cluster variable (index levels are filtered out by it)."""
+    return [cluster] if vcov == "cluster" and cluster is not None else []
 
 
-def check_vcov(vcov: str) -> str:
-    kind = {"oim": "oim", "classical": "oim", "robust": "robust", "cluster": "cluster"}.get(vcov)
-    if kind is None:
-        raise SpecificationError(f"vcov={vcov!r} is not available here; use 'oim' (default), 'robust' or 'cluster'")
-    return kind
+def check_vcov(vcov: str, cluster: str | None = None) -> str:
+    """'oim' | 'robust' | 'cluster' (Stata's names; 'classical' = 'oim'); refuses the rest with the choices."""
+    v = resolve_vcov(vcov, cluster)
+    return "oim" if v == "classical" else v
 
 
 # --------------------------------------------------------------------------------------------- Tobit
@@ -241,7 +230,7 @@ class TobitResult(EstimationResult):
 
 
 def tobit(data: SurveyPanel | pd.DataFrame, formula: str, *, lower: float | None = 0.0, upper: float | None = None,
-          vcov: str = "oim", cluster: str | Sequence[str] | None = None, maxiter: int = 500) -> TobitResult:
+          vcov: str = "oim", cluster: str | None = None, maxiter: int = 500) -> TobitResult:
     """Tobit of ``formula`` with left limit ``lower`` and/or right limit ``upper`` (Stata ``tobit, ll() ul()``).
 
     Parameters
@@ -261,7 +250,7 @@ def tobit(data: SurveyPanel | pd.DataFrame, formula: str, *, lower: float | None
     TobitResult with ``params`` = β and ``sigma`` (σ, SE by the delta method from ln σ), t(N−K) inference,
     ``loglik``, censoring counts in ``stats`` and ``margins()``.
     """
-    kind = check_vcov(vcov)
+    kind = check_vcov(vcov, cluster)
     if lower is None and upper is None:
         raise SpecificationError("tobit needs a lower and/or an upper limit (e.g. lower=0 for a corner at zero, "
                                  "lower=0, upper=1 for a share); with neither it is a linear regression")
