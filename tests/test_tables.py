@@ -266,3 +266,14 @@ def test_table_from_clusterecon_estimators():
     t2 = regression_table(panels={"Probit coefficients": [pr], "Average marginal effects": [margins(pr)]})
     assert t2.frame.loc[("", "Pseudo R² (McFadden)", "stat"), "(1)"] == f"{pr.rsquared['pseudo (McFadden)']:.3f}"
     assert any(n.startswith("Average marginal effects: variance: delta method") for n in t2.layout.notes)
+
+
+def test_package_exports_resolve_lazily_without_matplotlib():
+    import subprocess
+    import sys
+
+    code = ("import sys, clusterecon.report as r; r.regression_table; r.summary_table; r.escape_latex; "
+            "print('matplotlib' in sys.modules); [getattr(r, n) for n in r.__all__]")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).parents[1], check=True)
+    assert out.stdout.strip() == "False"

@@ -16,6 +16,7 @@ _LAZY: dict[str, str] = {
     "summary_table": "clusterecon.report.descriptive",
     "balance_table": "clusterecon.report.descriptive",
     "assign_phases": "clusterecon.report.descriptive",
+    "yearly_aggregates": "clusterecon.report.descriptive",
     "DescriptiveTable": "clusterecon.report.descriptive",
     "DescriptiveError": "clusterecon.report.descriptive",
     "as_result": "clusterecon.report.adapters",
@@ -30,6 +31,8 @@ _LAZY: dict[str, str] = {
     "plot_schooling_innovation": "clusterecon.report.figures",
     "plot_entry_by_founder": "clusterecon.report.figures",
     "plot_survival": "clusterecon.report.figures",
+    "survival_frame": "clusterecon.report.figures",
+    "shade_phases": "clusterecon.report.figures",
 }
 _ALIASES = {"escape_latex": "escape"}
 
