@@ -88,55 +88,85 @@ class Groups:
         return Z - self.expand(self.means(Z, weights))
 
 
+def index_groups(index: pd.MultiIndex, level: int, weights: np.ndarray | None = None) -> Groups:
+    """Groups of one level of a (firm, year) MultiIndex from its integer codes (no hashing of the values)."""
+    if isinstance(index, pd.MultiIndex):
+        codes = np.asarray(index.codes[level], dtype=np.intp)
+        used = np.bincount(codes, minlength=len(index.levels[level])) > 0
+        if not used.all():  # levels left over after filtering rows
+            codes = (np.cumsum(used) - 1)[codes]
+        g = int(used.sum())
+        count = np.bincount(codes, minlength=g).astype(float)
+        size = count if weights is None else np.bincount(codes, weights=weights, minlength=g)
+        return Groups(codes, g, size, count, _is_sorted(codes))
+    return Groups.of(np.asarray(index.get_level_values(level)), weights)
+
+
 @dataclass
 class Absorbed:
-    """Data with effects absorbed: ``Z`` (n, p) transformed columns; ``n_absorbed`` parameters absorbed as
-    effects (G for firms; T for years alone); ``n_partialled`` year-dummy coefficients partialled out by the
-    dense block (rank of D'M_F D, usually T − 1); ``year_solver`` recovers year effects δ from firm-demeaned
-    columns (for R² between/overall as ``xtreg ... i.year`` reports them)."""
+    """Columns of Z with effects absorbed, plus the small moment matrices the estimators need.
+
+    ``Z``: (n, p) transformed columns; ``n_absorbed``: effects absorbed as groups (G firms, or T years alone);
+    ``n_partialled``: year-effect coefficients partialled out by the dense block (rank of D'W M_F D, usually
+    T − 1); ``raw``: Z'WZ of the untransformed columns; ``firm_means``/``year_sums``: (weighted) firm means and
+    year sums of the untransformed columns; ``ss_firm``: diagonal of Σ w (M_F Z)², the firm-demeaned sums of
+    squares. Year effects δ of a linear combination Zc of the columns (firm-demeaned) are ``year_effects(c)``.
+    """
 
     Z: np.ndarray
     n_absorbed: int
     n_partialled: int
     firms: Groups | None
     years: Groups | None
+    raw: np.ndarray
+    firm_means: np.ndarray | None = None
+    year_sums: np.ndarray | None = None
+    ss_firm: np.ndarray | None = None
     _ginv: np.ndarray | None = None
+    _bf: np.ndarray | None = None  # year sums of w·M_F Z
+    cell: np.ndarray | None = None
 
-    def year_effects(self, r_f: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        """δ (T,) minimising ‖M_F(r − Dδ)‖ for a firm-demeaned vector r_f (min-norm solution)."""
-        assert self.years is not None and self._ginv is not None
-        rw = r_f if weights is None else r_f * weights
-        b = self.years.sums(rw[:, None])[:, 0]
-        return self._ginv @ b
+    def year_effects(self, c: np.ndarray) -> np.ndarray:
+        """δ (T,) minimising ‖M_F(Zc − Dδ)‖_W (min-norm; defined up to a constant)."""
+        assert self._ginv is not None and self._bf is not None
+        return self._ginv @ (self._bf @ c)
 
 
-def absorb(Z: np.ndarray, firm: np.ndarray | None, year: np.ndarray | None, effects: str,
-           weights: np.ndarray | None = None) -> Absorbed:
+def absorb(Z: np.ndarray, firm: Groups | np.ndarray | None, year: Groups | np.ndarray | None, effects: str,
+           weights: np.ndarray | None = None, *, overwrite: bool = False) -> Absorbed:
     """Absorb ``effects`` ("firm" | "time" | "twoway") from the columns of Z (n, p); exact, see module docstring.
 
-    ``firm``/``year`` are the entity/time values of each row (any hashable; codes are computed here).
+    ``firm``/``year``: :class:`Groups` (see :func:`index_groups`) or the raw values of each row. With
+    ``overwrite=True`` Z (float64, C-ordered) is transformed in place to save memory.
     """
     Z = np.asarray(Z, dtype=float)
-    if effects == "firm":
-        fg = Groups.of(firm, weights)
-        return Absorbed(fg.demean(Z, weights), fg.n_groups, 0, fg, None)
-    if effects == "time":
-        tg = Groups.of(year, weights)
-        return Absorbed(tg.demean(Z, weights), tg.n_groups, 0, None, tg)
-    if effects != "twoway":
+    if not overwrite:
+        Z = Z.copy()
+    w = weights
+    Zw = Z if w is None else Z * w[:, None]
+    raw = Z.T @ Zw
+    if effects not in ("firm", "time", "twoway"):
         raise ValueError(f"effects must be 'firm', 'time' or 'twoway', got {effects!r}")
-    fg = Groups.of(firm, weights)
-    tg = Groups.of(year, weights)
-    Zf = fg.demean(Z, weights)
+    tg = None if effects == "firm" else (year if isinstance(year, Groups) else Groups.of(year, w))
+    ysum = tg.sums(Zw) if tg is not None else None
+    if effects == "time":
+        Z -= tg.expand(ysum / tg.size[:, None])
+        return Absorbed(Z, tg.n_groups, 0, None, tg, raw, year_sums=ysum)
+    fg = firm if isinstance(firm, Groups) else Groups.of(firm, w)
+    fm = fg.sums(Zw) / fg.size[:, None]
+    ss_firm = np.diag(raw) - fg.size @ fm**2
+    Z -= fg.expand(fm)
+    if effects == "firm":
+        return Absorbed(Z, fg.n_groups, 0, fg, None, raw, firm_means=fm, ss_firm=ss_firm)
     G, T = fg.n_groups, tg.n_groups
-    w = np.ones(len(Z)) if weights is None else weights
-    cell = np.bincount(fg.codes * T + tg.codes, weights=w, minlength=G * T).reshape(G, T)
+    ones = np.ones(len(Z)) if w is None else w
+    cell = np.bincount(fg.codes * T + tg.codes, weights=ones, minlength=G * T).reshape(G, T)
     A = np.diag(tg.size) - cell.T @ (cell / fg.size[:, None])
     ginv = np.linalg.pinv(A, rcond=1e-10, hermitian=True)
     rank = int(np.linalg.matrix_rank(A, tol=1e-10 * max(1.0, float(np.abs(A).max())), hermitian=True))
-    b = tg.sums(Zf if weights is None else Zf * weights[:, None])  # (T, p)
-    Pi = ginv @ b
-    firm_mean_of_Pi = (cell @ Pi) / fg.size[:, None]  # weighted firm mean of Π[t]
-    Zf -= tg.expand(Pi)
-    Zf += fg.expand(firm_mean_of_Pi)
-    return Absorbed(Zf, G, rank, fg, tg, ginv)
+    bf = ysum - cell.T @ fm  # year sums of w·M_F Z without another pass over the data
+    Pi = ginv @ bf
+    Z -= tg.expand(Pi)
+    Z += fg.expand((cell @ Pi) / fg.size[:, None])
+    return Absorbed(Z, G, rank, fg, tg, raw, firm_means=fm, year_sums=ysum, ss_firm=ss_firm, _ginv=ginv, _bf=bf,
+                    cell=cell)

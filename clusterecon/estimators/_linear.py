@@ -206,10 +206,15 @@ def variance(X: np.ndarray, resid: np.ndarray, bread: np.ndarray, vcov: str, pre
     clusters = None
     n_nested = 0
     if prep.cluster_cols:
-        clusters = cluster_codes(prep.frame, prep.cluster_cols if len(prep.cluster_cols) > 1 else
-                                 prep.cluster_cols[0])
+        entity = str(prep.design.index.names[0])
+        if prep.cluster_cols == (entity,) and entity_codes is not None:
+            clusters = entity_codes
+        else:
+            clusters = cluster_codes(prep.frame, prep.cluster_cols if len(prep.cluster_cols) > 1 else
+                                     prep.cluster_cols[0])
         c1 = clusters if clusters.ndim == 1 else clusters[:, 0]
-        if entity_codes is not None and n_absorbed and _nested(entity_codes, c1):
+        if dof == "reghdfe" and entity_codes is not None and n_absorbed and (
+                c1 is entity_codes or _nested(entity_codes, c1)):
             n_nested = int(entity_codes.max()) + 1
         gs = [int(c.max()) + 1 for c in (clusters.T if clusters.ndim == 2 else [clusters])]
         if min(gs) < FEW_CLUSTERS:

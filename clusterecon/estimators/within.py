@@ -27,9 +27,9 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
-from ._demean import Groups, absorb
-from ._linear import centred_ss, corr2, fit_linear, prepare, variance
-from .design import SpecificationError, panel_shape
+from ._demean import absorb, index_groups
+from ._linear import corr2, fit_linear, prepare, variance
+from .design import SpecificationError
 from .results import EstimationResult, Omitted, TestResult
 
 HINT = ("its coefficient is not identified with these effects; for time-invariant regressors such as manager "
@@ -37,12 +37,6 @@ HINT = ("its coefficient is not identified with these effects; for time-invarian
 _WHAT = {"firm": "the firm effects (it does not vary within firms)",
          "time": "the year effects (it does not vary across firms within a year)",
          "twoway": "the firm and year effects (it does not vary within firms, or only with the year)"}
-
-
-def _singletons(firm: np.ndarray) -> np.ndarray:
-    """Boolean mask of rows whose firm is observed once."""
-    codes, uniq = pd.factorize(firm)
-    return np.bincount(codes, minlength=len(uniq))[codes] == 1
 
 
 def within(data: SurveyPanel | pd.DataFrame, formula: str, *, effects: str = "firm", vcov: str = "classical",
@@ -72,62 +66,78 @@ def within(data: SurveyPanel | pd.DataFrame, formula: str, *, effects: str = "fi
     d, w = prep.design, prep.weights
     cols = [j for j, nm in enumerate(d.names) if nm != "Intercept"]
     names = [d.names[j] for j in cols]
-    y, X, index = d.y, d.X[:, cols], d.index
+    if not names:
+        raise SpecificationError(f"formula {formula!r} has no regressor besides the constant")
+    y, X, index = d.y, (d.X[:, cols] if len(cols) < d.X.shape[1] else d.X), d.index
     omitted = list(d.omitted)
     notes: list[str] = []
-    firm = np.asarray(index.get_level_values(0))
-    year = np.asarray(index.get_level_values(1))
-    n_single = int(_singletons(firm).sum()) if effects != "time" else 0
+    fg = index_groups(index, 0, w)
+    single = fg.count[fg.codes] == 1
+    n_single = int(single.sum()) if effects != "time" else 0
     if n_single and singletons == "drop":
-        keep = ~_singletons(firm)
-        y, X, index, firm, year = y[keep], X[keep], index[keep], firm[keep], year[keep]
+        keep = ~single
+        y, X, index = y[keep], X[keep], index[keep]
         w = None if w is None else w[keep]
         prep.frame = prep.frame.loc[keep]
+        fg = index_groups(index, 0, w)
         omitted.append(Omitted("singleton firms (observed once; no within variation, dropped as reghdfe does)",
                                n_single))
     elif n_single:
         notes.append(f"{n_single} singleton firm(s) kept (as xtreg does); they do not affect the coefficients "
                      "but count in N and G")
-    if not names:
-        raise SpecificationError(f"formula {formula!r} has no regressor besides the constant")
-
-    ab = absorb(np.column_stack([y, X]), firm, year, effects, w)
+    tg = index_groups(index, 1, w) if effects != "firm" else None
+    n, p = len(y), len(names) + 1
+    Z = np.empty((n, p))
+    Z[:, 0] = y
+    Z[:, 1:] = X
+    ab = absorb(Z, fg if effects != "time" else None, tg, effects, w, overwrite=True)
+    del Z
     yt, Xt = ab.Z[:, 0], ab.Z[:, 1:]
-    fit = fit_linear(yt, Xt, names, weights=w, raw_scale=centred_ss(X, w), absorbed_what=_WHAT[effects],
+    W = float(n if w is None else w.sum())
+    tot = ab.year_sums.sum(axis=0) if ab.year_sums is not None else fg.size @ ab.firm_means
+    centred = ab.raw - np.outer(tot, tot) / W  # Σ w (z − z̄)(z − z̄)'
+    fit = fit_linear(yt, Xt, names, weights=w, raw_scale=np.diag(centred)[1:], absorbed_what=_WHAT[effects],
                      collinear=collinear, hint=HINT)
-    Xk = Xt[:, fit.keep]
-    n, k = len(yt), len(fit.names)
+    K = fit.keep
+    Xk = Xt[:, K]
+    k = len(K)
     if effects == "time":
-        n_abs, n_part = 0, ab.years.n_groups
+        n_abs, n_part = 0, tg.n_groups
     else:
         n_abs, n_part = ab.n_absorbed, ab.n_partialled
-    fg = ab.firms or Groups.of(firm, w)
     V, info, df = variance(Xk, fit.resid, fit.bread, vcov, prep, dof=dof, n_absorbed=n_abs, n_partialled=n_part,
                            entity_codes=fg.codes, weights=w)
     df_fe = n - k - n_abs - n_part
 
-    # R² as xtreg reports them, from xb = x'b (+ year effects) on the untransformed data
-    xb = X[:, fit.keep] @ fit.coef
-    yf = fg.demean(y[:, None], w)[:, 0] if effects != "time" else yt
-    ww = np.ones(n) if w is None else w
-    if effects == "twoway":
-        delta = ab.year_effects(fg.demean((y - xb)[:, None], w)[:, 0], w)
-        xb = xb + ab.years.expand(delta[:, None])[:, 0]
-    r2w = 1 - fit.ssr / float(ww @ (yt if effects == "time" else yf) ** 2)
-    fm = fg.means(np.column_stack([xb, y]))
-    rsq = {"within": r2w, "between": corr2(fm[:, 0], fm[:, 1]), "overall": corr2(xb, y)}
+    # R² as xtreg reports them, from xb = x'b (+ year effects) on the untransformed data; all from small moments
+    # except corr(xb, y)
+    b = fit.coef
+    sel = np.r_[0, K + 1]
+    if effects == "time":
+        S_y = ab.raw - ab.year_sums.T @ (ab.year_sums / tg.size[:, None])
+        r2w = 1 - fit.ssr / S_y[0, 0]
+        xb = X[:, K] @ b
+        fm = fg.means(np.column_stack([xb, y]), w)
+        xbar, ybar = fm[:, 0], fm[:, 1]
+    else:
+        r2w = 1 - fit.ssr / ab.ss_firm[0]
+        xbar, ybar = ab.firm_means[:, K + 1] @ b, ab.firm_means[:, 0]
+        xb = X[:, K] @ b
+        if effects == "twoway":
+            c = np.zeros(p)
+            c[0] = 1.0
+            c[K + 1] = -b
+            delta = ab.year_effects(c)
+            xb += tg.expand(delta[:, None])[:, 0]
+            xbar = xbar + (ab.cell @ delta) / fg.size
+    rsq = {"within": r2w, "between": corr2(xbar, ybar), "overall": corr2(xb, y)}
 
     tests, st = {}, {}
     if effects != "time":
-        # restricted model: same regressors without firm effects (constant, or year effects under twoway)
-        Zr = np.column_stack([y, X[:, fit.keep]])
-        if effects == "twoway":
-            Zr = absorb(Zr, firm, year, "time", w).Z
-        else:
-            Zr = Zr - (ww @ Zr) / ww.sum()
-        rr = Zr[:, 0] - Zr[:, 1:] @ np.linalg.lstsq(Zr[:, 1:] * np.sqrt(ww)[:, None], Zr[:, 0] * np.sqrt(ww),
-                                                    rcond=None)[0]
-        ssr_r = float(rr @ (rr * ww))
+        # restricted model (no firm effects): same regressors with a constant, or with year effects under twoway
+        S = centred if effects == "firm" else ab.raw - ab.year_sums.T @ (ab.year_sums / tg.size[:, None])
+        S = S[np.ix_(sel, sel)]
+        ssr_r = float(S[0, 0] - S[0, 1:] @ np.linalg.solve(S[1:, 1:], S[1:, 0]))
         G = fg.n_groups
         if G > 1 and df_fe > 0:
             F = ((ssr_r - fit.ssr) / (G - 1)) / (fit.ssr / df_fe)
@@ -135,10 +145,11 @@ def within(data: SurveyPanel | pd.DataFrame, formula: str, *, effects: str = "fi
                                             (float(G - 1), float(df_fe)), "F", "all firm effects are zero",
                                             note="classical")
         sigma_e = float(np.sqrt(fit.ssr / df_fe)) if df_fe > 0 else float("nan")
-        u = fm[:, 1] - fm[:, 0]  # ȳ_i − x̄_i'b (constant absorbed into the level of u)
+        u = ybar - xbar  # û_i up to the constant
         sigma_u = float(np.std(u, ddof=1)) if G > 1 else float("nan")
         st = {"sigma_u": sigma_u, "sigma_e": sigma_e, "rho": sigma_u**2 / (sigma_u**2 + sigma_e**2)}
-    shape = panel_shape(index)
+    shape = {"n_entities": fg.n_groups, "t_min": int(fg.count.min()), "t_mean": float(fg.count.mean()),
+             "t_max": int(fg.count.max())}
     tname = str(d.index.names[1])
     year_dummies = any(nm.startswith(f"C({tname})") for nm in fit.names)
     eff_rows = {"Firm FE": "Yes" if effects in ("firm", "twoway") else "No",
