@@ -334,3 +334,29 @@ def test_docs_example_is_a_valid_mapping_and_loads(tmp_path):
     assert pd.isna(d.loc[("2", 2005), "employees"]) and d.loc[("1", 2005), "profit"] == pytest.approx(-9.0 / 10_000)
     assert d["founder_prior_occupation"].astype(str).tolist() == ["merchant"] * 2 + ["unknown"] * 2
     assert d["manager_prior_occupation"].astype(str).tolist() == ["merchant"] * 2 + ["engineer"] * 2
+
+
+def test_labelled_missing_codes_in_numeric_columns_stata_and_spss(tmp_path):
+    """WBES-style files label -9 "Don't know" on numeric questions; SPSS files may declare user-missing values."""
+    df = pd.DataFrame({"fid": [1.0, 2.0, 3.0], "yr": [2005.0] * 3, "d2": [100.0, -9.0, 50.0],
+                       "occ": [1.0, -8.0, 2.0]})
+    labels = {"d2": {-9: "Don't know"}, "occ": {1: "Trader", 2: "Engineer", -8: "Refused"}}
+    m = {"rename": {"fid": "firm_id", "yr": "year", "d2": "sales", "occ": "founder_prior_occupation"},
+         "codes": {"founder_prior_occupation": {"trader": "merchant", "engineer": "engineer"}},
+         "missing": {"codes": {"-9": "don't know", "-8": "refused"}}}
+    dta = tmp_path / "s.dta"
+    pyreadstat.write_dta(df, dta, variable_value_labels=labels)
+    res = load_survey(dta, m, today_year=2026)
+    assert res.ok, res.report.to_text()
+    assert res.panel.data["sales"].isna().tolist() == [False, True, False]
+    assert res.panel.firms["founder_prior_occupation"].isna().tolist() == [False, True, False]
+    assert sorted(res.missing_reasons["reason"]) == ["don't know", "refused"]
+    # SPSS: the file itself declares -9 missing; no [missing] section needed, the label is the reason
+    sav = tmp_path / "s.sav"
+    pyreadstat.write_sav(df.drop(columns=["occ"]), sav, missing_ranges={"d2": [-9]},
+                         variable_value_labels={"d2": {-9: "Don't know"}})
+    res = load_survey(sav, {"rename": {"fid": "firm_id", "yr": "year", "d2": "sales"}}, today_year=2026)
+    assert res.ok, res.report.to_text()
+    assert res.panel.data["sales"].isna().tolist() == [False, True, False]
+    assert res.missing_reasons[["source_row", "column", "reason"]].values.tolist() == [[2, "sales", "Don't know"]]
+    assert any(e.step == "missing_code" and e.rows == (2,) for e in res.provenance)

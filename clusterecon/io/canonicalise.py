@@ -62,6 +62,9 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
         df = _join_firms(df, firms, mapping, log, problems, src)
         labels = {**firms.variable_labels, **labels}
         value_labels = {**firms.value_labels, **value_labels}
+    targets = raw_targets(mapping, df.columns)
+    _unlabel_numeric(df, targets, value_labels, log)
+    declared = _declared_missing(raw, firms, targets)
     df = _rename(df, mapping, log, problems, src)
     labels = {mapping.rename.get(k, k): v for k, v in labels.items()}
     value_labels = {mapping.rename.get(k, k): v for k, v in value_labels.items()}
@@ -78,7 +81,7 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
         df["survey_round"] = pd.array(np.full(len(df), mapping.survey_round), dtype="Int64")
         log.add("derive", f"survey_round set to {mapping.survey_round} from [survey] round", "survey_round",
                 n_rows=len(df))
-    reasons = _missing_codes(df, mapping, log)
+    reasons = _missing_codes(df, mapping, log, declared, value_labels)
     _recode(df, mapping, value_labels, log, problems, src)
     df = cast_canonical(df, log, problems, src)
     apply_scale(df, mapping.scale, log)
@@ -171,22 +174,75 @@ def _rename(df: pd.DataFrame, mapping: Mapping, log: ProvenanceLog, problems: li
 
 
 # ---------------------------------------------------------------------------------------------------------- missing
-def _missing_codes(df: pd.DataFrame, mapping: Mapping, log: ProvenanceLog) -> pd.DataFrame:
+def raw_targets(mapping: Mapping, columns) -> dict[str, str]:
+    """raw column -> the canonical column it becomes (through [rename] or a [recall] layout)."""
+    out = {c: mapping.rename.get(c, c) for c in map(str, columns)}
+    if mapping.recall is not None:
+        from .recall import slots
+
+        renamed = [mapping.rename.get(c, c) for c in out]
+        for m in slots(mapping.recall, renamed).values():
+            for canon, raw in m.items():
+                out[raw] = canon
+    return out
+
+
+def _unlabel_numeric(df: pd.DataFrame, targets: dict[str, str], value_labels: dict, log: ProvenanceLog) -> None:
+    """A numeric column whose survey codes carry value labels (-9 "don't know") arrives as label categories; turn
+    the labels back into the numbers so that missing-value codes and numeric casting see numbers."""
+    for raw, canon in targets.items():
+        spec = schema.BY_NAME.get(canon)
+        if spec is None or spec.kind not in ("int", "float") or raw not in df.columns:
+            continue
+        s = df[raw]
+        labels = value_labels.get(raw, {})
+        if not isinstance(s.dtype, pd.CategoricalDtype) or not labels:
+            continue
+        inverse = {str(lab): code for code, lab in labels.items()}
+        cats = list(s.cat.categories)
+        back = [inverse.get(str(c), c) for c in cats]
+        df[raw] = pd.Series(np.asarray(back, dtype=object)[s.cat.codes.to_numpy()], index=s.index).where(
+            s.cat.codes.to_numpy() >= 0)
+        n = int(s.isin([c for c in cats if str(c) in inverse]).sum())
+        log.add("cast", f"value labels of numeric column {raw} turned back into their codes", raw, n_rows=n,
+                labels={str(k): v for k, v in labels.items()})
+
+
+def _declared_missing(raw: RawTable, firms: RawTable | None, targets: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Missing values a file declares itself (SPSS), keyed by canonical column and code text."""
+    out: dict[str, dict[str, str]] = {}
+    for t in (raw, firms):
+        if t is None:
+            continue
+        for col, vals in t.declared_missing.items():
+            canon = targets.get(col, col)
+            for v, reason in vals.items():
+                out.setdefault(canon, {})[norm_code(v)] = reason
+    return out
+
+
+def _missing_codes(df: pd.DataFrame, mapping: Mapping, log: ProvenanceLog, declared: dict | None = None,
+                   value_labels: dict | None = None) -> pd.DataFrame:
     empty = pd.DataFrame({"source_row": pd.Series(dtype="int64"), "firm_id": pd.Series(dtype="object"),
                           "year": pd.Series(dtype="Int64"), "column": pd.Series(dtype="object"),
                           "code": pd.Series(dtype="object"), "reason": pd.Series(dtype="object")})
-    if not mapping.missing_codes and not mapping.missing_columns:
+    declared = declared or {}
+    value_labels = value_labels or {}
+    if not mapping.missing_codes and not mapping.missing_columns and not declared:
         return empty
     out = []
     skip = set(_KEYS) | set(mapping.missing_exclude) | {"is_recall", "recall_lag", "survey_round"}
     for col in list(df.columns):
         if col in skip and col not in mapping.missing_columns:
             continue
-        codes = {**mapping.missing_codes, **mapping.missing_columns.get(col, {})}
+        codes = {**declared.get(col, {}), **mapping.missing_codes, **mapping.missing_columns.get(col, {})}
         if not codes:
             continue
         s = df[col]
         wanted = {norm_code(k): (k, r) for k, r in codes.items()}
+        for code, label in value_labels.get(col, {}).items():  # a labelled code arrives as its label text
+            if norm_code(code) in wanted and norm_code(label) not in wanted:
+                wanted[norm_code(label)] = wanted[norm_code(code)]
         if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
             num = {}
             for k, (code, reason) in wanted.items():

@@ -53,6 +53,8 @@ class RawTable:
     format: str = ""
     sheet: str | int | None = None
     encoding: str | None = None
+    #: values the file itself declares missing (SPSS user-missing values): column -> {value: reason}
+    declared_missing: dict[str, dict[Any, str]] = field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:
@@ -197,11 +199,29 @@ def _read_excel(p: Path, sheet: str | int | None, text_columns: tuple[str, ...])
 def _read_labelled(p: Path, fmt: str, encoding: str | None) -> RawTable:
     import pyreadstat
 
-    reader = pyreadstat.read_dta if fmt == "stata" else pyreadstat.read_sav
-    df, meta = reader(str(p), apply_value_formats=True, formats_as_category=True, encoding=encoding)
+    if fmt == "stata":
+        df, meta = pyreadstat.read_dta(str(p), apply_value_formats=True, formats_as_category=True,
+                                       encoding=encoding)
+    else:  # keep SPSS user-missing codes as values so their reasons survive (they become NA in canonicalise)
+        df, meta = pyreadstat.read_sav(str(p), apply_value_formats=True, formats_as_category=True,
+                                       encoding=encoding, user_missing=True)
     var_labels = {k: v for k, v in (meta.column_names_to_labels or {}).items() if v}
     val_labels = {k: dict(v) for k, v in (meta.variable_value_labels or {}).items() if v}
-    return _finish(df, p, fmt, var_labels, val_labels, encoding=encoding)
+    declared: dict[str, dict[Any, str]] = {}
+    for col, ranges in (getattr(meta, "missing_ranges", None) or {}).items():
+        labels = val_labels.get(col, {})
+        for r in ranges:
+            lo, hi = r.get("lo"), r.get("hi")
+            if lo is None or lo != hi:
+                continue  # a range (lo ≠ hi) cannot be listed value by value: values in it stay and are checked
+            declared.setdefault(col, {})[lo] = labels.get(lo, "declared missing in the file")
+    for col, vals in (getattr(meta, "missing_user_values", None) or {}).items():
+        labels = val_labels.get(col, {})
+        for v in vals:
+            declared.setdefault(col, {})[v] = labels.get(v, "declared missing in the file")
+    t = _finish(df, p, fmt, var_labels, val_labels, encoding=encoding)
+    return RawTable(t.frame, t.path, t.source_row, t.variable_labels, t.value_labels, t.format, t.sheet, t.encoding,
+                    declared)
 
 
 def _finish(df: pd.DataFrame, p: Path, fmt: str, var_labels: dict | None = None, val_labels: dict | None = None,
