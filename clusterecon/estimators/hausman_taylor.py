@@ -165,7 +165,7 @@ def hausman_taylor(data: SurveyPanel | pd.DataFrame, formula: str, *, exog_varyi
         per[g, times] = X[:, x1]
         extra_inst = per.reshape(n, -1)[g]
     A = np.column_stack([dev[:, xv], extra_inst, X[:, z1]])
-    b, e, What, bread = _tsls(Ws, ys, A, full=True)
+    b, e, What, bread = _tsls(Ws, ys, A, full=True, what=vcov != "classical")
     K = len(order)
     if vcov == "classical":
         s2 = float(e @ e) / (N - K)
@@ -203,14 +203,21 @@ def hausman_taylor(data: SurveyPanel | pd.DataFrame, formula: str, *, exog_varyi
         **panel_shape(design.index))
 
 
-def _tsls(W: np.ndarray, y: np.ndarray, A: np.ndarray, full: bool = False):
-    """2SLS of y on W with instruments A: b = (Ŵ'Ŵ)⁻¹Ŵ'y, Ŵ = A(A'A)⁺A'W (a pseudo-inverse tolerates redundant
-    instruments, e.g. the constant in both x1 means and z1)."""
-    coef_first = np.linalg.lstsq(A, W, rcond=None)[0]
-    What = A @ coef_first
-    bread = np.linalg.pinv(What.T @ What)
-    b = bread @ (What.T @ y)
+def _tsls(W: np.ndarray, y: np.ndarray, A: np.ndarray, full: bool = False, what: bool = True):
+    """2SLS of y on W with instruments A from cross-products: Ŵ = A(A'A)⁺A'W, b = (Ŵ'W)⁻¹Ŵ'y.
+
+    The pseudo-inverse (on column-equilibrated A'A) tolerates redundant instruments, e.g. the constant among both
+    the firm means of x1 and z1. Returns b, residuals y − Wb and, with ``full``, Ŵ and (Ŵ'Ŵ)⁻¹.
+    """
+    scale = np.sqrt((A * A).sum(0))
+    scale[scale == 0] = 1.0
+    As = A / scale
+    P = np.linalg.pinv(As.T @ As, hermitian=True)
+    AW, Ay = As.T @ W, As.T @ y
+    C = P @ AW  # first-stage coefficients on the scaled instruments
+    bread = np.linalg.pinv(AW.T @ C, hermitian=True)
+    b = bread @ (C.T @ Ay)
     e = y - W @ b
     if full:
-        return b, e, What, bread
+        return b, e, (As @ C if what else None), bread
     return b, e
