@@ -7,6 +7,7 @@ missing pdflatex fails. Several tables share one document so that the file stays
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,10 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_tables import make_result
 
 from clusterecon.report.latex import Raw, document, escape
-from clusterecon.report.render import Cell, Layout, Section, render_markdown
+from clusterecon.report.render import Cell, Layout, Section, Table, render_markdown
 from clusterecon.report.tables import regression_table
 
 NASTY = r"profit_%_of sales & #2 {x}^2 ~ $5 \path"
@@ -100,7 +103,16 @@ def test_generated_latex_compiles(tmp_path):
                        "year": np.repeat([1995, 2000, 2005], 20), "treat_offered": np.tile([True, False], 30)})
     desc = summary_table(df, ["sales_%", "is_spinoff"], by="year")
     bal = balance_table(df, ["sales_%"], treatment="treat_offered")
+    # 150 random strings over every special character and the Unicode the escaper maps, as row labels and cells.
+    alphabet = list("\\&%$#_{}~^<>|\"'`-*!?.,;:()[]/@=+ aZ09") + list("²³×−–—≤≥±·αβγδεθλμρσχΔé\n\t")
+    rand = np.random.default_rng(42)
+    junk = ["".join(rand.choice(alphabet, size=rand.integers(1, 25))) for _ in range(150)]
+    rows = tuple((Cell(a), Cell(b), Cell(c, number=True)) for a, b, c in zip(junk[::3], junk[1::3], junk[2::3]))
+    fuzz = Table()
+    fuzz.layout = Layout(header=((Cell("a_%"), Cell("b&#"), Cell("c$~")),), sections=(Section(rows),),
+                         notes=tuple(junk[:5]))
     body = "\n".join([
+        fuzz.to_latex(float=False),
         t.to_latex(caption="Table_1: 100% & more", label="tab:nasty"),
         r"\begin{table}[h]\centering\caption{Bare tabular via input}\input{bare.tex}\end{table}",
         desc.to_latex(caption="Summary_stats", font_size="small"),
@@ -117,3 +129,33 @@ def test_siunitx_output_compiles(tmp_path):
     fits = [make_result(["a", "b"], [-12.3456, 0.5], [1.0, 0.01], nobs=12345, loglik=-1234.5)]
     body = t.to_latex(siunitx=True) + "\n" + regression_table(fits, stat="ci").to_latex(siunitx=True, float=False)
     compile_tex(tmp_path, document(body, packages=("booktabs", "siunitx")))
+
+
+def _unescaped_pipes(line: str) -> int:
+    n, i = 0, 0
+    while i < len(line):
+        if line[i] == "\\":
+            i += 2
+            continue
+        n += line[i] == "|"
+        i += 1
+    return n
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20), min_size=3, max_size=3))
+def test_markdown_rows_keep_their_cells_for_any_text(texts):
+    lay = Layout(header=((Cell(), Cell("a"), Cell("b")),), sections=(Section((tuple(Cell(t) for t in texts),)),))
+    lines = render_markdown(lay).splitlines()
+    assert len(lines) == 3  # newlines inside a cell never split a row
+    assert all(_unescaped_pipes(line) == 4 for line in lines if not line.startswith("|:"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_characters="\xa0", blacklist_categories=("Cs",)), max_size=40))
+def test_escaped_latex_has_no_bare_special_characters(text):
+    out = escape(text)
+    # Remove what the escaper emits (escaped specials, argument-free macros with {}, math snippets); nothing special
+    # may remain.
+    rest = re.sub(r"\$[^$]*\$", "", re.sub(r"\\[&%$#_{}]|\\[a-zA-Z]+\{\}|\\textsuperscript\{\d\}", "", out))
+    assert not set(rest) & set("&%$#_{}~^\\"), (text, out, rest)

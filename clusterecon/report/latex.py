@@ -61,6 +61,8 @@ _SPECIAL = {
     "Δ": r"$\Delta$",
     "\u00a0": "~",
 }
+# Line breaks (a blank line is \par, which ends a tabular row with an error) and other control characters.
+_SPECIAL.update({ch: " " for ch in "\n\r\t\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})
 _TABLE = str.maketrans(_SPECIAL)
 
 
@@ -213,6 +215,9 @@ def _latex_row(row: tuple[Cell, ...], siunitx: bool, header: bool = False) -> st
             parts.append("{" + escape(cell.text) + "}")
         else:
             parts.append(_cell(cell, siunitx and i > 0))
+    if parts and parts[0].startswith(("[", "*")):
+        # The previous row's \\ would read a leading [ as its optional spacing argument (or * as its star form).
+        parts[0] = "{}" + parts[0]
     return " & ".join(parts) + r" \\"
 
 

@@ -8,6 +8,7 @@ text; each renderer escapes for its own format (LaTeX in :mod:`.latex`).
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,13 +102,16 @@ def merge_spans(texts: Sequence[str]) -> tuple[Cell, ...]:
 
 
 # ---------------------------------------------------------------------------------------------------- markdown
+_LINEBREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
 def _md_escape(text: object) -> str:
     if isinstance(text, Raw):
         return str(text)
     s = str(text).replace("\\", "\\\\")
     for ch in "|*_`[]<>#$~^":
         s = s.replace(ch, "\\" + ch)
-    return s.replace("\n", " ")
+    return _LINEBREAKS.sub(" ", s)
 
 
 def _md_cell(cell: Cell) -> str:
