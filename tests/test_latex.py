@@ -92,6 +92,21 @@ def test_nasty_names_escaped_in_every_format():
     assert r"profit\_%\_of sales & \#2" in md
 
 
+def _fuzz_table() -> Table:
+    """150 random strings over every special character and the Unicode the escaper maps, as labels and cells."""
+    alphabet = list("\\&%$#_{}~^<>|\"'`-*!?.,;:()[]/@=+ aZ09") + list("²³×−–—≤≥±·αβγδεθλμρσχΔé\n\t")
+    rand = np.random.default_rng(42)
+    junk = ["".join(rand.choice(alphabet, size=rand.integers(1, 25))) for _ in range(150)]
+    rows = tuple((Cell(a), Cell(b), Cell(c, number=True)) for a, b, c in zip(junk[::3], junk[1::3], junk[2::3]))
+    numeric = ["-1.234", "(0.500)", "[-1.0, 2.0]", "1,234", "nan", "-inf", "1e-05", "(-0.25)", "12345.6789", ""]
+    rows += tuple((Cell(f"num {i}"), Cell(v, sup="**", number=True), Cell(v, number=True))
+                  for i, v in enumerate(numeric))
+    fuzz = Table()
+    fuzz.layout = Layout(header=((Cell("a_%"), Cell("b&#"), Cell("c$~")),), sections=(Section(rows),),
+                         notes=tuple(junk[:5]))
+    return fuzz
+
+
 def test_generated_latex_compiles(tmp_path):
     """Float tables, a bare tabular \\input into a document, nasty names and a descriptive table in one run."""
     from clusterecon.report.descriptive import balance_table, summary_table
@@ -103,16 +118,8 @@ def test_generated_latex_compiles(tmp_path):
                        "year": np.repeat([1995, 2000, 2005], 20), "treat_offered": np.tile([True, False], 30)})
     desc = summary_table(df, ["sales_%", "is_spinoff"], by="year")
     bal = balance_table(df, ["sales_%"], treatment="treat_offered")
-    # 150 random strings over every special character and the Unicode the escaper maps, as row labels and cells.
-    alphabet = list("\\&%$#_{}~^<>|\"'`-*!?.,;:()[]/@=+ aZ09") + list("²³×−–—≤≥±·αβγδεθλμρσχΔé\n\t")
-    rand = np.random.default_rng(42)
-    junk = ["".join(rand.choice(alphabet, size=rand.integers(1, 25))) for _ in range(150)]
-    rows = tuple((Cell(a), Cell(b), Cell(c, number=True)) for a, b, c in zip(junk[::3], junk[1::3], junk[2::3]))
-    fuzz = Table()
-    fuzz.layout = Layout(header=((Cell("a_%"), Cell("b&#"), Cell("c$~")),), sections=(Section(rows),),
-                         notes=tuple(junk[:5]))
     body = "\n".join([
-        fuzz.to_latex(float=False),
+        _fuzz_table().to_latex(float=False),
         t.to_latex(caption="Table_1: 100% & more", label="tab:nasty"),
         r"\begin{table}[h]\centering\caption{Bare tabular via input}\input{bare.tex}\end{table}",
         desc.to_latex(caption="Summary_stats", font_size="small"),
@@ -127,7 +134,8 @@ def test_siunitx_output_compiles(tmp_path):
         pytest.skip("siunitx.sty not installed (Debian: texlive-science)")
     t = _nasty_table()
     fits = [make_result(["a", "b"], [-12.3456, 0.5], [1.0, 0.01], nobs=12345, loglik=-1234.5)]
-    body = t.to_latex(siunitx=True) + "\n" + regression_table(fits, stat="ci").to_latex(siunitx=True, float=False)
+    body = "\n".join([t.to_latex(siunitx=True), regression_table(fits, stat="ci").to_latex(siunitx=True, float=False),
+                      _fuzz_table().to_latex(siunitx=True)])
     compile_tex(tmp_path, document(body, packages=("booktabs", "siunitx")))
 
 

@@ -11,10 +11,14 @@ stars, spanning model headers with ``\\cmidrule``, panel titles, or siunitx-safe
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from .render import Cell, Layout
+
+
+_PLAIN = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 class Raw(str):
@@ -118,11 +122,8 @@ def _siunitx_number(text: str) -> str:
 
 
 def _is_plain_number(t: str) -> bool:
-    try:
-        float(t)
-    except ValueError:
-        return False
-    return "," not in t
+    """Digits with an optional minus and decimal part: what siunitx can parse (not nan, inf, 1e-5 or 1,234)."""
+    return _PLAIN.fullmatch(t) is not None
 
 
 def _table_format(layout: Layout, j: int) -> str:
