@@ -100,19 +100,30 @@ def resolve_duplicates(frame: pd.DataFrame, policy: str, log: ProvenanceLog, pro
     """Apply the mapping's ``[duplicates] policy`` to rows that share (firm_id, year) but differ.
 
     ``"error"`` leaves them for the validator (``duplicate_conflict``); ``"first"``/``"last"`` keep the row with the
-    lowest/highest original record number and log the others as dropped.
+    lowest/highest original record number; ``"contemporaneous"`` keeps the row with the smallest ``recall_lag``
+    (a value reported in its own year beats a recalled one; ties go to the later record, i.e. the later round).
+    The other rows are logged as dropped.
     """
     if policy == "error" or not {"firm_id", "year"} <= set(frame.columns) or not len(frame):
         return frame
-    order = np.argsort(frame["source_row"].to_numpy(), kind="stable")
+    if policy == "contemporaneous":
+        lag = (frame["recall_lag"].to_numpy(dtype=float, na_value=np.inf) if "recall_lag" in frame.columns
+               else np.zeros(len(frame)))
+        # sort so that the row to keep comes last within its (firm_id, year)
+        order = np.lexsort((frame["source_row"].to_numpy(), -lag))
+        keep = "last"
+    else:
+        order = np.argsort(frame["source_row"].to_numpy(), kind="stable")
+        keep = "first" if policy == "first" else "last"
     f = frame.iloc[order]
-    dup = f.duplicated(["firm_id", "year"], keep="first" if policy == "first" else "last").to_numpy()
+    dup = f.duplicated(["firm_id", "year"], keep=keep).to_numpy()
     if not dup.any():
         return frame
     rows = np.sort(f["source_row"].to_numpy()[dup])
+    what = {"first": "the first record", "last": "the last record",
+            "contemporaneous": "the record with the shortest recall"}[policy]
     log.add("drop", f"dropped {int(dup.sum())} conflicting duplicate record(s) by [duplicates] policy = "
-            f"{policy!r} (kept the {'first' if policy == 'first' else 'last'} record of each firm-year)",
-            rows=rows.tolist(), policy=policy)
+            f"{policy!r} (kept {what} of each firm-year)", rows=rows.tolist(), policy=policy)
     problems.append(Problem.make(
         "info", "duplicate_resolved", f"conflicting (firm_id, year) records resolved by policy {policy!r}",
         rows=rows, values=f.loc[dup, ["firm_id", "year"]].astype(str).agg(" ".join, axis=1).unique()[:20],
@@ -131,7 +142,8 @@ def _read_main(path, m: Mapping, sheet, encoding) -> RawTable:
                             f"{m.path}")
         path = m.source_file
     return read_table(Path(path), sheet=sheet if sheet is not None else m.source_sheet,
-                      encoding=encoding or m.source_encoding, text_columns=(m.raw_id_column,))
+                      encoding=encoding or m.source_encoding,
+                      text_columns=(m.raw_id_column, *((m.firms.key_firm_years,) if m.firms else ())))
 
 
 def _design(m: Mapping, frame: pd.DataFrame, recall_layout: bool, survey_year: int | None) -> SurveyDesign:

@@ -128,3 +128,9 @@ def test_bundled_sample_loads():
     assert res.ok, res.report.to_text()
     assert res.panel.design.kind == "recall"
     assert not res.report.errors
+
+
+def test_survey_year_as_column_without_recall_layout():
+    df = pd.DataFrame({"firm_id": ["a", "b"], "year": [2004, 2004], "iy": [2005, 2005]})
+    res = load_survey(df, {"survey": {"survey_year": "iy", "design": "census"}}, today_year=2026)
+    assert res.ok and res.panel.design.kind == "census" and res.panel.design.survey_years == ()

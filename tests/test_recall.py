@@ -121,3 +121,20 @@ def test_wide_long_wide_round_trip(wide):
     # rows whose every recall cell was empty vanish entirely, and only those
     gone = set(wide["source_row"]) - set(back["source_row"])
     assert all(wide.loc[wide["source_row"] == r, value_cols].isna().all(axis=None) for r in gone)
+
+
+def test_two_rounds_with_recall_keep_the_contemporaneous_report():
+    """Round 2 (2008) recalls 2005, which round 1 reported at the time: the round-1 value is kept, and logged."""
+    df = pd.DataFrame({"id": ["A", "A", "B"], "rnd": [1, 2, 2], "iy": [2005, 2008, 2008],
+                       "s_now": [100.0, 130.0, 40.0], "s_3y": [90.0, 95.0, 30.0]})
+    m = {"survey": {"design": "rounds"}, "rename": {"id": "firm_id", "rnd": "survey_round"},
+         "recall": {"survey_year": "iy", "relative": {"sales": {"s_now": 0, "s_3y": 3}}},
+         "duplicates": {"policy": "contemporaneous"}}
+    res = load_survey(df, m, today_year=2026)
+    assert res.ok, res.report.to_text()
+    d = res.panel.data
+    assert d.loc[("A", 2005), "sales"] == 100.0 and d.loc[("A", 2005), "survey_round"] == 1
+    assert list(d.loc["A"].index) == [2002, 2005, 2008]
+    (drop,) = [e for e in res.provenance if e.step == "drop"]
+    assert drop.rows == (2,) and drop.detail["policy"] == "contemporaneous"
+    assert res.panel.design.kind == "rounds" and res.panel.design.can_study_exit

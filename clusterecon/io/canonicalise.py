@@ -77,7 +77,9 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
         if survey_year is None and "recall_lag" in df and len(df):
             sy_vals = (df["year"] + df["recall_lag"]).dropna().unique()
             survey_year = int(sy_vals[0]) if len(sy_vals) == 1 else None
-    elif mapping.survey_round is not None and "survey_round" not in df.columns:
+    else:
+        survey_year = survey_year if isinstance(survey_year, int) else None
+    if mapping.recall is None and mapping.survey_round is not None and "survey_round" not in df.columns:
         df["survey_round"] = pd.array(np.full(len(df), mapping.survey_round), dtype="Int64")
         log.add("derive", f"survey_round set to {mapping.survey_round} from [survey] round", "survey_round",
                 n_rows=len(df))

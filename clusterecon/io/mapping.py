@@ -35,7 +35,7 @@ SECTIONS: dict[str, tuple[str, ...] | None] = {
 }
 DESIGNS = ("recall", "rounds", "census")
 UNKNOWN_POLICIES = ("error", "unknown")
-DUPLICATE_POLICIES = ("error", "first", "last")
+DUPLICATE_POLICIES = ("error", "first", "last", "contemporaneous")
 SCALE_WORDS = {"units": 1.0, "ones": 1.0, "hundreds": 1e2, "thousands": 1e3, "in thousands": 1e3,
                "millions": 1e6, "in millions": 1e6, "billions": 1e9}
 CODE_KINDS = ("category", "bool", "string")
