@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -142,7 +142,8 @@ class ValidationReport:
                     seen.append(p.rule)
             lines.append("  " + ", ".join(f"{r}: {counts[r]}" for r in seen))
             for p in probs:
-                lines.append("  " + p.to_text(max_examples).replace("\n", "\n  "))
+                shown = replace(p, source="") if p.source == self.source else p  # the header names the source
+                lines.append("  " + shown.to_text(max_examples).replace("\n", "\n  "))
         return "\n".join(lines)
 
     def to_frame(self) -> pd.DataFrame:
@@ -571,8 +572,15 @@ def drop_exact_duplicates(frame: pd.DataFrame, log: ProvenanceLog, source: str =
         return frame
     keys = [c for c in ("firm_id", "year") if c in frame.columns]
     if keys:
-        # cheap pre-filter: only rows sharing (firm_id, year) can be exact duplicates
-        cand = frame.duplicated(keys, keep=False).to_numpy()
+        # cheap pre-filter on one int64 key: only rows sharing (firm_id, year) can be exact duplicates
+        key = np.zeros(len(frame), dtype=np.int64)
+        for k in keys:
+            codes, uniq = pd.factorize(frame[k], use_na_sentinel=True)
+            key = key * (len(uniq) + 1) + codes + 1
+        if len(key) and key.max() < 8 * len(key):  # dense key: counting beats hashing
+            cand = np.bincount(key)[key] > 1
+        else:
+            cand = pd.Series(key).duplicated(keep=False).to_numpy()
         if not cand.any():
             return frame
         dup = np.zeros(len(frame), dtype=bool)
