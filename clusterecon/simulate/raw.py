@@ -94,7 +94,8 @@ def mapping_toml(*, design: str, survey_year: int | None, years: list[int] | Non
     for col in YESNO + (() if wide else ("active",)):
         lines += ["", f"[codes.{col}]", '1 = true', '2 = false']
     lines += ["", "[missing.codes]", '"-9" = "don\'t know"', '"-8" = "refused"', "",
-              "[missing.columns.manager_schooling_years]", '"99" = "not reported"', "", "[scale]"]
+              "[missing.columns.manager_schooling_years]", '"99" = "not reported"', "",
+              "[missing.columns.spinoff_parent_id]", '"" = "not a spin-off"', "", "[scale]"]
     lines += [f'{c} = "thousands"' for c in MONEY]
     return "\n".join(lines) + "\n"
 

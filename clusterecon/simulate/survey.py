@@ -19,11 +19,13 @@ allocations and the sampling weights :math:`N_h/n_h` are kept in ``truth.samplin
 Measurement (:class:`Fieldwork`) for a value reported with recall lag :math:`\ell` (0 for the current year):
 
 * multiplicative error :math:`x^{rep} = x\,e^{u}`, :math:`u \sim N(0, (\sigma_0 + \sigma_1 \ell)^2)` on sales,
-  material cost, capital, wage bill, price and employees; additive :math:`N(0, (0.05 + 0.02\ell)^2)` on the
+  material cost, capital, wage bill, price and employees; for the money items 3/4 of the variance of u is common
+  to the firm-year (a respondent misremembers the firm's scale), so value added keeps its sign; additive
+  :math:`N(0, (0.05 + 0.02\ell)^2)` on the
   direct-sales share (clipped to [0, 1]);
 * rounding: money to ``money_digits`` significant digits; employees to whole persons; with probability
-  :math:`\min(1, h\,\ell)` a recalled value is heaped (money to 1 significant digit, employees above 10 to a
-  multiple of 5);
+  :math:`\min(1, h\,\ell)` the recalled values of a firm-year are heaped (money to 2 significant digits,
+  employees above 10 to a multiple of 5);
 * item non-response with probability :math:`m_0 + m_1 \ell`, independently per item (indicators included).
 
 Manager schooling, founding year, origin and generation are reported without error. The truth (phase years,
@@ -140,14 +142,18 @@ def _measure(df: pd.DataFrame, lag: np.ndarray, fw: Fieldwork, rng: np.random.Ge
     n = len(df)
     lag = lag.astype(float)
     sd = fw.error_sd + fw.error_sd_per_year * lag
-    heap = rng.random((n, len(NOISY_MONEY) + 1)) < np.minimum(1.0, fw.heaping_per_year * lag)[:, None]
-    for j, col in enumerate(NOISY_MONEY):
-        x = df[col].to_numpy(dtype=float, na_value=np.nan) * np.exp(rng.standard_normal(n) * sd)
-        digits = np.where(heap[:, j], 1, fw.money_digits) if fw.money_digits else np.zeros(n, dtype=int)
+    # a respondent who misremembers the firm's scale misremembers all its money values alike: 3/4 of the error
+    # variance is common to the row, so value added keeps its sign; heaping is a habit of the row too
+    common = rng.standard_normal(n)
+    heap = rng.random(n) < np.minimum(1.0, fw.heaping_per_year * lag)
+    for col in NOISY_MONEY:
+        u = sd * (np.sqrt(0.75) * common + 0.5 * rng.standard_normal(n))
+        x = df[col].to_numpy(dtype=float, na_value=np.nan) * np.exp(u)
+        digits = np.where(heap, 2, fw.money_digits) if fw.money_digits else np.zeros(n, dtype=int)
         df[col] = _round_sig(x, digits)
     emp = df["employees"].to_numpy(dtype=float, na_value=np.nan) * np.exp(rng.standard_normal(n) * sd)
     emp = np.maximum(1.0, np.round(emp))
-    heap_e = heap[:, -1] & (emp > 10)
+    heap_e = heap & (emp > 10)
     df["employees"] = np.where(heap_e, np.round(emp / 5.0) * 5.0, emp)
     dss = df["direct_sales_share"].to_numpy(dtype=float, na_value=np.nan)
     if fw.error_sd or fw.error_sd_per_year:
