@@ -119,3 +119,18 @@ def test_recovers_schooling_effect_where_re_is_biased(method, unbalanced):
     assert abs(re_.params["school"] - 0.4) > 6 * re_.std_errors["school"]  # RE is inconsistent here
     if unbalanced:
         assert r.stats["theta_min"] < r.stats["theta_max"]
+
+
+def test_one_line_from_a_survey_panel():
+    from clusterecon.estimators.cre import correlated_re
+    from clusterecon.estimators.random_effects import random_effects
+    from clusterecon.panel import SurveyDesign, SurveyPanel
+
+    df = _sim_ht(n=400, T=4, seed=3, unbalanced=True).rename(columns={"school": "manager_schooling_years"})
+    panel = SurveyPanel.from_frame(df.reset_index(), design=SurveyDesign(kind="rounds"))
+    f = "y ~ x1 + x2 + z1 + manager_schooling_years"
+    kw = dict(endog_varying=["x2"], endog_invariant=["manager_schooling_years"])
+    for fit in (lambda d: hausman_taylor(d, f, **kw), lambda d: random_effects(d, f), lambda d: correlated_re(d, f)):
+        a, b = fit(panel), fit(df)
+        np.testing.assert_allclose(a.params[list(b.names)].to_numpy(), b.coef, rtol=1e-9)
+        assert a.nobs == len(df) and "Variance:" in a.summary()

@@ -184,3 +184,19 @@ def test_missing_values_are_counted():
     df.iloc[:7, df.columns.get_loc("x")] = np.nan
     r = random_effects(df, "y ~ x")
     assert r.nobs == len(df) - 7 and r.n_omitted == 7
+
+
+def test_firm_constant_regressor_not_counted_in_within_dof():
+    """σ_e² uses N − n − k_w with k_w the time-varying slopes only, whatever the firm labels (regression test: the
+    within cross-products of a firm-constant column are rounding noise, not variation)."""
+    df = _sim(n=400, T=4, seed=3, unbalanced=True)
+    df["z"] = np.random.default_rng(1).normal(size=400)[df.index.get_level_values(0)]
+    f = "y ~ x + z + school"
+    a = random_effects(df, f)
+    ds = df.copy()
+    ds.index = pd.MultiIndex.from_arrays([df.index.get_level_values(0).astype(str), df.index.get_level_values(1)],
+                                         names=["firm_id", "year"])
+    b = random_effects(ds.sort_index(), f)
+    np.testing.assert_allclose(a.coef, b.coef, rtol=1e-10)
+    comp = a.extra["components"]
+    assert comp.df_within == a.nobs - a.n_entities - 1

@@ -136,8 +136,10 @@ def swamy_arora(y: np.ndarray, X: np.ndarray, g: np.ndarray, counts: np.ndarray,
     Sw = gram - (Zbar * counts[:, None]).T @ Zbar  # within cross-products
     Sxx, Sxy, Syy = Sw[:k, :k], Sw[:k, k], Sw[k, k]
     # columns with within variation (the constant and firm-level variables have none)
+    # Σx² − ΣT x̄² carries rounding noise of order 1e-16·Σx² for firm-constant columns: a column varies within
+    # firms only if its within sum of squares is a non-negligible share of its raw sum of squares
     raw = np.diag(gram)[:k]
-    varying = np.flatnonzero(np.diag(Sxx) > 1e-20 * (1 + raw))
+    varying = np.flatnonzero(np.diag(Sxx) > 1e-10 * raw)
     kw_cols = varying[independent_in_gram(Sxx[np.ix_(varying, varying)])] if len(varying) else varying
     if len(kw_cols):
         bw = np.linalg.solve(Sxx[np.ix_(kw_cols, kw_cols)], Sxy[kw_cols])
