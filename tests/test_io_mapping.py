@@ -360,3 +360,12 @@ def test_labelled_missing_codes_in_numeric_columns_stata_and_spss(tmp_path):
     assert res.panel.data["sales"].isna().tolist() == [False, True, False]
     assert res.missing_reasons[["source_row", "column", "reason"]].values.tolist() == [[2, "sales", "Don't know"]]
     assert any(e.step == "missing_code" and e.rows == (2,) for e in res.provenance)
+
+
+def test_sections_naming_absent_columns_are_mistakes():
+    with pytest.raises(MappingError) as e:
+        load_survey(BASE, {"rename": {"fid": "firm_id", "yr": "year", "rev": "sales"},
+                           "scale": {"capital": 1000}, "missing": {"columns": {"employees": {"99": "n.r."}}}})
+    msg = str(e.value)
+    assert "[scale] capital: column 'capital' is not in <DataFrame>" in msg
+    assert "[missing.columns.employees]: column 'employees'" in msg

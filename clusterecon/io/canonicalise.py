@@ -83,6 +83,7 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
         df["survey_round"] = pd.array(np.full(len(df), mapping.survey_round), dtype="Int64")
         log.add("derive", f"survey_round set to {mapping.survey_round} from [survey] round", "survey_round",
                 n_rows=len(df))
+    _check_referenced(df, mapping, src)
     reasons = _missing_codes(df, mapping, log, declared, value_labels)
     _recode(df, mapping, value_labels, log, problems, src)
     df = cast_canonical(df, log, problems, src)
@@ -92,6 +93,20 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
     if len(reasons):
         reasons["firm_id"] = id_strings(reasons["firm_id"])
     return Canonical(df, problems, log, reasons, labels, mapping.recall is not None, survey_year)
+
+
+def _check_referenced(df: pd.DataFrame, mapping: Mapping, src: str) -> None:
+    """Sections that name a canonical column which the file does not have (after renaming and reshaping) are
+    mistakes: usually a missing or misspelt [rename] line."""
+    have = list(df.columns)
+    refs = [(f"[scale] {c}", c) for c in mapping.scale]
+    refs += [(f"[missing.columns.{c}]", c) for c in mapping.missing_columns]
+    refs += [(f"[currency] columns {c!r}", c) for c in (mapping.currency.columns or ())] if mapping.currency else []
+    refs += [(f"[codes.{c}]", c) for c in mapping.codes]
+    bad = [f"{key}: column {c!r} is not in {src} after renaming{suggest(c, have)}; add a [rename] line for the raw "
+           f"column or remove this entry" for key, c in refs if c not in have]
+    if bad:
+        raise MappingError(mapping.path, bad)
 
 
 # ---------------------------------------------------------------------------------------------------------- join
@@ -288,10 +303,6 @@ def _missing_codes(df: pd.DataFrame, mapping: Mapping, log: ProvenanceLog, decla
 # ---------------------------------------------------------------------------------------------------------- recode
 def _recode(df: pd.DataFrame, mapping: Mapping, value_labels: dict, log: ProvenanceLog, problems: list[Problem],
             src: str) -> None:
-    bad = [f"[codes.{c}]: column {c!r} is not in {src} after renaming{suggest(c, df.columns)}"
-           for c in mapping.codes if c not in df.columns]
-    if bad:
-        raise MappingError(mapping.path, bad)
     default = mapping.unknown_policy
     for col in df.columns:
         spec = schema.BY_NAME.get(col)
