@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._linear import fast_design
+from ._linear import fast_design, time_codes_of
 from .covariance import ols_covariance
 from .design import Design, SpecificationError, panel_shape
 from .random_effects import (
@@ -138,7 +138,7 @@ def _fit_pooled(design: Design, data: Any, *, vcov: str, cluster: Any, dof: str,
         codes, cnames = _cluster_for(design, data, cluster)
         kw.update(clusters=codes, cluster_names=cnames)
     elif vcov == "driscoll-kraay":
-        kw["time"] = pd.factorize(design.time, sort=True)[0]
+        kw["time"] = time_codes_of(design.index)
     V, info, df = ols_covariance(X, e, vcov, **kw)
     y = design.y
     r2 = 1 - float(e @ e) / float(((y - y.mean()) ** 2).sum())

@@ -154,7 +154,9 @@ def hausman_taylor(data: SurveyPanel | pd.DataFrame, formula: str, *, exog_varyi
     s2u = max(float(r @ r) / N - s2e, 0.0)
     theta = 1.0 - np.sqrt(s2e / (s2e + counts * s2u))
     # step 3: GLS-IV
-    order = xv + zi
+    # Stata's display order: TV exogenous, TV endogenous, TI exogenous, TI endogenous, then the constant
+    const = [j for j in z1 if names[j] == "Intercept"]
+    order = xv + [j for j in z1 if j not in const] + z2 + const
     th = theta[g]
     Ws = X[:, order] - th[:, None] * Xbar[g][:, order]
     ys = y - th * ybar[g]

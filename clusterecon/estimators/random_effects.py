@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats as sstats
 
 from ..panel import SurveyPanel
-from ._linear import fast_design
+from ._linear import fast_design, time_codes_of
 from .covariance import cluster_codes, ols_covariance
 from .design import Design, SpecificationError
 from .results import EstimationResult, TestResult, VarianceInfo
@@ -217,7 +217,7 @@ def gls_covariance(Xs: np.ndarray | None, e: np.ndarray, xtx_inv: np.ndarray, de
             warnings.warn(f"only {n_cl} clusters: cluster-robust inference is unreliable with fewer than ~10 "
                           "clusters (consider a wild cluster bootstrap)", stacklevel=3)
     elif vcov == "driscoll-kraay":
-        kw["time"] = pd.factorize(design.time, sort=True)[0]
+        kw["time"] = time_codes_of(design.index)  # calendar years: a gap is a lag of two
     elif vcov != "classical":
         raise SpecificationError(f"vcov must be classical|robust|cluster|cluster2|driscoll-kraay, got {vcov!r}")
     V, info, _ = ols_covariance(Xs, e, vcov, **kw)
