@@ -73,6 +73,16 @@ class Groups:
     def sums(self, Z: np.ndarray) -> np.ndarray:
         return group_sums(Z, self.codes, self.n_groups, sorted_=self.sorted)
 
+    def col_sums(self, v: np.ndarray) -> np.ndarray:
+        """(G,) sums of one column (contiguous blocks when sorted)."""
+        if self.sorted and (self.count > 0).all():
+            starts = getattr(self, "_starts", None)
+            if starts is None:
+                starts = np.r_[0, np.cumsum(self.count[:-1]).astype(np.intp)]
+                self._starts = starts
+            return np.add.reduceat(v, starts)
+        return np.bincount(self.codes, weights=v, minlength=self.n_groups)
+
     def means(self, Z: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         s = self.sums(Z if weights is None else Z * weights[:, None])
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -83,6 +93,14 @@ class Groups:
         if self.sorted and len(self.count) == M.shape[0] and (self.count > 0).all():
             return np.repeat(M, self.count.astype(np.intp), axis=0)
         return M[self.codes]
+
+    def subtract(self, col: np.ndarray, m: np.ndarray, buf: np.ndarray, sign: float = 1.0) -> None:
+        """col −= sign·m[group] in place, using ``buf`` (n,) as the only temporary."""
+        np.take(m, self.codes, out=buf)
+        if sign > 0:
+            np.subtract(col, buf, out=col)
+        else:
+            np.add(col, buf, out=col)
 
     def demean(self, Z: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         return Z - self.expand(self.means(Z, weights))
@@ -137,36 +155,56 @@ def absorb(Z: np.ndarray, firm: Groups | np.ndarray | None, year: Groups | np.nd
     """Absorb ``effects`` ("firm" | "time" | "twoway") from the columns of Z (n, p); exact, see module docstring.
 
     ``firm``/``year``: :class:`Groups` (see :func:`index_groups`) or the raw values of each row. With
-    ``overwrite=True`` Z (float64, C-ordered) is transformed in place to save memory.
+    ``overwrite=True`` and a Fortran-ordered float64 Z, the transformation is done in place. Work is column by
+    column with one n-vector scratch buffer: large fresh allocations (page faults) dominate otherwise.
     """
-    Z = np.asarray(Z, dtype=float)
-    if not overwrite:
-        Z = Z.copy()
-    w = weights
-    Zw = Z if w is None else Z * w[:, None]
-    raw = Z.T @ Zw
     if effects not in ("firm", "time", "twoway"):
         raise ValueError(f"effects must be 'firm', 'time' or 'twoway', got {effects!r}")
+    Z = np.asarray(Z, dtype=float)
+    if not (overwrite and Z.flags.f_contiguous):
+        Z = np.array(Z, dtype=float, order="F", copy=True)
+    n, p = Z.shape
+    w = weights
+    buf = np.empty(n)
+
+    def col(j: int) -> np.ndarray:  # w·Z[:, j] (in buf when weighted)
+        return Z[:, j] if w is None else np.multiply(Z[:, j], w, out=buf)
+
+    if w is None:
+        raw = Z.T @ Z
+    else:
+        raw = np.empty((p, p))
+        for j in range(p):
+            raw[:, j] = Z.T @ col(j)
     tg = None if effects == "firm" else (year if isinstance(year, Groups) else Groups.of(year, w))
-    ysum = tg.sums(Zw) if tg is not None else None
+    fg = None if effects == "time" else (firm if isinstance(firm, Groups) else Groups.of(firm, w))
+    ysum = fsum = None
+    if tg is not None:
+        ysum = np.column_stack([tg.col_sums(col(j)) for j in range(p)])
+    if fg is not None:
+        fsum = np.column_stack([fg.col_sums(col(j)) for j in range(p)])
     if effects == "time":
-        Z -= tg.expand(ysum / tg.size[:, None])
+        ym = ysum / tg.size[:, None]
+        for j in range(p):
+            tg.subtract(Z[:, j], ym[:, j], buf)
         return Absorbed(Z, tg.n_groups, 0, None, tg, raw, year_sums=ysum)
-    fg = firm if isinstance(firm, Groups) else Groups.of(firm, w)
-    fm = fg.sums(Zw) / fg.size[:, None]
+    fm = fsum / fg.size[:, None]
     ss_firm = np.diag(raw) - fg.size @ fm**2
-    Z -= fg.expand(fm)
     if effects == "firm":
+        for j in range(p):
+            fg.subtract(Z[:, j], fm[:, j], buf)
         return Absorbed(Z, fg.n_groups, 0, fg, None, raw, firm_means=fm, ss_firm=ss_firm)
     G, T = fg.n_groups, tg.n_groups
-    ones = np.ones(len(Z)) if w is None else w
+    ones = np.ones(n) if w is None else w
     cell = np.bincount(fg.codes * T + tg.codes, weights=ones, minlength=G * T).reshape(G, T)
     A = np.diag(tg.size) - cell.T @ (cell / fg.size[:, None])
     ginv = np.linalg.pinv(A, rcond=1e-10, hermitian=True)
     rank = int(np.linalg.matrix_rank(A, tol=1e-10 * max(1.0, float(np.abs(A).max())), hermitian=True))
     bf = ysum - cell.T @ fm  # year sums of w·M_F Z without another pass over the data
     Pi = ginv @ bf
-    Z -= tg.expand(Pi)
-    Z += fg.expand((cell @ Pi) / fg.size[:, None])
+    adj = (cell @ Pi) / fg.size[:, None] - fm  # firm mean of Π[t] minus the firm mean
+    for j in range(p):  # M_F z − M_F D Π = z − fm[f] − Π[t] + (CΠ/W)[f]
+        fg.subtract(Z[:, j], adj[:, j], buf, sign=-1.0)
+        tg.subtract(Z[:, j], Pi[:, j], buf)
     return Absorbed(Z, G, rank, fg, tg, raw, firm_means=fm, year_sums=ysum, ss_firm=ss_firm, _ginv=ginv, _bf=bf,
                     cell=cell)

@@ -54,8 +54,13 @@ def fit_linear(y: np.ndarray, X: np.ndarray, names: Sequence[str], *, weights: n
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     names = list(names)
-    Xw = X if weights is None else X * weights[:, None]
-    xtx = X.T @ Xw
+    if weights is None:
+        xtx = X.T @ X
+    else:  # column by column: no (n, k) temporary
+        xtx = np.empty((X.shape[1], X.shape[1]))
+        buf = np.empty(len(y))
+        for j in range(X.shape[1]):
+            xtx[:, j] = X.T @ np.multiply(X[:, j], weights, out=buf)
     dropped: list[tuple[str, str]] = []
     keep: list[int] = []
     diag = np.diag(xtx).copy()
@@ -86,11 +91,14 @@ def fit_linear(y: np.ndarray, X: np.ndarray, names: Sequence[str], *, weights: n
     if not keep:
         raise SpecificationError("no regressor left to estimate: " + "; ".join(f"{n}: {w}" for n, w in dropped))
     K = np.array(keep)
+    Xk = X if len(K) == X.shape[1] else X[:, K]
     sub = xtx[np.ix_(K, K)]
     bread = np.linalg.inv(sub)
     bread = (bread + bread.T) / 2
-    coef = bread @ (Xw[:, K].T @ y)
-    resid = y - X[:, K] @ coef
+    xty = Xk.T @ (y if weights is None else y * weights)
+    coef = bread @ xty
+    resid = Xk @ coef
+    np.subtract(y, resid, out=resid)
     ssr = float(resid @ (resid if weights is None else resid * weights))
     return LinearFit(coef, resid, bread, tuple(names[j] for j in keep), K, dropped, ssr)
 
@@ -137,7 +145,7 @@ def fast_design(data: SurveyPanel | pd.DataFrame, formula: str, extra: Sequence[
         arrays[c] = df[c].to_numpy(dtype=float, na_value=np.nan)[keep] if not keep.all() else \
             df[c].to_numpy(dtype=float, na_value=np.nan)
     n = int(keep.sum())
-    X = np.empty((n, len(rhs) + const))
+    X = np.empty((n, len(rhs) + const), order="F")
     if const:
         X[:, 0] = 1.0
     for j, c in enumerate(rhs):
@@ -183,7 +191,8 @@ def prepare(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str, cluste
     df = as_panel_frame(data)
     entity, time = (str(n) for n in df.index.names)
     clus = _cluster_list(vcov, cluster, entity, time)
-    ext = [c for c in dict.fromkeys([*clus, *([weights] if weights else []), *extra]) if c]
+    idx = {entity, time}
+    ext = [c for c in dict.fromkeys([*clus, *([weights] if weights else []), *extra]) if c and c not in idx]
     d = fast_design(data, formula, extra=ext)
     w = None
     if weights:

@@ -78,16 +78,41 @@ def _lookup(obj: pd.DataFrame | pd.MultiIndex | pd.Index, name: str | int) -> np
                    f"index levels {list(index.names)}")
 
 
-def _group_sums(codes: np.ndarray, scores: np.ndarray, n_groups: int | None = None) -> np.ndarray:
-    """Σ_{i∈g} s_i for every group g: one ``np.bincount`` per column (faster than np.add.at or pandas)."""
-    g = int(codes.max()) + 1 if n_groups is None else n_groups
-    out = np.empty((g, scores.shape[1]))
-    for j in range(scores.shape[1]):
-        out[:, j] = np.bincount(codes, weights=scores[:, j], minlength=g)
-    return out
+class _Scores:
+    """Scores s_i = x_i·ew_i kept as (X, ew) so that group sums are taken column by column without forming the
+    (n, k) product (one n-vector temporary at a time; contiguous-block ``np.add.reduceat`` when codes are sorted)."""
+
+    def __init__(self, X: np.ndarray, ew: np.ndarray | None = None) -> None:
+        self.X, self.ew = X, ew
+
+    def column(self, j: int) -> np.ndarray:
+        return self.X[:, j] * self.ew if self.ew is not None else self.X[:, j]
+
+    def cross(self) -> np.ndarray:
+        s = self.X * self.ew[:, None] if self.ew is not None else self.X
+        return s.T @ s
+
+    def group_sums(self, codes: np.ndarray, n_groups: int | None = None) -> np.ndarray:
+        g = int(codes.max()) + 1 if n_groups is None else n_groups
+        k = self.X.shape[1]
+        out = np.zeros((g, k))
+        if codes.size > 1 and (codes[1:] >= codes[:-1]).all():
+            starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+            for j in range(k):
+                out[codes[starts], j] = np.add.reduceat(self.column(j), starts)
+        else:
+            for j in range(k):
+                out[:, j] = np.bincount(codes, weights=self.column(j), minlength=g)
+        return out
 
 
-def _meat_cluster(codes: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, int]:
+def _group_sums(codes: np.ndarray, scores: np.ndarray | _Scores, n_groups: int | None = None) -> np.ndarray:
+    """Σ_{i∈g} s_i for every group g."""
+    sc = scores if isinstance(scores, _Scores) else _Scores(np.asarray(scores, dtype=float))
+    return sc.group_sums(codes, n_groups)
+
+
+def _meat_cluster(codes: np.ndarray, scores: np.ndarray | _Scores) -> tuple[np.ndarray, int]:
     sums = _group_sums(codes, scores)
     return sums.T @ sums, sums.shape[0]
 
@@ -200,10 +225,10 @@ def ols_covariance(
         df = n - k_all
         return bread * ssr / df, VarianceInfo("classical", dof_rule=f"s2 = SSR/(N-K), K = {k_all}"), float(df)
 
-    scores = X * (e * w)[:, None] if w is not None else X * e[:, None]
+    scores = _Scores(X, e * w if w is not None else e)
     df_resid = float(n - k_all)
     if kind == "robust":
-        V = _sandwich(bread, scores.T @ scores)
+        V = _sandwich(bread, scores.cross())
         if dof in ("stata", "areg", "reghdfe"):
             V *= n / (n - k_all)
             text = f"HC1: N/(N-K), K = {k_all}"

@@ -39,6 +39,26 @@ _WHAT = {"firm": "the firm effects (it does not vary within firms)",
          "twoway": "the firm and year effects (it does not vary within firms, or only with the year)"}
 
 
+def _overall_r2(ab, K: np.ndarray, b: np.ndarray, delta: np.ndarray | None, W: float) -> float:
+    """corr(x'b + δ_t, y)² from the moment matrices (no pass over the data): with a = (0, b) on the columns of
+    Z = [y, X], Σxb·y = a'R e₀ + δ's_y, Σxb² = a'Ra + 2δ'S a + Σ_t W_t δ_t², Σxb = a'z + W̄'δ, where R = Z'WZ and
+    S the year sums."""
+    R = ab.raw
+    a = np.zeros(R.shape[0])
+    a[K + 1] = b
+    tot = ab.year_sums.sum(axis=0) if ab.year_sums is not None else ab.firms.size @ ab.firm_means
+    sxy, sxx, sx = a @ R[:, 0], a @ R @ a, a @ tot
+    if delta is not None:
+        S, Wt = ab.year_sums, ab.years.size
+        sxy += delta @ S[:, 0]
+        sxx += 2 * delta @ (S @ a) + Wt @ delta**2
+        sx += Wt @ delta
+    sy, syy = tot[0], R[0, 0]
+    cov = sxy - sx * sy / W
+    var_x, var_y = sxx - sx**2 / W, syy - sy**2 / W
+    return float(cov**2 / (var_x * var_y)) if var_x > 0 and var_y > 0 else float("nan")
+
+
 def within(data: SurveyPanel | pd.DataFrame, formula: str, *, effects: str = "firm", vcov: str = "classical",
            cluster: str | tuple[str, ...] | None = None, dof: str = "stata", weights: str | None = None,
            collinear: str = "drop", singletons: str | None = None) -> EstimationResult:
@@ -68,7 +88,7 @@ def within(data: SurveyPanel | pd.DataFrame, formula: str, *, effects: str = "fi
     names = [d.names[j] for j in cols]
     if not names:
         raise SpecificationError(f"formula {formula!r} has no regressor besides the constant")
-    y, X, index = d.y, (d.X[:, cols] if len(cols) < d.X.shape[1] else d.X), d.index
+    y, X, index = d.y, d.X[:, cols], d.index
     omitted = list(d.omitted)
     notes: list[str] = []
     fg = index_groups(index, 0, w)
@@ -87,9 +107,10 @@ def within(data: SurveyPanel | pd.DataFrame, formula: str, *, effects: str = "fi
                      "but count in N and G")
     tg = index_groups(index, 1, w) if effects != "firm" else None
     n, p = len(y), len(names) + 1
-    Z = np.empty((n, p))
+    Z = np.empty((n, p), order="F")
     Z[:, 0] = y
-    Z[:, 1:] = X
+    for j in range(p - 1):
+        Z[:, j + 1] = X[:, j]
     ab = absorb(Z, fg if effects != "time" else None, tg, effects, w, overwrite=True)
     del Z
     yt, Xt = ab.Z[:, 0], ab.Z[:, 1:]
@@ -113,24 +134,23 @@ def within(data: SurveyPanel | pd.DataFrame, formula: str, *, effects: str = "fi
     # except corr(xb, y)
     b = fit.coef
     sel = np.r_[0, K + 1]
+    c = np.zeros(p)  # y − x'b as a combination of the columns of Z
+    c[0] = 1.0
+    c[K + 1] = -b
     if effects == "time":
         S_y = ab.raw - ab.year_sums.T @ (ab.year_sums / tg.size[:, None])
         r2w = 1 - fit.ssr / S_y[0, 0]
-        xb = X[:, K] @ b
-        fm = fg.means(np.column_stack([xb, y]), w)
+        fm = fg.means(np.column_stack([X[:, K] @ b, y]), w)
         xbar, ybar = fm[:, 0], fm[:, 1]
+        delta = None
     else:
         r2w = 1 - fit.ssr / ab.ss_firm[0]
         xbar, ybar = ab.firm_means[:, K + 1] @ b, ab.firm_means[:, 0]
-        xb = X[:, K] @ b
-        if effects == "twoway":
-            c = np.zeros(p)
-            c[0] = 1.0
-            c[K + 1] = -b
-            delta = ab.year_effects(c)
-            xb += tg.expand(delta[:, None])[:, 0]
+        delta = ab.year_effects(c) if effects == "twoway" else None
+        if delta is not None:
             xbar = xbar + (ab.cell @ delta) / fg.size
-    rsq = {"within": r2w, "between": corr2(xbar, ybar), "overall": corr2(xb, y)}
+    r2o = _overall_r2(ab, K, b, delta, W)
+    rsq = {"within": r2w, "between": corr2(xbar, ybar), "overall": r2o}
 
     tests, st = {}, {}
     if effects != "time":
