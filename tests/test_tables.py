@@ -277,3 +277,18 @@ def test_package_exports_resolve_lazily_without_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).parents[1], check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_test_rows_and_dropped_regressor_note():
+    from clusterecon.estimators.results import TestResult
+
+    wald = TestResult("Wald", 12.3456, 0.00206, 2, "chi2", "all slopes = 0")
+    a = make_result(["x", "z"], [1.0, 2.0], [0.5, 0.5], tests={"model": wald},
+                    dropped_regressors=(("w", "collinear with x"),))
+    b = make_result(["x"], [1.0], [0.5])
+    t = regression_table([a, b], tests=["model"])
+    assert t.frame.loc[("", "Wald χ²(2)", "test")].tolist() == ["12.346 [0.002]", ""]
+    assert "(1) dropped w (collinear with x)." in t.layout.notes
+    assert ("", "Joint test", "test") in regression_table([a], tests={"model": "Joint test"}).frame.index
+    with pytest.raises(TableError, match="no model has a test 'hausman'; available: \\['model'\\]"):
+        regression_table([a, b], tests=["hausman"])

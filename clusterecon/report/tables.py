@@ -90,6 +90,7 @@ def regression_table(
     model_names: Sequence[str] | None = None,
     depvar: bool = True,
     stats: Sequence[str] | Mapping[str, str] | None = None,
+    tests: Sequence[str] | Mapping[str, str] | None = None,
     indicators: Mapping[str, Sequence[str]] | None = None,
     effects: bool = True,
     cluster_row: bool = True,
@@ -135,7 +136,11 @@ def regression_table(
     effects, cluster_row : bool
         Rows from ``result.effects`` ("Firm FE: Yes"; "No" where a model lacks it) and "SE clustered by".
     variance_note : bool
-        Add a note with each model's variance estimator, clusters, G and dof rule.
+        Add a note with each model's variance estimator, clusters, G and dof rule, and one naming regressors a
+        model dropped (``result.dropped_regressors``).
+    tests : sequence of keys or mapping key → label, optional
+        Rows for tests stored in ``result.tests`` (e.g. ``"model"``, ``"hausman"``): the statistic with its p-value
+        in brackets; the label defaults to the test's name and distribution, e.g. ``Wald χ²(3)``.
     notes : str or sequence of str
         Extra notes, printed first.
 
@@ -193,6 +198,9 @@ def regression_table(
     if ind_rows:
         sections.append(Section(tuple(bottom)))
         bottom = []
+    for lab, vals in _test_rows(first, tests, digits):
+        bottom.append((Cell(lab),) + cells(vals, number=True, align=False))
+        frame_rows[("", lab, "test")] = vals
     for key, lab in _stat_keys(first, stats).items():
         vals = [fmt_value(r.glance().get(key) if r is not None else None, digits) for r in first]
         bottom.append((Cell(lab),) + cells(vals, number=True, align=False))
@@ -214,6 +222,10 @@ def regression_table(
         all_notes.append(", ".join(f"{'*' * (i + 1)} p<{t:g}" for i, t in enumerate(thresholds)) + ".")
     if variance_note:
         all_notes.extend(_variance_notes(first, model_names))
+        for name, res in zip(model_names, first):
+            if res is not None and res.dropped_regressors:
+                all_notes.append(f"{name} dropped " + "; ".join(f"{v} ({why})" for v, why in res.dropped_regressors)
+                                 + ".")
         seen = {r.variance.describe() for r in first if r is not None}
         for title, models in list(blocks.items())[1:]:
             extra = [n for n in _variance_notes(models, model_names)
@@ -372,6 +384,28 @@ def _indicator_rows(models: Sequence[Any], indicators: Mapping[str, Sequence[str
         rows.append((k, vals))
     if cluster_row and any(r is not None and r.variance.kind in ("cluster", "cluster2") for r in models):
         rows.append(("SE clustered by", [_cluster_text(r) if r is not None else "" for r in models]))
+    return rows
+
+
+def _test_rows(models: Sequence[Any], tests: Sequence[str] | Mapping[str, str] | None, digits: int,
+               ) -> list[tuple[str, list[str]]]:
+    if not tests:
+        return []
+    keys = dict(tests) if isinstance(tests, Mapping) else {k: None for k in tests}
+    rows = []
+    for key, label in keys.items():
+        found = [r.tests.get(key) if r is not None else None for r in models]
+        if not any(found):
+            have = sorted({k for r in models if r is not None for k in r.tests})
+            raise TableError(f"no model has a test {key!r}; available: {have}")
+        if label is None:
+            t0 = next(t for t in found if t is not None)
+            dist = {"chi2": "χ²", "F": "F", "normal": "z"}.get(t0.dist, t0.dist)
+            same_df = len({str(t.df) for t in found if t is not None}) == 1
+            df = (f"({t0.df[0]:g}, {t0.df[1]:g})" if isinstance(t0.df, tuple) else f"({t0.df:g})") if same_df else ""
+            label = f"{t0.name} {dist}{df}" if not t0.name.endswith(dist) else f"{t0.name}{df}"
+        rows.append((label, [f"{fmt_number(t.stat, digits)} [{t.pvalue:.3f}]" if t is not None else ""
+                             for t in found]))
     return rows
 
 
