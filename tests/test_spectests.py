@@ -118,3 +118,22 @@ def test_robust_hausman_needs_time_varying_regressor(grunfeld):
     df["z"] = df.index.get_level_values(0).astype(float)
     with pytest.raises(SpecificationError, match="time-varying"):
         robust_hausman(df, "inv ~ z")
+
+
+def test_wage_panel_hausman_matches_linearmodels():
+    lm = pytest.importorskip("linearmodels")
+    from linearmodels.datasets import wage_panel
+    from statsmodels.tools.tools import add_constant
+
+    ref = json.loads((Path(__file__).parent / "reference" / "random_effects.json").read_text())["wage_panel_hausman"]
+    d = wage_panel.load().set_index(["nr", "year"])
+    fe, re_ = within(d, ref["formula"]), random_effects(d, ref["formula"])
+    t = hausman(fe, re_)
+    assert t.df == ref["hausman"]["df"] and abs(t.stat - ref["hausman"]["stat"]) <= half_unit(ref["hausman"]["stat"])
+    ex = add_constant(d[["expersq", "married", "union"]])
+    r_l = lm.RandomEffects(d["lwage"], ex).fit()
+    f_l = lm.PanelOLS(d["lwage"], ex, entity_effects=True).fit()
+    for sigma, kw in ((None, {}), ("more", {"sigmamore": True}), ("less", {"sigmaless": True})):
+        assert hausman(fe, re_, sigma).stat == pytest.approx(float(r_l.hausman(f_l, **kw)[0].stat), rel=1e-8)
+    assert robust_hausman(d, ref["formula"], vcov="classical").stat == pytest.approx(
+        hausman(fe, re_, "less").stat, rel=1e-8)
