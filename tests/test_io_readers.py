@@ -119,3 +119,19 @@ def test_missing_file_unknown_extension_directory_corrupt(tmp_path):
     empty.write_text("")
     with pytest.raises(LoadError, match="is empty"):
         read_table(empty)
+
+
+def test_utf8_check_across_chunk_boundaries(tmp_path, monkeypatch):
+    """A multi-byte character split between read chunks is valid; a bad byte after ASCII chunks is found."""
+    from clusterecon.io import readers
+
+    text = "id,town\n1,Kéta\n2,Ho\n3,Tamale\n"
+    monkeypatch.setattr(readers, "_CHUNK", text.encode().index("é".encode()) + 1)  # chunk ends inside 'é'
+    p = tmp_path / "s.csv"
+    p.write_text(text, encoding="utf-8")
+    assert read_table(p).frame["town"].tolist() == ["Kéta", "Ho", "Tamale"]
+    raw = b"id,town\n1,Accra\n2,Ho\n3,Tam\xe2le\n"
+    p.write_bytes(raw)
+    bad_at = raw.index(b"\xe2")
+    with pytest.raises(LoadError, match=f"byte 0xe2 at offset {bad_at}"):
+        read_table(p)

@@ -124,6 +124,9 @@ def check_utf8(p: Path) -> str:
         while chunk := fh.read(_CHUNK):
             if offset == 0 and chunk.startswith(codecs.BOM_UTF8):
                 bom = True
+            if chunk.isascii() and not dec.getstate()[0]:  # fast path: plain ASCII needs no decoding
+                offset += len(chunk)
+                continue
             try:
                 dec.decode(chunk)
             except UnicodeDecodeError as e:
