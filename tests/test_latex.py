@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_tables import make_result
 
-from clusterecon.estimators.results import TestResult
+from clusterecon.estimators import results as er
 from clusterecon.report.latex import Raw, document, escape
 from clusterecon.report.render import Cell, Layout, Section, Table, render_markdown
 from clusterecon.report.tables import regression_table
@@ -72,7 +72,7 @@ def test_markdown_escapes_pipes_and_emphasis():
 def _nasty_table():
     r1 = make_result([NASTY, "x^2", "const"], [0.5, -1.25, 3.0], [0.1, 0.5, 1.0], depvar="y_{it} (100%)",
                      effects={"Firm FE": "Yes", "Year_FE #": "Yes"}, cluster=("firm_id",), model="FE & co",
-                     tests={"model": TestResult("Wald_%", 3.5, 0.06, (2, 30.0), "F", "b = 0")})
+                     tests={"model": er.TestResult("Wald_%", 3.5, 0.06, (2, 30.0), "F", "b = 0")})
     r2 = make_result(["x^2", "z~w"], [12345.678, 0.001], [100.0, 0.0005], depvar="y_{it} (100%)",
                      kind="robust", rsquared={"r2": 0.5}, loglik=-12.5)
     ame = make_result(["x^2"], [-0.2], [0.05], df_resid=None)
