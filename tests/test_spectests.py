@@ -81,7 +81,7 @@ def test_breusch_pagan_unbalanced_form(grunfeld):
 
 def test_auxiliary_regression_with_classical_variance_is_hausman_sigmaless(grunfeld, fits):
     # the regression form with the efficient model's classical variance reproduces Hausman's statistic
-    # with a common (FE) disturbance variance — a known identity (Hausman 1978; Baltagi 2021 §4.3)
+    # with a common (FE) disturbance variance (numerically exact; cf. the artificial-regression form, Baltagi §4.3)
     aux = robust_hausman(grunfeld, F, vcov="classical")
     assert aux.stat == pytest.approx(hausman(*fits, sigma="less").stat, rel=1e-6)
 
