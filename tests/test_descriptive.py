@@ -145,3 +145,15 @@ def test_yearly_aggregates_feed_trajectories(survey):
     assert agg.loc[1995, "innovation_share"] == pytest.approx(live.loc[live.year == 1995, "own_brand"].mean())
     assert agg["tfp"].tolist() == [1.0, 1.0, 1.0]
     assert list(yearly_aggregates(survey[["firm_id", "year", "sales"]]).columns) == ["firms", "output"]
+
+
+def test_by_prior_occupation_keeps_category_order_and_drops_empty_levels(survey):
+    df = survey.assign(founder_prior_occupation=survey.founder_prior_occupation.cat.set_categories(
+        ["farmer", "merchant", "engineer", "soe_employee"]))
+    t = summary_table(df, ["sales"], by="founder_prior_occupation", stats=["mean"])
+    assert list(t.frame.columns.get_level_values(0)) == ["farmer", "merchant", "engineer"]
+    for occ in ("farmer", "merchant", "engineer"):
+        assert t.frame.loc["sales", (occ, "mean")] == pytest.approx(
+            df.loc[df.founder_prior_occupation == occ, "sales"].mean())
+    # one statistic: group names are the only header row
+    assert len(t.layout.header) == 1
