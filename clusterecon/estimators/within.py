@@ -148,7 +148,7 @@ def within(data: SurveyPanel | pd.DataFrame, formula: str, *, effects: str = "fi
         xbar, ybar = ab.firm_means[:, K + 1] @ b, ab.firm_means[:, 0]
         delta = ab.year_effects(c) if effects == "twoway" else None
         if delta is not None:
-            xbar = xbar + (ab.cell @ delta) / fg.size
+            xbar = xbar + ab.cell_times(delta) / fg.size
     r2o = _overall_r2(ab, K, b, delta, W)
     rsq = {"within": r2w, "between": corr2(xbar, ybar), "overall": r2o}
 
