@@ -5,9 +5,11 @@ Time-invariant regressors (manager schooling, founding cohort, location) are ide
 (and of its robust cousins :func:`clusterecon.estimators.cre.correlated_re` and
 :func:`clusterecon.estimators.hausman_taylor.hausman_taylor` when u_i may be correlated with them).
 
-Written here rather than taken from linearmodels because linearmodels' ``RandomEffects`` uses another small-sample
-convention for σ_u² on unbalanced panels and does not report Stata's statistics; statsmodels has no RE-GLS.
-The group means are ``np.bincount`` passes (a firm-year panel has many firms, few years).
+Written here rather than taken from linearmodels because of measured speed (the GLS is solved from cross-product
+matrices, so the data are read about once: ≥ 5× linearmodels ``RandomEffects`` at 1M firm-years,
+``benchmarks/bench_re_ht.py``) and to give Stata's conventions and statistics by name (VCE rules, θ_i summary,
+R² within/between/overall, Wald χ²); statsmodels has no RE-GLS. Group means are ``np.bincount`` passes (a
+firm-year panel has many firms and few years).
 """
 
 from __future__ import annotations
@@ -27,8 +29,6 @@ from .design import Design, SpecificationError
 from .results import EstimationResult, TestResult, VarianceInfo
 
 __all__ = ["random_effects", "swamy_arora", "VarianceComponents"]
-
-_TOL = 1e-10
 
 
 # ------------------------------------------------------------------------------------------------ panel helpers
@@ -275,6 +275,9 @@ def _fit_re(design: Design, data: Any, *, vcov: str, cluster: Any, dof: str, mod
     keep = independent_in_gram(gram[:k0, :k0])
     dropped = tuple((design.names[j], "collinear with other regressors") for j in range(k0) if j not in keep)
     if len(keep) < k0:
+        import warnings
+
+        warnings.warn("dropped regressor(s): " + "; ".join(f"{n} ({why})" for n, why in dropped), stacklevel=3)
         X = X[:, keep]
         gram = gram[np.ix_([*keep, k0], [*keep, k0])]
     names = tuple(design.names[j] for j in keep)
