@@ -292,3 +292,22 @@ def test_test_rows_and_dropped_regressor_note():
     assert ("", "Joint test", "test") in regression_table([a], tests={"model": "Joint test"}).frame.index
     with pytest.raises(TableError, match="no model has a test 'hausman'; available: \\['model'\\]"):
         regression_table([a, b], tests=["hausman"])
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword")  # inside pyfixest, not ours
+def test_pyfixest_adapter_fixed_effects_with_spaces():
+    """anchors.md §2.3: maketables marked FE as "-" for "y ~ x | f1 + f2" (spaces); here every effect gets "Yes"."""
+    pf = pytest.importorskip("pyfixest")
+    from linearmodels.datasets import wage_panel
+
+    d = wage_panel.load().rename(columns={"nr": "firm_id"})
+    spaced = pf.feols("lwage ~ expersq + union | firm_id + year", d, vcov={"CRV1": "firm_id"})
+    tight = pf.feols("lwage ~ expersq + union|firm_id+year", d, vcov="hetero")
+    r = as_result(spaced)
+    np.testing.assert_allclose(r.pvalues, spaced.pvalue(), rtol=1e-5)  # t(G - 1), as pyfixest reports
+    np.testing.assert_allclose(r.std_errors, spaced.se())
+    t = regression_table([spaced, tight])
+    ind = t.frame.xs("indicator", level="row").droplevel("panel")
+    assert ind.loc["Firm FE"].tolist() == ["Yes", "Yes"] and ind.loc["Year FE"].tolist() == ["Yes", "Yes"]
+    assert ind.loc["SE clustered by"].tolist() == ["firm", "—"]
+    assert t.frame.loc[("", "R² within", "stat"), "(1)"] == f"{spaced._r2_within:.3f}"

@@ -1,9 +1,13 @@
-"""Convert statsmodels and linearmodels results into :class:`EstimationResult` so that tables take them too.
+"""Convert statsmodels, linearmodels and pyfixest results into :class:`EstimationResult` so that tables take them too.
 
 Only what a table needs is carried over: names, coefficients, covariance, N, entities, R² variants,
 log-likelihood, the variance convention (kind, clusters, G) and absorbed effects. Inference follows the source:
 a Student-t with the source's residual degrees of freedom where the source uses t (statsmodels ``use_t``,
-linearmodels ``debiased``), the normal otherwise, so stars match the source's p-values.
+linearmodels ``debiased``, pyfixest always), the normal otherwise, so stars match the source's p-values.
+
+Absorbed effects become indicator rows: linearmodels' entity/time effects as ``Firm FE``/``Year FE``; each pyfixest
+fixed effect (``y ~ x | f1 + f2``, spaces or not: the maketables ``split("+")`` bug in anchors.md §2.3) as
+``<name> FE`` (``firm_id`` → ``Firm FE``, ``year`` → ``Year FE``).
 """
 
 from __future__ import annotations
@@ -38,8 +42,10 @@ def as_result(res: Any, *, depvar: str | None = None, cluster_names: tuple[str, 
         return _from_linearmodels(res, depvar, cluster_names)
     if mod.startswith("statsmodels"):
         return _from_statsmodels(res, depvar, cluster_names)
+    if mod.startswith("pyfixest"):
+        return _from_pyfixest(res, depvar)
     raise TypeError(f"cannot make a table column from {type(res).__name__}; pass a clusterecon EstimationResult "
-                    "or a fitted statsmodels/linearmodels result")
+                    "or a fitted statsmodels/linearmodels/pyfixest result")
 
 
 def _from_statsmodels(res: Any, depvar: str | None, cluster_names: tuple[str, ...] | None) -> EstimationResult:
@@ -118,4 +124,39 @@ def _from_linearmodels(res: Any, depvar: str | None, cluster_names: tuple[str, .
         n_entities=int(ent["total"]) if ent is not None else None, rsquared=rsq,
         loglik=float(llf) if llf is not None and np.isfinite(llf) else None, effects=effects,
         extra={"source": res},
+    )
+
+
+_PF_KINDS = {"iid": "classical", "hetero": "robust", "CRV": "cluster", "HAC": "hac", "NW": "hac",
+             "DK": "driscoll-kraay"}
+_FE_NAMES = {"firm_id": "Firm FE", "year": "Year FE"}
+
+
+def _from_pyfixest(res: Any, depvar: str | None) -> EstimationResult:
+    coef = res.coef()
+    names = [str(n) for n in coef.index]
+    kind = _PF_KINDS.get(str(res._vcov_type), str(res._vcov_type).lower())
+    clusters: tuple[str, ...] = ()
+    n_clusters: tuple[int, ...] = ()
+    if kind == "cluster":
+        clusters = tuple(str(c) for c in (res._clustervar or ()))
+        g = list(np.atleast_1d(res._G))[: len(clusters)]
+        n_clusters = tuple(int(x) for x in g)
+        if len(clusters) == 2:
+            kind = "cluster2"
+    effects: dict[str, str] = {}
+    fixef = getattr(res, "_fixef", None)
+    if fixef and fixef != "0":
+        for fe in str(fixef).split("+"):
+            fe = fe.strip()
+            if fe:
+                effects[_FE_NAMES.get(fe, fe.replace("^", " × ") + " FE")] = "Yes"
+    rsq = {k: float(v) for k, v in (("r2", getattr(res, "_r2", None)), ("within", getattr(res, "_r2_within", None)),
+                                    ("adj", getattr(res, "_adj_r2", None))) if v is not None and np.isfinite(v)}
+    return EstimationResult(
+        model="pyfixest " + str(getattr(res, "_method", "feols")), estimator="pyfixest",
+        depvar=depvar or str(res._depvar), names=tuple(names), coef=np.asarray(coef, dtype=float),
+        vcov=np.asarray(res._vcov, dtype=float), variance=VarianceInfo(kind, clusters, n_clusters,
+                                                                       str(getattr(res, "_vcov_type_detail", ""))),
+        nobs=int(res._N), df_resid=float(res._df_t), rsquared=rsq, effects=effects, extra={"source": res},
     )
