@@ -141,7 +141,8 @@ def main() -> None:
         return
     import platform
 
-    print(f"python {platform.python_version()}, {os.cpu_count()} cores, numpy {np.__version__}")
+    print(f"python {platform.python_version()}, {os.cpu_count()} cores, numpy {np.__version__}, "
+          f"load average {os.getloadavg()[0]:.1f} (other processes distort timings; compare ratios)")
     for mod in ("pyfixest", "linearmodels", "pandas"):
         try:
             print(f"{mod} {__import__(mod).__version__}")
@@ -171,11 +172,11 @@ def main() -> None:
 def _report(n: int, row: dict) -> None:
     print(f"\n== two-way FE + firm-clustered SEs, {n:,} firm-years (3 regressors) ==")
     ce = row.get("clusterecon")
-    print(f"{'tool':<14}{'median s':>10}{'peak MB':>10}{'time / ce':>11}{'mem / ce':>10}")
+    print(f"{'tool':<14}{'median s':>10}{'min s':>8}{'peak MB':>10}{'time / ce':>11}{'mem / ce':>10}")
     for tool, r in row.items():
         rt = r["median_s"] / ce["median_s"] if ce else float("nan")
         rm = r["peak_mb"] / ce["peak_mb"] if ce and ce["peak_mb"] > 0 else float("nan")
-        print(f"{tool:<14}{r['median_s']:>10.3f}{r['peak_mb']:>10.0f}{rt:>11.2f}{rm:>10.2f}")
+        print(f"{tool:<14}{r['median_s']:>10.3f}{min(r['times']):>8.3f}{r['peak_mb']:>10.0f}{rt:>11.2f}{rm:>10.2f}")
     if ce:
         for tool, r in row.items():
             if tool != "clusterecon":

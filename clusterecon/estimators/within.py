@@ -88,7 +88,7 @@ def within(data: SurveyPanel | pd.DataFrame, formula: str, *, effects: str = "fi
     names = [d.names[j] for j in cols]
     if not names:
         raise SpecificationError(f"formula {formula!r} has no regressor besides the constant")
-    y, X, index = d.y, d.X[:, cols], d.index
+    y, X, index = d.y, d.X, d.index  # X keeps the intercept column; ``cols`` picks the regressors
     omitted = list(d.omitted)
     notes: list[str] = []
     fg = index_groups(index, 0, w)
@@ -110,7 +110,7 @@ def within(data: SurveyPanel | pd.DataFrame, formula: str, *, effects: str = "fi
     Z = np.empty((n, p), order="F")
     Z[:, 0] = y
     for j in range(p - 1):
-        Z[:, j + 1] = X[:, j]
+        Z[:, j + 1] = X[:, cols[j]]
     ab = absorb(Z, fg if effects != "time" else None, tg, effects, w, overwrite=True)
     del Z
     yt, Xt = ab.Z[:, 0], ab.Z[:, 1:]
@@ -140,7 +140,7 @@ def within(data: SurveyPanel | pd.DataFrame, formula: str, *, effects: str = "fi
     if effects == "time":
         S_y = ab.raw - ab.year_sums.T @ (ab.year_sums / tg.size[:, None])
         r2w = 1 - fit.ssr / S_y[0, 0]
-        fm = fg.means(np.column_stack([X[:, K] @ b, y]), w)
+        fm = fg.means(np.column_stack([X[:, np.asarray(cols)[K]] @ b, y]), w)
         xbar, ybar = fm[:, 0], fm[:, 1]
         delta = None
     else:
