@@ -188,6 +188,8 @@ def test_save_writes_every_format(fits, tmp_path):
     paths = regression_table(fits).save(tmp_path / "sub" / "table1", float=False)
     assert sorted(paths) == ["csv", "html", "md", "tex"]
     assert paths["tex"].read_text().startswith(r"\begin{tabular}")
+    page = paths["html"].read_text()
+    assert page.startswith("<!DOCTYPE html>") and "table.clusterecon-table" in page and page.count("<table") == 1
     back = pd.read_csv(paths["csv"], index_col=[0, 1, 2], keep_default_na=False)
     assert back.shape == regression_table(fits).frame.shape
     with pytest.raises(ValueError, match="unknown table format"):

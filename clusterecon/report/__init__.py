@@ -24,6 +24,7 @@ _LAZY: dict[str, str] = {
     "Raw": "clusterecon.report.latex",
     "Layout": "clusterecon.report.render",
     "Table": "clusterecon.report.render",
+    "TABLE_CSS": "clusterecon.report.render",
     "figure_theme": "clusterecon.report.figures",
     "save_figure": "clusterecon.report.figures",
     "plot_trajectories": "clusterecon.report.figures",

@@ -160,7 +160,27 @@ def _html_cell(cell: Cell, tag: str) -> str:
     return f"<{tag}{span}>{body}</{tag}>"
 
 
-def render_html(layout: Layout, *, caption: str | None = None, table_class: str = "clusterecon-table") -> str:
+#: booktabs-like rules for HTML tables (used by standalone files; a report can include it once in its <head>).
+TABLE_CSS = """
+table.clusterecon-table { border-collapse: collapse; border-top: 2px solid #000; border-bottom: 2px solid #000;
+  font-family: Georgia, 'Times New Roman', serif; font-size: 0.95em; margin: 1em 0; }
+table.clusterecon-table caption { caption-side: top; padding-bottom: 0.4em; font-weight: bold; }
+table.clusterecon-table th, table.clusterecon-table td { padding: 0.15em 0.8em; text-align: center; }
+table.clusterecon-table tbody th { text-align: left; font-weight: normal; }
+table.clusterecon-table thead tr:last-child th { border-bottom: 1px solid #000; }
+table.clusterecon-table tbody + tbody tr:first-child > * { border-top: 1px solid #000; }
+table.clusterecon-table tfoot td { text-align: left; font-size: 0.85em; border-top: 1px solid #000; }
+""".strip()
+
+
+def render_html(layout: Layout, *, caption: str | None = None, table_class: str = "clusterecon-table",
+                standalone: bool = False) -> str:
+    """An HTML ``<table>`` (``standalone=True``: a complete page with :data:`TABLE_CSS`)."""
+    if standalone:
+        title = html.escape(caption or "Table")
+        return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>\n<style>\n{TABLE_CSS}\n"
+                f"</style></head><body>\n{render_html(layout, caption=caption, table_class=table_class)}"
+                "</body></html>\n")
     n = layout.n_columns
     out = [f'<table class="{html.escape(table_class)}">']
     if caption:
@@ -210,8 +230,9 @@ class Table:
     def to_markdown(self) -> str:
         return render_markdown(self.layout)
 
-    def to_html(self, *, caption: str | None = None) -> str:
-        return render_html(self.layout, caption=caption or self.caption)
+    def to_html(self, *, caption: str | None = None, standalone: bool = False) -> str:
+        """An HTML table fragment (style it with :data:`TABLE_CSS`), or a complete page with ``standalone=True``."""
+        return render_html(self.layout, caption=caption or self.caption, standalone=standalone)
 
     def to_csv(self, path: str | Path | None = None) -> str | None:
         """The underlying :attr:`frame` as CSV (returned as text when ``path`` is None)."""
@@ -220,6 +241,8 @@ class Table:
     def save(self, path_stem: str | Path, formats: Sequence[str] = _FORMATS, **latex_options: object,
              ) -> dict[str, Path]:
         """Write ``path_stem.tex/.md/.html/.csv`` (those in ``formats``); returns ``{format: path}``.
+
+        The ``.html`` file is a complete page (opens in a browser); use :meth:`to_html` for a fragment.
 
         ``latex_options`` go to :meth:`to_latex` (e.g. ``float=False`` for an ``\\input``-able tabular).
         """
@@ -236,7 +259,7 @@ class Table:
             elif fmt == "md":
                 path.write_text(self.to_markdown(), encoding="utf-8")
             elif fmt == "html":
-                path.write_text(self.to_html(), encoding="utf-8")
+                path.write_text(self.to_html(standalone=True), encoding="utf-8")
             else:
                 self.frame.to_csv(path)
             written[fmt] = path
