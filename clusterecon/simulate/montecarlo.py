@@ -66,6 +66,21 @@ INNOVATION_PROBIT_TARGETS = {"Intercept": "innovation_intercept", "manager_schoo
                              "pool": "innovation_pool"}
 
 
+def _exact() -> Any:
+    from .survey import Fieldwork
+
+    return Fieldwork.exact()
+
+
+#: default survey of each built-in estimator: the probit runs on the census risk set; the production function on
+#: four rounds of 200 firms without fieldwork error (pass ``fieldwork=Fieldwork()`` to study measurement error)
+DEFAULT_DESIGNS: dict[Any, dict[str, Any]] = {
+    innovation_probit: {"kind": "census", "keep_truth": True},
+    fe_production: {"kind": "rounds", "survey_years": (2000, 2002, 2004, 2006), "n_firms": 200, "keep_truth": True,
+                    "fieldwork": _exact()},
+}
+
+
 @dataclass(frozen=True)
 class MonteCarloResult:
     """``draws``: one row per replication × term (estimate, se, lo, hi, pvalue, true); ``summary``: per term
@@ -149,7 +164,8 @@ def montecarlo(estimator: Estimator = fe_production, *, targets: Mapping[str, st
         targets.
     params : ClusterParams or preset name.
     design : keyword arguments of :func:`~clusterecon.simulate.survey.survey_frame` (kind, survey_year,
-        benchmark_years, survey_years, n_firms, stratify, fieldwork, keep_truth).
+        benchmark_years, survey_years, n_firms, stratify, fieldwork, keep_truth); default
+        :data:`DEFAULT_DESIGNS` of the built-in estimator.
     R, seed : replications and the root seed (``SeedSequence(seed).spawn(R)``).
     n_jobs : joblib workers (-1 = all cores). ``client``: a ``dask.distributed.Client`` → joblib's Dask backend.
     level, alpha : CI level for coverage; test size for rejection rates of H0: coefficient = 0.
@@ -163,8 +179,7 @@ def montecarlo(estimator: Estimator = fe_production, *, targets: Mapping[str, st
         if targets is None:
             raise ValueError("targets are required for a user-supplied estimator: {term: true value or effect name}")
     if design is None:
-        design = ({"kind": "census", "keep_truth": True} if estimator is innovation_probit else
-                  {"kind": "rounds", "survey_years": (2000, 2002, 2004, 2006), "n_firms": 200, "keep_truth": True})
+        design = dict(DEFAULT_DESIGNS.get(estimator, DEFAULT_DESIGNS[fe_production]))
     truth_values = {t: (p_eff(p, v) if isinstance(v, str) else float(v)) for t, v in targets.items()}
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     children = root.spawn(R)
