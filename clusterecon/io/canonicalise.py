@@ -54,7 +54,7 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
     mapping.check_columns(raw.frame.columns, src, firm_columns=firms.frame.columns if firms is not None else ())
     log.add("read", f"read {raw.n_rows} records from {src}", n_rows=raw.n_rows, file=src, format=raw.format,
             sheet=raw.sheet, encoding=raw.encoding)
-    df = raw.frame.copy()
+    df = raw.frame.copy(deep=False)  # copy-on-write: assigning columns never touches the caller's frame
     df["source_row"] = raw.source_row
     labels = dict(raw.variable_labels)
     value_labels = dict(raw.value_labels)
