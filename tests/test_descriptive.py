@@ -13,6 +13,7 @@ from clusterecon.report.descriptive import (
     DescriptiveError,
     assign_phases,
     balance_table,
+    phase_spans,
     summary_table,
     yearly_aggregates,
 )
@@ -157,3 +158,10 @@ def test_by_prior_occupation_keeps_category_order_and_drops_empty_levels(survey)
             df.loc[df.founder_prior_occupation == occ, "sales"].mean())
     # one statistic: group names are the only header row
     assert len(t.layout.header) == 1
+
+
+def test_phase_spans_from_start_years():
+    starts = {"initiation": 1970, "quality_improvement": 1997, "quantity_expansion": 1975, "stagnation": None}
+    assert phase_spans(starts, 2014) == [("initiation", 1970, 1974), ("quantity_expansion", 1975, 1996),
+                                         ("quality_improvement", 1997, 2014)]
+    assert phase_spans({"initiation": 1970, "quantity_expansion": 2020}, 2014) == [("initiation", 1970, 2014)]

@@ -17,6 +17,7 @@ _LAZY: dict[str, str] = {
     "balance_table": "clusterecon.report.descriptive",
     "assign_phases": "clusterecon.report.descriptive",
     "yearly_aggregates": "clusterecon.report.descriptive",
+    "phase_spans": "clusterecon.report.descriptive",
     "DescriptiveTable": "clusterecon.report.descriptive",
     "DescriptiveError": "clusterecon.report.descriptive",
     "as_result": "clusterecon.report.adapters",

@@ -73,6 +73,14 @@ def assign_phases(years: pd.Series, phases: Sequence[tuple[str, int, int]]) -> p
     return pd.Categorical(out, categories=[p[0] for p in phases], ordered=True)  # type: ignore[return-value]
 
 
+def phase_spans(starts: Mapping[str, int | None], last_year: int) -> list[tuple[str, int, int]]:
+    """``{phase: first year}`` (``None`` = not reached) → ``[(phase, first year, last year), ...]`` in time order,
+    each phase ending the year before the next starts and the last one in ``last_year``."""
+    dated = sorted(((int(y), name) for name, y in starts.items() if y is not None and y <= last_year))
+    return [(name, y, (dated[i + 1][0] - 1) if i + 1 < len(dated) else int(last_year))
+            for i, (y, name) in enumerate(dated)]
+
+
 def _numeric_columns(df: pd.DataFrame, variables: Sequence[str] | None, by: str | None,
                      labels: Mapping[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
     """Numeric/boolean variables as floats; categorical ones expanded to one share column per level."""
@@ -91,7 +99,10 @@ def _numeric_columns(df: pd.DataFrame, variables: Sequence[str] | None, by: str 
                                     errors="coerce").astype(float)
             names[v] = labels.get(v, v)
         else:
-            levels = s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype) else sorted(s.dropna().unique())
+            # Levels never observed would only add rows of zeros (a codebook lists every possible code).
+            seen = set(s.dropna().unique())
+            levels = [c for c in (s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype) else sorted(seen))
+                      if c in seen]
             for lev in levels:
                 key = f"{v}={lev}"
                 cols[key] = (s == lev).astype(float).where(s.notna())
