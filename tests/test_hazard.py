@@ -127,3 +127,17 @@ def test_bad_input():
     no_exit = df.assign(exit=0.0, duration=[1.0, 2.0])
     with pytest.raises(SpecificationError, match="no variation"):
         discrete_hazard(no_exit, "~ x")
+
+
+def test_cloglog_equals_statsmodels_glm(sim):
+    import statsmodels.api as sm
+
+    rs = risk_set(sim, duration="poly2")
+    r = discrete_hazard(rs, "exit ~ x + z", link="cloglog", duration="poly2", vcov="oim")
+    X = sm.add_constant(rs[["x", "z", "duration", "duration_sq"]].to_numpy(float))
+    glm = sm.GLM(rs["exit"].to_numpy(float), X, family=sm.families.Binomial(link=sm.families.links.CLogLog()))
+    ref = glm.fit(tol=1e-12)
+    assert np.allclose(r.coef, ref.params, rtol=1e-7, atol=1e-9)
+    assert r.loglik == pytest.approx(ref.llf, abs=1e-6)
+    se_obs = np.sqrt(np.diag(np.linalg.inv(-glm.hessian(ref.params, observed=True))))
+    assert np.allclose(r.std_errors, se_obs, rtol=1e-6)
