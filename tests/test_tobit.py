@@ -144,3 +144,16 @@ def test_analytic_index_slopes_match_numerical_derivatives(kind):
     a, _, _, _ = average_effects(spec, r.coef, r.vcov, variables=["x"])
     n, _, _, _ = average_effects(replace(spec, dydx=None), r.coef, r.vcov, variables=["x"])
     assert a == pytest.approx(n, rel=1e-6)
+
+
+def test_survey_panel_input_and_firm_clusters():
+    from clusterecon.panel import SurveyDesign, SurveyPanel
+
+    df = _simulate(n=2000, seed=9)
+    panel = SurveyPanel.from_frame(df.reset_index().rename(columns={"firm": "firm_id"}),
+                                   design=SurveyDesign(kind="rounds"))
+    a = tobit(df, "share ~ x + d", lower=0, upper=1)
+    b = tobit(panel, "share ~ x + d", lower=0, upper=1, vcov="cluster")
+    assert np.allclose(a.coef, b.coef, rtol=1e-8)
+    assert b.variance.kind == "cluster" and b.variance.n_clusters == (500,) and b.n_entities == 500
+    assert "cluster-robust by firm_id (G=500)" in b.summary()
