@@ -165,3 +165,6 @@ def test_phase_spans_from_start_years():
     assert phase_spans(starts, 2014) == [("initiation", 1970, 1974), ("quantity_expansion", 1975, 1996),
                                          ("quality_improvement", 1997, 2014)]
     assert phase_spans({"initiation": 1970, "quantity_expansion": 2020}, 2014) == [("initiation", 1970, 2014)]
+    df = pd.DataFrame({"year": [1971, 1980, 2000], "x": [1.0, 2.0, 3.0]})
+    t = summary_table(df, ["x"], by="phase", phases=phase_spans(starts, 2014), stats=["mean"])
+    assert [c.text for c in t.layout.header[0][1:]] == ["Initiation", "Quantity expansion", "Quality improvement"]

@@ -212,8 +212,21 @@ def _fmt_stat(v: Any, stat: str, digits: int) -> str:
     return fmt_value(float(v), digits)
 
 
+def phase_label(name: str) -> str:
+    """Display form of a phase identifier: ``quantity_expansion`` → "Quantity expansion" (text with capitals or
+    spaces is left as written)."""
+    name = str(name)
+    if name.isidentifier() and name == name.lower():
+        name = name.replace("_", " ")
+        return name[:1].upper() + name[1:]
+    return name
+
+
 def group_name(g: Any, by: str) -> str:
-    """Display name of a group value (booleans as words: ``is_spinoff`` True → "Spin-off")."""
+    """Display name of a group value (booleans as words: ``is_spinoff`` True → "Spin-off"; phase identifiers
+    as words)."""
+    if by == "phase":
+        return phase_label(g)
     if isinstance(g, (bool, np.bool_)):
         return {"is_spinoff": ("Not spin-off", "Spin-off")}.get(by, ("No", "Yes"))[int(g)]
     if isinstance(g, (float, np.floating)) and float(g).is_integer():

@@ -82,12 +82,14 @@ def shade_phases(ax: Any, phases: Sequence[tuple[str, float, float]], *, label: 
     """Shade each ``(name, first year, last year)`` span (whole years: first − 0.5 to last + 0.5) and name it."""
     from matplotlib.transforms import blended_transform_factory
 
+    from .descriptive import phase_label
+
     trans = blended_transform_factory(ax.transData, ax.transAxes)
     for i, (name, start, end) in enumerate(phases):
         ax.axvspan(start - 0.5, end + 0.5, color=PHASE_COLORS[i % len(PHASE_COLORS)], zorder=0, lw=0)
         if label:
-            ax.text((start + end) / 2, 1.0, name, transform=trans, ha="center", va="bottom", fontsize="small",
-                    color="#444444", clip_on=False)
+            ax.text((start + end) / 2, 1.0, phase_label(name), transform=trans, ha="center", va="bottom",
+                    fontsize="small", color="#444444", clip_on=False)
 
 
 def _yearly(df: pd.DataFrame, year: str) -> pd.DataFrame:
@@ -136,7 +138,9 @@ def plot_trajectories(yearly: pd.DataFrame, columns: Sequence[str] | None = None
             # One legend for the figure: phase names written inside narrow panels would overlap.
             from matplotlib.patches import Patch
 
-            handles = [Patch(color=PHASE_COLORS[i % len(PHASE_COLORS)], label=f"{name} ({start}–{end})")
+            from .descriptive import phase_label
+
+            handles = [Patch(color=PHASE_COLORS[i % len(PHASE_COLORS)], label=f"{phase_label(name)} ({start}–{end})")
                        for i, (name, start, end) in enumerate(phases)]
             spare = axes.flat[-1] if n < axes.size else None
             if spare is not None:  # an empty grid cell holds the legend
