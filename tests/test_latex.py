@@ -169,3 +169,13 @@ def test_escaped_latex_has_no_bare_special_characters(text):
     # may remain.
     rest = re.sub(r"\$[^$]*\$", "", re.sub(r"\\[&%$#_{}]|\\[a-zA-Z]+\{\}|\\textsuperscript\{\d\}", "", out))
     assert not set(rest) & set("&%$#_{}~^\\"), (text, out, rest)
+
+
+def test_missing_pdflatex_fails_under_ci_and_skips_locally(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required under CI=true"):
+        pdflatex()
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception):
+        pdflatex()
