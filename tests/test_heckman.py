@@ -46,6 +46,9 @@ def test_heckman_ml_matches_stata(mroz):
         assert r.std_errors[name] == pytest.approx(v, rel=tol["se_rel"]), name
     assert r.tests["lr_rho"].pvalue == pytest.approx(ref["lr_rho0_p"], abs=5e-4)
     assert r.tests["wald"].stat == pytest.approx(ref["wald_chi2_3"], abs=0.01)
+    ci = r.conf_int()
+    for row in ("rho", "sigma", "lambda"):
+        assert tuple(ci.loc[row]) == pytest.approx(ref[f"ci_{row}"], abs=5e-4), row
 
 
 def test_selection_from_missing_outcome_equals_explicit_indicator(mroz):

@@ -26,6 +26,8 @@ Stata [R] heckman, Methods and formulas.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -35,6 +37,19 @@ from .results import EstimationResult, Omitted, TestResult, VarianceInfo
 from .tobit import check_vcov, cluster_array, cluster_extra, maximize, mills
 
 _LOG2PI = float(np.log(2 * np.pi))
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeckmanResult(EstimationResult):
+    """Heckman estimates; after ML the confidence intervals of rho and sigma are the transformed intervals of
+    /athrho and /lnsigma (as Stata prints them), so they respect −1 < ρ < 1 and σ > 0."""
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        ci = super().conf_int(level)
+        if "/athrho" in self.names:
+            ci.loc["rho"] = np.tanh(ci.loc["/athrho"].to_numpy())
+            ci.loc["sigma"] = np.exp(ci.loc["/lnsigma"].to_numpy())
+        return ci
 
 
 def heckman(data: SurveyPanel | pd.DataFrame, formula: str, *, select: str, method: str = "ml",
@@ -171,7 +186,7 @@ def _twostep(dy, dz, s, prep) -> EstimationResult:
     V[ky:ky + kz, ky:ky + kz] = p["Vg"]
     tests = {"wald": _wald(coef, V, [i for i, n in enumerate(on) if not n.endswith(":Intercept")],
                            "outcome slopes are zero")}
-    return EstimationResult(
+    return HeckmanResult(
         model="Heckman selection model (two-step)", estimator="Heckman two-step", depvar=prep["depvar"],
         names=(*on, *sn, "lambda"), coef=coef, vcov=V,
         variance=VarianceInfo("classical", dof_rule="Heckman (1979)/Greene two-step correction; selection: "
@@ -252,7 +267,7 @@ def _ml(dy, dz, s, prep, kind: str, cluster, maxiter: int) -> EstimationResult:
                                   "equations)"),
              "wald": _wald(coef, V, [i for i, nm in enumerate(on) if not nm.endswith(":Intercept")],
                            "outcome slopes are zero")}
-    return EstimationResult(
+    return HeckmanResult(
         model="Heckman selection model (maximum likelihood)", estimator="maximum likelihood",
         depvar=prep["depvar"], names=(*on, *sn, "/athrho", "/lnsigma", "rho", "sigma", "lambda"), coef=coef,
         vcov=V, variance=info, nobs=n, formula=dy.formula, loglik=float(ll.sum()), omitted=prep["omitted"],
@@ -263,4 +278,4 @@ def _ml(dy, dz, s, prep, kind: str, cluster, maxiter: int) -> EstimationResult:
         extra={"method": "ml", "iterations": iters, "start": "two-step estimates"})
 
 
-__all__ = ["heckman"]
+__all__ = ["heckman", "HeckmanResult"]
