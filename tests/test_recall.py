@@ -50,6 +50,14 @@ def test_wide_layout_to_firm_years():
     assert skipped[0].n_rows == 3 and skipped[0].rows == (2, 3, 3)
 
 
+def test_interview_year_answer_keeps_its_row_when_recall_columns_are_empty():
+    wide = WIDE.assign(sales_2005=[30.0, 6.0, np.nan], emp2005=[5.0, 2.0, np.nan])
+    res = load_survey(wide, MAP, today_year=2026)
+    assert res.ok, res.report.to_text()
+    assert res.panel.data.loc[("C", 2005), "own_brand"] == False  # noqa: E712
+    assert pd.isna(res.panel.data.loc[("C", 2005), "sales"])
+
+
 def test_relative_layout_with_survey_year_column():
     df = pd.DataFrame({"id": [1, 2], "iy": [2010, 2011], "d2": [100.0, 50.0], "n3": [80.0, -9.0],
                        "l1": [5.0, 3.0], "l2": [4.0, 3.0]})

@@ -97,8 +97,8 @@ def wide_to_long(df: pd.DataFrame, spec: RecallSpec, *, survey_year: int | str |
             f"[recall]: column(s) {', '.join(map(repr, at_interview))} are firm-year data outside the recall layout, "
             "so they describe the interview year, but no recall column is for the interview year; add them to "
             "[recall.wide]/[recall.relative] or rename them to non-canonical names"])
-    values = long[canon_cols]
-    empty = values.isna().all(axis=1).to_numpy()
+    # a firm-year is empty when no recall column and no interview-year answer has a value
+    empty = long[canon_cols + at_interview].isna().all(axis=1).to_numpy()
     if empty.any():
         dropped_rows = long.loc[empty, "source_row"].to_numpy()
         log.add("reshape", f"{int(empty.sum())} recalled firm-years have no value in any recall column and were not "
