@@ -248,7 +248,9 @@ def _blocks(results: Any, panels: Mapping[str, Sequence[Any]] | None) -> dict[st
     for title, models in raw.items():
         if isinstance(models, Mapping):
             models = list(models.values())
-        elif not isinstance(models, (list, tuple)):
+        elif isinstance(models, Iterable) and not isinstance(models, (str, bytes)):
+            models = list(models)
+        else:
             models = [models]
         out[title] = [_as_result(m) for m in models]
     sizes = {k: len(v) for k, v in out.items()}
