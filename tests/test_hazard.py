@@ -41,6 +41,12 @@ def test_risk_set_rules_on_a_hand_built_panel():
     assert any("attrition" in n for n in rs.attrs["notes"])
     obs = risk_set(_tiny_rounds_panel(), clock="observed")
     assert obs.loc[("A", 2006), "duration"] == 6.0
+    # a founding year after the first observation is kept out of the age clock, and said so
+    df = _tiny_rounds_panel().frame.reset_index()
+    df.loc[df.firm_id == "B", "founding_year"] = 2005
+    late = risk_set(SurveyPanel.from_frame(df, design=SurveyDesign(kind="rounds", survey_years=(2000, 2003, 2006))))
+    assert "B" not in late.index.get_level_values(0)
+    assert any("founded after" in o.reason and o.n == 1 for o in late.attrs["omitted"])
 
 
 def test_survivor_only_panel_is_refused_with_the_panel_explanation():

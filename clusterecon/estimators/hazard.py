@@ -115,6 +115,9 @@ def risk_set(panel: SurveyPanel, *, clock: str | None = None, duration: str | No
     else:
         origin = f_op.copy()
     no_found = ~never & ~bad_exit & np.isnan(origin)
+    # a founding year after the first observation is a data error (the validator flags it); keep it out of the clock
+    late_found = ~never & ~bad_exit & ~no_found & (origin > f_op)
+    no_found |= late_found
     # exits after the last grid year are censored at the last grid year
     E = np.where(E > last_grid, np.nan, E)
     exits = np.isfinite(E)
@@ -160,8 +163,11 @@ def risk_set(panel: SurveyPanel, *, clock: str | None = None, duration: str | No
         omitted.append(Omitted("firms never observed operating", n_never))
     if n_bad_exit:
         omitted.append(Omitted("firms with an exit year at or before their first observed year", n_bad_exit))
-    if n_nofound:
-        omitted.append(Omitted("firms without founding_year (clock='age')", n_nofound))
+    n_late = int(late_found.sum())
+    if n_nofound - n_late:
+        omitted.append(Omitted("firms without founding_year (clock='age')", n_nofound - n_late))
+    if n_late:
+        omitted.append(Omitted("firms founded after their first observed year (clock='age')", n_late))
     rs.attrs["omitted"] = tuple(omitted)
     notes = [f"Risk set: {rs.index.get_level_values(0).nunique()} firms, {len(rs)} firm-periods, "
              f"{int(rs['exit'].sum())} exits; clock = {clock}; firms enter at their first observed year "
