@@ -15,9 +15,11 @@ firm's covariates at its first observed year; ``time_varying=True`` splits the s
 clusters the variance by firm.
 
 Fitted by statsmodels ``PHReg`` (``entry=``, ``ties=``); the covariance is −H⁻¹ (``vcov="oim"``, default as Stata
-``stcox`` and R ``coxph``) or the sandwich with PHReg's score residuals through
-:func:`~clusterecon.estimators.covariance.ml_sandwich` (``"robust"``; ``"cluster"`` by firm, the default when
-``time_varying=True``). Exit models refuse a survivor-only panel.
+``stcox`` and R ``coxph``) or the sandwich H⁻¹(ΣUᵢUᵢ')H⁻¹ with the score residuals Uᵢ of
+:func:`score_residuals` (Efron-weighted when ties are Efron; statsmodels' own are Breslow-only) through
+:func:`~clusterecon.estimators.covariance.ml_sandwich`: ``"robust"`` ×N/(N−1), ``"cluster"`` by firm ×G/(G−1)
+(the default when ``time_varying=True``). R's ``coxph(..., cluster=id)`` applies no such factor: multiply by
+(G−1)/G to compare. Exit models refuse a survivor-only panel.
 
 Reference: Cox (1972), JRSS B 34, 187–220; Efron (1977), JASA 72, 557–565; Kalbfleisch & Prentice (2002), §6.
 """
