@@ -68,7 +68,7 @@ def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None
     results["phases"] = run_hypothesis(lambda: diagnose_phases(panel), "phases", "Phase diagnosis",
                                        "Which phase is the cluster in?")
     ph = results["phases"].extra
-    start = ph.get("expansion_start")
+    start = ph.get("expansion_start") if ph.get("expansion_detected") else None
     spans = {p: (lo, hi) for p, lo, hi in ph.get("spans", [])}
     step("founders")
     results["founders"] = founder_origins(panel, pioneer_until=(start - 1) if start else None)

@@ -54,7 +54,8 @@ def _run(panel: SurveyPanel, pioneer_until: int | None) -> HypothesisResult:
     if pioneer_until is None:
         from .phases import diagnose_phases
 
-        start = diagnose_phases(panel).extra.get("expansion_start")
+        ph = diagnose_phases(panel).extra
+        start = ph.get("expansion_start") if ph.get("expansion_detected") else None
         if start is not None and (d["founding_year"] < start).sum() >= 3:
             pioneer_until, how = start - 1, f"founded before the entry take-off in {start}"
         else:

@@ -30,6 +30,9 @@ from .result import HypothesisResult, SkipHypothesis
 KEY, TITLE = "innovation", "Education-driven innovation (quality improvement)"
 QUESTION = "Do managers with more schooling adopt multi-faceted innovations, and does schooling matter more later?"
 SCHOOLING = "manager_schooling_years"
+SCHOOLING_T = "manager_schooling_years_t"  # the current manager's, when the survey tracks successions
+SCH = "schooling"
+CRE_MAX_OBS = 5000
 
 
 def _controls(f: pd.DataFrame) -> list[str]:
@@ -58,31 +61,37 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str) -> HypothesisRes
 
     f = analysis_frame(panel, split_year)
     require_columns(f, [SCHOOLING, "any_innovation"], "the education-innovation test")
+    # the current manager's schooling when successions are tracked (successors are better educated)
+    cur = f[SCHOOLING_T] if SCHOOLING_T in f and f[SCHOOLING_T].notna().any() else f[SCHOOLING]
+    f = f.assign(schooling=pd.to_numeric(cur, errors="coerce").astype("float64"))
     if f["any_innovation"].nunique() < 2:
         raise SkipHypothesis("no variation in innovation (nobody, or everybody, innovates)")
     split = f.attrs["split_year"]
     two_periods = f["late"].nunique() == 2
     controls = _controls(f)
-    rhs = [SCHOOLING, *([f"{SCHOOLING}:late"] if two_periods else []), *controls, *_year_terms(f)]
+    rhs = [SCH, *([f"{SCH}:late"] if two_periods else []), *controls, *_year_terms(f)]
     models, tests, limitations = {}, {}, []
-    pooled = probit(f, "any_innovation ~ " + " + ".join(rhs), vcov=vcov)
+    pooled = _probit_or_trend(probit, f, rhs[: len(rhs) - len(_year_terms(f))], vcov, limitations, "pooled",
+                              required=True)
     models["Probit: any innovation"] = pooled
-    ame = margins(pooled, dydx=[SCHOOLING])
+    ame = margins(pooled, dydx=[SCH])
     models["AME: any innovation"] = ame
-    b, se, p = float(ame.params[SCHOOLING]), float(ame.std_errors[SCHOOLING]), float(ame.pvalues[SCHOOLING])
+    b, se, p = float(ame.params[SCH]), float(ame.std_errors[SCH]), float(ame.pvalues[SCH])
     tests["AME of schooling = 0"] = TestResult("z", b / se, p, 1, "normal", "schooling does not affect innovating")
     by_period = {}
     if two_periods:
-        inter = f"{SCHOOLING}:late"
+        inter = f"{SCH}:late"
         tests["schooling x later period = 0"] = pooled.wald_test(f"{inter} = 0")
         for label, sub in (("early", f[f["late"] == 0]), ("late", f[f["late"] == 1])):
             if sub["any_innovation"].nunique() < 2:
                 limitations.append(f"no variation in innovation in the {label} period: its AME is not estimated")
                 continue
-            r = probit(sub, "any_innovation ~ " + " + ".join([SCHOOLING, *controls, *_year_terms(sub)]), vcov=vcov)
-            m = margins(r, dydx=[SCHOOLING])
+            r = _probit_or_trend(probit, sub, [SCH, *controls], vcov, limitations, label)
+            if r is None:
+                continue
+            m = margins(r, dydx=[SCH])
             models[f"AME: any innovation, {label} period"] = m
-            by_period[label] = (float(m.params[SCHOOLING]), float(m.std_errors[SCHOOLING]))
+            by_period[label] = (float(m.params[SCH]), float(m.std_errors[SCH]))
         if f.index.get_level_values("year").nunique() > 1:
             lpm = within(f, f"any_innovation ~ {inter}", effects="twoway", vcov=vcov)
             models["LPM with firm and year FE"] = lpm
@@ -91,9 +100,11 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str) -> HypothesisRes
     try:
         from ..estimators.re_probit import cre_probit
 
-        if f.index.get_level_values("year").nunique() > 1:
-            models["CRE probit"] = cre_probit(f, "any_innovation ~ " + " + ".join([SCHOOLING, *controls,
-                                                                                   *_year_terms(f)]))
+        # RE/CRE probit by quadrature is costly on census-sized panels: estimated up to CRE_MAX_OBS firm-years
+        if f.index.get_level_values("year").nunique() > 1 and len(f) <= CRE_MAX_OBS:
+            models["CRE probit"] = cre_probit(f, "any_innovation ~ " + " + ".join([SCH, "late", *controls]))
+        elif len(f) > CRE_MAX_OBS:
+            limitations.append(f"CRE probit skipped: {len(f)} firm-years > {CRE_MAX_OBS} (quadrature cost)")
     except ImportError:
         limitations.append("correlated random-effects probit not available in this installation")
     except Exception as e:  # noqa: BLE001 - a secondary model must not stop the hypothesis
@@ -104,36 +115,67 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str) -> HypothesisRes
         if y.nunique() < 2:
             continue
         try:
-            r = probit(f.assign(**{ind: y}), f"{ind} ~ " + " + ".join([SCHOOLING, *controls, *_year_terms(f)]),
-                       vcov=vcov)
-            m = margins(r, dydx=[SCHOOLING])
-            per_indicator.append({"indicator": ind, "ame": float(m.params[SCHOOLING]),
-                                  "se": float(m.std_errors[SCHOOLING]), "p": float(m.pvalues[SCHOOLING]),
+            r = probit(f.assign(**{ind: y}), f"{ind} ~ " + " + ".join([SCH, *controls, *_year_terms(f)]),
+                       vcov=vcov, separation="drop")
+            m = margins(r, dydx=[SCH])
+            per_indicator.append({"indicator": ind, "ame": float(m.params[SCH]),
+                                  "se": float(m.std_errors[SCH]), "p": float(m.pvalues[SCH]),
                                   "share": float(y.mean())})
         except Exception as e:  # noqa: BLE001
             limitations.append(f"{ind}: {e}")
     _performance(f, models, limitations, vcov)
-    supported = b > 0 and p < 0.05
-    verdict = (f"{'Supported' if supported else 'Not supported'}: one more year of manager schooling changes the "
-               f"probability of innovating by {b:+.3f} (s.e. {se:.3f}, {fmt_p(p)}; pooled probit AME, N = "
-               f"{pooled.nobs}, {pooled.n_entities} firms)")
+    if "late" in by_period:
+        # the model's claim is about the quality-improvement period: judge on the later-period AME
+        lb, lse = by_period["late"]
+        lp = float(models["AME: any innovation, late period"].pvalues[SCH])
+        supported = lb > 0 and lp < 0.05
+        verdict = (f"{'Supported' if supported else 'Not supported'}: from {split} on, one more year of manager "
+                   f"schooling changes the probability of innovating by {lb:+.3f} (s.e. {lse:.3f}, {fmt_p(lp)}; "
+                   f"probit AME); over all years {b:+.3f} (s.e. {se:.3f}, {fmt_p(p)}; N = {pooled.nobs}, "
+                   f"{pooled.n_entities} firms)")
+    else:
+        supported = b > 0 and p < 0.05
+        verdict = (f"{'Supported' if supported else 'Not supported'}: one more year of manager schooling changes the "
+                   f"probability of innovating by {b:+.3f} (s.e. {se:.3f}, {fmt_p(p)}; pooled probit AME, N = "
+                   f"{pooled.nobs}, {pooled.n_entities} firms)")
     if "early" in by_period and "late" in by_period:
         t = tests["schooling x later period = 0"]
         verdict += (f"; AME {by_period['early'][0]:+.3f} before {split} and {by_period['late'][0]:+.3f} from "
                     f"{split} on (interaction {fmt_p(t.pvalue)})")
     verdict += "."
     schooling_by_innov = f.groupby(f["any_innovation"].map({0.0: "non-innovators", 1.0: "innovators"}))[
-        SCHOOLING].describe()
+        SCH].describe()
     return HypothesisResult(
         key=KEY, title=TITLE, question=QUESTION, status="supported" if supported else "not supported",
         verdict=verdict, models=models, tests=tests,
         tables={"schooling by innovation status": schooling_by_innov,
                 "AME of schooling by indicator": pd.DataFrame(per_indicator)},
-        figures={"schooling_innovation": f.reset_index()[["year", SCHOOLING, "any_innovation", "late"]]},
+        figures={"schooling_innovation": f.reset_index()[["year", SCH, "any_innovation", "late"]]},
         assumptions=("schooling of the current top manager is measured without error",
                      "the probit index is linear in schooling; SEs clustered by firm"),
         limitations=tuple(limitations), extra={"split_year": split, "ame": b, "ame_se": se, "by_period": by_period},
     )
+
+
+def _probit_or_trend(probit, f: pd.DataFrame, rhs: list[str], vcov: str, limitations: list, label: str,
+                     required: bool = False):
+    """Probit with year dummies; if some years are perfectly predicted (all firms innovate or none do), fall back
+    to a linear year trend and say so."""
+    from ..estimators.binary import SeparationError
+
+    years = _year_terms(f)
+    try:
+        return probit(f, "any_innovation ~ " + " + ".join([*rhs, *years]), vcov=vcov, separation="drop")
+    except SeparationError as e:
+        if not years:
+            if required:
+                raise
+            limitations.append(f"{label} probit not estimated: {e}")
+            return None
+        limitations.append(f"{label} probit: year dummies perfectly predict some years ({e}); a linear year trend "
+                           "is used instead")
+        g = f.assign(year_trend=f.index.get_level_values("year") - f.index.get_level_values("year").min())
+        return probit(g, "any_innovation ~ " + " + ".join([*rhs, "year_trend"]), vcov=vcov, separation="drop")
 
 
 def _performance(f: pd.DataFrame, models: dict, limitations: list, vcov: str) -> None:

@@ -142,7 +142,10 @@ def _known_break(series: pd.Series, year: int) -> dict:
 
 def _diagnose(panel, traj, key, title, question, expansion_start, quality_start, alpha) -> HypothesisResult:
     tests, limitations, evidence = {}, [], []
-    firms = traj["firms"].astype(float) if "firms" in traj else pd.Series(dtype=float)
+    # Entry compounds (spin-offs are proportional to incumbents), so the take-off is a break in the trend of the
+    # LOG number of firms: flat-ish during initiation, steep during quantity expansion.
+    firms = np.log(traj["firms"].astype(float).where(traj["firms"] > 0)) if "firms" in traj else pd.Series(
+        dtype=float)
     if firms.dropna().shape[0] < MIN_YEARS:
         raise SkipHypothesis(f"fewer than {MIN_YEARS} years with a firm count (and no founding years to rebuild "
                              "one): the transitions cannot be dated")
@@ -152,9 +155,10 @@ def _diagnose(panel, traj, key, title, question, expansion_start, quality_start,
         tests["entry take-off"] = exp["test"]
         if exp["year"] is not None and exp["pvalue"] < alpha and exp["slope_after"] > exp["slope_before"]:
             t1 = exp["year"]
-            evidence.append(f"the number of firms grows {exp['slope_before']:.1f} a year before {t1} and "
-                            f"{exp['slope_after']:.1f} after (sup-F p = {exp['pvalue']:.3f}; 90% interval "
+            evidence.append(f"the number of firms grows {100 * exp['slope_before']:.1f}% a year before {t1} and "
+                            f"{100 * exp['slope_after']:.1f}% after (sup-F p = {exp['pvalue']:.3f}; 90% interval "
                             f"{exp['interval'][0]}–{exp['interval'][1]})")
+    expansion_fallback = t1 is None
     if t1 is None:
         t1 = int(firms.dropna().index.min())
         limitations.append("no significant upward break in the number of firms: the first year observed is taken "
@@ -193,5 +197,6 @@ def _diagnose(panel, traj, key, title, question, expansion_start, quality_start,
         assumptions=("phases change the trend of the cluster aggregates (broken linear trends)",
                      "on recall surveys the firm count counts survivors only"),
         limitations=tuple(limitations),
-        extra={"expansion_start": t1, "quality_start": t2, "spans": spans, "current_phase": current},
+        extra={"expansion_start": t1, "expansion_detected": not expansion_fallback, "quality_start": t2,
+               "spans": spans, "current_phase": current},
     )
