@@ -49,6 +49,11 @@ def test_summary_by_year_matches_groupby(survey):
 
 
 def test_categorical_levels_are_shares_and_spinoff_groups(survey):
+    with_na = survey.assign(is_spinoff=survey.is_spinoff.astype("boolean"))
+    with_na.loc[:2, "is_spinoff"] = pd.NA
+    t = summary_table(with_na, ["sales"], by="is_spinoff", stats=["N"])
+    assert t.frame[(False, "N")].iloc[0] + t.frame[(True, "N")].iloc[0] == len(survey) - 3
+    assert t.layout.notes == ("3 observations with missing is_spinoff are left out.",)
     t = summary_table(survey, ["founder_prior_occupation", "sales"], by="is_spinoff", stats=["mean", "N"])
     occ = t.frame.loc[[i for i in t.frame.index if i.startswith("founder_prior_occupation")]]
     np.testing.assert_allclose(occ.xs("mean", axis=1, level="statistic").sum(), 1.0)

@@ -164,6 +164,7 @@ def summary_table(
         stats = list(stats or ("mean", "sd", "min", "max", "N"))
         frame = _describe(x, stats)
         groups: list[Any] = []
+        member = {}
         header = [(Cell(),) + cells(STAT_NAMES.get(s, s) for s in stats)]
         counts = [len(x)]
     else:
@@ -176,14 +177,15 @@ def summary_table(
         dropped = int(key.isna().sum()) if by != "phase" else 0
         if dropped:
             notes.append(f"{dropped} observations with missing {lab.get(by, by)} are left out.")
-        parts = {g: _describe(x[(key == g).to_numpy()], stats) for g in groups}
+        member = {g: (key == g).fillna(False).to_numpy(bool) for g in groups}  # NA (nullable dtypes) is no member
+        parts = {g: _describe(x[member[g]], stats) for g in groups}
         frame = pd.concat(parts, axis=1, names=[by, "statistic"])
         group_names = [group_name(g, by) for g in groups]
         head = [g for g in group_names for _ in stats]
         header = [(Cell(),) + merge_spans(head) if len(stats) > 1 else (Cell(),) + cells(group_names)]
         if len(stats) > 1:
             header.append((Cell(),) + cells(STAT_NAMES.get(s, s) for s in stats) * len(groups))
-        counts = [int((key == g).sum()) for g in groups]
+        counts = [int(member[g].sum()) for g in groups]
     rows = []
     col_stats = [c[-1] if isinstance(c, tuple) else c for c in frame.columns]
     for var in frame.index:
@@ -196,7 +198,7 @@ def summary_table(
     sections = [Section(tuple(rows)), Section((tuple(obs),))]
     if "firm_id" in df.columns:
         firm_counts = [df["firm_id"].nunique()] if by is None else \
-            [int(df.loc[(df[by] == g).to_numpy(), "firm_id"].nunique()) for g in groups]
+            [int(df.loc[member[g], "firm_id"].nunique()) for g in groups]
         firms: list[Cell] = [Cell("Firms")]
         for n in firm_counts:
             firms.extend([Cell(f"{n:,}", number=True, align=False)] + [Cell()] * (width - 1))
