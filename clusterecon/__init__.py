@@ -17,6 +17,16 @@ _LAZY: dict[str, str] = {
     "SurveyDesign": "clusterecon.panel",
     "schema": "clusterecon.schema",
     "EstimationResult": "clusterecon.estimators.results",
+    "estimators": "clusterecon.estimators",
+    "analyse": "clusterecon.hypotheses.battery",
+    "AnalysisResult": "clusterecon.hypotheses.battery",
+    "load_survey": "clusterecon.load",
+    "read_panel": "clusterecon.load",
+    "validate": "clusterecon.validate",
+    "simulate": "clusterecon.simulate",
+    "survey": "clusterecon.simulate",
+    "production_function": "clusterecon.productivity",
+    "regression_table": "clusterecon.report",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
@@ -28,7 +38,7 @@ def __getattr__(name: str) -> Any:
     except KeyError:
         raise AttributeError(f"module 'clusterecon' has no attribute {name!r}") from None
     mod = importlib.import_module(module)
-    value = mod if module.endswith("." + name) else getattr(mod, name)
+    value = mod if module.endswith("." + name) and not hasattr(mod, name) else getattr(mod, name)
     globals()[name] = value
     return value
 

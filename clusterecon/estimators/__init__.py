@@ -1,1 +1,61 @@
-"""Estimators. Each family lives in its own module; this package re-exports the public functions lazily."""
+"""Estimators, one module per family; the public functions are re-exported here lazily (importing this package
+does not import statsmodels, linearmodels or formulaic).
+
+Linear panel: pooled_ols, within, between, first_difference, random_effects, correlated_re, hausman_taylor;
+specification tests: hausman, robust_hausman, breusch_pagan_lm; limited dependent: logit, probit, margins,
+conditional_logit, re_probit, cre_probit, mnlogit, tobit, heckman; duration: risk_set, discrete_hazard, cox;
+structural breaks: chow_test, sup_f_test, sequential_breaks.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY: dict[str, str] = {
+    "pooled_ols": "pooled",
+    "within": "within",
+    "between": "between",
+    "first_difference": "firstdiff",
+    "random_effects": "random_effects",
+    "correlated_re": "cre",
+    "hausman_taylor": "hausman_taylor",
+    "hausman": "spectests",
+    "robust_hausman": "spectests",
+    "breusch_pagan_lm": "spectests",
+    "logit": "binary",
+    "probit": "binary",
+    "margins": "margins",
+    "conditional_logit": "clogit",
+    "re_probit": "re_probit",
+    "cre_probit": "re_probit",
+    "mnlogit": "mnlogit",
+    "tobit": "tobit",
+    "heckman": "heckman",
+    "risk_set": "hazard",
+    "discrete_hazard": "hazard",
+    "cox": "cox",
+    "chow_test": "breaks",
+    "sup_f_test": "breaks",
+    "sequential_breaks": "breaks",
+    "EstimationResult": "results",
+    "TestResult": "results",
+    "VarianceInfo": "results",
+    "SpecificationError": "design",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'clusterecon.estimators' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
