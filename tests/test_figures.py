@@ -13,6 +13,7 @@ from test_tables import make_result
 
 from clusterecon.panel import SurveyDesign, SurveyPanel
 from clusterecon.report.figures import (
+    LeftOutWarning,
     plot_coefficients,
     plot_entry_by_founder,
     plot_schooling_innovation,
@@ -138,6 +139,10 @@ def test_survival_by_group_and_refused_without_exits(tmp_path, cluster_panel):
     assert texts[0].startswith("Not spin-off (n=") and texts[1].startswith("Spin-off (n=")
     sv = survival_frame(cluster_panel)
     assert (sv["age_in"] > 0).any()  # firms founded before 1985 enter late (left truncation)
+    frame = cluster_panel.frame.reset_index()
+    frame.loc[frame.firm_id == "f3", "founding_year"] = pd.NA
+    with pytest.warns(LeftOutWarning, match="1 firms without founding_year are not shown"):
+        assert len(survival_frame(frame)) == len(sv) - 1
     check_saved(fig, tmp_path, "survival")
     recall = cluster_panel.replace(design=SurveyDesign(kind="recall"))
     with pytest.raises(ValueError, match="survivors only"):

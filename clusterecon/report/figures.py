@@ -8,6 +8,7 @@
 * :func:`plot_survival` — Kaplan–Meier survival by group (statsmodels ``SurvfuncRight``) with left truncation,
   refused when the survey design cannot observe exits (one recall interview holds survivors only).
 
+Rows a figure cannot show (a missing founding year, schooling, ...) are counted in a :class:`LeftOutWarning`.
 Every function returns a :class:`matplotlib.figure.Figure` built without pyplot (no global figure state, nothing
 left open in loops); :func:`save_figure` writes it. Sizes are fixed (constrained layout, no tight bounding box) so
 that a figure is exactly ``figsize × dpi`` pixels and ``figsize × 72`` points.
@@ -15,6 +16,7 @@ that a figure is exactly ``figsize × dpi`` pixels and ``figsize × 72`` points.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -200,6 +202,15 @@ def plot_coefficients(results: Any, *, terms: Sequence[str] | None = None, model
     return fig
 
 
+class LeftOutWarning(UserWarning):
+    """Rows a figure could not show (missing values); the message says how many and why."""
+
+
+def _left_out(n: int, what: str) -> None:
+    if n:
+        warnings.warn(f"{n} {what} are not shown", LeftOutWarning, stacklevel=3)
+
+
 def _frame(data: Any) -> pd.DataFrame:
     df = data.frame if hasattr(data, "frame") and hasattr(data, "design") else data
     if not isinstance(df, pd.DataFrame):
@@ -230,6 +241,7 @@ def plot_schooling_innovation(data: Any, *, schooling: str = "manager_schooling_
         if c not in df.columns:
             raise KeyError(f"column {c!r} not in the data")
     d = df[[schooling, innovation, period]].dropna()
+    _left_out(len(df) - len(d), f"observations with a missing {schooling}, {innovation} or {period}")
     d = d.assign(**{innovation: d[innovation].astype(float), schooling: d[schooling].astype(float)})
     lab = {**(getattr(data, "labels", None) or {}), **(labels or {})}
     with figure_theme():
@@ -256,6 +268,9 @@ def plot_entry_by_founder(data: Any, *, founding: str = "founding_year", by: str
     for c in (founding, by):
         if c not in firms.columns:
             raise KeyError(f"column {c!r} not in the data")
+    known = firms[founding].notna()
+    _left_out(int((~known).sum()), f"firms without {founding}")
+    firms = firms[known]
     counts = pd.crosstab(firms[founding].astype("Int64"), firms[by].astype("object").fillna("unknown"))
     counts = counts.reindex(range(int(counts.index.min()), int(counts.index.max()) + 1), fill_value=0)
     lab = {**(getattr(data, "labels", None) or {}), **(labels or {})}
@@ -292,6 +307,8 @@ def survival_frame(data: Any, *, founding: str = "founding_year", exit_year: str
             raise KeyError(f"column {c!r} not in the data; survival needs firm_id, year and {founding}")
     g = df.groupby("firm_id", sort=True)
     out = pd.DataFrame({"founded": g[founding].first(), "first": g["year"].min(), "last": g["year"].max()})
+    known = out["founded"].notna()
+    _left_out(int((~known).sum()), f"firms without {founding}")
     ex = g[exit_year].first() if exit_year in df.columns else pd.Series(pd.NA, index=out.index)
     out["exited"] = ex.notna().to_numpy()
     end = ex.astype("Float64").fillna(out["last"].astype("Float64")).astype(float)
@@ -299,6 +316,7 @@ def survival_frame(data: Any, *, founding: str = "founding_year", exit_year: str
     out["age_in"] = np.maximum(out["first"] - out["founded"], 0)
     if by is not None:
         out[by] = g[by].first()
+    out = out[known.to_numpy()].astype({"age_out": float, "age_in": float})
     bad = out["age_out"] <= out["age_in"]
     if bad.any():
         raise ValueError(f"{int(bad.sum())} firms exit before they are first observed, e.g. "
