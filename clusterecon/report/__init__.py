@@ -18,6 +18,7 @@ _LAZY: dict[str, str] = {
     "assign_phases": "clusterecon.report.descriptive",
     "yearly_aggregates": "clusterecon.report.descriptive",
     "phase_spans": "clusterecon.report.descriptive",
+    "phase_label": "clusterecon.report.descriptive",
     "DescriptiveTable": "clusterecon.report.descriptive",
     "DescriptiveError": "clusterecon.report.descriptive",
     "as_result": "clusterecon.report.adapters",
@@ -34,6 +35,7 @@ _LAZY: dict[str, str] = {
     "plot_entry_by_founder": "clusterecon.report.figures",
     "plot_survival": "clusterecon.report.figures",
     "survival_frame": "clusterecon.report.figures",
+    "LeftOutWarning": "clusterecon.report.figures",
     "shade_phases": "clusterecon.report.figures",
 }
 _ALIASES = {"escape_latex": "escape"}
