@@ -49,12 +49,13 @@ def _year_terms(f: pd.DataFrame) -> list[str]:
 
 
 def education_innovation(panel: SurveyPanel, *, split_year: int | None = None, vcov: str = "cluster",
-                         ) -> HypothesisResult:
-    """Run the education → innovation battery on ``panel`` (see the module docstring)."""
-    return run_hypothesis(lambda: _run(panel, split_year, vcov), KEY, TITLE, QUESTION)
+                         detail: bool = True) -> HypothesisResult:
+    """Run the education → innovation battery on ``panel`` (see the module docstring). ``detail=False`` fits only
+    the models the verdict rests on (pooled and by-period probits), for Monte Carlo work."""
+    return run_hypothesis(lambda: _run(panel, split_year, vcov, detail), KEY, TITLE, QUESTION)
 
 
-def _run(panel: SurveyPanel, split_year: int | None, vcov: str) -> HypothesisResult:
+def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = True) -> HypothesisResult:
     from ..estimators.binary import probit
     from ..estimators.margins import margins
     from ..estimators.within import within
@@ -92,38 +93,12 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str) -> HypothesisRes
             m = margins(r, dydx=[SCH])
             models[f"AME: any innovation, {label} period"] = m
             by_period[label] = (float(m.params[SCH]), float(m.std_errors[SCH]))
-        if f.index.get_level_values("year").nunique() > 1:
+        if detail and f.index.get_level_values("year").nunique() > 1:
             lpm = within(f, f"any_innovation ~ {inter}", effects="twoway", vcov=vcov)
             models["LPM with firm and year FE"] = lpm
     else:
         limitations.append("a single period: whether schooling matters more later cannot be tested")
-    try:
-        from ..estimators.re_probit import cre_probit
-
-        # RE/CRE probit by quadrature is costly on census-sized panels: estimated up to CRE_MAX_OBS firm-years
-        if f.index.get_level_values("year").nunique() > 1 and len(f) <= CRE_MAX_OBS:
-            models["CRE probit"] = cre_probit(f, "any_innovation ~ " + " + ".join([SCH, "late", *controls]))
-        elif len(f) > CRE_MAX_OBS:
-            limitations.append(f"CRE probit skipped: {len(f)} firm-years > {CRE_MAX_OBS} (quadrature cost)")
-    except ImportError:
-        limitations.append("correlated random-effects probit not available in this installation")
-    except Exception as e:  # noqa: BLE001 - a secondary model must not stop the hypothesis
-        limitations.append(f"CRE probit not estimated: {e}")
-    per_indicator = []
-    for ind in [c for c in INNOVATION_INDICATORS if c in f.columns]:
-        y = f[ind].astype("float64")
-        if y.nunique() < 2:
-            continue
-        try:
-            r = probit(f.assign(**{ind: y}), f"{ind} ~ " + " + ".join([SCH, *controls, *_year_terms(f)]),
-                       vcov=vcov, separation="drop")
-            m = margins(r, dydx=[SCH])
-            per_indicator.append({"indicator": ind, "ame": float(m.params[SCH]),
-                                  "se": float(m.std_errors[SCH]), "p": float(m.pvalues[SCH]),
-                                  "share": float(y.mean())})
-        except Exception as e:  # noqa: BLE001
-            limitations.append(f"{ind}: {e}")
-    _performance(f, models, limitations, vcov)
+    per_indicator = _secondary(f, controls, models, limitations, vcov) if detail else []
     if "late" in by_period:
         # the model's claim is about the quality-improvement period: judge on the later-period AME
         lb, lse = by_period["late"]
@@ -155,6 +130,41 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str) -> HypothesisRes
                      "the probit index is linear in schooling; SEs clustered by firm"),
         limitations=tuple(limitations), extra={"split_year": split, "ame": b, "ame_se": se, "by_period": by_period},
     )
+
+
+def _secondary(f: pd.DataFrame, controls: list[str], models: dict, limitations: list, vcov: str) -> list[dict]:
+    """CRE probit, one probit per innovation indicator, and the performance regressions."""
+    from ..estimators.binary import probit
+    from ..estimators.margins import margins
+
+    per_indicator: list[dict] = []
+    try:
+        from ..estimators.re_probit import cre_probit
+
+        # RE/CRE probit by quadrature is costly on census-sized panels: estimated up to CRE_MAX_OBS firm-years
+        if f.index.get_level_values("year").nunique() > 1 and len(f) <= CRE_MAX_OBS:
+            models["CRE probit"] = cre_probit(f, "any_innovation ~ " + " + ".join([SCH, "late", *controls]))
+        elif len(f) > CRE_MAX_OBS:
+            limitations.append(f"CRE probit skipped: {len(f)} firm-years > {CRE_MAX_OBS} (quadrature cost)")
+    except ImportError:
+        limitations.append("correlated random-effects probit not available in this installation")
+    except Exception as e:  # noqa: BLE001 - a secondary model must not stop the hypothesis
+        limitations.append(f"CRE probit not estimated: {e}")
+    for ind in [c for c in INNOVATION_INDICATORS if c in f.columns]:
+        y = f[ind].astype("float64")
+        if y.nunique() < 2:
+            continue
+        try:
+            r = probit(f.assign(**{ind: y}), f"{ind} ~ " + " + ".join([SCH, *controls, *_year_terms(f)]),
+                       vcov=vcov, separation="drop")
+            m = margins(r, dydx=[SCH])
+            per_indicator.append({"indicator": ind, "ame": float(m.params[SCH]),
+                                  "se": float(m.std_errors[SCH]), "p": float(m.pvalues[SCH]),
+                                  "share": float(y.mean())})
+        except Exception as e:  # noqa: BLE001
+            limitations.append(f"{ind}: {e}")
+    _performance(f, models, limitations, vcov)
+    return per_indicator
 
 
 def _probit_or_trend(probit, f: pd.DataFrame, rhs: list[str], vcov: str, limitations: list, label: str,
