@@ -269,3 +269,28 @@ def test_relabel_and_shuffle_change_nothing(sim, seed, effects):
     np.testing.assert_allclose(r.vcov, base.vcov, rtol=1e-8)
     for k in ("within", "between", "overall"):
         assert r.rsquared[k] == pytest.approx(base.rsquared[k], rel=1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), G=st.integers(2, 12), T=st.integers(2, 6), frac=st.floats(0.5, 1.0),
+       weighted=st.booleans())
+def test_absorb_equals_projection_on_dummies(seed, G, T, frac, weighted):
+    """The exact two-way block (firm demeaning + dense year block) equals the residual of a regression on all
+    firm and year dummies, on arbitrary unbalanced panels, weighted or not."""
+    from clusterecon.estimators._demean import absorb
+
+    rng = np.random.default_rng(seed)
+    f = np.repeat(np.arange(G), T)
+    t = np.tile(np.arange(T), G)
+    keep = rng.random(G * T) < frac
+    keep[::T] = True  # every firm observed at least once
+    f, t = f[keep], t[keep]
+    Z = rng.normal(size=(len(f), 3))
+    w = rng.uniform(0.2, 3.0, len(f)) if weighted else None
+    D = np.column_stack([(f[:, None] == np.arange(G)), (t[:, None] == np.arange(T))]).astype(float)
+    sw = np.ones(len(f)) if w is None else np.sqrt(w)
+    coef = np.linalg.lstsq(D * sw[:, None], Z * sw[:, None], rcond=None)[0]
+    ab = absorb(Z, f, t, "twoway", w)
+    np.testing.assert_allclose(ab.Z, Z - D @ coef, atol=1e-9)
+    rank_D = np.linalg.matrix_rank(D)
+    assert ab.n_absorbed + ab.n_partialled == rank_D
