@@ -232,7 +232,8 @@ class EstimationResult:
         lines.append(f"Inference: {'t(' + format(self.df_resid, 'g') + ')' if self.uses_t else 'normal'}")
         lines.append("-" * width)
         tb = self.tidy()
-        lines.append(f"{'':<22}{'coef':>11}{'std err':>11}{'t' if self.uses_t else 'z':>9}{'P>|t|':>9}"
+        stat = "t" if self.uses_t else "z"
+        lines.append(f"{'':<22}{'coef':>11}{'std err':>11}{stat:>9}{f'P>|{stat}|':>9}"
                      f"{'[0.025':>8}{'0.975]':>8}")
         for name, row in tb.iterrows():
             lines.append(f"{str(name)[:21]:<22}{row.estimate:>11.5g}{row.std_error:>11.5g}{row.statistic:>9.3f}"
