@@ -61,6 +61,8 @@ def test_grunfeld_plm_full_precision(grunfeld):
 def test_grunfeld_stata_xtreg_output(grunfeld):
     ref = REF["grunfeld_stata_xtreg_fe"]
     r = within(grunfeld, "inv ~ value + capital")
+    for k, (b, se) in ref["coef"].items():
+        assert float(f"{r.params[k]:.7g}") == b and float(f"{r.std_errors[k]:.6g}") == se
     for k in ("sigma_u", "sigma_e", "rho"):
         assert r.stats[k] == pytest.approx(ref[k], rel=1e-7)
     F = r.tests["F effects"]
