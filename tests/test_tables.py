@@ -313,3 +313,21 @@ def test_pyfixest_adapter_fixed_effects_with_spaces():
     assert ind.loc["Firm FE"].tolist() == ["Yes", "Yes"] and ind.loc["Year FE"].tolist() == ["Yes", "Yes"]
     assert ind.loc["SE clustered by"].tolist() == ["firm", "—"]
     assert t.frame.loc[("", "R² within", "stat"), "(1)"] == f"{spaced._r2_within:.3f}"
+
+
+def test_split_equations_side_by_side_and_as_panels():
+    from clusterecon.report.tables import split_equations
+
+    mn = make_result(["engineer:Intercept", "engineer:schooling", "merchant:Intercept", "merchant:schooling",
+                      "sigma"], [0.1, 0.2, 0.3, 0.4, 1.5], [0.1, 0.1, 0.1, 0.1, 0.2], df_resid=None)
+    eqs = split_equations(mn)
+    assert list(eqs) == ["engineer", "merchant", "Other"]
+    assert eqs["merchant"].names == ("Intercept", "schooling")
+    assert eqs["merchant"].coef.tolist() == [0.3, 0.4]
+    assert eqs["merchant"].std_errors.tolist() == pytest.approx([0.1, 0.1])
+    t = regression_table({k: v for k, v in eqs.items() if k != "Other"})
+    assert [(c.text, c.span) for c in t.layout.header[0][1:]] == [("log_sales", 2)]
+    assert [c.text for c in t.layout.header[1][1:]] == ["engineer", "merchant"]
+    assert t.frame.loc[("", "schooling", "estimate")].tolist() == ["0.200**", "0.400***"]
+    stacked = regression_table(panels=split_equations(mn))
+    assert [s.title for s in stacked.layout.sections[:3]] == ["engineer", "merchant", "Other"]

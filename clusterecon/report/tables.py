@@ -239,6 +239,33 @@ def regression_table(
     return RegressionTable(layout=layout, frame=frame, data=data, caption=caption)
 
 
+def split_equations(result: Any, *, sep: str = ":", other: str = "Other") -> dict[str, Any]:
+    """One result per equation of a multi-equation model whose terms are named ``equation:term``.
+
+    Multinomial logit (``engineer:schooling``), Heckman (``select:z``) and similar results become
+    ``{equation: result}`` with the prefix removed and ``coef``/``vcov`` sliced, so that
+    ``regression_table(split_equations(mn))`` puts outcomes side by side and
+    ``regression_table(panels=split_equations(heck))`` stacks the equations as panels. Terms without a prefix
+    (``sigma``, ``lambda``) go to ``other``. Model statistics (N, log-likelihood, ...) are those of the whole model.
+    """
+    import dataclasses
+
+    from ..estimators.results import EstimationResult
+
+    res = _as_result(result)
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(res.names):
+        eq, found, _ = name.partition(sep)
+        groups.setdefault(eq if found else other, []).append(i)
+    base = {f.name: getattr(res, f.name) for f in dataclasses.fields(EstimationResult)}
+    out = {}
+    for eq, idx in groups.items():
+        names = [res.names[i].partition(sep)[2] or res.names[i] for i in idx]
+        out[eq] = EstimationResult(**{**base, "names": tuple(names), "coef": res.coef[idx],
+                                      "vcov": res.vcov[np.ix_(idx, idx)], "model": f"{res.model}: {eq}"})
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------- helpers
 def _blocks(results: Any, panels: Mapping[str, Sequence[Any]] | None) -> dict[str, list[Any]]:
     if (results is None) == (panels is None):
