@@ -13,6 +13,7 @@ _LAZY: dict[str, str] = {
     "regression_table": "clusterecon.report.tables",
     "RegressionTable": "clusterecon.report.tables",
     "TableError": "clusterecon.report.tables",
+    "split_equations": "clusterecon.report.tables",
     "summary_table": "clusterecon.report.descriptive",
     "balance_table": "clusterecon.report.descriptive",
     "assign_phases": "clusterecon.report.descriptive",
