@@ -253,10 +253,13 @@ def _check_keys(ctx: _Ctx) -> None:
         ctx.add("error", "missing_key", "firm_id or year is empty", column="firm_id/year", mask=bad,
                 fix="every record needs a firm identifier and a year; drop or complete these records")
     ctx.year = year
-    # one sort by (firm, year) reused by the duplicate, jump and gap rules; rows without keys sort last
-    yk = np.where(np.isnan(year), np.inf, year)
-    ck = np.where(codes < 0, np.iinfo(np.int64).max, codes)
-    ctx.order = np.lexsort((ctx.rows, yk, ck))
+    # one stable sort by (firm, year) reused by the duplicate, jump and gap rules; rows without keys sort last. A
+    # single int64 key sorts much faster than lexsort, and almost instantly when the file is already in firm-year order
+    ycodes, yuniq = pd.factorize(year, sort=True, use_na_sentinel=True)
+    key = codes.astype(np.int64) * (len(yuniq) + 1) + ycodes
+    key[(codes < 0) | (ycodes < 0)] = np.iinfo(np.int64).max
+    by_row = np.argsort(ctx.rows, kind="stable")  # ties (duplicates) in original record order
+    ctx.order = by_row[np.argsort(key[by_row], kind="stable")]
 
 
 def _check_duplicates(ctx: _Ctx) -> None:

@@ -42,7 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..load import load_survey
+    from . import import_pipeline
+
+    load_survey = import_pipeline()
 
     path, mapping = args.file, args.mapping
     title = None

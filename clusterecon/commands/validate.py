@@ -36,7 +36,9 @@ def sheet_arg(s: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..load import load_survey
+    from . import import_pipeline
+
+    load_survey = import_pipeline()
     from ..validate import missing_columns
 
     if args.file is None and args.mapping is None:
