@@ -1,0 +1,197 @@
+r"""Multinomial logit for unordered categories (founders' prior occupations, sales channels), Stata ``mlogit``.
+
+Model: :math:`P(y_i = j \mid x_i) = \exp(x_i'\beta_j) / \sum_{m} \exp(x_i'\beta_m)` with :math:`\beta_b = 0` for the
+base outcome b. Fitted by statsmodels ``MNLogit`` (Newton); this module adds Stata's conventions and bookkeeping:
+
+* the base outcome defaults to the most frequent category (Stata's default; statsmodels uses the lowest code);
+  ``base=`` chooses another;
+* parameters are named ``"<outcome>:<regressor>"``;
+* variance ``"oim"`` (default) :math:`-H^{-1}`; ``"robust"`` :math:`\frac{N}{N-1}H^{-1}(\sum s_is_i')H^{-1}`;
+  ``"cluster"`` :math:`\frac{G}{G-1}H^{-1}(\sum_g S_gS_g')H^{-1}` (by firm unless ``cluster=`` names a column);
+* the outcome may be strings, a categorical or integer codes (categories in sorted or categorical order);
+* empty cells (an outcome never observed at one value of a 0/1 regressor: its coefficient diverges) are reported by
+  variable and outcome, and refused with ``separation="raise"``.
+
+Marginal effects: ``margins(result)`` gives, for every outcome j (base included), the average of
+:math:`\partial p_j/\partial x = p_j(\beta_j - \sum_m p_m\beta_m)` (discrete changes for 0/1 regressors), with
+delta-method SEs; they sum to zero across outcomes.
+
+Reference: Stata [R] mlogit; Wooldridge (2010) §16.2; Cameron & Trivedi (2005) §15.4.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..panel import SurveyPanel
+from .binary import (
+    ConvergenceError,
+    SeparationError,
+    cluster_codes_for,
+    drop_collinear,
+    extra_columns,
+    ml_vcov,
+    resolve_vcov,
+)
+from .design import SpecificationError, as_panel_frame, build_design, panel_shape
+from .margins import MarginsSpec
+from .results import EstimationResult, TestResult
+
+
+def _outcome_codes(values: pd.Series, base: Any) -> tuple[pd.Series, list[Any]]:
+    """Integer codes with the base outcome coded 0 and the others in their natural order."""
+    present = values.dropna()
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cats = [c for c in values.cat.categories if (present == c).any()]
+    else:
+        cats = sorted(present.unique().tolist(), key=lambda v: (str(type(v)), v))
+    if len(cats) < 2:
+        raise SpecificationError(f"outcome {values.name!r} has {len(cats)} category in the sample: nothing to model")
+    if len(cats) > 30:
+        raise SpecificationError(f"outcome {values.name!r} has {len(cats)} distinct values: it looks continuous or an "
+                                 "identifier, not a set of categories; recode it into a few groups first")
+    counts = present.value_counts()
+    if base is None:
+        base = max(cats, key=lambda c: (counts[c], -cats.index(c)))  # most frequent; first on ties (Stata)
+    elif base not in cats:
+        raise SpecificationError(f"base={base!r} is not an outcome of {values.name!r}; outcomes: {cats}")
+    order = [base] + [c for c in cats if c != base]
+    mapping = {c: i for i, c in enumerate(order)}
+    codes = values.map(mapping).astype("float64")
+    return codes, order
+
+
+def _softmax_probs(params: np.ndarray, X: np.ndarray, k: int) -> np.ndarray:
+    B = np.column_stack([np.zeros(k), params.reshape(-1, k).T])  # (k, J), base first
+    eta = X @ B
+    eta -= eta.max(axis=1, keepdims=True)
+    e = np.exp(eta)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _mn_margins_spec(X: np.ndarray, names: Sequence[str], outcomes: Sequence[Any]) -> MarginsSpec:
+    k = len(names)
+
+    def predict(params, Xm):
+        return _softmax_probs(np.asarray(params), Xm, k)
+
+    def dydx(params, Xm):
+        P = _softmax_probs(np.asarray(params), Xm, k)  # (n, J)
+        B = np.column_stack([np.zeros(k), np.asarray(params).reshape(-1, k).T])  # (k, J)
+        bbar = P @ B.T  # (n, k)
+        return P[:, :, None] * (B.T[None, :, :] - bbar[:, None, :])  # (n, J, k)
+
+    return MarginsSpec(predict=predict, dydx=dydx, X=np.array(X, dtype=float), names=tuple(names),
+                       outcomes=tuple(str(o) for o in outcomes), label="Pr(outcome)")
+
+
+def _empty_cells(codes: np.ndarray, X: np.ndarray, names: Sequence[str], outcomes: Sequence[Any]) -> list[str]:
+    found = []
+    for j, nm in enumerate(names):
+        vals = np.unique(X[:, j])
+        if nm == "Intercept" or len(vals) != 2:
+            continue
+        for v in vals:
+            seen = np.unique(codes[X[:, j] == v]).astype(int)
+            missing = [outcomes[c] for c in range(len(outcomes)) if c not in seen]
+            if missing:
+                found.append(f"{nm} = {v:g} never occurs with outcome(s) {', '.join(map(str, missing))} "
+                             f"({int((X[:, j] == v).sum())} observations)")
+    return found
+
+
+def mnlogit(data: SurveyPanel | pd.DataFrame, formula: str, *, base: Any = None, vcov: str = "oim",
+            cluster: str | None = None, separation: str = "warn", maxiter: int = 100) -> EstimationResult:
+    """Multinomial logit of an unordered categorical outcome.
+
+    Parameters
+    ----------
+    data : SurveyPanel or DataFrame indexed by (firm, year) (a firm-level cross-section indexed (firm, survey
+        year) works too).
+    formula : ``"prior_occupation ~ schooling + cohort"``; the outcome may hold strings or codes.
+    base : base outcome; default the most frequent (Stata ``mlogit``'s default).
+    vcov : ``"oim"``, ``"robust"`` or ``"cluster"`` (Stata factors N/(N−1), G/(G−1)).
+    separation : ``"warn"`` (note empty outcome × dummy cells) or ``"raise"``.
+
+    Returns
+    -------
+    EstimationResult with parameters ``"<outcome>:<regressor>"`` for every non-base outcome, ``extra["outcomes"]``
+    (base first), ``extra["base"]`` and ``extra["margins"]`` for per-outcome marginal effects.
+    """
+    from statsmodels.discrete.discrete_model import MNLogit
+
+    vcov = resolve_vcov(vcov, cluster)
+    if separation not in ("warn", "raise"):
+        raise SpecificationError(f"separation={separation!r}: choose 'warn' or 'raise'")
+    frame = as_panel_frame(data)
+    depvar = formula.split("~", 1)[0].strip()
+    if depvar not in frame.columns:
+        raise SpecificationError(f"outcome {depvar!r} not found; available: {list(frame.columns)[:40]}")
+    codes, outcomes = _outcome_codes(frame[depvar], base)
+    work = frame.copy()
+    work[depvar] = codes
+    design = build_design(work, formula, extra=extra_columns(cluster, data))
+    X, names, collinear = drop_collinear(design.X, list(design.names))
+    dropped = [(c, "collinear with earlier regressors (omitted)") for c in collinear]
+    y = design.y.astype(int)
+    present = np.unique(y)
+    if len(present) < len(outcomes):
+        lost = [outcomes[c] for c in range(len(outcomes)) if c not in present]
+        raise SpecificationError(f"outcome(s) {lost} of {depvar!r} occur only in rows dropped for missing values; "
+                                 "recode or drop those categories")
+    notes = []
+    cells = _empty_cells(y, X, names, outcomes)
+    if cells:
+        msg = ("perfect prediction: " + "; ".join(cells) + ". The coefficients of those outcomes on those variables "
+               "diverge; merge sparse categories, drop the variable, or drop those observations")
+        if separation == "raise":
+            raise SeparationError(msg)
+        notes.append("Warning: " + msg + ".")
+    k, J = X.shape[1], len(outcomes)
+    model = MNLogit(y, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = model.fit(method="newton", maxiter=maxiter, disp=False)
+    if not res.mle_retvals.get("converged", False):
+        if cells:
+            raise SeparationError(f"multinomial logit did not converge: {msg}")
+        raise ConvergenceError(
+            f"multinomial logit did not converge in {maxiter} Newton iterations. Try: merging rare outcome "
+            "categories, rescaling regressors, removing variables that perfectly predict an outcome, or raising "
+            "maxiter")
+    params = np.asarray(res.params).ravel(order="F")  # outcome-major: all of outcome 1, then outcome 2, ...
+    H = model.hessian(params)
+    scores = model.score_obs(params) if vcov in ("robust", "cluster") else None
+    codes_c, cname = cluster_codes_for(design, vcov, cluster)
+    V, info = ml_vcov(H, scores, vcov, codes_c, cname)
+    pnames = [f"{o}:{v}" for o in outcomes[1:] for v in names]
+    ll = float(model.loglike(params))
+    freq = np.bincount(y, minlength=J) / len(y)
+    ll0 = float(len(y) * (freq * np.log(freq)).sum())
+    q = (J - 1) * (k - (1 if "Intercept" in names else 0))
+    if info.kind == "oim":
+        lr = 2 * (ll - ll0)
+        test = TestResult("LR", lr, float(stats.chi2.sf(lr, q)), q, "chi2", "all slopes = 0")
+    else:
+        idx = [i for i, n in enumerate(pnames) if not n.endswith(":Intercept")]
+        b = params[idx]
+        w = float(b @ np.linalg.solve(V[np.ix_(idx, idx)], b))
+        test = TestResult("Wald", w, float(stats.chi2.sf(w, len(idx))), len(idx), "chi2", "all slopes = 0")
+    shape = panel_shape(design.index)
+    counts = {str(o): int((y == i).sum()) for i, o in enumerate(outcomes)}
+    notes.append(f"Base outcome: {outcomes[0]}. Outcome counts: "
+                 + ", ".join(f"{o} {n}" for o, n in counts.items()) + ".")
+    return EstimationResult(
+        model="Multinomial logit", estimator="ML (Newton)", depvar=design.depvar, names=pnames, coef=params,
+        vcov=V, variance=info, nobs=len(y), formula=formula, n_entities=shape["n_entities"], t_min=shape["t_min"],
+        t_mean=shape["t_mean"], t_max=shape["t_max"], rsquared={"pseudo (McFadden)": 1 - ll / ll0}, loglik=ll,
+        omitted=design.omitted, dropped_regressors=tuple(dropped),
+        stats={"Log-likelihood (constant only)": ll0, "Outcomes": J}, tests={"model": test}, notes=tuple(notes),
+        extra={"outcomes": tuple(outcomes), "base": outcomes[0], "counts": counts,
+               "margins": _mn_margins_spec(X, names, outcomes), "index": design.index})
