@@ -287,8 +287,8 @@ def _check_duplicates(ctx: _Ctx) -> None:
         kc = [np.asarray(key.get_level_values(0))[ck], np.asarray(key.get_level_values(1))[ck]]
         nun = conf.drop(columns=["firm_id", "year"]).astype(object).groupby(kc).nunique(dropna=False)
         diff_cols = [col for col in nun.columns if (nun[col] > 1).any()]
-        ex = f.iloc[pos[:10]]
-        vals = [f"{a}/{int(b)}" for a, b in zip(ex["firm_id"].astype(object), ctx.year[pos[:10]])]
+        ex = f.iloc[pos[:20]]
+        vals = list(dict.fromkeys(f"{a}/{int(b)}" for a, b in zip(ex["firm_id"].astype(object), ctx.year[pos[:20]])))
         ctx.add("error", "duplicate_conflict",
                 f"{len(conflict_keys)} (firm_id, year) pair(s) appear in several records that disagree"
                 + (f" (in {', '.join(diff_cols[:6])})" if diff_cols else ""),
