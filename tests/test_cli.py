@@ -201,3 +201,17 @@ def test_describe_from_installed_layout(tmp_path):
     first = r.stdout.splitlines()[0]
     assert first.startswith(str(site / "clusterecon" / "sample_data")), first
     assert "firms 120" in r.stdout
+
+
+def test_validate_excel_sheet_choice(tmp_path, capsys):
+    path = tmp_path / "s.xlsx"
+    good = pd.DataFrame({"firm_id": ["a", "b"], "year": [2005, 2005], "sales": [3.0, 4.0]})
+    with pd.ExcelWriter(path) as xl:
+        good.assign(sales=[-1.0, 4.0]).to_excel(xl, sheet_name="raw", index=False)
+        good.to_excel(xl, sheet_name="clean", index=False)
+    assert run(capsys, "validate", str(path), "--sheet", "clean")[0] == 0
+    assert run(capsys, "validate", str(path), "--sheet", "1")[0] == 0  # 0-based sheet number
+    code, out, _ = run(capsys, "validate", str(path), "--sheet", "raw")
+    assert code == 1 and "negative_value" in out
+    code, _, err = run(capsys, "validate", str(path), "--sheet", "nope")
+    assert code == 2 and "nope" in err
