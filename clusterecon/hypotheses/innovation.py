@@ -35,10 +35,20 @@ SCH = "schooling"
 CRE_MAX_OBS = 5000
 
 
+MIN_CATEGORY_FIRMS = 10
+
+
 def _controls(f: pd.DataFrame) -> list[str]:
+    """Prior-occupation dummies (categories with fewer than MIN_CATEGORY_FIRMS firms pooled into "other", since a
+    rare category that all innovate separates the probit) and a second-generation dummy."""
     out = []
-    if "manager_prior_occupation" in f and f["manager_prior_occupation"].nunique() > 1:
-        out.append("C(manager_prior_occupation)")
+    if "manager_prior_occupation" in f:
+        occ = f["manager_prior_occupation"].astype("string")
+        firms_per = occ.groupby(level="firm_id").first().value_counts()
+        rare = set(firms_per[firms_per < MIN_CATEGORY_FIRMS].index)
+        f["prior_occupation"] = occ.where(~occ.isin(rare), "other")
+        if f["prior_occupation"].nunique() > 1:
+            out.append("C(prior_occupation)")
     if "second_generation" in f and f["second_generation"].nunique() > 1:
         out.append("second_generation")
     return out
