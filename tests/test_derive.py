@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clusterecon import derive
 from clusterecon.derive import DeriveError
@@ -160,3 +162,22 @@ def test_derive_all_on_bundled_sample():
     lp = [e for e in derived if e.column == "va_per_worker" and "missing" in e.action][0]
     assert 17 in lp.rows
     assert p.n_obs == res.panel.n_obs
+
+
+@settings(max_examples=30, deadline=None)
+@given(sales=st.lists(st.one_of(st.none(), st.floats(-5, 50, allow_nan=False)), min_size=1, max_size=12),
+       policy=st.sampled_from(["na", "drop", "constant"]))
+def test_rows_in_equal_rows_out_plus_rows_dropped(sales, policy):
+    n = len(sales)
+    df = pd.DataFrame({"firm_id": [f"f{i % 3}" for i in range(n)], "year": [2000 + i for i in range(n)],
+                       "sales": pd.array(sales, dtype="Float64"), "source_row": np.arange(1, n + 1)})
+    p = SurveyPanel.from_frame(df)
+    q = derive.add_logs(p, ["sales"], policy=policy, constant=6.0)
+    assert p.n_obs == q.n_obs + rows_dropped(q.provenance)
+    x = df["sales"].to_numpy(dtype=float, na_value=np.nan)
+    shift = 6.0 if policy == "constant" else 0.0
+    bad_rows = sorted(df["source_row"][(x + shift <= 0)].tolist())
+    recorded = sorted(r for e in q.provenance if e.step in ("drop", "derive") and e.n_rows for r in e.rows)
+    assert recorded == bad_rows  # every non-positive value is accounted for, by its original row
+    assert q.data["ln_sales"].isna().sum() == np.isnan(np.where(x + shift > 0, x, np.nan)).sum() - (
+        p.n_obs - q.n_obs)
