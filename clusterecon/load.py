@@ -8,6 +8,7 @@ cannot be used at all (missing file, unknown extension, non-UTF-8 text without a
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import validate as _validate
 from .io import LoadError, Mapping, RawTable, as_mapping, canonicalise, read_table
 from .panel import PanelError, SurveyDesign, SurveyPanel
 from .problems import Problem
 from .provenance import ProvenanceEntry, ProvenanceLog
+
+# the module itself, not the package's lazily exported ``validate`` function of the same name
+_validate = importlib.import_module(".validate", __package__)
 
 
 @dataclass(frozen=True)
