@@ -183,3 +183,12 @@ def test_missing_values_reported(mroz):
     d.iloc[:7, d.columns.get_loc("educ")] = np.nan
     fit = probit(d, "inlf ~ educ + age")
     assert fit.nobs == 746 and fit.omitted[0].reason == "missing educ" and fit.omitted[0].n == 7
+
+
+def test_year_with_no_successes_dropped_with_its_dummy(wagepan):
+    d = wagepan.copy()
+    yr = d.index.get_level_values("year")
+    d.loc[yr == 1985, "union"] = 0
+    fit = probit(d, "union ~ educ + exper + C(year)")
+    assert "C(year)[T.1985]" not in fit.names and fit.nobs == len(d) - 545
+    assert "C(year)[T.1985] = 1 predicts failure (outcome = 0) perfectly" in fit.summary()
