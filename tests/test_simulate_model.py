@@ -99,10 +99,11 @@ def test_phase_column_and_risk_set_follow_the_definitions():
     assert (ev["innovation_year"] == ev["year"]).all()
     after = df.merge(ev[["firm_id", "year"]].rename(columns={"year": "y0"}), on="firm_id")
     assert after.loc[after["year"] >= after["y0"], "innovator"].all()
-    # quantity expansion starts when the firms first exceed twice the founders
-    n = df.groupby("year").size()
-    assert n.loc[py["quantity_expansion"]] > 2 * truth.params.n_founders
-    assert (n.loc[: py["quantity_expansion"] - 1] <= 2 * truth.params.n_founders).all()
+    # quantity expansion starts with the first imitator (spin-off or outsider); before it only the pioneers operate
+    founded = df.groupby("firm_id")["founding_year"].first()
+    imitators = founded[founded > truth.params.start_year]
+    assert imitators.min() == py["quantity_expansion"]
+    assert py["quantity_expansion"] >= truth.params.start_year + truth.params.spinoff_min_age
 
 
 def test_exits_and_subcontractors():

@@ -58,8 +58,8 @@ Each firm i is followed in calendar years t = t0, …, t0+T−1; parameters are 
    innovator closes. Any firm closes with probability ``exogenous_exit``. ``exit_year`` is the first year a firm
    no longer operates.
 
-True phases: *initiation* from t0; *quantity_expansion* from the first year the number of active firms exceeds
-2 × ``n_founders``; *quality_improvement* from the trigger year of step 3.
+True phases: *initiation* from t0 (the pioneers alone: outsiders and spin-offs enter only from year t0 +
+``spinoff_min_age``); *quantity_expansion* from the first year an imitator (spin-off or outsider) enters; *quality_improvement* from the trigger year of step 3.
 
 The yearly loop is written with numpy over the firms alive (no package simulates this model, so it is our own);
 a 300-firm, 40-year cluster takes a few milliseconds (``benchmarks/bench_simulate.py``). The same seed gives the
@@ -214,8 +214,12 @@ def run(p: ClusterParams, seed: Any = None) -> tuple[dict[str, np.ndarray], dict
                 w = np.exp(st.logL[elig])
                 parents = elig[rng.choice(len(elig), size=n_spin, p=w / w.sum())]
                 _enter(st, rng, p, year, n_spin, kind="spinoff", parents=parents)
-            n_out = int(rng.poisson(p.outside_entry_rate * drive))
+            # outsiders imitate only once the pioneers have shown the product for spinoff_min_age years, so the
+            # initiation phase holds the pioneers alone (Sonobe & Otsuka 2006, ch. 2)
+            n_out = int(rng.poisson(p.outside_entry_rate * drive)) if k >= p.spinoff_min_age else 0
             _enter(st, rng, p, year, n_out, kind="outside")
+            if quantity_start is None and n_spin + n_out > 0:
+                quantity_start = year
         n = st.n
         ids = np.flatnonzero(st.alive[:n])
         m = len(ids)
@@ -268,8 +272,6 @@ def run(p: ClusterParams, seed: Any = None) -> tuple[dict[str, np.ndarray], dict
         price = np.where(sub, unit_cost * (1.0 + p.subcontract_markup), P * np.exp(p.price_premium * innov))
         sales = price * y
         profit = sales - mat - wb - capcost
-        if quantity_start is None and m > 2 * p.n_founders:
-            quantity_start = year
         for key, val in (("idx", ids), ("L", L), ("K", K), ("y", y), ("price", price), ("sales", sales),
                          ("mat", mat), ("wb", wb), ("profit", profit), ("omega", omega),
                          ("school", st.school[ids].copy()), ("gen", st.gen[ids].copy()), ("mocc", st.mocc[ids].copy()),
