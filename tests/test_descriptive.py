@@ -173,3 +173,20 @@ def test_phase_spans_from_start_years():
     df = pd.DataFrame({"year": [1971, 1980, 2000], "x": [1.0, 2.0, 3.0]})
     t = summary_table(df, ["x"], by="phase", phases=phase_spans(starts, 2014), stats=["mean"])
     assert [c.text for c in t.layout.header[0][1:]] == ["Initiation", "Quantity expansion", "Quality improvement"]
+
+
+def test_balance_joint_orthogonality_test(rct):
+    # Classical variance, no strata: the Wald F of all slopes is the regression F = (R²/k) / ((1 − R²)/(n − k − 1)).
+    t = balance_table(rct, ["profit", "employees"], vcov="classical")
+    jt = t.frame.attrs["joint_test"]
+    X = np.column_stack([np.ones(len(rct)), rct[["profit", "employees"]].to_numpy()])
+    y = rct.treat_offered.to_numpy(float)
+    resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+    r2 = 1 - resid @ resid / ((y - y.mean()) @ (y - y.mean()))
+    n, k = len(y), 2
+    assert jt["F"] == pytest.approx((r2 / k) / ((1 - r2) / (n - k - 1)))
+    assert jt["p_value"] == pytest.approx(stats.f.sf(jt["F"], k, n - k - 1))
+    assert jt["df"] == (2, 117.0) and jt["n"] == 120
+    assert any(n.startswith("Joint test that the variables do not predict treatment: F(2, 117)")
+               for n in t.layout.notes)
+    assert "joint_test" not in balance_table(rct, ["profit"], joint=False).frame.attrs

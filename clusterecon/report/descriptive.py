@@ -247,6 +247,7 @@ def balance_table(
     labels: Mapping[str, str] | None = None,
     digits: int = 3,
     caption: str | None = None,
+    joint: bool = True,
 ) -> DescriptiveTable:
     """Baseline balance of a (stratified) randomised training programme.
 
@@ -258,9 +259,11 @@ def balance_table(
     G − 1 df). Pass baseline rows only (e.g. ``df.query("post == False")``); with several rows per firm use
     ``cluster="firm_id"``. Rows with a missing treatment are left out and counted in a note; missing values of a
     variable leave out only that variable's rows (its N columns show what was used).
-    """
-    import statsmodels.api as sm
 
+    ``joint=True`` adds the joint orthogonality test to the notes: OLS of the treatment indicator on all variables
+    (and strata effects) on the rows complete for all of them, Wald F-test that every variable's coefficient is
+    zero with the same variance estimator.
+    """
     df, lab = _frame_and_labels(data, labels)
     if treatment not in df.columns:
         raise DescriptiveError(f"treatment column {treatment!r} not in the data; available: {list(df.columns)}")
@@ -284,18 +287,11 @@ def balance_table(
         x0, x1 = xv[tv == 0], xv[tv == 1]
         design = np.column_stack([np.ones(ok.sum()), tv])
         if strata is not None:
-            dummies = pd.get_dummies(df.loc[ok, strata].astype(str), drop_first=True, dtype=float).to_numpy()
-            design = np.column_stack([design, dummies])
+            design = np.column_stack([design, _dummies(df.loc[ok, strata])])
         if np.linalg.matrix_rank(design) < design.shape[1]:
             raise DescriptiveError(f"{var}: {treatment} does not vary within {strata or 'the sample'}; "
                                    "the difference is not identified (check the strata and treatment columns)")
-        fit = sm.OLS(xv, design)
-        if cluster is not None:
-            res = fit.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(df.loc[ok, cluster])[0]})
-        elif vcov == "classical":
-            res = fit.fit()
-        else:
-            res = fit.fit(cov_type=vcov, use_t=True)
+        res = _ols(xv, design, vcov, df.loc[ok, cluster] if cluster is not None else None)
         s0, s1 = x0.std(ddof=1), x1.std(ddof=1)
         rec = {"control_mean": x0.mean(), "control_sd": s0, "control_n": len(x0), "treatment_mean": x1.mean(),
                "treatment_sd": s1, "treatment_n": len(x1), "difference": res.params[1], "std_error": res.bse[1],
@@ -322,8 +318,45 @@ def balance_table(
     if len(short):
         notes.append("Missing values leave out rows for: " + ", ".join(
             f"{v} ({n0 + n1 - int(frame.loc[v, 'control_n'] + frame.loc[v, 'treatment_n'])})" for v in short) + ".")
+    if joint:
+        complete = x.notna().all(axis=1).to_numpy().copy()
+        for extra in (strata, cluster):
+            if extra is not None:
+                complete &= df[extra].notna().to_numpy()
+        design = np.column_stack([np.ones(complete.sum()), x.to_numpy()[complete]])
+        if strata is not None:
+            design = np.column_stack([design, _dummies(df.loc[complete, strata])])
+        k = x.shape[1]
+        if np.linalg.matrix_rank(design) < design.shape[1]:
+            notes.append("Joint test not computed: the variables are collinear.")
+        else:
+            res = _ols(t.to_numpy()[complete], design, vcov, df.loc[complete, cluster] if cluster else None)
+            R = np.zeros((k, design.shape[1]))
+            R[:, 1:k + 1] = np.eye(k)
+            ft = res.f_test(R)
+            f, p = float(np.squeeze(ft.fvalue)), float(ft.pvalue)
+            frame.attrs["joint_test"] = {"F": f, "df": (int(ft.df_num), float(ft.df_denom)), "p_value": p,
+                                         "n": int(complete.sum())}
+            notes.append(f"Joint test that the variables do not predict treatment: F({int(ft.df_num)}, "
+                         f"{ft.df_denom:g}) = {f:.{digits}f}, p = {p:.{digits}f} (N = {int(complete.sum()):,}).")
     layout = Layout(header, (Section(tuple(rows)), Section((obs,))), tuple(notes))
     return DescriptiveTable(layout=layout, frame=frame, caption=caption)
+
+
+def _dummies(codes: pd.Series) -> np.ndarray:
+    return pd.get_dummies(codes.astype(str), drop_first=True, dtype=float).to_numpy()
+
+
+def _ols(y: np.ndarray, X: np.ndarray, vcov: str, clusters: pd.Series | None) -> Any:
+    """statsmodels OLS with Stata's small-sample conventions for the chosen variance."""
+    import statsmodels.api as sm
+
+    fit = sm.OLS(y, X)
+    if clusters is not None:
+        return fit.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(clusters)[0]}, use_t=True)
+    if vcov == "classical":
+        return fit.fit()
+    return fit.fit(cov_type=vcov, use_t=True)
 
 
 def yearly_aggregates(data: Any, *, output: str = "sales", price: str = "product_price",
