@@ -59,7 +59,8 @@ Each firm i is followed in calendar years t = t0, …, t0+T−1; parameters are 
    no longer operates.
 
 True phases: *initiation* from t0 (the pioneers alone: outsiders and spin-offs enter only from year t0 +
-``spinoff_min_age``); *quantity_expansion* from the first year an imitator (spin-off or outsider) enters; *quality_improvement* from the trigger year of step 3.
+``spinoff_min_age``); *quantity_expansion* from the first year an imitator (spin-off or outsider) enters;
+*quality_improvement* from the trigger year of step 3.
 
 The yearly loop is written with numpy over the firms alive (no package simulates this model, so it is our own);
 a 300-firm, 40-year cluster takes a few milliseconds (``benchmarks/bench_simulate.py``). The same seed gives the

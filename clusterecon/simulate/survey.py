@@ -138,7 +138,8 @@ def draw_sample(frame: pd.DataFrame, n_firms: int | None, rng: np.random.Generat
 
 
 def _measure(df: pd.DataFrame, lag: np.ndarray, fw: Fieldwork, rng: np.random.Generator) -> None:
-    """Apply fieldwork error in place to the reported items of ``df`` (rows aligned with ``lag``)."""
+    """Apply fieldwork error in place to the reported items of ``df`` (rows aligned with ``lag``; rows of closed
+    firms hold NaN items and stay NaN)."""
     n = len(df)
     lag = lag.astype(float)
     sd = fw.error_sd + fw.error_sd_per_year * lag
@@ -146,24 +147,28 @@ def _measure(df: pd.DataFrame, lag: np.ndarray, fw: Fieldwork, rng: np.random.Ge
     # variance is common to the row, so value added keeps its sign; heaping is a habit of the row too
     common = rng.standard_normal(n)
     heap = rng.random(n) < np.minimum(1.0, fw.heaping_per_year * lag)
+    p_miss = np.clip(fw.missing + fw.missing_per_year * lag, 0.0, 1.0)
+    miss = rng.random((n, len(ITEMS))) < p_miss[:, None]
+    new: dict[str, Any] = {}
     for col in NOISY_MONEY:
         u = sd * (np.sqrt(0.75) * common + 0.5 * rng.standard_normal(n))
         x = df[col].to_numpy(dtype=float, na_value=np.nan) * np.exp(u)
         digits = np.where(heap, 2, fw.money_digits) if fw.money_digits else np.zeros(n, dtype=int)
-        df[col] = _round_sig(x, digits)
+        new[col] = _round_sig(x, digits)
     emp = df["employees"].to_numpy(dtype=float, na_value=np.nan) * np.exp(rng.standard_normal(n) * sd)
     emp = np.maximum(1.0, np.round(emp))
-    heap_e = heap & (emp > 10)
-    df["employees"] = np.where(heap_e, np.round(emp / 5.0) * 5.0, emp)
+    new["employees"] = np.where(heap & (emp > 10), np.round(emp / 5.0) * 5.0, emp)
     dss = df["direct_sales_share"].to_numpy(dtype=float, na_value=np.nan)
     if fw.error_sd or fw.error_sd_per_year:
         dss = dss + rng.standard_normal(n) * (0.05 + 0.02 * lag)
-    df["direct_sales_share"] = np.clip(dss, 0.0, 1.0)
-    p_miss = np.clip(fw.missing + fw.missing_per_year * lag, 0.0, 1.0)
-    miss = rng.random((n, len(ITEMS))) < p_miss[:, None]
+    new["direct_sales_share"] = np.clip(dss, 0.0, 1.0)
     for j, col in enumerate(ITEMS):
-        if miss[:, j].any():
-            df.loc[miss[:, j], col] = pd.NA if col in schema.INNOVATION_INDICATORS else np.nan
+        if col in new:
+            df[col] = np.where(miss[:, j], np.nan, new[col])
+        elif miss[:, j].any():
+            vals = df[col].to_numpy(dtype=object, na_value=pd.NA)
+            vals[miss[:, j]] = pd.NA
+            df[col] = pd.array(vals, dtype="boolean")
 
 
 def _firm_level_at(census: pd.DataFrame, ids: np.ndarray, year: int) -> pd.DataFrame:
@@ -265,11 +270,7 @@ def survey_frame(census: pd.DataFrame, truth: Truth, *, kind: SurveyKind = "reca
         rows[c] = rows[c].astype("boolean")
     for c in NOISY_MONEY + ("employees", "direct_sales_share"):
         rows[c] = rows[c].astype(float)
-    active = rows["active"].to_numpy(dtype=bool)
-    if active.any():
-        part = rows.loc[active].copy()
-        _measure(part, rows["recall_lag"].to_numpy()[active], fw, rng)
-        rows.loc[active, list(ITEMS)] = part[list(ITEMS)]
+    _measure(rows, rows["recall_lag"].to_numpy(), fw, rng)
     info["fieldwork"] = fw
     info["seed"] = seed if isinstance(seed, (int, type(None))) else repr(seed)
     cols = [c for c in SURVEY_COLUMNS if c in rows.columns] + ([c for c in TRUE_COLUMNS if c in rows.columns]
