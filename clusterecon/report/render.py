@@ -143,9 +143,8 @@ def render_markdown(layout: Layout) -> str:
     for r in body:
         r = r + [Cell()] * (n - len(r))
         lines.append("| " + " | ".join(_md_cell(c) for c in r) + " |")
-    if layout.notes:
-        lines.append("")
-        lines.extend(_md_escape(note) for note in layout.notes)
+    for note in layout.notes:  # one paragraph per note: consecutive lines would run together
+        lines += ["", _md_escape(note)]
     return "\n".join(lines) + "\n"
 
 
