@@ -72,6 +72,7 @@ Otsuka, K. and T. Sonobe (2011), World Bank PRWP 5703.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -170,10 +171,14 @@ def _enter(st: _State, rng: np.random.Generator, p: ClusterParams, year: int, n_
     st.n += n_new
 
 
+@lru_cache(maxsize=32)
 def _beta_ppf_table(mean: float, conc: float = 8.0) -> np.ndarray:
+    """Quantiles of Beta(mean·conc, (1−mean)·conc) on a 1,000-point grid (cached: scipy's ppf is slow)."""
     from scipy import stats
 
-    return stats.beta(mean * conc, (1 - mean) * conc).ppf(np.linspace(0.0005, 0.9995, 1000))
+    out = stats.beta(mean * conc, (1 - mean) * conc).ppf(np.linspace(0.0005, 0.9995, 1000))
+    out.setflags(write=False)
+    return out
 
 
 def run(p: ClusterParams, seed: Any = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
