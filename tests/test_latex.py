@@ -179,3 +179,14 @@ def test_missing_pdflatex_fails_under_ci_and_skips_locally(monkeypatch):
     monkeypatch.setenv("CI", "false")
     with pytest.raises(pytest.skip.Exception):
         pdflatex()
+
+
+def test_html_of_any_text_is_well_formed():
+    import xml.etree.ElementTree as ET
+
+    fuzz = _fuzz_table()
+    root = ET.fromstring(fuzz.to_html(caption="a<b & c"))  # fails on any unescaped < & or unclosed tag
+    body_rows = [tr for tb in root.findall("tbody") for tr in tb.findall("tr")]
+    assert len(body_rows) == len(fuzz.layout.sections[0].rows)
+    assert root.find("caption").text == "a<b & c"
+    assert [td.text for td in root.find("tfoot").iter("td")] == list(fuzz.layout.notes)
