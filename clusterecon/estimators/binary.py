@@ -264,7 +264,8 @@ def link_functions(link: str):
     raise ValueError(link)
 
 
-def index_margins_spec(link: str, X: np.ndarray, names: Sequence[str], scale_index: int | None = None):
+def index_margins_spec(link: str, X: np.ndarray, names: Sequence[str], scale_index: int | None = None,
+                       exclude: Sequence[str] = ("Intercept",)):
     """MarginsSpec of P(y=1|x) = F(x'β [/ sqrt(1 + exp(θ_s))]) for :mod:`.margins`.
 
     ``scale_index``: position of a ln σ²_u parameter after β (RE probit: the population-averaged probability is
@@ -288,7 +289,8 @@ def index_margins_spec(link: str, X: np.ndarray, names: Sequence[str], scale_ind
         b = _b(params)
         return f(Xm @ b)[:, None] * b[None, :]
 
-    return MarginsSpec(predict=predict, dydx=dydx, X=np.array(X, dtype=float), names=tuple(names))
+    return MarginsSpec(predict=predict, dydx=dydx, X=np.array(X, dtype=float), names=tuple(names),
+                       exclude=tuple(exclude))
 
 
 def _binary(data: SurveyPanel | pd.DataFrame, formula: str, link: str, *, vcov: str, cluster: str | None,
