@@ -100,3 +100,18 @@ def test_dummy_detection_and_override(mroz):
     assert margins(fit, dydx=["educ"]).names == ("educ",)
     with pytest.raises(KeyError, match="not regressors"):
         margins(fit, dydx=["nope"])
+
+
+def test_at_fixed_values_like_stata_at(mroz):
+    """Stata ``margins, dydx(educ) at(kidslt6=1)``: set the column for everyone, average over the rest."""
+    from scipy import stats
+
+    fit = probit(mroz, FORMULA)
+    me = margins(fit, dydx=["educ"], at={"kidslt6": 1})
+    X = fit.extra["margins"].X.copy()
+    X[:, list(fit.names).index("kidslt6")] = 1.0
+    want = np.mean(stats.norm.pdf(X @ fit.coef)) * fit.params["educ"]
+    assert me.params["educ"] == pytest.approx(want, rel=1e-10)
+    assert "at kidslt6=1" in me.model
+    with pytest.raises(KeyError, match="not a column"):
+        margins(fit, at={"kids": 1})

@@ -25,7 +25,7 @@ margins, Methods and formulas.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,19 +75,26 @@ def _siblings(name: str, names: Sequence[str]) -> list[int]:
 
 
 def average_effects(spec: MarginsSpec, params: np.ndarray, cov: np.ndarray, *, variables: Sequence[str] | str = "*",
-                    dummies: Sequence[str] | bool | None = None, at: str = "overall",
+                    dummies: Sequence[str] | bool | None = None, at: str | Mapping[str, float] = "overall",
                     ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     """Effects, their delta-method covariance, their names and the discrete-change variables.
 
     ``at="overall"`` averages over the sample (AME/APE); ``at="mean"`` evaluates at the sample means (PEA, Stata
-    ``atmeans``).
+    ``atmeans``); a mapping ``{column: value}`` sets those columns for every observation and averages over the rest
+    (Stata ``margins, at(x=v)``).
     """
     names = list(spec.names)
     X = np.asarray(spec.X, dtype=float)
-    if at == "mean":
+    if isinstance(at, Mapping):
+        X = X.copy()
+        for col, val in at.items():
+            if col not in names:
+                raise KeyError(f"at: {col!r} is not a column of the model; have {names}")
+            X[:, names.index(col)] = float(val)
+    elif at == "mean":
         X = X.mean(axis=0, keepdims=True)
     elif at != "overall":
-        raise ValueError(f"at={at!r}: choose 'overall' (average effects) or 'mean' (effects at the means)")
+        raise ValueError(f"at={at!r}: choose 'overall', 'mean' or a mapping {{column: value}}")
     if variables == "*":
         variables = [n for n in names if n not in spec.exclude]
     else:
@@ -147,7 +154,7 @@ def average_effects(spec: MarginsSpec, params: np.ndarray, cov: np.ndarray, *, v
 
 
 def margins(result: EstimationResult, *, dydx: Sequence[str] | str = "*", dummies: Sequence[str] | bool | None = None,
-            at: str = "overall") -> EstimationResult:
+            at: str | Mapping[str, float] = "overall") -> EstimationResult:
     """Average marginal effects of a fitted model (Stata ``margins, dydx(*)``), as an :class:`EstimationResult`.
 
     Parameters
@@ -156,7 +163,9 @@ def margins(result: EstimationResult, *, dydx: Sequence[str] | str = "*", dummie
     dydx : ``"*"`` (all regressors but the constant) or a list of column names.
     dummies : ``None`` detects 0/1 columns (discrete change 0 → 1); a list names them; ``False`` treats all as
         continuous (Stata's treatment of a 0/1 variable not declared ``i.``).
-    at : ``"overall"`` (average over the sample) or ``"mean"`` (at the means of the regressors).
+    at : ``"overall"`` (average over the sample), ``"mean"`` (at the means of the regressors) or ``{column:
+        value}`` (those columns fixed for every observation, averaged over the others; Stata ``at()``). Derived
+        columns (squares, interactions) are not updated: set them too.
     """
     spec = result.extra.get("margins") if result.extra else None
     if not isinstance(spec, MarginsSpec):
@@ -165,7 +174,9 @@ def margins(result: EstimationResult, *, dydx: Sequence[str] | str = "*", dummie
     src = result.variance
     info = VarianceInfo("delta", clusters=src.clusters, n_clusters=src.n_clusters,
                         dof_rule=f"J V J' with V the model's {src.kind} covariance")
-    what = "Average marginal effects" if at == "overall" else "Marginal effects at the means"
+    what = {"overall": "Average marginal effects", "mean": "Marginal effects at the means"}.get(
+        at if isinstance(at, str) else "", "Average marginal effects at " + ", ".join(
+            f"{k}={v:g}" for k, v in dict(at).items()))
     notes = [f"Effects on {spec.label}; dy/dx per model-matrix column."]
     if disc:
         notes.append("Discrete change 0 → 1 for: " + ", ".join(disc) + ".")
@@ -174,4 +185,5 @@ def margins(result: EstimationResult, *, dydx: Sequence[str] | str = "*", dummie
         coef=est, vcov=V, variance=info, nobs=result.nobs, df_resid=result.df_resid, formula=result.formula,
         n_entities=result.n_entities, t_min=result.t_min, t_mean=result.t_mean, t_max=result.t_max,
         omitted=result.omitted, dropped_regressors=result.dropped_regressors, effects=result.effects,
-        notes=tuple(notes), extra={"discrete": tuple(disc), "at": at, "source": result.model})
+        notes=tuple(notes),
+        extra={"discrete": tuple(disc), "at": at if isinstance(at, str) else dict(at), "source": result.model})
