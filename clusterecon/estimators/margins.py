@@ -174,9 +174,10 @@ def margins(result: EstimationResult, *, dydx: Sequence[str] | str = "*", dummie
     src = result.variance
     info = VarianceInfo("delta", clusters=src.clusters, n_clusters=src.n_clusters,
                         dof_rule=f"J V J' with V the model's {src.kind} covariance")
-    what = {"overall": "Average marginal effects", "mean": "Marginal effects at the means"}.get(
-        at if isinstance(at, str) else "", "Average marginal effects at " + ", ".join(
-            f"{k}={v:g}" for k, v in dict(at).items()))
+    if isinstance(at, str):
+        what = "Average marginal effects" if at == "overall" else "Marginal effects at the means"
+    else:
+        what = "Average marginal effects at " + ", ".join(f"{k}={v:g}" for k, v in dict(at).items())
     notes = [f"Effects on {spec.label}; dy/dx per model-matrix column."]
     if disc:
         notes.append("Discrete change 0 → 1 for: " + ", ".join(disc) + ".")
