@@ -143,3 +143,23 @@ def test_bad_input():
     df["y"] = df["y"] * 3
     with pytest.raises(SpecificationError, match="coded 0/1.*0, 3"):
         re_probit(df, "y ~ x")
+
+
+def test_firm_scores_are_the_gradient_of_firm_loglik(sim):
+    """The cluster sandwich uses analytic per-firm scores; check them against central differences."""
+    from clusterecon.estimators.re_probit import _REProbitLik
+
+    df, _ = sim
+    y = df["y"].to_numpy()
+    X = np.column_stack([np.ones(len(df)), df["x1"], df["d"]])
+    g = df.index.get_level_values(0).to_numpy()
+    lik = _REProbitLik(y, X, g, 12)
+    theta = np.array(REF["coef"]) + 0.05
+    nodes = lik.adaptation(theta)
+    _, S = lik.contributions(theta, True, nodes)
+    num = np.empty_like(S)
+    for j in range(len(theta)):
+        e = np.zeros_like(theta)
+        e[j] = 1e-6
+        num[:, j] = (lik.contributions(theta + e, nodes=nodes)[0] - lik.contributions(theta - e, nodes=nodes)[0]) / 2e-6
+    np.testing.assert_allclose(S, num, atol=1e-6)
