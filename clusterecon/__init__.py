@@ -22,7 +22,6 @@ _LAZY: dict[str, str] = {
     "AnalysisResult": "clusterecon.hypotheses.battery",
     "load_survey": "clusterecon.load",
     "read_panel": "clusterecon.load",
-    "validate": "clusterecon.validate",
     "simulate": "clusterecon.simulate",
     "survey": "clusterecon.simulate",
     "production_function": "clusterecon.productivity",

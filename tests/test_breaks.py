@@ -24,6 +24,14 @@ def test_simulated_null_matches_bai_perron_2003_table(q, alpha):
     assert ours == pytest.approx(bai_perron_critical_value(q, 0, alpha), rel=0.025)
 
 
+@pytest.mark.parametrize("l", [1, 2, 3])
+def test_sequential_critical_values_from_the_simulated_null_match_the_table(l):
+    # Bai & Perron (2003) supF(l+1|l), q = 1, trim 0.15, 5%: 10.13, 11.14, 11.83 — reproduced from the sup-F(1|0)
+    # draws as the (0.95)^(1/(l+1)) quantile (maximum of l+1 independent segments), within 2.5%.
+    draws = _supw_null_draws(1, 0.15)
+    assert np.quantile(draws, 0.95 ** (1 / (l + 1))) == pytest.approx(bai_perron_critical_value(1, l, 0.05), rel=0.025)
+
+
 def test_chow_equals_interaction_f_test():
     rng = np.random.default_rng(1)
     T = 40

@@ -13,7 +13,8 @@ def _cluster(seed=0, t1=1986, t2=1996, years=range(1980, 2006)):
     rows, fid = [], 0
     founding = {}
     for y in years:
-        n_new = rng.poisson(1 if y < t1 else (12 if y < t2 else 3))
+        # a few pioneers, little entry until the take-off (the initiation phase of the model)
+        n_new = 4 if y == years[0] else rng.poisson(0.3 if y < t1 else (12 if y < t2 else 3))
         for _ in range(n_new):
             founding[str(fid)] = y
             fid += 1

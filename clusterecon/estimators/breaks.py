@@ -65,6 +65,18 @@ def bai_perron_critical_value(q: int, l: int = 0, alpha: float = 0.05) -> float:
     return _BP_CV_EPS15[alpha][q - 1][l]
 
 
+def sequential_critical_value(q: int, l: int, alpha: float = 0.05, trim: float = 0.15) -> float:
+    """Critical value of sup-F(l+1 | l): the Bai–Perron (2003) table for trim 0.15; otherwise from the simulated
+    sup-Wald null, using that the limit is the maximum of l+1 independent sup-F(1|0) statistics (Bai & Perron 1998,
+    Proposition 9), so the critical value is the (1 − alpha)^(1/(l+1)) quantile."""
+    if round(trim, 3) == 0.15:
+        try:
+            return bai_perron_critical_value(q, l, alpha)
+        except ValueError:
+            pass
+    return float(np.quantile(_supw_null_draws(q, round(trim, 3)), (1 - alpha) ** (1 / (l + 1))))
+
+
 def _ssr(y: np.ndarray, X: np.ndarray) -> float:
     if len(y) == 0:
         return 0.0
@@ -221,10 +233,7 @@ def sequential_breaks(y, X=None, *, max_breaks: int = 3, trim: float = 0.15, alp
                     best = f
         if best is None:
             break
-        try:
-            cv = bai_perron_critical_value(q, min(l, 4), alpha)
-        except ValueError:
-            cv = float(np.quantile(_supw_null_draws(q, round(trim, 3)), 1 - alpha))
+        cv = sequential_critical_value(q, l, alpha, trim)
         reject = best > cv
         pval = sup_wald_pvalue(best, q, trim) if l == 0 else float("nan")
         tests.append(TestResult(f"sup-F({l + 1}|{l})", best, pval, q, "Bai-Perron", f"{l} breaks against {l + 1}",

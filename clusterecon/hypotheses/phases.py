@@ -66,13 +66,31 @@ def trajectories(panel: SurveyPanel) -> pd.DataFrame:
     return out
 
 
-def _broken_trend_break(series: pd.Series, *, after: int | None = None, rng_seed: int = 12345,
-                        reps: int = 199) -> dict | None:
+def _local_bootstrap(X: np.ndarray, y: np.ndarray, b: int, trim: float, rng_seed: int, reps: int) -> np.ndarray:
+    """Residual-bootstrap draws of a single break date in a broken linear trend (0-based indices)."""
+    beta1 = np.linalg.lstsq(X[:b], y[:b], rcond=None)[0]
+    beta2 = np.linalg.lstsq(X[b:], y[b:], rcond=None)[0]
+    fitted = np.r_[X[:b] @ beta1, X[b:] @ beta2]
+    resid = y - fitted
+    rng = np.random.default_rng(rng_seed)
+    dates = np.empty(reps, dtype=int)
+    for i in range(reps):
+        try:
+            dates[i] = sup_f_test(fitted + rng.choice(resid, size=len(resid)), X, trim=trim).break_at
+        except ValueError:
+            dates[i] = b
+    return dates
+
+
+def _broken_trend_break(series: pd.Series, *, after: int | None = None, to_peak: bool = False,
+                        min_segment: int | None = None, rng_seed: int = 12345, reps: int = 199) -> dict | None:
     """The upward trend break with the largest slope increase among those found by the sequential Bai-Perron
     procedure (at most two breaks), with a bootstrap interval from re-dating it within its two adjacent segments."""
     s = series.dropna()
     if after is not None:
         s = s[s.index >= after]
+    if to_peak and len(s):
+        s = s.loc[: s.idxmax()]
     if len(s) < MIN_YEARS:
         return None
     y = s.to_numpy(dtype=float)
@@ -80,7 +98,8 @@ def _broken_trend_break(series: pd.Series, *, after: int | None = None, rng_seed
         return None
     t = (s.index.to_numpy() - s.index.min()).astype(float)
     X = np.column_stack([np.ones(len(s)), t])
-    dating = sequential_breaks(y, X, max_breaks=2)
+    trim = 0.15 if min_segment is None else round(max(min_segment / len(s), 0.05), 3)
+    dating = sequential_breaks(y, X, max_breaks=2, trim=trim)
     first = dating.tests[0]
     if not dating.breaks:
         return {"year": None, "pvalue": first.pvalue, "test": first, "slope_before": 0.0, "slope_after": 0.0}
@@ -89,19 +108,7 @@ def _broken_trend_break(series: pd.Series, *, after: int | None = None, rng_seed
     gains = np.diff(slopes)
     j = int(np.argmax(gains))
     a, b, c = bounds[j], bounds[j + 1], bounds[j + 2]
-    seg_x, seg_y = X[a:c], y[a:c]
-    local = b - a
-    beta1 = np.linalg.lstsq(seg_x[:local], seg_y[:local], rcond=None)[0]
-    beta2 = np.linalg.lstsq(seg_x[local:], seg_y[local:], rcond=None)[0]
-    fitted = np.r_[seg_x[:local] @ beta1, seg_x[local:] @ beta2]
-    resid = seg_y - fitted
-    rng = np.random.default_rng(rng_seed)
-    dates = []
-    for _ in range(reps):
-        try:
-            dates.append(a + sup_f_test(fitted + rng.choice(resid, size=len(resid)), seg_x).break_at)
-        except ValueError:
-            dates.append(b)
+    dates = a + _local_bootstrap(X[a:c], y[a:c], b - a, max(trim, 3.0 / (c - a)), rng_seed, reps)
     years = s.index.to_numpy()
     lo, hi = np.percentile(dates, [5, 95])
     return {
@@ -149,7 +156,9 @@ def _diagnose(panel, traj, key, title, question, expansion_start, quality_start,
     if firms.dropna().shape[0] < MIN_YEARS:
         raise SkipHypothesis(f"fewer than {MIN_YEARS} years with a firm count (and no founding years to rebuild "
                              "one): the transitions cannot be dated")
-    exp = _known_break(firms, expansion_start) if expansion_start else _broken_trend_break(firms)
+    # initiation can be short (a few pioneer years): segments of 3 years, searched up to the peak number of firms
+    exp = (_known_break(firms, expansion_start) if expansion_start
+           else _broken_trend_break(firms, to_peak=True, min_segment=3))
     t1 = None
     if exp is not None:
         tests["entry take-off"] = exp["test"]
