@@ -254,3 +254,11 @@ def test_shuffling_rows_and_relabelling_firms_changes_nothing(seed):
     other = validate(shuffled, today_year=2026)
     key = lambda r: sorted((p.rule, p.column, tuple(sorted(p.rows)), p.n) for p in r.problems)  # noqa: E731
     assert key(base) == key(other)
+
+
+def test_empty_and_single_row_frames():
+    empty = pd.DataFrame({"firm_id": pd.Series([], dtype="string"), "year": pd.Series([], dtype="int64"),
+                          "sales": pd.Series([], dtype=float), "founding_year": pd.Series([], dtype="Int64")})
+    assert validate(empty).problems == ()
+    one = pd.DataFrame({"firm_id": ["a"], "year": [2000.0], "sales": [1.0], "cluster": ["x"]})
+    assert validate(one).problems == ()
