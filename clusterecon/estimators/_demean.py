@@ -106,6 +106,16 @@ class Groups:
         return Z - self.expand(self.means(Z, weights))
 
 
+def _cell_times(cT: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """(C @ B)' for the G × T cell table given as C' (T × G) and a small T × p matrix B.
+
+    ``np.einsum`` (its own single-threaded loops) rather than BLAS: with OpenBLAS threads, tall-skinny GEMMs such
+    as C @ B take 100–250 ms at G = 1e5–1e6 in some orientations and < 1 ms in others, and which one is fast
+    changes with G; einsum is predictable.
+    """
+    return np.einsum("tj,tg->jg", B, cT)
+
+
 def index_groups(index: pd.MultiIndex, level: int, weights: np.ndarray | None = None) -> Groups:
     """Groups of one level of a (firm, year) MultiIndex from its integer codes (no hashing of the values)."""
     if isinstance(index, pd.MultiIndex):
@@ -146,8 +156,8 @@ class Absorbed:
     cellT: np.ndarray | None = None
 
     def cell_times(self, v: np.ndarray) -> np.ndarray:
-        """C @ v for the G × T cell table and a T-vector (fast orientation, see :func:`absorb`)."""
-        return (v[None, :] @ self.cellT)[0]
+        """C @ v for the G × T cell table and a T-vector (see :func:`_cell_times`)."""
+        return _cell_times(self.cellT, v[:, None])[0]
 
     def year_effects(self, c: np.ndarray) -> np.ndarray:
         """δ (T,) minimising ‖M_F(Zc − Dδ)‖_W (min-norm; defined up to a constant)."""
@@ -205,16 +215,18 @@ def absorb(Z: np.ndarray, firm: Groups | np.ndarray | None, year: Groups | np.nd
     cell = np.bincount(pair, weights=w, minlength=G * T).astype(float).reshape(G, T)
     del pair
     cT = np.ascontiguousarray(cell.T)
-    # Products with the tall G × T table are written as (small @ wide) or (wide.T @ small): with OpenBLAS
-    # threads, cell @ Π and cell.T @ fm take ~100 ms at G = 1e5 while these orientations take < 1 ms.
-    A = np.diag(tg.size) - cell.T @ (cell / fg.size[:, None])
+    # T × T and T × p products with the G × T table by einsum (see _cell_times on OpenBLAS threading)
+    A = np.diag(tg.size) - np.einsum("tg,sg->ts", cT / fg.size, cT)
     ginv = np.linalg.pinv(A, rcond=1e-10, hermitian=True)
     rank = int(np.linalg.matrix_rank(A, tol=1e-10 * max(1.0, float(np.abs(A).max())), hermitian=True))
-    bf = ysum - (np.ascontiguousarray(fm.T) @ cell).T  # year sums of w·M_F Z without another pass
+    fmT = np.ascontiguousarray(fm.T)
+    bf = ysum - np.einsum("tg,jg->tj", cT, fmT)  # year sums of w·M_F Z without another pass
     Pi = ginv @ bf
-    adj = (cT.T @ Pi) / fg.size[:, None] - fm  # firm mean of Π[t] minus the firm mean
+    adjT = _cell_times(cT, Pi)  # firm mean of Π[t] minus the firm mean, one row per column of Z
+    adjT /= fg.size
+    adjT -= fmT
     for j in range(p):  # M_F z − M_F D Π = z − fm[f] − Π[t] + (CΠ/W)[f]
-        fg.subtract(Z[:, j], adj[:, j], buf, sign=-1.0)
+        fg.subtract(Z[:, j], adjT[j], buf, sign=-1.0)
         tg.subtract(Z[:, j], Pi[:, j], buf)
     return Absorbed(Z, G, rank, fg, tg, raw, firm_means=fm, year_sums=ysum, ss_firm=ss_firm, _ginv=ginv, _bf=bf,
                     cell=cell, cellT=cT)

@@ -92,10 +92,9 @@ def within(data: SurveyPanel | pd.DataFrame, formula: str, *, effects: str = "fi
     omitted = list(d.omitted)
     notes: list[str] = []
     fg = index_groups(index, 0, w)
-    single = fg.count[fg.codes] == 1
-    n_single = int(single.sum()) if effects != "time" else 0
+    n_single = int((fg.count == 1).sum()) if effects != "time" else 0
     if n_single and singletons == "drop":
-        keep = ~single
+        keep = fg.count[fg.codes] != 1
         y, X, index = y[keep], X[keep], index[keep]
         w = None if w is None else w[keep]
         prep.frame = prep.frame.loc[keep]
