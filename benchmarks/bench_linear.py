@@ -6,7 +6,8 @@ plain-numpy floor (bincount firm demeaning, dense demeaned year dummies, lstsq, 
 
 Each (tool, size) runs in a fresh subprocess: load the arrays, build the frame the tool wants (not timed), one
 warm-up fit (numba JIT etc.), then ``repeats`` timed fits. Reported: median seconds, peak RSS above the
-loaded-data baseline (``ru_maxrss`` − RSS before the first fit), and ratios to clusterecon. Also checks that
+loaded-data baseline (``ru_maxrss`` − RSS before the first fit), median CPU seconds (all threads; less
+distorted than wall time when other processes share the machine), and ratios to clusterecon. Also checks that
 every tool returns the same coefficients and SEs (up to each tool's small-sample convention).
 
 Usage: ``python benchmarks/bench_linear.py [--sizes 100000 1000000 10000000] [--years 10] [--repeats 5]``
@@ -118,12 +119,14 @@ def run_one(tool: str, path: str, repeats: int) -> dict:
             return numpy_floor(firm, year, X, y)
     base = _rss()
     coef, se = fit()  # warm-up (JIT, caches)
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         coef, se = fit()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     return {"tool": tool, "n": len(y), "median_s": float(np.median(times)), "times": times,
+            "cpu_s": float(np.median(cpu)),
             "peak_mb": (_maxrss() - base) / 2**20, "coef": list(map(float, coef)), "se": list(map(float, se))}
 
 
@@ -172,11 +175,12 @@ def main() -> None:
 def _report(n: int, row: dict) -> None:
     print(f"\n== two-way FE + firm-clustered SEs, {n:,} firm-years (3 regressors) ==")
     ce = row.get("clusterecon")
-    print(f"{'tool':<14}{'median s':>10}{'min s':>8}{'peak MB':>10}{'time / ce':>11}{'mem / ce':>10}")
+    print(f"{'tool':<14}{'median s':>10}{'min s':>8}{'CPU s':>8}{'peak MB':>10}{'time / ce':>11}{'mem / ce':>10}")
     for tool, r in row.items():
         rt = r["median_s"] / ce["median_s"] if ce else float("nan")
         rm = r["peak_mb"] / ce["peak_mb"] if ce and ce["peak_mb"] > 0 else float("nan")
-        print(f"{tool:<14}{r['median_s']:>10.3f}{min(r['times']):>8.3f}{r['peak_mb']:>10.0f}{rt:>11.2f}{rm:>10.2f}")
+        print(f"{tool:<14}{r['median_s']:>10.3f}{min(r['times']):>8.3f}{r['cpu_s']:>8.3f}{r['peak_mb']:>10.0f}"
+              f"{rt:>11.2f}{rm:>10.2f}")
     if ce:
         for tool, r in row.items():
             if tool != "clusterecon":

@@ -68,7 +68,8 @@ def within(data: SurveyPanel | pd.DataFrame, formula: str, *, effects: str = "fi
     ----------
     formula : e.g. ``"lscrap ~ grant + grant_1 + C(year)"``; the intercept is absorbed by the effects.
     vcov, cluster, dof : see :func:`~clusterecon.estimators.covariance.ols_covariance`; ``cluster=None`` with
-        ``vcov="cluster"`` clusters by firm (Stata ``xtreg, fe vce(cluster firm)``).
+        ``vcov="cluster"`` clusters by firm (Stata ``xtreg, fe vce(cluster firm)``, which is also what Stata's
+        ``xtreg, fe vce(robust)`` computes); ``vcov="robust"`` is heteroskedasticity-only (areg/reghdfe).
     weights : analytic weights column.
     collinear : "drop" regressors collinear with the effects (named, warning, ``dropped_regressors``) or "raise".
     singletons : "keep" | "drop" | None (= "drop" for ``dof="reghdfe"``, "keep" otherwise).
@@ -101,7 +102,11 @@ def within(data: SurveyPanel | pd.DataFrame, formula: str, *, effects: str = "fi
         fg = index_groups(index, 0, w)
         omitted.append(Omitted("singleton firms (observed once; no within variation, dropped as reghdfe does)",
                                n_single))
-    elif n_single:
+    if vcov == "robust" and effects != "time":
+        notes.append("vcov='robust' is heteroskedasticity-robust only (areg/reghdfe 'robust'); Stata's xtreg, fe "
+                     "vce(robust) clusters by firm, which is vcov='cluster' here; with firm effects and short panels "
+                     "HC is inconsistent (Stock and Watson 2008)")
+    if n_single and singletons != "drop":
         notes.append(f"{n_single} singleton firm(s) kept (as xtreg does); they do not affect the coefficients "
                      "but count in N and G")
     tg = index_groups(index, 1, w) if effects != "firm" else None
