@@ -71,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(importlib.import_module(args._module).run(args))
     except SystemExit as e:  # argparse: --help (0) and usage errors (2)
         return int(e.code) if isinstance(e.code, int) else EXIT_USAGE
+    except BrokenPipeError:  # output piped into `head` & co.: stop quietly (recipe from the Python signal docs)
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PROBLEMS
     except KeyboardInterrupt:
         print("clusterecon: interrupted", file=sys.stderr)
         return 130

@@ -42,9 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import import_pipeline
-
-    load_survey = import_pipeline()
+    from ..load import load_survey
 
     path, mapping = args.file, args.mapping
     title = None

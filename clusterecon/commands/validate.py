@@ -36,9 +36,7 @@ def sheet_arg(s: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import import_pipeline
-
-    load_survey = import_pipeline()
+    from ..load import load_survey
     from ..validate import missing_columns
 
     if args.file is None and args.mapping is None:
