@@ -202,3 +202,36 @@ def test_cli_writes_a_survey_that_validate_accepts(tmp_path, capsys):
     assert cli.run(p.parse_args(["--out", str(raw), "--raw", "--firms", "80", "--exact"])) == 0
     assert main(["validate", str(raw), "--mapping", str(tmp_path / "raw_mapping.toml")]) == 0
     assert cli.run(p.parse_args(["--out", str(tmp_path / "x.xlsx")])) == 2
+
+
+def _make_samples():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "simulated" / "make_samples.py"
+    spec = importlib.util.spec_from_file_location("make_samples", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_bundled_samples_are_what_the_script_makes_and_load_cleanly(tmp_path):
+    import json
+
+    from clusterecon.load import load_survey
+
+    mod = _make_samples()
+    mod.main(tmp_path, quiet=True)
+    for name in ("garments_recall_2005.csv", "machinery_rounds.csv", "garments_recall_2005.truth.json",
+                 "machinery_rounds.truth.json", "garments_raw_mapping.toml"):
+        assert (tmp_path / name).read_bytes() == (mod.HERE / name).read_bytes(), (
+            f"data/simulated/{name} is stale: run python data/simulated/make_samples.py and update its README")
+    truth = json.loads((mod.HERE / "garments_recall_2005.truth.json").read_text())
+    assert truth["phase_years"]["quality_improvement"] == 1996  # as data/simulated/README.md states
+    assert json.loads((mod.HERE / "machinery_rounds.truth.json").read_text())["phase_years"][
+        "quality_improvement"] == 2002
+    res = load_survey(mod.HERE / "garments_raw.dta", mod.HERE / "garments_raw_mapping.toml")
+    assert res.ok, res.report.to_text()
+    canon = pd.read_csv(mod.HERE / "garments_recall_2005.csv").set_index(["firm_id", "year"])
+    got = res.panel.frame.loc[canon.index]
+    assert np.allclose(got["sales"].astype(float), canon["sales"], equal_nan=True)

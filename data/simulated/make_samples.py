@@ -31,24 +31,29 @@ from clusterecon.simulate.raw import write_raw  # noqa: E402
 SEEDS = {"garments": (20050, 20051), "machinery": (20040, 20041)}
 
 
-def _write(panel, name: str) -> None:
-    panel.frame.reset_index().to_csv(HERE / f"{name}.csv", index=False)
-    (HERE / f"{name}.truth.json").write_text(json.dumps(panel.truth.to_dict(), indent=2, default=str) + "\n",
-                                            encoding="utf-8")
+def _write(panel, name: str, out: Path) -> None:
+    panel.frame.reset_index().to_csv(out / f"{name}.csv", index=False)
+    (out / f"{name}.truth.json").write_text(json.dumps(panel.truth.to_dict(), indent=2, default=str) + "\n",
+                                           encoding="utf-8")
 
 
-def main() -> None:
+def main(out: Path = HERE, *, quiet: bool = False) -> None:
+    """Write the samples into ``out`` (default: this folder); the tests regenerate them into a temporary folder
+    and compare, so a model change that is not followed by a regeneration fails loudly."""
+    out = Path(out)
     g_census = simulate(garments(), seed=SEEDS["garments"][0])
     g = survey(g_census, kind="recall", survey_year=2005, benchmark_years=(1995, 2000), n_firms=300,
                seed=SEEDS["garments"][1])
-    _write(g, "garments_recall_2005")
-    write_raw(g, HERE / "garments_raw.dta", seed=SEEDS["garments"][1])
-    (HERE / "garments_raw.dta.truth.json").write_text(json.dumps(g.truth.to_dict(), indent=2, default=str) + "\n",
+    _write(g, "garments_recall_2005", out)
+    write_raw(g, out / "garments_raw.dta", seed=SEEDS["garments"][1])
+    (out / "garments_raw.dta.truth.json").write_text(json.dumps(g.truth.to_dict(), indent=2, default=str) + "\n",
                                                      encoding="utf-8")
     m_census = simulate(machinery(), seed=SEEDS["machinery"][0])
     m = survey(m_census, kind="rounds", survey_years=(2001, 2002, 2003, 2004), n_firms=250, stratify="size",
                seed=SEEDS["machinery"][1])
-    _write(m, "machinery_rounds")
+    _write(m, "machinery_rounds", out)
+    if quiet:
+        return
     for label, panel, census in (("garments_recall_2005", g, g_census), ("machinery_rounds", m, m_census)):
         t = panel.truth
         eff = t.effects
