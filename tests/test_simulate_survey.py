@@ -7,6 +7,8 @@ import argparse
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clusterecon.simulate.model import simulate, simulate_frame
 from clusterecon.simulate.survey import Fieldwork, _allocate, _round_sig, survey, survey_frame
@@ -67,6 +69,19 @@ def test_stratified_sample_is_proportional(census):
     assert size.truth.sampling["allocation"] == {"large": 30, "medium": 30, "small": 30}
     with pytest.raises(ValueError, match="stratify"):
         survey(census, kind="recall", survey_year=2005, n_firms=90, stratify="colour")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 500), min_size=1, max_size=8).filter(lambda v: sum(v) > 0), st.data())
+def test_allocation_properties(sizes, data):
+    sizes = np.array(sizes)
+    n = data.draw(st.integers(0, int(sizes.sum())))
+    alloc = _allocate(sizes, n)
+    assert alloc.sum() == n
+    assert np.all(alloc >= 0) and np.all(alloc <= sizes)
+    quota = n * sizes / sizes.sum()
+    # proportional up to one firm, except where a small stratum's cap pushes firms elsewhere
+    assert np.all(alloc >= np.minimum(np.floor(quota), sizes))
 
 
 def test_allocation_rule():
