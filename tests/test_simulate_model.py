@@ -177,5 +177,11 @@ def test_parameter_checks_and_presets():
     m = machinery(n_founders=4)
     assert m.n_founders == 4 and m.technology == "complex" and m.founder_occupation == "engineer"
     assert garments().replace(n_years=10).n_years == 10
+    with pytest.raises(ValueError, match="occupation"):
+        garments(outside_occupations=(("pirate", 1.0),))
+    custom = garments(outside_occupations=(("farmer", 1.0),))
+    df, truth = simulate_frame(custom, 1)
+    outside = df[(df["founding_year"] > truth.params.start_year) & ~df["is_spinoff"]]
+    assert len(outside) and (outside["founder_prior_occupation"].astype(str) == "farmer").all()
     with pytest.raises(RuntimeError, match="max_firms"):
         simulate_frame(garments(max_firms=20), 0)

@@ -238,7 +238,7 @@ def test_bundled_samples_are_what_the_script_makes_and_load_cleanly(tmp_path):
     mod = _make_samples()
     mod.main(tmp_path, quiet=True)
     for name in ("garments_recall_2005.csv", "machinery_rounds.csv", "garments_recall_2005.truth.json",
-                 "machinery_rounds.truth.json", "garments_raw_mapping.toml"):
+                 "machinery_rounds.truth.json", "garments_raw_mapping.toml", "garments_raw.dta"):
         assert (tmp_path / name).read_bytes() == (mod.HERE / name).read_bytes(), (
             f"data/simulated/{name} is stale: run python data/simulated/make_samples.py and update its README")
     truth = json.loads((mod.HERE / "garments_recall_2005.truth.json").read_text())

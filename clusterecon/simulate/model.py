@@ -11,9 +11,10 @@ Each firm i is followed in calendar years t = t0, …, t0+T−1; parameters are 
    :math:`\sim \text{Poisson}(\text{outside\_entry\_rate}\cdot\max(\bar\pi^I_{t-1},0))`. In t0 the
    ``n_founders`` founders enter: merchants if ``technology == "simple"``, engineers if ``"complex"``.
 2. **Managers**. Founders' schooling is rounded :math:`N(\mu_s, \sigma_s)` (spin-off founders: mean
-   ``spinoff_schooling_mean``), clipped to [0, 22]. With probability ``succession_rate`` a year the manager hands
-   over to generation g+1 ≤ 5, whose schooling is the predecessor's + ``successor_schooling_gain`` + N(0, 1.5²),
-   rounded (successors are better educated).
+   ``spinoff_schooling_mean``), clipped to [0, ``max_schooling``]. With probability ``succession_rate`` a year
+   the manager hands over to generation g+1 ≤ 5, whose schooling is the predecessor's +
+   ``successor_schooling_gain`` + N(0, ``successor_schooling_sd``²), rounded (successors are better educated).
+   Prior occupations of outside entrants and successors follow ``ClusterParams.occupations``.
 3. **Phase trigger**. The quality-improvement phase starts in the first year t with
    :math:`\bar\pi^I_{t-1} <` ``innovation_trigger`` (profitability of imitation has fallen).
 4. **Innovation** (the known probit). A firm is *at risk* when active, not yet an innovator, not a
@@ -34,7 +35,7 @@ Each firm i is followed in calendar years t = t0, …, t0+T−1; parameters are 
    subcontractors): a group-level, not own-shock, response so that inputs are strictly exogenous to the TFP shock.
    Entrants draw :math:`\ln L` around ``founder_size``/``entrant_size``. Employees are whole persons ≥ 1.
    Capital :math:`K_{it} = \kappa\,L_{it}\,e^{k_i + v_{it}}`, :math:`k_i \sim N(0, \text{capital\_sd}^2)`,
-   :math:`v_{it} \sim N(0, 0.25^2)`.
+   :math:`v_{it} \sim N(0, \text{capital\_shock\_sd}^2)`.
 6. **Productivity**. :math:`\omega_{it} = \omega_i + \delta I_{it} - \text{gap}\,e^{-\text{age}_{it}/\lambda}
    + \varepsilon_{it}`, :math:`\omega_i \sim N(0, \text{tfp\_sd}^2)`, :math:`\varepsilon \sim N(0,
    \text{tfp\_shock\_sd}^2)`: imitators' productivity stagnates (entrants catch up with the lag λ =
@@ -82,15 +83,6 @@ from .. import schema
 from .params import INNOVATION_INDEX, ClusterParams, Truth, preset, true_effects
 
 _OCC = {name: i for i, name in enumerate(schema.OCCUPATION_CODES)}
-# outside entrants' and successors' prior occupations by technology: (codes, probabilities)
-_OUTSIDE_OCC = {
-    "simple": (("merchant", "worker_other_industry", "artisan", "farmer"), (0.5, 0.2, 0.15, 0.15)),
-    "complex": (("engineer", "soe_employee", "worker_other_industry", "merchant"), (0.5, 0.25, 0.15, 0.1)),
-}
-_SUCCESSOR_OCC = {
-    "simple": (("worker_same_industry", "merchant", "other"), (0.4, 0.3, 0.3)),
-    "complex": (("worker_same_industry", "engineer", "other"), (0.4, 0.4, 0.2)),
-}
 _STATE_INT = ("born", "parent", "focc", "gen", "mocc", "innov_year", "neg", "exit_year")
 _STATE_FLOAT = ("omega", "gap", "kint", "school", "logL", "dss")
 _STATE_BOOL = ("spin", "innov", "sub", "alive")
@@ -150,10 +142,10 @@ def _enter(st: _State, rng: np.random.Generator, p: ClusterParams, year: int, n_
     elif kind == "spinoff":
         st.focc[s] = _OCC["worker_same_industry"]
     else:
-        st.focc[s] = _draw_occ(rng, _OUTSIDE_OCC[p.technology], n_new)
+        st.focc[s] = _draw_occ(rng, p.occupations("outside"), n_new)
     st.mocc[s] = st.focc[s]
     mean_s = p.spinoff_schooling_mean if kind == "spinoff" else p.founder_schooling_mean
-    st.school[s] = np.clip(np.round(rng.normal(mean_s, p.founder_schooling_sd, n_new)), 0, 22)
+    st.school[s] = np.clip(np.round(rng.normal(mean_s, p.founder_schooling_sd, n_new)), 0, p.max_schooling)
     st.gen[s] = 1
     st.omega[s] = rng.normal(0.0, p.tfp_sd, n_new)
     st.gap[s] = 0.0 if kind == "founder" else p.entrant_tfp_gap
@@ -192,9 +184,10 @@ def run(p: ClusterParams, seed: Any = None) -> tuple[dict[str, np.ndarray], dict
     a, b, c = p.effective_intercept, p.effective_schooling_coef, p.innovation_pool
     ind_innov = np.asarray(p.innovator_indicator_prob)
     ind_imit = np.asarray(p.imitator_indicator_prob)
-    dss_innov = _beta_ppf_table(p.innovator_direct_sales)
-    dss_imit = _beta_ppf_table(p.imitator_direct_sales)
-    succ_occ = _SUCCESSOR_OCC[p.technology]
+    dss_innov = _beta_ppf_table(p.innovator_direct_sales, p.direct_sales_concentration)
+    dss_imit = _beta_ppf_table(p.imitator_direct_sales, p.direct_sales_concentration)
+    log_max_L = float(np.log(p.max_employees))
+    succ_occ = p.occupations("successor")
 
     rec: dict[str, list[np.ndarray]] = {k: [] for k in (
         "idx", "year", "L", "K", "y", "price", "sales", "mat", "wb", "profit", "omega", "school", "gen", "mocc",
@@ -237,7 +230,7 @@ def run(p: ClusterParams, seed: Any = None) -> tuple[dict[str, np.ndarray], dict
             j = ids[succ]
             st.gen[j] += 1
             st.school[j] = np.clip(np.round(st.school[j] + p.successor_schooling_gain
-                                            + rng.normal(0.0, 1.5, len(j))), 0, 22)
+                                            + rng.normal(0.0, p.successor_schooling_sd, len(j))), 0, p.max_schooling)
             st.mocc[j] = _draw_occ(rng, succ_occ, len(j))
         # 3. phase trigger
         if quality_start is None and k > 0 and pi_imit < p.innovation_trigger:
@@ -256,11 +249,10 @@ def run(p: ClusterParams, seed: Any = None) -> tuple[dict[str, np.ndarray], dict
         # 5. size
         grp_pi = np.where(sub, 0.0, np.where(innov, pi_innov, pi_imit))
         shock_L = rng.normal(0.0, p.size_shock_sd, m)
-        st.logL[ids] = np.where(
-            old, np.clip(st.logL[ids] + p.size_response * grp_pi + p.innovator_growth * innov + shock_L, 0.0, 8.5),
-            st.logL[ids])
+        grown = st.logL[ids] + p.size_response * grp_pi + p.innovator_growth * innov + shock_L
+        st.logL[ids] = np.where(old, np.clip(grown, 0.0, log_max_L), st.logL[ids])
         L = np.maximum(1.0, np.round(np.exp(st.logL[ids])))
-        K = p.capital_per_worker * L * np.exp(st.kint[ids] + rng.normal(0.0, 0.25, m))
+        K = p.capital_per_worker * L * np.exp(st.kint[ids] + rng.normal(0.0, p.capital_shock_sd, m))
         # 6. productivity and output
         age = year - st.born[ids]
         omega = (st.omega[ids] + p.tfp_gain * innov - st.gap[ids] * np.exp(-age / p.imitation_lag)

@@ -15,6 +15,20 @@ from dataclasses import asdict, dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
+from ..schema import OCCUPATION_CODES
+
+#: default prior occupations of outside entrants and of successors, by technology: ((code, probability), ...)
+DEFAULT_OCCUPATIONS: dict[str, dict[str, tuple[tuple[str, float], ...]]] = {
+    "outside": {
+        "simple": (("merchant", 0.5), ("worker_other_industry", 0.2), ("artisan", 0.15), ("farmer", 0.15)),
+        "complex": (("engineer", 0.5), ("soe_employee", 0.25), ("worker_other_industry", 0.15), ("merchant", 0.1)),
+    },
+    "successor": {
+        "simple": (("worker_same_industry", 0.4), ("merchant", 0.3), ("other", 0.3)),
+        "complex": (("worker_same_industry", 0.4), ("engineer", 0.4), ("other", 0.2)),
+    },
+}
+
 
 @dataclass(frozen=True, kw_only=True)
 class ClusterParams:
@@ -41,7 +55,9 @@ class ClusterParams:
     beta_labour, beta_capital : output elasticities, ``y = exp(ω) L^βl K^βk``.
     tfp_sd : standard deviation of the permanent firm effect in log TFP.
     tfp_shock_sd : standard deviation of the i.i.d. yearly log-TFP shock.
-    capital_per_worker : capital per worker (currency units); ``capital_sd`` its firm-level log dispersion.
+    capital_per_worker : capital per worker (currency units); ``capital_sd`` its firm-level log dispersion and
+        ``capital_shock_sd`` the sd of its yearly log shock.
+    max_employees : cap on a firm's employees (keeps log size finite in long simulations).
     founder_size, entrant_size : mean employees of founders and of entrants (lognormal, sd ``size_sd``).
     size_response : growth of log employment per unit of the lagged mean profit rate of the firm's group.
     innovator_growth : extra yearly growth of log employment of innovators.
@@ -61,8 +77,11 @@ class ClusterParams:
     --------
     founder_schooling_mean, founder_schooling_sd : schooling (years) of outside founders/entrants.
     spinoff_schooling_mean : mean schooling of spin-off founders (former workers).
-    succession_rate : yearly probability that the manager hands over to the next generation.
-    successor_schooling_gain : mean extra schooling of a successor over the predecessor.
+    max_schooling : schooling is rounded to whole years and clipped to [0, max_schooling].
+    succession_rate : yearly probability that the manager hands over to the next generation (at most 5).
+    successor_schooling_gain, successor_schooling_sd : mean and sd of a successor's extra schooling.
+    outside_occupations, successor_occupations : prior occupations (canonical codes) and probabilities of outside
+        entrants and of successors; ``None`` takes the technology's default (see ``DEFAULT_OCCUPATIONS``).
 
     Innovation (the probit with known coefficients)
     -----------------------------------------------
@@ -80,7 +99,8 @@ class ClusterParams:
     quality_material_premium : log extra material cost per unit of a quality product.
     innovator_indicator_prob, imitator_indicator_prob : probability of each innovation indicator (own_brand,
         own_retail_shop, long_term_subcontracting, exporter) for innovators / non-innovators.
-    innovator_direct_sales, imitator_direct_sales : mean share of direct sales (Beta, concentration 8).
+    innovator_direct_sales, imitator_direct_sales : mean share of direct sales (Beta with concentration
+        ``direct_sales_concentration``).
 
     Exit
     ----
@@ -111,6 +131,8 @@ class ClusterParams:
     tfp_shock_sd: float = 0.1
     capital_per_worker: float = 1.0
     capital_sd: float = 0.3
+    capital_shock_sd: float = 0.25
+    max_employees: float = 5000.0
     founder_size: float = 12.0
     entrant_size: float = 6.0
     size_sd: float = 0.4
@@ -132,6 +154,10 @@ class ClusterParams:
     spinoff_schooling_mean: float = 7.5
     succession_rate: float = 0.03
     successor_schooling_gain: float = 3.0
+    successor_schooling_sd: float = 1.5
+    max_schooling: float = 22.0
+    outside_occupations: tuple[tuple[str, float], ...] | None = None
+    successor_occupations: tuple[tuple[str, float], ...] | None = None
     # innovation
     innovation_trigger: float = 0.15
     innovation_intercept: float = -3.2
@@ -147,6 +173,7 @@ class ClusterParams:
     imitator_indicator_prob: tuple[float, float, float, float] = (0.05, 0.05, 0.05, 0.02)
     innovator_direct_sales: float = 0.45
     imitator_direct_sales: float = 0.08
+    direct_sales_concentration: float = 8.0
     # exit
     exit_patience: int = 2
     subcontract_prob: float = 0.25
@@ -160,10 +187,25 @@ class ClusterParams:
             raise ValueError("n_years must be >= 2 and n_founders >= 1")
         if self.demand_elasticity <= 0:
             raise ValueError("demand_elasticity must be positive")
+        for name in ("outside_occupations", "successor_occupations"):
+            table = getattr(self, name)
+            if table is None:
+                continue
+            bad = [c for c, _ in table if c not in OCCUPATION_CODES]
+            if bad or abs(sum(q for _, q in table) - 1) > 1e-9:
+                raise ValueError(f"{name} needs (canonical occupation code, probability) pairs with probabilities "
+                                 f"summing to 1; unknown codes: {bad}")
         for name in ("innovator_indicator_prob", "imitator_indicator_prob"):
             p = getattr(self, name)
             if len(p) != 4 or not all(0 <= x <= 1 for x in p):
                 raise ValueError(f"{name} needs four probabilities in [0, 1] (brand, retail, subcontracting, export)")
+
+    def occupations(self, who: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
+        """(codes, probabilities) of the prior occupations of ``who`` = "outside" entrants or "successor"s."""
+        table = self.outside_occupations if who == "outside" else self.successor_occupations
+        if table is None:
+            table = DEFAULT_OCCUPATIONS[who][self.technology]
+        return tuple(c for c, _ in table), tuple(float(q) for _, q in table)
 
     @property
     def years(self) -> range:

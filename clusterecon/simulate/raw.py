@@ -10,6 +10,7 @@ with 7 decimals, so values agree to 1e-4 currency units).
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,9 @@ def write_raw(panel: Any, path: str | Path, *, mapping_path: str | Path | None =
     if suffix == ".csv":
         raw.to_csv(path, index=False)
     elif suffix == ".dta":
-        raw.to_stata(path, write_index=False, version=118)
+        # a fixed time stamp keeps the file byte-identical for the same seed
+        raw.to_stata(path, write_index=False, version=118, time_stamp=datetime(2000, 1, 1),
+                     data_label="clusterecon simulated survey")
     else:
         raise ValueError(f"write_raw writes .csv or .dta files, not {path.suffix!r}")
     name = f"{panel.truth.params.cluster} simulated {design.kind} survey" if panel.truth is not None else path.stem
