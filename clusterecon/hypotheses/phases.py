@@ -38,7 +38,7 @@ def trajectories(panel: SurveyPanel) -> pd.DataFrame:
     g = f.groupby(level="year")
     out = pd.DataFrame(index=pd.Index(years, name="year"))
     out["firms_observed"] = g.size()
-    if "active" in f.columns and panel.design.can_study_exit:
+    if "active" in f.columns and panel.design.can_study_exit and len(years) >= MIN_YEARS:
         out["firms"] = g["active"].apply(lambda s: int(s.fillna(True).astype(bool).sum()))
     else:
         out["firms"] = out["firms_observed"]
@@ -50,8 +50,10 @@ def trajectories(panel: SurveyPanel) -> pd.DataFrame:
         out = out.reindex(span)
         out.index.name = "year"
         out["entrants"] = counts.to_numpy()
-        if not panel.design.can_study_exit:
-            out["firms"] = counts.cumsum().to_numpy()  # survivors founded by year t
+        if not panel.design.can_study_exit or len(years) < MIN_YEARS:
+            # survivors (or sampled firms) founded by year t: an annual series even when outcomes exist for a few
+            # benchmark years or rounds only
+            out["firms"] = counts.cumsum().to_numpy()
     if "sales" in f.columns:
         out["output"] = g["sales"].sum(min_count=1)
     if "product_price" in f.columns:
@@ -147,6 +149,36 @@ def _known_break(series: pd.Series, year: int) -> dict:
             "slope_before": float(b1[1]), "slope_after": float(b2[1]), "test": test}
 
 
+def _benchmark_comparison(panel: SurveyPanel, tests: dict) -> dict | None:
+    """With too few years to date a break: did the share of innovating firms rise between the first and the last
+    observed year? (two-proportion z test, one-sided)"""
+    from scipy import stats
+
+    from ..estimators.results import TestResult
+
+    f = panel.frame
+    ind = [c for c in INNOVATION_INDICATORS if c in f.columns]
+    if not ind or len(panel.years) < 2:
+        return None
+    any_innov = f[ind].astype("float64").max(axis=1, skipna=True).dropna()
+    yrs = any_innov.index.get_level_values("year")
+    first, last = any_innov[yrs == yrs.min()], any_innov[yrs == yrs.max()]
+    if len(first) < 10 or len(last) < 10:
+        return None
+    p1, p2, n1, n2 = first.mean(), last.mean(), len(first), len(last)
+    pool = (p1 * n1 + p2 * n2) / (n1 + n2)
+    se = np.sqrt(pool * (1 - pool) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return None
+    z = (p2 - p1) / se
+    p = float(stats.norm.sf(z))
+    tests["innovation share, last vs first year"] = TestResult(
+        "two-proportion z", float(z), p, 1, "normal", f"innovation share in {yrs.max()} <= {yrs.min()}")
+    return {"rose": p < 0.05 and p2 > p1,
+            "text": f"the share of innovating firms rose from {100 * p1:.0f}% in {yrs.min()} to {100 * p2:.0f}% in "
+                    f"{yrs.max()} ({'p < 0.001' if p < 0.001 else f'p = {p:.3f}'})"}
+
+
 def _diagnose(panel, traj, key, title, question, expansion_start, quality_start, alpha) -> HypothesisResult:
     tests, limitations, evidence = {}, [], []
     # Entry compounds (spin-offs are proportional to incumbents), so the take-off is a break in the trend of the
@@ -196,8 +228,16 @@ def _diagnose(panel, traj, key, title, question, expansion_start, quality_start,
     phase = np.where(years < t1, PHASES[0], np.where((t2 is None) | (years < (t2 or 10**6)), PHASES[1], PHASES[2]))
     table = pd.DataFrame({"phase": phase}, index=traj.index)
     current = table["phase"].iloc[-1]
-    verdict = (f"In {years[-1]} the cluster is in the {current} phase: quantity expansion from {t1}"
-               + (f", quality improvement from {t2}" if t2 else ", no quality-improvement transition detected")
+    undated = None
+    if quality_series is None:
+        undated = _benchmark_comparison(panel, tests)
+        if undated is not None and undated["rose"]:
+            current = PHASES[2]
+            evidence.append(undated["text"])
+    quality_txt = (f", quality improvement from {t2}" if t2 else
+                   ", quality improvement under way but not datable from the benchmark years" if current == PHASES[2]
+                   else ", no quality-improvement transition detected")
+    verdict = (f"In {years[-1]} the cluster is in the {current} phase: quantity expansion from {t1}" + quality_txt
                + ("; " + "; ".join(evidence) if evidence else "") + ".")
     spans = [(p, int(g.index.min()), int(g.index.max())) for p, g in table.groupby("phase", sort=False)]
     return HypothesisResult(

@@ -73,7 +73,8 @@ def _run(panel: SurveyPanel, seed: int) -> HypothesisResult:
                            "spin-off share is among surviving entrants")
     share = float(d["is_spinoff"].mean())
     rising = trend is not None and trend[0] > 0 and trend[1] < 0.05
-    similar = bool(gaps) and all(p >= 0.05 for _, _, p in gaps.values())
+    # a zero or undefined standard error means every firm has the same value (no difference at all)
+    similar = bool(gaps) and all(not (p < 0.05) for _, _, p in gaps.values())
     status = "supported" if rising and similar else ("mixed" if rising or similar else "not supported")
     verdict = f"{status.capitalize()}: {100 * share:.0f}% of firms are spin-offs"
     if trend is not None:

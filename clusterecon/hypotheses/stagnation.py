@@ -28,9 +28,10 @@ QUESTION = "While the cluster expands, does output grow with flat productivity a
 
 
 def productivity_stagnation(panel: SurveyPanel, *, years: tuple[int, int] | None = None, vcov: str = "cluster",
-                            ) -> HypothesisResult:
-    """``years``: (first, last) year of quantity expansion; default from :func:`diagnose_phases`."""
-    return run_hypothesis(lambda: _run(panel, years, vcov), KEY, TITLE, QUESTION)
+                            years_source: str = "user-given years") -> HypothesisResult:
+    """``years``: (first, last) year of quantity expansion; default from :func:`diagnose_phases`;
+    ``years_source`` says where they come from (quoted in the verdict)."""
+    return run_hypothesis(lambda: _run(panel, years, vcov, years_source), KEY, TITLE, QUESTION)
 
 
 def _expansion_years(panel: SurveyPanel) -> tuple[tuple[int, int] | None, str]:
@@ -52,12 +53,12 @@ def _trend(f: pd.DataFrame, y: str, vcov: str):
     return within(sub, f"{y} ~ trend", effects="firm", vcov=vcov)
 
 
-def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str) -> HypothesisResult:
+def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str, years_source: str) -> HypothesisResult:
     from ..estimators.pooled import pooled_ols
 
     if len(panel.years) < 2:
         raise SkipHypothesis("a single survey year: trends cannot be estimated (T = 1)")
-    how = "user-given years"
+    how = years_source if years is None else f"{years_source} {years[0]}–{years[1]}"
     if years is None:
         years, how = _expansion_years(panel)
     f = analysis_frame(panel)
