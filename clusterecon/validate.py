@@ -398,10 +398,21 @@ def _check_founding(ctx: _Ctx, today_year: int) -> None:
                 fix="correct the founding year (a two-digit year or a typo?)")
 
 
-def _factor_codes(s: pd.Series) -> np.ndarray:
+def _varies(s: pd.Series, take: np.ndarray | None, starts: np.ndarray) -> np.ndarray:
+    """Per firm group (rows in firm order, groups beginning at ``starts``): do its non-missing values differ?"""
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        v = s.to_numpy(dtype=np.float64, na_value=np.nan)  # numbers: min/max ignoring NaN, no factorisation
+        v = v if take is None else v[take]
+        hi, lo = np.fmax.reduceat(v, starts), np.fmin.reduceat(v, starts)
+        return ~np.isnan(hi) & (hi != lo)
     if isinstance(s.dtype, pd.CategoricalDtype):
-        return s.cat.codes.to_numpy().astype(np.int64)
-    return pd.factorize(s, use_na_sentinel=True)[0].astype(np.int64)
+        codes = s.cat.codes.to_numpy().astype(np.int64)
+    else:
+        codes = pd.factorize(s, use_na_sentinel=True)[0].astype(np.int64)
+    codes = codes if take is None else codes[take]
+    cmax = np.maximum.reduceat(codes, starts)
+    cmin = np.minimum.reduceat(np.where(codes < 0, np.iinfo(np.int64).max, codes), starts)
+    return (cmax >= 0) & (cmin != cmax)
 
 
 def _check_firm_constant(ctx: _Ctx, cols: list[str]) -> None:
@@ -412,27 +423,22 @@ def _check_firm_constant(ctx: _Ctx, cols: list[str]) -> None:
     if not len(o):
         return
     starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
-    group_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(c)]))
-    big = np.iinfo(np.int64).max
+    ends = np.r_[starts[1:], len(o)]
+    # files usually come in firm-year order: then the sort is the identity and no column needs reordering
+    take = None if len(o) == len(ctx.frame) and bool((np.diff(o) == 1).all()) and o[0] == 0 else o
     for col in cols:
-        codes = _factor_codes(ctx.frame[col])[o]
-        cmax = np.maximum.reduceat(codes, starts)
-        cmin = np.minimum.reduceat(np.where(codes < 0, big, codes), starts)
-        varying = (cmax >= 0) & (cmin != cmax)
+        varying = _varies(ctx.frame[col], take, starts)
         if not varying.any():
             continue
-        rowmask = varying[group_of]
-        pos = o[rowmask]
-        firms = ctx.firm_uniques[c[starts[varying]]]
+        groups = np.flatnonzero(varying)
+        pos = np.concatenate([o[starts[g]:ends[g]] for g in groups])
         vals = []
-        col_vals = ctx.frame[col].astype(object).to_numpy()
-        for g in np.flatnonzero(varying)[:5]:
-            seg = o[starts[g]: (starts[g + 1] if g + 1 < len(starts) else len(o))]
-            distinct = pd.unique(pd.Series(col_vals[seg]).dropna())
+        for g in groups[:5]:
+            distinct = ctx.frame[col].iloc[o[starts[g]:ends[g]]].dropna().astype(object).unique()
             vals.append(f"{ctx.firm_uniques[c[starts[g]]]}: {', '.join(map(str, (_fmt(v) for v in distinct)))}")
         label = schema.BY_NAME[col].label if col in schema.BY_NAME else col
         ctx.add("error", "firm_attribute_varies",
-                f"{label} is a firm-level attribute but differs between records of {len(firms)} firm(s)", column=col,
+                f"{label} is a firm-level attribute but differs between records of {len(groups)} firm(s)", column=col,
                 rows=np.sort(ctx.rows[pos]), n=len(pos), values=vals,
                 fix="make it constant within each firm, or, if it truly changes over time, map it to the time-varying "
                     "column (e.g. manager_schooling_years_t)")
