@@ -137,14 +137,22 @@ class EstimationResult:
     def cov(self) -> pd.DataFrame:
         return pd.DataFrame(self.vcov, index=list(self.names), columns=list(self.names))
 
+    def _se(self) -> np.ndarray:
+        d = np.diag(self.vcov).copy()
+        # rounding can leave an exactly-zero variance slightly negative (a regressor that fits perfectly)
+        tiny = (d < 0) & (d > -1e-12 * max(1.0, float(np.nanmax(np.abs(d))) if d.size else 1.0))
+        d[tiny] = 0.0
+        with np.errstate(invalid="ignore"):
+            return np.sqrt(d)
+
     @property
     def std_errors(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.diag(self.vcov)), index=list(self.names), name="std_errors")
+        return pd.Series(self._se(), index=list(self.names), name="std_errors")
 
     @property
     def tstats(self) -> pd.Series:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return pd.Series(self.coef / np.sqrt(np.diag(self.vcov)), index=list(self.names), name="tstats")
+            return pd.Series(self.coef / self._se(), index=list(self.names), name="tstats")
 
     @property
     def uses_t(self) -> bool:

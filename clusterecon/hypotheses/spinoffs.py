@@ -100,21 +100,26 @@ def _parent_similarity(f: pd.DataFrame, firms: pd.DataFrame, seed: int) -> TestR
     price = f["log_price"].dropna()
     if price.empty:
         return None
-    by_year = price.groupby(level="year")
+    # (vectorised: census-sized panels have thousands of spin-offs)
+    pr = price.rename("p").reset_index()
+    pr["firm_id"] = pr["firm_id"].astype(str)
+    first = pr.sort_values("year").groupby("firm_id", as_index=False).first()
+    parents = firms["spinoff_parent_id"].dropna().astype(str).rename("parent").reset_index()
+    parents["firm_id"] = parents["firm_id"].astype(str)
+    pairs = first.merge(parents, on="firm_id").merge(
+        pr.rename(columns={"firm_id": "parent", "p": "p_parent"}), on=["parent", "year"])
+    if pairs.empty:
+        return None
     rng = np.random.default_rng(seed)
+    by_year = {y: g.to_numpy() for y, g in pr.groupby("year")["p"]}
+    ids_by_year = {y: g.to_numpy() for y, g in pr.groupby("year")["firm_id"]}
     d_parent, d_random = [], []
-    for fid, parent in firms["spinoff_parent_id"].dropna().astype(str).items():
-        if fid not in price.index.get_level_values(0) or parent not in price.index.get_level_values(0):
+    for fid, parent, y, p0, pp in pairs[["firm_id", "parent", "year", "p", "p_parent"]].itertuples(index=False):
+        ok = (ids_by_year[y] != fid) & (ids_by_year[y] != parent)
+        if not ok.any():
             continue
-        years = price.loc[fid].index
-        y = years.min()
-        if (parent, y) not in price.index:
-            continue
-        others = by_year.get_group(y).drop([(fid, y), (parent, y)], errors="ignore")
-        if others.empty:
-            continue
-        d_parent.append(abs(price[(fid, y)] - price[(parent, y)]))
-        d_random.append(abs(price[(fid, y)] - others.iloc[rng.integers(len(others))]))
+        d_parent.append(abs(p0 - pp))
+        d_random.append(abs(p0 - rng.choice(by_year[y][ok])))
     if len(d_parent) < 10:
         return None
     stat, p = stats.wilcoxon(d_parent, d_random, alternative="less")
