@@ -106,3 +106,19 @@ def test_refusals():
     df["y"] = (df["x1"] > 0).astype(float)
     with pytest.raises(SpecificationError, match="no regressor varies within firms"):
         conditional_logit(df, "y ~ z")
+
+
+@pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.ModelWarning")
+def test_unbalanced_panel_and_large_index_values():
+    from statsmodels.discrete.conditional_models import ConditionalLogit
+
+    df = _panel(n=300, T=6, seed=7)
+    rng = np.random.default_rng(7)
+    df = df[rng.uniform(size=len(df)) < 0.7]  # T_i from 1 to 6
+    df["x1"] = df["x1"] * 50  # large x'b: the recursion is rescaled per firm, no overflow
+    fe = conditional_logit(df, "y ~ x1 + x2")
+    d = df.reset_index()
+    sm = ConditionalLogit(d["y"], d[["x1", "x2"]], groups=d["firm"]).fit(method="newton", disp=0, tol=1e-12)
+    np.testing.assert_allclose(fe.coef, sm.params, rtol=1e-6)
+    assert fe.loglik == pytest.approx(sm.llf, rel=1e-10)
+    assert fe.t_min < fe.t_max
