@@ -122,3 +122,17 @@ def test_unbalanced_panel_and_large_index_values():
     np.testing.assert_allclose(fe.coef, sm.params, rtol=1e-6)
     assert fe.loglik == pytest.approx(sm.llf, rel=1e-10)
     assert fe.t_min < fe.t_max
+
+
+@pytest.mark.parametrize("case", ["one_regressor", "two_regressors"])
+def test_stata_values(case):
+    import json
+    from pathlib import Path
+
+    ref = json.loads((Path(__file__).parent / "reference" / "clogit.json").read_text())["stata_small"]
+    df = pd.DataFrame({k: ref[k] for k in ("y", "group", "x1", "x2")})
+    df["t"] = df.groupby("group").cumcount()
+    df = df.set_index(["group", "t"]).astype(float)
+    fit = conditional_logit(df, ref[case]["formula"])
+    np.testing.assert_allclose(fit.coef, ref[case]["coef"], rtol=ref["rtol"])
+    np.testing.assert_allclose(fit.std_errors.to_numpy(), ref[case]["se"], rtol=ref["rtol"])
