@@ -115,3 +115,25 @@ def test_empty_cell_reported_by_variable(df):
         mnlogit(d2, "occ ~ x + d")
     with pytest.raises(SeparationError, match="d = 1 never occurs with outcome"):
         mnlogit(d2, "occ ~ x + d", separation="raise")
+
+
+def test_stata_mlogit_anes96():
+    import json
+    from pathlib import Path
+
+    import statsmodels.api as sm
+
+    ref = json.loads((Path(__file__).parent / "reference" / "mnlogit.json").read_text())["anes96_mlogit"]
+    d = sm.datasets.anes96.load_pandas().data
+    d["id"] = np.arange(len(d))
+    d["wave"] = 1996
+    fit = mnlogit(d.set_index(["id", "wave"]), ref["formula"], base=ref["base"])
+    assert fit.nobs == ref["nobs"] and fit.extra["base"] == 0 and fit.names[:2] == ("1:Intercept", "1:logpopul")
+    for outcome, coefs in ref["coef"].items():
+        for var, b in coefs.items():
+            name = f"{outcome}:{var}"
+            assert fit.params[name] == pytest.approx(b, rel=ref["rtol_coef"], abs=1e-9)
+            assert fit.std_errors[name] == pytest.approx(ref["se"][outcome][var], rel=ref["rtol_se"])
+    assert fit.loglik == pytest.approx(ref["loglik"], rel=1e-9)
+    assert fit.stats["Log-likelihood (constant only)"] == pytest.approx(ref["loglik_null"], rel=1e-9)
+    assert fit.rsquared["pseudo (McFadden)"] == pytest.approx(ref["pseudo_r2"], rel=1e-8)

@@ -46,6 +46,8 @@ from .results import EstimationResult, TestResult
 
 def _outcome_codes(values: pd.Series, base: Any) -> tuple[pd.Series, list[Any]]:
     """Integer codes with the base outcome coded 0 and the others in their natural order."""
+    if pd.api.types.is_float_dtype(values) and np.all(np.mod(values.dropna(), 1) == 0):
+        values = values.astype("Int64")  # codes stored as floats (e.g. after a merge): label them 1, not 1.0
     present = values.dropna()
     if isinstance(values.dtype, pd.CategoricalDtype):
         cats = [c for c in values.cat.categories if (present == c).any()]
@@ -59,8 +61,10 @@ def _outcome_codes(values: pd.Series, base: Any) -> tuple[pd.Series, list[Any]]:
     counts = present.value_counts()
     if base is None:
         base = max(cats, key=lambda c: (counts[c], -cats.index(c)))  # most frequent; first on ties (Stata)
-    elif base not in cats:
+    elif base not in cats and not (isinstance(base, float) and base.is_integer() and int(base) in cats):
         raise SpecificationError(f"base={base!r} is not an outcome of {values.name!r}; outcomes: {cats}")
+    if base not in cats:
+        base = int(base)
     order = [base] + [c for c in cats if c != base]
     mapping = {c: i for i, c in enumerate(order)}
     codes = values.map(mapping).astype("float64")
