@@ -115,3 +115,21 @@ def test_at_fixed_values_like_stata_at(mroz):
     assert "at kidslt6=1" in me.model
     with pytest.raises(KeyError, match="not a column"):
         margins(fit, at={"kids": 1})
+
+
+@pytest.mark.parametrize("which", ["nodummy_overall", "nodummy_mean", "dummy_overall", "dummy_mean"])
+def test_stata_margins_spector(which):
+    import statsmodels.api as sm
+
+    ref = REF["stata_spector_logit"]
+    d = sm.datasets.spector.load_pandas().data
+    d["id"] = np.arange(len(d))
+    d["t"] = 0
+    fit = logit(d.set_index(["id", "t"]), ref["formula"])
+    np.testing.assert_allclose(fit.params[ref["names"]], ref["coef"], rtol=ref["rtol"])
+    np.testing.assert_allclose(fit.std_errors[ref["names"]], ref["se"], rtol=ref["rtol_se"])
+    kind, at = which.split("_")
+    me = margins(fit, dummies=None if kind == "dummy" else False, at="overall" if at == "overall" else "mean")
+    want = ref["margins"][which]
+    np.testing.assert_allclose(me.params[["GPA", "TUCE", "PSI"]], want["dydx"], rtol=ref["rtol"])
+    np.testing.assert_allclose(me.std_errors[["GPA", "TUCE", "PSI"]], want["se"], rtol=ref["rtol_se"])
