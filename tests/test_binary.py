@@ -192,3 +192,18 @@ def test_year_with_no_successes_dropped_with_its_dummy(wagepan):
     fit = probit(d, "union ~ educ + exper + C(year)")
     assert "C(year)[T.1985]" not in fit.names and fit.nobs == len(d) - 545
     assert "C(year)[T.1985] = 1 predicts failure (outcome = 0) perfectly" in fit.summary()
+
+
+def test_stata_probit_spector():
+    import statsmodels.api as sm
+
+    ref = REF["stata_spector_probit"]
+    d = sm.datasets.spector.load_pandas().data
+    d["id"] = np.arange(len(d))
+    d["t"] = 0
+    fit = probit(d.set_index(["id", "t"]), ref["formula"])
+    np.testing.assert_allclose(fit.params[ref["names"]], ref["coef"], rtol=ref["rtol"])
+    np.testing.assert_allclose(fit.std_errors[ref["names"]], ref["se"], rtol=ref["rtol"])
+    assert fit.loglik == pytest.approx(ref["llf"], rel=1e-9)
+    assert fit.stats["Log-likelihood (constant only)"] == pytest.approx(ref["llnull"], rel=1e-9)
+    assert fit.rsquared["pseudo (McFadden)"] == pytest.approx(ref["prsquared"], rel=1e-8)
