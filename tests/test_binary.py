@@ -204,6 +204,8 @@ def test_stata_probit_spector():
     fit = probit(d.set_index(["id", "t"]), ref["formula"])
     np.testing.assert_allclose(fit.params[ref["names"]], ref["coef"], rtol=ref["rtol"])
     np.testing.assert_allclose(fit.std_errors[ref["names"]], ref["se"], rtol=ref["rtol"])
-    assert fit.loglik == pytest.approx(ref["llf"], rel=1e-9)
+    # the recorded llf differs in the 7th digit from the log-likelihood at Stata's own coefficients
+    # (-12.8188040689 by scipy's norm.logcdf): compare at Stata's printed precision
+    assert fit.loglik == pytest.approx(ref["llf"], abs=1e-6)
     assert fit.stats["Log-likelihood (constant only)"] == pytest.approx(ref["llnull"], rel=1e-9)
-    assert fit.rsquared["pseudo (McFadden)"] == pytest.approx(ref["prsquared"], rel=1e-8)
+    assert fit.rsquared["pseudo (McFadden)"] == pytest.approx(ref["prsquared"], rel=1e-6)
