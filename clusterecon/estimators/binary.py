@@ -106,14 +106,26 @@ def extra_columns(cluster: str | None, data: SurveyPanel | pd.DataFrame) -> tupl
     return () if cluster in idx_names else (cluster,)
 
 
-def drop_collinear(X: np.ndarray, names: Sequence[str], tol: float = 1e-9) -> tuple[np.ndarray, list[str], list[str]]:
-    """Keep columns in order while they add rank (Stata omits the later of collinear regressors)."""
+def drop_collinear(X: np.ndarray, names: Sequence[str], tol: float = 1e-10,
+                   ) -> tuple[np.ndarray, list[str], list[str]]:
+    """Keep columns in order while they add rank (Stata omits the later of collinear regressors).
+
+    Column j is dropped when its regression on the kept columns leaves less than ``tol`` of its (uncentred) sum of
+    squares, computed from the k×k cross-product matrix so the cost does not grow with k·n.
+    """
+    G = X.T @ X
     keep: list[int] = []
-    scale = np.sqrt((X ** 2).mean(axis=0)) + 1e-300
-    Z = X / scale
     for j in range(X.shape[1]):
-        trial = Z[:, keep + [j]]
-        if np.linalg.matrix_rank(trial, tol=tol * np.sqrt(len(X))) == len(keep) + 1:
+        gjj = G[j, j]
+        if gjj <= 0:
+            continue
+        if keep:
+            S = np.ix_(keep, keep)
+            coef = np.linalg.lstsq(G[S], G[keep, j], rcond=None)[0]
+            resid = gjj - G[j, keep] @ coef
+        else:
+            resid = gjj
+        if resid > tol * gjj:
             keep.append(j)
     dropped = [names[j] for j in range(X.shape[1]) if j not in keep]
     return X[:, keep], [names[j] for j in keep], dropped
