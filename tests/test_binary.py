@@ -209,3 +209,47 @@ def test_stata_probit_spector():
     assert fit.loglik == pytest.approx(ref["llf"], abs=1e-6)
     assert fit.stats["Log-likelihood (constant only)"] == pytest.approx(ref["llnull"], rel=1e-9)
     assert fit.rsquared["pseudo (McFadden)"] == pytest.approx(ref["prsquared"], rel=1e-6)
+
+
+def _weighted_sample(seed=11, n=600):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    d = (rng.uniform(size=n) < 0.4).astype(float)
+    y = (0.3 + 0.8 * x - 0.5 * d + rng.logistic(size=n) > 0).astype(float)
+    w = rng.integers(1, 5, size=n).astype(float)
+    df = pd.DataFrame({"y": y, "x": x, "d": d, "w": w, "firm": np.arange(n), "year": 2000})
+    return df.set_index(["firm", "year"])
+
+
+@pytest.mark.parametrize("fn", [logit, probit])
+def test_sampling_weights(fn):
+    from clusterecon.estimators.margins import margins
+
+    df = _weighted_sample()
+    fw = fn(df, "y ~ x + d", weights="w")
+    # integer weights: the same point estimates as the data with each row repeated w times
+    rep = df.loc[df.index.repeat(df["w"].astype(int))].reset_index()
+    rep["firm"] = np.arange(len(rep))
+    rep = rep.set_index(["firm", "year"])
+    fr = fn(rep, "y ~ x + d")
+    np.testing.assert_allclose(fw.coef, fr.coef, rtol=1e-8)
+    np.testing.assert_allclose(margins(fw).coef, margins(fr).coef, rtol=1e-8)
+    assert fw.loglik == pytest.approx(fr.loglik, rel=1e-10)
+    # pweights force the robust variance, computed on the N sampled rows (not the weighted count)
+    assert fw.variance.kind == "robust" and fw.nobs == len(df) and "pweights" in fw.summary()
+    # scale invariance of pweights; unit weights reproduce the unweighted robust fit
+    df2 = df.assign(w=df["w"] * 7.5)
+    np.testing.assert_allclose(fn(df2, "y ~ x + d", weights="w").vcov, fw.vcov, rtol=1e-8)
+    ones = fn(df.assign(w=1.0), "y ~ x + d", weights="w")
+    rob = fn(df, "y ~ x + d", vcov="robust")
+    np.testing.assert_allclose(ones.vcov, rob.vcov, rtol=1e-8)
+
+
+def test_weights_bad_values():
+    df = _weighted_sample()
+    df.iloc[:4, df.columns.get_loc("w")] = 0.0
+    fit = logit(df, "y ~ x + d", weights="w")
+    assert fit.nobs == len(df) - 4 and any(o.reason == "zero sampling weight (w)" and o.n == 4 for o in fit.omitted)
+    df.iloc[5, df.columns.get_loc("w")] = -1.0
+    with pytest.raises(SpecificationError, match="negative in 1 rows"):
+        logit(df, "y ~ x + d", weights="w")

@@ -277,7 +277,7 @@ def link_functions(link: str):
 
 
 def index_margins_spec(link: str, X: np.ndarray, names: Sequence[str], scale_index: int | None = None,
-                       exclude: Sequence[str] = ("Intercept",)):
+                       exclude: Sequence[str] = ("Intercept",), weights: np.ndarray | None = None):
     """MarginsSpec of P(y=1|x) = F(x'β [/ sqrt(1 + exp(θ_s))]) for :mod:`.margins`.
 
     ``scale_index``: position of a ln σ²_u parameter after β (RE probit: the population-averaged probability is
@@ -302,31 +302,91 @@ def index_margins_spec(link: str, X: np.ndarray, names: Sequence[str], scale_ind
         return f(Xm @ b)[:, None] * b[None, :]
 
     return MarginsSpec(predict=predict, dydx=dydx, X=np.array(X, dtype=float), names=tuple(names),
-                       exclude=tuple(exclude))
+                       exclude=tuple(exclude), weights=weights)
+
+
+def _weights(design: Design, weights: str | None) -> tuple[np.ndarray | None, list[Omitted]]:
+    if weights is None:
+        return None, []
+    w = design.extra[weights].to_numpy(dtype=float)
+    if (w < 0).any():
+        bad = np.flatnonzero(w < 0)[:5]
+        raise SpecificationError(f"sampling weights {weights!r} are negative in {int((w < 0).sum())} rows (e.g. "
+                                 f"firm-years {[design.index[i] for i in bad]}); weights must be >= 0")
+    return w, []
+
+
+def _weighted_newton(model: Any, w: np.ndarray, beta: np.ndarray, maxiter: int, link: str) -> np.ndarray:
+    """Maximise Σ w_i ℓ_i (pseudo-likelihood with sampling weights) by Newton with step halving."""
+    X = model.exog
+    ll = float(w @ model.loglikeobs(beta))
+    crit = np.inf
+    for _ in range(maxiter):
+        g = X.T @ (w * model.score_factor(beta))
+        H = (X * (w * model.hessian_factor(beta))[:, None]).T @ X
+        step = -np.linalg.solve(H, g)
+        crit = float(g @ step)
+        if crit < 1e-12:
+            return beta
+        t = 1.0
+        while t > 1e-10:
+            cand = beta + t * step
+            ll_c = float(w @ model.loglikeobs(cand))
+            if np.isfinite(ll_c) and ll_c >= ll:
+                break
+            t /= 2
+        beta, ll = cand, ll_c
+    raise ConvergenceError(f"weighted {link} did not converge in {maxiter} Newton iterations (scaled gradient "
+                           f"{crit:.3g}). Try rescaling regressors or checking for perfect prediction")
 
 
 def _binary(data: SurveyPanel | pd.DataFrame, formula: str, link: str, *, vcov: str, cluster: str | None,
-            separation: str, maxiter: int) -> EstimationResult:
+            separation: str, maxiter: int, weights: str | None = None) -> EstimationResult:
     vcov = resolve_vcov(vcov, cluster)
-    design = build_design(data, formula, extra=extra_columns(cluster, data))
-    y = check_binary(design.y, design.depvar)
-    X0, names0, collinear = drop_collinear(design.X, list(design.names))
+    extra = extra_columns(cluster, data) + ((weights,) if weights is not None else ())
+    design = build_design(data, formula, extra=extra)
+    w, _ = _weights(design, weights)
+    notes: list[str] = []
+    omitted_w: list[Omitted] = []
+    rows0 = np.ones(len(design.y), bool)
+    if w is not None:
+        zero = w == 0
+        if zero.any():
+            omitted_w.append(Omitted(f"zero sampling weight ({weights})", int(zero.sum())))
+            rows0 = ~zero
+        if vcov in ("oim", "classical"):
+            vcov = "robust"
+            notes.append("Note: sampling weights imply the robust (linearised) variance, as Stata's pweights do.")
+    y = check_binary(design.y[rows0], design.depvar)
+    X0, names0, collinear = drop_collinear(design.X[rows0], list(design.names))
     dropped = [(c, "collinear with earlier regressors (omitted, as Stata does)") for c in collinear]
-    y, X, names, keep, omitted_sep, dropped_sep, notes = handle_separation(y, X0, names0, separation)
+    y, X, names, keep1, omitted_sep, dropped_sep, notes_sep = handle_separation(y, X0, names0, separation)
+    notes += notes_sep
+    keep = rows0.copy()
+    keep[rows0] = keep1
+    if w is not None:
+        w = w[keep]
     X, names, collinear2 = drop_collinear(X, names)
     dropped += dropped_sep + [(c, "collinear after dropping perfectly predicted observations") for c in collinear2]
     model, beta = fit_index_model(y, X, link, maxiter, names=names)
-    hess = model.hessian(beta)
-    scores = model.score_obs(beta) if vcov in ("robust", "cluster") else None
+    if w is None:
+        hess = model.hessian(beta)
+        scores = model.score_obs(beta) if vcov in ("robust", "cluster") else None
+        wn = np.ones(len(y))
+    else:
+        beta = _weighted_newton(model, w, beta, maxiter, link)
+        hess = (X * (w * model.hessian_factor(beta))[:, None]).T @ X
+        scores = model.score_obs(beta) * w[:, None]
+        wn = w
     codes, cname = cluster_codes_for(design, vcov, cluster, keep)
     V, info = ml_vcov(hess, scores, vcov, codes, cname)
     F, _ = link_functions(link)
     p = F(X @ beta)
     notes += _post_fit_separation(y, X, names, p, beta, separation)
     n = len(y)
-    ll = float(model.loglike(beta))
-    ybar = y.mean()
-    ll0 = float(n * (ybar * np.log(ybar) + (1 - ybar) * np.log(1 - ybar)))
+    ll = float(wn @ model.loglikeobs(beta))
+    ybar = float(np.average(y, weights=wn))
+    ll0 = float(wn.sum() * (ybar * np.log(ybar) + (1 - ybar) * np.log(1 - ybar)))
     slopes = [j for j, nm in enumerate(names) if nm != "Intercept"]
     tests: dict[str, TestResult] = {}
     if slopes:
@@ -336,25 +396,28 @@ def _binary(data: SurveyPanel | pd.DataFrame, formula: str, link: str, *, vcov: 
                                         "all slopes = 0")
         else:
             b, Vs = beta[slopes], V[np.ix_(slopes, slopes)]
-            w = float(b @ np.linalg.solve(Vs, b))
-            tests["model"] = TestResult("Wald", w, float(stats.chi2.sf(w, len(slopes))), len(slopes), "chi2",
+            wald = float(b @ np.linalg.solve(Vs, b))
+            tests["model"] = TestResult("Wald", wald, float(stats.chi2.sf(wald, len(slopes))), len(slopes), "chi2",
                                         "all slopes = 0")
     shape = panel_shape(design.index[keep])
-    spec = index_margins_spec(link, X, names)
+    spec = index_margins_spec(link, X, names, weights=w)
     title = "Logit" if link == "logit" else "Probit"
+    ll_name = "Log-likelihood" if w is None else "Log pseudolikelihood"
     return EstimationResult(
-        model=f"Pooled {title.lower()}", estimator=f"{title} ML", depvar=design.depvar, names=names, coef=beta,
+        model=f"Pooled {title.lower()}", estimator=f"{title} ML" + (f", sampling weights {weights}" if w is not None
+                                                                     else ""),
+        depvar=design.depvar, names=names, coef=beta,
         vcov=V, variance=info, nobs=n, formula=formula, n_entities=shape["n_entities"], t_min=shape["t_min"],
         t_mean=shape["t_mean"], t_max=shape["t_max"], rsquared={"pseudo (McFadden)": 1 - ll / ll0}, loglik=ll,
-        omitted=tuple(design.omitted) + tuple(omitted_sep), dropped_regressors=tuple(dropped),
-        stats={"Log-likelihood (constant only)": ll0,
-               "Percent correctly predicted": float(100 * np.mean((p >= 0.5) == (y == 1)))},
+        omitted=tuple(design.omitted) + tuple(omitted_w) + tuple(omitted_sep), dropped_regressors=tuple(dropped),
+        stats={f"{ll_name} (constant only)": ll0,
+               "Percent correctly predicted": float(100 * np.average((p >= 0.5) == (y == 1), weights=wn))},
         tests=tests, notes=tuple(notes),
-        extra={"link": link, "margins": spec, "fitted": p, "index": design.index[keep]})
+        extra={"link": link, "margins": spec, "fitted": p, "index": design.index[keep], "weights": weights})
 
 
 def logit(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str = "oim", cluster: str | None = None,
-          separation: str = "drop", maxiter: int = 100) -> EstimationResult:
+          separation: str = "drop", maxiter: int = 100, weights: str | None = None) -> EstimationResult:
     r"""Pooled logit :math:`P(y=1|x)=\Lambda(x'\beta)` by ML.
 
     Parameters
@@ -365,16 +428,21 @@ def logit(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str = "oim", 
         (G/(G−1) sandwich, by firm unless ``cluster`` names a column).
     separation : ``"drop"`` (Stata: drop observations perfectly predicted by a 0/1 regressor and that regressor,
         with a note) or ``"raise"``.
+    weights : column of sampling weights (Stata ``[pw=w]``): maximises Σ w_i ℓ_i; the variance is then the
+        robust sandwich with weighted scores and Hessian (or clustered), as Stata forces for pweights; zero weights
+        are left out with a reason; margins average with the same weights.
 
     Returns
     -------
     EstimationResult with McFadden pseudo-R², log-likelihood, the LR (OIM) or Wald (robust) test of all slopes and
     ``extra["margins"]`` for :func:`clusterecon.estimators.margins.margins`.
     """
-    return _binary(data, formula, "logit", vcov=vcov, cluster=cluster, separation=separation, maxiter=maxiter)
+    return _binary(data, formula, "logit", vcov=vcov, cluster=cluster, separation=separation, maxiter=maxiter,
+                   weights=weights)
 
 
 def probit(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str = "oim", cluster: str | None = None,
-           separation: str = "drop", maxiter: int = 100) -> EstimationResult:
+           separation: str = "drop", maxiter: int = 100, weights: str | None = None) -> EstimationResult:
     r"""Pooled probit :math:`P(y=1|x)=\Phi(x'\beta)` by ML; options and conventions as :func:`logit`."""
-    return _binary(data, formula, "probit", vcov=vcov, cluster=cluster, separation=separation, maxiter=maxiter)
+    return _binary(data, formula, "probit", vcov=vcov, cluster=cluster, separation=separation, maxiter=maxiter,
+                   weights=weights)

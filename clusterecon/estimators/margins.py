@@ -42,7 +42,8 @@ class MarginsSpec:
 
     ``predict(params, X)`` → (n,) or (n, J) predicted means; ``dydx(params, X)`` (optional) → (n, k) or (n, J, k)
     analytic derivatives of the prediction w.r.t. the columns of X (numerical central differences otherwise);
-    ``exclude``: columns never reported (the constant, Mundlak means, ...); ``outcomes``: labels of the J outcomes.
+    ``exclude``: columns never reported (the constant, Mundlak means, ...); ``outcomes``: labels of the J outcomes;
+    ``weights``: sampling weights for the averages (Stata ``margins`` after a pweighted fit).
     """
 
     predict: Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -52,6 +53,7 @@ class MarginsSpec:
     exclude: tuple[str, ...] = ("Intercept",)
     outcomes: tuple[str, ...] | None = None
     label: str = "Pr(y=1)"
+    weights: np.ndarray | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -85,6 +87,7 @@ def average_effects(spec: MarginsSpec, params: np.ndarray, cov: np.ndarray, *, v
     """
     names = list(spec.names)
     X = np.asarray(spec.X, dtype=float)
+    w = None if spec.weights is None else np.asarray(spec.weights, dtype=float)
     if isinstance(at, Mapping):
         X = X.copy()
         for col, val in at.items():
@@ -92,7 +95,8 @@ def average_effects(spec: MarginsSpec, params: np.ndarray, cov: np.ndarray, *, v
                 raise KeyError(f"at: {col!r} is not a column of the model; have {names}")
             X[:, names.index(col)] = float(val)
     elif at == "mean":
-        X = X.mean(axis=0, keepdims=True)
+        X = np.average(X, axis=0, weights=w)[None, :]
+        w = None
     elif at != "overall":
         raise ValueError(f"at={at!r}: choose 'overall', 'mean' or a mapping {{column: value}}")
     if variables == "*":
@@ -115,6 +119,9 @@ def average_effects(spec: MarginsSpec, params: np.ndarray, cov: np.ndarray, *, v
     cols = [names.index(v) for v in variables]
     params = np.asarray(params, dtype=float)
 
+    def avg(a: np.ndarray) -> np.ndarray:
+        return np.average(a, axis=0, weights=w)
+
     def effects(theta: np.ndarray) -> np.ndarray:
         out = []
         deriv = spec.dydx(theta, X) if spec.dydx is not None else None
@@ -125,15 +132,15 @@ def average_effects(spec: MarginsSpec, params: np.ndarray, cov: np.ndarray, *, v
                     X1[:, s] = 0.0
                     X0[:, s] = 0.0
                 X1[:, j], X0[:, j] = 1.0, 0.0
-                out.append((spec.predict(theta, X1) - spec.predict(theta, X0)).mean(axis=0))
+                out.append(avg(spec.predict(theta, X1) - spec.predict(theta, X0)))
             elif deriv is not None:
-                out.append(deriv[..., j].mean(axis=0))
+                out.append(avg(deriv[..., j]))
             else:
                 h = 1e-5 * max(1.0, float(np.abs(X[:, j]).mean()))
                 Xp, Xm = X.copy(), X.copy()
                 Xp[:, j] += h
                 Xm[:, j] -= h
-                out.append(((spec.predict(theta, Xp) - spec.predict(theta, Xm)) / (2 * h)).mean(axis=0))
+                out.append(avg((spec.predict(theta, Xp) - spec.predict(theta, Xm)) / (2 * h)))
         # rows: variables; columns: outcomes → flatten outcome-major so each outcome's block is contiguous
         return np.atleast_2d(np.asarray(out).T).ravel() if np.ndim(out[0]) else np.asarray(out, dtype=float)
 
