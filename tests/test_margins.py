@@ -133,3 +133,13 @@ def test_stata_margins_spector(which):
     want = ref["margins"][which]
     np.testing.assert_allclose(me.params[["GPA", "TUCE", "PSI"]], want["dydx"], rtol=ref["rtol"])
     np.testing.assert_allclose(me.std_errors[["GPA", "TUCE", "PSI"]], want["se"], rtol=ref["rtol_se"])
+
+
+def test_models_without_partial_effects_are_refused():
+    from clusterecon.estimators.clogit import conditional_logit
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"y": rng.integers(0, 2, 200).astype(float), "x": rng.normal(size=200),
+                       "f": np.repeat(np.arange(50), 4), "t": np.tile(np.arange(4), 50)}).set_index(["f", "t"])
+    with pytest.raises(TypeError, match="does not support margins"):
+        margins(conditional_logit(df, "y ~ x"))

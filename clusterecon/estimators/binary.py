@@ -19,8 +19,12 @@ the outcome completely ("y = 1 exactly when x > c") is always refused: there is 
 After the fit, observations whose outcome is predicted with probability 1 (quasi-separation by a combination of
 regressors) are counted and reported with the variables most responsible.
 
-Reference: Wooldridge (2019), *Introductory Econometrics*, 7th ed., §17.1 and Example 17.1 (pinned in
-``tests/reference/binary.json``); Stata [R] logit, [R] probit.
+Sampling weights (``weights=``, Stata ``[pw=w]``) maximise :math:`\sum_i w_i\ell_i` and force the robust (or
+cluster) sandwich with weighted scores and Hessian, with the same N/(N−1) and G/(G−1) factors (N = rows used).
+
+Pinned (``tests/reference/binary.json``): Wooldridge (2019), *Introductory Econometrics*, 7th ed., Example 17.1;
+Stata 11 logit/probit/margins on the Spector–Mazzeo data; Stata's robust/cluster factors against statsmodels.
+References: Stata [R] logit, [R] probit, [U] 20.22 (weights).
 """
 
 from __future__ import annotations
