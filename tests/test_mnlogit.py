@@ -137,3 +137,21 @@ def test_stata_mlogit_anes96():
     assert fit.loglik == pytest.approx(ref["loglik"], rel=1e-9)
     assert fit.stats["Log-likelihood (constant only)"] == pytest.approx(ref["loglik_null"], rel=1e-9)
     assert fit.rsquared["pseudo (McFadden)"] == pytest.approx(ref["pseudo_r2"], rel=1e-8)
+
+
+def test_firm_level_outcome_uses_one_row_per_firm():
+    firms = _sim(n=900, seed=3).reset_index(drop=True)
+    firms["firm"] = np.arange(len(firms))
+    panel = firms.loc[firms.index.repeat(4)].copy()
+    panel["year"] = np.tile(np.arange(2001, 2005), len(firms))
+    panel = panel.set_index(["firm", "year"])
+    one = mnlogit(firms.assign(year=2001).set_index(["firm", "year"]), "occ ~ x + d")
+    fit = mnlogit(panel, "occ ~ x + d")
+    assert fit.nobs == 900 and any("one row per firm (900 firms) instead of 3,600" in n for n in fit.notes)
+    np.testing.assert_allclose(fit.coef, one.coef, rtol=1e-10)
+    np.testing.assert_allclose(fit.vcov, one.vcov, rtol=1e-8)
+    assert mnlogit(panel, "occ ~ x + d", level="row").nobs == 3600
+    panel["z"] = np.random.default_rng(0).normal(size=len(panel))
+    with pytest.raises(SpecificationError, match=r"level='firm' but \['z'\] vary within firms"):
+        mnlogit(panel, "occ ~ x + z", level="firm")
+    assert any("constant within firms but z vary" in n for n in mnlogit(panel, "occ ~ x + z").notes)

@@ -110,8 +110,42 @@ def _empty_cells(codes: np.ndarray, X: np.ndarray, names: Sequence[str], outcome
     return found
 
 
+def _choose_level(frame: pd.DataFrame, formula: str, depvar: str, level: str, cluster: str | None,
+                  ) -> tuple[pd.DataFrame, str]:
+    """One row per firm for a firm-level outcome (founder's occupation) with firm-level regressors.
+
+    A SurveyPanel frame repeats firm attributes on every firm-year; pooling those rows would count each founder T
+    times and understate the SEs.
+    """
+    if level not in ("auto", "firm", "row"):
+        raise SpecificationError(f"level={level!r}: choose 'auto', 'firm' or 'row'")
+    if level == "row":
+        return frame, ""
+    from .design import required_variables
+
+    idx_names = [n for n in frame.index.names if n is not None]
+    cols = [c for c in dict.fromkeys([depvar, *required_variables(formula), *([cluster] if cluster else [])])
+            if c in frame.columns and c not in idx_names]
+    firm = frame.index.get_level_values(0)
+    varies = [c for c in cols if (frame[c].groupby(firm, observed=True).nunique(dropna=False) > 1).any()]
+    if level == "firm" and varies:
+        raise SpecificationError(f"level='firm' but {varies} vary within firms; choose one row per firm first (e.g. "
+                                 "the founding or first survey year) or use level='row' with vcov='cluster'")
+    if varies:
+        if depvar not in varies:
+            return frame, (f"Note: {depvar} is constant within firms but {', '.join(varies)} vary: each firm counts "
+                           "once per year; consider one row per firm or vcov='cluster'.")
+        return frame, ""
+    one = frame[~firm.duplicated()]
+    if len(one) == len(frame):
+        return frame, ""
+    return one, (f"Firm-level model: one row per firm ({len(one):,} firms) instead of {len(frame):,} firm-years "
+                 "(outcome and regressors are constant within firms).")
+
+
 def mnlogit(data: SurveyPanel | pd.DataFrame, formula: str, *, base: Any = None, vcov: str = "oim",
-            cluster: str | None = None, separation: str = "warn", maxiter: int = 100) -> EstimationResult:
+            cluster: str | None = None, separation: str = "warn", maxiter: int = 100,
+            level: str = "auto") -> EstimationResult:
     """Multinomial logit of an unordered categorical outcome.
 
     Parameters
@@ -122,6 +156,9 @@ def mnlogit(data: SurveyPanel | pd.DataFrame, formula: str, *, base: Any = None,
     base : base outcome; default the most frequent (Stata ``mlogit``'s default).
     vcov : ``"oim"``, ``"robust"`` or ``"cluster"`` (Stata factors N/(N−1), G/(G−1)).
     separation : ``"warn"`` (note empty outcome × dummy cells) or ``"raise"``.
+    level : ``"auto"`` uses one row per firm when the outcome and all regressors are constant within firms (a
+        founder's occupation on firm attributes: a SurveyPanel repeats them every year); ``"firm"`` insists on
+        that; ``"row"`` uses every row as given.
 
     Returns
     -------
@@ -137,6 +174,7 @@ def mnlogit(data: SurveyPanel | pd.DataFrame, formula: str, *, base: Any = None,
     depvar = formula.split("~", 1)[0].strip()
     if depvar not in frame.columns:
         raise SpecificationError(f"outcome {depvar!r} not found; available: {list(frame.columns)[:40]}")
+    frame, level_note = _choose_level(frame, formula, depvar, level, cluster)
     codes, outcomes = _outcome_codes(frame[depvar], base)
     work = frame.copy()
     work[depvar] = codes
@@ -149,7 +187,7 @@ def mnlogit(data: SurveyPanel | pd.DataFrame, formula: str, *, base: Any = None,
         lost = [outcomes[c] for c in range(len(outcomes)) if c not in present]
         raise SpecificationError(f"outcome(s) {lost} of {depvar!r} occur only in rows dropped for missing values; "
                                  "recode or drop those categories")
-    notes = []
+    notes = [level_note] if level_note else []
     cells = _empty_cells(y, X, names, outcomes)
     if cells:
         msg = ("perfect prediction: " + "; ".join(cells) + ". The coefficients of those outcomes on those variables "
