@@ -149,6 +149,15 @@ def _read_main(path, m: Mapping, sheet, encoding) -> RawTable:
                       text_columns=(m.raw_id_column, *((m.firms.key_firm_years,) if m.firms else ())))
 
 
+def _single_interview_with_recall(frame: pd.DataFrame) -> bool:
+    if "is_recall" not in frame.columns or "recall_lag" not in frame.columns:
+        return False
+    rounds = frame["survey_round"].nunique(dropna=True) if "survey_round" in frame.columns else 1
+    recall = frame["is_recall"].astype("boolean").fillna(False)
+    interview = pd.to_numeric(frame["year"], errors="coerce") + pd.to_numeric(frame["recall_lag"], errors="coerce")
+    return bool(rounds <= 1 and recall.any() and interview.nunique(dropna=True) == 1)
+
+
 def _design(m: Mapping, frame: pd.DataFrame, recall_layout: bool, survey_year: int | None) -> SurveyDesign:
     kind = m.design
     if kind is None:
@@ -156,6 +165,11 @@ def _design(m: Mapping, frame: pd.DataFrame, recall_layout: bool, survey_year: i
             kind = "recall"
         elif "survey_round" in frame.columns and frame["survey_round"].nunique(dropna=True) > 1:
             kind = "rounds"
+        elif _single_interview_with_recall(frame):
+            # a canonical file that already went through reshaping: one round, recall rows flagged
+            kind = "recall"
+            if survey_year is None:
+                survey_year = int((frame["year"] + frame["recall_lag"]).max())
         else:
             kind = "unknown"
     years: tuple[int, ...] = (survey_year,) if isinstance(survey_year, int) else ()

@@ -75,9 +75,17 @@ def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None
     step("spin-offs")
     results["spinoffs"] = spinoff_imitation(panel)
     step("productivity stagnation")
-    results["stagnation"] = productivity_stagnation(panel, years=spans.get("quantity expansion"), vcov=vcov,
-                                                    years_source="the quantity-expansion years dated by the phase "
-                                                    "diagnosis,")
+    if ph.get("quality_undated"):
+        from .stagnation import KEY, QUESTION, TITLE
+
+        results["stagnation"] = HypothesisResult.skipped(
+            KEY, TITLE, QUESTION, "quality improvement is under way but its start cannot be dated from the survey's "
+            "years, so the quantity-expansion years cannot be separated from it; pass "
+            "productivity_stagnation(panel, years=(first, last)) to test a span you know")
+    else:
+        results["stagnation"] = productivity_stagnation(
+            panel, years=spans.get("quantity expansion"), vcov=vcov,
+            years_source="the quantity-expansion years dated by the phase diagnosis,")
     step("education and innovation")
     split = split_year if split_year is not None else ph.get("quality_start")
     if split is not None and split not in panel.years and not any(y >= split for y in panel.years):

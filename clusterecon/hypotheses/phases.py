@@ -247,5 +247,6 @@ def _diagnose(panel, traj, key, title, question, expansion_start, quality_start,
                      "on recall surveys the firm count counts survivors only"),
         limitations=tuple(limitations),
         extra={"expansion_start": t1, "expansion_detected": not expansion_fallback, "quality_start": t2,
+               "quality_undated": t2 is None and current == PHASES[2],
                "spans": spans, "current_phase": current},
     )
