@@ -262,3 +262,19 @@ def test_empty_and_single_row_frames():
     assert validate(empty).problems == ()
     one = pd.DataFrame({"firm_id": ["a"], "year": [2000.0], "sales": [1.0], "cluster": ["x"]})
     assert validate(one).problems == ()
+
+
+@settings(max_examples=40, deadline=None)
+@given(picks=st.lists(st.integers(0, 5), min_size=1, max_size=25), seed=st.integers(0, 1000))
+def test_drop_exact_duplicates_rows_in_equal_rows_out_plus_dropped(picks, seed):
+    base = clean_frame().drop(columns="source_row")
+    df = base.iloc[picks].reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    df["source_row"] = rng.permutation(np.arange(100, 100 + len(df)))
+    log = ProvenanceLog()
+    out = drop_exact_duplicates(df, log)
+    dropped = [r for e in log.entries for r in e.rows]
+    assert len(df) == len(out) + len(dropped)
+    assert sorted(set(out["source_row"]) | set(dropped)) == sorted(df["source_row"])
+    assert not out.drop(columns="source_row").duplicated().any()
+    assert len(out) == len(set(picks))
