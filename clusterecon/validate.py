@@ -593,7 +593,9 @@ def drop_exact_duplicates(frame: pd.DataFrame, log: ProvenanceLog, source: str =
         if not cand.any():
             return frame
         dup = np.zeros(len(frame), dtype=bool)
-        dup[cand] = frame.loc[cand, cols].duplicated(keep="first").to_numpy()
+        pos = np.flatnonzero(cand)
+        pos = pos[np.argsort(_source_rows(frame)[pos], kind="stable")]  # keep the earliest record of the file
+        dup[pos] = frame.iloc[pos][cols].duplicated(keep="first").to_numpy()
     else:
         dup = frame.duplicated(cols, keep="first").to_numpy()
     if not dup.any():

@@ -278,3 +278,5 @@ def test_drop_exact_duplicates_rows_in_equal_rows_out_plus_dropped(picks, seed):
     assert sorted(set(out["source_row"]) | set(dropped)) == sorted(df["source_row"])
     assert not out.drop(columns="source_row").duplicated().any()
     assert len(out) == len(set(picks))
+    kept = out.set_index(list(base.columns))["source_row"]
+    assert (kept == df.groupby(list(base.columns))["source_row"].min().reindex(kept.index)).all()
