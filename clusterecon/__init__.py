@@ -6,9 +6,6 @@ statsmodels, linearmodels and matplotlib load on first use).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 __version__ = "0.1.0"
 
 # public name -> module that defines it
@@ -28,19 +25,7 @@ _LAZY: dict[str, str] = {
     "regression_table": "clusterecon.report",
 }
 
-__all__ = sorted(_LAZY) + ["__version__"]
+from ._lazy import lazy_exports  # noqa: E402
 
-
-def __getattr__(name: str) -> Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'clusterecon' has no attribute {name!r}") from None
-    mod = importlib.import_module(module)
-    value = mod if module.endswith("." + name) and not hasattr(mod, name) else getattr(mod, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__, _names = lazy_exports(__name__, _LAZY)
+__all__ = [*_names, "__version__"]

@@ -9,8 +9,7 @@ structural breaks: chow_test, sup_f_test, sequential_breaks.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
     "pooled_ols": "pooled",
@@ -44,18 +43,4 @@ _LAZY: dict[str, str] = {
     "SpecificationError": "design",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'clusterecon.estimators' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {k: f".{v}" for k, v in _LAZY.items()})

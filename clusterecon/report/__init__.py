@@ -6,8 +6,7 @@ loaded lazily so that importing this package does not import matplotlib.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
     "regression_table": "clusterecon.report.tables",
@@ -41,18 +40,4 @@ _LAZY: dict[str, str] = {
 }
 _ALIASES = {"escape_latex": "escape"}
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'clusterecon.report' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), _ALIASES.get(name, name))
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _LAZY, _ALIASES)
