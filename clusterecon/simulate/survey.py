@@ -21,7 +21,7 @@ Measurement (:class:`Fieldwork`) for a value reported with recall lag :math:`\el
 * multiplicative error :math:`x^{rep} = x\,e^{u}`, :math:`u \sim N(0, (\sigma_0 + \sigma_1 \ell)^2)` on sales,
   material cost, capital, wage bill, price and employees; for the money items 3/4 of the variance of u is common
   to the firm-year (a respondent misremembers the firm's scale), so value added keeps its sign; additive
-  :math:`N(0, (0.05 + 0.02\ell)^2)` on the
+  :math:`N(0, (s_0 + s_1\ell)^2)` (defaults 0.05, 0.02) on the
   direct-sales share (clipped to [0, 1]);
 * rounding: money to ``money_digits`` significant digits; employees to whole persons; with probability
   :math:`\min(1, h\,\ell)` the recalled values of a firm-year are heaped (money to 2 significant digits,
@@ -62,20 +62,32 @@ SURVEY_COLUMNS = (
 
 @dataclass(frozen=True, kw_only=True)
 class Fieldwork:
-    """Measurement-error, rounding and non-response parameters (see the module docstring)."""
+    """Measurement-error, rounding and non-response parameters (see the module docstring).
+
+    ``error_sd + error_sd_per_year·ℓ``: sd of the log error of money, price and employees; ``common_error_share``:
+    share of that variance common to a firm-year's money items; ``share_error_sd + share_error_sd_per_year·ℓ``:
+    sd of the additive error of the direct-sales share; ``missing + missing_per_year·ℓ``: item non-response
+    probability; ``heaping_per_year·ℓ``: probability that a firm-year's answers are heaped (money to
+    ``heap_digits`` significant digits, employees above 10 to multiples of 5); ``money_digits``: significant
+    digits of money answers otherwise (0 = unrounded).
+    """
 
     error_sd: float = 0.05
     error_sd_per_year: float = 0.02
+    common_error_share: float = 0.75
+    share_error_sd: float = 0.05
+    share_error_sd_per_year: float = 0.02
     missing: float = 0.01
     missing_per_year: float = 0.015
     heaping_per_year: float = 0.04
+    heap_digits: int = 2
     money_digits: int = 3
 
     @classmethod
     def exact(cls) -> Fieldwork:
         """No error, no rounding, no missing answers (the survey reports the census values)."""
-        return cls(error_sd=0.0, error_sd_per_year=0.0, missing=0.0, missing_per_year=0.0, heaping_per_year=0.0,
-                   money_digits=0)
+        return cls(error_sd=0.0, error_sd_per_year=0.0, share_error_sd=0.0, share_error_sd_per_year=0.0, missing=0.0,
+                   missing_per_year=0.0, heaping_per_year=0.0, money_digits=0)
 
 
 def _round_sig(x: np.ndarray, digits: int | np.ndarray) -> np.ndarray:
@@ -143,7 +155,7 @@ def _measure(df: pd.DataFrame, lag: np.ndarray, fw: Fieldwork, rng: np.random.Ge
     n = len(df)
     lag = lag.astype(float)
     sd = fw.error_sd + fw.error_sd_per_year * lag
-    # a respondent who misremembers the firm's scale misremembers all its money values alike: 3/4 of the error
+    # a respondent who misremembers the firm's scale misremembers all its money values alike: most of the error
     # variance is common to the row, so value added keeps its sign; heaping is a habit of the row too
     common = rng.standard_normal(n)
     heap = rng.random(n) < np.minimum(1.0, fw.heaping_per_year * lag)
@@ -151,16 +163,16 @@ def _measure(df: pd.DataFrame, lag: np.ndarray, fw: Fieldwork, rng: np.random.Ge
     miss = rng.random((n, len(ITEMS))) < p_miss[:, None]
     new: dict[str, Any] = {}
     for col in NOISY_MONEY:
-        u = sd * (np.sqrt(0.75) * common + 0.5 * rng.standard_normal(n))
+        u = sd * (np.sqrt(fw.common_error_share) * common + np.sqrt(1 - fw.common_error_share) * rng.standard_normal(n))
         x = df[col].to_numpy(dtype=float, na_value=np.nan) * np.exp(u)
-        digits = np.where(heap, 2, fw.money_digits) if fw.money_digits else np.zeros(n, dtype=int)
+        digits = np.where(heap, fw.heap_digits, fw.money_digits) if fw.money_digits else np.zeros(n, dtype=int)
         new[col] = _round_sig(x, digits)
     emp = df["employees"].to_numpy(dtype=float, na_value=np.nan) * np.exp(rng.standard_normal(n) * sd)
     emp = np.maximum(1.0, np.round(emp))
     new["employees"] = np.where(heap & (emp > 10), np.round(emp / 5.0) * 5.0, emp)
     dss = df["direct_sales_share"].to_numpy(dtype=float, na_value=np.nan)
-    if fw.error_sd or fw.error_sd_per_year:
-        dss = dss + rng.standard_normal(n) * (0.05 + 0.02 * lag)
+    if fw.share_error_sd or fw.share_error_sd_per_year:
+        dss = dss + rng.standard_normal(n) * (fw.share_error_sd + fw.share_error_sd_per_year * lag)
     new["direct_sales_share"] = np.clip(dss, 0.0, 1.0)
     for j, col in enumerate(ITEMS):
         if col in new:
