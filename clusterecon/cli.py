@@ -19,6 +19,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("validate", "clusterecon.commands.validate", "check a survey file against the canonical schema and report"),
     ("describe", "clusterecon.commands.describe", "panel structure and summary statistics (bundled sample if no FILE)"),
     ("codebook", "clusterecon.commands.codebook", "print the canonical codebook (Markdown)"),
+    ("simulate", "clusterecon.simulate.cli", "simulate a cluster and write a survey with known truth"),
 ]
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
