@@ -95,3 +95,23 @@ def test_verdict_numbers_match_the_models(rounds_panel):
     b = float(late.params["schooling"])
     assert f"{b:+.3f}" in r.verdict
     assert np.isfinite(late.std_errors["schooling"])
+
+
+def _performance_hits(reps: int, base_seed: int, **changes) -> int:
+    from clusterecon.hypotheses import innovation_performance_exit
+
+    hits = 0
+    for i in range(reps):
+        census = simulate(preset("garments", **changes), seed=base_seed + i)
+        panel = survey(census, kind="rounds", survey_years=ROUNDS, n_firms=250, seed=base_seed + i)
+        hits += innovation_performance_exit(panel).status == "supported"
+    return hits
+
+
+@pytest.mark.slow
+def test_innovation_performance_has_power_and_size():
+    reps = 30
+    assert _performance_hits(reps, 3000) >= 0.9 * reps
+    # innovation without a price premium, a TFP gain or faster growth: "supported" needs a positive sales effect at
+    # 5% (two-sided, so 2.5% nominal) AND lower exit; binomial(30, .025): P(X >= 4) < 0.01
+    assert _performance_hits(reps, 4000, price_premium=0.0, tfp_gain=0.0, innovator_growth=0.0) <= 3
