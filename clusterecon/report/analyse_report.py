@@ -1,0 +1,409 @@
+"""The ``analyse`` report folder: every hypothesis of the battery as tables, figures and one HTML/Markdown page.
+
+:func:`write_report` turns an :class:`~clusterecon.hypotheses.AnalysisResult` into::
+
+    DIR/report.html, DIR/report.md     verdicts, phase diagnosis, one section per hypothesis, validation, provenance
+    DIR/tables/<key>_models.{tex,md,html,csv} and <key>_models_tabular.tex   regression tables (float and bare)
+    DIR/tables/<key>_<table>.{csv,md,html}   the hypothesis's own tables (cross-tabs, trends, ...)
+    DIR/tables/summary_by_<group>.{tex,md,html,csv}, summary_by_<group>_tabular.tex   descriptive tables
+    DIR/figures/<name>.{png,pdf}       trajectories with phases shaded, coefficient plots, schooling vs innovation,
+                                       entry by founder type, survival curves (only when exits are observable)
+
+Tables and figures come from :mod:`.tables`, :mod:`.descriptive` and :mod:`.figures` (one rendering engine, one
+theme); this module only chooses what to show and assembles the pages (:mod:`.html`). A table or figure that cannot
+be drawn is listed in the report with the reason, never silently left out. The pages link only to files written.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .html import Page
+
+#: Trajectory series shown when present, with their panel titles.
+TRAJECTORY_SERIES = {"firms": "Number of firms", "entrants": "Entrants", "output": "Output (sales)",
+                     "log_price": "Mean log price", "log_va_per_worker": "Mean log labour productivity",
+                     "innovation_share": "Share of firms innovating"}
+#: Firm-level groupings of the descriptive tables (when the column exists and has 2+ groups).
+SUMMARY_GROUPS = ("founder_prior_occupation", "is_spinoff")
+SUMMARY_VARIABLES = ("sales", "employees", "capital", "product_price", "manager_schooling_years", "age",
+                     "own_brand", "own_shop", "subcontracting", "exporter")
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """Where :func:`write_report` wrote everything. ``tables``/``figures``: ``{name: {format: path}}``;
+    ``problems``: what could not be drawn, with the reason."""
+
+    root: Path
+    html: Path
+    markdown: Path
+    tables: Mapping[str, Mapping[str, Path]] = field(default_factory=dict)
+    figures: Mapping[str, Mapping[str, Path]] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+    def files(self) -> list[Path]:
+        """Every file written (pages, tables, figures)."""
+        out = [self.html, self.markdown]
+        for group in (self.tables, self.figures):
+            for paths in group.values():
+                out.extend(paths.values())
+        return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")[:60] or "table"
+
+
+class _Writer:
+    """Collects written files and problems while the report is built."""
+
+    def __init__(self, root: Path, progress: Callable[[str], None]) -> None:
+        self.root = root
+        self.tables: dict[str, dict[str, Path]] = {}
+        self.figures: dict[str, dict[str, Path]] = {}
+        self.problems: list[str] = []
+        self.progress = progress
+        (root / "tables").mkdir(parents=True, exist_ok=True)
+        (root / "figures").mkdir(parents=True, exist_ok=True)
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def table(self, name: str, table: Any, caption: str) -> dict[str, Path]:
+        """A clusterecon Table: .tex (float) + _tabular.tex (bare) + .md + .html + .csv."""
+        stem = self.root / "tables" / name
+        paths = dict(table.save(stem, caption=caption, label=f"tab:{name}"))
+        bare = stem.with_name(f"{name}_tabular.tex")
+        bare.write_text(table.to_latex(float=False), encoding="utf-8")
+        paths["tabular"] = bare
+        self.tables[name] = paths
+        return paths
+
+    def frame(self, name: str, df: pd.DataFrame) -> dict[str, Path]:
+        """A plain DataFrame (a hypothesis's own table): .csv, .md and .html."""
+        stem = self.root / "tables" / name
+        paths = {"csv": stem.with_suffix(".csv"), "md": stem.with_suffix(".md"), "html": stem.with_suffix(".html")}
+        df.to_csv(paths["csv"])
+        paths["md"].write_text(_frame_markdown(df), encoding="utf-8")
+        paths["html"].write_text(_frame_html(df, standalone=True, title=name), encoding="utf-8")
+        self.tables[name] = paths
+        return paths
+
+    def figure(self, name: str, draw: Callable[[], Any]) -> tuple[dict[str, Path] | None, list[str]]:
+        """Draw and save a figure; returns its paths (or None) and the left-out warnings it raised."""
+        from .figures import LeftOutWarning, save_figure
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", LeftOutWarning)
+            try:
+                fig = draw()
+            except Exception as e:  # noqa: BLE001 - a figure the data cannot support is reported, not fatal
+                self.problems.append(f"figure {name!r} not drawn: {type(e).__name__}: {e}")
+                return None, []
+        paths = save_figure(fig, self.root / "figures" / name)
+        self.figures[name] = paths
+        notes = [str(w.message) for w in caught if issubclass(w.category, LeftOutWarning)]
+        return paths, notes
+
+
+def write_report(result: Any, out_dir: str | Path, *, panel: Any, validation: Any = None,
+                 provenance: Iterable[Any] | None = None, title: str | None = None,
+                 progress: Callable[[str], None] | None = None) -> ReportPaths:
+    """Write the report folder for an analysis.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        From :func:`clusterecon.hypotheses.analyse`.
+    out_dir : path
+        Created if needed; files of an earlier report in it are overwritten.
+    panel : SurveyPanel
+        The panel that was analysed (labels, descriptive tables, figures).
+    validation : ValidationReport, optional
+        Shown in full (default: ``panel.validation`` when present).
+    provenance : iterable of ProvenanceEntry, optional
+        The loading log (default: ``panel.provenance``).
+    title : str, optional
+        Page title (default: the survey design's source).
+    progress : callable, optional
+        Called with a short description before each slow step (figures).
+
+    Returns
+    -------
+    ReportPaths
+    """
+    root = Path(out_dir)
+    w = _Writer(root, progress or (lambda _s: None))
+    validation = validation if validation is not None else getattr(panel, "validation", None)
+    provenance = list(provenance if provenance is not None else (getattr(panel, "provenance", None) or ()))
+    labels = dict(getattr(panel, "labels", {}) or {})
+    phases = result.results.get("phases")
+    spans = [tuple(s) for s in (phases.extra.get("spans", []) if phases is not None else [])]
+    title = title or f"clusterecon analysis — {getattr(panel.design, 'source', '') or 'survey'}"
+
+    page = Page(title)
+    s = result.structure
+    years = list(s.get("years", []))
+    page.para(f"{s.get('firms')} firms, {s.get('firm_years')} firm-years, years {years[0] if years else '?'}–"
+              f"{years[-1] if years else '?'}; design: {s.get('design')}; {panel.design.explain_exit()}.")
+    page.heading("Verdicts", 2)
+    page.frame(pd.DataFrame([{"hypothesis": f"[{r.title}](#{_slug(k)})", "status": r.status, "verdict": r.verdict}
+                             for k, r in result.results.items()]), links=True)
+
+    w.progress("report: phase diagnosis and descriptive tables")
+    _phase_section(page, w, phases, spans, labels)
+    _descriptive_section(page, w, panel, spans)
+    for key, r in result.results.items():
+        if key == "phases":
+            continue
+        w.progress(f"report: {r.title}")
+        _hypothesis_section(page, w, key, r, panel, spans, labels)
+    _appendix(page, validation, provenance)
+    if w.problems:
+        page.heading("Left out of this report", 2)
+        page.bullets(w.problems)
+    html_path, md_path = root / "report.html", root / "report.md"
+    html_path.write_text(page.html(), encoding="utf-8")
+    md_path.write_text(page.markdown(), encoding="utf-8")
+    return ReportPaths(root, html_path, md_path, w.tables, w.figures, tuple(w.problems))
+
+
+# ---------------------------------------------------------------------------------------------------- sections
+def _phase_section(page: Page, w: _Writer, phases: Any, spans: list[tuple], labels: dict[str, str]) -> None:
+    from .figures import plot_trajectories
+
+    page.heading("Phase diagnosis", 2, anchor="phases")
+    if phases is None:
+        page.para("The phase diagnosis was not run.")
+        return
+    _verdict_block(page, phases)
+    if spans:
+        page.frame(pd.DataFrame(spans, columns=["phase", "first year", "last year"]))
+    traj = phases.figures.get("trajectories")
+    if traj is not None and len(traj):
+        cols = [c for c in TRAJECTORY_SERIES if c in traj.columns and traj[c].notna().sum() > 1]
+        paths, notes = w.figure("trajectories", lambda: plot_trajectories(
+            traj, cols, phases=spans or None, labels=TRAJECTORY_SERIES, ncols=2))
+        if paths:
+            page.figure(w.rel(paths["png"]), w.rel(paths["pdf"]),
+                        "Cluster trajectories; shaded: the dated phases." + _join(notes))
+    _tests_block(page, phases)
+    _own_tables(page, w, "phases", phases, skip=("trajectories",))
+    _assumptions_block(page, phases)
+
+
+def _descriptive_section(page: Page, w: _Writer, panel: Any, spans: list[tuple]) -> None:
+    from .descriptive import summary_table
+
+    frame = panel.frame
+    variables = [c for c in SUMMARY_VARIABLES if c in frame.columns and frame[c].notna().any()]
+    if "age" not in frame.columns and "founding_year" in frame.columns:
+        variables = [v for v in variables if v != "age"]
+    if not variables:
+        return
+    page.heading("Descriptive statistics", 2, anchor="descriptive")
+    groups: list[tuple[str, dict[str, Any]]] = []
+    if spans:
+        groups.append(("phase", {"by": "phase", "phases": spans}))
+    for g in SUMMARY_GROUPS:
+        if g in frame.columns and frame[g].nunique(dropna=True) > 1:
+            groups.append((g, {"by": g}))
+    if not groups:
+        groups.append(("all", {}))
+    for name, kw in groups:
+        caption = "Summary statistics" + (f" by {panel.label(name).lower()}" if name != "all" else "")
+        try:
+            t = summary_table(panel, variables, caption=caption, **kw)
+        except Exception as e:  # noqa: BLE001
+            w.problems.append(f"table 'summary by {name}' not built: {e}")
+            continue
+        paths = w.table(f"summary_by_{_slug(name)}", t, caption)
+        page.heading(caption, 3)
+        page.table(t.to_html(), _links(w, paths))
+
+
+def _hypothesis_section(page: Page, w: _Writer, key: str, r: Any, panel: Any, spans: list[tuple],
+                        labels: dict[str, str]) -> None:
+    page.heading(r.title, 2, anchor=_slug(key))
+    _verdict_block(page, r)
+    if r.ran and r.models:
+        _model_tables(page, w, key, r, labels)
+        _coefficient_plot(page, w, key, r, labels)
+    _tests_block(page, r)
+    _hypothesis_figures(page, w, key, r, panel, spans)
+    _own_tables(page, w, key, r)
+    _assumptions_block(page, r)
+
+
+def _verdict_block(page: Page, r: Any) -> None:
+    page.para(f"**Question.** {r.question}")
+    page.para(f"**Verdict ({r.status}).** {r.verdict}")
+
+
+def _tests_block(page: Page, r: Any) -> None:
+    if not r.tests:
+        return
+    rows = [{"test": name, "statistic": t.name, "value": t.stat, "df": str(t.df), "p-value": t.pvalue,
+             "null": getattr(t, "null", "")} for name, t in r.tests.items()]
+    page.heading("Tests", 3)
+    page.frame(pd.DataFrame(rows).round(4))
+
+
+def _assumptions_block(page: Page, r: Any) -> None:
+    if r.assumptions:
+        page.heading("Assumptions", 3)
+        page.bullets(r.assumptions)
+    if r.limitations:
+        page.heading("What the data could not support", 3)
+        page.bullets(r.limitations)
+
+
+def _model_groups(models: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Models that share a table: multi-equation models (multinomial logit, Heckman) get their own table with the
+    equations as columns; the others are side by side."""
+    from .tables import split_equations
+
+    single: dict[str, Any] = {}
+    groups: list[tuple[str, dict[str, Any]]] = []
+    for name, m in models.items():
+        multi = "multinomial" in str(getattr(m, "model", "")).lower() or "heckman" in str(
+            getattr(m, "model", "")).lower()
+        if multi:
+            groups.append((name, split_equations(m)))
+        else:
+            single[name] = m
+    return ([("models", single)] if single else []) + groups
+
+
+def _model_tables(page: Page, w: _Writer, key: str, r: Any, labels: dict[str, str]) -> None:
+    from .tables import regression_table
+
+    page.heading("Models", 3)
+    for gname, models in _model_groups(r.models):
+        name = f"{key}_{_slug(gname)}"
+        caption = f"{r.title}: {gname}" if gname != "models" else r.title
+        names = list(models)
+        try:
+            t = regression_table(models, labels=labels, caption=caption,
+                                 model_names=[f"({i + 1})" for i in range(len(names))],
+                                 notes=["Columns: " + "; ".join(f"({i + 1}) {n}" for i, n in enumerate(names)) + "."])
+        except Exception as e:  # noqa: BLE001 - a table that cannot be laid out is listed, the report goes on
+            w.problems.append(f"table {name!r} not built: {type(e).__name__}: {e}")
+            continue
+        paths = w.table(name, t, caption)
+        page.table(t.to_html(), _links(w, paths))
+
+
+def _coefficient_plot(page: Page, w: _Writer, key: str, r: Any, labels: dict[str, str]) -> None:
+    from .figures import plot_coefficients
+
+    models = {n: m for g, ms in _model_groups(r.models) if g == "models" for n, m in ms.items()}
+    if not models:
+        return
+    paths, notes = w.figure(f"{key}_coefficients", lambda: plot_coefficients(models, labels=labels))
+    if paths:
+        page.figure(w.rel(paths["png"]), w.rel(paths["pdf"]),
+                    "Coefficients with 95% confidence intervals across the models (constant omitted)." + _join(notes))
+
+
+def _hypothesis_figures(page: Page, w: _Writer, key: str, r: Any, panel: Any, spans: list[tuple]) -> None:
+    from .figures import plot_entry_by_founder, plot_schooling_innovation, plot_survival
+
+    figs: list[tuple[str, Callable[[], Any], str]] = []
+    data = r.figures
+    if "schooling_innovation" in data:
+        d = data["schooling_innovation"]
+        sch = next((c for c in d.columns if "schooling" in c), None)
+        if sch is not None and spans:
+            figs.append(("schooling_innovation", lambda: plot_schooling_innovation(
+                d, schooling=sch, innovation="any_innovation", period="phase", phases=spans,
+                labels={"any_innovation": "Any innovation", "phase": "Phase"}),
+                "Share of firms innovating by the manager's years of schooling, one line per phase (95% CI)."))
+        elif sch is not None:
+            d2 = d.assign(period=d["late"].map({0.0: "earlier years", 1.0: "later years"}))
+            figs.append(("schooling_innovation", lambda: plot_schooling_innovation(
+                d2, schooling=sch, innovation="any_innovation", period="period",
+                labels={"any_innovation": "Any innovation", "period": "Period"}),
+                "Share of firms innovating by the manager's years of schooling, earlier and later years (95% CI)."))
+    if "entry_by_founder" in data and "founding_year" in panel.firms.columns:
+        figs.append(("entry_by_founder", lambda: plot_entry_by_founder(panel, phases=spans or None),
+                     "Entrants per founding year by the founder's prior occupation; shaded: the dated phases."))
+    if key == "exit":
+        if panel.design.can_study_exit:
+            by = "is_spinoff" if "is_spinoff" in panel.frame.columns else None
+            figs.append(("survival", lambda: plot_survival(panel, by=by),
+                         "Kaplan–Meier survival by firm age (delayed entry at the first year observed)."))
+        else:
+            page.para("No survival curves: " + panel.design.explain_exit() + ".")
+    for name, draw, caption in figs:
+        paths, notes = w.figure(name, draw)
+        if paths:
+            page.figure(w.rel(paths["png"]), w.rel(paths["pdf"]), caption + _join(notes))
+
+
+def _own_tables(page: Page, w: _Writer, key: str, r: Any, skip: Iterable[str] = ()) -> None:
+    items = [(n, df) for n, df in r.tables.items() if n not in set(skip) and isinstance(df, pd.DataFrame) and len(df)]
+    if not items:
+        return
+    page.heading("Tables", 3)
+    for n, df in items:
+        paths = w.frame(f"{key}_{_slug(n)}", df)
+        page.para(f"*{n}*")
+        page.raw_table(_frame_html(df), _frame_markdown(df), _links(w, paths))
+
+
+def _appendix(page: Page, validation: Any, provenance: list[Any]) -> None:
+    page.heading("Validation report", 2, anchor="validation")
+    if validation is None:
+        page.para("No validation report (the panel was built in code, not loaded from a file).")
+    else:
+        page.pre(validation.to_text())
+    page.heading("Provenance", 2, anchor="provenance")
+    if not provenance:
+        page.para("No provenance entries.")
+        return
+    rows = []
+    for e in provenance:
+        rows.append({"step": e.step, "action": e.action, "column": e.column or "", "rows affected": e.n_rows,
+                     "first rows (original record numbers)": ", ".join(map(str, e.rows[:8]))
+                     + (" …" if len(e.rows) > 8 else "")})
+    page.frame(pd.DataFrame(rows))
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+def _join(notes: list[str]) -> str:
+    return (" " + "; ".join(n[:1].upper() + n[1:] for n in notes) + ".") if notes else ""
+
+
+def _links(w: _Writer, paths: Mapping[str, Path]) -> list[tuple[str, str]]:
+    names = {"tex": "LaTeX (table float)", "tabular": "LaTeX (tabular for \\input)", "md": "Markdown",
+             "html": "HTML", "csv": "CSV"}
+    return [(names.get(k, k), w.rel(p)) for k, p in paths.items()]
+
+
+def _display(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].round(4)
+    return out
+
+
+def _frame_markdown(df: pd.DataFrame) -> str:
+    from .html import md_table
+
+    return md_table(_display(df).reset_index())
+
+
+def _frame_html(df: pd.DataFrame, *, standalone: bool = False, title: str = "") -> str:
+    from .html import frame_html
+
+    return frame_html(_display(df), standalone=standalone, title=title)
