@@ -103,21 +103,34 @@ class SurveyPanel:
         constant within a firm (non-missing values), else :class:`PanelError` names the firms. Duplicate
         (firm_id, year) rows are refused: the loaders resolve or report them first.
         """
-        d = df.reset_index() if isinstance(df.index, pd.MultiIndex) else df.copy()
+        # One factorise + lexsort instead of groupby/set_index/sort_index: this is the largest cost of loading a
+        # 1M firm-year survey (benchmarks/bench_load.py), and nothing here needs more than sorted integer codes.
+        d = df.reset_index() if isinstance(df.index, pd.MultiIndex) else df
         for key in ("firm_id", "year"):
             if key not in d.columns:
                 raise PanelError(f"column {key!r} is missing; the panel needs firm_id and year")
-        d["firm_id"] = d["firm_id"].astype("string")
-        d["year"] = pd.to_numeric(d["year"], errors="raise").astype("int64")
-        dup = d.duplicated(["firm_id", "year"], keep=False)
-        if dup.any():
-            ex = d.loc[dup, ["firm_id", "year"]].drop_duplicates().head(5).to_records(index=False).tolist()
-            raise PanelError(f"{int(dup.sum())} rows share a (firm_id, year) with another row, e.g. {ex}; "
+        fid = d["firm_id"].astype("string")
+        if fid.isna().any():
+            raise PanelError(f"{int(fid.isna().sum())} rows have no firm_id; every row needs one")
+        year = pd.to_numeric(d["year"], errors="raise").astype("int64")
+        fcodes, firm_ids = pd.factorize(fid, sort=True)
+        ycodes, year_vals = pd.factorize(year, sort=True)
+        order = np.lexsort((ycodes, fcodes))
+        fs, ys = fcodes[order], ycodes[order]
+        same = (fs[1:] == fs[:-1]) & (ys[1:] == ys[:-1])
+        if same.any():
+            dup_rows = np.unique(np.r_[order[1:][same], order[:-1][same]])
+            ex = list(dict.fromkeys(zip(fid.iloc[dup_rows].tolist(), year.iloc[dup_rows].tolist())))[:5]
+            raise PanelError(f"{len(dup_rows)} rows share a (firm_id, year) with another row, e.g. {ex}; "
                              "drop exact duplicates or choose a duplicate policy in the mapping")
         fcols = [c for c in (firm_columns if firm_columns is not None else schema.FIRM_COLUMNS)
                  if c in d.columns and c != "firm_id"]
-        firms = _firm_table(d, fcols)
-        data = d.drop(columns=fcols).set_index(["firm_id", "year"]).sort_index()
+        firm_index = pd.Index(firm_ids, dtype="string", name="firm_id")
+        firms = _firm_table(d, fcols, order, fs, firm_index)
+        rest = [c for c in d.columns if c not in fcols and c not in ("firm_id", "year")]
+        data = d[rest].take(order)
+        data.index = pd.MultiIndex(levels=[firm_index, pd.Index(year_vals, dtype="int64", name="year")],
+                                   codes=[fs, ys], names=["firm_id", "year"], verify_integrity=False)
         lab = dict(schema.LABELS)
         lab.update(labels or {})
         prov = provenance.freeze() if isinstance(provenance, ProvenanceLog) else tuple(provenance)
@@ -196,19 +209,28 @@ class SurveyPanel:
                 f"{s['years'][-1:]}, T {s['T_min']}–{s['T_max']}, design={s['design']})")
 
 
-def _firm_table(d: pd.DataFrame, fcols: list[str]) -> pd.DataFrame:
-    """One row per firm; refuses attributes that vary within a firm (ignoring missing values)."""
-    g = d.groupby("firm_id", sort=True, observed=True)
-    if fcols:
-        nun = g[fcols].nunique(dropna=True)
-        bad = nun.columns[(nun > 1).any()]
-        if len(bad):
-            detail = "; ".join(f"{c}: firms {list(nun.index[nun[c] > 1][:5])}" for c in bad)
-            raise PanelError(f"firm-level attributes vary within a firm ({detail}); fix the data or declare the "
-                             "column firm-year level")
-        firms = g[fcols].first()
-    else:
-        firms = pd.DataFrame(index=pd.Index(sorted(d["firm_id"].unique()), name="firm_id"))
-    firms.index = firms.index.astype("string")
-    firms.index.name = "firm_id"
+def _firm_table(d: pd.DataFrame, fcols: list[str], order: np.ndarray, fs: np.ndarray, firm_index: pd.Index,
+                ) -> pd.DataFrame:
+    """One row per firm (the first non-missing value of each attribute); refuses attributes that vary within a
+    firm, ignoring missing values. ``order`` sorts the rows by firm, ``fs`` are the sorted firm codes."""
+    if not fcols:
+        return pd.DataFrame(index=firm_index)
+    block = d[fcols].take(order)
+    block.index = fs
+    firms = block.groupby(level=0, sort=True).first()
+    bad = {}
+    for c in fcols:
+        vals = block[c].reset_index(drop=True)
+        first = firms[c].take(fs).reset_index(drop=True)
+        if isinstance(vals.dtype, pd.CategoricalDtype):
+            vals, first = vals.astype(object), first.astype(object)
+        differs = (vals.notna() & vals.ne(first).fillna(False)).to_numpy(dtype=bool)
+        if differs.any():
+            bad[c] = firm_index[np.unique(fs[differs])[:5]].tolist()
+    if bad:
+        detail = "; ".join(f"{c}: firms {ids}" for c, ids in bad.items())
+        raise PanelError(f"firm-level attributes vary within a firm ({detail}); fix the data or declare the "
+                         "column firm-year level")
+    firms = firms.reindex(range(len(firm_index)))
+    firms.index = firm_index
     return firms
