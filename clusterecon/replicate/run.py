@@ -1,0 +1,197 @@
+"""Run a replication spec: data → derived columns → models → table → comparison with the published numbers."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .spec import Spec, SpecError, estimator_function, load_spec
+
+
+@dataclass(frozen=True)
+class Replication:
+    """What :func:`run_spec` produced. ``checks``: one row per published number (model, quantity, term,
+    published, reproduced, difference, tolerance, ok); ``ok`` is ``None`` when the spec has no ``[expected]``."""
+
+    spec: Spec
+    results: dict[str, Any]
+    table: Any
+    checks: pd.DataFrame
+    paths: dict[str, Path]
+    data_note: str = ""
+
+    @property
+    def ok(self) -> bool | None:
+        return None if self.checks.empty else bool(self.checks["ok"].all())
+
+    def summary(self) -> str:
+        lines = [self.spec.title]
+        if self.data_note:
+            lines.append(f"  data: {self.data_note}")
+        for name, r in self.results.items():
+            lines.append(f"  {name}: {r.model}, N = {r.nobs}" + (f", {r.n_entities} entities"
+                                                                   if getattr(r, "n_entities", None) else ""))
+        if self.checks.empty:
+            lines.append("  no published numbers given ([expected]); nothing to compare")
+        else:
+            bad = self.checks[~self.checks["ok"]]
+            src = "; ".join(sorted({s for s in self.checks["source"] if s}))
+            lines.append(f"  published numbers: {len(self.checks)} compared, {len(bad)} outside tolerance"
+                         + (f" (source: {src})" if src else ""))
+            for r in bad.itertuples():
+                lines.append(f"    NOT REPRODUCED {r.model} {r.quantity} {r.term}: published {r.published:g}, got "
+                             f"{r.reproduced:.6g} (difference {r.difference:.3g}, tolerance {r.tolerance:.3g})")
+            lines.append("  REPRODUCED" if bad.empty else "  NOT REPRODUCED")
+        if self.paths:
+            lines.append("  table: " + ", ".join(str(p) for p in self.paths.values()))
+        return "\n".join(lines)
+
+
+def prepare_data(spec: Spec, *, file: str | os.PathLike | None = None,
+                 mapping: str | os.PathLike | None = None) -> tuple[pd.DataFrame, str]:
+    """The estimation frame of ``spec`` (indexed by the spec's (entity, time)) and a one-line description.
+
+    ``file``/``mapping`` override the spec's data (run a template on your own survey)."""
+    from .expr import ExpressionError, evaluate
+
+    d = spec.data
+    index = d.index
+    if file is not None or mapping is not None or d.file is not None or d.sample is not None:
+        frame, note = _survey_frame(spec, file, mapping)
+        index = index or ("firm_id", "year")
+    else:
+        from .datasets import load_dataset
+
+        frame, note = load_dataset(d.dataset), f"dataset {d.dataset}"
+    missing = [c for c in d.rename if c not in frame.columns]
+    if missing:
+        raise SpecError(f"{_src(spec)}[data.rename]: no column(s) {missing} in the data")
+    frame = frame.rename(columns=d.rename)
+    for name, expr in d.derive.items():
+        try:
+            frame[name] = evaluate(expr, frame, index)
+        except ExpressionError as e:
+            raise SpecError(f"{_src(spec)}[data.derive] {name}: {e}") from None
+    if d.filter:
+        try:
+            keep = evaluate(d.filter, frame, index)
+        except ExpressionError as e:
+            raise SpecError(f"{_src(spec)}[data] filter: {e}") from None
+        n0 = len(frame)
+        frame = frame[keep.fillna(0).astype(bool).to_numpy()]
+        note += f"; filter {d.filter!r} keeps {len(frame)} of {n0} rows"
+    if not index:
+        raise SpecError(f"{_src(spec)}[data] index = [entity, time] is needed for dataset {d.dataset!r}")
+    absent = [c for c in index if c not in frame.columns]
+    if absent:
+        raise SpecError(f"{_src(spec)}[data] index: no column(s) {absent}; columns: {list(frame.columns)[:30]}")
+    return frame.set_index(list(index)).sort_index(), note
+
+
+def _survey_frame(spec: Spec, file, mapping) -> tuple[pd.DataFrame, str]:
+    d = spec.data
+    if file is None and mapping is None and d.sample in ("garments", "machinery"):
+        from ..analyse_cli import sample_panel
+
+        panel = sample_panel(d.sample)
+        return panel.frame.reset_index(), f"bundled sample: {panel.design.source}"
+    from ..load import load_survey
+
+    if file is None and mapping is None:
+        if d.sample == "survey":
+            from ..commands.describe import bundled_sample
+
+            file, mapping = bundled_sample()
+        elif d.sample is not None:
+            raise SpecError(f"{_src(spec)}[data] sample = {d.sample!r}: choose garments, machinery or survey")
+        else:
+            file, mapping = d.file, d.mapping
+    res = load_survey(file, mapping, sheet=d.sheet, encoding=d.encoding)
+    if res.panel is None:
+        raise SpecError(f"the survey {file} has validation errors; run 'clusterecon validate' on it:\n"
+                        + res.report.to_text())
+    return res.panel.frame.reset_index(), f"survey {file} ({res.report.summary_line()})"
+
+
+def _src(spec: Spec) -> str:
+    return f"{spec.path}: " if spec.path else ""
+
+
+def run_spec(spec: Spec | str | os.PathLike | dict, out_dir: str | os.PathLike | None = None, *,
+             file: str | os.PathLike | None = None, mapping: str | os.PathLike | None = None) -> Replication:
+    """Run every model of ``spec``, build the table, compare with ``[expected]``, and (with ``out_dir``) write
+    ``<stem>.tex`` (table float), ``<stem>_tabular.tex`` (bare tabular for ``\\input``), ``.md``, ``.html``,
+    ``.csv`` and ``<stem>_checks.csv``."""
+    from ..report.tables import regression_table
+
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec)
+    frame, note = prepare_data(spec, file=file, mapping=mapping)
+    results: dict[str, Any] = {}
+    for m in spec.models:
+        fn = estimator_function(m.estimator)
+        try:
+            r = fn(frame, m.formula, **m.options)
+        except Exception as e:
+            raise type(e)(f"model {m.name!r} ({m.estimator} {m.formula!r}): {e}") from e
+        if m.margins is not None:
+            from ..estimators.margins import margins
+
+            r = margins(r, **m.margins)
+        results[m.name] = r
+    t = dict(spec.table)
+    title = t.pop("title", spec.title)
+    if "stars" in t:
+        t["stars"] = tuple(t["stars"])
+    names = t.pop("model_names", list(results))
+    notes = list(t.pop("notes", []))
+    if spec.source:
+        notes.append(f"Source: {spec.source}")
+    table = regression_table(results, model_names=names, caption=title, notes=notes, **t)
+    checks = compare(spec, results)
+    paths: dict[str, Path] = {}
+    if out_dir is not None:
+        out = Path(out_dir)
+        stem = out / (spec.path.stem if spec.path else "replication")
+        paths = dict(table.save(stem, label=f"tab:{stem.name}"))
+        bare = stem.with_name(stem.name + "_tabular.tex")
+        bare.write_text(table.to_latex(float=False), encoding="utf-8")
+        paths["tabular"] = bare
+        if not checks.empty:
+            paths["checks"] = stem.with_name(stem.name + "_checks.csv")
+            checks.to_csv(paths["checks"], index=False)
+    return Replication(spec, results, table, checks, paths, note)
+
+
+def compare(spec: Spec, results: dict[str, Any]) -> pd.DataFrame:
+    """One row per published number of ``spec.expected`` with the reproduced value and whether it is within
+    tolerance. A published term the model does not have is a failed check (never skipped)."""
+    rows = []
+    for name, exp in spec.expected.items():
+        r = results[name]
+        tol = exp.tolerance
+        items: list[tuple[str, str, float, float]] = []
+        for q, table, series in (("coef", exp.coef, r.params), ("se", exp.se, r.std_errors)):
+            for term, v in table.items():
+                items.append((q, term, float(v), float(series[term]) if term in series.index else float("nan")))
+        for term, v in exp.stats.items():
+            got = r.stats.get(term, r.glance().get(term)) if hasattr(r, "glance") else r.stats.get(term)
+            items.append(("stat", term, float(v), float(got) if got is not None else float("nan")))
+        for q, v in (("nobs", exp.nobs), ("n_entities", exp.n_entities)):
+            if v is not None:
+                got = getattr(r, q, None)
+                rows.append({"model": name, "quantity": q, "term": "", "published": float(v),
+                             "reproduced": float(got) if got is not None else float("nan"),
+                             "difference": (float(got) - v) if got is not None else float("nan"), "tolerance": 0.0,
+                             "ok": got is not None and int(got) == int(v), "source": exp.source})
+        for q, term, pub, got in items:
+            diff = got - pub
+            t = tol.of(pub)
+            rows.append({"model": name, "quantity": q, "term": term, "published": pub, "reproduced": got,
+                         "difference": diff, "tolerance": t, "ok": bool(abs(diff) <= t), "source": exp.source})
+    return pd.DataFrame(rows, columns=["model", "quantity", "term", "published", "reproduced", "difference",
+                                       "tolerance", "ok", "source"])
