@@ -151,6 +151,10 @@ def run_spec(spec: Spec | str | os.PathLike | dict, out_dir: str | os.PathLike |
     notes = list(t.pop("notes", []))
     if spec.source:
         notes.append(f"Source: {spec.source}")
+    if note.startswith(("bundled sample", "survey")):  # canonical survey columns: the codebook's labels by default
+        from ..schema import LABELS
+
+        t["labels"] = {**LABELS, **t.get("labels", {})}
     table = regression_table(results, model_names=names, caption=title, notes=notes, **t)
     checks = compare(spec, results)
     paths: dict[str, Path] = {}

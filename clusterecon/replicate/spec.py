@@ -21,7 +21,8 @@ numbers the run must reproduce.
     vcov = "classical"                   #   effects, vcov, cluster, and [model.options] for the others
     [model.options]
 
-    [table]                              # optional: title, order, labels, stats, notes, stars, stat, digits, keep, drop
+    [table]                              # optional: title, order, labels, stats, notes, stars, stat, digits, keep, drop,
+                                         #   indicators = {"Year dummies" = ["Yes", "No"]}, effects = false
     labels = { grant = "Grant this year", grant_1 = "Grant last year" }
 
     [expected]                           # optional: the published numbers; the run says whether it reproduced them
@@ -64,7 +65,7 @@ TOP_KEYS = {"title", "description", "source", "data", "model", "table", "expecte
 DATA_KEYS = {"file", "mapping", "dataset", "sample", "index", "filter", "derive", "rename", "sheet", "encoding"}
 MODEL_KEYS = {"name", "estimator", "formula", "effects", "vcov", "cluster", "options", "margins"}
 TABLE_KEYS = {"title", "order", "labels", "stats", "notes", "stars", "stat", "digits", "keep", "drop", "tests",
-              "model_names"}
+              "model_names", "indicators", "effects", "cluster_row"}
 EXPECTED_KEYS = {"source", "tolerance", "decimals", "significant", "units", "printed"}
 EXPECTED_MODEL_KEYS = {"coef", "se", "nobs", "n_entities", "stats", "tolerance", "decimals", "significant", "units",
                        "printed", "source"}
