@@ -1,0 +1,169 @@
+"""The ``analyse`` report folder and command: end to end on the bundled samples, links that resolve, LaTeX that
+compiles, exit codes and readable errors.
+
+The raw sample survey (recall design, validation warnings, ~4 s) runs in the fast suite; the simulated garments
+sample (45 years, all three phases, exits observable, ~20 s) is marked slow.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from test_latex import compile_tex
+
+from clusterecon.cli import COMMANDS, main
+
+if not any(c[0] == "analyse" for c in COMMANDS):  # until the registry line is in cli.py
+    COMMANDS.append(("analyse", "clusterecon.analyse_cli", "run the hypothesis battery and write the report"))
+
+
+class _Refs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        for k, v in attrs:
+            if k in ("src", "href") and v:
+                self.refs.append(v)
+            if k == "id" and v:
+                self.ids.add(v)
+
+
+def check_links(root: Path) -> list[str]:
+    """Every src/href of report.html and every Markdown link of report.md points to an existing file (or anchor)."""
+    p = _Refs()
+    p.feed((root / "report.html").read_text(encoding="utf-8"))
+    assert p.refs, "the report links to nothing"
+    for ref in p.refs:
+        u = urlparse(ref)
+        assert not u.scheme and not u.netloc, f"external reference {ref}"
+        if not u.path:
+            assert u.fragment in p.ids, f"anchor #{u.fragment} missing"
+            continue
+        assert not Path(u.path).is_absolute()
+        assert (root / unquote(u.path)).is_file(), f"report.html references missing file {ref}"
+    md = (root / "report.md").read_text(encoding="utf-8")
+    for ref in re.findall(r"\]\(([^)#\s]+)\)", md):
+        assert (root / ref).is_file(), f"report.md references missing file {ref}"
+    return p.refs
+
+
+def compile_all(root: Path, tmp: Path) -> int:
+    """\\input every bare tabular and every table float of the folder into one document and compile it."""
+    tex = sorted((root / "tables").glob("*.tex"))
+    assert tex
+    body = []
+    for f in tex:
+        body.append(rf"\input{{{f.as_posix()}}}")
+        body.append(r"\clearpage" if not f.stem.endswith("_tabular") else r"\par\bigskip")
+    src = "\\documentclass{article}\n\\usepackage{booktabs}\n\\usepackage[margin=1cm,landscape]{geometry}\n" \
+          "\\begin{document}\n" + "\n".join(body) + "\n\\end{document}\n"
+    compile_tex(tmp, src, "report_tables")
+    return len(tex)
+
+
+@pytest.fixture(scope="module")
+def survey_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("survey") / "report"
+    return out, main(["analyse", "--sample", "survey", "--out", str(out), "--quiet"])
+
+
+def test_survey_sample_end_to_end(survey_report, capsys):
+    out, code = survey_report
+    # the raw sample has validation warnings (deliberate defects): report written, exit code 1 as 'validate'
+    assert code == 1
+    assert (out / "report.html").is_file() and (out / "report.md").is_file()
+    md = (out / "report.md").read_text(encoding="utf-8")
+    for section in ("## Verdicts", "## Phase diagnosis", "## Validation report", "## Provenance",
+                    "## Descriptive statistics"):
+        assert section in md
+    # a recall survey cannot observe exits: no survival figure, and the report says why
+    assert not (out / "figures" / "survival.png").exists()
+    assert "No survival curves" in md and "survivors only" in md
+    # the validation report is the loader's, with its warnings
+    assert "warning" in md.lower()
+    # every regression table exists in every format, float and bare tabular
+    models = sorted((out / "tables").glob("*_models.tex"))
+    assert models
+    for t in models:
+        for suffix in (".md", ".html", ".csv"):
+            assert t.with_suffix(suffix).is_file()
+        assert t.with_name(t.stem + "_tabular.tex").is_file()
+        assert r"\begin{table}" in t.read_text() and r"\begin{table}" not in t.with_name(
+            t.stem + "_tabular.tex").read_text()
+
+
+def test_survey_report_links_resolve(survey_report):
+    out, _ = survey_report
+    refs = check_links(out)
+    assert any(r.startswith("figures/") and r.endswith(".png") for r in refs)
+    assert any(r.startswith("tables/") and r.endswith(".tex") for r in refs)
+
+
+def test_survey_report_latex_compiles(survey_report, tmp_path):
+    out, _ = survey_report
+    assert compile_all(out, tmp_path) >= 4
+
+
+def test_check_links_catches_a_missing_file(survey_report, tmp_path):
+    import shutil
+
+    out, _ = survey_report
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    next((copy / "figures").glob("*.png")).unlink()
+    with pytest.raises(AssertionError, match="missing file"):
+        check_links(copy)
+
+
+@pytest.mark.slow
+def test_garments_sample_end_to_end(tmp_path, capsys):
+    """Default sample: 45 simulated years, all three phases dated, exits observable (survival curves)."""
+    out = tmp_path / "report"
+    code = main(["analyse", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    # progress on stderr, summary on stdout: one line per hypothesis and where the report is
+    assert "hypothesis: education and innovation" in captured.err
+    assert "report:" in captured.out and str(out / "report.html") in captured.out
+    assert captured.out.count("[") >= 6
+    assert "Traceback" not in captured.err
+    md = (out / "report.md").read_text(encoding="utf-8")
+    # the simulated truth: quantity expansion from 1974, quality improvement from 1996
+    assert "quantity expansion from 1974" in md and "quality improvement from 1996" in md
+    for fig in ("trajectories", "schooling_innovation", "entry_by_founder", "survival"):
+        assert (out / "figures" / f"{fig}.png").is_file() and (out / "figures" / f"{fig}.pdf").is_file()
+    assert any((out / "figures").glob("*_coefficients.png"))
+    assert (out / "tables" / "summary_by_phase.tex").is_file()
+    check_links(out)
+    compile_all(out, tmp_path)
+
+
+def test_unreadable_file_is_one_error_without_traceback(tmp_path, capsys):
+    code = main(["analyse", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "nope.csv" in err and "Traceback" not in err
+    assert not (tmp_path / "r" / "report.html").exists()
+
+
+def test_file_and_sample_together_is_a_usage_error(tmp_path, capsys):
+    code = main(["analyse", "x.csv", "--sample", "garments", "--out", str(tmp_path)])
+    assert code == 2
+    assert "either" in capsys.readouterr().err
+
+
+def test_data_with_errors_writes_no_report(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("firm_id,year,sales\n1,2000,10\n1,2000,11\n2,1800,5\n", encoding="utf-8")
+    code = main(["analyse", str(bad), "--out", str(tmp_path / "r"), "--quiet"])
+    out = capsys.readouterr()
+    assert code == 1
+    assert "no report written" in out.err
+    assert not (tmp_path / "r").exists()
