@@ -69,6 +69,7 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
     log = ProvenanceLog()
     can = canonicalise(raw, m, firms=firms, log=log)
     source = raw.path
+    del raw, firms  # the raw table is not needed past this point: release it before the panel copy (peak memory)
     frame = _validate.drop_exact_duplicates(can.frame, log, source=source)
     problems = list(can.problems)
     frame = resolve_duplicates(frame, m.duplicates, log, problems, source)
