@@ -4,7 +4,10 @@ With no FILE it runs on a bundled sample (``--sample``):
 
 * ``garments`` (default) — the simulated garments cluster (:func:`clusterecon.simulate.simulate`, preset
   ``garments``, seed 1): 200 firms drawn at random from every firm ever active, observed every year 1970–2014
-  (annual rounds, so exits are observable). 45 years are enough to date all three phases.
+  (annual rounds, so exits are observable). 45 years are enough to date all three phases; the files bundled under
+  ``data/simulated/`` are a 3-year recall survey and 4 rounds, too short to date the quality-improvement phase
+  (run them with ``clusterecon analyse data/simulated/garments_raw.dta --mapping
+  data/simulated/garments_raw_mapping.toml``). The simulated panel is validated like any file.
 * ``machinery`` — the same for the machinery preset (complex technology, engineer founders).
 * ``survey`` — the bundled raw survey ``data/sample_survey/`` (Stata file with value labels, recall columns and
   deliberate defects) through its ``mapping.toml``: the path a user's own survey takes.
@@ -78,30 +81,37 @@ def run(args: argparse.Namespace) -> int:
 
     if args.file is not None and args.sample is not None:
         raise ValueError("give either a survey FILE or --sample, not both")
-    validation, provenance, exit_code = None, None, 0
+    sim = None
     if args.file is None and args.mapping is None and args.sample != "survey":
         name = args.sample or "garments"
         progress(f"simulating the bundled {name} sample")
-        panel = sample_panel(name)
-        what = panel.design.source
+        sim = sample_panel(name)
+        # validated like any survey (canonical names, design declared), so the report has its validation section
+        source = sim.frame.reset_index()
+        mapping = {"survey": {"design": "rounds", "exits_observable": True, "name": f"simulated {name} sample"}}
+        path, what = None, sim.design.source
     else:
-        path, mapping = args.file, args.mapping
-        if path is None and mapping is None:
+        source, mapping = args.file, args.mapping
+        if source is None and mapping is None:
             from .commands.describe import bundled_sample
 
-            path, mapping = bundled_sample()
-        progress(f"loading and validating {path or mapping}")
-        res = load_survey(path, mapping, strict=args.strict, sheet=sheet_arg(args.sheet), encoding=args.encoding)
-        validation, provenance = res.report, res.provenance
-        print(f"validation: {res.report.summary_line()}")
-        if res.panel is None:
-            print(res.report.to_text(), file=sys.stderr)
-            print("clusterecon analyse: the panel cannot be built until the errors above are fixed; no report "
-                  "written", file=sys.stderr)
-            return 1
-        exit_code = 0 if res.report.clean else 1
-        panel = res.panel
+            source, mapping = bundled_sample()
+        path = source
+    progress(f"loading and validating {path or 'the sample'}")
+    res = load_survey(source, mapping, strict=args.strict, sheet=sheet_arg(args.sheet), encoding=args.encoding)
+    print(f"validation: {res.report.summary_line()}")
+    if res.panel is None:
+        print(res.report.to_text(), file=sys.stderr)
+        print("clusterecon analyse: the panel cannot be built until the errors above are fixed; no report "
+              "written", file=sys.stderr)
+        return 1
+    exit_code = 0 if res.report.clean else 1
+    panel = res.panel
+    if sim is not None:
+        panel = panel.replace(design=sim.design, labels={**sim.labels, **panel.labels})
+    else:
         what = " — ".join(x for x in (res.mapping.name, str(path or "")) if x)
+    validation, provenance = res.report, res.provenance
     result = analyse(panel, progress=lambda s: progress(f"hypothesis: {s}"))
     out = Path(args.out)
     paths = write_report(result, out, panel=panel, validation=validation, provenance=provenance,

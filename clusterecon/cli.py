@@ -20,6 +20,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("describe", "clusterecon.commands.describe", "panel structure and summary statistics (bundled sample if no FILE)"),
     ("codebook", "clusterecon.commands.codebook", "print the canonical codebook (Markdown)"),
     ("simulate", "clusterecon.simulate.cli", "simulate a cluster and write a survey with known truth"),
+    ("analyse", "clusterecon.analyse_cli", "validate, run the phase-hypothesis battery and write the report folder"),
+    ("replicate", "clusterecon.replicate.cli", "run a replication spec (TOML) and check the published numbers"),
 ]
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2

@@ -12,13 +12,10 @@ import pandas as pd
 import pytest
 from test_latex import compile_tex
 
-from clusterecon.cli import COMMANDS, main
+from clusterecon.cli import main
 from clusterecon.replicate.expr import ExpressionError, evaluate
 from clusterecon.replicate.run import run_spec
 from clusterecon.replicate.spec import SpecError, load_spec, parse_spec
-
-if not any(c[0] == "replicate" for c in COMMANDS):  # until the registry line is in cli.py
-    COMMANDS.append(("replicate", "clusterecon.replicate.cli", "run a replication spec"))
 
 ROOT = Path(__file__).resolve().parents[1]
 ANALYSES = ROOT / "analyses"
