@@ -33,6 +33,17 @@ TRAJECTORY_SERIES = {"firms": "Number of firms", "entrants": "Entrants", "output
                      "innovation_share": "Share of firms innovating"}
 #: Firm-level groupings of the descriptive tables (when the column exists and has 2+ groups).
 SUMMARY_GROUPS = ("founder_prior_occupation", "is_spinoff")
+#: Labels of the columns the hypothesis battery derives (clusterecon.hypotheses._common.analysis_frame).
+ANALYSIS_LABELS = {"schooling": "Manager's years of schooling", "log_sales": "log(sales)", "value_added": "Value added",
+                   "log_va": "log(value added)", "log_va_per_worker": "log(value added per worker)",
+                   "log_price": "log(price)", "log_employees": "log(employees)", "log_capital": "log(capital)",
+                   "age": "Firm age", "any_innovation": "Any innovation", "n_innovations": "Number of innovations",
+                   "late": "Later period", "second_generation": "Second-generation manager",
+                   "year_trend": "Year trend", "trend": "Year trend", "pioneer": "Pioneer"}
+#: Term patterns of year dummies: hidden in the tables, shown as a "Year dummies" row.
+YEAR_DUMMIES = ("C(year)[*", "year[T.*", "C(year, *", "mean_C(year)*")
+#: Names the battery gives a canonical column, shown on the canonical column's row.
+SAME_TERM = {"schooling": "manager_schooling_years"}
 SUMMARY_VARIABLES = ("sales", "employees", "capital", "product_price", "manager_schooling_years", "age",
                      "own_brand", "own_shop", "subcontracting", "exporter")
 
@@ -144,7 +155,7 @@ def write_report(result: Any, out_dir: str | Path, *, panel: Any, validation: An
     w = _Writer(root, progress or (lambda _s: None))
     validation = validation if validation is not None else getattr(panel, "validation", None)
     provenance = list(provenance if provenance is not None else (getattr(panel, "provenance", None) or ()))
-    labels = dict(getattr(panel, "labels", {}) or {})
+    labels = {**ANALYSIS_LABELS, **dict(getattr(panel, "labels", {}) or {})}
     phases = result.results.get("phases")
     spans = [tuple(s) for s in (phases.extra.get("spans", []) if phases is not None else [])]
     title = title or f"clusterecon analysis — {getattr(panel.design, 'source', '') or 'survey'}"
@@ -197,6 +208,10 @@ def _phase_section(page: Page, w: _Writer, phases: Any, spans: list[tuple], labe
                         "Cluster trajectories; shaded: the dated phases." + _join(notes))
     _tests_block(page, phases)
     _own_tables(page, w, "phases", phases, skip=("trajectories",))
+    if traj is not None and len(traj):  # the numbers behind the trajectory figure
+        paths = w.frame("phases_trajectories", traj)
+        page.para("Yearly cluster aggregates behind the figure: " + " · ".join(
+            f"[{t}]({h})" for t, h in _links(w, paths)))
     _assumptions_block(page, phases)
 
 
@@ -227,7 +242,7 @@ def _descriptive_section(page: Page, w: _Writer, panel: Any, spans: list[tuple])
             continue
         paths = w.table(f"summary_by_{_slug(name)}", t, caption)
         page.heading(caption, 3)
-        page.table(t.to_html(), _links(w, paths))
+        page.raw_table(t.to_html(), t.to_markdown(), _links(w, paths))
 
 
 def _hypothesis_section(page: Page, w: _Writer, key: str, r: Any, panel: Any, spans: list[tuple],
@@ -251,10 +266,10 @@ def _verdict_block(page: Page, r: Any) -> None:
 def _tests_block(page: Page, r: Any) -> None:
     if not r.tests:
         return
-    rows = [{"test": name, "statistic": t.name, "value": t.stat, "df": str(t.df), "p-value": t.pvalue,
-             "null": getattr(t, "null", "")} for name, t in r.tests.items()]
+    rows = [{"test": name, "statistic": t.name, "value": f"{t.stat:.4g}", "df": _df_text(t.df),
+             "p-value": _p_text(t.pvalue), "null": getattr(t, "null", "")} for name, t in r.tests.items()]
     page.heading("Tests", 3)
-    page.frame(pd.DataFrame(rows).round(4))
+    page.frame(pd.DataFrame(rows))
 
 
 def _assumptions_block(page: Page, r: Any) -> None:
@@ -291,15 +306,24 @@ def _model_tables(page: Page, w: _Writer, key: str, r: Any, labels: dict[str, st
         name = f"{key}_{_slug(gname)}"
         caption = f"{r.title}: {gname}" if gname != "models" else r.title
         names = list(models)
+        years = ["Yes" if any(_matches(n, YEAR_DUMMIES) for n in getattr(m, "names", ())) else "No"
+                 for m in models.values()]
+        extra: dict[str, Any] = {"drop": list(YEAR_DUMMIES), "indicators": {"Year dummies": years}} \
+            if "Yes" in years else {}
+        rename = {a: b for a, b in SAME_TERM.items()
+                  if not any({a, b} <= set(getattr(m, "names", ())) for m in models.values())}
+        if rename:
+            extra["rename"] = rename
         try:
             t = regression_table(models, labels=labels, caption=caption,
                                  model_names=[f"({i + 1})" for i in range(len(names))],
-                                 notes=["Columns: " + "; ".join(f"({i + 1}) {n}" for i, n in enumerate(names)) + "."])
+                                 notes=["Columns: " + "; ".join(f"({i + 1}) {n}" for i, n in enumerate(names)) + "."],
+                                 **extra)
         except Exception as e:  # noqa: BLE001 - a table that cannot be laid out is listed, the report goes on
             w.problems.append(f"table {name!r} not built: {type(e).__name__}: {e}")
             continue
         paths = w.table(name, t, caption)
-        page.table(t.to_html(), _links(w, paths))
+        page.raw_table(t.to_html(), t.to_markdown(), _links(w, paths))
 
 
 def _coefficient_plot(page: Page, w: _Writer, key: str, r: Any, labels: dict[str, str]) -> None:
@@ -308,7 +332,12 @@ def _coefficient_plot(page: Page, w: _Writer, key: str, r: Any, labels: dict[str
     models = {n: m for g, ms in _model_groups(r.models) if g == "models" for n, m in ms.items()}
     if not models:
         return
-    paths, notes = w.figure(f"{key}_coefficients", lambda: plot_coefficients(models, labels=labels))
+    terms = sorted({n for m in models.values() for n in getattr(m, "names", ())
+                    if not _matches(n, YEAR_DUMMIES) and n not in ("Intercept", "const", "_cons")})
+    if not terms:
+        return
+    paths, notes = w.figure(f"{key}_coefficients",
+                            lambda: plot_coefficients(models, labels=labels, terms=terms))
     if paths:
         page.figure(w.rel(paths["png"]), w.rel(paths["pdf"]),
                     "Coefficients with 95% confidence intervals across the models (constant omitted)." + _join(notes))
@@ -357,7 +386,11 @@ def _own_tables(page: Page, w: _Writer, key: str, r: Any, skip: Iterable[str] = 
     for n, df in items:
         paths = w.frame(f"{key}_{_slug(n)}", df)
         page.para(f"*{n}*")
-        page.raw_table(_frame_html(df), _frame_markdown(df), _links(w, paths))
+        if len(df) > MAX_INLINE_ROWS:
+            page.raw_table(f"<p>{len(df)} rows (see the files).</p>", f"{len(df)} rows (see the files).",
+                           _links(w, paths))
+        else:
+            page.raw_table(_frame_html(df), _frame_markdown(df), _links(w, paths))
 
 
 def _appendix(page: Page, validation: Any, provenance: list[Any]) -> None:
@@ -379,6 +412,28 @@ def _appendix(page: Page, validation: Any, provenance: list[Any]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
+#: Tables longer than this are linked, not printed in the page.
+MAX_INLINE_ROWS = 25
+
+
+def _matches(name: str, patterns: Iterable[str]) -> bool:
+    import fnmatch
+
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _p_text(p: float) -> str:
+    if p != p:
+        return ""
+    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def _df_text(df: Any) -> str:
+    if isinstance(df, tuple):
+        return "(" + ", ".join(f"{x:g}" for x in df) + ")"
+    return f"{df:g}" if isinstance(df, (int, float)) else str(df)
+
+
 def _join(notes: list[str]) -> str:
     return (" " + "; ".join(n[:1].upper() + n[1:] for n in notes) + ".") if notes else ""
 

@@ -98,11 +98,8 @@ class Page:
         self.blocks.append((frame_html(d.set_index(d.columns[0]) if len(d.columns) > 1 else d, links=links),
                             md_table(d)))
 
-    def table(self, table_html: str, links: Sequence[tuple[str, str]]) -> None:
-        """A publication table (HTML fragment from the table engine; Markdown links to the files)."""
-        self.raw_table(table_html, "", links)
-
     def raw_table(self, table_html: str, table_md: str, links: Sequence[tuple[str, str]]) -> None:
+        """A table (HTML fragment, Markdown text) followed by links to its files."""
         link_html = " · ".join(f'<a href="{html.escape(h)}">{html.escape(t)}</a>' for t, h in links)
         md_links = " · ".join(f"[{t}]({h})" for t, h in links)
         md = (table_md + "\n" if table_md else "") + (f"Files: {md_links}" if links else "")
