@@ -181,3 +181,27 @@ def test_data_with_errors_writes_no_report(tmp_path, capsys):
     assert code == 1
     assert "no report written" in out.err
     assert not (tmp_path / "r").exists()
+
+
+def test_write_report_lists_what_it_could_not_draw(tmp_path):
+    """A figure or table the data cannot support is named in the report with the reason, and the rest is written."""
+    import pandas as pd
+
+    from clusterecon.commands.describe import bundled_sample
+    from clusterecon.hypotheses import AnalysisResult, HypothesisResult
+    from clusterecon.load import load_survey
+    from clusterecon.report.analyse_report import write_report
+
+    panel = load_survey(*bundled_sample()).panel
+    broken = HypothesisResult(key="innovation", title="Broken", question="?", status="supported", verdict="v",
+                              figures={"schooling_innovation": pd.DataFrame({"schooling": [1.0], "late": [0.0]})},
+                              tables={"t": pd.DataFrame({"a": [1, 2]})}, limitations=("x",))
+    skipped = HypothesisResult.skipped("exit", "Exit", "?", "a single survey year")
+    result = AnalysisResult(structure=panel.structure(), results={"innovation": broken, "exit": skipped})
+    paths = write_report(result, tmp_path / "r", panel=panel)
+    assert any("schooling_innovation" in p and "any_innovation" in p for p in paths.problems)
+    md = paths.markdown.read_text(encoding="utf-8")
+    assert "## Left out of this report" in md and "Not tested: a single survey year" in md
+    assert all(p.is_file() for p in paths.files())
+    assert (tmp_path / "r" / "tables" / "innovation_t.csv").is_file()
+    check_links(tmp_path / "r")
