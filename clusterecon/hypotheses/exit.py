@@ -26,6 +26,7 @@ def innovation_performance_exit(panel: SurveyPanel, *, vcov: str = "cluster") ->
 
 
 def _run(panel: SurveyPanel, vcov: str) -> HypothesisResult:
+    from ..estimators.design import SpecificationError
     from ..estimators.within import within
 
     if len(panel.years) < 2:
@@ -37,7 +38,13 @@ def _run(panel: SurveyPanel, vcov: str) -> HypothesisResult:
     for col, label in (("log_sales", "log sales"), ("log_va_per_worker", "log labour productivity")):
         if col not in f or f[col].notna().sum() < 20:
             continue
-        r = within(f, f"{col} ~ any_innovation", effects="twoway", vcov=vcov)
+        try:
+            r = within(f, f"{col} ~ any_innovation", effects="twoway", vcov=vcov, collinear="raise")
+        except SpecificationError:
+            r = None
+        if r is None or "any_innovation" not in r.names:
+            raise SkipHypothesis("innovation does not vary within firms over the years observed (recorded in one "
+                                 "year only, or never changing): firm fixed effects absorb it")
         models[f"{label} on innovation (firm and year FE)"] = r
         b, se, p = float(r.params["any_innovation"]), float(r.std_errors["any_innovation"]), float(
             r.pvalues["any_innovation"])

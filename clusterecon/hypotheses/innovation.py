@@ -78,7 +78,8 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = T
     if f["any_innovation"].nunique() < 2:
         raise SkipHypothesis("no variation in innovation (nobody, or everybody, innovates)")
     split = f.attrs["split_year"]
-    two_periods = f["late"].nunique() == 2
+    # periods as observed where innovation is recorded (a survey may ask about innovation in one year only)
+    two_periods = f.loc[f["any_innovation"].notna(), "late"].nunique() == 2
     controls = _controls(f)
     rhs = [SCH, *([f"{SCH}:late"] if two_periods else []), *controls, *_year_terms(f)]
     models, tests, limitations = {}, {}, []
@@ -92,7 +93,11 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = T
     by_period = {}
     if two_periods:
         inter = f"{SCH}:late"
-        tests["schooling x later period = 0"] = pooled.wald_test(f"{inter} = 0")
+        if inter in pooled.names:
+            tests["schooling x later period = 0"] = pooled.wald_test(f"{inter} = 0")
+        else:
+            limitations.append("the schooling x later-period term was dropped as collinear: "
+                               + "; ".join(why for name, why in pooled.dropped_regressors if name == inter))
         for label, sub in (("early", f[f["late"] == 0]), ("late", f[f["late"] == 1])):
             if sub["any_innovation"].nunique() < 2:
                 limitations.append(f"no variation in innovation in the {label} period: its AME is not estimated")
@@ -123,7 +128,7 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = T
         verdict = (f"{'Supported' if supported else 'Not supported'}: one more year of manager schooling changes the "
                    f"probability of innovating by {b:+.3f} (s.e. {se:.3f}, {fmt_p(p)}; pooled probit AME, N = "
                    f"{pooled.nobs}, {pooled.n_entities} firms)")
-    if "early" in by_period and "late" in by_period:
+    if "early" in by_period and "late" in by_period and "schooling x later period = 0" in tests:
         t = tests["schooling x later period = 0"]
         verdict += (f"; AME {by_period['early'][0]:+.3f} before {split} and {by_period['late'][0]:+.3f} from "
                     f"{split} on (interaction {fmt_p(t.pvalue)})")

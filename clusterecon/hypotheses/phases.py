@@ -56,10 +56,13 @@ def trajectories(panel: SurveyPanel) -> pd.DataFrame:
             out["firms"] = counts.cumsum().to_numpy()
     if "sales" in f.columns:
         out["output"] = g["sales"].sum(min_count=1)
-    if "product_price" in f.columns:
-        out["log_price"] = g["product_price"].apply(lambda s: np.log(s[s > 0]).mean())
-    if {"sales", "material_cost", "employees"} <= set(f.columns):
-        va = (f["sales"] - f["material_cost"]) / f["employees"]
+    num = {c: pd.to_numeric(f[c], errors="coerce").astype("float64") for c in
+           ("product_price", "sales", "material_cost", "employees") if c in f.columns}
+    if "product_price" in num:
+        price = num["product_price"]
+        out["log_price"] = np.log(price.where(price > 0)).groupby(level="year").mean()
+    if {"sales", "material_cost", "employees"} <= set(num):
+        va = (num["sales"] - num["material_cost"]) / num["employees"].where(num["employees"] > 0)
         out["log_va_per_worker"] = np.log(va.where(va > 0)).groupby(level="year").mean()
     ind = [c for c in INNOVATION_INDICATORS if c in f.columns]
     if ind:
@@ -162,6 +165,8 @@ def _benchmark_comparison(panel: SurveyPanel, tests: dict) -> dict | None:
         return None
     any_innov = f[ind].astype("float64").max(axis=1, skipna=True).dropna()
     yrs = any_innov.index.get_level_values("year")
+    if yrs.nunique() < 2:
+        return None
     first, last = any_innov[yrs == yrs.min()], any_innov[yrs == yrs.max()]
     if len(first) < 10 or len(last) < 10:
         return None
@@ -234,10 +239,18 @@ def _diagnose(panel, traj, key, title, question, expansion_start, quality_start,
         if undated is not None and undated["rose"]:
             current = PHASES[2]
             evidence.append(undated["text"])
+    judged = quality_series is not None or undated is not None
     quality_txt = (f", quality improvement from {t2}" if t2 else
                    ", quality improvement under way but not datable from the benchmark years" if current == PHASES[2]
-                   else ", no quality-improvement transition detected")
-    verdict = (f"In {years[-1]} the cluster is in the {current} phase: quantity expansion from {t1}" + quality_txt
+                   else ", no quality-improvement transition detected" if judged
+                   else "; whether quality improvement has begun cannot be judged (innovation is not recorded in "
+                   "enough years)")
+    if not judged:
+        limitations.append("innovation is recorded in fewer than two years with enough firms: the phase after "
+                           "quantity expansion cannot be judged")
+    lead = (f"In {years[-1]} the cluster is in the {current} phase" if judged
+            else f"In {years[-1]} the cluster is at least in the {current} phase")
+    verdict = (f"{lead}: quantity expansion from {t1}" + quality_txt
                + ("; " + "; ".join(evidence) if evidence else "") + ".")
     spans = [(p, int(g.index.min()), int(g.index.max())) for p, g in table.groupby("phase", sort=False)]
     return HypothesisResult(

@@ -215,10 +215,10 @@ def _fmt_stat(v: Any, stat: str, digits: int) -> str:
 
 
 def phase_label(name: str) -> str:
-    """Display form of a phase identifier: ``quantity_expansion`` → "Quantity expansion" (text with capitals or
-    spaces is left as written)."""
+    """Display form of a phase identifier: ``quantity_expansion`` or "quantity expansion" → "Quantity expansion"
+    (text with capitals is left as written)."""
     name = str(name)
-    if name.isidentifier() and name == name.lower():
+    if name == name.lower() and name.replace(" ", "_").isidentifier():
         name = name.replace("_", " ")
         return name[:1].upper() + name[1:]
     return name
