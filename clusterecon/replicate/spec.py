@@ -21,8 +21,8 @@ numbers the run must reproduce.
     vcov = "classical"                   #   effects, vcov, cluster, and [model.options] for the others
     [model.options]
 
-    [table]                              # optional: title, order, labels, stats, notes, stars, stat, digits, keep, drop,
-                                         #   indicators = {"Year dummies" = ["Yes", "No"]}, effects = false
+    [table]                              # optional: title, order, labels, stats, notes, stars, stat, digits, keep,
+                                         #   drop, indicators = {"Year dummies" = ["Yes", "No"]}, effects = false
     labels = { grant = "Grant this year", grant_1 = "Grant last year" }
 
     [expected]                           # optional: the published numbers; the run says whether it reproduced them
