@@ -23,6 +23,10 @@ _LAZY: dict[str, str] = {
     "survey": "clusterecon.simulate",
     "production_function": "clusterecon.productivity",
     "regression_table": "clusterecon.report",
+    "summary_table": "clusterecon.report",
+    "write_report": "clusterecon.report.analyse_report",
+    "run_spec": "clusterecon.replicate",
+    "derive_all": "clusterecon.derive",
 }
 
 from ._lazy import lazy_exports  # noqa: E402
