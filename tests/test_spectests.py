@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clusterecon.estimators._demean import entity_codes, group_means
 from clusterecon.estimators.design import SpecificationError
-from clusterecon.estimators.random_effects import entity_codes, group_means, random_effects
+from clusterecon.estimators.random_effects import random_effects
 from clusterecon.estimators.spectests import breusch_pagan_lm, hausman, robust_hausman
 from clusterecon.estimators.within import within
 from tests.test_random_effects import half_unit, plm_csv

@@ -47,10 +47,31 @@ def group_sums(Z: np.ndarray, codes: np.ndarray, n_groups: int, *, sorted_: bool
         out = np.zeros((n_groups, Z.shape[1]))
         out[codes[starts]] = sums
         return out
+    return _bincount_sums(Z, codes, n_groups)
+
+
+def _bincount_sums(Z: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """(G, p) group sums by one ``np.bincount`` per column (rows added in data order, any row order)."""
     out = np.empty((n_groups, Z.shape[1]))
     for j in range(Z.shape[1]):
         out[:, j] = np.bincount(codes, weights=Z[:, j], minlength=n_groups)
     return out
+
+
+def entity_codes(index: pd.MultiIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..n−1 of the first index level (the firm, sorted order) and T_i, the number of rows of each firm."""
+    codes, n = codes_of(index.get_level_values(0))
+    return codes, np.bincount(codes, minlength=n).astype(float)
+
+
+def group_means(codes: np.ndarray, counts: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Group means of the columns of ``a`` (a vector or an (N, p) array) given the codes and rows per group.
+
+    One ``np.bincount`` pass per column whatever the row order (the random-effects family; :class:`Groups` is the
+    fixed-effects path, which uses contiguous blocks when rows are sorted)."""
+    if a.ndim == 1:
+        return np.bincount(codes, weights=a, minlength=len(counts)) / counts
+    return _bincount_sums(a, codes, len(counts)) / counts[:, None]
 
 
 @dataclass

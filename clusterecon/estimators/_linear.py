@@ -61,36 +61,25 @@ def fit_linear(y: np.ndarray, X: np.ndarray, names: Sequence[str], *, weights: n
         buf = np.empty(len(y))
         for j in range(X.shape[1]):
             xtx[:, j] = X.T @ np.multiply(X[:, j], weights, out=buf)
-    dropped: list[tuple[str, str]] = []
-    keep: list[int] = []
-    diag = np.diag(xtx).copy()
+    diag = np.diag(xtx)
+    why: dict[int, str] = {}
     for j in range(X.shape[1]):
-        ref = raw_scale[j] if raw_scale is not None else diag[j]
-        if raw_scale is not None and (diag[j] <= tol * max(ref, 1e-300) or ref == 0):
-            dropped.append((names[j], f"collinear with {absorbed_what}" + (f"; {hint}" if hint else "")))
-            continue
-        if diag[j] == 0:
-            dropped.append((names[j], "all zero in the estimation sample"))
-            continue
-        if keep:
-            K = np.array(keep)
-            sub = xtx[np.ix_(K, K)]
-            v = xtx[K, j]
-            resid_ss = diag[j] - v @ np.linalg.solve(sub, v)
-        else:
-            resid_ss = diag[j]
-        if resid_ss <= tol * diag[j]:
-            dropped.append((names[j], "collinear with other regressors"))
-            continue
-        keep.append(j)
+        if raw_scale is not None and (diag[j] <= tol * max(raw_scale[j], 1e-300) or raw_scale[j] == 0):
+            why[j] = f"collinear with {absorbed_what}" + (f"; {hint}" if hint else "")
+        elif diag[j] == 0:
+            why[j] = "all zero in the estimation sample"
+    cand = np.array([j for j in range(X.shape[1]) if j not in why], dtype=int)
+    keep = cand[independent_in_gram(xtx[np.ix_(cand, cand)], tol, tiny=0.0)]
+    why.update((int(j), "collinear with other regressors") for j in cand if j not in keep)
+    dropped = [(names[j], why[j]) for j in sorted(why)]
     if dropped and collinear == "raise":
         raise SpecificationError("; ".join(f"{n}: {why}" for n, why in dropped) +
                                  " (pass collinear='drop' to drop it with a warning)")
     if dropped:
         warnings.warn("dropped regressor(s): " + "; ".join(f"{n} ({why})" for n, why in dropped), stacklevel=3)
-    if not keep:
+    if not len(keep):
         raise SpecificationError("no regressor left to estimate: " + "; ".join(f"{n}: {w}" for n, w in dropped))
-    K = np.array(keep)
+    K = keep
     Xk = X if len(K) == X.shape[1] else X[:, K]
     sub = xtx[np.ix_(K, K)]
     bread = np.linalg.inv(sub)
@@ -101,6 +90,53 @@ def fit_linear(y: np.ndarray, X: np.ndarray, names: Sequence[str], *, weights: n
     np.subtract(y, resid, out=resid)
     ssr = float(resid @ (resid if weights is None else resid * weights))
     return LinearFit(coef, resid, bread, tuple(names[j] for j in keep), K, dropped, ssr)
+
+
+def ols(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Least squares through the normal equations: (b, residuals, (X'X)⁻¹); X must have full column rank (select
+    columns with :func:`independent_columns` first). :func:`fit_linear` is the version that drops and names."""
+    xtx_inv = np.linalg.inv(X.T @ X)
+    b = xtx_inv @ (X.T @ y)
+    return b, y - X @ b, xtx_inv
+
+
+def independent_in_gram(G: np.ndarray, tol: float = 1e-9, *, tiny: float = 1e-24) -> np.ndarray:
+    """Indices of a maximal set of linearly independent columns from the cross-product matrix G = X'X alone (no
+    pass over the data), earlier columns kept first (Stata omits the later of collinear regressors).
+
+    Column j is kept if its residual sum of squares on the kept columns exceeds ``tol`` × its own sum of squares;
+    a column whose sum of squares is ≤ ``tiny`` × the largest one is treated as zero and skipped. The collinearity
+    rule of every linear and ML estimator here (:func:`fit_linear`, :func:`drop_collinear`, random effects).
+    """
+    keep: list[int] = []
+    diag = np.diag(G)
+    top = max(float(diag.max()), 1e-300) if len(diag) else 1.0
+    for j in range(G.shape[0]):
+        if diag[j] <= tiny * top:
+            continue
+        if keep:
+            K = np.asarray(keep)
+            v = G[K, j]
+            resid = diag[j] - v @ np.linalg.solve(G[np.ix_(K, K)], v)
+        else:
+            resid = diag[j]
+        if resid > tol * diag[j]:
+            keep.append(j)
+    return np.asarray(keep, dtype=int)
+
+
+def independent_columns(X: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """:func:`independent_in_gram` of X'X."""
+    return independent_in_gram(X.T @ X, tol)
+
+
+def drop_collinear(X: np.ndarray, names: Sequence[str], tol: float = 1e-10,
+                   ) -> tuple[np.ndarray, list[str], list[str]]:
+    """(X with the independent columns, their names, the names dropped) by :func:`independent_in_gram` of the
+    uncentred X'X (all-zero columns dropped); for the ML estimators, which report the names."""
+    keep = independent_in_gram(X.T @ X, tol, tiny=0.0)
+    kept = set(keep.tolist())
+    return X[:, keep], [names[j] for j in keep], [names[j] for j in range(X.shape[1]) if j not in kept]
 
 
 def fast_design(data: SurveyPanel | pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> Design:

@@ -39,6 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
+from ._linear import drop_collinear
 from .design import Design, SpecificationError, build_design, panel_shape
 from .results import EstimationResult, Omitted, TestResult, VarianceInfo
 
@@ -108,31 +109,6 @@ def extra_columns(cluster: str | None, data: SurveyPanel | pd.DataFrame) -> tupl
 
     idx_names = as_panel_frame(data).index.names
     return () if cluster in idx_names else (cluster,)
-
-
-def drop_collinear(X: np.ndarray, names: Sequence[str], tol: float = 1e-10,
-                   ) -> tuple[np.ndarray, list[str], list[str]]:
-    """Keep columns in order while they add rank (Stata omits the later of collinear regressors).
-
-    Column j is dropped when its regression on the kept columns leaves less than ``tol`` of its (uncentred) sum of
-    squares, computed from the k×k cross-product matrix so the cost does not grow with k·n.
-    """
-    G = X.T @ X
-    keep: list[int] = []
-    for j in range(X.shape[1]):
-        gjj = G[j, j]
-        if gjj <= 0:
-            continue
-        if keep:
-            S = np.ix_(keep, keep)
-            coef = np.linalg.lstsq(G[S], G[keep, j], rcond=None)[0]
-            resid = gjj - G[j, keep] @ coef
-        else:
-            resid = gjj
-        if resid > tol * gjj:
-            keep.append(j)
-    dropped = [names[j] for j in range(X.shape[1]) if j not in keep]
-    return X[:, keep], [names[j] for j in keep], dropped
 
 
 # ------------------------------------------------------------------ separation

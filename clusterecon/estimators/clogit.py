@@ -29,7 +29,8 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
-from .binary import ConvergenceError, check_binary, cluster_codes_for, drop_collinear, extra_columns, ml_vcov
+from ._linear import drop_collinear
+from .binary import ConvergenceError, check_binary, cluster_codes_for, extra_columns, ml_vcov
 from .design import SpecificationError, build_design, panel_shape
 from .results import EstimationResult, Omitted, TestResult
 

@@ -29,18 +29,11 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._linear import fast_design, time_codes_of
+from ._demean import entity_codes, group_means
+from ._linear import fast_design, independent_columns, ols, time_codes_of
 from .covariance import ols_covariance
 from .design import Design, SpecificationError, panel_shape
-from .random_effects import (
-    _cluster_for,
-    _extra_cols,
-    _fit_re,
-    entity_codes,
-    group_means,
-    independent_columns,
-    ols,
-)
+from .random_effects import _cluster_for, _extra_cols, _fit_re
 from .results import EstimationResult, TestResult
 
 __all__ = ["correlated_re", "mundlak_design"]

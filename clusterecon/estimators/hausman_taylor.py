@@ -33,10 +33,11 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._linear import fast_design
+from ._demean import entity_codes, group_means
+from ._linear import fast_design, ols
 from .covariance import ols_covariance
 from .design import SpecificationError, panel_shape
-from .random_effects import _cluster_for, _extra_cols, entity_codes, group_means, ols
+from .random_effects import _cluster_for, _extra_cols
 from .results import EstimationResult, VarianceInfo
 
 __all__ = ["hausman_taylor"]

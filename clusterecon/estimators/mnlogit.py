@@ -30,11 +30,11 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
+from ._linear import drop_collinear
 from .binary import (
     ConvergenceError,
     SeparationError,
     cluster_codes_for,
-    drop_collinear,
     extra_columns,
     ml_vcov,
     resolve_vcov,

@@ -23,74 +23,13 @@ import pandas as pd
 from scipy import stats as sstats
 
 from ..panel import SurveyPanel
-from ._linear import fast_design, time_codes_of
+from ._demean import entity_codes, group_means
+from ._linear import corr2, fast_design, independent_columns, independent_in_gram, ols, time_codes_of
 from .covariance import cluster_codes, ols_covariance
-from .design import Design, SpecificationError
+from .design import Design, SpecificationError, panel_shape
 from .results import EstimationResult, TestResult, VarianceInfo
 
 __all__ = ["random_effects", "swamy_arora", "VarianceComponents"]
-
-
-# ------------------------------------------------------------------------------------------------ panel helpers
-def entity_codes(index: pd.MultiIndex) -> tuple[np.ndarray, np.ndarray]:
-    """Codes 0..n−1 of the first index level (the firm) and T_i, the number of rows of each firm."""
-    g = pd.factorize(index.get_level_values(0), sort=True)[0].astype(np.int64)
-    return g, np.bincount(g).astype(float)
-
-
-def group_means(g: np.ndarray, counts: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """Firm means of the columns of ``a`` (n_firms rows); one ``np.bincount`` per column."""
-    n = len(counts)
-    if a.ndim == 1:
-        return np.bincount(g, weights=a, minlength=n) / counts
-    out = np.empty((n, a.shape[1]))
-    for j in range(a.shape[1]):
-        out[:, j] = np.bincount(g, weights=a[:, j], minlength=n) / counts
-    return out
-
-
-def ols(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Least squares through the normal equations: (b, residuals, (X'X)⁻¹) — X has full column rank here."""
-    xtx_inv = np.linalg.inv(X.T @ X)
-    b = xtx_inv @ (X.T @ y)
-    return b, y - X @ b, xtx_inv
-
-
-def independent_columns(X: np.ndarray, tol: float = 1e-9) -> np.ndarray:
-    """Indices of a maximal set of linearly independent columns, earlier columns kept first (Stata's order)."""
-    return independent_in_gram(X.T @ X, tol)
-
-
-def independent_in_gram(G: np.ndarray, tol: float = 1e-9) -> np.ndarray:
-    """:func:`independent_columns` from the cross-product matrix G = X'X alone (no pass over the data): column j
-    is kept if its residual sum of squares on the kept columns exceeds ``tol`` × its own sum of squares."""
-    keep: list[int] = []
-    diag = np.diag(G)
-    top = max(float(diag.max()), 1e-300) if len(diag) else 1.0
-    for j in range(G.shape[0]):
-        if diag[j] <= 1e-24 * top:
-            continue
-        if keep:
-            K = np.asarray(keep)
-            v = G[K, j]
-            resid = diag[j] - v @ np.linalg.solve(G[np.ix_(K, K)], v)
-        else:
-            resid = diag[j]
-        if resid > tol * diag[j]:
-            keep.append(j)
-    return np.asarray(keep, dtype=int)
-
-
-def panel_shape_from_counts(counts: np.ndarray) -> dict[str, Any]:
-    """Number of firms and T min/mean/max from the rows per firm (as :func:`design.panel_shape`)."""
-    return {"n_entities": int(len(counts)), "t_min": int(counts.min()), "t_mean": float(counts.mean()),
-            "t_max": int(counts.max())}
-
-
-def _corr2(a: np.ndarray, b: np.ndarray) -> float:
-    if a.std() == 0 or b.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(a, b)[0, 1] ** 2)
 
 
 # ------------------------------------------------------------------------------------------------ components
@@ -300,13 +239,13 @@ def _fit_re(design: Design, data: Any, *, vcov: str, cluster: Any, dof: str, mod
     V, info = gls_covariance(Xs, e, xtx_inv, design, data, vcov=vcov, cluster=cluster, dof=dof, entity=g)
     N, K = X.shape
     s2 = float(e @ e) / (N - K)
-    shape = panel_shape_from_counts(counts)
+    shape = panel_shape(design.index)
     Sw = gram - (Zbar * counts[:, None]).T @ Zbar
     bsb = float(b @ Sw[:k, :k] @ b)
     rsq = {
         "within": float((b @ Sw[:k, k]) ** 2 / (bsb * Sw[k, k])) if bsb > 0 and Sw[k, k] > 0 else float("nan"),
-        "between": _corr2(Xbar @ b, ybar),
-        "overall": _corr2(xb, y),
+        "between": corr2(Xbar @ b, ybar),
+        "overall": corr2(xb, y),
     }
     st: dict[str, float] = {"sigma_u": np.sqrt(comp.sigma2_u), "sigma_e": np.sqrt(comp.sigma2_e), "rho": comp.rho}
     if np.ptp(comp.theta) < 1e-12:

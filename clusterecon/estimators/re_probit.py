@@ -46,10 +46,10 @@ from scipy import stats
 from scipy.special import log_ndtr, logsumexp
 
 from ..panel import SurveyPanel
+from ._linear import drop_collinear
 from .binary import (
     ConvergenceError,
     check_binary,
-    drop_collinear,
     extra_columns,
     fit_index_model,
     handle_separation,

@@ -20,17 +20,10 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
-from ._linear import fast_design
+from ._demean import entity_codes, group_means
+from ._linear import fast_design, independent_columns, ols
 from .design import SpecificationError
-from .random_effects import (
-    _extra_cols,
-    entity_codes,
-    gls_covariance,
-    group_means,
-    independent_columns,
-    ols,
-    swamy_arora,
-)
+from .random_effects import _extra_cols, gls_covariance, swamy_arora
 from .results import EstimationResult, TestResult
 
 __all__ = ["hausman", "robust_hausman", "breusch_pagan_lm"]
