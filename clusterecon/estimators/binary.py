@@ -30,7 +30,7 @@ References: Stata [R] logit, [R] probit, [U] 20.22 (weights).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,6 +109,33 @@ def extra_columns(cluster: str | None, data: SurveyPanel | pd.DataFrame) -> tupl
 
     idx_names = as_panel_frame(data).index.names
     return () if cluster in idx_names else (cluster,)
+
+
+def newton_ascent(loglik: Callable[[np.ndarray], float], grad: Callable[[np.ndarray], np.ndarray],
+                  hess: Callable[[np.ndarray], np.ndarray], beta: np.ndarray, maxiter: int, tol: float = 1e-12,
+                  ) -> tuple[np.ndarray, bool, float]:
+    """Maximise ``loglik`` by Newton steps, halving a step until the log-likelihood does not fall.
+
+    Stops when g'(−H)⁻¹g < ``tol`` (Stata's ``nrtolerance`` quantity). Returns (β, converged, that quantity at
+    the last step); the caller raises its own :class:`ConvergenceError` with what to try.
+    """
+    ll = loglik(beta)
+    crit = np.inf
+    for _ in range(maxiter):
+        g = grad(beta)
+        step = -np.linalg.solve(hess(beta), g)
+        crit = float(g @ step)
+        if crit < tol:
+            return beta, True, crit
+        t = 1.0
+        while t > 1e-10:
+            cand = beta + t * step
+            ll_c = loglik(cand)
+            if np.isfinite(ll_c) and ll_c >= ll:
+                break
+            t /= 2
+        beta, ll = cand, ll_c
+    return beta, False, crit
 
 
 # ------------------------------------------------------------------ separation
@@ -299,23 +326,11 @@ def _weights(design: Design, weights: str | None) -> tuple[np.ndarray | None, li
 def _weighted_newton(model: Any, w: np.ndarray, beta: np.ndarray, maxiter: int, link: str) -> np.ndarray:
     """Maximise Σ w_i ℓ_i (pseudo-likelihood with sampling weights) by Newton with step halving."""
     X = model.exog
-    ll = float(w @ model.loglikeobs(beta))
-    crit = np.inf
-    for _ in range(maxiter):
-        g = X.T @ (w * model.score_factor(beta))
-        H = (X * (w * model.hessian_factor(beta))[:, None]).T @ X
-        step = -np.linalg.solve(H, g)
-        crit = float(g @ step)
-        if crit < 1e-12:
-            return beta
-        t = 1.0
-        while t > 1e-10:
-            cand = beta + t * step
-            ll_c = float(w @ model.loglikeobs(cand))
-            if np.isfinite(ll_c) and ll_c >= ll:
-                break
-            t /= 2
-        beta, ll = cand, ll_c
+    beta, converged, crit = newton_ascent(
+        lambda b: float(w @ model.loglikeobs(b)), lambda b: X.T @ (w * model.score_factor(b)),
+        lambda b: (X * (w * model.hessian_factor(b))[:, None]).T @ X, beta, maxiter)
+    if converged:
+        return beta
     raise ConvergenceError(f"weighted {link} did not converge in {maxiter} Newton iterations (scaled gradient "
                            f"{crit:.3g}). Try rescaling regressors or checking for perfect prediction")
 

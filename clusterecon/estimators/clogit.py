@@ -30,7 +30,7 @@ from scipy import stats
 
 from ..panel import SurveyPanel
 from ._linear import drop_collinear
-from .binary import ConvergenceError, check_binary, cluster_codes_for, extra_columns, ml_vcov
+from .binary import ConvergenceError, check_binary, cluster_codes_for, extra_columns, ml_vcov, newton_ascent
 from .design import SpecificationError, build_design, panel_shape
 from .results import EstimationResult, Omitted, TestResult
 
@@ -87,24 +87,10 @@ class _CondLik:
 
 
 def _newton(lik: _CondLik, maxiter: int) -> np.ndarray:
-    beta = np.zeros(lik.K)
-    ll = lik.loglik_score(beta)[0].sum()
-    crit = np.inf
-    for _ in range(maxiter):
-        g = lik.score(beta)
-        H = lik.hessian(beta)
-        step = -np.linalg.solve(H, g)
-        crit = float(g @ step)
-        if crit < 1e-12:
-            return beta
-        t = 1.0
-        while t > 1e-10:
-            cand = beta + t * step
-            ll_c = lik.loglik_score(cand)[0].sum()
-            if np.isfinite(ll_c) and ll_c >= ll:
-                break
-            t /= 2
-        beta, ll = cand, ll_c
+    beta, converged, crit = newton_ascent(lambda b: lik.loglik_score(b)[0].sum(), lik.score, lik.hessian,
+                                          np.zeros(lik.K), maxiter)
+    if converged:
+        return beta
     raise ConvergenceError(
         f"conditional logit did not converge in {maxiter} Newton iterations (scaled gradient {crit:.3g}, max |coef| "
         f"{np.abs(beta).max():.3g}). A huge coefficient usually means a regressor predicts the within-firm changes "
