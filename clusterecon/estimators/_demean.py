@@ -74,6 +74,12 @@ def group_means(codes: np.ndarray, counts: np.ndarray, a: np.ndarray) -> np.ndar
     return _bincount_sums(a, codes, len(counts)) / counts[:, None]
 
 
+def varies_within(X: np.ndarray, dev: np.ndarray, tol: float = 1e-10) -> np.ndarray:
+    """Which columns of X vary within groups: ‖x − x̄_g‖ > ``tol``·(1 + ‖x‖), ``dev`` being X minus its group means
+    (a firm-constant column leaves only rounding noise in ``dev``)."""
+    return np.sqrt((dev * dev).sum(0)) > tol * (1 + np.sqrt((X * X).sum(0)))
+
+
 @dataclass
 class Groups:
     """Group codes with their (weighted) sizes, computed once and reused for every column."""

@@ -205,6 +205,15 @@ class Prepared:
     frame: pd.DataFrame  # extra columns indexed like the sample (for cluster codes)
 
 
+def cluster_columns(data: SurveyPanel | pd.DataFrame, cluster: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The cluster variables that are columns rather than index levels, to carry through the sample selection."""
+    if cluster is None:
+        return ()
+    names = (cluster,) if isinstance(cluster, str) else tuple(cluster)
+    idx = [n for n in as_panel_frame(data).index.names if n is not None]
+    return tuple(c for c in names if c not in idx)
+
+
 def _cluster_list(vcov: str, cluster: str | Sequence[str] | None, entity: str, time: str) -> tuple[str, ...]:
     if vcov == "cluster":
         if cluster is None:

@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
-from ._linear import drop_collinear
+from ._linear import cluster_columns, drop_collinear
 from .design import Design, SpecificationError, build_design, panel_shape
 from .results import EstimationResult, Omitted, TestResult, VarianceInfo
 
@@ -100,15 +100,6 @@ def cluster_codes_for(design: Design, vcov: str, cluster: str | None, rows: np.n
     codes = cluster_codes(frame, cluster)
     name = cluster if cluster is not None else (design.index.names[0] or "firm")
     return pd.factorize(codes, sort=True)[0], str(name)
-
-
-def extra_columns(cluster: str | None, data: SurveyPanel | pd.DataFrame) -> tuple[str, ...]:
-    if cluster is None:
-        return ()
-    from .design import as_panel_frame
-
-    idx_names = as_panel_frame(data).index.names
-    return () if cluster in idx_names else (cluster,)
 
 
 def newton_ascent(loglik: Callable[[np.ndarray], float], grad: Callable[[np.ndarray], np.ndarray],
@@ -338,7 +329,7 @@ def _weighted_newton(model: Any, w: np.ndarray, beta: np.ndarray, maxiter: int, 
 def _binary(data: SurveyPanel | pd.DataFrame, formula: str, link: str, *, vcov: str, cluster: str | None,
             separation: str, maxiter: int, weights: str | None = None) -> EstimationResult:
     vcov = resolve_vcov(vcov, cluster)
-    extra = extra_columns(cluster, data) + ((weights,) if weights is not None else ())
+    extra = cluster_columns(data, cluster) + ((weights,) if weights is not None else ())
     design = build_design(data, formula, extra=extra)
     w, _ = _weights(design, weights)
     notes: list[str] = []

@@ -29,8 +29,8 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
-from ._linear import drop_collinear
-from .binary import ConvergenceError, check_binary, cluster_codes_for, extra_columns, ml_vcov, newton_ascent
+from ._linear import cluster_columns, drop_collinear
+from .binary import ConvergenceError, check_binary, cluster_codes_for, ml_vcov, newton_ascent
 from .design import SpecificationError, build_design, panel_shape
 from .results import EstimationResult, Omitted, TestResult
 
@@ -117,7 +117,7 @@ def conditional_logit(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: s
         raise SpecificationError(f"vcov={vcov!r}: choose 'oim', 'robust' or 'cluster'")
     if vcov == "robust":
         vcov = "cluster"
-    design = build_design(data, formula, extra=extra_columns(cluster, data))
+    design = build_design(data, formula, extra=cluster_columns(data, cluster))
     y = check_binary(design.y, design.depvar)
     names = [n for n in design.names if n != "Intercept"]
     X = design.X[:, [j for j, n in enumerate(design.names) if n != "Intercept"]]

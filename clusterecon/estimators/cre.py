@@ -29,11 +29,11 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._demean import entity_codes, group_means
-from ._linear import fast_design, independent_columns, ols, time_codes_of
+from ._demean import entity_codes, group_means, varies_within
+from ._linear import cluster_columns, fast_design, independent_columns, ols, time_codes_of
 from .covariance import ols_covariance
 from .design import Design, SpecificationError, panel_shape
-from .random_effects import _cluster_for, _extra_cols, _fit_re
+from .random_effects import _cluster_for, _fit_re
 from .results import EstimationResult, TestResult
 
 __all__ = ["correlated_re", "mundlak_design"]
@@ -51,8 +51,7 @@ def mundlak_design(design: Design) -> tuple[Design, list[str], list[str]]:
     X = design.X
     Xbar = group_means(g, counts, X)
     within = X - Xbar[g]
-    scale = 1 + np.sqrt((X * X).sum(0))
-    varying = [j for j in range(X.shape[1]) if np.sqrt((within[:, j] ** 2).sum()) > 1e-10 * scale[j]]
+    varying = np.flatnonzero(varies_within(X, within)).tolist()
     if not varying:
         raise SpecificationError("no regressor varies within firms: a Mundlak/CRE model has nothing to add "
                                  "(use random_effects)")
@@ -94,7 +93,7 @@ def correlated_re(data: SurveyPanel | pd.DataFrame, formula: str, *, method: str
     Mundlak (1978), Econometrica 46(1); Wooldridge (2010), *Econometric Analysis of Cross Section and Panel Data*,
     §10.7.3; Wooldridge (2019), "Correlated random effects models with unbalanced panels", J. Econometrics 211(1).
     """
-    base = fast_design(data, formula, extra=_extra_cols(data, cluster))
+    base = fast_design(data, formula, extra=cluster_columns(data, cluster))
     design, vnames, mnames = mundlak_design(base)
     note = (f"Mundlak CRE: firm means of {len(mnames)} time-varying regressor(s) added; their coefficients "
             "test RE against FE",)

@@ -33,11 +33,11 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._demean import entity_codes, group_means
-from ._linear import fast_design, ols
+from ._demean import entity_codes, group_means, varies_within
+from ._linear import cluster_columns, fast_design, ols
 from .covariance import ols_covariance
 from .design import SpecificationError, panel_shape
-from .random_effects import _cluster_for, _extra_cols
+from .random_effects import _cluster_for, theta_summary
 from .results import EstimationResult, VarianceInfo
 
 __all__ = ["hausman_taylor"]
@@ -98,15 +98,14 @@ def hausman_taylor(data: SurveyPanel | pd.DataFrame, formula: str, *, exog_varyi
     """
     if method not in ("ht", "am"):
         raise SpecificationError(f"method must be 'ht' (Hausman-Taylor) or 'am' (Amemiya-MaCurdy), got {method!r}")
-    design = fast_design(data, formula, extra=_extra_cols(data, cluster))
+    design = fast_design(data, formula, extra=cluster_columns(data, cluster))
     y, X, names = design.y, design.X, list(design.names)
     g, counts = entity_codes(design.index)
     n, N = len(counts), len(y)
     Xbar = group_means(g, counts, X)
     ybar = group_means(g, counts, y)
     dev = X - Xbar[g]
-    scale = 1 + np.sqrt((X * X).sum(0))
-    varies = np.sqrt((dev * dev).sum(0)) > _TOL * scale
+    varies = varies_within(X, dev, _TOL)
 
     endog = set(_match(names, endog_varying, "endog_varying") + _match(names, endog_invariant, "endog_invariant"))
     for j in _match(names, endog_varying, "endog_varying") + _match(names, exog_varying, "exog_varying"):
@@ -187,10 +186,7 @@ def hausman_taylor(data: SurveyPanel | pd.DataFrame, formula: str, *, exog_varyi
              **{names[j]: "endogenous time-invariant" for j in z2}}
     st: dict[str, float] = {"sigma_u": np.sqrt(s2u), "sigma_e": np.sqrt(s2e),
                             "rho": s2u / (s2u + s2e) if s2u + s2e > 0 else float("nan")}
-    if np.ptp(theta) < 1e-12:
-        st["theta"] = float(theta[0])
-    else:
-        st.update(theta_min=float(theta.min()), theta_mean=float(theta.mean()), theta_max=float(theta.max()))
+    st.update(theta_summary(theta))
     st.update(k1=len(x1), k2=len(x2), g1=len(z1), g2=len(z2))
     label = "Hausman-Taylor" if method == "ht" else "Amemiya-MaCurdy"
     notes = [f"{label}: endogenous time-varying {[names[j] for j in x2]}, endogenous time-invariant "

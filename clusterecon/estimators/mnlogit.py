@@ -30,12 +30,11 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
-from ._linear import drop_collinear
+from ._linear import cluster_columns, drop_collinear
 from .binary import (
     ConvergenceError,
     SeparationError,
     cluster_codes_for,
-    extra_columns,
     ml_vcov,
     resolve_vcov,
 )
@@ -178,7 +177,7 @@ def mnlogit(data: SurveyPanel | pd.DataFrame, formula: str, *, base: Any = None,
     codes, outcomes = _outcome_codes(frame[depvar], base)
     work = frame.copy()
     work[depvar] = codes
-    design = build_design(work, formula, extra=extra_columns(cluster, data))
+    design = build_design(work, formula, extra=cluster_columns(data, cluster))
     X, names, collinear = drop_collinear(design.X, list(design.names))
     dropped = [(c, "collinear with earlier regressors (omitted)") for c in collinear]
     y = design.y.astype(int)

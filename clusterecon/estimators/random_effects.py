@@ -24,7 +24,7 @@ from scipy import stats as sstats
 
 from ..panel import SurveyPanel
 from ._demean import entity_codes, group_means
-from ._linear import corr2, fast_design, independent_columns, independent_in_gram, ols, time_codes_of
+from ._linear import cluster_columns, corr2, fast_design, independent_columns, independent_in_gram, ols, time_codes_of
 from .covariance import cluster_codes, ols_covariance
 from .design import Design, SpecificationError, panel_shape
 from .results import EstimationResult, TestResult, VarianceInfo
@@ -102,6 +102,13 @@ def swamy_arora(y: np.ndarray, X: np.ndarray, g: np.ndarray, counts: np.ndarray,
     return VarianceComponents(s2e, s2u, theta, t_bar, df_w, df_b)
 
 
+def theta_summary(theta: np.ndarray) -> dict[str, float]:
+    """θ_i as Stata prints it: ``theta`` when every firm has the same (balanced panel), else min/mean/max."""
+    if np.ptp(theta) < 1e-12:
+        return {"theta": float(theta[0])}
+    return {"theta_min": float(theta.min()), "theta_mean": float(theta.mean()), "theta_max": float(theta.max())}
+
+
 # ------------------------------------------------------------------------------------------------ estimator
 def _cluster_for(design: Design, data: Any, cluster: str | Sequence[str] | None,
                  entity: np.ndarray | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -116,15 +123,6 @@ def _cluster_for(design: Design, data: Any, cluster: str | Sequence[str] | None,
     if missing:
         raise SpecificationError(f"cluster column(s) {missing} not in the estimation frame")
     return cluster_codes(frame, cluster), tuple(map(str, names))
-
-
-def _extra_cols(data: Any, cluster: str | Sequence[str] | None) -> list[str]:
-    if cluster is None:
-        return []
-    names = [cluster] if isinstance(cluster, str) else list(cluster)
-    frame = data.frame if isinstance(data, SurveyPanel) else data
-    idx = [n for n in frame.index.names if n is not None]
-    return [c for c in names if c not in idx]
 
 
 def gls_covariance(Xs: np.ndarray | None, e: np.ndarray, xtx_inv: np.ndarray, design: Design, data: Any, *,
@@ -199,7 +197,7 @@ def random_effects(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str 
     Swamy and Arora (1972), Econometrica 40(2); Baltagi (2021), §2.3, Table 2.1 (Grunfeld); Wooldridge (2010),
     §10.7; StataCorp, [XT] xtreg, Methods and formulas.
     """
-    design = fast_design(data, formula, extra=_extra_cols(data, cluster))
+    design = fast_design(data, formula, extra=cluster_columns(data, cluster))
     res = _fit_re(design, data, vcov=vcov, cluster=cluster, dof=dof, model="Random-effects GLS regression")
     return res
 
@@ -248,11 +246,7 @@ def _fit_re(design: Design, data: Any, *, vcov: str, cluster: Any, dof: str, mod
         "overall": corr2(xb, y),
     }
     st: dict[str, float] = {"sigma_u": np.sqrt(comp.sigma2_u), "sigma_e": np.sqrt(comp.sigma2_e), "rho": comp.rho}
-    if np.ptp(comp.theta) < 1e-12:
-        st["theta"] = float(comp.theta[0])
-    else:
-        st.update(theta_min=float(comp.theta.min()), theta_mean=float(comp.theta.mean()),
-                  theta_max=float(comp.theta.max()))
+    st.update(theta_summary(comp.theta))
     slopes = [j for j, nm in enumerate(names) if nm != "Intercept"]
     tests = {}
     if slopes:

@@ -46,11 +46,10 @@ from scipy import stats
 from scipy.special import log_ndtr, logsumexp
 
 from ..panel import SurveyPanel
-from ._linear import drop_collinear
+from ._linear import cluster_columns, drop_collinear
 from .binary import (
     ConvergenceError,
     check_binary,
-    extra_columns,
     fit_index_model,
     handle_separation,
     index_margins_spec,
@@ -212,7 +211,7 @@ def _fit(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str, cluster: 
     if vcov == "robust":
         vcov, cluster = "cluster", None  # xt commands: robust = clustered by panel
     vcov = resolve_vcov(vcov, cluster)
-    design = build_design(data, formula, extra=extra_columns(cluster, data))
+    design = build_design(data, formula, extra=cluster_columns(data, cluster))
     y = check_binary(design.y, design.depvar)
     firm = design.entity
     names = list(design.names)

@@ -20,10 +20,10 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
-from ._demean import entity_codes, group_means
-from ._linear import fast_design, independent_columns, ols
+from ._demean import entity_codes, group_means, varies_within
+from ._linear import cluster_columns, fast_design, independent_columns, ols
 from .design import SpecificationError
-from .random_effects import _extra_cols, gls_covariance, swamy_arora
+from .random_effects import gls_covariance, swamy_arora
 from .results import EstimationResult, TestResult
 
 __all__ = ["hausman", "robust_hausman", "breusch_pagan_lm"]
@@ -110,7 +110,7 @@ def robust_hausman(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str 
 
     Returns a χ²(q) TestResult, q = number of time-varying regressors.
     """
-    design = fast_design(data, formula, extra=_extra_cols(data, cluster))
+    design = fast_design(data, formula, extra=cluster_columns(data, cluster))
     y, X = design.y, design.X
     X = X[:, independent_columns(X)]
     g, counts = entity_codes(design.index)
@@ -119,9 +119,7 @@ def robust_hausman(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str 
     th = comp.theta[g]
     Xs = X - th[:, None] * Xbar[g]
     W = X - Xbar[g]
-    scale = 1 + np.sqrt((X * X).sum(0))
-    varying = [j for j in range(X.shape[1]) if np.sqrt((W[:, j] ** 2).sum()) > 1e-10 * scale[j]]
-    W = W[:, varying]
+    W = W[:, varies_within(X, W)]
     W = W[:, independent_columns(W)]
     if W.shape[1] == 0:
         raise SpecificationError("no time-varying regressor: FE and RE cannot be compared")
