@@ -102,6 +102,21 @@ def cluster_codes_for(design: Design, vcov: str, cluster: str | None, rows: np.n
     return pd.factorize(codes, sort=True)[0], str(name)
 
 
+def numeric_hessian(grad: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, rel_step: float = 1e-5,
+                    ) -> np.ndarray:
+    """Symmetric Hessian by central differences of an analytic gradient, h = ``rel_step``·max(1, |θ_j|) (error
+    O(h²)); for the ML estimators whose second derivatives are not written out (tobit, Heckman, RE probit,
+    conditional logit)."""
+    k = theta.size
+    H = np.empty((k, k))
+    for j in range(k):
+        h = rel_step * max(1.0, abs(theta[j]))
+        e = np.zeros(k)
+        e[j] = h
+        H[:, j] = (grad(theta + e) - grad(theta - e)) / (2 * h)
+    return (H + H.T) / 2
+
+
 def newton_ascent(loglik: Callable[[np.ndarray], float], grad: Callable[[np.ndarray], np.ndarray],
                   hess: Callable[[np.ndarray], np.ndarray], beta: np.ndarray, maxiter: int, tol: float = 1e-12,
                   ) -> tuple[np.ndarray, bool, float]:

@@ -30,7 +30,7 @@ from scipy import stats
 
 from ..panel import SurveyPanel
 from ._linear import cluster_columns, drop_collinear
-from .binary import ConvergenceError, check_binary, cluster_codes_for, ml_vcov, newton_ascent
+from .binary import ConvergenceError, check_binary, cluster_codes_for, ml_vcov, newton_ascent, numeric_hessian
 from .design import SpecificationError, build_design, panel_shape
 from .results import EstimationResult, Omitted, TestResult
 
@@ -76,14 +76,7 @@ class _CondLik:
         return self.loglik_score(beta)[1].sum(axis=0)
 
     def hessian(self, beta: np.ndarray) -> np.ndarray:
-        k = len(beta)
-        H = np.empty((k, k))
-        for j in range(k):
-            h = 1e-6 * max(1.0, abs(beta[j]))
-            e = np.zeros(k)
-            e[j] = h
-            H[:, j] = (self.score(beta + e) - self.score(beta - e)) / (2 * h)
-        return (H + H.T) / 2
+        return numeric_hessian(self.score, beta, rel_step=1e-6)
 
 
 def _newton(lik: _CondLik, maxiter: int) -> np.ndarray:

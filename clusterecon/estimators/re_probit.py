@@ -54,6 +54,7 @@ from .binary import (
     handle_separation,
     index_margins_spec,
     ml_vcov,
+    numeric_hessian,
 )
 from .design import SpecificationError, build_design, panel_shape
 from .results import EstimationResult, TestResult
@@ -156,15 +157,7 @@ class _REProbitLik:
 
     def hessian(self, theta: np.ndarray, nodes) -> np.ndarray:
         """Numerical Jacobian of the analytic gradient (central differences, nodes fixed), symmetrised."""
-        m = len(theta)
-        H = np.empty((m, m))
-        for j in range(m):
-            h = 1e-5 * max(1.0, abs(theta[j]))
-            tp, tm = theta.copy(), theta.copy()
-            tp[j] += h
-            tm[j] -= h
-            H[:, j] = (self.grad(tp, nodes) - self.grad(tm, nodes)) / (2 * h)
-        return (H + H.T) / 2
+        return numeric_hessian(lambda t: self.grad(t, nodes), theta)
 
 
 def _newton(lik: _REProbitLik, theta: np.ndarray, maxiter: int, tol: float = 1e-10) -> tuple[np.ndarray, int]:

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from .binary import ConvergenceError, cluster_codes_for, resolve_vcov
+from .binary import ConvergenceError, cluster_codes_for, numeric_hessian, resolve_vcov
 from .design import Design, SpecificationError, build_design, panel_shape
 from .results import EstimationResult
 
@@ -44,18 +44,6 @@ def mills(z: np.ndarray) -> np.ndarray:
     from scipy.special import log_ndtr
 
     return np.exp(-0.5 * z * z - 0.5 * _LOG2PI - log_ndtr(z))
-
-
-def numeric_hessian(grad: Callable[[np.ndarray], np.ndarray], theta: np.ndarray) -> np.ndarray:
-    """Symmetric Hessian by central differences of an analytic gradient (error O(h²), h ∝ |θ|)."""
-    k = theta.size
-    H = np.empty((k, k))
-    for j in range(k):
-        h = 1e-5 * max(1.0, abs(theta[j]))
-        e = np.zeros(k)
-        e[j] = h
-        H[:, j] = (grad(theta + e) - grad(theta - e)) / (2 * h)
-    return (H + H.T) / 2
 
 
 def maximize(loglik: Callable[[np.ndarray], float], grad: Callable[[np.ndarray], np.ndarray], theta0: np.ndarray,
