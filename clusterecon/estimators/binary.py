@@ -40,6 +40,7 @@ from scipy import stats
 
 from ..panel import SurveyPanel
 from ._linear import cluster_columns, drop_collinear
+from .covariance import wald_zero
 from .design import Design, SpecificationError, build_design, panel_shape
 from .results import EstimationResult, Omitted, TestResult, VarianceInfo
 
@@ -396,10 +397,7 @@ def _binary(data: SurveyPanel | pd.DataFrame, formula: str, link: str, *, vcov: 
             tests["model"] = TestResult("LR", lr, float(stats.chi2.sf(lr, len(slopes))), len(slopes), "chi2",
                                         "all slopes = 0")
         else:
-            b, Vs = beta[slopes], V[np.ix_(slopes, slopes)]
-            wald = float(b @ np.linalg.solve(Vs, b))
-            tests["model"] = TestResult("Wald", wald, float(stats.chi2.sf(wald, len(slopes))), len(slopes), "chi2",
-                                        "all slopes = 0")
+            tests["model"] = wald_zero(beta, V, slopes, "all slopes = 0")
     shape = panel_shape(design.index[keep])
     spec = index_margins_spec(link, X, names, weights=w)
     title = "Logit" if link == "logit" else "Probit"

@@ -31,6 +31,7 @@ from scipy import stats
 from ..panel import SurveyPanel
 from ._linear import cluster_columns, drop_collinear
 from .binary import ConvergenceError, check_binary, cluster_codes_for, ml_vcov, newton_ascent, numeric_hessian
+from .covariance import wald_zero
 from .design import SpecificationError, build_design, panel_shape
 from .results import EstimationResult, Omitted, TestResult
 
@@ -163,9 +164,7 @@ def conditional_logit(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: s
     lr = 2 * (ll - ll0)
     tests = {"model": TestResult("LR", lr, float(stats.chi2.sf(lr, len(beta))), len(beta), "chi2", "all slopes = 0")}
     if info.kind != "oim":
-        w = float(beta @ np.linalg.solve(V, beta))
-        tests["model"] = TestResult("Wald", w, float(stats.chi2.sf(w, len(beta))), len(beta), "chi2",
-                                    "all slopes = 0")
+        tests["model"] = wald_zero(beta, V, list(range(len(beta))), "all slopes = 0")
     shape = panel_shape(design.index[keep])
     return EstimationResult(
         model="Conditional (fixed-effects) logit", estimator="Conditional ML (Chamberlain)", depvar=design.depvar,

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .results import VarianceInfo
+from .results import TestResult, VarianceInfo
 
 KINDS = ("classical", "robust", "cluster", "cluster2", "driscoll-kraay")
 DOF_RULES = ("stata", "areg", "reghdfe", "plm", "none")
@@ -320,3 +320,13 @@ def ml_sandwich(hess_inv: np.ndarray, scores: np.ndarray | None, kind: str, *, c
         return V, VarianceInfo("cluster", clusters=tuple(cluster_names)[:1] or ("cluster",), n_clusters=(G,),
                                dof_rule="G/(G-1)")
     raise ValueError(f"ml_sandwich supports classical|robust|cluster, got {kind!r}")
+
+
+def wald_zero(coef: np.ndarray, V: np.ndarray, idx: Sequence[int], null: str) -> TestResult:
+    """Wald χ² test that ``coef[idx]`` are all zero with covariance ``V``: b'V⁻¹b ~ χ²(len(idx)) (the model test
+    of the ML and random-effects estimators; :meth:`EstimationResult.wald_test` takes restrictions by name)."""
+    from scipy import stats
+
+    b, Vi = coef[idx], V[np.ix_(idx, idx)]
+    w = float(b @ np.linalg.solve(Vi, b))
+    return TestResult("Wald", w, float(stats.chi2.sf(w, len(idx))), len(idx), "chi2", null)

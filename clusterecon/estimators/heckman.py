@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
+from .covariance import wald_zero
 from .design import SpecificationError, as_panel_frame, build_design, panel_shape, required_variables
 from .results import EstimationResult, Omitted, TestResult, VarianceInfo
 from .tobit import check_vcov, cluster_array, cluster_extra, maximize, mills
@@ -184,7 +185,7 @@ def _twostep(dy, dz, s, prep) -> EstimationResult:
     out_idx = np.r_[np.arange(ky), ky + kz]
     V[np.ix_(out_idx, out_idx)] = p["V"]
     V[ky:ky + kz, ky:ky + kz] = p["Vg"]
-    tests = {"wald": _wald(coef, V, [i for i, n in enumerate(on) if not n.endswith(":Intercept")],
+    tests = {"wald": wald_zero(coef, V, [i for i, n in enumerate(on) if not n.endswith(":Intercept")],
                            "outcome slopes are zero")}
     return HeckmanResult(
         model="Heckman selection model (two-step)", estimator="Heckman two-step", depvar=prep["depvar"],
@@ -196,14 +197,6 @@ def _twostep(dy, dz, s, prep) -> EstimationResult:
         notes=("lambda = rho*sigma is the coefficient on the inverse Mills ratio; cross-equation covariances are "
                "not estimated by the two-step (set to 0).",),
         extra={"method": "twostep", "selection_loglik": p["llp"]})
-
-
-def _wald(coef: np.ndarray, V: np.ndarray, idx: list[int], null: str) -> TestResult:
-    from scipy import stats
-
-    b, Vi = coef[idx], V[np.ix_(idx, idx)]
-    w = float(b @ np.linalg.solve(Vi, b))
-    return TestResult("Wald", w, float(stats.chi2.sf(w, len(idx))), len(idx), "chi2", null)
 
 
 # --------------------------------------------------------------------------------------------- ML
@@ -265,7 +258,7 @@ def _ml(dy, dz, s, prep, kind: str, cluster, maxiter: int) -> EstimationResult:
     lr = max(0.0, 2 * (float(ll.sum()) - (p2["llp"] + ll_ols)))
     tests = {"lr_rho": TestResult("LR", lr, float(stats.chi2.sf(lr, 1)), 1, "chi2", "rho = 0 (independent "
                                   "equations)"),
-             "wald": _wald(coef, V, [i for i, nm in enumerate(on) if not nm.endswith(":Intercept")],
+             "wald": wald_zero(coef, V, [i for i, nm in enumerate(on) if not nm.endswith(":Intercept")],
                            "outcome slopes are zero")}
     return HeckmanResult(
         model="Heckman selection model (maximum likelihood)", estimator="maximum likelihood",

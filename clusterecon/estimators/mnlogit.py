@@ -38,6 +38,7 @@ from .binary import (
     ml_vcov,
     resolve_vcov,
 )
+from .covariance import wald_zero
 from .design import SpecificationError, as_panel_frame, build_design, panel_shape
 from .margins import MarginsSpec
 from .results import EstimationResult, TestResult
@@ -221,9 +222,7 @@ def mnlogit(data: SurveyPanel | pd.DataFrame, formula: str, *, base: Any = None,
         test = TestResult("LR", lr, float(stats.chi2.sf(lr, q)), q, "chi2", "all slopes = 0")
     else:
         idx = [i for i, n in enumerate(pnames) if not n.endswith(":Intercept")]
-        b = params[idx]
-        w = float(b @ np.linalg.solve(V[np.ix_(idx, idx)], b))
-        test = TestResult("Wald", w, float(stats.chi2.sf(w, len(idx))), len(idx), "chi2", "all slopes = 0")
+        test = wald_zero(params, V, idx, "all slopes = 0")
     shape = panel_shape(design.index)
     counts = {str(o): int((y == i).sum()) for i, o in enumerate(outcomes)}
     notes.append(f"Base outcome: {outcomes[0]}. Outcome counts: "

@@ -20,14 +20,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sstats
 
 from ..panel import SurveyPanel
 from ._demean import entity_codes, group_means
 from ._linear import cluster_columns, corr2, fast_design, independent_columns, independent_in_gram, ols, time_codes_of
-from .covariance import cluster_codes, ols_covariance
+from .covariance import cluster_codes, ols_covariance, wald_zero
 from .design import Design, SpecificationError, panel_shape
-from .results import EstimationResult, TestResult, VarianceInfo
+from .results import EstimationResult, VarianceInfo
 
 __all__ = ["random_effects", "swamy_arora", "VarianceComponents"]
 
@@ -250,10 +249,7 @@ def _fit_re(design: Design, data: Any, *, vcov: str, cluster: Any, dof: str, mod
     slopes = [j for j, nm in enumerate(names) if nm != "Intercept"]
     tests = {}
     if slopes:
-        bs = b[slopes]
-        w = float(bs @ np.linalg.solve(V[np.ix_(slopes, slopes)], bs))
-        tests["wald"] = TestResult("Wald", w, float(sstats.chi2.sf(w, len(slopes))), len(slopes), "chi2",
-                                   "all slopes are zero")
+        tests["wald"] = wald_zero(b, V, slopes, "all slopes are zero")
     ex = {"components": comp, "s2": s2, "resid": e, "theta_i": comp.theta}
     ex.update(extra or {})
     note = ["Swamy-Arora variance components (Stata xtreg, re); theta_i = 1 - sigma_e/sqrt(T_i sigma_u^2 + "
