@@ -76,7 +76,7 @@ def fit_linear(y: np.ndarray, X: np.ndarray, names: Sequence[str], *, weights: n
         raise SpecificationError("; ".join(f"{n}: {why}" for n, why in dropped) +
                                  " (pass collinear='drop' to drop it with a warning)")
     if dropped:
-        warnings.warn("dropped regressor(s): " + "; ".join(f"{n} ({why})" for n, why in dropped), stacklevel=3)
+        warn_dropped(dropped)
     if not len(keep):
         raise SpecificationError("no regressor left to estimate: " + "; ".join(f"{n}: {w}" for n, w in dropped))
     K = keep
@@ -270,15 +270,26 @@ def variance(X: np.ndarray, resid: np.ndarray, bread: np.ndarray, vcov: str, pre
         if dof == "reghdfe" and entity_codes is not None and n_absorbed and (
                 c1 is entity_codes or _nested(entity_codes, c1)):
             n_nested = int(entity_codes.max()) + 1
-        gs = [int(c.max()) + 1 for c in (clusters.T if clusters.ndim == 2 else [clusters])]
-        if min(gs) < FEW_CLUSTERS:
-            warnings.warn(f"only {min(gs)} clusters in {prep.cluster_cols}: cluster-robust inference is unreliable "
-                          "with fewer than about 10 clusters (consider a wild cluster bootstrap)", stacklevel=3)
+        warn_few_clusters(clusters, prep.cluster_cols)
     if vcov == "driscoll-kraay" and time_codes is None:
         time_codes = np.asarray(prep.design.index.get_level_values(1))
     return ols_covariance(X, resid, vcov, bread=bread, clusters=clusters, time=time_codes, dof=dof,
                           n_absorbed=n_absorbed, n_partialled=n_partialled, weights=weights, n_nested=n_nested,
                           cluster_names=prep.cluster_cols)
+
+
+def warn_dropped(dropped: Sequence[tuple[str, str]], stacklevel: int = 4) -> None:
+    """The one warning for regressors left out, naming each with its reason (they are also in the result)."""
+    warnings.warn("dropped regressor(s): " + "; ".join(f"{n} ({why})" for n, why in dropped), stacklevel=stacklevel)
+
+
+def warn_few_clusters(codes: np.ndarray, names: Sequence[str], stacklevel: int = 4) -> None:
+    """Warn when a cluster dimension of ``codes`` (integer codes, one column per dimension) has fewer than
+    ``FEW_CLUSTERS`` levels."""
+    gs = [int(c.max()) + 1 for c in (codes.T if codes.ndim == 2 else [codes])]
+    if min(gs) < FEW_CLUSTERS:
+        warnings.warn(f"only {min(gs)} clusters in {tuple(names)}: cluster-robust inference is unreliable with "
+                      "fewer than about 10 clusters (consider a wild cluster bootstrap)", stacklevel=stacklevel)
 
 
 def _nested(inner: np.ndarray, outer: np.ndarray) -> bool:

@@ -23,7 +23,17 @@ import pandas as pd
 
 from ..panel import SurveyPanel
 from ._demean import entity_codes, group_means
-from ._linear import cluster_columns, corr2, fast_design, independent_columns, independent_in_gram, ols, time_codes_of
+from ._linear import (
+    cluster_columns,
+    corr2,
+    fast_design,
+    independent_columns,
+    independent_in_gram,
+    ols,
+    time_codes_of,
+    warn_dropped,
+    warn_few_clusters,
+)
 from .covariance import cluster_codes, ols_covariance, wald_zero
 from .design import Design, SpecificationError, panel_shape
 from .results import EstimationResult, VarianceInfo
@@ -146,12 +156,7 @@ def gls_covariance(Xs: np.ndarray | None, e: np.ndarray, xtx_inv: np.ndarray, de
         if vcov == "cluster2" and codes.ndim != 2:
             raise SpecificationError("vcov='cluster2' needs two cluster variables, e.g. cluster=('firm_id', 'year')")
         kw.update(clusters=codes, cluster_names=names)
-        n_cl = int(codes.max()) + 1 if codes.ndim == 1 else int(min(codes.max(0)) + 1)
-        if n_cl < 10:
-            import warnings
-
-            warnings.warn(f"only {n_cl} clusters: cluster-robust inference is unreliable with fewer than ~10 "
-                          "clusters (consider a wild cluster bootstrap)", stacklevel=3)
+        warn_few_clusters(codes, names)
     elif vcov == "driscoll-kraay":
         kw["time"] = time_codes_of(design.index)  # calendar years: a gap is a lag of two
     elif vcov != "classical":
@@ -211,9 +216,7 @@ def _fit_re(design: Design, data: Any, *, vcov: str, cluster: Any, dof: str, mod
     keep = independent_in_gram(gram[:k0, :k0])
     dropped = tuple((design.names[j], "collinear with other regressors") for j in range(k0) if j not in keep)
     if len(keep) < k0:
-        import warnings
-
-        warnings.warn("dropped regressor(s): " + "; ".join(f"{n} ({why})" for n, why in dropped), stacklevel=3)
+        warn_dropped(dropped)
         X = X[:, keep]
         gram = gram[np.ix_([*keep, k0], [*keep, k0])]
     names = tuple(design.names[j] for j in keep)
