@@ -87,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
         progress(f"simulating the bundled {name} sample")
         sim = sample_panel(name)
         # validated like any survey (canonical names, design declared), so the report has its validation section
-        source = sim.frame.reset_index()
+        from .io.readers import RawTable
+
+        source = RawTable.from_frame(sim.frame.reset_index(), name=f"simulated {name} sample")
         mapping = {"survey": {"design": "rounds", "exits_observable": True, "name": f"simulated {name} sample"}}
         path, what = None, sim.design.source
     else:
