@@ -30,11 +30,12 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
+from ._linear import cluster_columns
 from .binary import ConvergenceError
 from .design import SpecificationError, build_design, panel_shape
 from .hazard import risk_set
 from .results import EstimationResult, Omitted, TestResult
-from .tobit import check_vcov, cluster_array, cluster_extra
+from .tobit import check_vcov, cluster_array
 
 
 def _spells(panel: SurveyPanel, clock: str | None, time_varying: bool) -> tuple[pd.DataFrame, tuple, tuple]:
@@ -115,7 +116,7 @@ def cox(data: SurveyPanel | pd.DataFrame, formula: str, *, ties: str = "efron", 
     rhs = formula.partition("~")[2].strip() if "~" in formula else formula.strip()
     if not rhs:
         raise SpecificationError(f"formula {formula!r} has no regressors")
-    extra = list(dict.fromkeys(["_start", "_stop", *cluster_extra(kind, cluster)]))
+    extra = list(dict.fromkeys(["_start", "_stop", *cluster_columns(sp, cluster)]))
     d = build_design(sp, f"_event ~ {rhs}", extra=extra)
     keep = [j for j, nm in enumerate(d.names) if nm != "Intercept"]
     X, names = d.X[:, keep], tuple(d.names[j] for j in keep)

@@ -34,10 +34,11 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
+from ._linear import cluster_columns
 from .binary import ConvergenceError
 from .design import SpecificationError, build_design, panel_shape
 from .results import EstimationResult, Omitted
-from .tobit import check_vcov, cluster_array, cluster_extra
+from .tobit import check_vcov, cluster_array
 
 DURATION_TERMS = {
     None: [],
@@ -266,7 +267,7 @@ def discrete_hazard(data: SurveyPanel | pd.DataFrame, formula: str, *, link: str
             notes.append(f"Duration dummies: {merged} duration values without exits pooled with their neighbours "
                          "(a dummy with no exits has no finite estimate).")
     f = _hazard_formula(formula, event, duration)
-    d = build_design(rs, f, extra=cluster_extra(kind, cluster))
+    d = build_design(rs, f, extra=cluster_columns(rs, cluster))
     vals = set(np.unique(d.y).tolist())
     if not vals <= {0.0, 1.0}:
         raise SpecificationError(f"the event column {d.depvar!r} must be 0/1; found {sorted(vals)[:10]}")

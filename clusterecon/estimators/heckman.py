@@ -32,10 +32,11 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
+from ._linear import cluster_columns
 from .covariance import wald_zero
 from .design import SpecificationError, as_panel_frame, build_design, panel_shape, required_variables
 from .results import EstimationResult, Omitted, TestResult, VarianceInfo
-from .tobit import check_vcov, cluster_array, cluster_extra, maximize, mills
+from .tobit import check_vcov, cluster_array, maximize, mills
 
 _LOG2PI = float(np.log(2 * np.pi))
 
@@ -79,7 +80,7 @@ def heckman(data: SurveyPanel | pd.DataFrame, formula: str, *, select: str, meth
     if method == "twostep" and kind != "oim":
         raise SpecificationError("the two-step estimator has its own corrected covariance (Heckman 1979/Greene); "
                                  "robust or clustered SEs need method='ml'")
-    prep = _prepare(data, formula, select, extra=cluster_extra(vcov, cluster))
+    prep = _prepare(data, formula, select, extra=cluster_columns(data, cluster))
     dy, dz, s = prep["outcome"], prep["selection"], prep["s"]
     if method == "twostep":
         return _twostep(dy, dz, s, prep)

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
+from ._linear import cluster_columns
 from .binary import ConvergenceError, cluster_codes_for, numeric_hessian, resolve_vcov
 from .design import Design, SpecificationError, build_design, panel_shape
 from .results import EstimationResult
@@ -90,11 +91,6 @@ def cluster_array(design: Design, cluster: str | None) -> tuple[np.ndarray, tupl
     """Cluster codes aligned with the rows of ``design`` (``None`` = the firm) and the cluster's name."""
     codes, name = cluster_codes_for(design, "cluster", cluster)
     return codes, (name,)
-
-
-def cluster_extra(vcov: str, cluster: str | None) -> list[str]:
-    """Columns build_design must carry for the cluster variable (index levels are filtered out by it)."""
-    return [cluster] if vcov == "cluster" and cluster is not None else []
 
 
 def check_vcov(vcov: str, cluster: str | None = None) -> str:
@@ -244,7 +240,7 @@ def tobit(data: SurveyPanel | pd.DataFrame, formula: str, *, lower: float | None
                                  "lower=0, upper=1 for a share); with neither it is a linear regression")
     if lower is not None and upper is not None and not lower < upper:
         raise SpecificationError(f"lower limit {lower} must be below upper limit {upper}")
-    d = build_design(data, formula, extra=cluster_extra(vcov, cluster))
+    d = build_design(data, formula, extra=cluster_columns(data, cluster))
     y, X = d.y, d.X
     tol = 1e-10 * max(1.0, float(np.abs(y).max()))
     for lim, side, beyond in ((lower, "lower", y < (lower if lower is not None else 0) - tol),
