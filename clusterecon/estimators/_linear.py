@@ -214,6 +214,32 @@ def cluster_columns(data: SurveyPanel | pd.DataFrame, cluster: str | Sequence[st
     return tuple(c for c in names if c not in idx)
 
 
+def design_clusters(design: Design, cluster: str | Sequence[str] | None, *, rows: np.ndarray | None = None,
+                    entity: np.ndarray | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Integer cluster codes for the rows of ``design`` and the cluster names (for the variance and its label).
+
+    ``cluster=None`` is the firm (``entity``: its codes, if already computed); one name or two (two-way). ``rows``:
+    boolean mask of the rows an ML estimator kept (after perfect-prediction drops); codes are then renumbered.
+    """
+    if cluster is None:
+        names: tuple[str, ...] = (str(design.index.names[0] or "firm"),)
+        if entity is not None and rows is None:
+            return entity, names
+    else:
+        names = (cluster,) if isinstance(cluster, str) else tuple(map(str, cluster))
+        idx_names = [n for n in design.index.names if n is not None]
+        missing = [c for c in names if c not in idx_names and c not in design.extra.columns]
+        if missing:
+            raise SpecificationError(f"cluster column(s) {missing} not in the estimation frame")
+    frame = design.extra.set_axis(design.index)
+    if rows is not None:
+        frame = frame.loc[rows]
+    codes = cluster_codes(frame, cluster)
+    if rows is not None and codes.ndim == 1:
+        codes = pd.factorize(codes, sort=True)[0]
+    return codes, names
+
+
 def _cluster_list(vcov: str, cluster: str | Sequence[str] | None, entity: str, time: str) -> tuple[str, ...]:
     if vcov == "cluster":
         if cluster is None:

@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
-from ._linear import cluster_columns, drop_collinear
+from ._linear import cluster_columns, design_clusters, drop_collinear
 from .covariance import wald_zero
 from .design import Design, SpecificationError, build_design, panel_shape
 from .results import EstimationResult, Omitted, TestResult, VarianceInfo
@@ -93,14 +93,8 @@ def cluster_codes_for(design: Design, vcov: str, cluster: str | None, rows: np.n
     """Integer cluster codes for the rows of ``design`` kept (``rows`` boolean mask), and the cluster's name."""
     if vcov != "cluster":
         return None, ""
-    from .covariance import cluster_codes
-
-    frame = design.extra.set_axis(design.index)
-    if rows is not None:
-        frame = frame.loc[rows]
-    codes = cluster_codes(frame, cluster)
-    name = cluster if cluster is not None else (design.index.names[0] or "firm")
-    return pd.factorize(codes, sort=True)[0], str(name)
+    codes, names = design_clusters(design, cluster, rows=rows)
+    return codes, names[0]
 
 
 def numeric_hessian(grad: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, rel_step: float = 1e-5,

@@ -30,12 +30,12 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._linear import cluster_columns
+from ._linear import cluster_columns, design_clusters
 from .binary import ConvergenceError
 from .design import SpecificationError, build_design, panel_shape
 from .hazard import risk_set
 from .results import EstimationResult, Omitted, TestResult
-from .tobit import check_vcov, cluster_array
+from .tobit import check_vcov
 
 
 def _spells(panel: SurveyPanel, clock: str | None, time_varying: bool) -> tuple[pd.DataFrame, tuple, tuple]:
@@ -157,7 +157,7 @@ def cox(data: SurveyPanel | pd.DataFrame, formula: str, *, ties: str = "efron", 
             f"max |score| = {np.abs(g).max():.3g}{', diverging: ' + str(big) if big else ''}): a regressor orders "
             "the exits perfectly within their risk sets (monotone likelihood); drop or merge it, or pool categories.")
     scores = score_residuals(start, stop, ev, X, params, ties) if kind != "oim" else None
-    codes, cnames = cluster_array(d, cluster) if kind == "cluster" else (None, ())
+    codes, cnames = design_clusters(d, cluster) if kind == "cluster" else (None, ())
     V, info = ml_sandwich(np.linalg.inv(H), scores, kind, clusters=codes, cluster_names=cnames)
     from scipy import stats
 

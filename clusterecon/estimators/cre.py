@@ -30,10 +30,10 @@ import pandas as pd
 
 from ..panel import SurveyPanel
 from ._demean import entity_codes, group_means, varies_within
-from ._linear import cluster_columns, fast_design, independent_columns, ols, time_codes_of
+from ._linear import cluster_columns, design_clusters, fast_design, independent_columns, ols, time_codes_of
 from .covariance import ols_covariance
 from .design import Design, SpecificationError, panel_shape
-from .random_effects import _cluster_for, _fit_re
+from .random_effects import _fit_re
 from .results import EstimationResult, TestResult
 
 __all__ = ["correlated_re", "mundlak_design"]
@@ -98,11 +98,11 @@ def correlated_re(data: SurveyPanel | pd.DataFrame, formula: str, *, method: str
     note = (f"Mundlak CRE: firm means of {len(mnames)} time-varying regressor(s) added; their coefficients "
             "test RE against FE",)
     if method == "re":
-        res = _fit_re(design, data, vcov=vcov, cluster=cluster, dof=dof,
+        res = _fit_re(design, vcov=vcov, cluster=cluster, dof=dof,
                       model="Correlated random effects (Mundlak), RE-GLS", notes=note,
                       extra={"mean_terms": tuple(mnames), "varying_terms": tuple(vnames)})
     elif method == "pooled":
-        res = _fit_pooled(design, data, vcov=vcov, cluster=cluster, dof=dof, notes=note,
+        res = _fit_pooled(design, vcov=vcov, cluster=cluster, dof=dof, notes=note,
                           extra={"mean_terms": tuple(mnames), "varying_terms": tuple(vnames)})
     else:
         raise SpecificationError(f"method must be 're' or 'pooled', got {method!r}")
@@ -117,7 +117,7 @@ def correlated_re(data: SurveyPanel | pd.DataFrame, formula: str, *, method: str
     return res
 
 
-def _fit_pooled(design: Design, data: Any, *, vcov: str, cluster: Any, dof: str, notes: Sequence[str],
+def _fit_pooled(design: Design, *, vcov: str, cluster: Any, dof: str, notes: Sequence[str],
                 extra: dict[str, Any]) -> EstimationResult:
     X = design.X
     keep = independent_columns(X)
@@ -127,7 +127,7 @@ def _fit_pooled(design: Design, data: Any, *, vcov: str, cluster: Any, dof: str,
     b, e, xtx_inv = ols(X, design.y)
     kw: dict[str, Any] = {"bread": xtx_inv, "dof": dof}
     if vcov in ("cluster", "cluster2"):
-        codes, cnames = _cluster_for(design, data, cluster)
+        codes, cnames = design_clusters(design, cluster)
         kw.update(clusters=codes, cluster_names=cnames)
     elif vcov == "driscoll-kraay":
         kw["time"] = time_codes_of(design.index)

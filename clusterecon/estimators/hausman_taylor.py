@@ -34,10 +34,10 @@ import pandas as pd
 
 from ..panel import SurveyPanel
 from ._demean import entity_codes, group_means, varies_within
-from ._linear import cluster_columns, fast_design, ols
+from ._linear import cluster_columns, design_clusters, fast_design, ols
 from .covariance import ols_covariance
 from .design import SpecificationError, panel_shape
-from .random_effects import _cluster_for, theta_summary
+from .random_effects import theta_summary
 from .results import EstimationResult, VarianceInfo
 
 __all__ = ["hausman_taylor"]
@@ -175,7 +175,7 @@ def hausman_taylor(data: SurveyPanel | pd.DataFrame, formula: str, *, exog_varyi
         info = VarianceInfo("classical", dof_rule=f"s2 = SSR*/(N-K) of the GLS-IV regression, K = {K} "
                                                   "(Stata xthtaylor)")
     elif vcov in ("cluster", "robust"):
-        codes, cnames = _cluster_for(design, data, None if vcov == "robust" else cluster)
+        codes, cnames = design_clusters(design, None if vcov == "robust" else cluster)
         V, info, _ = ols_covariance(What, e, "cluster", bread=bread, clusters=codes, cluster_names=cnames)
     else:
         raise SpecificationError(f"vcov must be 'classical' or 'cluster' for Hausman-Taylor, got {vcov!r}")

@@ -34,11 +34,11 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._linear import cluster_columns
+from ._linear import cluster_columns, design_clusters
 from .binary import ConvergenceError
 from .design import SpecificationError, build_design, panel_shape
 from .results import EstimationResult, Omitted
-from .tobit import check_vcov, cluster_array
+from .tobit import check_vcov
 
 DURATION_TERMS = {
     None: [],
@@ -282,7 +282,7 @@ def discrete_hazard(data: SurveyPanel | pd.DataFrame, formula: str, *, link: str
     if big:
         raise ConvergenceError(f"coefficients of {big} diverge (|b| > 15 or huge SE): those regressors predict exit "
                                "(or survival) perfectly in some category; drop or merge them")
-    codes, cnames = cluster_array(d, cluster) if kind == "cluster" else (None, ())
+    codes, cnames = design_clusters(d, cluster) if kind == "cluster" else (None, ())
     V, info = ml_sandwich(np.linalg.inv(H), scores, kind, clusters=codes, cluster_names=cnames)
     return EstimationResult(
         model=f"Discrete-time hazard ({link})", estimator=f"binomial {link} (maximum likelihood, Newton)",

@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._linear import cluster_columns
+from ._linear import cluster_columns, design_clusters
 from .covariance import wald_zero
 from .design import SpecificationError, as_panel_frame, build_design, panel_shape, required_variables
 from .results import EstimationResult, Omitted, TestResult, VarianceInfo
-from .tobit import check_vcov, cluster_array, maximize, mills
+from .tobit import check_vcov, maximize, mills
 
 _LOG2PI = float(np.log(2 * np.pi))
 
@@ -237,7 +237,7 @@ def _ml(dy, dz, s, prep, kind: str, cluster, maxiter: int) -> EstimationResult:
     ll, scores = obs(theta)
     from .covariance import ml_sandwich
 
-    codes, cnames = cluster_array(dy, cluster) if kind == "cluster" else (None, ())
+    codes, cnames = design_clusters(dy, cluster) if kind == "cluster" else (None, ())
     Vt, info = ml_sandwich(np.linalg.inv(H), scores, kind, clusters=codes, cluster_names=cnames)
     rho, sig = float(np.tanh(theta[-2])), float(np.exp(theta[-1]))
     # Ancillary rows (Stata prints them under the table): ρ, σ, λ = ρσ by the delta method.

@@ -26,6 +26,7 @@ from ._demean import entity_codes, group_means
 from ._linear import (
     cluster_columns,
     corr2,
+    design_clusters,
     fast_design,
     independent_columns,
     independent_in_gram,
@@ -34,7 +35,7 @@ from ._linear import (
     warn_dropped,
     warn_few_clusters,
 )
-from .covariance import cluster_codes, ols_covariance, wald_zero
+from .covariance import ols_covariance, wald_zero
 from .design import Design, SpecificationError, panel_shape
 from .results import EstimationResult, VarianceInfo
 
@@ -119,22 +120,7 @@ def theta_summary(theta: np.ndarray) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------------------------------------ estimator
-def _cluster_for(design: Design, data: Any, cluster: str | Sequence[str] | None,
-                 entity: np.ndarray | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
-    if cluster is None:
-        name = design.index.names[0] or "firm"
-        return (cluster_codes(design.index, None) if entity is None else entity), (str(name),)
-    names = (cluster,) if isinstance(cluster, str) else tuple(cluster)
-    idx_names = [n for n in design.index.names if n is not None]
-    frame = design.extra.set_index(design.index) if len(design.extra.columns) else pd.DataFrame(index=design.index)
-    cols = [c for c in names if c not in idx_names]
-    missing = [c for c in cols if c not in frame.columns]
-    if missing:
-        raise SpecificationError(f"cluster column(s) {missing} not in the estimation frame")
-    return cluster_codes(frame, cluster), tuple(map(str, names))
-
-
-def gls_covariance(Xs: np.ndarray | None, e: np.ndarray, xtx_inv: np.ndarray, design: Design, data: Any, *,
+def gls_covariance(Xs: np.ndarray | None, e: np.ndarray, xtx_inv: np.ndarray, design: Design, *,
                    vcov: str, cluster: str | Sequence[str] | None, dof: str, entity: np.ndarray | None = None,
                    ) -> tuple[np.ndarray, VarianceInfo]:
     """Covariance of a quasi-demeaned (GLS) regression as ``xtreg, re`` computes it.
@@ -152,7 +138,7 @@ def gls_covariance(Xs: np.ndarray | None, e: np.ndarray, xtx_inv: np.ndarray, de
         return xtx_inv * float(e @ e) / (n - k), VarianceInfo("classical", dof_rule=f"s2 = SSR/(N-K), K = {k}")
     kw: dict[str, Any] = {"bread": xtx_inv, "dof": dof}
     if vcov in ("cluster", "cluster2"):
-        codes, names = _cluster_for(design, data, cluster, entity)
+        codes, names = design_clusters(design, cluster, entity=entity)
         if vcov == "cluster2" and codes.ndim != 2:
             raise SpecificationError("vcov='cluster2' needs two cluster variables, e.g. cluster=('firm_id', 'year')")
         kw.update(clusters=codes, cluster_names=names)
@@ -202,11 +188,11 @@ def random_effects(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str 
     §10.7; StataCorp, [XT] xtreg, Methods and formulas.
     """
     design = fast_design(data, formula, extra=cluster_columns(data, cluster))
-    res = _fit_re(design, data, vcov=vcov, cluster=cluster, dof=dof, model="Random-effects GLS regression")
+    res = _fit_re(design, vcov=vcov, cluster=cluster, dof=dof, model="Random-effects GLS regression")
     return res
 
 
-def _fit_re(design: Design, data: Any, *, vcov: str, cluster: Any, dof: str, model: str,
+def _fit_re(design: Design, *, vcov: str, cluster: Any, dof: str, model: str,
             notes: Sequence[str] = (), extra: dict[str, Any] | None = None) -> EstimationResult:
     y, X = design.y, design.X
     g, counts = entity_codes(design.index)
@@ -236,7 +222,7 @@ def _fit_re(design: Design, data: Any, *, vcov: str, cluster: Any, dof: str, mod
     th = comp.theta[g]
     e = r - th * rbar[g]  # residuals of the transformed regression
     Xs = None if vcov == "classical" else X - th[:, None] * Xbar[g]
-    V, info = gls_covariance(Xs, e, xtx_inv, design, data, vcov=vcov, cluster=cluster, dof=dof, entity=g)
+    V, info = gls_covariance(Xs, e, xtx_inv, design, vcov=vcov, cluster=cluster, dof=dof, entity=g)
     N, K = X.shape
     s2 = float(e @ e) / (N - K)
     shape = panel_shape(design.index)

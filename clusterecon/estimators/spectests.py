@@ -125,7 +125,7 @@ def robust_hausman(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str 
         raise SpecificationError("no time-varying regressor: FE and RE cannot be compared")
     A = np.column_stack([Xs, W])
     b, e, bread = ols(A, y - th * ybar[g])
-    V, info = gls_covariance(A, e, bread, design, data, vcov=vcov, cluster=cluster, dof=dof)
+    V, info = gls_covariance(A, e, bread, design, vcov=vcov, cluster=cluster, dof=dof)
     k = X.shape[1]
     idx = np.arange(k, A.shape[1])
     c = b[idx]

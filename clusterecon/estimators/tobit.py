@@ -31,9 +31,9 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._linear import cluster_columns
-from .binary import ConvergenceError, cluster_codes_for, numeric_hessian, resolve_vcov
-from .design import Design, SpecificationError, build_design, panel_shape
+from ._linear import cluster_columns, design_clusters
+from .binary import ConvergenceError, numeric_hessian, resolve_vcov
+from .design import SpecificationError, build_design, panel_shape
 from .results import EstimationResult
 
 _LOG2PI = float(np.log(2 * np.pi))
@@ -85,12 +85,6 @@ def maximize(loglik: Callable[[np.ndarray], float], grad: Callable[[np.ndarray],
             "regressors (e.g. thousands instead of units), dropping collinear or nearly constant terms, or "
             "checking that the outcome varies within the uncensored range.")
     return theta, H, it
-
-
-def cluster_array(design: Design, cluster: str | None) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Cluster codes aligned with the rows of ``design`` (``None`` = the firm) and the cluster's name."""
-    codes, name = cluster_codes_for(design, "cluster", cluster)
-    return codes, (name,)
 
 
 def check_vcov(vcov: str, cluster: str | None = None) -> str:
@@ -299,7 +293,7 @@ def tobit(data: SurveyPanel | pd.DataFrame, formula: str, *, lower: float | None
     ll, scores = loglik_obs(theta)
     from .covariance import ml_sandwich
 
-    codes, cnames = cluster_array(d, cluster) if kind == "cluster" else (None, ())
+    codes, cnames = design_clusters(d, cluster) if kind == "cluster" else (None, ())
     V_log, info = ml_sandwich(np.linalg.inv(H), scores, kind, clusters=codes, cluster_names=cnames)
     sigma = float(np.exp(theta[-1]))
     J = np.eye(k + 1)
