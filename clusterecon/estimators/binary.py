@@ -80,6 +80,13 @@ def ml_vcov(hess: np.ndarray, scores: np.ndarray | None, vcov: str, codes: np.nd
     return ml_sandwich(hinv, scores, kind, clusters=codes, cluster_names=(cluster_name,))
 
 
+def ml_covariance(hess: np.ndarray, scores: np.ndarray | None, vcov: str, design: Design, cluster: str | None,
+                  rows: np.ndarray | None = None) -> tuple[np.ndarray, VarianceInfo]:
+    """:func:`ml_vcov` with the cluster codes looked up for the rows of ``design`` (``rows``: mask of those used)."""
+    codes, names = design_clusters(design, cluster, rows=rows) if vcov == "cluster" else (None, ("",))
+    return ml_vcov(hess, scores, vcov, codes, names[0])
+
+
 def resolve_vcov(vcov: str, cluster: str | None) -> str:
     if vcov not in VCOV_KINDS:
         raise SpecificationError(f"vcov={vcov!r} is not available here; choose one of {VCOV_KINDS}")
@@ -374,8 +381,7 @@ def _binary(data: SurveyPanel | pd.DataFrame, formula: str, link: str, *, vcov: 
         hess = (X * (w * model.hessian_factor(beta))[:, None]).T @ X
         scores = model.score_obs(beta) * w[:, None]
         wn = w
-    codes, cname = cluster_codes_for(design, vcov, cluster, keep)
-    V, info = ml_vcov(hess, scores, vcov, codes, cname)
+    V, info = ml_covariance(hess, scores, vcov, design, cluster, rows=keep)
     F, _ = link_functions(link)
     p = F(X @ beta)
     notes += _post_fit_separation(y, X, names, p, beta, separation)

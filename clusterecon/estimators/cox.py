@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._linear import cluster_columns, design_clusters
-from .binary import ConvergenceError
+from ._linear import cluster_columns
+from .binary import ConvergenceError, ml_covariance
 from .design import SpecificationError, build_design, panel_shape
 from .hazard import risk_set
 from .results import EstimationResult, Omitted, TestResult
@@ -82,8 +82,6 @@ def cox(data: SurveyPanel | pd.DataFrame, formula: str, *, ties: str = "efron", 
     """
     import statsmodels.api as sm  # noqa: F401  (loads the duration submodule's dependencies)
     from statsmodels.duration.hazard_regression import PHReg
-
-    from .covariance import ml_sandwich
 
     if ties not in ("efron", "breslow"):
         raise SpecificationError(f"ties={ties!r}: use 'efron' or 'breslow'")
@@ -157,8 +155,7 @@ def cox(data: SurveyPanel | pd.DataFrame, formula: str, *, ties: str = "efron", 
             f"max |score| = {np.abs(g).max():.3g}{', diverging: ' + str(big) if big else ''}): a regressor orders "
             "the exits perfectly within their risk sets (monotone likelihood); drop or merge it, or pool categories.")
     scores = score_residuals(start, stop, ev, X, params, ties) if kind != "oim" else None
-    codes, cnames = design_clusters(d, cluster) if kind == "cluster" else (None, ())
-    V, info = ml_sandwich(np.linalg.inv(H), scores, kind, clusters=codes, cluster_names=cnames)
+    V, info = ml_covariance(H, scores, kind, d, cluster)
     from scipy import stats
 
     ll0 = float(model.loglike(np.zeros_like(params)))

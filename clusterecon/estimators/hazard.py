@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._linear import cluster_columns, design_clusters
-from .binary import ConvergenceError
+from ._linear import cluster_columns
+from .binary import ConvergenceError, ml_covariance
 from .design import SpecificationError, build_design, panel_shape
 from .results import EstimationResult, Omitted
 from .tobit import check_vcov
@@ -235,8 +235,6 @@ def discrete_hazard(data: SurveyPanel | pd.DataFrame, formula: str, *, link: str
     -------
     EstimationResult (normal inference) with the number of exits and firm-periods in ``stats``.
     """
-    from .covariance import ml_sandwich
-
     if link not in ("logit", "cloglog"):
         raise SpecificationError(f"link={link!r}: use 'logit' or 'cloglog'")
     kind = check_vcov(vcov, cluster)
@@ -282,8 +280,7 @@ def discrete_hazard(data: SurveyPanel | pd.DataFrame, formula: str, *, link: str
     if big:
         raise ConvergenceError(f"coefficients of {big} diverge (|b| > 15 or huge SE): those regressors predict exit "
                                "(or survival) perfectly in some category; drop or merge them")
-    codes, cnames = design_clusters(d, cluster) if kind == "cluster" else (None, ())
-    V, info = ml_sandwich(np.linalg.inv(H), scores, kind, clusters=codes, cluster_names=cnames)
+    V, info = ml_covariance(H, scores, kind, d, cluster)
     return EstimationResult(
         model=f"Discrete-time hazard ({link})", estimator=f"binomial {link} (maximum likelihood, Newton)",
         depvar=d.depvar, names=d.names, coef=params, vcov=V, variance=info, nobs=len(d.y), formula=f,

@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._linear import cluster_columns, design_clusters
+from ._linear import cluster_columns
+from .binary import ml_covariance
 from .covariance import wald_zero
 from .design import SpecificationError, as_panel_frame, build_design, panel_shape, required_variables
 from .results import EstimationResult, Omitted, TestResult, VarianceInfo
@@ -235,10 +236,7 @@ def _ml(dy, dz, s, prep, kind: str, cluster, maxiter: int) -> EstimationResult:
     theta, H, iters = maximize(lambda t: float(obs(t)[0].sum()), lambda t: obs(t)[1].sum(0), theta0,
                                what="Heckman ML", maxiter=maxiter)
     ll, scores = obs(theta)
-    from .covariance import ml_sandwich
-
-    codes, cnames = design_clusters(dy, cluster) if kind == "cluster" else (None, ())
-    Vt, info = ml_sandwich(np.linalg.inv(H), scores, kind, clusters=codes, cluster_names=cnames)
+    Vt, info = ml_covariance(H, scores, kind, dy, cluster)
     rho, sig = float(np.tanh(theta[-2])), float(np.exp(theta[-1]))
     # Ancillary rows (Stata prints them under the table): ρ, σ, λ = ρσ by the delta method.
     k = theta.size

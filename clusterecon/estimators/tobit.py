@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._linear import cluster_columns, design_clusters
-from .binary import ConvergenceError, numeric_hessian, resolve_vcov
+from ._linear import cluster_columns
+from .binary import ConvergenceError, ml_covariance, numeric_hessian, resolve_vcov
 from .design import SpecificationError, build_design, panel_shape
 from .results import EstimationResult
 
@@ -291,10 +291,7 @@ def tobit(data: SurveyPanel | pd.DataFrame, formula: str, *, lower: float | None
     theta, H, iters = maximize(lambda t: float(loglik_obs(t)[0].sum()), lambda t: loglik_obs(t)[1].sum(0), theta0,
                                what="Tobit", maxiter=maxiter)
     ll, scores = loglik_obs(theta)
-    from .covariance import ml_sandwich
-
-    codes, cnames = design_clusters(d, cluster) if kind == "cluster" else (None, ())
-    V_log, info = ml_sandwich(np.linalg.inv(H), scores, kind, clusters=codes, cluster_names=cnames)
+    V_log, info = ml_covariance(H, scores, kind, d, cluster)
     sigma = float(np.exp(theta[-1]))
     J = np.eye(k + 1)
     J[-1, -1] = sigma  # dσ/d ln σ
