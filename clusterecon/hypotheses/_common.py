@@ -9,14 +9,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from .. import derive
 from ..panel import SurveyPanel
 from ..schema import INNOVATION_INDICATORS
 from .result import HypothesisResult, SkipHypothesis
-
-
-def _log_positive(s: pd.Series) -> pd.Series:
-    s = pd.to_numeric(s, errors="coerce").astype("float64")
-    return np.log(s.where(s > 0))
 
 
 def analysis_frame(panel: SurveyPanel, split_year: int | None = None) -> pd.DataFrame:
@@ -26,26 +22,26 @@ def analysis_frame(panel: SurveyPanel, split_year: int | None = None) -> pd.Data
     log_sales, value_added, log_va, log_va_per_worker, log_price, log_employees, log_capital, age, any_innovation,
     n_innovations, late (year ≥ split year), second_generation.
     """
-    f = panel.frame.copy()
-    for c in ("sales", "material_cost", "employees", "capital", "product_price", "wage_bill",
-              "manager_schooling_years"):
+    # value added, labour productivity, logs (policy "na") and age come from clusterecon.derive, so the battery
+    # uses the same definitions (and provenance entries) as a user's own derive_all()
+    cols = set(panel.frame.columns)
+    p = panel
+    if {"sales", "material_cost"} <= cols:
+        p = derive.add_value_added(p)
+        if "employees" in cols:
+            p = derive.add_labour_productivity(p)
+    logged = [c for c in ("sales", "value_added", "va_per_worker", "product_price", "employees", "capital")
+              if c in p.data.columns]
+    if logged:
+        p = derive.add_logs(p, logged, policy="na", prefix="log_")
+    if "founding_year" in cols:
+        p = derive.add_age(p)
+    f = p.frame.rename(columns={"log_value_added": "log_va", "log_product_price": "log_price"})
+    for c in ("sales", "material_cost", "employees", "capital", "product_price", "wage_bill", "value_added",
+              "va_per_worker", "age", "manager_schooling_years", *[c for c in f.columns if c.startswith("log_")]):
         if c in f.columns:
             f[c] = pd.to_numeric(f[c], errors="coerce").astype("float64")
-    if "sales" in f:
-        f["log_sales"] = _log_positive(f["sales"])
-    if {"sales", "material_cost"} <= set(f.columns):
-        f["value_added"] = f["sales"] - f["material_cost"]
-        f["log_va"] = _log_positive(f["value_added"])
-        if "employees" in f:
-            f["log_va_per_worker"] = _log_positive(f["value_added"] / f["employees"].where(f["employees"] > 0))
-    if "product_price" in f:
-        f["log_price"] = _log_positive(f["product_price"])
-    for c in ("employees", "capital"):
-        if c in f:
-            f[f"log_{c}"] = _log_positive(f[c])
     year = f.index.get_level_values("year").to_numpy()
-    if "founding_year" in f:
-        f["age"] = year - pd.to_numeric(f["founding_year"], errors="coerce").to_numpy()
     ind = [c for c in INNOVATION_INDICATORS if c in f.columns]
     if ind:
         block = f[ind].astype("float64")
