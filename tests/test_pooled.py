@@ -44,7 +44,7 @@ def test_statsmodels_oracle(grunfeld, vcov):
     np.testing.assert_allclose(r.vcov, m.cov_params().to_numpy(), rtol=1e-9)
     assert r.rsquared["r2"] == pytest.approx(m.rsquared, rel=1e-10)
     assert r.rsquared["adj"] == pytest.approx(m.rsquared_adj, rel=1e-10)
-    assert r.df_resid == (9 if vcov == "cluster" else 197)
+    assert r.df_resid == 197 and r.df_inference == (9 if vcov == "cluster" else 197)
 
 
 def test_weights_are_wls(grunfeld):
