@@ -70,7 +70,7 @@ def pooled_ols(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str | No
     ybar = (ww @ d.y) / ww.sum() if d.has_constant else 0.0
     r2 = 1 - fit.ssr / float(ww @ (d.y - ybar) ** 2)
     k = len(fit.names)
-    llf = None if w is not None else -0.5 * n_eff * (1 + np.log(2 * np.pi) + np.log(fit.ssr / n_eff))
+    llf = None if w is not None or fit.ssr <= 0 else -0.5 * n_eff * (1 + np.log(2 * np.pi) + np.log(fit.ssr / n_eff))
     slopes = [j for j, nm in enumerate(fit.names) if nm != "Intercept"]
     return build_result(
         ls_fit(prep, d.X[:, fit.keep], fit), spec, wald_terms=slopes, wald_null="all slopes are zero",
