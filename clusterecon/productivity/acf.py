@@ -39,6 +39,7 @@ from ..estimators.results import VarianceInfo
 from ..panel import SurveyPanel
 from .control_function import (
     PanelArrays,
+    Solution,
     distinct_roots,
     innovation,
     monomials,
@@ -51,7 +52,7 @@ from .control_function import (
     term_names,
 )
 from .pf_bootstrap import bootstrap
-from .pf_result import ControlFunctionResult, build_result, monotone_warning
+from .pf_result import ControlFunctionResult, build_result, monotone_warning, range_warnings
 
 FUNCTIONS = ("cobb-douglas", "translog")
 
@@ -68,7 +69,9 @@ class ACFSpec:
 
 def _inputs(a: PanelArrays, spec: ACFSpec, lagged_free: bool) -> np.ndarray:
     """Inputs entering the production function; ``lagged_free``: free (and gross-output proxy) variables lagged."""
-    lag = (lambda m: np.column_stack([a.lag(c) for c in m.T]) if m.shape[1] else m) if lagged_free else (lambda m: m)
+    def lag(m: np.ndarray) -> np.ndarray:
+        return a.lag_block(m) if lagged_free else m
+
     cols = [lag(a.free), a.state] + ([lag(a.proxy)] if spec.gross else [])
     return np.column_stack(cols)
 
@@ -84,9 +87,9 @@ def _design(a: PanelArrays, spec: ACFSpec) -> dict:
     fs_terms = monomials(fs_vars.shape[1], spec.poly_order)
     b, phi = ols(a.y, np.column_stack([poly(fs_vars, spec.poly_order, fs_terms), a.controls]))
     terms = _terms(inp.shape[1], spec)
-    lagc = np.column_stack([a.lag(c) for c in a.controls.T]) if a.controls.shape[1] else a.controls
+    lagc = a.lag_block(a.controls)
     X = np.column_stack([poly(inp, 2, terms), a.controls])
-    lX = np.column_stack([poly(np.column_stack([a.lag(c) for c in inp.T]), 2, terms), lagc])
+    lX = np.column_stack([poly(a.lag_block(inp), 2, terms), lagc])
     Z = np.column_stack([poly(_inputs(a, spec, True), 2, terms), lagc])
     rows = a.has_lag & np.isfinite(lX).all(axis=1) & np.isfinite(Z).all(axis=1)
     # the first-stage coefficients of the production terms: prodest's starting values
@@ -107,8 +110,14 @@ def _moments(a: PanelArrays, spec: ACFSpec, d: dict):
     r = d["rows"]
     phi, phi_l = d["phi"][r], a.lag(d["phi"])[r]
     X, lX, Z = d["X"][r], d["lX"][r], d["Z"][r]
-    W = np.linalg.inv(Z.T @ Z) / Z.shape[0]
-    L = np.linalg.cholesky(W)
+    if Z.shape[0] <= Z.shape[1] + spec.motion_order + 1:
+        raise SpecificationError(f"ACF: only {Z.shape[0]} firm-years have the lag year; the GMM stage needs firms "
+                                 "observed in consecutive years (lag='previous' uses the previous survey year)")
+    try:
+        L = np.linalg.cholesky(np.linalg.inv(Z.T @ Z) / Z.shape[0])
+    except np.linalg.LinAlgError:
+        raise SpecificationError("ACF: the instruments are collinear (Z'Z is singular); drop controls that are "
+                                 "constant within a year or duplicate an input") from None
 
     def resid(theta: np.ndarray) -> np.ndarray:
         xi, _ = innovation(phi - X @ theta, phi_l - lX @ theta, spec.motion, spec.motion_order)
@@ -144,16 +153,55 @@ def _elasticities(inp: np.ndarray, terms: list[tuple[int, ...]], coef: np.ndarra
     return E, A
 
 
+ROOTS = ("start", "plausible", "lowest")
+
+
+def _input_names(a: PanelArrays, spec: ACFSpec) -> list[str]:
+    return [*a.names["free"], *a.names["state"], *(a.names["proxy"] if spec.gross else ())]
+
+
+def _choose(main: Solution, roots: list[Solution], rule: str, inp_names: list[str], d: dict, spec: ACFSpec,
+            ) -> tuple[Solution, str]:
+    """Which root to report: prodest's (reached from the stated start), the lowest criterion, or ``plausible``:
+    the stated start's root when its elasticities and returns to scale pass the range checks, else the
+    lowest-criterion root that does (with a warning saying so)."""
+    if rule == "start" or not roots:
+        return main, ""
+    if rule == "lowest":
+        same = np.allclose(roots[0].x, main.x, atol=1e-3)
+        return roots[0], "" if same else "ACF: reporting the lowest-criterion root, not the stated start's"
+    nt = len(d["terms"])
+
+    def ok(s: Solution) -> bool:
+        if not s.converged:
+            return False
+        E, _ = _elasticities(d["inp"], d["terms"], s.x[:nt])
+        e = E.mean(axis=0)
+        return not range_warnings(pd.Series(e, index=inp_names), float(e.sum()))
+
+    if ok(main):
+        return main, ""
+    for s in roots:
+        if ok(s):
+            return s, (f"ACF: the root reached from the stated start {np.round(main.x, 3).tolist()} fails the range "
+                       f"checks; reporting the plausible root {np.round(s.x, 3).tolist()} (criterion {s.crit:.3g})")
+    return main, ""
+
+
 def acf(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Sequence[str], state: str | Sequence[str],
         proxy: str, controls: str | Sequence[str] = (), value_added: bool = True, function: str = "cobb-douglas",
         poly_order: int = 2, motion: str = "poly", motion_order: int = 3, lag: str = "calendar",
-        start: Sequence[float] | None = None, n_starts: int = 8, reps: int = 199, seed: int = 12345,
-        n_jobs: int = 1) -> ControlFunctionResult:
+        start: Sequence[float] | None = None, n_starts: int = 8, root: str = "start", reps: int = 199,
+        seed: int = 12345, n_jobs: int = 1) -> ControlFunctionResult:
     """Ackerberg–Caves–Frazer production function (see the module docstring).
 
     ``value_added=False``: gross output, the proxy (materials) is also an input. ``function``: "cobb-douglas" or
-    "translog". ``start``: starting values for θ (default: first-stage coefficients). ``reps=0`` skips the
-    bootstrap."""
+    "translog". ``start``: starting values for θ (default: first-stage coefficients). ``root``: which root to
+    report when starts disagree — "start" (prodest), "lowest" criterion, or "plausible" (see :func:`_choose`).
+    ``reps=0`` skips the bootstrap. Bootstrap replications start from their own first-stage coefficients, or
+    from the reported root when ``root`` is not "start"."""
+    if root not in ROOTS:
+        raise SpecificationError(f"root must be one of {ROOTS}, got {root!r}")
     if function not in FUNCTIONS:
         raise SpecificationError(f"function must be one of {FUNCTIONS}, got {function!r}")
     a, omitted = panel_arrays(data, output=output, free=free, state=state, proxy=proxy, controls=controls, lag=lag)
@@ -166,15 +214,12 @@ def acf(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Sequence[s
     if spec.start is not None and len(spec.start) != k:
         raise SpecificationError(f"start has {len(spec.start)} values; the model has {k} coefficients")
     resid, n2 = _moments(a, spec, d)
-    if n2 <= k + motion_order + 1:
-        raise SpecificationError(f"ACF: only {n2} firm-years have the lag year ({lag!r} lags); the GMM stage needs "
-                                 "firms observed in consecutive years (lag='previous' uses the previous survey year)")
     s0 = np.asarray(spec.start, dtype=float) if spec.start is not None else d["start"]
     r = d["rows"]
     b_ols = ols(a.y[r], d["X"][r])[0][1:]
     sols = [solve(resid, s0), solve(resid, b_ols)] + [solve(resid, s) for s in start_grid(s0, n_starts, seed)]
-    main = sols[0]
     roots = distinct_roots(sols)
+    main, chosen = _choose(sols[0], roots, root, inp_names := _input_names(a, spec), d, spec)
     conv = np.array([s.x for s in sols if s.converged])
     spread = conv.max(axis=0) - conv.min(axis=0) if len(conv) else np.full(k, np.nan)
     warns = []
@@ -182,14 +227,16 @@ def acf(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Sequence[s
         warns.append("ACF: the GMM stage did not converge from the stated starting values")
     if len(roots) > 1:
         best = roots[0]
-        where = "the stated start reaches the lowest criterion" if np.allclose(best.x, main.x, atol=1e-3) else \
-            f"the lowest criterion ({best.crit:.3g}) is at {np.round(best.x, 3).tolist()}, not at the reported root"
+        where = "the stated start reaches the lowest criterion" if np.allclose(best.x, sols[0].x, atol=1e-3) else \
+            f"the lowest criterion ({best.crit:.3g}) is at {np.round(best.x, 3).tolist()}, not at the stated start's"
         warns.append(f"ACF: {len(roots)} distinct roots across {len(sols)} starting values (largest spread of a "
                      f"coefficient {np.nanmax(spread):.3f}); {where}")
-    inp_names = [*a.names["free"], *a.names["state"], *(a.names["proxy"] if spec.gross else ())]
+    if chosen:
+        warns.append(chosen)
     names = term_names(inp_names, d["terms"]) + list(a.names["controls"])
     coef = main.x
-    draws = bootstrap(partial(_fit, spec=spec), a, k, reps=reps, seed=seed, n_jobs=n_jobs) if reps else None
+    bspec = spec if root == "start" else ACFSpec(**{**spec.__dict__, "start": tuple(main.x)})
+    draws = bootstrap(partial(_fit, spec=bspec), a, k, reps=reps, seed=seed, n_jobs=n_jobs) if reps else None
     vcov = draws.cov() if draws is not None else np.full((k, k), np.nan)
     if draws is not None and draws.n_failed > 0.05 * draws.reps:
         warns.append(f"{draws.n_failed} of {draws.reps} bootstrap replications failed")
@@ -204,8 +251,8 @@ def acf(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Sequence[s
     variance = VarianceInfo("bootstrap", ("firm",), (a.n_firms,), draws.describe() if draws else "no bootstrap")
     return build_result(
         label="ACF", model=f"ACF production function ({function}, {kind}, proxy {a.names['proxy'][0]})",
-        arrays=a, names=names, coef=coef, vcov=vcov, variance=variance, inputs=inp_names if not spec.translog else
-        inp_names, rts_weights=A.sum(axis=0), ln_tfp=ln_tfp, nobs=a.n, omitted=omitted, elasticity_frame=ef,
+        arrays=a, names=names, coef=coef, vcov=vcov, variance=variance, inputs=inp_names,
+        rts_weights=A.sum(axis=0), ln_tfp=ln_tfp, nobs=a.n, omitted=omitted, elasticity_frame=ef,
         warnings=warns + monotone_warning(share, a.names["proxy"]),
         stats_extra={"GMM firm-years": n2, "Criterion": main.crit, "Distinct roots": len(roots)},
         notes=(f"First stage: polynomial of order {poly_order} in free, state and proxy; law of motion: "
@@ -213,4 +260,6 @@ def acf(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Sequence[s
                f"Start: {'first-stage coefficients' if spec.start is None else 'user'} "
                f"{np.round(s0, 4).tolist()}"),
         extra={"starts": sols, "roots": roots, "start_spread": pd.Series(spread, index=names), "bootstrap": draws,
-               "proxy_decreasing_share": share, "start": s0, "value_added": value_added})
+               "proxy_decreasing_share": share, "start": s0, "value_added": value_added,
+               "materials_input": a.names["proxy"][0] if spec.gross else None,
+               "first_stage_residual": pd.Series(a.y - d["phi"], index=a.index)})

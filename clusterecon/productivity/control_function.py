@@ -72,6 +72,10 @@ class PanelArrays:
         out[~self.has_lag] = np.nan
         return out
 
+    def lag_block(self, m: np.ndarray) -> np.ndarray:
+        """Every column of ``m`` lagged within firm."""
+        return np.column_stack([self.lag(c) for c in m.T]) if m.shape[1] else m.astype(float)
+
     def firm_blocks(self) -> tuple[np.ndarray, np.ndarray]:
         """Start row and number of rows of each firm (rows are sorted by firm)."""
         starts = np.flatnonzero(np.r_[True, self.firm[1:] != self.firm[:-1]])

@@ -82,7 +82,7 @@ def _stage2(a: PanelArrays, spec: OPLPSpec, s1: dict):
         P = a.extra[_SURVIVAL]
         rows &= np.isfinite(P)
     phi_l = a.lag(s1["phi"])[rows]
-    S_l = np.column_stack([a.lag(c) for c in a.state.T])[rows]
+    S_l = a.lag_block(a.state)[rows]
     phi, S, eps = s1["phi"][rows], a.state[rows], s1["eps"][rows]
     Pr = P[rows] if P is not None else None
 
@@ -106,7 +106,7 @@ def _survival(a: PanelArrays, exit_flag: np.ndarray, spec: OPLPSpec, s1: dict) -
     """prodest's exit probit: exit indicator on the lagged first-stage polynomial, fitted probabilities."""
     import statsmodels.api as sm
 
-    lagged = np.column_stack([a.lag(c) for c in poly(s1["sp"], spec.poly_order, s1["terms"]).T])
+    lagged = a.lag_block(poly(s1["sp"], spec.poly_order, s1["terms"]))
     ok = np.isfinite(lagged).all(axis=1)
     if exit_flag[ok].min() == exit_flag[ok].max():
         raise SpecificationError("no firm exits (or all do) among firm-years with a lag: run without exit=")

@@ -108,7 +108,8 @@ def build_result(*, label: str, model: str, arrays: PanelArrays, names: Sequence
                  ln_tfp: np.ndarray, nobs: int, omitted: Sequence[Omitted] = (),
                  elasticity_frame: pd.DataFrame | None = None, warnings: Sequence[str] = (),
                  stats_extra: Mapping[str, float] | None = None, notes: Sequence[str] = (),
-                 extra: Mapping[str, Any] | None = None, df_resid: float | None = None) -> ControlFunctionResult:
+                 extra: Mapping[str, Any] | None = None, df_resid: float | None = None,
+                 tests: Mapping[str, TestResult] | None = None) -> ControlFunctionResult:
     """Assemble the result, run the range diagnostics and the CRS test."""
     coef = np.asarray(coef, dtype=float)
     a = np.asarray(rts_weights, dtype=float)
@@ -126,7 +127,7 @@ def build_result(*, label: str, model: str, arrays: PanelArrays, names: Sequence
         t_min=int(t_counts.min()), t_mean=float(t_counts.mean()), t_max=int(t_counts.max()),
         omitted=tuple(omitted), stats={"Returns to scale": rts, "Returns to scale (s.e.)": rts_se,
                                        **(stats_extra or {})},
-        tests={"CRS": test} if test is not None else {},
+        tests={**({"CRS": test} if test is not None else {}), **(tests or {})},
         notes=tuple(notes) + tuple(f"Warning: {w}" for w in warns), extra=dict(extra or {}),
         inputs=tuple(inputs), output=arrays.names["output"][0], method=label, tfp=lvl, tfp_growth=growth,
         warnings=tuple(warns), elasticity_frame=elasticity_frame, rts_weights=tuple(a))
