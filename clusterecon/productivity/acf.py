@@ -38,10 +38,11 @@ from ..estimators.design import SpecificationError
 from ..estimators.results import VarianceInfo
 from ..panel import SurveyPanel
 from .control_function import (
+    Moments,
     PanelArrays,
     Solution,
     distinct_roots,
-    innovation,
+    innovation_jacobian,
     monomials,
     ols,
     panel_arrays,
@@ -119,11 +120,13 @@ def _moments(a: PanelArrays, spec: ACFSpec, d: dict):
         raise SpecificationError("ACF: the instruments are collinear (Z'Z is singular); drop controls that are "
                                  "constant within a year or duplicate an input") from None
 
-    def resid(theta: np.ndarray) -> np.ndarray:
-        xi, _ = innovation(phi - X @ theta, phi_l - lX @ theta, spec.motion, spec.motion_order)
-        return L.T @ (Z.T @ xi)
+    LZ = (Z @ L).T
 
-    return resid, int(r.sum())
+    def resid(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        xi, J = innovation_jacobian(phi - X @ theta, phi_l - lX @ theta, X, lX, spec.motion, spec.motion_order)
+        return LZ @ xi, LZ @ J
+
+    return Moments(resid), int(r.sum())
 
 
 def _fit(a: PanelArrays, spec: ACFSpec) -> np.ndarray:

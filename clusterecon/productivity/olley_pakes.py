@@ -39,9 +39,10 @@ from ..estimators.design import SpecificationError
 from ..estimators.results import VarianceInfo
 from ..panel import SurveyPanel
 from .control_function import (
+    Moments,
     PanelArrays,
     distinct_roots,
-    innovation,
+    innovation_jacobian,
     monomials,
     ols,
     panel_arrays,
@@ -86,11 +87,11 @@ def _stage2(a: PanelArrays, spec: OPLPSpec, s1: dict):
     phi, S, eps = s1["phi"][rows], a.state[rows], s1["eps"][rows]
     Pr = P[rows] if P is not None else None
 
-    def resid(theta: np.ndarray) -> np.ndarray:
-        xi, _ = innovation(phi - S @ theta, phi_l - S_l @ theta, spec.motion, spec.motion_order, Pr)
-        return xi + eps
+    def resid(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        xi, J = innovation_jacobian(phi - S @ theta, phi_l - S_l @ theta, S, S_l, spec.motion, spec.motion_order, Pr)
+        return xi + eps, J
 
-    return resid, int(rows.sum())
+    return Moments(resid), int(rows.sum())
 
 
 def _fit(a: PanelArrays, spec: OPLPSpec) -> np.ndarray:
