@@ -15,5 +15,7 @@ from __future__ import annotations
 from .design import ExperimentDesign
 from .itt import analysis_frame, ancova, did, itt, tot
 from .iv import ARSet, iv2sls
+from .staggered import CallawaySantAnna, SunAbraham, callaway_santanna, sun_abraham
 
-__all__ = ["ARSet", "ExperimentDesign", "analysis_frame", "ancova", "did", "itt", "iv2sls", "tot"]
+__all__ = ["ARSet", "CallawaySantAnna", "ExperimentDesign", "SunAbraham", "analysis_frame", "ancova",
+           "callaway_santanna", "did", "itt", "iv2sls", "sun_abraham", "tot"]
