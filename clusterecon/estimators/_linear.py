@@ -24,7 +24,7 @@ from .covariance import cluster_codes
 from .design import Design, SpecificationError, as_panel_frame, build_design
 from .fit import Fit, warn_few_clusters  # noqa: F401 (re-exported for the RE family)
 from .predict import Terms
-from .results import Omitted
+from .results import Omitted, VarianceInfo
 from .variance import LS_KINDS, VarianceSpec, parse_vcov
 
 _PLAIN = re.compile(r"^\s*([A-Za-z_]\w*)\s*~\s*(-?\s*[A-Za-z_0-9]\w*(\s*[+-]\s*[A-Za-z_0-9]\w*)*)\s*$")
@@ -322,6 +322,17 @@ def ls_fit(prep: Prepared, X: np.ndarray, lfit: LinearFit, *, n_absorbed: int = 
                n_absorbed=n_absorbed, n_partialled=n_partialled, has_constant=has_constant,
                supported=tuple(supported), inference=inference, dof=prep.spec.dof, entity=names[0],
                time_name=names[-1], weights_type=prep.weights_type)
+
+
+def variance(X: np.ndarray, resid: np.ndarray, bread: np.ndarray, prep: Prepared, *, n_absorbed: int = 0,
+             n_partialled: int = 0) -> tuple[np.ndarray, VarianceInfo, float | None]:
+    """``(V, info, df)`` of a least-squares regression on the rows of ``prep`` under its parsed variance (for
+    estimators assembled outside this package, e.g. 2SLS on the first-stage fitted values)."""
+    from .fit import covariance
+
+    fit = ls_fit(prep, X, LinearFit(np.empty(0), resid, bread, (), np.arange(X.shape[1])), n_absorbed=n_absorbed,
+                 n_partialled=n_partialled)
+    return covariance(fit, prep.spec)
 
 
 def warn_dropped(dropped: Sequence[tuple[str, str]], stacklevel: int = 4) -> None:
