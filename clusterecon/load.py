@@ -48,7 +48,7 @@ class LoadResult:
 def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
                 mapping: Mapping | dict | str | os.PathLike | None = None, *, strict: bool = False,
                 sheet: str | int | None = None, encoding: str | None = None,
-                today_year: int | None = None) -> LoadResult:
+                today_year: int | None = None, allow_outside_paths: bool = False) -> LoadResult:
     """Read a survey file, apply its mapping, validate, and build the panel when there are no errors.
 
     Parameters
@@ -59,8 +59,10 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
     strict : warnings (the validator's and the loader's) become errors.
     sheet, encoding : passed to :func:`~clusterecon.io.read_table` (override ``[source]`` in the mapping).
     today_year : the "future" boundary for founding years (default: this calendar year).
+    allow_outside_paths : accept ``[source]``/``[firms]`` files outside the mapping's folder (refused by default:
+        :mod:`clusterecon.io.paths`).
     """
-    m = as_mapping(mapping)
+    m = as_mapping(mapping, allow_outside_paths=allow_outside_paths)
     raw = _read_main(path, m, sheet, encoding)
     firms = None
     if m.firms is not None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from .. import schema
 from .errors import LoadError, MappingError, suggest
+from .paths import OutsideFolderError, resolve_inside
 
 SECTIONS: dict[str, tuple[str, ...] | None] = {
     "name": None, "description": None, "version": None,
@@ -144,8 +145,11 @@ class Mapping:
     unknown_policy: str = "error"
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], path: str = "<mapping>", base_dir: Path | str = ".") -> Mapping:
-        return _parse(d, str(path), Path(base_dir))
+    def from_dict(cls, d: dict[str, Any], path: str = "<mapping>", base_dir: Path | str = ".", *,
+                  allow_outside_paths: bool = False) -> Mapping:
+        """``[source]``/``[firms]`` files are relative to ``base_dir`` and must stay inside it unless
+        ``allow_outside_paths`` (see :mod:`clusterecon.io.paths`)."""
+        return _parse(d, str(path), Path(base_dir), allow_outside_paths)
 
     @property
     def raw_id_column(self) -> str:
@@ -183,8 +187,9 @@ class Mapping:
             raise MappingError(self.path, bad)
 
 
-def load_mapping(path: str | Path) -> Mapping:
-    """Read and check a TOML mapping file; paths inside it are relative to the file's folder."""
+def load_mapping(path: str | Path, *, allow_outside_paths: bool = False) -> Mapping:
+    """Read and check a TOML mapping file; paths inside it are relative to the file's folder and must stay inside
+    it unless ``allow_outside_paths``."""
     p = Path(path)
     if not p.exists():
         raise LoadError(f"mapping file {p} does not exist (looked in {p.parent.resolve()})")
@@ -195,22 +200,23 @@ def load_mapping(path: str | Path) -> Mapping:
         raise LoadError(f"mapping file {p} is not valid TOML: {e}. See docs/mapping.md for the format") from e
     except UnicodeDecodeError as e:
         raise LoadError(f"mapping file {p} is not UTF-8 (offset {e.start}); save it as UTF-8") from e
-    return _parse(d, str(p), p.parent)
+    return _parse(d, str(p), p.parent, allow_outside_paths)
 
 
-def as_mapping(m: Mapping | dict | str | Path | None) -> Mapping:
+def as_mapping(m: Mapping | dict | str | Path | None, *, allow_outside_paths: bool = False) -> Mapping:
     if m is None:
         return Mapping()
     if isinstance(m, Mapping):
         return m
     if isinstance(m, dict):
-        return Mapping.from_dict(m)
-    return load_mapping(m)
+        return Mapping.from_dict(m, allow_outside_paths=allow_outside_paths)
+    return load_mapping(m, allow_outside_paths=allow_outside_paths)
 
 
 # ---------------------------------------------------------------------------------------------------------- parsing
-def _parse(d: dict[str, Any], path: str, base: Path) -> Mapping:
+def _parse(d: dict[str, Any], path: str, base: Path, allow_outside: bool = False) -> Mapping:
     bad: list[str] = []
+    files = _Files(base, path, allow_outside, bad)
     for key, val in d.items():
         if key not in SECTIONS:
             bad.append(f"unknown section [{key}]{suggest(key, SECTIONS)}; known: {', '.join(SECTIONS)}")
@@ -224,7 +230,7 @@ def _parse(d: dict[str, Any], path: str, base: Path) -> Mapping:
                 if k not in allowed:
                     bad.append(f"[{key}] unknown key {k!r}{suggest(k, allowed)}; known: {', '.join(allowed)}")
     kw: dict[str, Any] = {"path": path, "base_dir": base, "name": str(d.get("name", ""))}
-    _source(d.get("source", {}), base, kw, bad)
+    _source(d.get("source", {}), files, kw)
     _survey(d.get("survey", {}), kw, bad)
     kw["rename"] = _rename(d.get("rename", {}), bad)
     kw["codes"] = _codes(d.get("codes", {}), bad)
@@ -237,7 +243,7 @@ def _parse(d: dict[str, Any], path: str, base: Path) -> Mapping:
     if "recall" in d and isinstance(d["recall"], dict):
         kw["recall"] = _recall(d["recall"], bad)
     if "firms" in d and isinstance(d["firms"], dict):
-        kw["firms"] = _firms(d["firms"], base, bad)
+        kw["firms"] = _firms(d["firms"], files, bad)
     pol = d.get("duplicates", {}).get("policy", "error") if isinstance(d.get("duplicates"), dict) else "error"
     if pol not in DUPLICATE_POLICIES:
         bad.append(f"[duplicates] policy = {pol!r}: must be one of {', '.join(DUPLICATE_POLICIES)}")
@@ -259,11 +265,30 @@ def _canonical(col: str, where: str, bad: list[str], kinds: tuple[str, ...] | No
     return c
 
 
-def _source(s: dict, base: Path, kw: dict, bad: list[str]) -> None:
+@dataclass(frozen=True)
+class _Files:
+    """Resolves the file names of a mapping inside its folder (:mod:`clusterecon.io.paths`), a refusal becoming one
+    of the mapping's mistakes."""
+
+    base: Path
+    path: str
+    allow_outside: bool
+    bad: list[str]
+
+    def __call__(self, value: object, key: str) -> Path | None:
+        try:
+            return resolve_inside(self.base, value, key=key, owner=f"mapping file {self.path}",
+                                  allow_outside=self.allow_outside)
+        except OutsideFolderError as e:
+            self.bad.append(str(e).removeprefix(f"mapping file {self.path}: "))
+            return None
+
+
+def _source(s: dict, files: _Files, kw: dict) -> None:
     if not isinstance(s, dict):
         return
     if "file" in s:
-        kw["source_file"] = base / str(s["file"])
+        kw["source_file"] = files(s["file"], "[source] file")
     kw["source_sheet"] = s.get("sheet")
     kw["source_encoding"] = s.get("encoding")
 
@@ -474,7 +499,7 @@ def _recall(r: dict, bad: list[str]) -> RecallSpec:
                       r.get("round"))
 
 
-def _firms(f: dict, base: Path, bad: list[str]) -> FirmsSpec | None:
+def _firms(f: dict, files: _Files, bad: list[str]) -> FirmsSpec | None:
     if "file" not in f or "key" not in f:
         bad.append("[firms]: give file = \"firms.csv\" and key = \"id\" (or key = { firm_years = \"fid\", "
                    "firms = \"id\" })")
@@ -487,4 +512,5 @@ def _firms(f: dict, base: Path, bad: list[str]) -> FirmsSpec | None:
     else:
         bad.append(f"[firms] key = {key!r}: a column name, or {{ firm_years = \"...\", firms = \"...\" }}")
         return None
-    return FirmsSpec(base / str(f["file"]), kfy, kf, f.get("sheet"), f.get("encoding"))
+    path = files(f["file"], "[firms] file")
+    return None if path is None else FirmsSpec(path, kfy, kf, f.get("sheet"), f.get("encoding"))
