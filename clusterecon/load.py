@@ -62,7 +62,8 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
     allow_outside_paths : accept ``[source]``/``[firms]`` files outside the mapping's folder (refused by default:
         :mod:`clusterecon.io.paths`).
     """
-    m = as_mapping(mapping, lenient=True, allow_outside_paths=allow_outside_paths)  # structural mistakes are reported with those found against the data
+    # structural mistakes are reported with those found against the data
+    m = as_mapping(mapping, lenient=True, allow_outside_paths=allow_outside_paths)
     try:
         raw = _read_main(path, m, sheet, encoding)
         firms = None
@@ -71,7 +72,9 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
                                text_columns=(m.firms.key_firms,))
     except LoadError as e:
         if m.mistakes:
-            raise MappingError(m.path, [*m.mistakes, f"(and the data could not be read: {e})"]) from e
+            refused = path is None and any(x.startswith("[source] file") for x in m.mistakes)  # said already
+            raise MappingError(m.path, [*m.mistakes, *([] if refused else [f"(and the data could not be read: {e})"])]
+                               ) from e
         raise
     log = ProvenanceLog()
     can = canonicalise(raw, m, firms=firms, log=log)
