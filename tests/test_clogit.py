@@ -42,7 +42,10 @@ def test_t2_equals_logit_on_differences():
     fer = conditional_logit(df, "y ~ x1 + x2", vcov="robust")
     lgr = logit(cs, "y2 ~ dx1 + dx2 - 1", vcov="robust")
     np.testing.assert_allclose(fer.std_errors.to_numpy(), lgr.std_errors.to_numpy(), rtol=1e-6)
-    assert fer.variance.kind == "cluster" and fer.variance.n_clusters == (int(sw.sum()),)
+    # robust = HC1 on the per-firm scores, which is the firm-clustered sandwich x G/(G-1) (Stata clogit, vce(robust))
+    fec = conditional_logit(df, "y ~ x1 + x2", vcov="cluster")
+    assert fer.variance.kind == "robust" and fec.variance.n_clusters == (int(sw.sum()),)
+    np.testing.assert_allclose(fer.vcov, fec.vcov, rtol=1e-12)
 
 
 def _enumerated_loglik(beta, y, X, firm):

@@ -88,7 +88,7 @@ def sim():
 
 def test_cloglog_recovers_the_proportional_hazard_coefficient(sim):
     """Grouped-time PH (Prentice–Gloeckler): cloglog with a free baseline (duration dummies) estimates β."""
-    r = discrete_hazard(sim, "~ x + z", link="cloglog", duration="dummies")
+    r = discrete_hazard(sim, "~ x + z", link="cloglog", duration="dummies", vcov="cluster")
     assert abs(r.params["x"] - 0.5) < 3 * r.std_errors["x"]
     assert abs(r.params["z"] + 0.3) < 3 * r.std_errors["z"]
     assert r.variance.kind == "cluster" and r.n_entities == r.variance.n_clusters[0]
@@ -111,7 +111,7 @@ def test_logit_identity_with_statsmodels_on_the_built_risk_set(sim):
     assert np.allclose(r.std_errors, ref.bse, rtol=1e-6)
     assert r.loglik == pytest.approx(ref.llf, abs=1e-6)
     # the same fit from the risk set passed as a DataFrame; cluster SE = H⁻¹(Σ_g S_g S_g')H⁻¹·G/(G−1)
-    c = discrete_hazard(rs, "exit ~ x + z", link="logit", duration="log")
+    c = discrete_hazard(rs, "exit ~ x + z", link="logit", duration="log", vcov="cluster")
     assert np.allclose(c.coef, ref.params, rtol=1e-7)
     S = pd.DataFrame(ref.model.score_obs(ref.params)).groupby(rs.index.get_level_values(0).to_numpy()).sum()
     Hinv = np.linalg.inv(ref.model.hessian(ref.params))

@@ -77,7 +77,7 @@ def test_margins_match_statsmodels_and_sum_to_zero(df):
     import statsmodels.api as sm
 
     fit = mnlogit(df, "occ ~ x + d", base="engineer")
-    me = margins(fit)
+    me = margins(fit, dummies=True)  # discrete changes for 0/1 columns, as statsmodels' dummy=True
     codes = pd.Categorical(df["occ"], categories=["engineer", "merchant", "worker"]).codes
     smf = sm.MNLogit(codes, sm.add_constant(pd.DataFrame(df[["x", "d"]].to_numpy(), columns=["x", "d"]))).fit(
         method="newton", disp=0)

@@ -30,7 +30,7 @@ def test_example_17_2_matches_stata(fit):
     lo, hi = fit.conf_int().loc["educ"]
     assert (lo, hi) == pytest.approx(REF["ci_educ"], abs=5e-4)
     assert fit.tests["lr"].stat == pytest.approx(REF["lr_chi2"], abs=0.005)
-    assert fit.stats["Pseudo R2"] == pytest.approx(REF["pseudo_r2"], abs=5e-5)
+    assert fit.r2_pseudo == pytest.approx(REF["pseudo_r2"], abs=5e-5)  # one key for every pseudo-R²
     assert "observed information" in fit.summary()
 
 
@@ -92,8 +92,10 @@ def test_two_limits_recover_parameters_and_mirror():
     assert m.loglik == pytest.approx(r.loglik, abs=1e-6)
     assert np.allclose(m.params[["x", "d"]], -r.params[["x", "d"]], rtol=1e-5)
     assert m.params["sigma"] == pytest.approx(r.params["sigma"], rel=1e-6)
-    # The dummy gets a discrete change; E[y] = P(a<y<b)·E[y|a<y<b] + 1·P(y≥1) with a = 0.
-    me = r.margins("censored")
+    # A 0/1 regressor is differentiated unless declared a factor (Stata without i.); named, it gets the discrete
+    # change. E[y] = P(a<y<b)·E[y|a<y<b] + 1·P(y≥1) with a = 0.
+    assert r.margins("censored").extra["discrete"] == ()
+    me = r.margins("censored", dummies=["d"])
     assert me.extra["discrete"] == ("d",)
     assert me.params["x"] < r.params["x"]
 

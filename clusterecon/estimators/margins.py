@@ -3,10 +3,12 @@ r"""Average marginal (partial) effects with delta-method standard errors, for an
 For a prediction :math:`m(\theta, x)` (a probability, or a vector of outcome probabilities):
 
 * continuous regressor :math:`x_j`: :math:`\mathrm{AME}_j = \frac1N\sum_i \partial m(\theta, x_i)/\partial x_{ij}`;
-* 0/1 regressor (detected, or named by ``dummies``): the discrete change
-  :math:`\frac1N\sum_i [m(\theta, x_i^{j=1}) - m(\theta, x_i^{j=0})]`; for the dummy columns of one factor
+* a factor level (a ``C(region)[T.b]`` column, Stata's ``i.region``, or a column named in ``dummies``): the discrete
+  change :math:`\frac1N\sum_i [m(\theta, x_i^{j=1}) - m(\theta, x_i^{j=0})]`; for the dummy columns of one factor
   (``C(region)[T.b]``, ``C(region)[T.c]``) the other levels are set to 0 in both counterfactuals, i.e. level vs base,
-  as Stata ``margins, dydx(i.region)``.
+  as Stata ``margins, dydx(i.region)``. A plain 0/1 column is differentiated like any other, as Stata does for a
+  variable not declared ``i.`` (before, 0/1 columns got discrete changes by default); ``dummies=True`` gives every
+  0/1 column the discrete change.
 
 Variance (delta method, Stata ``margins``): :math:`V_{AME} = J V_\theta J'` with
 :math:`J = \partial \mathrm{AME}/\partial\theta'` by central differences, where :math:`V_\theta` is the model's
@@ -106,7 +108,9 @@ def average_effects(spec: MarginsSpec, params: np.ndarray, cov: np.ndarray, *, v
         bad = [v for v in variables if v not in names]
         if bad:
             raise KeyError(f"{bad} are not regressors of the model; have {names}")
-    if dummies is None or dummies is True:
+    if dummies is None:  # declared factors only (formula C(...) levels), as Stata without i. differentiates
+        disc = {n for n in names if _FACTOR.match(n)}
+    elif dummies is True:
         disc = set(detect_dummies(np.asarray(spec.X, dtype=float), names))
     elif dummies is False:
         disc = set()
@@ -168,11 +172,29 @@ def margins(result: EstimationResult, *, dydx: Sequence[str] | str = "*", dummie
     ----------
     result : a result carrying ``extra["margins"]`` (logit, probit, RE/CRE probit, mnlogit, Tobit, ...).
     dydx : ``"*"`` (all regressors but the constant) or a list of column names.
-    dummies : ``None`` detects 0/1 columns (discrete change 0 → 1); a list names them; ``False`` treats all as
-        continuous (Stata's treatment of a 0/1 variable not declared ``i.``).
+    dummies : ``None`` (default): discrete changes 0 → 1 for factor levels from the formula (``C(x)[T.level]``,
+        Stata's ``i.x``), derivatives for every other column, 0/1 ones included (Stata's treatment of a variable not
+        declared ``i.``); a list names the columns to treat as factors; ``True`` every 0/1 column; ``False`` none.
     at : ``"overall"`` (average over the sample), ``"mean"`` (at the means of the regressors) or ``{column:
         value}`` (those columns fixed for every observation, averaged over the others; Stata ``at()``). Derived
         columns (squares, interactions) are not updated: set them too.
+
+    References
+    ----------
+    Wooldridge (2010), §15.6; StataCorp, [R] margins, Methods and formulas.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from clusterecon.estimators import probit
+    >>> rng = np.random.default_rng(14)
+    >>> df = pd.DataFrame({"x": rng.normal(size=800), "d": rng.integers(0, 2, 800)})
+    >>> df["y"] = (0.5 * df.x + 0.4 * df.d + rng.normal(size=800) > 0).astype(int)
+    >>> me = margins(probit(df, "y ~ x + d"))
+    >>> me.names, me.extra["discrete"]
+    (('x', 'd'), ())
+    >>> margins(probit(df, "y ~ x + C(d)")).extra["discrete"]
+    ('C(d)[T.1]',)
     """
     spec = result.extra.get("margins") if result.extra else None
     if not isinstance(spec, MarginsSpec):
@@ -190,7 +212,8 @@ def margins(result: EstimationResult, *, dydx: Sequence[str] | str = "*", dummie
         notes.append("Discrete change 0 → 1 for: " + ", ".join(disc) + ".")
     return EstimationResult(
         model=f"{what} after {result.model}", estimator="margins, dydx", depvar=result.depvar, names=labels,
-        coef=est, vcov=V, variance=info, nobs=result.nobs, df_resid=result.df_resid, formula=result.formula,
+        coef=est, vcov=V, variance=info, nobs=result.nobs, df_resid=result.df_resid,
+        df_inference=result.df_inference, formula=result.formula,
         n_entities=result.n_entities, t_min=result.t_min, t_mean=result.t_mean, t_max=result.t_max,
         omitted=result.omitted, dropped_regressors=result.dropped_regressors, effects=result.effects,
         notes=tuple(notes),

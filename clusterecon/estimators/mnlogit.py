@@ -21,8 +21,8 @@ Reference: Stata [R] mlogit; Wooldridge (2010) §16.2; Cameron & Trivedi (2005) 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,17 +31,12 @@ from scipy import stats
 
 from ..panel import SurveyPanel
 from ._linear import cluster_columns, drop_collinear
-from .binary import (
-    ConvergenceError,
-    SeparationError,
-    cluster_codes_for,
-    ml_vcov,
-    resolve_vcov,
-)
-from .covariance import wald_zero
 from .design import SpecificationError, as_panel_frame, build_design, panel_shape
+from .errors import ConvergenceError, SeparationError
 from .margins import MarginsSpec
-from .results import EstimationResult, TestResult
+from .ml import maximize, ml_fit, ml_spec
+from .predict import Terms
+from .results import EstimationResult, TestResult, build_result
 
 
 def _outcome_codes(values: pd.Series, base: Any) -> tuple[pd.Series, list[Any]]:
@@ -79,19 +74,27 @@ def _softmax_probs(params: np.ndarray, X: np.ndarray, k: int) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _mn_margins_spec(X: np.ndarray, names: Sequence[str], outcomes: Sequence[Any]) -> MarginsSpec:
-    k = len(names)
+class SoftmaxMean:
+    """Outcome probabilities P(y = j | x) (n, J), base first, and their derivatives in x (n, J, k): a class, not a
+    closure, so that results pickle."""
 
-    def predict(params, Xm):
-        return _softmax_probs(np.asarray(params), Xm, k)
+    def __init__(self, k: int):
+        self.k = k
 
-    def dydx(params, Xm):
-        P = _softmax_probs(np.asarray(params), Xm, k)  # (n, J)
+    def __call__(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
+        return _softmax_probs(np.asarray(params), X, self.k)
+
+    def dydx(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
+        k = self.k
+        P = _softmax_probs(np.asarray(params), X, k)  # (n, J)
         B = np.column_stack([np.zeros(k), np.asarray(params).reshape(-1, k).T])  # (k, J)
         bbar = P @ B.T  # (n, k)
         return P[:, :, None] * (B.T[None, :, :] - bbar[:, None, :])  # (n, J, k)
 
-    return MarginsSpec(predict=predict, dydx=dydx, X=np.array(X, dtype=float), names=tuple(names),
+
+def _mn_margins_spec(X: np.ndarray, names: Sequence[str], outcomes: Sequence[Any]) -> MarginsSpec:
+    mean = SoftmaxMean(len(names))
+    return MarginsSpec(predict=mean, dydx=mean.dydx, X=np.array(X, dtype=float), names=tuple(names),
                        outcomes=tuple(str(o) for o in outcomes), label="Pr(outcome)")
 
 
@@ -110,7 +113,7 @@ def _empty_cells(codes: np.ndarray, X: np.ndarray, names: Sequence[str], outcome
     return found
 
 
-def _choose_level(frame: pd.DataFrame, formula: str, depvar: str, level: str, cluster: str | None,
+def _choose_level(frame: pd.DataFrame, formula: str, depvar: str, level: str, cluster: Sequence[str],
                   ) -> tuple[pd.DataFrame, str]:
     """One row per firm for a firm-level outcome (founder's occupation) with firm-level regressors.
 
@@ -124,7 +127,7 @@ def _choose_level(frame: pd.DataFrame, formula: str, depvar: str, level: str, cl
     from .design import required_variables
 
     idx_names = [n for n in frame.index.names if n is not None]
-    cols = [c for c in dict.fromkeys([depvar, *required_variables(formula), *([cluster] if cluster else [])])
+    cols = [c for c in dict.fromkeys([depvar, *required_variables(formula), *cluster])
             if c in frame.columns and c not in idx_names]
     firm = frame.index.get_level_values(0)
     varies = [c for c in cols if (frame[c].groupby(firm, observed=True).nunique(dropna=False) > 1).any()]
@@ -144,17 +147,18 @@ def _choose_level(frame: pd.DataFrame, formula: str, depvar: str, level: str, cl
 
 
 def mnlogit(data: SurveyPanel | pd.DataFrame, formula: str, *, base: Any = None, vcov: str = "oim",
-            cluster: str | None = None, separation: str = "warn", maxiter: int = 100,
-            level: str = "auto") -> EstimationResult:
+            cluster: str | Sequence[str] | None = None, separation: str = "warn", maxiter: int = 100,
+            level: str = "auto", entity: str | None = None, time: str | None = None) -> EstimationResult:
     """Multinomial logit of an unordered categorical outcome.
 
     Parameters
     ----------
-    data : SurveyPanel or DataFrame indexed by (firm, year) (a firm-level cross-section indexed (firm, survey
-        year) works too).
+    data : SurveyPanel, (firm, year)-indexed DataFrame (a firm-level cross-section indexed (firm, survey year)
+        works too), or a plain DataFrame (a cross-section; ``entity=``/``time=`` name panel columns).
     formula : ``"prior_occupation ~ schooling + cohort"``; the outcome may hold strings or codes.
     base : base outcome; default the most frequent (Stata ``mlogit``'s default).
-    vcov : ``"oim"``, ``"robust"`` or ``"cluster"`` (Stata factors N/(N−1), G/(G−1)).
+    vcov, cluster : ``"oim"`` (default), ``"opg"``, ``"robust"`` (= ``"hc1"``, N/(N−1)), ``"hc0"`` or
+        ``"cluster"`` (G/(G−1); by firm unless ``cluster`` names one or two variables).
     separation : ``"warn"`` (note empty outcome × dummy cells) or ``"raise"``.
     level : ``"auto"`` uses one row per firm when the outcome and all regressors are constant within firms (a
         founder's occupation on firm attributes: a SurveyPanel repeats them every year); ``"firm"`` insists on
@@ -163,75 +167,114 @@ def mnlogit(data: SurveyPanel | pd.DataFrame, formula: str, *, base: Any = None,
     Returns
     -------
     EstimationResult with parameters ``"<outcome>:<regressor>"`` for every non-base outcome, ``extra["outcomes"]``
-    (base first), ``extra["base"]`` and ``extra["margins"]`` for per-outcome marginal effects.
-    """
-    from statsmodels.discrete.discrete_model import MNLogit
+    (base first), ``extra["base"]``, ``extra["margins"]`` for per-outcome marginal effects, ``fitted`` the
+    probability of the observed outcome and ``predict(newdata)`` the (n, J) outcome probabilities.
 
-    vcov = resolve_vcov(vcov, cluster)
+    References
+    ----------
+    StataCorp, [R] mlogit; Wooldridge (2010), §16.2; Cameron and Trivedi (2005), §15.4.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(11)
+    >>> df = pd.DataFrame({"school": rng.integers(6, 17, 600).astype(float)})
+    >>> u = rng.gumbel(size=(600, 3)) + np.column_stack([0 * df.school, 0.2 * df.school - 2, 0.4 * df.school - 4])
+    >>> df["occ"] = np.array(["merchant", "engineer", "worker"])[u.argmax(axis=1)]
+    >>> r = mnlogit(df, "occ ~ school", base="merchant")
+    >>> r.extra["outcomes"], r.predict(df.head(2)).shape
+    (('merchant', 'engineer', 'worker'), (2, 3))
+    """
+    spec = ml_spec(vcov, cluster, estimator="mnlogit")
     if separation not in ("warn", "raise"):
         raise SpecificationError(f"separation={separation!r}: choose 'warn' or 'raise'")
-    frame = as_panel_frame(data)
+    frame = as_panel_frame(data, entity=entity, time=time, cross_section=True)
     depvar = formula.split("~", 1)[0].strip()
     if depvar not in frame.columns:
         raise SpecificationError(f"outcome {depvar!r} not found; available: {list(frame.columns)[:40]}")
-    frame, level_note = _choose_level(frame, formula, depvar, level, cluster)
+    frame, level_note = _choose_level(frame, formula, depvar, level, spec.clusters)
     codes, outcomes = _outcome_codes(frame[depvar], base)
-    work = frame.copy()
-    work[depvar] = codes
-    design = build_design(work, formula, extra=cluster_columns(data, cluster))
+    design = build_design(frame.assign(**{depvar: codes}), formula, extra=cluster_columns(frame, spec.clusters))
     X, names, collinear = drop_collinear(design.X, list(design.names))
-    dropped = [(c, "collinear with earlier regressors (omitted)") for c in collinear]
     y = design.y.astype(int)
-    present = np.unique(y)
-    if len(present) < len(outcomes):
-        lost = [outcomes[c] for c in range(len(outcomes)) if c not in present]
+    lost = [outcomes[c] for c in range(len(outcomes)) if c not in np.unique(y)]
+    if lost:
         raise SpecificationError(f"outcome(s) {lost} of {depvar!r} occur only in rows dropped for missing values; "
                                  "recode or drop those categories")
     notes = [level_note] if level_note else []
-    cells = _empty_cells(y, X, names, outcomes)
-    if cells:
-        msg = ("perfect prediction: " + "; ".join(cells) + ". The coefficients of those outcomes on those variables "
-               "diverge; merge sparse categories, drop the variable, or drop those observations")
-        if separation == "raise":
-            raise SeparationError(msg)
-        notes.append("Warning: " + msg + ".")
-    k, J = X.shape[1], len(outcomes)
-    model = MNLogit(y, X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = model.fit(method="newton", maxiter=maxiter, disp=False)
-    if not res.mle_retvals.get("converged", False):
-        if cells:
-            raise SeparationError(f"multinomial logit did not converge: {msg}")
-        raise ConvergenceError(
-            f"multinomial logit did not converge in {maxiter} Newton iterations. Try: merging rare outcome "
-            "categories, rescaling regressors, removing variables that perfectly predict an outcome, or raising "
-            "maxiter")
-    params = np.asarray(res.params).ravel(order="F")  # outcome-major: all of outcome 1, then outcome 2, ...
-    H = model.hessian(params)
-    scores = model.score_obs(params) if vcov in ("robust", "cluster") else None
-    codes_c, cname = cluster_codes_for(design, vcov, cluster)
-    V, info = ml_vcov(H, scores, vcov, codes_c, cname)
-    pnames = [f"{o}:{v}" for o in outcomes[1:] for v in names]
-    ll = float(model.loglike(params))
+    notes += _separation_notes(y, X, names, outcomes, separation)
+    params, H, model = _fit(y, X, maxiter, cells=_empty_cells(y, X, names, outcomes))
+    ll, (k, J) = float(model.loglike(params)), (X.shape[1], len(outcomes))
     freq = np.bincount(y, minlength=J) / len(y)
     ll0 = float(len(y) * (freq * np.log(freq)).sum())
+    pnames = [f"{o}:{v}" for o in outcomes[1:] for v in names]
+    slopes = [i for i, n in enumerate(pnames) if not n.endswith(":Intercept")]
     q = (J - 1) * (k - (1 if "Intercept" in names else 0))
-    if info.kind == "oim":
-        lr = 2 * (ll - ll0)
-        test = TestResult("LR", lr, float(stats.chi2.sf(lr, q)), q, "chi2", "all slopes = 0")
-    else:
-        idx = [i for i, n in enumerate(pnames) if not n.endswith(":Intercept")]
-        test = wald_zero(params, V, idx, "all slopes = 0")
-    shape = panel_shape(design.index)
+    oim = spec.kind == "oim"
     counts = {str(o): int((y == i).sum()) for i, o in enumerate(outcomes)}
-    notes.append(f"Base outcome: {outcomes[0]}. Outcome counts: "
-                 + ", ".join(f"{o} {n}" for o, n in counts.items()) + ".")
-    return EstimationResult(
-        model="Multinomial logit", estimator="ML (Newton)", depvar=design.depvar, names=pnames, coef=params,
-        vcov=V, variance=info, nobs=len(y), formula=formula, n_entities=shape["n_entities"], t_min=shape["t_min"],
-        t_mean=shape["t_mean"], t_max=shape["t_max"], rsquared={"pseudo (McFadden)": 1 - ll / ll0}, loglik=ll,
-        omitted=design.omitted, dropped_regressors=tuple(dropped),
-        stats={"Log-likelihood (constant only)": ll0, "Outcomes": J}, tests={"model": test}, notes=tuple(notes),
+    notes.append(f"Base outcome: {outcomes[0]}. Outcome counts: " + ", ".join(f"{o} {n}" for o, n in counts.items())
+                 + ".")
+    P = SoftmaxMean(k)(params, X)
+    return build_result(
+        ml_fit(design, spec, H, model.score_obs(params)), spec, wald_terms=None if oim else slopes,
+        wald_null="all slopes = 0", wald_key="model", model="Multinomial logit", estimator="ML (Newton)",
+        depvar=design.depvar,
+        names=pnames, coef=params, nobs=len(y), df_resid=float(len(y) - len(params)), formula=formula,
+        **panel_shape(design.index), rsquared={"pseudo": 1 - ll / ll0}, loglik=ll, omitted=design.omitted,
+        dropped_regressors=tuple((c, "collinear with earlier regressors (omitted)") for c in collinear),
+        stats={"Log-likelihood (constant only)": ll0, "Outcomes": J},
+        tests={"model": TestResult("LR", 2 * (ll - ll0), float(stats.chi2.sf(2 * (ll - ll0), q)), q, "chi2",
+                                   "all slopes = 0")} if oim else {},
+        notes=tuple(notes), index=design.index, fitted_values=P[np.arange(len(y)), y],
+        predictor=_MNPredictor(design.terms, tuple(names), tuple(str(o) for o in outcomes)),
         extra={"outcomes": tuple(outcomes), "base": outcomes[0], "counts": counts,
                "margins": _mn_margins_spec(X, names, outcomes), "index": design.index})
+
+
+def _separation_notes(y: np.ndarray, X: np.ndarray, names: Sequence[str], outcomes: Sequence[Any],
+                      separation: str) -> list[str]:
+    cells = _empty_cells(y, X, names, outcomes)
+    if not cells:
+        return []
+    msg = ("perfect prediction: " + "; ".join(cells) + ". The coefficients of those outcomes on those variables "
+           "diverge; merge sparse categories, drop the variable, or drop those observations")
+    if separation == "raise":
+        raise SeparationError(msg)
+    return ["Warning: " + msg + "."]
+
+
+def _fit(y: np.ndarray, X: np.ndarray, maxiter: int, cells: list[str]) -> tuple[np.ndarray, np.ndarray, Any]:
+    """statsmodels ``MNLogit`` supplies the likelihood, score and Hessian; :func:`.ml.maximize` runs Newton from 0
+    (parameters outcome-major: all of outcome 1, then outcome 2, ...)."""
+    from statsmodels.discrete.discrete_model import MNLogit
+
+    model = MNLogit(y, X)
+    start = np.zeros(X.shape[1] * (len(np.unique(y)) - 1))
+    try:
+        fit = maximize(model.loglike, model.score, start, hessian=model.hessian, maxiter=maxiter,
+                       what="multinomial logit",
+                       advice="Try: merging rare outcome categories, rescaling regressors, removing variables that "
+                              "perfectly predict an outcome, or raising maxiter.")
+    except ConvergenceError as exc:
+        if cells:
+            raise SeparationError("multinomial logit did not converge: perfect prediction: " + "; ".join(cells)
+                                  + f" ({exc})") from None
+        raise
+    return fit.theta, fit.hessian, model
+
+
+@dataclass(frozen=True)
+class _MNPredictor:
+    """Outcome probabilities on new data, one column per outcome (base first)."""
+
+    terms: Terms
+    names: tuple[str, ...]
+    outcomes: tuple[str, ...]
+
+    def predict(self, res: Any, newdata: Any, kind: str | None) -> pd.DataFrame | pd.Series:
+        if kind not in (None, "pr"):
+            raise SpecificationError(f"kind={kind!r}: mnlogit predicts 'pr' (outcome probabilities)")
+        if newdata is None:
+            return res.fitted
+        X, idx = self.terms.matrix(newdata, self.names)
+        return pd.DataFrame(SoftmaxMean(len(self.names))(res.coef, X), index=idx, columns=list(self.outcomes))

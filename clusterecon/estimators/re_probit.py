@@ -17,9 +17,10 @@ to the same MLE as ``points`` grows, and mode/curvature is the more accurate of 
 variance due to the firm effect) reported with delta-method SEs, and the likelihood-ratio test of :math:`\rho=0`
 against the pooled probit, whose null distribution is the 50:50 mixture :math:`\bar\chi^2_{01}` (boundary).
 
-Variance: ``vcov="oim"`` (default) the inverse of the negative numerical Hessian of the log-likelihood; ``"robust"``
-/ ``"cluster"`` the sandwich over firms (or over coarser clusters that nest firms) with factor G/(G−1), as Stata
-``xtprobit, vce(robust|cluster)``.
+Variance: ``vcov="oim"`` (default) the inverse of the negative numerical Hessian of the log-likelihood (scale-aware
+step, :mod:`clusterecon.estimators.ml`); ``"robust"`` (HC1 on the per-firm scores) / ``"cluster"`` the sandwich over
+firms (or over coarser clusters that nest firms) with factor G/(G−1), as Stata ``xtprobit, vce(robust|cluster)``.
+Every fit checks its quadrature by refitting with twice the points (``quadrature_check``).
 
 Average partial effects (``margins``) use the population-averaged probability
 :math:`\Phi(x'\beta/\sqrt{1+\sigma_u^2})` averaged over the sample (Wooldridge 2010, §15.8.2).
@@ -38,7 +39,10 @@ xtprobit; Wooldridge (2010) *Econometric Analysis of Cross Section and Panel Dat
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,17 +51,12 @@ from scipy.special import log_ndtr, logsumexp
 
 from ..panel import SurveyPanel
 from ._linear import cluster_columns, drop_collinear
-from .binary import (
-    ConvergenceError,
-    check_binary,
-    fit_index_model,
-    handle_separation,
-    index_margins_spec,
-    ml_vcov,
-    numeric_hessian,
-)
-from .design import SpecificationError, build_design, panel_shape
-from .results import EstimationResult, TestResult
+from .design import Design, SpecificationError, as_panel_frame, build_design, panel_shape
+from .index_model import fit_index_model, index_margins_spec
+from .ml import maximize, ml_fit, ml_spec, numeric_hessian
+from .predict import Predictor
+from .results import EstimationResult, TestResult, add_wald_test, build_result
+from .separation import check_binary, handle_separation
 
 
 def _mills(z: np.ndarray) -> np.ndarray:
@@ -78,6 +77,7 @@ class _REProbitLik:
         x, w = np.polynomial.hermite.hermgauss(points)
         self.nodes, self.logw = x, np.log(w) + x ** 2
         self.mode = np.zeros(self.G)
+        self.held: tuple[np.ndarray, np.ndarray] | None = None  # (mode, scale) of the current iteration
 
     def _sum_groups(self, a: np.ndarray) -> np.ndarray:
         return np.add.reduceat(a, self.starts, axis=0)
@@ -149,133 +149,139 @@ class _REProbitLik:
         gs = (post * (-0.5 + u ** 2 / (2 * sigma2))).sum(axis=1)
         return ll, np.column_stack([gb, gs])
 
+    def recentre(self, theta: np.ndarray) -> None:
+        """Centre the nodes at ``theta`` and hold them there (until the next call): the Newton iteration's nodes."""
+        self.held = self.adaptation(theta)
+
     def loglike(self, theta: np.ndarray, nodes=None) -> float:
-        return float(self.contributions(theta, nodes=nodes)[0].sum())
+        return float(self.contributions(theta, nodes=nodes if nodes is not None else self.held)[0].sum())
 
     def grad(self, theta: np.ndarray, nodes=None) -> np.ndarray:
-        return self.contributions(theta, True, nodes)[1].sum(axis=0)
+        return self.contributions(theta, True, nodes if nodes is not None else self.held)[1].sum(axis=0)
 
     def hessian(self, theta: np.ndarray, nodes) -> np.ndarray:
         """Numerical Jacobian of the analytic gradient (central differences, nodes fixed), symmetrised."""
         return numeric_hessian(lambda t: self.grad(t, nodes), theta)
 
 
-def _newton(lik: _REProbitLik, theta: np.ndarray, maxiter: int, tol: float = 1e-10) -> tuple[np.ndarray, int]:
-    """Newton–Raphson with step halving; the adaptive nodes are re-centred at the start of every iteration and held
-    fixed within it (Stata's scheme), so each step works on a smooth function with an exact gradient."""
-    crit = np.inf
-    for it in range(1, maxiter + 1):
-        nodes = lik.adaptation(theta)
-        ll = lik.loglike(theta, nodes)
-        g = lik.grad(theta, nodes)
-        H = lik.hessian(theta, nodes)
-        try:
-            step = -np.linalg.solve(H, g)
-        except np.linalg.LinAlgError:
-            step = np.full_like(g, np.nan)
-        if not np.all(np.isfinite(step)) or g @ step <= 0:  # not an ascent direction: scaled gradient ascent
-            step = g / max(1.0, np.abs(g).max())
-        crit = float(g @ step)  # Stata's nrtolerance quantity g'(-H)^-1 g
-        if crit < tol:
-            return theta, it
-        t = 1.0
-        while t > 1e-10:
-            cand = theta + t * step
-            cand[-1] = max(cand[-1], -30.0)
-            ll_c = lik.loglike(cand, nodes)
-            if np.isfinite(ll_c) and ll_c >= ll:
-                break
-            t /= 2
-        theta = cand
-        if theta[-1] <= -30.0:
-            return theta, it
-    raise ConvergenceError(
-        f"random-effects probit did not converge in {maxiter} Newton iterations (last scaled gradient {crit:.3g}). "
-        "Try: more quadrature points (points=24), rescaling regressors, fewer regressors, or checking whether "
-        "sigma_u is near 0 (then the pooled probit is the answer)")
+QUADRATURE_CHECKS = ("double", "quadchk", None)
+CHECK_TOL = 1e-4
 
 
-def _fit(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str, cluster: str | None, points: int,
-         maxiter: int, separation: str, mundlak: Sequence[str] | str | None) -> EstimationResult:
-    from .binary import cluster_codes_for, resolve_vcov
-
+def _fit(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str, cluster: Any, points: int, maxiter: int,
+         separation: str, mundlak: Sequence[str] | str | None, quadrature_check: str | None,
+         entity: str | None, time: str | None) -> EstimationResult:
     if points < 2:
         raise SpecificationError(f"points={points}: quadrature needs at least 2 points (Stata default 12)")
-    if vcov == "robust":
-        vcov, cluster = "cluster", None  # xt commands: robust = clustered by panel
-    vcov = resolve_vcov(vcov, cluster)
-    design = build_design(data, formula, extra=cluster_columns(data, cluster))
+    if quadrature_check not in QUADRATURE_CHECKS:
+        raise SpecificationError(f"quadrature_check={quadrature_check!r}: choose one of {QUADRATURE_CHECKS}")
+    spec = ml_spec(vcov, cluster, estimator="re_probit")
+    df = as_panel_frame(data, entity=entity, time=time)
+    design = build_design(df, formula, extra=cluster_columns(df, spec.clusters))
+    s = _sample(design, mundlak, separation)
+    names, k = s["names"], s["X"].shape[1]
+    order = np.argsort(s["firm"], kind="stable")
+    ys, Xs, gs = s["y"][order], s["X"][order], pd.factorize(s["firm"][order])[0]
+    pooled_model, b0 = fit_index_model(ys, Xs, "probit", names=names)
+    ll_pooled = float(pooled_model.loglike(b0))
+    theta, H, scores, ll, iters = _maximise(ys, Xs, gs, points, np.r_[b0 * np.sqrt(2.0), 0.0], maxiter)
+    units = np.empty(len(ys), dtype=np.int64)
+    units[order] = gs
+    rec = ml_fit(design, spec, H, scores, rows=s["keep"], units=units)
+    res = build_result(
+        rec, spec, model="Correlated random-effects (Mundlak) probit" if mundlak is not None else
+        "Random-effects probit", estimator=f"ML, adaptive Gauss-Hermite quadrature ({points} points)",
+        depvar=design.depvar, names=[*names, "lnsig2u"], coef=theta, nobs=len(ys), df_resid=float(len(ys) - k - 1),
+        formula=formula, **panel_shape(design.index[s["keep"]]), loglik=ll, omitted=s["omitted"],
+        dropped_regressors=tuple(s["dropped"]), tests={"rho": _lr_rho(ll, ll_pooled)},
+        effects={"Firm effects": "random (normal)" + (", Mundlak means" if s["means"] else "")},
+        notes=tuple(s["notes"]) + (("Note: sigma_u → 0 (ln sigma_u^2 hit the lower bound): the pooled probit is "
+                                    "the RE estimate; the SE of lnsig2u is not meaningful.",) if theta[k] <= LOWER
+                                   else ()),
+        index=design.index[s["keep"]],
+        predictor=Predictor(design.terms, link="probit", kinds=("pr", "pu0"), columns=tuple(names),
+                            scale="lnsig2u"),
+        extra={"margins": index_margins_spec("probit", s["X"], names, scale_index=k,
+                                             exclude=("Intercept", *s["means"])),
+               "points": points, "mundlak_means": tuple(s["means"]), "index": design.index[s["keep"]]})
+    res = _with_stats(res, k, ll_pooled, iters)
+    if s["means"]:
+        res = add_wald_test(res, "mundlak", [f"`{m}` = 0" for m in s["means"] if m in names],
+                            name="Wald (Mundlak means)",
+                            null="coefficients of all firm means = 0 (the RE probit is consistent)")
+    if quadrature_check is None:
+        return res
+    return _check_quadrature(res, ys, Xs, gs, points, quadrature_check, maxiter)
+
+
+LOWER = -30.0  # ln σ²_u at which σ_u is taken as 0 (the pooled probit)
+
+
+def _maximise(y: np.ndarray, X: np.ndarray, g: np.ndarray, points: int, theta0: np.ndarray, maxiter: int) -> tuple:
+    """Newton–Raphson (:func:`.ml.maximize`) with the adaptive nodes re-centred at the start of every iteration and
+    held fixed within it (Stata's scheme), so each step works on a smooth function with an exact gradient; the
+    convergence test is on the step and the score, and the score is evaluated again at the returned point with
+    the nodes re-centred there."""
+    lik = _REProbitLik(y, X, g, points)
+    fit = maximize(lik.loglike, lik.grad, theta0, reset=lik.recentre, what="random-effects probit",
+                   maxiter=maxiter, lower={X.shape[1]: LOWER},
+                   advice="Try: more quadrature points (points=24), rescaling regressors, fewer regressors, or "
+                          "checking whether sigma_u is near 0 (then the pooled probit is the answer).")
+    ll, scores = lik.contributions(fit.theta, want_grad=True, nodes=lik.held)
+    return fit.theta, fit.hessian, scores, float(ll.sum()), fit.iterations
+
+
+def _with_stats(res: EstimationResult, k: int, ll_pooled: float, iters: int) -> EstimationResult:
+    lns2, se_lns2 = float(res.coef[k]), float(np.sqrt(max(res.vcov[k, k], 0.0)))
+    sigma_u, rho = float(np.exp(lns2 / 2)), float(np.exp(lns2) / (1 + np.exp(lns2)))
+    return replace(res, stats={"sigma_u": sigma_u, "se(sigma_u)": sigma_u / 2 * se_lns2, "rho": rho,
+                               "se(rho)": rho * (1 - rho) * se_lns2, "Log-likelihood (pooled probit)": ll_pooled,
+                               "Newton iterations": iters})
+
+
+def _lr_rho(ll: float, ll_pooled: float) -> TestResult:
+    lr = max(2 * (ll - ll_pooled), 0.0)
+    return TestResult("LR test of rho = 0", lr, float(0.5 * stats.chi2.sf(lr, 1)) if lr > 0 else 1.0, 1, "chibar2",
+                      "rho = 0 (pooled probit)", note="boundary: p = 0.5·P(chi2(1) > LR), Stata's chibar2(01)")
+
+
+def _check_quadrature(res: EstimationResult, y, X, g, points: int, rule: str, maxiter: int) -> EstimationResult:
+    """Refit with other numbers of points — twice as many (``"double"``), or about 2n/3 and 4n/3 as Stata's
+    ``quadchk`` — and warn when a coefficient or standard error moves by more than 10⁻⁴ relative (Stata's rule
+    of thumb for a quadrature that does not matter)."""
+    others = [2 * points] if rule == "double" else sorted({max(2, round(2 * points / 3)), round(4 * points / 3)})
+    worst = 0.0
+    se0 = np.sqrt(np.maximum(np.diag(-res.fit.bread), 0))  # OIM, whatever variance the result reports
+    for m in others:
+        th, H, *_ = _maximise(y, X, g, m, res.coef, maxiter)
+        se = np.sqrt(np.maximum(np.diag(np.linalg.inv(-H)), 0))
+        # relative to the value, or to its standard error for a coefficient near 0 (which no quadrature fixes)
+        rel = np.r_[np.abs(th - res.coef) / np.maximum(np.abs(res.coef), se0),
+                    np.abs(se - se0) / np.maximum(se0, 1e-12)]
+        worst = max(worst, float(rel.max()))
+    note = (f"Quadrature check ({rule}): refitted with {', '.join(map(str, others))} points; largest relative "
+            f"change in a coefficient or OIM standard error {worst:.2g}")
+    if worst > CHECK_TOL:
+        warnings.warn(note + f" > {CHECK_TOL:g}: the {points}-point quadrature is not accurate here; raise points "
+                      "(e.g. points=24 or 32)", stacklevel=4)
+    return replace(res, notes=(*res.notes, note + "."), stats={**res.stats, "Quadrature check (max rel. change)":
+                                                                worst})
+
+
+def _sample(design: Design, mundlak: Any, separation: str) -> dict[str, Any]:
+    """Mundlak means (CRE), collinear columns and perfectly predicted observations handled; rows kept."""
     y = check_binary(design.y, design.depvar)
-    firm = design.entity
-    names = list(design.names)
-    X = design.X
+    firm, names, X = design.entity, list(design.names), design.X
     mean_names: list[str] = []
     if mundlak is not None:
         X, names, mean_names = _add_means(X, names, firm, np.asarray(design.time), mundlak)
     X, names, collinear = drop_collinear(X, names)
     dropped = [(c, "collinear with earlier regressors (omitted)") for c in collinear]
     y, X, names, keep, omitted_sep, dropped_sep, notes = handle_separation(y, X, names, separation)
-    dropped += dropped_sep
-    firm = firm[keep]
     if "Intercept" not in names:
         notes.append("Note: no constant in the model; the firm effect has mean zero.")
-    order = np.argsort(firm, kind="stable")
-    ys, Xs, gs = y[order], X[order], pd.factorize(firm[order])[0]
-    # starting values: pooled probit, rescaled for sigma_u^2 = 1 (rho = 0.5), as a neutral start
-    pooled_model, b0 = fit_index_model(ys, Xs, "probit", names=names)
-    ll_pooled = float(pooled_model.loglike(b0))
-    lik = _REProbitLik(ys, Xs, gs, points)
-    theta0 = np.r_[b0 * np.sqrt(2.0), 0.0]
-    theta, iters = _newton(lik, theta0, maxiter)
-    nodes = lik.adaptation(theta)
-    ll = lik.loglike(theta, nodes)
-    k = X.shape[1]
-    boundary = theta[k] <= -30.0
-    H = lik.hessian(theta, nodes)
-    scores = None
-    codes, cname = None, ""
-    if vcov == "cluster":
-        scores = lik.contributions(theta, True, nodes)[1]  # per firm
-        codes_rows, cname = cluster_codes_for(design, vcov, cluster, keep)
-        codes_rows = codes_rows[order]
-        starts = lik.starts
-        codes = codes_rows[starts]
-        nested = pd.Series(codes_rows).groupby(gs).nunique().max() == 1
-        if not nested:
-            raise SpecificationError(f"clusters {cname!r} must nest firms (each firm in one cluster) for the RE "
-                                     "probit, whose likelihood contributions are per firm")
-    if boundary:
-        notes.append("Note: sigma_u → 0 (ln sigma_u^2 hit the lower bound): the pooled probit is the RE estimate; "
-                     "the SE of lnsig2u is not meaningful.")
-    V, info = ml_vcov(H, scores, vcov, codes, cname)
-    pnames = [*names, "lnsig2u"]
-    lns2, se_lns2 = float(theta[k]), float(np.sqrt(max(V[k, k], 0.0)))
-    sigma_u = float(np.exp(lns2 / 2))
-    rho = float(np.exp(lns2) / (1 + np.exp(lns2)))
-    lr = max(2 * (ll - ll_pooled), 0.0)
-    test = TestResult("LR test of rho = 0", lr, float(0.5 * stats.chi2.sf(lr, 1)) if lr > 0 else 1.0, 1, "chibar2",
-                      "rho = 0 (pooled probit)", note="boundary: p = 0.5·P(chi2(1) > LR), Stata's chibar2(01)")
-    shape = panel_shape(design.index[keep])
-    spec = index_margins_spec("probit", X, names, scale_index=k, exclude=("Intercept", *mean_names))
-    tests = {"rho": test}
-    present = [j for j, nm in enumerate(names) if nm in mean_names]
-    if present:
-        b, Vm = theta[present], V[np.ix_(present, present)]
-        w = float(b @ np.linalg.solve(Vm, b))
-        tests["mundlak"] = TestResult("Wald (Mundlak means)", w, float(stats.chi2.sf(w, len(present))), len(present),
-                                      "chi2", "coefficients of all firm means = 0 (the RE probit is consistent)")
-    model = "Correlated random-effects (Mundlak) probit" if mundlak is not None else "Random-effects probit"
-    return EstimationResult(
-        model=model, estimator=f"ML, adaptive Gauss-Hermite quadrature ({points} points)", depvar=design.depvar,
-        names=pnames, coef=theta, vcov=V, variance=info, nobs=len(y), formula=formula,
-        n_entities=shape["n_entities"], t_min=shape["t_min"], t_mean=shape["t_mean"], t_max=shape["t_max"],
-        loglik=ll, omitted=tuple(design.omitted) + tuple(omitted_sep), dropped_regressors=tuple(dropped),
-        stats={"sigma_u": sigma_u, "se(sigma_u)": sigma_u / 2 * se_lns2, "rho": rho,
-               "se(rho)": rho * (1 - rho) * se_lns2, "Log-likelihood (pooled probit)": ll_pooled,
-               "Newton iterations": iters},
-        effects={"Firm effects": "random (normal)" + (", Mundlak means" if mean_names else "")},
-        tests=tests, notes=tuple(notes),
-        extra={"margins": spec, "points": points, "mundlak_means": tuple(mean_names), "index": design.index[keep]})
+    return {"y": y, "X": X, "names": names, "firm": firm[keep], "keep": keep, "means": mean_names,
+            "omitted": (*design.omitted, *omitted_sep), "dropped": dropped + dropped_sep, "notes": notes}
 
 
 def _add_means(X: np.ndarray, names: list[str], firm: np.ndarray, time: np.ndarray,
@@ -300,36 +306,75 @@ def _add_means(X: np.ndarray, names: list[str], firm: np.ndarray, time: np.ndarr
     return np.column_stack([X, means]), [*names, *mnames], mnames
 
 
-def re_probit(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str = "oim", cluster: str | None = None,
-              points: int = 12, maxiter: int = 100, separation: str = "drop") -> EstimationResult:
+def re_probit(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str = "oim",
+              cluster: str | Sequence[str] | None = None, points: int = 12, maxiter: int = 100,
+              separation: str = "drop", quadrature_check: str | None = "double", entity: str | None = None,
+              time: str | None = None) -> EstimationResult:
     r"""Random-effects probit (Stata ``xtprobit y x, re intpoints(12)``).
 
     Parameters
     ----------
-    data : SurveyPanel or DataFrame indexed by (firm, year); the firm is the first index level.
+    data : SurveyPanel, (firm, year)-indexed DataFrame, or a plain DataFrame with ``entity=``/``time=``.
     formula : ``"y ~ x1 + x2 + C(year)"``, y coded 0/1.
-    vcov : ``"oim"`` (default), ``"robust"`` (= clustered by firm, as xt commands do) or ``"cluster"``.
+    vcov, cluster : ``"oim"`` (default), ``"opg"``, ``"robust"`` (= ``"hc1"`` on the per-firm scores, which is the
+        firm-clustered sandwich ×G/(G−1) that Stata's xt commands call robust), ``"hc0"`` or ``"cluster"`` (by
+        ``cluster``, which must nest firms).
     points : quadrature points per firm (Stata ``intpoints()``, default 12).
+    quadrature_check : ``"double"`` (default) refits with twice the points and warns when a coefficient or
+        standard error moves by more than 1e-4 relative; ``"quadchk"`` refits with about 2n/3 and 4n/3 points as
+        Stata's ``quadchk``; ``None`` skips the check. The largest change is in ``stats`` and the notes.
 
     Returns
     -------
     EstimationResult: β and ``lnsig2u``; ``stats`` sigma_u, rho (with delta-method SEs), the pooled log-likelihood;
-    ``tests["rho"]`` the LR test of ρ = 0 (χ̄²₀₁); ``margins(result)`` gives APEs on Φ(x'β/√(1+σ²_u)).
+    ``tests["rho"]`` the LR test of ρ = 0 (χ̄²₀₁); ``margins(result)`` gives APEs on Φ(x'β/√(1+σ²_u));
+    ``predict(newdata)`` the population-averaged probability (``kind="pu0"``: at u = 0; ``"xb"``: the index).
+    The maximiser stops when both the Newton step and the score g'(−H)⁻¹g are negligible (:mod:`.ml`).
+
+    References
+    ----------
+    Butler and Moffitt (1982), Econometrica 50; Liu and Pierce (1994), Biometrika 81; StataCorp, [XT] xtprobit,
+    [XT] quadchk; Wooldridge (2010), §15.8.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(12)
+    >>> firm = np.repeat(np.arange(150), 4)
+    >>> df = pd.DataFrame({"firm": firm, "year": np.tile(np.arange(4), 150), "x": rng.normal(size=600)})
+    >>> df["y"] = (0.8 * df.x + rng.normal(size=150)[firm] + rng.normal(size=600) > 0).astype(int)
+    >>> r = re_probit(df, "y ~ x", entity="firm", time="year")
+    >>> bool(abs(r.params["x"] - 0.8) < 3 * r.std_errors["x"]), "Quadrature check (max rel. change)" in r.stats
+    (True, True)
     """
     return _fit(data, formula, vcov=vcov, cluster=cluster, points=points, maxiter=maxiter, separation=separation,
-                mundlak=None)
+                mundlak=None, quadrature_check=quadrature_check, entity=entity, time=time)
 
 
 def cre_probit(data: SurveyPanel | pd.DataFrame, formula: str, *, means: Sequence[str] | str = "auto",
-               vcov: str = "oim", cluster: str | None = None, points: int = 12, maxiter: int = 100,
-               separation: str = "drop") -> EstimationResult:
+               vcov: str = "oim", cluster: str | Sequence[str] | None = None, points: int = 12, maxiter: int = 100,
+               separation: str = "drop", quadrature_check: str | None = "double", entity: str | None = None,
+               time: str | None = None) -> EstimationResult:
     r"""Correlated random-effects probit: :func:`re_probit` with the firm means of the time-varying regressors.
 
     ``means="auto"`` averages every regressor that varies within firms except functions of time alone (year
     dummies, trends); or name the columns. Means are over the estimation sample (Wooldridge's recommendation for
     unbalanced panels). APEs from ``margins`` vary x holding the means fixed and average over the sample
     (Wooldridge 2010, eq. 15.75); the ``mean(...)`` columns are not reported as effects. The Wald test that all
-    mean coefficients are zero (the RE assumption) is in ``tests["mundlak"]``.
+    mean coefficients are zero (the RE assumption) is in ``tests["mundlak"]`` (recomputed by ``with_vcov``).
+    Other options as :func:`re_probit`.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(13)
+    >>> firm = np.repeat(np.arange(150), 4)
+    >>> c = rng.normal(size=150)[firm]
+    >>> df = pd.DataFrame({"firm": firm, "year": np.tile(np.arange(4), 150), "x": rng.normal(size=600) + c})
+    >>> df["y"] = (0.8 * df.x + c + rng.normal(size=600) > 0).astype(int)
+    >>> r = cre_probit(df, "y ~ x", entity="firm", time="year", quadrature_check=None)
+    >>> r.names, r.tests["mundlak"].df
+    (('Intercept', 'x', 'mean(x)', 'lnsig2u'), 1)
     """
     return _fit(data, formula, vcov=vcov, cluster=cluster, points=points, maxiter=maxiter, separation=separation,
-                mundlak=means)
+                mundlak=means, quadrature_check=quadrature_check, entity=entity, time=time)

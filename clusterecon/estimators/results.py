@@ -451,8 +451,8 @@ def _rebuild(cls: type, state: dict[str, Any]) -> EstimationResult:
 
 # ------------------------------------------------------------------------------------------------ assembly
 def build_result(fit: Any, spec: Any, *, data: Any = None, wald_terms: Sequence[int] | None = None,
-                 wald_null: str = "all slopes are zero", cls: type[EstimationResult] = EstimationResult,
-                 **fields: Any) -> EstimationResult:
+                 wald_null: str = "all slopes are zero", wald_key: str = "wald",
+                 cls: type[EstimationResult] = EstimationResult, **fields: Any) -> EstimationResult:
     """The one assembly step: covariance of ``fit`` under ``spec`` (see :mod:`.fit`), the model Wald test of the
     coefficients ``wald_terms`` (stored as ``tests["wald"]`` and recomputed by ``with_vcov``), and the result.
 
@@ -465,16 +465,16 @@ def build_result(fit: Any, spec: Any, *, data: Any = None, wald_terms: Sequence[
     tests = dict(fields.pop("tests", {}))
     extra = dict(fields.pop("extra", {}))
     if wald_terms is not None and len(wald_terms):
-        extra["wald_terms"] = (tuple(int(j) for j in wald_terms), wald_null)
-        tests = {"wald": wald_zero_test(fields["coef"], V, wald_terms, wald_null, df), **tests}
+        extra["wald_terms"] = (tuple(int(j) for j in wald_terms), wald_null, wald_key)
+        tests = {wald_key: wald_zero_test(fields["coef"], V, wald_terms, wald_null, df), **tests}
     return cls(vcov=V, variance=info, df_inference=df, fit=fit, tests=tests, extra=extra, **fields)
 
 
 def _reexpress(res: EstimationResult, V: np.ndarray, info: VarianceInfo, df: float | None) -> EstimationResult:
     tests = dict(res.tests)
     wt = res.extra.get("wald_terms")
-    if wt is not None and "wald" in tests:
-        tests["wald"] = wald_zero_test(res.coef, V, wt[0], wt[1], df)
+    if wt is not None and wt[2] in tests:
+        tests[wt[2]] = wald_zero_test(res.coef, V, wt[0], wt[1], df)
     for key, t in res.tests.items():  # other stored Wald tests depend on the old covariance: recompute by name
         spec = res.extra.get("wald_tests", {}).get(key)
         if spec is not None:
