@@ -19,9 +19,10 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("validate", "clusterecon.commands.validate", "check a survey file against the canonical schema and report"),
     ("describe", "clusterecon.commands.describe", "panel structure and summary statistics (bundled sample if no FILE)"),
     ("codebook", "clusterecon.commands.codebook", "print the canonical codebook (Markdown)"),
-    ("simulate", "clusterecon.simulate.cli", "simulate a cluster and write a survey with known truth"),
-    ("analyse", "clusterecon.analyse_cli", "validate, run the phase-hypothesis battery and write the report folder"),
-    ("replicate", "clusterecon.replicate.cli", "run a replication spec (TOML) and check the published numbers"),
+    ("simulate", "clusterecon.commands.simulate", "simulate a cluster and write a survey with known truth"),
+    ("analyse", "clusterecon.commands.analyse",
+     "validate, run the phase-hypothesis battery and write the report folder"),
+    ("replicate", "clusterecon.commands.replicate", "run a replication spec (TOML) and check the published numbers"),
 ]
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2

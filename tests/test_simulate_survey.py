@@ -203,7 +203,7 @@ def test_messy_raw_file_round_trips_through_the_loader(tmp_path, kind, suffix):
 
 def test_cli_writes_a_survey_that_validate_accepts(tmp_path, capsys):
     from clusterecon.cli import main
-    from clusterecon.simulate import cli
+    from clusterecon.commands import simulate as cli
 
     p = argparse.ArgumentParser()
     cli.add_arguments(p)

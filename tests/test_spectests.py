@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clusterecon.estimators._demean import entity_codes, group_means
+from clusterecon.estimators.demean import entity_codes, group_means
 from clusterecon.estimators.design import SpecificationError
 from clusterecon.estimators.random_effects import random_effects
 from clusterecon.estimators.spectests import breusch_pagan_lm, hausman, robust_hausman

@@ -251,7 +251,7 @@ def test_relabel_and_shuffle_change_nothing(sim, seed, effects):
 def test_absorb_equals_projection_on_dummies(seed, G, T, frac, weighted):
     """The exact two-way block (firm demeaning + dense year block) equals the residual of a regression on all
     firm and year dummies, on arbitrary unbalanced panels, weighted or not."""
-    from clusterecon.estimators._demean import absorb
+    from clusterecon.estimators.demean import absorb
 
     rng = np.random.default_rng(seed)
     f = np.repeat(np.arange(G), T)

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._demean import Groups
-from ._linear import corr2, fit_linear, linear_spec, ls_fit, prepare
 from .covariance import cluster_codes, nested_in
+from .demean import Groups
 from .design import SpecificationError, panel_shape
+from .linear import corr2, fit_linear, linear_spec, ls_fit, prepare
 from .predict import Predictor
 from .results import EstimationResult, build_result
 

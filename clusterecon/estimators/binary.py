@@ -35,10 +35,10 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
-from ._linear import cluster_columns, drop_collinear
 from .design import Design, as_panel_frame, build_design, panel_shape
 from .errors import ConvergenceError, SeparationError, SpecificationError
 from .index_model import fit_index_model, index_margins_spec, link_functions
+from .linear import cluster_columns, drop_collinear
 from .ml import maximize, ml_fit, ml_spec
 from .predict import Predictor
 from .results import EstimationResult, Omitted, TestResult, build_result
@@ -186,8 +186,8 @@ def logit(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str | None = 
     >>> df = pd.DataFrame({"x": rng.normal(size=500)})
     >>> df["y"] = (0.5 + df.x + rng.logistic(size=500) > 0).astype(int)
     >>> r = logit(df, "y ~ x", vcov="robust")
-    >>> float(round(r.params["x"], 1)), r.variance.kind, r.tests["wald"].dist
-    (1.0, 'robust', 'chi2')
+    >>> float(round(r.params["x"], 1)), r.variance.kind, r.tests["model"].name
+    (1.0, 'robust', 'Wald')
     """
     return _binary(data, formula, "logit", vcov=vcov, cluster=cluster, separation=separation, maxiter=maxiter,
                    weights=weights, weights_type=weights_type, entity=entity, time=time)

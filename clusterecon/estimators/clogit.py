@@ -33,8 +33,8 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
-from ._linear import cluster_columns, drop_collinear
 from .design import Design, SpecificationError, as_panel_frame, build_design, panel_shape
+from .linear import cluster_columns, drop_collinear
 from .ml import maximize, ml_fit, ml_spec
 from .predict import Predictor
 from .results import EstimationResult, Omitted, TestResult, build_result

@@ -19,6 +19,7 @@ B = (X'X)⁻¹ the bread, and scores s_i = x_i e_i (weighted: w_i x_i e_i).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -215,116 +216,143 @@ def ols_covariance(
         raise ValueError(f"vcov must be one of {KINDS}, got {kind!r}")
     if dof not in DOF_RULES:
         raise ValueError(f"dof must be one of {DOF_RULES}, got {dof!r}")
-    X = np.asarray(X, dtype=float)
-    if X.ndim == 1:
-        X = X[:, None]
-    e = np.asarray(resid, dtype=float).ravel()
-    n, k = X.shape
-    w = None if weights is None else np.asarray(weights, dtype=float).ravel()
-    if frequency and w is not None:
-        n = float(w.sum())
-    if bread is None:
-        xtx = X.T @ (X * w[:, None]) if w is not None else X.T @ X
-        bread = np.linalg.pinv(xtx)
-    a = int(n_absorbed)
-    kp = k + int(n_partialled)
-    k_all = kp + a  # classical / robust count everything estimated
-    if dof == "areg":
-        k_clu = k_all
-    elif dof == "reghdfe":
-        k_clu = kp + a - int(n_nested) + (1 if n_nested > 0 else 0)
-    else:
-        k_clu = kp + (1 if a > 0 and has_constant else 0)
-    rule = _RULE_TEXT[dof]
-
+    c = _OLSContext.of(X, resid, bread, weights, frequency, dof, n_absorbed, n_partialled, has_constant, n_nested)
     if kind == "classical":
-        ssr = float(e @ (e * w)) if w is not None else float(e @ e)
-        if dof == "none":
-            return bread * ssr / n, VarianceInfo("classical", dof_rule="s2 = SSR/N"), None
-        df = n - k_all
-        return bread * ssr / df, VarianceInfo("classical", dof_rule=f"s2 = SSR/(N-K), K = {k_all}"), float(df)
-
-    scores = _Scores(X, e * w if w is not None else e)
-    df_resid = float(n - k_all)
-    if frequency and w is not None and kind not in ("cluster", "cluster2", "driscoll-kraay"):
-        scores = _Scores(X, e * np.sqrt(w))  # each of the w_i copies is its own observation
-    if kind in ("hc2", "hc3"):
-        if frequency:
-            raise ValueError(f"vcov={kind!r} is not available with frequency weights")
-        if a or n_partialled:
-            raise ValueError(f"vcov={kind!r} needs the leverage of every estimated effect; not available with "
-                             "absorbed fixed effects")
-        h = np.einsum("ij,jk,ik->i", X, bread, X)
-        if w is not None:
-            h *= w
-        adj = 1.0 / (1.0 - h) if kind == "hc2" else 1.0 / (1.0 - h) ** 2
-        V = sandwich(bread, _Scores(X, scores.ew * np.sqrt(adj)).cross())
-        text = "HC2: e_i^2/(1-h_i)" if kind == "hc2" else "HC3: e_i^2/(1-h_i)^2"
-        return V, VarianceInfo(kind, dof_rule=text + ", no small-sample factor"), \
-            (None if dof == "none" else df_resid)
-    if kind == "hc0":
-        return sandwich(bread, scores.cross()), VarianceInfo("hc0", dof_rule="HC0: no small-sample factor"), \
-            (None if dof == "none" else df_resid)
-    if kind in ("robust", "hc1"):
-        V = sandwich(bread, scores.cross())
-        if dof in ("stata", "areg", "reghdfe"):
-            V *= n / (n - k_all)
-            text = f"HC1: N/(N-K), K = {k_all}"
-        else:
-            text = "HC0: no small-sample factor"
-        return V, VarianceInfo("robust", dof_rule=text), (None if dof == "none" else df_resid)
-
+        return _ols_classical(c)
+    if kind in ("hc0", "hc1", "robust", "hc2", "hc3"):
+        return _ols_hc(c, kind, int(n_partialled))
     if kind == "driscoll-kraay":
-        if time is None:
-            raise ValueError("Driscoll-Kraay needs the time codes (time=...)")
-        t_codes = np.asarray(time)
-        t_codes = t_codes - t_codes.min()
-        h = _group_sums(t_codes.astype(np.int64), scores)  # rows = calendar periods, zero rows for empty ones
-        T = len(np.unique(t_codes))
-        m = int(np.floor(4 * (T / 100) ** (2 / 9))) if bandwidth is None else int(bandwidth)
-        S = h.T @ h
-        for j in range(1, m + 1):
-            gam = h[j:].T @ h[:-j]
-            S += (1 - j / (m + 1)) * (gam + gam.T)
-        V = sandwich(bread, S)
-        if dof in ("stata", "areg", "reghdfe"):
-            V *= T / (T - 1) * (n - 1) / (n - k_clu)
-            text = f"T/(T-1)*(N-1)/(N-K), K = {k_clu}"
-        else:
-            text = "no small-sample factor"
-        info = VarianceInfo("driscoll-kraay", clusters=("time",), n_clusters=(T,), dof_rule=text, bandwidth=m)
-        return V, info, (None if dof == "none" else float(T - 1))
-
+        return _ols_dk(c, time, bandwidth)
     if clusters is None:
         raise ValueError(f"vcov={kind!r} needs cluster codes (clusters=...)")
-    c = np.asarray(clusters)
-    small = dof in ("stata", "areg", "reghdfe")
-    if kind == "cluster":
-        if c.ndim == 2:
-            c = c[:, 0]
-        meat, G = meat_cluster(c, scores)
-        V = sandwich(bread, meat)
-        if small:
-            V *= G / (G - 1) * (n - 1) / (n - k_clu)
-        names = tuple(cluster_names) or ("cluster",)
-        info = VarianceInfo("cluster", clusters=names[:1], n_clusters=(G,),
-                            dof_rule=rule + f" [K = {k_clu}]" if small else rule)
-        return V, info, (None if dof == "none" else float(G - 1))
+    return _ols_cluster(c, kind, np.asarray(clusters), cluster_names)
 
-    # two-way (CGM)
-    if c.ndim != 2 or c.shape[1] != 2:
+
+@dataclass
+class _OLSContext:
+    """What every OLS variance formula reads: X, the scores, the bread, N and the K of each small-sample rule."""
+
+    X: np.ndarray
+    e: np.ndarray
+    w: np.ndarray | None
+    bread: np.ndarray
+    n: float
+    k_all: int  # classical / robust count everything estimated
+    k_clu: int  # the K of the cluster and Driscoll-Kraay factors under the rule
+    dof: str
+    frequency: bool
+    absorbed: int
+
+    @classmethod
+    def of(cls, X, resid, bread, weights, frequency, dof, n_absorbed, n_partialled, has_constant, n_nested):
+        X = np.asarray(X, dtype=float)
+        X = X[:, None] if X.ndim == 1 else X
+        w = None if weights is None else np.asarray(weights, dtype=float).ravel()
+        n = float(w.sum()) if frequency and w is not None else X.shape[0]
+        if bread is None:
+            bread = np.linalg.pinv(X.T @ (X * w[:, None]) if w is not None else X.T @ X)
+        a, kp = int(n_absorbed), X.shape[1] + int(n_partialled)
+        if dof == "areg":
+            k_clu = kp + a
+        elif dof == "reghdfe":
+            k_clu = kp + a - int(n_nested) + (1 if n_nested > 0 else 0)
+        else:
+            k_clu = kp + (1 if a > 0 and has_constant else 0)
+        return cls(X, np.asarray(resid, dtype=float).ravel(), w, bread, n, kp + a, k_clu, dof,
+                   bool(frequency and w is not None), a)
+
+    @property
+    def small(self) -> bool:
+        return self.dof in ("stata", "areg", "reghdfe")
+
+    def df(self, value: float) -> float | None:
+        return None if self.dof == "none" else float(value)
+
+    def scores(self, each_copy: bool = False) -> _Scores:
+        """Scores x_i w_i e_i; with frequency weights and ``each_copy``, √w_i x_i e_i (each copy its own row)."""
+        if self.w is None:
+            return _Scores(self.X, self.e)
+        return _Scores(self.X, self.e * (np.sqrt(self.w) if self.frequency and each_copy else self.w))
+
+
+def _ols_classical(c: _OLSContext) -> tuple[np.ndarray, VarianceInfo, float | None]:
+    ssr = float(c.e @ (c.e * c.w)) if c.w is not None else float(c.e @ c.e)
+    if c.dof == "none":
+        return c.bread * ssr / c.n, VarianceInfo("classical", dof_rule="s2 = SSR/N"), None
+    df = c.n - c.k_all
+    return c.bread * ssr / df, VarianceInfo("classical", dof_rule=f"s2 = SSR/(N-K), K = {c.k_all}"), float(df)
+
+
+def _ols_hc(c: _OLSContext, kind: str, n_partialled: int) -> tuple[np.ndarray, VarianceInfo, float | None]:
+    scores, df = c.scores(each_copy=True), c.df(c.n - c.k_all)
+    if kind in ("hc2", "hc3"):
+        if c.frequency:
+            raise ValueError(f"vcov={kind!r} is not available with frequency weights")
+        if c.absorbed or n_partialled:
+            raise ValueError(f"vcov={kind!r} needs the leverage of every estimated effect; not available with "
+                             "absorbed fixed effects")
+        h = np.einsum("ij,jk,ik->i", c.X, c.bread, c.X)
+        if c.w is not None:
+            h *= c.w
+        adj = 1.0 / (1.0 - h) if kind == "hc2" else 1.0 / (1.0 - h) ** 2
+        V = sandwich(c.bread, _Scores(c.X, scores.ew * np.sqrt(adj)).cross())
+        text = "HC2: e_i^2/(1-h_i)" if kind == "hc2" else "HC3: e_i^2/(1-h_i)^2"
+        return V, VarianceInfo(kind, dof_rule=text + ", no small-sample factor"), df
+    V = sandwich(c.bread, scores.cross())
+    if kind == "hc0":
+        return V, VarianceInfo("hc0", dof_rule="HC0: no small-sample factor"), df
+    if c.small:
+        return V * (c.n / (c.n - c.k_all)), VarianceInfo("robust", dof_rule=f"HC1: N/(N-K), K = {c.k_all}"), df
+    return V, VarianceInfo("robust", dof_rule="HC0: no small-sample factor"), df
+
+
+def _ols_dk(c: _OLSContext, time: np.ndarray | None, bandwidth: int | None,
+            ) -> tuple[np.ndarray, VarianceInfo, float | None]:
+    if time is None:
+        raise ValueError("Driscoll-Kraay needs the time codes (time=...)")
+    t_codes = np.asarray(time)
+    t_codes = t_codes - t_codes.min()
+    h = _group_sums(t_codes.astype(np.int64), c.scores())  # rows = calendar periods, zero rows for empty ones
+    T = len(np.unique(t_codes))
+    m = int(np.floor(4 * (T / 100) ** (2 / 9))) if bandwidth is None else int(bandwidth)
+    S = h.T @ h
+    for j in range(1, m + 1):
+        gam = h[j:].T @ h[:-j]
+        S += (1 - j / (m + 1)) * (gam + gam.T)
+    V = sandwich(c.bread, S)
+    if c.small:
+        V *= T / (T - 1) * (c.n - 1) / (c.n - c.k_clu)
+        text = f"T/(T-1)*(N-1)/(N-K), K = {c.k_clu}"
+    else:
+        text = "no small-sample factor"
+    info = VarianceInfo("driscoll-kraay", clusters=("time",), n_clusters=(T,), dof_rule=text, bandwidth=m)
+    return V, info, c.df(T - 1)
+
+
+def _ols_cluster(c: _OLSContext, kind: str, codes: np.ndarray, cluster_names: Sequence[str],
+                 ) -> tuple[np.ndarray, VarianceInfo, float | None]:
+    scores, rule = c.scores(), _RULE_TEXT[c.dof]
+    if kind == "cluster":
+        meat, G = meat_cluster(codes[:, 0] if codes.ndim == 2 else codes, scores)
+        V = sandwich(c.bread, meat)
+        if c.small:
+            V *= G / (G - 1) * (c.n - 1) / (c.n - c.k_clu)
+        info = VarianceInfo("cluster", clusters=(tuple(cluster_names) or ("cluster",))[:1], n_clusters=(G,),
+                            dof_rule=rule + f" [K = {c.k_clu}]" if c.small else rule)
+        return V, info, c.df(G - 1)
+    if codes.ndim != 2 or codes.shape[1] != 2:  # two-way (Cameron-Gelbach-Miller)
         raise ValueError("vcov='cluster2' needs two cluster variables (clusters of shape (n, 2))")
-    m1, g1 = meat_cluster(c[:, 0], scores)
-    m2, g2 = meat_cluster(c[:, 1], scores)
-    m12, g12 = meat_cluster(intersect_codes(c), scores)
-    V = sandwich(bread, m1 + m2 - m12)
+    m1, g1 = meat_cluster(codes[:, 0], scores)
+    m2, g2 = meat_cluster(codes[:, 1], scores)
+    m12, _ = meat_cluster(intersect_codes(codes), scores)
+    V = sandwich(c.bread, m1 + m2 - m12)
     gmin = min(g1, g2)
-    if small:
-        V *= gmin / (gmin - 1) * (n - 1) / (n - k_clu)
-    names = tuple(cluster_names) or ("cluster1", "cluster2")
-    info = VarianceInfo("cluster2", clusters=names[:2], n_clusters=(g1, g2),
-                        dof_rule=(f"min(G)/(min(G)-1)*(N-1)/(N-K) on V1+V2-V12, K = {k_clu}" if small else rule))
-    return V, info, (None if dof == "none" else float(gmin - 1))
+    if c.small:
+        V *= gmin / (gmin - 1) * (c.n - 1) / (c.n - c.k_clu)
+    info = VarianceInfo("cluster2", clusters=(tuple(cluster_names) or ("cluster1", "cluster2"))[:2],
+                        n_clusters=(g1, g2), dof_rule=(f"min(G)/(min(G)-1)*(N-1)/(N-K) on V1+V2-V12, K = {c.k_clu}"
+                                                       if c.small else rule))
+    return V, info, c.df(gmin - 1)
 
 
 def ml_sandwich(hess_inv: np.ndarray, scores: np.ndarray | None, kind: str, *, clusters: np.ndarray | None = None,

@@ -36,10 +36,10 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
-from ._linear import cluster_columns
 from .design import SpecificationError, build_design, panel_shape
 from .errors import ConvergenceError
 from .hazard import risk_set
+from .linear import cluster_columns
 from .ml import maximize, ml_fit, ml_spec
 from .predict import Predictor
 from .results import EstimationResult, TestResult, build_result

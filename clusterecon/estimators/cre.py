@@ -29,9 +29,10 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._demean import entity_codes, group_means, varies_within
-from ._linear import cluster_columns, design_fit, fast_design, independent_columns, ols
+from .demean import entity_codes, group_means, varies_within
 from .design import Design, SpecificationError, as_panel_frame, panel_shape
+from .linear import cluster_columns, design_fit, fast_design, independent_columns, ols
+from .predict import Predictor
 from .random_effects import fit_re
 from .results import EstimationResult, add_wald_test, build_result
 from .variance import VarianceSpec, parse_vcov
@@ -118,10 +119,12 @@ def correlated_re(data: SurveyPanel | pd.DataFrame, formula: str, *, method: str
     note = (f"Mundlak CRE: firm means of {len(mnames)} time-varying regressor(s) added; their coefficients "
             "test RE against FE",)
     extra = {"mean_terms": tuple(mnames), "varying_terms": tuple(vnames)}
+    means = tuple((m, m[len(MEAN_PREFIX):]) for m in mnames)
     if method == "re":
-        res = fit_re(design, spec, model="Correlated random effects (Mundlak), RE-GLS", notes=note, extra=extra)
+        res = fit_re(design, spec, model="Correlated random effects (Mundlak), RE-GLS", notes=note, extra=extra,
+                     means=means)
     else:
-        res = _fit_pooled(design, spec, notes=note, extra=extra)
+        res = _fit_pooled(design, spec, notes=note, extra=extra, means=means)
     present = [m for m in mnames if m in res.names]
     if not present:
         return res
@@ -131,7 +134,7 @@ def correlated_re(data: SurveyPanel | pd.DataFrame, formula: str, *, method: str
 
 
 def _fit_pooled(design: Design, spec: VarianceSpec, *, notes: Sequence[str], extra: dict[str, Any],
-                ) -> EstimationResult:
+                means: tuple[tuple[str, str], ...]) -> EstimationResult:
     X = design.X
     keep = independent_columns(X)
     dropped = tuple((design.names[j], "collinear with other regressors") for j in range(X.shape[1]) if j not in keep)
@@ -146,4 +149,5 @@ def _fit_pooled(design: Design, spec: VarianceSpec, *, notes: Sequence[str], ext
         formula=design.formula, rsquared={"r2": 1 - float(e @ e) / float(((y - y.mean()) ** 2).sum())},
         omitted=design.omitted, dropped_regressors=dropped, effects={"Firm means": "Yes"}, notes=tuple(notes),
         index=design.index, residuals=e, fitted_values=y - e, extra={**extra, "resid": e},
+        predictor=Predictor(design.terms, columns=names, means=means),
         **panel_shape(design.index))

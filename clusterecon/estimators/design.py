@@ -18,6 +18,7 @@ import pandas as pd
 from ..formula_guard import check_formula, model_matrix
 from ..panel import SurveyPanel
 from .errors import SpecificationError
+from .panel_terms import apply_panel_terms, panel_terms
 from .predict import Terms
 from .results import Omitted
 
@@ -136,11 +137,15 @@ def build_design(
     """
     check_formula(formula, require_lhs=True)  # a whitelist: formulaic evaluates terms as Python
     df = as_panel_frame(data, entity=entity, time=time, cross_section=cross_section)
+    user_formula = formula
+    formula, transforms = panel_terms(formula)
+    df = apply_panel_terms(df, transforms)
+    reasons = {t.name: t.reason for t in transforms}
     needed = [v for v in required_variables(formula) if v not in ("np", "C")]
     idx_names = [n for n in df.index.names if n is not None]
     cols = [c for c in dict.fromkeys([*needed, *extra]) if c not in idx_names]
     missing_cols = [c for c in cols if c not in df.columns]
-    known_funcs = {"np", "log", "exp", "sqrt", "center", "scale", "C", "I", "poly", "bs", "lag"}
+    known_funcs = {"np", "log", "exp", "sqrt", "center", "scale", "C", "I", "poly", "bs"}
     missing_cols = [c for c in missing_cols if c not in known_funcs]
     if missing_cols:
         raise SpecificationError(f"column(s) {missing_cols} not found; available: {list(df.columns)[:40]}")
@@ -148,23 +153,7 @@ def build_design(
     for n in idx_names:
         if n in needed or n in extra:
             work[n] = work[n]
-    omitted: list[Omitted] = []
-    keep = np.ones(len(work), dtype=bool)
-    for c in cols:
-        miss = work[c].isna().to_numpy() & keep
-        if miss.any():
-            omitted.append(Omitted(f"missing {c}", int(miss.sum())))
-            keep &= ~miss
-    work = work.loc[keep].reset_index(drop=True)
-    if len(work) == 0:
-        raise SpecificationError(f"no observations left after dropping missing values ({omitted})")
-    # bool/boolean extension dtypes: turn into floats so formulaic treats them as numbers.
-    for c in work.columns:
-        if pd.api.types.is_bool_dtype(work[c]):
-            work[c] = work[c].astype("float64")
-        elif isinstance(work[c].dtype, (pd.Int64Dtype, pd.Float64Dtype)) or str(work[c].dtype) in (
-                "Int64", "Int32", "Int16", "Int8", "Float64", "Float32"):
-            work[c] = work[c].astype("float64")
+    work, omitted = _listwise(work, cols, reasons)
     mm = model_matrix(formula, work)
     lhs, rhs = mm.lhs, mm.rhs
     if lhs.shape[1] != 1:
@@ -188,9 +177,32 @@ def build_design(
         extra=extra_df,
         omitted=tuple(omitted),
         has_constant=has_const,
-        formula=formula,
-        terms=Terms(names, mm.rhs.model_spec),
+        formula=user_formula,
+        terms=Terms(names, mm.rhs.model_spec, transforms),
     )
+
+
+def _listwise(work: pd.DataFrame, cols: Sequence[str], reasons: dict[str, str],
+              ) -> tuple[pd.DataFrame, list[Omitted]]:
+    """Rows with a value in every column of ``cols`` (counted per reason, first missing column of each row), with
+    boolean and nullable numeric columns as floats so that formulaic treats them as numbers."""
+    omitted: list[Omitted] = []
+    keep = np.ones(len(work), dtype=bool)
+    for c in cols:
+        miss = work[c].isna().to_numpy() & keep
+        if miss.any():
+            omitted.append(Omitted(reasons.get(c, f"missing {c}"), int(miss.sum())))
+            keep &= ~miss
+    work = work.loc[keep].reset_index(drop=True)
+    if len(work) == 0:
+        raise SpecificationError(f"no observations left after dropping missing values ({omitted})")
+    for c in work.columns:
+        if pd.api.types.is_bool_dtype(work[c]):
+            work[c] = work[c].astype("float64")
+        elif isinstance(work[c].dtype, (pd.Int64Dtype, pd.Float64Dtype)) or str(work[c].dtype) in (
+                "Int64", "Int32", "Int16", "Int8", "Float64", "Float32"):
+            work[c] = work[c].astype("float64")
+    return work, omitted
 
 
 def panel_shape(index: pd.MultiIndex) -> dict[str, Any]:

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._linear import fit_linear, linear_spec, ls_fit, prepare
 from .design import Design, SpecificationError, panel_shape
+from .linear import fit_linear, linear_spec, ls_fit, prepare
 from .predict import Predictor
 from .results import EstimationResult, Omitted, build_result
 

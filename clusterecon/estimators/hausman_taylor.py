@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._demean import entity_codes, group_means, varies_within
-from ._linear import cluster_columns, design_fit, fast_design, ols
+from .demean import entity_codes, group_means, varies_within
 from .design import Design, SpecificationError, as_panel_frame, panel_shape
+from .linear import cluster_columns, design_fit, fast_design, ols
 from .predict import Predictor
 from .random_effects import theta_summary
 from .results import EstimationResult, build_result

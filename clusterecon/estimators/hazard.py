@@ -38,9 +38,9 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._linear import cluster_columns
 from .design import Design, SpecificationError, build_design, panel_shape
 from .errors import ConvergenceError
+from .linear import cluster_columns
 from .ml import maximize, ml_fit, ml_spec
 from .predict import Predictor
 from .results import EstimationResult, Omitted, build_result
@@ -68,6 +68,13 @@ def risk_set(panel: SurveyPanel, *, clock: str | None = None, duration: str | No
     ``duration``, ``entry_year`` (first observed year), ``spell_start`` (previous grid year), ``carried``,
     ``event_year`` (the exit year on exit rows) and the duration-term columns. ``attrs["omitted"]`` lists firms
     left out and why; ``attrs["notes"]`` the conventions applied.
+
+    Examples
+    --------
+    >>> from clusterecon.samples import sample_panel
+    >>> rs = risk_set(sample_panel("garments"))
+    >>> {"exit", "duration", "entry_year", "log_duration"} <= set(rs.columns), rs.attrs["clock"]
+    (True, 'age')
     """
     if not isinstance(panel, SurveyPanel):
         raise TypeError("risk_set needs a SurveyPanel; for a DataFrame, build the risk set yourself with 'exit' and "
@@ -84,97 +91,112 @@ def risk_set(panel: SurveyPanel, *, clock: str | None = None, duration: str | No
     if clock == "age" and not has_found:
         raise SpecificationError("clock='age' needs founding_year; use clock='observed'")
     grid = np.array(sorted(set(panel.design.survey_years) | set(panel.years)))
+    f = _firm_spells(frame, grid, clock)
+    rs = _risk_rows(frame, grid, f)
+    _attach_attrs(rs, f, clock)
+    return rs
+
+
+def _firm_spells(frame: pd.DataFrame, grid: np.ndarray, clock: str) -> dict:
+    """Per-firm scalars, vectorised (a loop over firms costs seconds on a census of a few thousand firms): first and
+    last operating year, exit year, clock origin, and which firms are left out or attrited."""
     last_grid = int(grid.max())
     years = frame.index.get_level_values("year").to_numpy().astype("int64")
-    firms = frame.index.get_level_values("firm_id")
     operating = np.ones(len(frame), dtype=bool)
     if "active" in frame.columns:
         operating = frame["active"].astype("boolean").fillna(True).to_numpy(dtype=bool)
     exit_col = frame["exit_year"] if "exit_year" in frame.columns else pd.Series(pd.NA, index=frame.index)
-
-    # Per-firm scalars, vectorised (a loop over firms costs seconds on a census of a few thousand firms).
-    codes, uniq = pd.factorize(firms, sort=True)
-    G = len(uniq)
-    yf = years.astype(float)
-    big = float(grid.max() + 1)
+    codes, uniq = pd.factorize(frame.index.get_level_values("firm_id"), sort=True)
+    G, yf = len(uniq), years.astype(float)
     f_op = np.full(G, np.inf)
     np.minimum.at(f_op, codes[operating], yf[operating])
     never = ~np.isfinite(f_op)
     last_op = np.full(G, -np.inf)
     np.maximum.at(last_op, codes[operating], yf[operating])
-    ex = pd.to_numeric(pd.Series(exit_col.to_numpy(), dtype="object"), errors="coerce").to_numpy(dtype=float)
-    E = np.full(G, np.nan)
-    has_ex = np.isfinite(ex)
-    E_first = pd.Series(ex[has_ex]).groupby(codes[has_ex]).first()
-    E[E_first.index.to_numpy()] = E_first.to_numpy()
+    E = _first_by_firm(codes, pd.to_numeric(pd.Series(exit_col.to_numpy(), dtype="object"), errors="coerce")
+                       .to_numpy(dtype=float), G)
     closed = ~operating & (yf > f_op[codes])
     c_first = np.full(G, np.inf)
     np.minimum.at(c_first, codes[closed], yf[closed])
     E = np.where(np.isnan(E) & np.isfinite(c_first), c_first, E)
     bad_exit = ~never & np.isfinite(E) & (E <= f_op)
-    if clock == "age":
-        fy = pd.to_numeric(frame["founding_year"], errors="coerce").to_numpy(dtype=float)
-        ok = np.isfinite(fy)
-        origin = np.full(G, np.nan)
-        o_first = pd.Series(fy[ok]).groupby(codes[ok]).first()
-        origin[o_first.index.to_numpy()] = o_first.to_numpy()
-    else:
-        origin = f_op.copy()
+    origin = (_first_by_firm(codes, pd.to_numeric(frame["founding_year"], errors="coerce").to_numpy(dtype=float), G)
+              if clock == "age" else f_op.copy())
     no_found = ~never & ~bad_exit & np.isnan(origin)
     # a founding year after the first observation is a data error (the validator flags it); keep it out of the clock
     late_found = ~never & ~bad_exit & ~no_found & (origin > f_op)
     no_found |= late_found
-    # exits after the last grid year are censored at the last grid year
-    E = np.where(E > last_grid, np.nan, E)
+    E = np.where(E > last_grid, np.nan, E)  # exits after the last grid year are censored at the last grid year
     exits = np.isfinite(E)
     end = np.where(exits, grid[np.minimum(np.searchsorted(grid, np.nan_to_num(E, nan=0.0), "left"),
                                           len(grid) - 1)], last_op)
-    attr = ~never & ~exits & (last_op < last_grid) & ~bad_exit & ~no_found
-    use = ~never & ~bad_exit & ~no_found
-    f_safe = np.where(use, f_op, big)
-    lo = np.searchsorted(grid, f_safe, "right")
-    hi = np.where(use, np.searchsorted(grid, np.where(use, end, 0.0), "right"), lo)
+    return {"codes": codes, "uniq": uniq, "yf": yf, "operating": operating, "f_op": f_op, "E": E, "exits": exits,
+            "end": end, "origin": origin, "never": never, "bad_exit": bad_exit, "no_found": no_found,
+            "late_found": late_found, "use": ~never & ~bad_exit & ~no_found,
+            "attr": ~never & ~exits & (last_op < last_grid) & ~bad_exit & ~no_found}
+
+
+def _first_by_firm(codes: np.ndarray, values: np.ndarray, G: int) -> np.ndarray:
+    """The first non-missing value of each firm (NaN if none)."""
+    out = np.full(G, np.nan)
+    ok = np.isfinite(values)
+    first = pd.Series(values[ok]).groupby(codes[ok]).first()
+    out[first.index.to_numpy()] = first.to_numpy()
+    return out
+
+
+def _risk_rows(frame: pd.DataFrame, grid: np.ndarray, f: dict) -> pd.DataFrame:
+    """One row per firm and grid year at risk, with the covariates of the firm's last operating row before it."""
+    big = float(grid.max() + 1)
+    use, f_op = f["use"], f["f_op"]
+    lo = np.searchsorted(grid, np.where(use, f_op, big), "right")
+    hi = np.where(use, np.searchsorted(grid, np.where(use, f["end"], 0.0), "right"), lo)
     counts = np.maximum(hi - lo, 0)
     if counts.sum() == 0:
         raise SpecificationError("no firm is ever at risk: each firm is observed in one grid year only, or has "
                                  "inconsistent exit years")
-    fid = np.repeat(np.arange(G), counts)
+    fid = np.repeat(np.arange(len(f_op)), counts)
     within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     ts = grid[np.repeat(lo, counts) + within]
     prev = np.where(within == 0, f_op[fid], grid[np.maximum(np.repeat(lo, counts) + within - 1, 0)])
     # covariates: the firm's last operating row strictly before t
-    op_pos = np.flatnonzero(operating)
-    keys = codes[op_pos] * big + yf[op_pos]
+    op_pos = np.flatnonzero(f["operating"])
+    keys = f["codes"][op_pos] * big + f["yf"][op_pos]
     srt = np.argsort(keys, kind="stable")
     op_pos, keys = op_pos[srt], keys[srt]
     src = op_pos[np.searchsorted(keys, fid * big + ts, "left") - 1]
     rs = frame.iloc[src].copy()
-    rs.index = pd.MultiIndex.from_arrays([pd.Index(uniq).take(fid), ts.astype("int64")], names=["firm_id", "year"])
+    rs.index = pd.MultiIndex.from_arrays([pd.Index(f["uniq"]).take(fid), ts.astype("int64")],
+                                         names=["firm_id", "year"])
     last_row = np.r_[fid[1:] != fid[:-1], True]
-    rs["exit"] = (last_row & exits[fid]).astype(float)
+    rs["exit"] = (last_row & f["exits"][fid]).astype(float)
     # the exit year itself (between rounds, the risk-set row is the first round at or after it): Cox uses it
-    rs["event_year"] = np.where(rs["exit"].to_numpy() == 1.0, E[fid], np.nan)
+    rs["event_year"] = np.where(rs["exit"].to_numpy() == 1.0, f["E"][fid], np.nan)
     rs["entry_year"] = f_op[fid].astype("int64")
     rs["spell_start"] = prev.astype("int64")
-    rs["carried"] = yf[src] < prev
-    rs["duration"] = (ts - origin[fid]).astype(float)
-    n_never, n_bad_exit, n_nofound, n_attr = (int(v.sum()) for v in (never, bad_exit, no_found, attr))
+    rs["carried"] = f["yf"][src] < prev
+    rs["duration"] = (ts - f["origin"][fid]).astype(float)
     if "active" in rs.columns:
         rs = rs.drop(columns=["active"])
     rs["log_duration"] = np.log(rs["duration"].clip(lower=1e-12))
     rs["duration_sq"] = rs["duration"] ** 2 / 100.0
     rs["duration_cu"] = rs["duration"] ** 3 / 1e4
+    return rs
+
+
+def _attach_attrs(rs: pd.DataFrame, f: dict, clock: str) -> None:
+    """``attrs["omitted"]`` (firms left out, with reasons) and ``attrs["notes"]`` (conventions applied)."""
+    n_never, n_bad_exit, n_nofound, n_attr, n_late = (
+        int(f[k].sum()) for k in ("never", "bad_exit", "no_found", "attr", "late_found"))
     omitted = []
     if n_never:
         omitted.append(Omitted("firms never observed operating", n_never))
     if n_bad_exit:
         omitted.append(Omitted("firms with an exit year at or before their first observed year", n_bad_exit))
-    n_late = int(late_found.sum())
     if n_nofound - n_late:
         omitted.append(Omitted("firms without founding_year (clock='age')", n_nofound - n_late))
     if n_late:
         omitted.append(Omitted("firms founded after their first observed year (clock='age')", n_late))
-    rs.attrs["omitted"] = tuple(omitted)
     notes = [f"Risk set: {rs.index.get_level_values(0).nunique()} firms, {len(rs)} firm-periods, "
              f"{int(rs['exit'].sum())} exits; clock = {clock}; firms enter at their first observed year "
              "(left truncation)."]
@@ -183,9 +205,7 @@ def risk_set(panel: SurveyPanel, *, clock: str | None = None, duration: str | No
                      "as censored at their last observed year (attrition).")
     if rs["carried"].any():
         notes.append(f"{int(rs['carried'].sum())} firm-periods use covariates carried from an earlier round (gap).")
-    rs.attrs["notes"] = tuple(notes)
-    rs.attrs["clock"] = clock
-    return rs
+    rs.attrs.update(omitted=tuple(omitted), notes=tuple(notes), clock=clock)
 
 
 def _with_duration_groups(rs: pd.DataFrame, event: str) -> tuple[pd.DataFrame, int]:

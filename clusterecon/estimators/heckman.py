@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._linear import cluster_columns
 from .covariance import wald_zero
 from .design import SpecificationError, as_panel_frame, build_design, panel_shape, required_variables
+from .linear import cluster_columns
 from .ml import maximize, mills, ml_fit, ml_spec
 from .predict import Predictor
 from .results import EstimationResult, Omitted, TestResult, VarianceInfo, build_result
@@ -43,7 +43,7 @@ from .results import EstimationResult, Omitted, TestResult, VarianceInfo, build_
 _LOG2PI = float(np.log(2 * np.pi))
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class HeckmanResult(EstimationResult):
     """Heckman estimates; after ML the confidence intervals of rho and sigma are the transformed intervals of
     /athrho and /lnsigma (as Stata prints them), so they respect −1 < ρ < 1 and σ > 0."""

@@ -87,67 +87,11 @@ def average_effects(spec: MarginsSpec, params: np.ndarray, cov: np.ndarray, *, v
     ``atmeans``); a mapping ``{column: value}`` sets those columns for every observation and averages over the rest
     (Stata ``margins, at(x=v)``).
     """
-    names = list(spec.names)
-    X = np.asarray(spec.X, dtype=float)
-    w = None if spec.weights is None else np.asarray(spec.weights, dtype=float)
-    if isinstance(at, Mapping):
-        X = X.copy()
-        for col, val in at.items():
-            if col not in names:
-                raise KeyError(f"at: {col!r} is not a column of the model; have {names}")
-            X[:, names.index(col)] = float(val)
-    elif at == "mean":
-        X = np.average(X, axis=0, weights=w)[None, :]
-        w = None
-    elif at != "overall":
-        raise ValueError(f"at={at!r}: choose 'overall', 'mean' or a mapping {{column: value}}")
-    if variables == "*":
-        variables = [n for n in names if n not in spec.exclude]
-    else:
-        variables = [variables] if isinstance(variables, str) else list(variables)
-        bad = [v for v in variables if v not in names]
-        if bad:
-            raise KeyError(f"{bad} are not regressors of the model; have {names}")
-    if dummies is None:  # declared factors only (formula C(...) levels), as Stata without i. differentiates
-        disc = {n for n in names if _FACTOR.match(n)}
-    elif dummies is True:
-        disc = set(detect_dummies(np.asarray(spec.X, dtype=float), names))
-    elif dummies is False:
-        disc = set()
-    else:
-        disc = set(dummies)
-        bad = [d for d in disc if d not in names]
-        if bad:
-            raise KeyError(f"dummies {bad} are not regressors of the model; have {names}")
-    disc &= set(variables)
-    cols = [names.index(v) for v in variables]
+    X, w = _evaluation_rows(spec, at)
+    variables = _variables(spec, variables)
+    disc = _discrete(spec, dummies) & set(variables)
     params = np.asarray(params, dtype=float)
-
-    def avg(a: np.ndarray) -> np.ndarray:
-        return np.average(a, axis=0, weights=w)
-
-    def effects(theta: np.ndarray) -> np.ndarray:
-        out = []
-        deriv = spec.dydx(theta, X) if spec.dydx is not None else None
-        for v, j in zip(variables, cols):
-            if v in disc:
-                X1, X0 = X.copy(), X.copy()
-                for s in _siblings(v, names):
-                    X1[:, s] = 0.0
-                    X0[:, s] = 0.0
-                X1[:, j], X0[:, j] = 1.0, 0.0
-                out.append(avg(spec.predict(theta, X1) - spec.predict(theta, X0)))
-            elif deriv is not None:
-                out.append(avg(deriv[..., j]))
-            else:
-                h = 1e-5 * max(1.0, float(np.abs(X[:, j]).mean()))
-                Xp, Xm = X.copy(), X.copy()
-                Xp[:, j] += h
-                Xm[:, j] -= h
-                out.append(avg((spec.predict(theta, Xp) - spec.predict(theta, Xm)) / (2 * h)))
-        # rows: variables; columns: outcomes → flatten outcome-major so each outcome's block is contiguous
-        return np.atleast_2d(np.asarray(out).T).ravel() if np.ndim(out[0]) else np.asarray(out, dtype=float)
-
+    effects = _Effects(spec, X, w, variables, disc)
     est = effects(params)
     J = np.empty((len(est), len(params)))
     for k in range(len(params)):
@@ -162,6 +106,91 @@ def average_effects(spec: MarginsSpec, params: np.ndarray, cov: np.ndarray, *, v
     else:
         labels = list(variables)
     return est, (V + V.T) / 2, labels, sorted(disc, key=variables.index)
+
+
+def _evaluation_rows(spec: MarginsSpec, at: str | Mapping[str, float]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rows the effects are averaged over (and their weights): the sample, its means, or the sample with some
+    columns set."""
+    names = list(spec.names)
+    X = np.asarray(spec.X, dtype=float)
+    w = None if spec.weights is None else np.asarray(spec.weights, dtype=float)
+    if isinstance(at, Mapping):
+        X = X.copy()
+        for col, val in at.items():
+            if col not in names:
+                raise KeyError(f"at: {col!r} is not a column of the model; have {names}")
+            X[:, names.index(col)] = float(val)
+        return X, w
+    if at == "mean":
+        return np.average(X, axis=0, weights=w)[None, :], None
+    if at != "overall":
+        raise ValueError(f"at={at!r}: choose 'overall', 'mean' or a mapping {{column: value}}")
+    return X, w
+
+
+def _variables(spec: MarginsSpec, variables: Sequence[str] | str) -> list[str]:
+    names = list(spec.names)
+    if variables == "*":
+        return [n for n in names if n not in spec.exclude]
+    variables = [variables] if isinstance(variables, str) else list(variables)
+    bad = [v for v in variables if v not in names]
+    if bad:
+        raise KeyError(f"{bad} are not regressors of the model; have {names}")
+    return variables
+
+
+def _discrete(spec: MarginsSpec, dummies: Sequence[str] | bool | None) -> set[str]:
+    """Columns that get a discrete change: declared factors (formula ``C(...)`` levels, Stata's ``i.``) by default,
+    every 0/1 column with ``True``, none with ``False``, or the named ones."""
+    names = list(spec.names)
+    if dummies is None:
+        return {n for n in names if _FACTOR.match(n)}
+    if dummies is True:
+        return set(detect_dummies(np.asarray(spec.X, dtype=float), names))
+    if dummies is False:
+        return set()
+    bad = [d for d in dummies if d not in names]
+    if bad:
+        raise KeyError(f"dummies {bad} are not regressors of the model; have {names}")
+    return set(dummies)
+
+
+@dataclass(frozen=True)
+class _Effects:
+    """The average effects as a function of the parameters (so the delta method can difference it)."""
+
+    spec: MarginsSpec
+    X: np.ndarray
+    w: np.ndarray | None
+    variables: list[str]
+    disc: set[str]
+
+    def _avg(self, a: np.ndarray) -> np.ndarray:
+        return np.average(a, axis=0, weights=self.w)
+
+    def __call__(self, theta: np.ndarray) -> np.ndarray:
+        spec, X, names = self.spec, self.X, list(self.spec.names)
+        deriv = spec.dydx(theta, X) if spec.dydx is not None else None
+        out = []
+        for v in self.variables:
+            j = names.index(v)
+            if v in self.disc:
+                X1, X0 = X.copy(), X.copy()
+                for s in _siblings(v, names):
+                    X1[:, s] = 0.0
+                    X0[:, s] = 0.0
+                X1[:, j], X0[:, j] = 1.0, 0.0
+                out.append(self._avg(spec.predict(theta, X1) - spec.predict(theta, X0)))
+            elif deriv is not None:
+                out.append(self._avg(deriv[..., j]))
+            else:
+                h = 1e-5 * max(1.0, float(np.abs(X[:, j]).mean()))
+                Xp, Xm = X.copy(), X.copy()
+                Xp[:, j] += h
+                Xm[:, j] -= h
+                out.append(self._avg((spec.predict(theta, Xp) - spec.predict(theta, Xm)) / (2 * h)))
+        # rows: variables; columns: outcomes → flatten outcome-major so each outcome's block is contiguous
+        return np.atleast_2d(np.asarray(out).T).ravel() if np.ndim(out[0]) else np.asarray(out, dtype=float)
 
 
 def margins(result: EstimationResult, *, dydx: Sequence[str] | str = "*", dummies: Sequence[str] | bool | None = None,

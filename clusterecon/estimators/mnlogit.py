@@ -30,9 +30,9 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
-from ._linear import cluster_columns, drop_collinear
 from .design import SpecificationError, as_panel_frame, build_design, panel_shape
 from .errors import ConvergenceError, SeparationError
+from .linear import cluster_columns, drop_collinear
 from .margins import MarginsSpec
 from .ml import maximize, ml_fit, ml_spec
 from .predict import Terms

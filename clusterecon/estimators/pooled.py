@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._linear import fit_linear, linear_spec, ls_fit, prepare
 from .design import panel_shape
+from .linear import fit_linear, linear_spec, ls_fit, prepare
 from .predict import Predictor
 from .results import EstimationResult, build_result
 

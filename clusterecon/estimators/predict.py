@@ -31,12 +31,17 @@ class Terms:
 
     names: tuple[str, ...]
     spec: Any = None
+    transforms: tuple = ()  # panel terms (lag/lead/diff) to compute on new data first
 
     def matrix(self, data: Any, columns: Sequence[str] | None = None) -> tuple[np.ndarray, pd.Index]:
         """(X, index) of ``data`` for the columns ``columns`` (default all); rows with missing inputs give NaN."""
         frame = getattr(data, "frame", data)
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"newdata must be a DataFrame or SurveyPanel, got {type(data).__name__}")
+        if self.transforms:
+            from .panel_terms import apply_panel_terms
+
+            frame = apply_panel_terms(frame, self.transforms)
         cols = list(self.names if columns is None else columns)
         if self.spec is None:
             missing = [c for c in cols if c != "Intercept" and c not in frame.columns]
@@ -88,7 +93,9 @@ class Predictor:
     columns), mapped by ``MEANS[link]`` for the default kind (``kinds[0]``); ``"xb"`` is always the index.
 
     ``scale`` names a parameter dividing the index, as ln σ²_u in the population-averaged RE probit
-    Φ(x'b/√(1 + σ²_u)) (``kind="pr"``; ``"pu0"`` is Φ(x'b) at u = 0).
+    Φ(x'b/√(1 + σ²_u)) (``kind="pr"``; ``"pu0"`` is Φ(x'b) at u = 0). ``means`` pairs a column of firm means
+    (Mundlak/CRE terms) with the design column it averages: on new data the means are taken over each firm's rows
+    of ``newdata`` (its first index level).
     """
 
     terms: Terms
@@ -96,10 +103,17 @@ class Predictor:
     kinds: tuple[str, ...] = ("xb",)
     columns: tuple[str, ...] | None = None
     scale: str | None = None
+    means: tuple[tuple[str, str], ...] = ()
 
     def index(self, res: Any, newdata: Any) -> tuple[np.ndarray, pd.Index]:
-        cols = self.columns or tuple(n for n in res.names if n in self.terms.names)
-        X, idx = self.terms.matrix(newdata, cols)
+        mean_of = dict(self.means)
+        cols = self.columns or tuple(n for n in res.names if n in self.terms.names or n in mean_of)
+        base = tuple(dict.fromkeys(mean_of.get(c, c) for c in cols))
+        X, idx = self.terms.matrix(newdata, base)
+        if mean_of:
+            firm = idx.get_level_values(0) if isinstance(idx, pd.MultiIndex) else idx
+            M = pd.DataFrame(X, columns=list(base)).groupby(np.asarray(firm)).transform("mean")
+            X = np.column_stack([M[mean_of[c]].to_numpy() if c in mean_of else X[:, base.index(c)] for c in cols])
         pos = [res.names.index(c) for c in cols]
         return X @ res.coef[pos], idx
 

@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._demean import entity_codes, group_means
-from ._linear import (
+from .demean import entity_codes, group_means
+from .design import Design, SpecificationError, as_panel_frame, panel_shape
+from .linear import (
     cluster_columns,
     corr2,
     design_fit,
@@ -34,7 +35,6 @@ from ._linear import (
     scaled_gram,
     warn_dropped,
 )
-from .design import Design, SpecificationError, as_panel_frame, panel_shape
 from .predict import Predictor
 from .results import EstimationResult, build_result
 from .variance import VarianceSpec, parse_vcov
@@ -196,8 +196,9 @@ def random_effects(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str 
 
 
 def fit_re(design: Design, spec: VarianceSpec, *, model: str, notes: Sequence[str] = (),
-           extra: dict[str, Any] | None = None) -> EstimationResult:
-    """Random-effects GLS of a built design under ``spec`` (shared with :func:`~.cre.correlated_re`)."""
+           extra: dict[str, Any] | None = None, means: tuple[tuple[str, str], ...] = ()) -> EstimationResult:
+    """Random-effects GLS of a built design under ``spec`` (shared with :func:`~.cre.correlated_re`, whose firm-mean
+    columns ``means`` pairs with the columns they average, for predictions)."""
     gls = _gls(design)
     comp, b, names, X = gls["comp"], gls["b"], gls["names"], gls["X"]
     N, K = X.shape
@@ -220,7 +221,7 @@ def fit_re(design: Design, spec: VarianceSpec, *, model: str, notes: Sequence[st
         df_resid=float(N - K), formula=design.formula, rsquared=gls["rsq"], omitted=design.omitted,
         dropped_regressors=gls["dropped"], stats=st, effects={"Firm effects": "Random"},
         notes=tuple(note) + tuple(notes), index=design.index, residuals=design.y - xb, fitted_values=xb,
-        predictor=Predictor(design.terms, columns=names), estimated_effects={"firm": u},
+        predictor=Predictor(design.terms, columns=names, means=means), estimated_effects={"firm": u},
         extra={"components": comp, "s2": float(e @ e) / (N - K), "resid": e, "theta_i": comp.theta,
                **(extra or {})}, **panel_shape(design.index))
 

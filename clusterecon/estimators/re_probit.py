@@ -50,9 +50,9 @@ from scipy import stats
 from scipy.special import log_ndtr, logsumexp
 
 from ..panel import SurveyPanel
-from ._linear import cluster_columns, drop_collinear
 from .design import Design, SpecificationError, as_panel_frame, build_design, panel_shape
 from .index_model import fit_index_model, index_margins_spec
+from .linear import cluster_columns, drop_collinear
 from .ml import maximize, ml_fit, ml_spec, numeric_hessian
 from .predict import Predictor
 from .results import EstimationResult, TestResult, add_wald_test, build_result
@@ -200,7 +200,7 @@ def _fit(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str, cluster: 
                                    else ()),
         index=design.index[s["keep"]],
         predictor=Predictor(design.terms, link="probit", kinds=("pr", "pu0"), columns=tuple(names),
-                            scale="lnsig2u"),
+                            scale="lnsig2u", means=tuple((m, m[5:-1]) for m in s["means"])),
         extra={"margins": index_margins_spec("probit", s["X"], names, scale_index=k,
                                              exclude=("Intercept", *s["means"])),
                "points": points, "mundlak_means": tuple(s["means"]), "index": design.index[s["keep"]]})

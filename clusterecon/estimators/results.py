@@ -18,21 +18,24 @@ How to write an estimator
 
    (:mod:`clusterecon.estimators.variance`; anything the model cannot honour is an error there, never ignored).
 2. Build the sample with :func:`clusterecon.estimators.design.build_design` (it counts every row left out) and fit.
-3. Keep what every variance needs in a :class:`~clusterecon.estimators.fit.Fit`::
+3. Keep what every variance needs in a :class:`~clusterecon.estimators.fit.Fit` (helpers build it from a design)::
 
-       fit = Fit("ls", bread=inv(X'X), regressors=X, resid=e, frame=design.cluster_frame(), time=...)   # OLS-like
-       fit = Fit("ml", bread=inv(H), scores=S, frame=..., supported=ML_KINDS, inference="normal")          # ML
+       fit = design_fit(design, spec, bread=inv(X'X), regressors=X, resid=e)        # least squares (.linear)
+       fit = ml_fit(design, spec, hessian=H, scores=S)                                # maximum likelihood (ml)
 
+   and for maximum likelihood use the one maximiser, :func:`clusterecon.estimators.ml.maximize` (convergence on
+   the step and the score, one ConvergenceError, an accurate Hessian for the covariance).
 4. Assemble the result in one step (covariance, model test, the contract's fields)::
 
        return build_result(fit, spec, model="My model", estimator="OLS", depvar=design.depvar,
-                           names=names, coef=b, nobs=n, df_resid=n - k, index=design.index, resid=e,
-                           fitted=y - e, predictor=Predictor(design.terms, link="identity"),
-                           rsquared={"r2": r2}, wald_terms=slopes, ...)
+                           names=names, coef=b, nobs=n, df_resid=n - k, index=design.index, residuals=e,
+                           fitted_values=y - e, predictor=Predictor(design.terms), rsquared={"r2": r2},
+                           wald_terms=slopes, ...)
 
-   ``build_result`` is a thin wrapper around the keyword constructor ``EstimationResult(model=..., ...)``, which
-   keeps working for results built by hand (then ``df_inference`` defaults to ``df_resid`` and ``with_vcov``
-   is unavailable because no :class:`Fit` is attached).
+   A subclass adding fields is ``@dataclass(frozen=True, kw_only=True, repr=False)`` (``repr=False`` keeps the
+   one-line repr). ``build_result`` is a thin wrapper around the keyword constructor
+   ``EstimationResult(model=..., ...)``, which keeps working for results built by hand (then ``df_inference``
+   defaults to ``df_resid`` and ``with_vcov`` is unavailable because no :class:`Fit` is attached).
 5. Write a numpydoc docstring with the model in math, the variance formula, a reference and a runnable
    ``Examples`` section (the docstring tests execute it), and add the estimator to the contract test
    (``tests/test_contract.py``).

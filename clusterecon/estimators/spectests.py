@@ -20,10 +20,10 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
-from ._demean import entity_codes, group_means, varies_within
-from ._linear import cluster_columns, design_fit, fast_design, independent_columns, ols
+from .demean import entity_codes, group_means, varies_within
 from .design import SpecificationError, as_panel_frame
 from .fit import covariance
+from .linear import cluster_columns, design_fit, fast_design, independent_columns, ols
 from .random_effects import swamy_arora
 from .results import EstimationResult, TestResult
 from .variance import parse_vcov
@@ -60,6 +60,20 @@ def hausman(fe_result: EstimationResult, re_result: EstimationResult, sigma: str
     References
     ----------
     Hausman (1978), Econometrica 46(6); StataCorp, [R] hausman; Baltagi (2021) §4.3 (Grunfeld: m = 2.33).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from clusterecon.estimators import random_effects, within
+    >>> rng = np.random.default_rng(15)
+    >>> firm = np.repeat(np.arange(80), 4)
+    >>> a = rng.normal(size=80)[firm]
+    >>> df = pd.DataFrame({"firm": firm, "year": np.tile([1, 2, 3, 4], 80), "x": rng.normal(size=320) + a})
+    >>> df["y"] = df.x + a + rng.normal(size=320)
+    >>> t = hausman(within(df, "y ~ x", entity="firm", time="year"), random_effects(df, "y ~ x", entity="firm",
+    ...             time="year"))
+    >>> t.df, t.pvalue < 0.05
+    (1, True)
     """
     if sigma not in (None, "more", "less"):
         raise ValueError(f"sigma must be None, 'more' or 'less', got {sigma!r}")
@@ -153,7 +167,8 @@ def robust_hausman(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str 
                       note=f"variance: {info.describe()}")
 
 
-def breusch_pagan_lm(data: SurveyPanel | pd.DataFrame, formula: str) -> TestResult:
+def breusch_pagan_lm(data: SurveyPanel | pd.DataFrame, formula: str, *, entity: str | None = None,
+                     time: str | None = None) -> TestResult:
     r"""Breusch–Pagan (1980) LM test for random firm effects, H0: σ_u² = 0, unbalanced form of Baltagi–Li (1990).
 
     With ê the pooled OLS residuals, N = Σ_i T_i,
@@ -168,8 +183,19 @@ def breusch_pagan_lm(data: SurveyPanel | pd.DataFrame, formula: str) -> TestResu
     ----------
     Breusch and Pagan (1980), REStud 47(1); Baltagi and Li (1990), Econometric Theory 6; Baltagi (2021) §4.2
     (Grunfeld: LM = 798.16); StataCorp, [XT] xtreg postestimation (``xttest0``).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(16)
+    >>> firm = np.repeat(np.arange(60), 3)
+    >>> df = pd.DataFrame({"firm": firm, "year": np.tile([1, 2, 3], 60), "x": rng.normal(size=180)})
+    >>> df["y"] = df.x + rng.normal(size=60)[firm] + rng.normal(size=180)
+    >>> t = breusch_pagan_lm(df, "y ~ x", entity="firm", time="year")
+    >>> t.dist, t.pvalue < 0.05
+    ('chi2', True)
     """
-    design = fast_design(data, formula)
+    design = fast_design(data, formula, entity=entity, time=time)
     X = design.X[:, independent_columns(design.X)]
     _, e, _ = ols(X, design.y)
     g, counts = entity_codes(design.index)

@@ -261,7 +261,7 @@ def wild_bootstrap(result: Any, param: str, data: Any, *, cluster: str | None = 
     same rows are used); the coefficients must reproduce ``result.params`` or the call is refused. ``cluster``
     defaults to the result's clustering variable. Other keywords go to :func:`wild_cluster_bootstrap`.
     """
-    from ._linear import design_clusters, fast_design
+    from .linear import design_clusters, fast_design
 
     formula = getattr(result, "formula", None)
     if not formula:

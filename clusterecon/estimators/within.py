@@ -1,7 +1,7 @@
 """Within (fixed-effects) estimator: firm effects, year effects, or both (Stata ``xtreg, fe`` / ``areg`` /
 ``reghdfe``; linearmodels ``PanelOLS``; plm ``model="within"``; pyfixest ``feols(... | firm + year)``).
 
-Model: y_it = x_it'β + α_i (+ λ_t) + ε_it. The effects are absorbed exactly by :mod:`._demean` (firm demeaning plus
+Model: y_it = x_it'β + α_i (+ λ_t) + ε_it. The effects are absorbed exactly by :mod:`.demean` (firm demeaning plus
 a dense year block) and β is OLS on the transformed data, identical to the dummy-variable regression (LSDV).
 
 Conventions (Stata ``xtreg, fe``, [XT] xtreg Methods and formulas): classical s² = SSR/(N − G − k − p) with p the
@@ -38,9 +38,9 @@ import pandas as pd
 from scipy import stats
 
 from ..panel import SurveyPanel
-from ._demean import Absorbed, Groups, absorb, index_groups
-from ._linear import LinearFit, Prepared, corr2, fit_linear, linear_spec, ls_fit, prepare
+from .demean import Absorbed, Groups, absorb, index_groups
 from .design import SpecificationError
+from .linear import LinearFit, Prepared, corr2, fit_linear, linear_spec, ls_fit, prepare
 from .predict import Predictor
 from .results import EstimationResult, Omitted, TestResult, build_result
 

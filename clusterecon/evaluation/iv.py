@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..estimators._linear import linear_spec, prepare, variance
 from ..estimators.design import SpecificationError, panel_shape
+from ..estimators.linear import linear_spec, prepare, variance
 from ..estimators.results import EstimationResult, TestResult
 from ..panel import SurveyPanel
 

@@ -163,12 +163,12 @@ def plot_coefficients(results: Any, *, terms: Sequence[str] | None = None, model
     ``results`` as in :func:`~clusterecon.report.tables.regression_table` (a sequence or a mapping name → result);
     ``terms`` selects and orders terms (names or patterns); labels as in tables.
     """
-    from .tables import INTERCEPT, _blocks, _label, _terms
+    from .tables import INTERCEPT, result_blocks, term_label, term_rows
 
-    models = _blocks(results, None)[""]
+    models = result_blocks(results, None)[""]
     names = list(model_names or (list(results) if isinstance(results, Mapping) else
                                  [f"({i + 1})" for i in range(len(models))]))
-    rows = _terms(models, {}, terms, terms, [INTERCEPT] if drop_intercept and terms is None else None)
+    rows = term_rows(models, {}, terms, terms, [INTERCEPT] if drop_intercept and terms is None else None)
     if not rows:
         raise ValueError("no coefficients to plot (check terms=)")
     k, m = len(rows), len(models)
@@ -192,7 +192,7 @@ def plot_coefficients(results: Any, *, terms: Sequence[str] | None = None, model
             ax.errorbar(xs_a, ys, xerr=[xs_a - np.asarray(lo), np.asarray(hi) - xs_a], fmt="o", ms=4, capsize=2,
                         lw=1.2, color=f"C{j}", label=names[j])
         ax.axvline(0, color="#666666", lw=0.8, ls="--", zorder=0)
-        ax.set_yticks(range(k), [_label(key, raw, dict(labels or {}), {}) for key, raw in rows])
+        ax.set_yticks(range(k), [term_label(key, raw, dict(labels or {}), {}) for key, raw in rows])
         ax.set_ylim(k - 0.5, -0.5)
         ax.grid(axis="y", visible=False)
         ax.grid(axis="x", visible=True)

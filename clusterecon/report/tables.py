@@ -148,7 +148,7 @@ def regression_table(
     -------
     RegressionTable
     """
-    blocks = _blocks(results, panels)
+    blocks = result_blocks(results, panels)
     ncol = len(next(iter(blocks.values())))
     if model_names is None:
         model_names = list(results) if isinstance(results, Mapping) else [f"({i + 1})" for i in range(ncol)]
@@ -165,10 +165,10 @@ def regression_table(
     frame_rows: dict[tuple[str, str, str], list[str]] = {}
     long: list[pd.DataFrame] = []
     for title, models in blocks.items():
-        terms = _terms(models, rename, order, keep, drop)
+        terms = term_rows(models, rename, order, keep, drop)
         rows: list[tuple[Cell, ...]] = []
         for key, raw in terms:
-            label = _label(key, raw, labels, rename)
+            label = term_label(key, raw, labels, rename)
             coef_cells, stat_cells = [Cell(label)], [Cell()]
             for j, res in enumerate(models):
                 name = raw.get(j)
@@ -210,7 +210,7 @@ def regression_table(
 
     header: list[tuple[Cell, ...]] = []
     if depvar:
-        dv = [_label(r.depvar, {}, labels, rename) if r is not None else "" for r in first]
+        dv = [term_label(r.depvar, {}, labels, rename) if r is not None else "" for r in first]
         if any(dv):
             header.append((Cell(),) + merge_spans(dv))
     header.append((Cell(),) + cells(model_names))
@@ -267,7 +267,8 @@ def split_equations(result: Any, *, sep: str = ":", other: str = "Other") -> dic
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
-def _blocks(results: Any, panels: Mapping[str, Sequence[Any]] | None) -> dict[str, list[Any]]:
+def result_blocks(results: Any, panels: Mapping[str, Sequence[Any]] | None) -> dict[str, list[Any]]:
+    """The results of each table block (``{title: [EstimationResult | None, ...]}``), converted and checked."""
     if (results is None) == (panels is None):
         raise TableError("pass either results (one block) or panels={title: results} (several blocks)")
     raw = {"": results} if panels is None else dict(panels)
@@ -306,7 +307,7 @@ def _matches(name: str, patterns: Iterable[str]) -> bool:
     return any(name == p or fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def _terms(models: Sequence[Any], rename: Mapping[str, str], order: Sequence[str] | None,
+def term_rows(models: Sequence[Any], rename: Mapping[str, str], order: Sequence[str] | None,
            keep: Sequence[str] | None, drop: Sequence[str] | None) -> list[tuple[str, dict[int, str]]]:
     """Row keys in display order, each with {column: the model's own term name}."""
     rows: dict[str, dict[int, str]] = {}
@@ -340,7 +341,7 @@ _FACTOR = re.compile(r"^(?:C\()?(?P<var>[^\[\]()]+?)(?:\s*,[^\]]*)?\)?\[(?:T\.)?
 _FUNC = re.compile(r"^(?:np\.)?(?P<f>log|exp|sqrt|log1p)\((?P<arg>.+)\)$")
 
 
-def _label(key: str, raw: Mapping[int, str] | None, labels: Mapping[str, str], rename: Mapping[str, str]) -> str:
+def term_label(key: str, raw: Mapping[int, str] | None, labels: Mapping[str, str], rename: Mapping[str, str]) -> str:
     """Display label of a row: rename, then the codebook label of the term (part by part for compound terms)."""
     if key in rename.values() and key not in labels:
         return key
@@ -350,13 +351,13 @@ def _label(key: str, raw: Mapping[int, str] | None, labels: Mapping[str, str], r
     if key == INTERCEPT:
         return "Constant"
     if ":" in key:
-        return " × ".join(_label(p, None, labels, {}) for p in key.split(":"))
+        return " × ".join(term_label(p, None, labels, {}) for p in key.split(":"))
     m = _FACTOR.match(key)
     if m:
-        return f"{_label(m['var'].strip(), None, labels, {})}: {m['level']}"
+        return f"{term_label(m['var'].strip(), None, labels, {})}: {m['level']}"
     m = _FUNC.match(key)
     if m:
-        return f"{m['f']}({_label(m['arg'].strip(), None, labels, {})})"
+        return f"{m['f']}({term_label(m['arg'].strip(), None, labels, {})})"
     return key
 
 

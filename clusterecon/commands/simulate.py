@@ -39,10 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .model import simulate
-    from .params import preset
-    from .raw import write_raw
-    from .survey import Fieldwork, survey
+    from ..simulate.model import simulate
+    from ..simulate.params import preset
+    from ..simulate.raw import write_raw
+    from ..simulate.survey import Fieldwork, survey
 
     out = Path(args.out)
     suffix = out.suffix.lower()

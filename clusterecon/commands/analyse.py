@@ -23,13 +23,13 @@ import sys
 import time
 from pathlib import Path
 
-from .samples import bundled_sample, sample_panel  # noqa: F401 (the command's samples live in the library)
+from ..samples import bundled_sample, sample_panel
 
 SAMPLES = ("garments", "machinery", "survey")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .commands.validate import add_load_arguments
+    from .validate import add_load_arguments
 
     parser.add_argument("file", metavar="FILE", nargs="?",
                         help="survey file (default: the bundled sample chosen by --sample)")
@@ -44,10 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .commands.validate import sheet_arg
-    from .hypotheses import analyse
-    from .load import load_survey
-    from .report.analyse_report import write_report
+    from ..hypotheses import analyse
+    from ..load import load_survey
+    from ..report.analyse_report import write_report
+    from .validate import sheet_arg
 
     t0 = time.perf_counter()
 
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         progress(f"simulating the bundled {name} sample")
         sim = sample_panel(name)
         # validated like any survey (canonical names, design declared), so the report has its validation section
-        from .io.readers import RawTable
+        from ..io.readers import RawTable
 
         source = RawTable.from_frame(sim.frame.reset_index(), name=f"simulated {name} sample")
         mapping = {"survey": {"design": "rounds", "exits_observable": True, "name": f"simulated {name} sample"}}
