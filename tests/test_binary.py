@@ -1,6 +1,7 @@
 """Pooled logit/probit: Wooldridge Example 17.1, Stata's robust/cluster factors vs statsmodels, bad input."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -146,7 +147,10 @@ def test_quasi_separation_by_combination_reported():
     df["y"] = np.where(s > 1e-12, 1.0, 0.0)
     df.iloc[:60, df.columns.get_loc("y")] = (rng.uniform(size=60) < 0.5).astype(float)
     with pytest.raises(SeparationError, match=r"\d+ failures and \d+ successes completely determined.*x, w|w, x"):
-        logit(df, "y ~ x + w")
+        logit(df, "y ~ x + w", separation="raise")
+    # the default (Stata's behaviour) keeps the fit and reports the determined observations in a note
+    fit = logit(df, "y ~ x + w")
+    assert any(re.search(r"\d+ failures and \d+ successes completely determined", n) for n in fit.notes)
 
 
 def test_non_convergence_reports_what_to_try(mroz):

@@ -248,8 +248,14 @@ def _post_fit_separation(y: np.ndarray, X: np.ndarray, names: Sequence[str], p: 
 
 # ------------------------------------------------------------------ fit
 def fit_index_model(y: np.ndarray, X: np.ndarray, link: str, maxiter: int = 100, start: np.ndarray | None = None,
-                    names: Sequence[str] | None = None) -> tuple[Any, np.ndarray]:
-    """statsmodels Logit/Probit fit by Newton; raises :class:`ConvergenceError` with the optimiser's message."""
+                    names: Sequence[str] | None = None, separation: str = "raise") -> tuple[Any, np.ndarray]:
+    """statsmodels Logit/Probit fit by Newton; raises :class:`ConvergenceError` with the optimiser's message.
+
+    When the coefficients do not converge because a combination of regressors predicts some observations perfectly
+    (quasi-complete separation), ``separation="raise"`` refuses with :class:`SeparationError`; ``"drop"`` keeps the
+    fit, as Stata does ("N failures completely determined"): those observations add nothing to the likelihood or the
+    score at the limit, so the other coefficients have converged and the caller reports the determined observations
+    in a note."""
     from statsmodels.discrete.discrete_model import Logit, Probit
 
     model = (Logit if link == "logit" else Probit)(y, X)
@@ -265,9 +271,12 @@ def fit_index_model(y: np.ndarray, X: np.ndarray, link: str, maxiter: int = 100,
     if not info.get("converged", False):
         F, _ = link_functions(link)
         p = F(X @ np.asarray(res.params))
-        if (np.abs(y - p) < 1e-6).any():
+        determined = np.abs(y - p) < 1e-6
+        if determined.any():
             names = [f"x{j}" for j in range(X.shape[1])] if names is None else names
-            _post_fit_separation(y, X, names, p, np.asarray(res.params), "raise", tol=1e-6)
+            _post_fit_separation(y, X, names, p, np.asarray(res.params), separation, tol=1e-6)
+            if separation == "drop" and np.isfinite(res.llf):
+                return model, np.asarray(res.params)
         flag = {1: "maximum number of iterations reached", 2: "gradient and/or function calls not changing"}
         raise ConvergenceError(
             f"{link} did not converge (Newton {maxiter} iterations, then BFGS {10 * maxiter}: "
@@ -371,7 +380,7 @@ def _binary(data: SurveyPanel | pd.DataFrame, formula: str, link: str, *, vcov: 
         w = w[keep]
     X, names, collinear2 = drop_collinear(X, names)
     dropped += dropped_sep + [(c, "collinear after dropping perfectly predicted observations") for c in collinear2]
-    model, beta = fit_index_model(y, X, link, maxiter, names=names)
+    model, beta = fit_index_model(y, X, link, maxiter, names=names, separation=separation)
     if w is None:
         hess = model.hessian(beta)
         scores = model.score_obs(beta) if vcov in ("robust", "cluster") else None
