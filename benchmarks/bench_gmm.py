@@ -57,7 +57,28 @@ def run_clusterecon(df: pd.DataFrame):
 
 
 def _pydynpd():
-    np.in1d = np.isin  # pydynpd 0.2.2 uses numpy.in1d, removed in numpy 2 (same semantics as isin)
+    """pydynpd 0.2.2 with two numpy-2 incompatibilities patched at run time: numpy.in1d (removed; numpy.isin has
+    the same semantics) and float() of 1×1 arrays (an error since numpy 2.4): a module-level ``float`` that takes
+    the single element shadows the builtin inside pydynpd's modules only, and a ``math`` whose sqrt does the same."""
+    import builtins
+    import importlib
+    import math
+    import types
+
+    np.in1d = np.isin
+
+    def _float(x):
+        a = np.asarray(x)
+        return builtins.float(a.reshape(-1)[0]) if a.ndim and a.size == 1 else builtins.float(x)
+
+    shim = types.SimpleNamespace(**{k: getattr(math, k) for k in dir(math) if not k.startswith("_")})
+    shim.sqrt = lambda x: math.sqrt(_float(x))
+    for name in ("regression", "specification_tests", "common_functions", "dynamic_panel_model", "panel_data",
+                 "instruments", "model_summary", "info"):
+        mod = importlib.import_module(f"pydynpd.{name}")
+        mod.float = _float
+        if hasattr(mod, "math"):
+            mod.math = shim
     from pydynpd import regression
 
     return regression
@@ -137,6 +158,8 @@ def run_plm(df: pd.DataFrame, T: int) -> float | None:
 
 def child(n_firms: int, T: int) -> None:
     """Run in a fresh interpreter: fit once, report time and peak RSS as JSON."""
+    import clusterecon.estimators  # noqa: F401
+
     df = simulate(n_firms, T)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t, res = timed(run_clusterecon, df)
@@ -173,6 +196,12 @@ def main() -> None:
         child(args.child, args.T)
         return
     print(f"machine: {os.cpu_count()} cores (shared with other jobs; timings are minima over interleaved repeats)")
+    import clusterecon.estimators  # noqa: F401  (imports are not part of the timed work)
+
+    try:
+        _pydynpd()
+    except ImportError:
+        pass
     compare(args.firms, args.T, args.repeats)
     if not args.skip_large:
         scaling(args.T)
