@@ -5,8 +5,9 @@ Within the quantity-expansion years (dated by the phase diagnosis when it found 
 
 * cluster output: OLS of log total output on a linear year trend, heteroskedasticity-robust SEs;
 * firm level, with firm fixed effects and SEs clustered by firm (Stata ``xtreg, fe vce(cluster firm)``): linear
-  trends of log value added per worker (labour productivity), log TFP (Cobb–Douglas residual from a firm-FE
-  production function, when capital is observed), log output price and the profit rate
+  trends of log value added per worker (labour productivity), log TFP (from the best control-function
+  estimator the survey supports — ACF when materials are observed, then LP, OP, Wooldridge — named in the verdict;
+  a firm-FE Cobb–Douglas residual when none applies), log output price and the profit rate
   (value added − wage bill)/sales;
 * the year profile of each (year dummies with firm FE) for tables and figures.
 
@@ -72,17 +73,28 @@ def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str, years_sou
     if {"value_added", "wage_bill", "sales"} <= set(f.columns):
         f["profit_rate"] = (f["value_added"] - f["wage_bill"]) / f["sales"].where(f["sales"] > 0)
     models, tests, limitations = {}, {}, []
+    tfp_source = None
     if "capital" in f and f["log_capital"].notna().sum() > 20:
         from ..productivity import production_function
+        from ..productivity.registry import best_production_function
 
-        try:
-            pf = production_function(f, method="fe", vcov=vcov)
-            models["Production function (FE)"] = pf
+        pf, passed_over = best_production_function(f)
+        if pf is not None:
+            tfp_source = pf.method
+            limitations.extend(f"TFP ({pf.method}): {w}" for w in pf.warnings)
+        else:
+            limitations.extend(passed_over)
+            try:
+                pf = production_function(f, method="fe", vcov=vcov)
+                tfp_source = "firm-FE Cobb-Douglas residual"
+            except Exception as e:  # noqa: BLE001
+                limitations.append(f"production function not estimated: {e}")
+        if pf is not None:
+            models[f"Production function ({tfp_source})"] = pf
             f["log_tfp"] = pf.tfp.reindex(f.index)
-        except Exception as e:  # noqa: BLE001
-            limitations.append(f"production function not estimated: {e}")
     trends = {}
-    for col, label in (("log_va_per_worker", "labour productivity"), ("log_tfp", "TFP"),
+    tfp_label = f"TFP ({tfp_source})" if tfp_source else "TFP"
+    for col, label in (("log_va_per_worker", "labour productivity"), ("log_tfp", tfp_label),
                        ("log_price", "output price"), ("profit_rate", "profit rate"), ("log_sales", "firm output")):
         if col not in f:
             continue
@@ -107,7 +119,8 @@ def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str, years_sou
         g = float(np.log(agg.iloc[-1] / agg.iloc[0]) / (agg.index[-1] - agg.index[0]))
         out_growth = (g, float("nan"))
         limitations.append("cluster output growth from two years only: no standard error")
-    prod = trends.get("TFP") or trends.get("labour productivity")
+    prod = trends.get(tfp_label) or trends.get("labour productivity")
+    prod_name = tfp_label if tfp_label in trends else "labour productivity"
     price = trends.get("output price")
     if prod is None or out_growth is None:
         raise SkipHypothesis("needs output and productivity (sales, material cost, employees) in two or more years")
@@ -118,7 +131,7 @@ def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str, years_sou
     status = "supported" if supported else ("mixed" if grows and (flat or falling_price) else "not supported")
     verdict = (f"{status.capitalize()}: over {how}, cluster output grows {100 * out_growth[0]:.1f}% a year"
                + (f" ({fmt_p(out_growth[1])})" if not np.isnan(out_growth[1]) else "")
-               + f" while productivity changes {100 * prod[0]:+.1f}% a year (s.e. {100 * prod[1]:.1f}, "
+               + f" while productivity ({prod_name}) changes {100 * prod[0]:+.1f}% a year (s.e. {100 * prod[1]:.1f}, "
                + f"{fmt_p(prod[2])})")
     if price is not None:
         verdict += f" and the output price {100 * price[0]:+.1f}% a year ({fmt_p(price[2])})"
@@ -132,7 +145,7 @@ def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str, years_sou
         tables={"trends": pd.DataFrame(trends, index=["slope", "se", "p"]).T, "yearly means": profile},
         figures={"profile": profile}, limitations=tuple(limitations),
         assumptions=("linear trends within the expansion years", "firm fixed effects; SEs clustered by firm"),
-        extra={"years": years, "output_growth": out_growth, "productivity_trend": prod},
+        extra={"years": years, "output_growth": out_growth, "productivity_trend": prod, "tfp_source": tfp_source},
     )
 
 
