@@ -100,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
             source, mapping = bundled_sample()
         path = source
     progress(f"loading and validating {path or 'the sample'}")
-    res = load_survey(source, mapping, strict=args.strict, sheet=sheet_arg(args.sheet), encoding=args.encoding)
+    res = load_survey(source, mapping, strict=args.strict, sheet=sheet_arg(args.sheet), encoding=args.encoding,
+                      allow_outside_paths=args.allow_outside_paths)
     print(f"validation: {res.report.summary_line()}")
     if res.panel is None:
         print(res.report.to_text(), file=sys.stderr)

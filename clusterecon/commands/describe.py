@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     if path is None and mapping is None:
         path, mapping = bundled_sample()
         title = "bundled sample survey"
-    res = load_survey(path, mapping, sheet=sheet_arg(args.sheet), encoding=args.encoding)
+    res = load_survey(path, mapping, sheet=sheet_arg(args.sheet), encoding=args.encoding,
+                      allow_outside_paths=args.allow_outside_paths)
     if res.panel is None:
         print(res.report.to_text())
         print("\nthe panel cannot be built until the errors above are fixed (clusterecon validate shows them too)")

@@ -4,7 +4,8 @@ Linear panel: pooled_ols, within, between, first_difference, random_effects, cor
 dynamic panel GMM: arellano_bond (difference), blundell_bond (system) with instrument specs gmm(), iv();
 specification tests: hausman, robust_hausman, breusch_pagan_lm; limited dependent: logit, probit, margins,
 conditional_logit, re_probit, cre_probit, mnlogit, tobit, heckman; duration: risk_set, discrete_hazard, cox;
-structural breaks: chow_test, sup_f_test, sequential_breaks.
+structural breaks: chow_test, sup_f_test, sequential_breaks; few clusters: wild_bootstrap (of a fitted linear
+result), wild_cluster_bootstrap (arrays).
 
 The names are imported eagerly (about 0.6 s: pandas and scipy; statsmodels and formulaic load on first use):
 several functions share their module's name (``within``, ``random_effects``, ``hausman_taylor``, ``margins``,
@@ -33,6 +34,7 @@ from .re_probit import cre_probit, re_probit
 from .results import EstimationResult, TestResult, VarianceInfo
 from .spectests import breusch_pagan_lm, hausman, robust_hausman
 from .tobit import tobit
+from .wild_bootstrap import wild_bootstrap, wild_cluster_bootstrap
 from .within import within
 
 __all__ = [
@@ -40,5 +42,5 @@ __all__ = [
     "blundell_bond", "breusch_pagan_lm", "chow_test", "conditional_logit", "correlated_re", "cox", "cre_probit",
     "discrete_hazard", "first_difference", "gmm", "hausman", "hausman_taylor", "heckman", "iv", "logit", "margins",
     "mnlogit", "pooled_ols", "probit", "random_effects", "re_probit", "risk_set", "robust_hausman",
-    "sequential_breaks", "sup_f_test", "tobit", "within",
+    "sequential_breaks", "sup_f_test", "tobit", "wild_bootstrap", "wild_cluster_bootstrap", "within",
 ]

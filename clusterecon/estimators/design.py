@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..formula_guard import check_formula, model_matrix
 from ..panel import SurveyPanel
 from .results import Omitted
 
@@ -70,6 +71,7 @@ def as_panel_frame(data: SurveyPanel | pd.DataFrame) -> pd.DataFrame:
 def required_variables(formula: str) -> list[str]:
     from formulaic import Formula
 
+    check_formula(formula)
     return sorted(str(v) for v in Formula(formula).required_variables)
 
 
@@ -85,11 +87,8 @@ def build_design(
     Observations dropped are reported per reason: "missing <var>" for the first missing variable of each row
     (so the counts add up to the rows lost).
     """
-    from formulaic import model_matrix
-
+    check_formula(formula, require_lhs=True)  # a whitelist: formulaic evaluates terms as Python
     df = as_panel_frame(data)
-    if "~" not in formula:
-        raise SpecificationError(f"formula {formula!r} needs a '~' between the dependent variable and regressors")
     needed = [v for v in required_variables(formula) if v not in ("np", "C")]
     idx_names = [n for n in df.index.names if n is not None]
     cols = [c for c in dict.fromkeys([*needed, *extra]) if c not in idx_names]
@@ -119,7 +118,7 @@ def build_design(
         elif isinstance(work[c].dtype, (pd.Int64Dtype, pd.Float64Dtype)) or str(work[c].dtype) in (
                 "Int64", "Int32", "Int16", "Int8", "Float64", "Float32"):
             work[c] = work[c].astype("float64")
-    mm = model_matrix(formula, work, na_action="raise")
+    mm = model_matrix(formula, work)
     lhs, rhs = mm.lhs, mm.rhs
     if lhs.shape[1] != 1:
         raise SpecificationError(f"formula {formula!r} must have exactly one dependent variable")
