@@ -151,10 +151,29 @@ def _split_top(text: str) -> list[tuple[str, str]]:
     return out
 
 
+_RANGE = re.compile(r"\b(lag|lead)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,\s*(\d+)\s*:\s*(\d+)\s*\)")
+
+
+def _expand_ranges(formula: str) -> str:
+    """``lag(n, 1:2)`` (plm's lag range) → ``lag(n, 1) + lag(n, 2)``, the form the shared formula guard accepts."""
+    def one(m: re.Match) -> str:
+        fn, var, a, b = m.group(1), m.group(2), int(m.group(3)), int(m.group(4))
+        step = 1 if b >= a else -1
+        return "(" + " + ".join(f"{fn}({var}, {k})" for k in range(a, b + step, step)) + ")"
+    return _RANGE.sub(one, formula)
+
+
 def parse_formula(formula: str) -> tuple[str, list[tuple[str, int]], bool]:
-    """``"n ~ lag(n, 1) + w - 1"`` → ("n", [("n", 1), ("w", 0)], constant=False)."""
+    """``"n ~ lag(n, 1:2) + w - 1"`` → ("n", [("n", 1), ("n", 2), ("w", 0)], constant=False). The formula passes
+    the project's formula guard first; then only column names and panel lags are accepted (nothing is evaluated)."""
     if not isinstance(formula, str) or formula.count("~") != 1:
         raise SpecificationError(f"formula {formula!r} needs one '~' between the dependent variable and regressors")
+    from ..formula_guard import check_formula
+
+    try:
+        check_formula(_expand_ranges(formula), require_lhs=True)
+    except ValueError as e:
+        raise SpecificationError(str(e)) from None
     lhs, rhs = formula.split("~")
     dep = lhs.strip()
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", dep):
