@@ -145,7 +145,7 @@ def test_roodman_predetermined_regressors_small(abdata):
     assert (r.nobs, r.n_instruments) == (ref["nobs"], ref["instruments"])
     w = r.tests["Wald"]
     assert (round(w.stat, 2), w.df) == (ref["F"][0], tuple(ref["F"][1:]))
-    assert r.df_resid == 140 and r.uses_t
+    assert r.df_inference == 140 and r.uses_t and r.df_resid == 611 - 16
     for k, v in ref["ar"].items():
         assert round(r.tests[k].stat, 2) == v
     assert (round(r.tests["Sargan"].stat, 2), r.tests["Sargan"].df) == tuple(ref["sargan"])
@@ -271,6 +271,10 @@ def test_system_gmm_recovers_known_parameters_collapsed_two_step():
     assert r.n_instruments == 4 + 1 + 1 + 1 + 4
     assert r.tests["AR(2)"].pvalue > 0.001 and r.tests["AR(1)"].stat < -5
     assert r.variance.kind == "cluster" and "Windmeijer" in r.variance.dof_rule
+    # contract: level-equation residuals indexed by (firm, year), fitted + resid = y
+    assert r.resid.index.names == ["firm", "year"] and len(r.resid) == r.nobs
+    np.testing.assert_allclose((r.fitted + r.resid).to_numpy(), d.loc[r.resid.index, "y"].to_numpy(), rtol=1e-12)
+    assert not r.uses_t and r.df_resid == r.nobs - len(r.names)
 
 
 def test_instruments_outnumbering_firms_warn_and_are_printed():

@@ -111,6 +111,27 @@ def arellano_bond(data: SurveyPanel | pd.DataFrame, formula: str, *, gmm: GMMSty
     ``orthogonal``). ``steps``: 1 or 2. ``vcov``: ``"robust"`` (one-step: clustered by firm; two-step: Windmeijer)
     or ``"classical"``. ``h``: one-step weighting (xtabond2 ``h()``). ``artests``: highest AR order tested.
     ``small``: xtabond2's small-sample t/F inference.
+
+    ``resid``/``fitted``: the transformed equation's residuals and fitted values (differences or orthogonal
+    deviations), indexed by (firm, period); prediction on new data is not offered (it needs the lags).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from clusterecon.estimators import arellano_bond, gmm, iv
+    >>> rng = np.random.default_rng(0)
+    >>> n, T = 300, 6
+    >>> eta, x = rng.normal(size=n), rng.normal(size=(n, T))
+    >>> y = np.zeros((n, T)); y[:, 0] = 2 * eta + rng.normal(size=n)
+    >>> for t in range(1, T):
+    ...     y[:, t] = 0.5 * y[:, t - 1] + x[:, t] + eta + rng.normal(size=n)
+    >>> df = pd.DataFrame({"firm": np.repeat(np.arange(n), T), "year": np.tile(np.arange(2001, 2001 + T), n),
+    ...                    "y": y.ravel(), "x": x.ravel()}).set_index(["firm", "year"])
+    >>> r = arellano_bond(df, "y ~ lag(y, 1) + x", gmm=gmm("y", (2, None), collapse=True), iv=iv("x"))
+    >>> r.nobs, r.n_entities, r.n_instruments
+    (1200, 300, 9)
+    >>> bool(abs(r.params["lag(y, 1)"] - 0.5) < 3 * r.std_errors["lag(y, 1)"])
+    True
     """
     return dynamic_gmm(data, formula, system=False, gmm=gmm, iv=iv, time_dummies=time_dummies,
                        transform=transform, steps=steps, vcov=vcov, h=h, artests=artests, small=small)
@@ -123,7 +144,27 @@ def blundell_bond(data: SurveyPanel | pd.DataFrame, formula: str, *, gmm: GMMSty
     """System GMM (Arellano–Bover 1995, Blundell–Bond 1998): xtabond2's default (level equation included).
 
     Same arguments as :func:`arellano_bond`. The constant enters the level equation (and its instrument set) unless
-    the formula has ``- 1``; ``gmm()`` groups add the lagged differences for the level equation.
+    the formula has ``- 1``; ``gmm()`` groups add the lagged differences for the level equation. ``nobs`` counts
+    the level-equation observations (xtabond2); ``resid``/``fitted`` are the level equation's (the residual
+    includes the firm effect), indexed by (firm, period).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from clusterecon.estimators import blundell_bond, gmm, iv
+    >>> rng = np.random.default_rng(1)
+    >>> n, T = 500, 6
+    >>> eta, x = rng.normal(size=n), rng.normal(size=(n, T))
+    >>> y = np.zeros((n, T)); y[:, 0] = eta / (1 - 0.8) + rng.normal(size=n)
+    >>> for t in range(1, T):
+    ...     y[:, t] = 0.8 * y[:, t - 1] + x[:, t] + eta + rng.normal(size=n)
+    >>> df = pd.DataFrame({"firm": np.repeat(np.arange(n), T), "year": np.tile(np.arange(2001, 2001 + T), n),
+    ...                    "y": y.ravel(), "x": x.ravel()}).set_index(["firm", "year"])
+    >>> r = blundell_bond(df, "y ~ lag(y, 1) + x", gmm=gmm("y", (2, None), collapse=True), iv=iv("x"))
+    >>> r.nobs, r.n_instruments, sorted(r.tests)[:3]
+    (2500, 11, ['AR(1)', 'AR(2)', 'Hansen'])
+    >>> bool(abs(r.params["lag(y, 1)"] - 0.8) < 3 * r.std_errors["lag(y, 1)"])
+    True
     """
     return dynamic_gmm(data, formula, system=True, gmm=gmm, iv=iv, time_dummies=time_dummies,
                        transform=transform, steps=steps, vcov=vcov, h=h, artests=artests, small=small)
@@ -582,11 +623,11 @@ def _estimate(pb: _Problem, *, df: pd.DataFrame, grid: PanelGrid, observed: np.n
     tests: dict[str, TestResult] = {}
     # AR tests use the variance before the small-sample factor (xtabond2; pinned on Roodman 2009's small example)
     tests.update(_ar_tests(pb, step, V, robust or steps == 2, sigma2, U, ZX, artests))
-    df_resid = None
+    df_inf = None
     has_cons = "Intercept" in pb.names
     if small:  # xtabond2's factor, pinned on Roodman (2009)'s difference and system examples
         V = V * n_firms / (n_firms - 1) * nobs / (nobs - K + 1)
-        df_resid = float(n_firms - 1 if has_cons else n_firms)
+        df_inf = float(n_firms - 1 if has_cons else n_firms)
         rule += "; small: ×G/(G−1)·N/(N−K+1), t and F with G−1 (G without a constant) df"
     overid = L - K
     tests["Sargan"] = _chi2("Sargan", float(s1.Ze @ W1 @ s1.Ze) / _sigma2(pb, s1.e, nobs), overid,
@@ -602,7 +643,7 @@ def _estimate(pb: _Problem, *, df: pd.DataFrame, grid: PanelGrid, observed: np.n
         w = float(bs @ np.linalg.solve(Vs, bs))
         if small:
             q = len(idx)
-            tests["Wald"] = TestResult("F", w / q, float(stats.f.sf(w / q, q, df_resid)), (q, df_resid), "F",
+            tests["Wald"] = TestResult("F", w / q, float(stats.f.sf(w / q, q, df_inf)), (q, df_inf), "F",
                                        "all coefficients except the constant are zero")
         else:
             tests["Wald"] = _chi2("Wald", w, len(idx), "all coefficients except the constant are zero")
@@ -624,14 +665,25 @@ def _estimate(pb: _Problem, *, df: pd.DataFrame, grid: PanelGrid, observed: np.n
     stats_ = {"Instruments": L, "Instruments / groups": f"{L} / {n_firms}"}
     effects = {"Firm FE": "Yes (" + ("differenced out" if pb.transform == "fd" else "orthogonal deviations") + ")",
                "Year FE": "Yes" if time_dummies else "No"}
+    # residuals as xtabond2's predict: the transformed equation's (difference GMM) or the level equation's, which
+    # include the firm effect (system GMM), indexed by the (firm, period) they belong to
+    if pb.system:
+        res_cells, resid = rows.cell_l, step.e[rows.n_d:]
+        yv = y[rows.n_d:]
+    else:
+        res_cells, resid = rows.cell_d - (1 if pb.transform == "fod" else 0), step.e[: rows.n_d]
+        yv = y[: rows.n_d]
+    index = pd.MultiIndex.from_arrays([grid.firms[res_cells // rows.T], grid.times[res_cells % rows.T]],
+                                      names=list(df.index.names))
     return DynamicGMMResult(
         model=label, estimator=est, depvar=dep, names=tuple(pb.names), coef=step.b, vcov=V,
         variance=VarianceInfo(kind, ("firm",) if kind == "cluster" else (), (n_firms,) if kind == "cluster" else (),
                               rule),
-        nobs=int(nobs), df_resid=df_resid, formula=formula, n_entities=n_firms, t_min=int(per_firm.min()),
+        nobs=int(nobs), df_resid=float(nobs - K), df_inference=df_inf, formula=formula, n_entities=n_firms,
+        index=index, residuals=resid, fitted_values=yv - resid, t_min=int(per_firm.min()),
         t_mean=float(per_firm.mean()), t_max=int(per_firm.max()), omitted=tuple(omitted),
         dropped_regressors=tuple(dropped), stats=stats_, effects=effects, tests=tests, notes=tuple(notes),
-        extra={"resid": step.e, "sigma2": sigma2, "one_step_coef": s1.b, "n_transformed_rows": rows.n_d,
+        extra={"sigma2": sigma2, "one_step_coef": s1.b, "n_transformed_rows": rows.n_d,
                "n_level_rows": rows.n_l},
         n_instruments=L, instruments=tuple(pb.inst.names), diff_hansen=diff_h, system=pb.system, steps=steps,
         transform=pb.transform, gmm_specs=tuple(gmm_specs), iv_specs=tuple(iv_specs),
