@@ -168,18 +168,31 @@ def test_acf_recovers_elasticities_where_ols_is_biased():
     assert ols.mean(axis=0)[0] - 0.6 > 10 * ols.std(axis=0, ddof=1)[0] / np.sqrt(reps)
 
 
-def test_production_function_methods_and_battery_sample():
-    from clusterecon.load import load_survey
+SIM = Path(__file__).resolve().parents[1] / "data" / "simulated"
 
-    sim = Path(__file__).resolve().parents[1] / "data" / "simulated"
-    panel = load_survey(sim / "machinery_rounds.csv").panel
-    truth = json.loads((sim / "machinery_rounds.truth.json").read_text())["params"]
+
+@pytest.mark.parametrize("name", [
+    "machinery_rounds",
+    pytest.param("garments_recall_2005", marks=pytest.mark.xfail(strict=True, reason=(
+        "recall error: ACF's labour elasticity is 0.85 against a true 0.6. Over simulated garments clusters with "
+        "this design it averages (0.71, 0.28), sd 0.08: the controlled law of motion removes the design bias "
+        "(exact answers: 0.59, 0.33) but not the recall measurement error; see docs/production.md"))),
+])
+def test_battery_tfp_is_within_0_1_of_the_simulators_truth(name):
+    from clusterecon.load import load_survey
     from clusterecon.productivity.registry import best_production_function
 
-    frame = panel.frame
-    res, _ = best_production_function(frame)
-    assert res.method == "ACF"
+    panel = load_survey(SIM / f"{name}.csv").panel
+    truth = json.loads((SIM / f"{name}.truth.json").read_text())["params"]
+    res, notes = best_production_function(panel.frame)
+    assert res.method == "ACF" and any("innovation_index" in n for n in res.notes)
     assert abs(res.params["ln_employees"] - truth["beta_labour"]) < 0.1
     assert abs(res.params["ln_capital"] - truth["beta_capital"]) < 0.1
+
+
+def test_production_function_methods_on_a_survey_panel():
+    from clusterecon.load import load_survey
+
+    panel = load_survey(SIM / "machinery_rounds.csv").panel
     wr = production_function(panel, method="wooldridge")
     assert wr.method == "Wooldridge" and wr.n_omitted >= 0

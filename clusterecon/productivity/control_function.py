@@ -97,7 +97,7 @@ class PanelArrays:
                        extra={k: v[rows] for k, v in self.extra.items()})
 
 
-def _as_list(x: str | Sequence[str] | None) -> list[str]:
+def as_list(x: str | Sequence[str] | None) -> list[str]:
     if x is None:
         return []
     return [x] if isinstance(x, str) else list(x)
@@ -113,8 +113,8 @@ def panel_arrays(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | S
     if lag not in LAGS:
         raise SpecificationError(f"lag must be one of {LAGS}, got {lag!r}")
     frame = as_panel_frame(data)
-    blocks = {"output": [output], "free": _as_list(free), "state": _as_list(state), "proxy": _as_list(proxy),
-              "controls": _as_list(controls), "extra": list(extra)}
+    blocks = {"output": [output], "free": as_list(free), "state": as_list(state), "proxy": as_list(proxy),
+              "controls": as_list(controls), "extra": list(extra)}
     if not blocks["free"] or not blocks["state"]:
         raise SpecificationError("a production function needs at least one free and one state variable")
     used = list(dict.fromkeys(c for cols in blocks.values() for c in cols))
@@ -208,6 +208,26 @@ def motion_basis(w: np.ndarray, motion: str = "poly", order: int = 3, extra: np.
     return np.column_stack([np.ones(len(w)), poly(cols, d)])
 
 
+def motion_controls(a: PanelArrays, names: Sequence[str]) -> np.ndarray | None:
+    r"""The columns that shift the law of motion, :math:`\omega_t = g(\omega_{t-1}, d_t) + \xi_t` (a controlled
+    Markov process: De Loecker 2013, export status; Doraszelski & Jaumandreu 2013, R&D), or None.
+
+    In a recall survey with benchmark years several years apart, a firm that innovated between two benchmark
+    years both became more productive and grew, so its capital at t is correlated with the productivity
+    innovation over the interval and ACF's moment :math:`E[\xi_t k_t] = 0` fails; with the firm's innovation
+    status at t (``d_t``, e.g. the share of innovation indicators switched on) in g, the jump is part of the
+    expected productivity and :math:`\xi_t` is again the unforeseen part."""
+    if not names:
+        return None
+    return np.column_stack([a.extra[c] for c in names])
+
+
+def motion_label(motion: str, order: int, controls: Sequence[str] = ()) -> str:
+    base = "cubic" if motion == "poly" and order == 3 else (f"polynomial of order {order}" if motion == "poly"
+                                                            else "AR(1)")
+    return base + (f" in omega_(t-1) and {', '.join(controls)}" if controls else "")
+
+
 def _standardise(w: np.ndarray) -> tuple[np.ndarray, float]:
     """(w − mean)/sd: g is fitted on a polynomial whose span does not change, but whose cross-product matrix is
     well conditioned (log output near 13 makes a raw cubic's condition number ~1e12 and the criterion noisy)."""
@@ -266,6 +286,48 @@ def innovation_jacobian(omega: np.ndarray, omega_lag: np.ndarray, X: np.ndarray,
         dg = Binv @ (dB.T @ omega - BtX[:, j] - (dB.T @ B + B.T @ dB) @ g)
         J[:, j] = -X[:, j] - dB @ g - B @ dg
     return xi, J
+
+
+def poly_elasticities(inp: np.ndarray, terms: list[tuple[int, ...]], coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Firm-year output elasticities (n × k) of a polynomial production function and the weights a with
+    mean elasticity_j = a_j' θ."""
+    n, k = inp.shape
+    E = np.zeros((n, k))
+    A = np.zeros((k, len(coef)))
+    for t, e in enumerate(terms):
+        for j in range(k):
+            if e[j] == 0:
+                continue
+            d = e[j] * np.ones(n)
+            for i, p in enumerate(e):
+                q = p - (i == j)
+                if q:
+                    d = d * inp[:, i] ** q
+            E[:, j] += coef[t] * d
+            A[j, t] += d.mean()
+    return E, A
+
+
+def gmm_innovation_moments(label: str, target: np.ndarray, target_lag: np.ndarray, X: np.ndarray, lX: np.ndarray,
+                           Z: np.ndarray, motion: str, order: int, shifters: np.ndarray | None = None) -> Moments:
+    r"""ACF/GNR's GMM criterion as least-squares residuals: with :math:`\omega(\theta) = \text{target} -
+    X\theta` (and its lag), :math:`\xi` from :func:`innovation_jacobian` and :math:`W = (Z'Z)^{-1}/N = LL'`, the
+    residuals :math:`L'Z'\xi` have sum of squares :math:`(Z'\xi)'W(Z'\xi)`."""
+    if Z.shape[0] <= Z.shape[1] + order + 1:
+        raise SpecificationError(f"{label}: only {Z.shape[0]} firm-years have the lag year; the GMM stage needs firms "
+                                 "observed in consecutive years (lag='previous' uses the previous survey year)")
+    try:
+        L = np.linalg.cholesky(np.linalg.inv(Z.T @ Z) / Z.shape[0])
+    except np.linalg.LinAlgError:
+        raise SpecificationError(f"{label}: the instruments are collinear (Z'Z is singular); drop controls that are "
+                                 "constant within a year or duplicate an input") from None
+    LZ = (Z @ L).T
+
+    def resid(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        xi, J = innovation_jacobian(target - X @ theta, target_lag - lX @ theta, X, lX, motion, order, shifters)
+        return LZ @ xi, LZ @ J
+
+    return Moments(resid)
 
 
 def proxy_monotonicity(coef: np.ndarray, X: np.ndarray, terms: list[tuple[int, ...]], proxy_cols: Sequence[int],
