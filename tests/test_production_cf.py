@@ -196,3 +196,26 @@ def test_production_function_methods_on_a_survey_panel():
     panel = load_survey(SIM / "machinery_rounds.csv").panel
     wr = production_function(panel, method="wooldridge")
     assert wr.method == "Wooldridge" and wr.n_omitted >= 0
+
+
+def test_acf_bootstrap_by_frequency_weights_equals_the_copied_panel():
+    import sys
+
+    from clusterecon.productivity.control_function import solve
+    from clusterecon.productivity.pf_bootstrap import draw_firms
+
+    A = sys.modules["clusterecon.productivity.acf"]
+    d = _dgp(11, n_firms=120)
+    a, _ = panel_arrays(d, output="y", free="l", state="k", proxy="m")
+    spec = A.ACFSpec()
+    des = A._design(a, spec)
+    full = solve(A._moments(a, spec, des)[0], des["start"]).x
+    rep = A._WeightedReplication(a, spec, des, full)
+    for firms in draw_firms(a.n_firms, 3, 5):
+        w = np.bincount(firms, minlength=a.n_firms).astype(float)[a.firm]
+        b = a.resample(firms)
+        copied = solve(A._moments(b, spec, A._design(b, spec))[0], full).x
+        np.testing.assert_allclose(rep(w), copied, atol=1e-7)
+    one = acf(d, output="y", free="l", state="k", proxy="m", reps=5, seed=2, n_jobs=1, n_starts=0)
+    two = acf(d, output="y", free="l", state="k", proxy="m", reps=5, seed=2, n_jobs=2, n_starts=0)
+    np.testing.assert_array_equal(one.vcov, two.vcov)

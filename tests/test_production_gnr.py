@@ -192,3 +192,20 @@ def test_motion_controls_enter_the_law_of_motion(chile):
     assert any("shift" in n for n in shifted.notes)
     lp = levinsohn_petrin(d, proxy="log_materials", reps=0, n_starts=0, motion_controls=["shift"], **SPEC)
     assert np.isfinite(lp.coef).all()
+
+
+def test_results_follow_the_estimation_contract(go):
+    import pickle
+
+    res = gnr(go, output="y", free="l", state="k", flexible="m", function="translog", reps=4, seed=1, n_starts=0)
+    back = pickle.loads(pickle.dumps(res))
+    np.testing.assert_array_equal(back.coef, res.coef)
+    pd.testing.assert_frame_equal(back.elasticity_frame, res.elasticity_frame)
+    tidy = res.tidy()
+    assert list(tidy.index) == list(res.names) and np.allclose(tidy["estimate"], res.coef)
+    assert res.glance()["N"] == res.nobs == len(go) and "Returns to scale" in res.glance()
+    assert res.conf_int().shape == (len(res.coef), 2)
+    w = res.wald_test("m = 0.5")
+    assert w.df == 1 and np.isfinite(w.stat)
+    text = res.summary()
+    assert "GNR" in text and "bootstrap" in text

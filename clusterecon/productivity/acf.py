@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -122,11 +121,34 @@ def _moments(a: PanelArrays, spec: ACFSpec, d: dict) -> tuple[Moments, int]:
                                   spec.motion, spec.motion_order, D), int(r.sum())
 
 
-def _fit(a: PanelArrays, spec: ACFSpec) -> np.ndarray:
-    d = _design(a, spec)
-    resid, _ = _moments(a, spec, d)
-    sol = solve(resid, np.asarray(spec.start, dtype=float) if spec.start is not None else d["start"])
-    return sol.x if sol.converged else np.full(d["X"].shape[1], np.nan)
+class _WeightedReplication:
+    """An ACF bootstrap replication from frequency weights on the full-sample rows (:mod:`.pf_bootstrap`): the
+    first-stage basis, production terms, their lags and the instruments are built once; each replication refits
+    the first stage by weighted normal equations, evaluates φ and its lag by index (a firm's lag row is the row
+    before it, whatever the draw) and solves the GMM stage from the full-sample estimate (warm start)."""
+
+    def __init__(self, a: PanelArrays, spec: ACFSpec, d: dict, start: np.ndarray):
+        self.P = np.column_stack([np.ones(a.n), poly(d["fs_vars"], spec.poly_order, d["fs_terms"]), a.controls])
+        self.y = a.y
+        r = d["rows"]
+        self.rows = np.flatnonzero(r)
+        self.X, self.lX, self.Z = d["X"][r], d["lX"][r], d["Z"][r]
+        self.D = d["D"][r] if d["D"] is not None else None
+        self.spec, self.start = spec, np.asarray(start, dtype=float)
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        Pw = self.P * w[:, None]
+        b = np.linalg.lstsq(Pw.T @ self.P, Pw.T @ self.y, rcond=None)[0]
+        phi_all = self.P @ b
+        wr = w[self.rows]
+        keep = wr > 0
+        rows = self.rows[keep]
+        phi, phi_l = phi_all[rows], phi_all[rows - 1]
+        D = self.D[keep] if self.D is not None else None
+        moments = gmm_innovation_moments("ACF", phi, phi_l, self.X[keep], self.lX[keep], self.Z[keep],
+                                         self.spec.motion, self.spec.motion_order, D, wr[keep])
+        sol = solve(moments, self.start, tol=1e-10)
+        return sol.x if sol.converged else np.full(len(self.start), np.nan)
 
 
 ROOTS = ("start", "plausible", "lowest")
@@ -175,9 +197,10 @@ def acf(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Sequence[s
     ``value_added=False``: gross output, the proxy (materials) is also an input. ``function``: "cobb-douglas" or
     "translog". ``start``: starting values for θ (default: first-stage coefficients). ``root``: which root to
     report when starts disagree — "start" (prodest), "lowest" criterion, or "plausible" (see :func:`_choose`).
-    ``reps=0`` skips the bootstrap. Bootstrap replications start from their own first-stage coefficients, or
-    from the reported root when ``root`` is not "start". ``motion_controls``: variables that shift the law of
-    motion, :math:`\omega_t = g(\omega_{t-1}, d_t) + \xi_t` (see :func:`~.control_function.motion_controls`)."""
+    ``reps=0`` skips the bootstrap. Bootstrap replications start from the reported estimate (warm start: each
+    replication stays on the root being reported) and run as frequency weights on the full-sample rows.
+    ``motion_controls``: variables that shift the law of motion, :math:`\omega_t = g(\omega_{t-1}, d_t) + \xi_t`
+    (see :func:`~.control_function.motion_controls`)."""
     if root not in ROOTS:
         raise SpecificationError(f"root must be one of {ROOTS}, got {root!r}")
     if function not in FUNCTIONS:
@@ -215,8 +238,8 @@ def acf(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Sequence[s
         warns.append(chosen)
     names = term_names(inp_names, d["terms"]) + list(a.names["controls"])
     coef = main.x
-    bspec = spec if root == "start" else ACFSpec(**{**spec.__dict__, "start": tuple(main.x)})
-    draws = bootstrap(partial(_fit, spec=bspec), a, k, reps=reps, seed=seed, n_jobs=n_jobs) if reps else None
+    draws = bootstrap(_WeightedReplication(a, spec, d, main.x), a, k, reps=reps, seed=seed, n_jobs=n_jobs,
+                      weights=True) if reps and main.converged else None
     vcov = draws.cov() if draws is not None else np.full((k, k), np.nan)
     if draws is not None and draws.n_failed > 0.05 * draws.reps:
         warns.append(f"{draws.n_failed} of {draws.reps} bootstrap replications failed")

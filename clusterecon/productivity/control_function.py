@@ -266,26 +266,34 @@ def _basis_dw(w: np.ndarray, motion: str, order: int, extra: np.ndarray | None) 
 
 def innovation_jacobian(omega: np.ndarray, omega_lag: np.ndarray, X: np.ndarray, lX: np.ndarray,
                         motion: str = "poly", order: int = 3, extra: np.ndarray | None = None,
-                        ) -> tuple[np.ndarray, np.ndarray]:
+                        w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     r""":math:`\xi` and its exact Jacobian in θ, where ω = φ − Xθ and ω_{t-1} = φ_{t-1} − lXθ (g re-profiled):
     :math:`\partial\xi/\partial\theta_j = -X_j - \dot B_j g - B\,\partial g/\partial\theta_j` with
     :math:`\dot B_j = -B'(\omega_{t-1})\, lX_j` and
-    :math:`\partial g/\partial\theta_j = (B'B)^{-1}[\dot B_j'\omega - B'X_j - (\dot B_j'B + B'\dot B_j)g]`.
-    Exact derivatives let the optimiser stop at the minimum where the criterion is flat (OP/LP on prodest's
-    data) instead of where finite differences lose precision."""
+    :math:`\partial g/\partial\theta_j = (B'B)^{-1}[\dot B_j'\omega - B'X_j - (\dot B_j'B + B'\dot B_j)g]`,
+    all columns j at once (:math:`\dot B_j g = -(B'g)\circ lX_j`). Exact derivatives let the optimiser stop at
+    the minimum where the criterion is flat (OP/LP on prodest's data) instead of where finite differences lose
+    precision. ``w``: frequency weights (a firm-cluster bootstrap replication as counts on the original rows:
+    every cross product is weighted, which equals the same sums over the duplicated rows)."""
     u, scale = _standardise(omega_lag)
-    B = motion_basis(u, motion, order, extra)
-    D = _basis_dw(u, motion, order, extra) / scale
-    Binv = np.linalg.pinv(B.T @ B)
-    g = Binv @ (B.T @ omega)
-    xi = omega - B @ g
-    J = np.empty((len(omega), X.shape[1]))
-    BtX = B.T @ X
-    for j in range(X.shape[1]):
-        dB = D * (-lX[:, j])[:, None]
-        dg = Binv @ (dB.T @ omega - BtX[:, j] - (dB.T @ B + B.T @ dB) @ g)
-        J[:, j] = -X[:, j] - dB @ g - B @ dg
-    return xi, J
+    if extra is None:
+        d = 1 if motion == "ar1" else order
+        if motion not in MOTIONS:
+            raise SpecificationError(f"law of motion must be one of {MOTIONS}, got {motion!r}")
+        B = np.vander(u, d + 1, increasing=True)
+        D = np.zeros_like(B)
+        D[:, 1:] = B[:, :-1] * np.arange(1, d + 1)
+    else:
+        B = motion_basis(u, motion, order, extra)
+        D = _basis_dw(u, motion, order, extra)
+    D /= scale
+    Bw, Dw = (B, D) if w is None else (B * w[:, None], D * w[:, None])
+    Binv = np.linalg.pinv(Bw.T @ B)
+    g = Binv @ (Bw.T @ omega)
+    Bg, Dg = B @ g, D @ g
+    rhs = Dw.T @ (lX * (Bg - omega)[:, None]) - Bw.T @ X + Bw.T @ (lX * Dg[:, None])
+    J = lX * Dg[:, None] - X - B @ (Binv @ rhs)
+    return omega - Bg, J
 
 
 def poly_elasticities(inp: np.ndarray, terms: list[tuple[int, ...]], coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -309,22 +317,25 @@ def poly_elasticities(inp: np.ndarray, terms: list[tuple[int, ...]], coef: np.nd
 
 
 def gmm_innovation_moments(label: str, target: np.ndarray, target_lag: np.ndarray, X: np.ndarray, lX: np.ndarray,
-                           Z: np.ndarray, motion: str, order: int, shifters: np.ndarray | None = None) -> Moments:
+                           Z: np.ndarray, motion: str, order: int, shifters: np.ndarray | None = None,
+                           w: np.ndarray | None = None) -> Moments:
     r"""ACF/GNR's GMM criterion as least-squares residuals: with :math:`\omega(\theta) = \text{target} -
     X\theta` (and its lag), :math:`\xi` from :func:`innovation_jacobian` and :math:`W = (Z'Z)^{-1}/N = LL'`, the
-    residuals :math:`L'Z'\xi` have sum of squares :math:`(Z'\xi)'W(Z'\xi)`."""
+    residuals :math:`L'Z'\xi` have sum of squares :math:`(Z'\xi)'W(Z'\xi)`. ``w``: frequency weights (see
+    :func:`innovation_jacobian`)."""
     if Z.shape[0] <= Z.shape[1] + order + 1:
         raise SpecificationError(f"{label}: only {Z.shape[0]} firm-years have the lag year; the GMM stage needs firms "
                                  "observed in consecutive years (lag='previous' uses the previous survey year)")
+    Zw = Z if w is None else Z * w[:, None]
     try:
-        L = np.linalg.cholesky(np.linalg.inv(Z.T @ Z) / Z.shape[0])
+        L = np.linalg.cholesky(np.linalg.inv(Zw.T @ Z) / (Z.shape[0] if w is None else w.sum()))
     except np.linalg.LinAlgError:
         raise SpecificationError(f"{label}: the instruments are collinear (Z'Z is singular); drop controls that are "
                                  "constant within a year or duplicate an input") from None
-    LZ = (Z @ L).T
+    LZ = (Zw @ L).T
 
     def resid(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        xi, J = innovation_jacobian(target - X @ theta, target_lag - lX @ theta, X, lX, motion, order, shifters)
+        xi, J = innovation_jacobian(target - X @ theta, target_lag - lX @ theta, X, lX, motion, order, shifters, w)
         return LZ @ xi, LZ @ J
 
     return Moments(resid)
@@ -383,17 +394,18 @@ class Moments:
         return self._eval(theta)[1]
 
 
-def solve(resid: Callable[[np.ndarray], np.ndarray], start: np.ndarray) -> Solution:
+def solve(resid: Callable[[np.ndarray], np.ndarray], start: np.ndarray, tol: float = 1e-15) -> Solution:
     """Minimise the sum of squares of ``resid(θ)`` from ``start`` (Levenberg–Marquardt, scipy ``least_squares``).
 
     Every criterion here is a sum of squares (OP/LP: the second-stage residuals; ACF/GNR: the GMM moments
-    premultiplied by the Cholesky factor of the weight matrix), which LM minimises in a few Jacobian evaluations."""
+    premultiplied by the Cholesky factor of the weight matrix), which LM minimises in a few Jacobian evaluations.
+    ``tol``: LM's x/f/gradient tolerances (bootstrap replications use 1e-10, far below their sampling spread)."""
     from scipy.optimize import least_squares
 
     start = np.asarray(start, dtype=float)
     try:
         jac = resid.jac if isinstance(resid, Moments) else "2-point"
-        r = least_squares(resid, start, jac=jac, method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=4000)
+        r = least_squares(resid, start, jac=jac, method="lm", xtol=tol, ftol=tol, gtol=tol, max_nfev=4000)
     except (ValueError, np.linalg.LinAlgError):
         return Solution(start, np.full_like(start, np.nan), float("nan"), False)
     crit = float(r.fun @ r.fun)

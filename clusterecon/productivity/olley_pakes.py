@@ -17,6 +17,12 @@ Following R ``prodest`` (Rovigatti 2017; ``prodestOP``/``prodestLP``, ``finalOPL
    year is before the sample's last year) on the lagged first-stage polynomial gives :math:`\hat P`, and
    :math:`g` becomes a full cubic in :math:`(\omega_{t-1}, \hat P)`.
 
+Translog (``function="translog"``): the production terms are the inputs, their squares and cross products; the
+terms that contain a free input (l, l², l·k, …) are estimated in the first stage next to φ(s, p), the state-only
+terms (k, k², …) in the second, and the output elasticities vary by firm-year (``elasticity_frame``; their means
+in ``elasticities``). Law-of-motion shifters (``motion_controls``) enter g jointly with ω_{t−1}, as the
+survival probability does.
+
 Starting value: the first-stage coefficient of each state variable (prodest adds N(0, 0.01) noise; we start
 exactly there and also from ``n_starts`` seeded perturbations, reporting any other minimum). Standard errors:
 firm-cluster bootstrap (:mod:`.pf_bootstrap`), first stage included. Log TFP

@@ -16,6 +16,12 @@ equation. Stacking both equations for the firm-years with a lag, :math:`Z = \mat
 
 .. math:: \hat\theta = (X'Z W Z'X)^{-1} X'Z W Z'y .
 
+Translog (``function="translog"``): :math:`x` holds the inputs, their squares and cross products; in equation 2
+each term with a free input is instrumented by the same term with the free inputs lagged, and :math:`\tilde c`
+drops every state-only monomial of :math:`c` that is a production term. Like prodest, the state coefficients are
+shared by both equations (equation 1 does not get its own coefficient on the state levels that :math:`c` would
+otherwise carry).
+
 ``weighting="one-step"`` (default) uses :math:`W = (Z'Z)^{-1}` — R ``prodest``'s ``prodestWRDG`` (its second,
 "optimal" weight :math:`(\hat\sigma^2 Z'Z)^{-1}` is proportional to the first, so its estimate is this one).
 ``"two-step"`` re-weights with :math:`\hat S^{-1}`. Variance (analytic, clustered by firm, no small-sample
