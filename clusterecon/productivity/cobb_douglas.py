@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -107,17 +106,6 @@ class ProductionFunctionResult(EstimationResult):
 
     def constant_returns_test(self) -> TestResult:
         return self.tests["CRS"]
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # the read-only mapping views of EstimationResult do not pickle: rebuild from plain dicts (bootstrap
-        # workers, caches and saved analyses pickle production-function results)
-        kw = {f.name: dict(v) if isinstance(v := getattr(self, f.name), MappingProxyType) else v
-              for f in fields(self)}
-        return _rebuild, (type(self), kw)
-
-
-def _rebuild(cls: type, kw: dict[str, Any]) -> Any:
-    return cls(**kw)
 
 
 def _log_positive(frame: pd.DataFrame, cols: dict[str, pd.Series]) -> tuple[pd.DataFrame, list[Omitted]]:
