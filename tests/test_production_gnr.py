@@ -135,8 +135,9 @@ def test_wooldridge_translog_equals_stacked_iv_oracle(chile):
     a, _ = panel_arrays(chile, proxy="log_materials", **SPEC)
     s = system(a, translog=True)
     lm = IV2SLS(s["y"], None, s["X"], s["Z"]).fit(cov_type="clustered", clusters=s["firm"], debiased=False)
-    np.testing.assert_allclose(res.coef, np.asarray(lm.params)[s["shared"]], rtol=1e-8)
-    np.testing.assert_allclose(res.std_errors, np.asarray(lm.std_errors)[s["shared"]], rtol=1e-8)
+    # the translog system is less well conditioned (squares of log inputs): agreement to 1e-6
+    np.testing.assert_allclose(res.coef, np.asarray(lm.params)[s["shared"]], rtol=1e-6)
+    np.testing.assert_allclose(res.std_errors, np.asarray(lm.std_errors)[s["shared"]], rtol=1e-6)
     assert len(res.coef) == 9 and "log_lab1*log_k" in res.params.index
     ef = res.elasticity_frame
     b = res.params
@@ -177,10 +178,14 @@ def _lp_dgp(seed, n=300, T=6):
     return pd.concat(rows).set_index(["firm", "year"])
 
 
-def test_translog_lp_on_a_cobb_douglas_truth_recovers_mean_elasticities():
-    fit = levinsohn_petrin(_lp_dgp(5), output="y", free="l", state="k", proxy="m", function="translog", reps=0)
-    assert abs(fit.elasticities["l"] - 0.6) < 0.05 and abs(fit.elasticities["k"] - 0.3) < 0.05
-    assert fit.elasticity_frame["l"].std() < 0.05  # no spurious curvature
+def test_translog_on_a_cobb_douglas_truth_recovers_mean_elasticities():
+    d = _lp_dgp(5)
+    for fit in (levinsohn_petrin(d, output="y", free="l", state="k", proxy="m", function="translog", reps=0),
+                wooldridge(d, output="y", free="l", state="k", proxy="m", function="translog"),
+                wooldridge(d, output="y", free="l", state="k", proxy="m")):
+        assert abs(fit.elasticities["l"] - 0.6) < 0.05 and abs(fit.elasticities["k"] - 0.3) < 0.04, fit.model
+        if fit.elasticity_frame is not None:
+            assert fit.elasticity_frame["l"].std() < 0.05  # no spurious curvature
 
 
 # ---------------------------------------------------------------------------- law-of-motion shifters
