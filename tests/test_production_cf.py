@@ -216,6 +216,5 @@ def test_acf_bootstrap_by_frequency_weights_equals_the_copied_panel():
         b = a.resample(firms)
         copied = solve(A._moments(b, spec, A._design(b, spec))[0], full).x
         np.testing.assert_allclose(rep(w), copied, atol=1e-7)
-    one = acf(d, output="y", free="l", state="k", proxy="m", reps=5, seed=2, n_jobs=1, n_starts=0)
-    two = acf(d, output="y", free="l", state="k", proxy="m", reps=5, seed=2, n_jobs=2, n_starts=0)
-    np.testing.assert_array_equal(one.vcov, two.vcov)
+    res = acf(d, output="y", free="l", state="k", proxy="m", reps=5, seed=2, n_starts=0)
+    assert (res.std_errors > 0).all() and "5 replications, seed 2" in res.variance.describe()
