@@ -60,7 +60,17 @@ CASES = {
                                                            "~ x", duration="log", **k), ["oim", "cluster"]),
     "cox": (lambda d, **k: est.cox(d, "~ x", entry=None, **k), ["oim", "robust", "cluster"]),
     "margins": (lambda d, **k: est.margins(est.probit(d, "yb ~ x + z", **k)), []),
+    "arellano_bond": (lambda d, **k: est.arellano_bond(d, "y ~ lag(y, 1) + x", gmm=est.gmm("y", (2, None),
+                                                                                         collapse=True),
+                                                       iv=est.iv("x"), **k), ["classical", "cluster"]),
+    "blundell_bond": (lambda d, **k: est.blundell_bond(d, "y ~ lag(y, 1) + x", gmm=est.gmm("y", (2, None),
+                                                                                         collapse=True),
+                                                       iv=est.iv("x"), **k), ["classical", "cluster"]),
 }
+
+
+#: Estimators without predict(newdata) (they say so with NotImplementedError).
+NO_PREDICT: set[str] = set()
 
 
 def _fit(name, panel, **kw):
@@ -77,8 +87,10 @@ def fits(panel):
 def test_every_public_estimator_is_covered():
     estimators = {n for n in est.__all__ if callable(getattr(est, n)) and not isinstance(getattr(est, n), type)}
     tests_of_restrictions = {"hausman", "robust_hausman", "breusch_pagan_lm", "chow_test", "sup_f_test",
-                             "sequential_breaks", "risk_set", "wild_bootstrap", "wild_cluster_bootstrap"}
-    # (tests, risk sets and bootstrap inference: they return TestResult, frames or bootstrap results, not estimates)
+                             "sequential_breaks", "risk_set", "wild_bootstrap", "wild_cluster_bootstrap",
+                             "gmm", "iv"}  # gmm()/iv(): instrument-group constructors of the dynamic GMM
+    # (tests, risk sets, bootstrap inference and instrument specs: they return TestResult, frames, bootstrap results
+    # or GMM instrument groups, not estimates)
     assert estimators - tests_of_restrictions == set(CASES)
 
 
@@ -113,9 +125,13 @@ def test_contract(fits, panel, name):
 @pytest.mark.parametrize("name", [n for n in CASES if n != "margins"])
 def test_predict_and_with_vcov(fits, panel, name):
     r = fits[name]
+    before = (r.variance, r.vcov.copy())
     if r.fitted_values is not None:
         assert len(r.fitted) == len(r.index) and np.isfinite(r.fitted).all()
-    if name not in ("discrete_hazard", "cox", "heckman"):  # built frames / selection rows: covered in their tests
+    if name in NO_PREDICT:
+        with pytest.raises(NotImplementedError, match="no prediction"):
+            r.predict(panel.head(8))
+    elif name not in ("discrete_hazard", "cox", "heckman"):  # built frames / selection rows: in their own tests
         p = r.predict(panel.head(8))
         assert len(p) == 8
     for vcov in CASES[name][1]:
@@ -125,7 +141,7 @@ def test_predict_and_with_vcov(fits, panel, name):
             fresh = _fit(name, panel, vcov=vcov)
         np.testing.assert_allclose(new.vcov, fresh.vcov, rtol=1e-9, atol=1e-14)
         assert new.variance == fresh.variance and new.df_inference == fresh.df_inference
-    assert fits[name].variance.kind in ("classical", "oim")  # with_vcov left the original alone
+    assert r.variance == before[0] and np.array_equal(r.vcov, before[1])  # with_vcov left the original alone
 
 
 @pytest.mark.parametrize("name", [n for n in CASES if n != "margins"])

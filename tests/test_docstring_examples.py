@@ -26,7 +26,7 @@ def test_docstring_examples_run(name):
 
 
 #: Public functions of other modules' owners (structural breaks; wild bootstrap), documented there.
-ELSEWHERE = {"chow_test", "sup_f_test", "sequential_breaks", "wild_bootstrap", "wild_cluster_bootstrap"}
+ELSEWHERE = {"chow_test", "sup_f_test", "sequential_breaks", "wild_bootstrap", "wild_cluster_bootstrap", "gmm", "iv"}
 
 
 def test_every_public_estimator_has_a_runnable_example():

@@ -186,8 +186,8 @@ def logit(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str | None = 
     >>> df = pd.DataFrame({"x": rng.normal(size=500)})
     >>> df["y"] = (0.5 + df.x + rng.logistic(size=500) > 0).astype(int)
     >>> r = logit(df, "y ~ x", vcov="robust")
-    >>> float(round(r.params["x"], 1)), r.variance.kind, r.tests["model"].name
-    (1.0, 'robust', 'Wald')
+    >>> bool(abs(r.params["x"] - 1) < 3 * r.std_errors["x"]), r.variance.kind, r.tests["model"].name
+    (True, 'robust', 'Wald')
     """
     return _binary(data, formula, "logit", vcov=vcov, cluster=cluster, separation=separation, maxiter=maxiter,
                    weights=weights, weights_type=weights_type, entity=entity, time=time)

@@ -32,8 +32,8 @@ How to write an estimator
                            fitted_values=y - e, predictor=Predictor(design.terms), rsquared={"r2": r2},
                            wald_terms=slopes, ...)
 
-   A subclass adding fields is ``@dataclass(frozen=True, kw_only=True, repr=False)`` (``repr=False`` keeps the
-   one-line repr). ``build_result`` is a thin wrapper around the keyword constructor
+   A subclass adding fields is ``@dataclass(frozen=True, kw_only=True)`` (it keeps the one-line repr and
+   pickling). ``build_result`` is a thin wrapper around the keyword constructor
    ``EstimationResult(model=..., ...)``, which keeps working for results built by hand (then ``df_inference``
    defaults to ``df_resid`` and ``with_vcov`` is unavailable because no :class:`Fit` is attached).
 5. Write a numpydoc docstring with the model in math, the variance formula, a reference and a runnable
@@ -224,6 +224,12 @@ class EstimationResult:
         k = len(self.names)
         if self.coef.shape != (k,) or self.vcov.shape != (k, k):
             raise ValueError(f"coef/vcov shapes {self.coef.shape}/{self.vcov.shape} do not match {k} names")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # keep the one-line repr in subclasses: @dataclass does not replace a __repr__ the class itself defines
+        super().__init_subclass__(**kwargs)
+        if "__repr__" not in cls.__dict__:
+            cls.__repr__ = EstimationResult.__repr__
 
     def __reduce__(self) -> tuple:
         state = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
