@@ -53,7 +53,7 @@ def run_clusterecon(df: pd.DataFrame):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return blundell_bond(df, "y ~ lag(y, 1) + x", gmm=gmm("y", (2, None), collapse=True), iv=iv("x"),
-                             time_dummies=False, steps=2, vcov="robust")
+                             time_dummies=False, steps=2, vcov="cluster")
 
 
 def _pydynpd():

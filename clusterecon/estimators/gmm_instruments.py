@@ -360,52 +360,15 @@ def build_instruments(rows: Rows, times: np.ndarray, levels: Callable[[str, int]
     transformed grid or None, level grid or None). Returns the column builder; see :func:`finish`.
     """
     b = _Builder(rows)
-    T = rows.T
-    td, tl = rows.cell_d % T, rows.cell_l % T
-    fd_, fl_ = rows.cell_d // T, rows.cell_l // T
-    off_l = rows.n_d
-    idx_d = np.arange(rows.n_d)
-    idx_l = np.arange(rows.n_l) + off_l
-    level_gmm = "GMM instruments for levels"
     if system and constant:  # first, so that a collinear period dummy goes rather than the constant (xtabond2)
-        b.add("_cons", idx_l, np.ones(rows.n_l), ["iv(_cons, eq(level))"])
+        b.add("_cons", np.arange(rows.n_l) + rows.n_d, np.ones(rows.n_l), ["iv(_cons, eq(level))"])
     for spec in gmm_specs:
-        a, bmax = spec.lags
         for var, k in spec.terms:
             g = levels(var, k)
-            base = term_name(var, k)
             if spec.eq in ("both", "diff") and rows.n_d:
-                grp = [f"{spec.label} [transformed eq.]" if spec.split and system else spec.label]
-                hi = T if bmax is None else bmax
-                for lag in range(a, hi + 1):
-                    src = td - lag
-                    ok = src >= 0
-                    vals = np.zeros(rows.n_d)
-                    vals[ok] = g[fd_[ok], src[ok]]
-                    vals = np.nan_to_num(vals, nan=0.0)
-                    if spec.collapse:
-                        b.add(f"{base} L{lag}", idx_d, vals, grp)
-                    else:
-                        for t in np.unique(td[ok]):
-                            sel = td == t
-                            b.add(f"{base} L{lag} @{times[t]}", idx_d[sel], vals[sel], grp)
+                _gmm_transformed(b, spec, term_name(var, k), g, times, system)
             if system and spec.eq in ("both", "level") and rows.n_l:
-                dg = first_difference(g)
-                lag_list = [a - 1] if spec.eq == "both" else list(range(a, (T if bmax is None else bmax) + 1))
-                groups = [f"{spec.label} [level eq.]" if spec.split else spec.label, level_gmm]
-                for lag in lag_list:
-                    src = tl - lag
-                    ok = (src >= 0) & (src < T)
-                    vals = np.zeros(rows.n_l)
-                    vals[ok] = dg[fl_[ok], src[ok]]
-                    vals = np.nan_to_num(vals, nan=0.0)
-                    lab = f"D.{base}" + (f" L{lag}" if lag else "")
-                    if spec.collapse:
-                        b.add(lab, idx_l, vals, groups)
-                    else:
-                        for t in np.unique(tl[ok]):
-                            sel = tl == t
-                            b.add(f"{lab} @{times[t]}", idx_l[sel], vals[sel], groups)
+                _gmm_level(b, spec, term_name(var, k), g, times)
     ivcols: list[tuple[str, str, np.ndarray | None, np.ndarray | None]] = []
     for spec in iv_specs:
         for var, k in spec.terms:
@@ -420,6 +383,50 @@ def build_instruments(rows: Rows, times: np.ndarray, levels: Callable[[str, int]
         vl = rows.gather(None, gl)[rows.n_d:] if (gl is not None and system) else np.zeros(rows.n_l)
         b.add(name, np.arange(rows.R), np.nan_to_num(np.concatenate([vd, vl]), nan=0.0), [group])
     return b
+
+
+def _per_period(b: _Builder, name: str, idx: np.ndarray, per: np.ndarray, ok: np.ndarray, vals: np.ndarray,
+                times: np.ndarray, groups: list[str], collapse: bool) -> None:
+    """One column (collapsed) or one column per period of the rows ``idx`` (``per`` their periods)."""
+    if collapse:
+        b.add(name, idx, vals, groups)
+        return
+    for t in np.unique(per[ok]):
+        sel = per == t
+        b.add(f"{name} @{times[t]}", idx[sel], vals[sel], groups)
+
+
+def _gmm_transformed(b: _Builder, spec: GMMStyle, base: str, g: np.ndarray, times: np.ndarray, system: bool,
+                     ) -> None:
+    """Levels of ``g`` lagged a…b for the transformed equation of each stored period."""
+    rows, T = b.rows, b.rows.T
+    td, fd_ = rows.cell_d % T, rows.cell_d // T
+    a, bmax = spec.lags
+    grp = [f"{spec.label} [transformed eq.]" if spec.split and system else spec.label]
+    for lag in range(a, (T if bmax is None else bmax) + 1):
+        src = td - lag
+        ok = src >= 0
+        vals = np.zeros(rows.n_d)
+        vals[ok] = g[fd_[ok], src[ok]]
+        _per_period(b, f"{base} L{lag}", np.arange(rows.n_d), td, ok, np.nan_to_num(vals, nan=0.0), times, grp,
+                    spec.collapse)
+
+
+def _gmm_level(b: _Builder, spec: GMMStyle, base: str, g: np.ndarray, times: np.ndarray) -> None:
+    """Differences of ``g`` for the level equation: lagged a−1 (``eq="both"``) or a…b (``eq="level"``)."""
+    rows, T = b.rows, b.rows.T
+    tl, fl_ = rows.cell_l % T, rows.cell_l // T
+    a, bmax = spec.lags
+    dg = first_difference(g)
+    lag_list = [a - 1] if spec.eq == "both" else list(range(a, (T if bmax is None else bmax) + 1))
+    groups = [f"{spec.label} [level eq.]" if spec.split else spec.label, "GMM instruments for levels"]
+    for lag in lag_list:
+        src = tl - lag
+        ok = (src >= 0) & (src < T)
+        vals = np.zeros(rows.n_l)
+        vals[ok] = dg[fl_[ok], src[ok]]
+        _per_period(b, f"D.{base}" + (f" L{lag}" if lag else ""), np.arange(rows.n_l) + rows.n_d, tl, ok,
+                    np.nan_to_num(vals, nan=0.0), times, groups, spec.collapse)
 
 
 def finish(b: _Builder, *, tol: float = 1e-10) -> InstrumentSet:

@@ -445,8 +445,9 @@ def _test_rows(models: Sequence[Any], tests: Sequence[str] | Mapping[str, str] |
             same_df = len({str(t.df) for t in found if t is not None}) == 1
             df = (f"({t0.df[0]:g}, {t0.df[1]:g})" if isinstance(t0.df, tuple) else f"({t0.df:g})") if same_df else ""
             label = f"{t0.name} {dist}{df}" if not t0.name.endswith(dist) else f"{t0.name}{df}"
-        rows.append((label, [f"{fmt_number(t.stat, digits)} [{t.pvalue:.3f}]" if t is not None and
-                             np.isfinite(t.stat) else "" for t in found]))
+        # a test the model reports but could not compute (e.g. AR(2) with four periods) says so, not a blank
+        rows.append((label, ["" if t is None else f"{fmt_number(t.stat, digits)} [{t.pvalue:.3f}]"
+                             if np.isfinite(t.stat) else "n/a" for t in found]))
     return rows
 
 
