@@ -529,8 +529,13 @@ def model_matrix(formula: str, data: Any) -> Any:
     check_formula(formula)
     try:
         return _mm(formula, data, na_action="raise", context=formula_context())
-    except FormulaicError as e:
-        raise FormulaError(f"formula {formula!r}: {plain_text(str(e))}") from None
+    except (FormulaicError, ValueError) as e:
+        text = plain_text(str(e))
+        if "null values after evaluation" in text:
+            text += (" A transform gave missing values (e.g. the log of a negative number or of zero): drop those "
+                     "rows first, or derive the column with clusterecon.derive, which leaves them missing and "
+                     "records them")
+        raise FormulaError(f"formula {formula!r}: {text}") from None
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from .covariance import cluster_codes, ols_covariance
-from .design import Design, SpecificationError, as_panel_frame, build_design
+from .covariance import check_dof, cluster_codes, ols_covariance
+from .design import Design, SpecificationError, as_panel_frame, build_design, refuse_non_finite
 from .results import Omitted, VarianceInfo
 
 VCOV_KINDS = ("classical", "robust", "cluster", "cluster2", "driscoll-kraay")
@@ -79,6 +79,7 @@ def fit_linear(y: np.ndarray, X: np.ndarray, names: Sequence[str], *, weights: n
         warn_dropped(dropped)
     if not len(keep):
         raise SpecificationError("no regressor left to estimate: " + "; ".join(f"{n}: {w}" for n, w in dropped))
+    check_dof(len(y), len(keep))
     K = keep
     Xk = X if len(K) == X.shape[1] else X[:, K]
     sub = xtx[np.ix_(K, K)]
@@ -193,8 +194,8 @@ def fast_design(data: SurveyPanel | pd.DataFrame, formula: str, extra: Sequence[
     for c in extra:
         if c in idx_names:
             extra_df[c] = np.asarray(index.get_level_values(c))
-    return Design(y=arrays[dep], X=X, names=names, depvar=dep, index=index, extra=extra_df,
-                  omitted=tuple(omitted), has_constant=const, formula=formula)
+    return refuse_non_finite(Design(y=arrays[dep], X=X, names=names, depvar=dep, index=index, extra=extra_df,
+                                    omitted=tuple(omitted), has_constant=const, formula=formula))
 
 
 @dataclass

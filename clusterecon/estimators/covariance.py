@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .design import SpecificationError
 from .results import TestResult, VarianceInfo
 
 KINDS = ("classical", "robust", "cluster", "cluster2", "driscoll-kraay")
@@ -112,9 +113,30 @@ def _group_sums(codes: np.ndarray, scores: np.ndarray | _Scores, n_groups: int |
     return sc.group_sums(codes, n_groups)
 
 
-def _meat_cluster(codes: np.ndarray, scores: np.ndarray | _Scores) -> tuple[np.ndarray, int]:
+def _meat_cluster(codes: np.ndarray, scores: np.ndarray | _Scores, names: Sequence[str] = ()
+                  ) -> tuple[np.ndarray, int]:
     sums = _group_sums(codes, scores)
+    _at_least_two(sums.shape[0], "clusters", names)
     return sums.T @ sums, sums.shape[0]
+
+
+def check_dof(n: int, k: int, absorbed: int = 0) -> None:
+    """Refuse N ≤ K (no residual degrees of freedom: s² = SSR/(N − K) divides by zero or is negative)."""
+    if n <= k + absorbed:
+        raise SpecificationError(
+            f"{n} observation(s) for {k + absorbed} estimated parameter(s)"
+            + (f" ({k} coefficients + {absorbed} absorbed effects)" if absorbed else "")
+            + ": N must exceed K for a residual variance; drop regressors or use more observations")
+
+
+def _at_least_two(g: int, what: str, names: Sequence[str] = (), variance: str = "a clustered variance") -> None:
+    """A clustered (or Driscoll–Kraay) variance from one group is zero by construction and its G/(G−1) factor
+    divides by zero: refuse it with the fix."""
+    if g < 2:
+        of = f" (variable {', '.join(map(str, names))})" if names else ""
+        raise SpecificationError(
+            f"{variance} needs at least 2 {what}; the estimation sample has {g}{of}: choose another cluster "
+            "variable, vcov='robust', or more data")
 
 
 def _intersect(codes2: np.ndarray) -> np.ndarray:
@@ -217,6 +239,8 @@ def ols_covariance(
     else:
         k_clu = kp + (1 if a > 0 and has_constant else 0)
     rule = _RULE_TEXT[dof]
+    if dof != "none":
+        check_dof(n, kp, (k_all if kind in ("classical", "robust") else k_clu) - kp)
 
     if kind == "classical":
         ssr = float(e @ (e * w)) if w is not None else float(e @ e)
@@ -243,6 +267,7 @@ def ols_covariance(
         t_codes = t_codes - t_codes.min()
         h = _group_sums(t_codes.astype(np.int64), scores)  # rows = calendar periods, zero rows for empty ones
         T = len(np.unique(t_codes))
+        _at_least_two(T, "time periods", variance="a Driscoll-Kraay variance")
         m = int(np.floor(4 * (T / 100) ** (2 / 9))) if bandwidth is None else int(bandwidth)
         S = h.T @ h
         for j in range(1, m + 1):
@@ -264,7 +289,7 @@ def ols_covariance(
     if kind == "cluster":
         if c.ndim == 2:
             c = c[:, 0]
-        meat, G = _meat_cluster(c, scores)
+        meat, G = _meat_cluster(c, scores, cluster_names[:1])
         V = _sandwich(bread, meat)
         if small:
             V *= G / (G - 1) * (n - 1) / (n - k_clu)
@@ -276,8 +301,8 @@ def ols_covariance(
     # two-way (CGM)
     if c.ndim != 2 or c.shape[1] != 2:
         raise ValueError("vcov='cluster2' needs two cluster variables (clusters of shape (n, 2))")
-    m1, g1 = _meat_cluster(c[:, 0], scores)
-    m2, g2 = _meat_cluster(c[:, 1], scores)
+    m1, g1 = _meat_cluster(c[:, 0], scores, cluster_names[:1])
+    m2, g2 = _meat_cluster(c[:, 1], scores, cluster_names[1:2])
     m12, g12 = _meat_cluster(_intersect(c), scores)
     V = _sandwich(bread, m1 + m2 - m12)
     gmin = min(g1, g2)
@@ -307,6 +332,7 @@ def ml_sandwich(hess_inv: np.ndarray, scores: np.ndarray | None, kind: str, *, c
     s = np.asarray(scores, dtype=float)
     n = s.shape[0]
     if kind == "robust":
+        _at_least_two(n, "observations", variance="a robust variance")
         V = _sandwich(Hi, s.T @ s) * n / (n - 1)
         return V, VarianceInfo("robust", dof_rule="N/(N-1)")
     if kind == "cluster":
@@ -315,7 +341,7 @@ def ml_sandwich(hess_inv: np.ndarray, scores: np.ndarray | None, kind: str, *, c
         c = np.asarray(clusters)
         if c.ndim == 2:
             c = c[:, 0]
-        meat, G = _meat_cluster(c, s)
+        meat, G = _meat_cluster(c, s, cluster_names[:1])
         V = _sandwich(Hi, meat) * G / (G - 1)
         return V, VarianceInfo("cluster", clusters=tuple(cluster_names)[:1] or ("cluster",), n_clusters=(G,),
                                dof_rule="G/(G-1)")
