@@ -64,10 +64,31 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    with warnings.catch_warnings():  # restores the caller's warning display (tests, notebooks) afterwards
-        if "--debug" not in argv:
-            warnings.showwarning = _show_warning
-        return _main(argv)
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Printable(out), _Printable(err)
+    try:
+        with warnings.catch_warnings():  # restores the caller's warning display (tests, notebooks) afterwards
+            if "--debug" not in argv:
+                warnings.showwarning = _show_warning
+            return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+class _Printable:
+    """A text stream that shows control characters from the data (a firm id or label with ``ESC[2J``) as
+    ``\\x1b`` escapes instead of sending them to the terminal; line breaks and tabs pass."""
+
+    _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f, *range(0x80, 0xa0)]}
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(text.translate(self._CONTROL))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ARG001

@@ -145,3 +145,15 @@ def test_warnings_are_one_line_each(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err == "warning: only 3 clusters in ('firm_id',): cluster-robust inference is unreliable\n"
     assert warnings.showwarning is not None and warnings.showwarning.__name__ != "_show_warning"
+
+
+def test_control_characters_from_the_data_do_not_reach_the_terminal(monkeypatch, capsys):
+    import clusterecon.commands.codebook as codebook
+
+    def show(_args):
+        print("firm a\x1b[2J\x1b]0;pwned\x07b\tok")
+        return 0
+
+    monkeypatch.setattr(codebook, "run", show)
+    assert main(["codebook"]) == 0
+    assert capsys.readouterr().out == "firm a\\x1b[2J\\x1b]0;pwned\\x07b\tok\n"
