@@ -96,7 +96,7 @@ def prepare_data(spec: Spec, *, file: str | os.PathLike | None = None,
 def _survey_frame(spec: Spec, file, mapping, allow_outside_paths: bool) -> tuple[pd.DataFrame, str]:
     d = spec.data
     if file is None and mapping is None and d.sample in ("garments", "machinery"):
-        from ..analyse_cli import sample_panel
+        from ..samples import sample_panel
 
         panel = sample_panel(d.sample)
         return panel.frame.reset_index(), f"bundled sample: {panel.design.source}"
@@ -104,7 +104,7 @@ def _survey_frame(spec: Spec, file, mapping, allow_outside_paths: bool) -> tuple
 
     if file is None and mapping is None:
         if d.sample == "survey":
-            from ..commands.describe import bundled_sample
+            from ..samples import bundled_sample
 
             file, mapping = bundled_sample()
         elif d.sample is not None:
