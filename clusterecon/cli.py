@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 #: (command, module providing add_arguments/run, one-line help)
 COMMANDS: list[tuple[str, str, str]] = [
@@ -64,6 +65,40 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Printable(out), _Printable(err)
+    try:
+        with warnings.catch_warnings():  # restores the caller's warning display (tests, notebooks) afterwards
+            if "--debug" not in argv:
+                warnings.showwarning = _show_warning
+            return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+class _Printable:
+    """A text stream that shows control characters from the data (a firm id or label with ``ESC[2J``) as
+    ``\\x1b`` escapes instead of sending them to the terminal; line breaks and tabs pass."""
+
+    _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f, *range(0x80, 0xa0)]}
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(text.translate(self._CONTROL))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ARG001
+    """Warnings as one line each (``warning: ...``), without the source line Python shows by default."""
+    text = " ".join(_plain(str(message)).split())
+    print(f"warning: {text}", file=file or sys.stderr)
+
+
+def _main(argv: list[str]) -> int:
     debug = "--debug" in argv
     try:
         parser = build_parser(argv)
@@ -99,13 +134,21 @@ def _message(e: BaseException) -> str:
         return f"file not found: {e.filename}"
     if isinstance(e, PermissionError) and e.filename:
         return f"permission denied: {e.filename}"
-    msg = str(e).strip() or type(e).__name__
+    msg = _plain(str(e)) or type(e).__name__
     return msg
 
 
+def _plain(text: str) -> str:
+    """``text`` without terminal escape codes (formulaic colours parts of its messages)."""
+    from .formula_guard import plain_text
+
+    return plain_text(text)
+
+
 def _is_user_error(e: BaseException) -> bool:
-    """Errors about the input (file, mapping, data) rather than the program."""
-    return isinstance(e, (OSError, ValueError, KeyError, UnicodeError, ImportError))
+    """Errors about the input (file, mapping, data, formula) rather than the program."""
+    return isinstance(e, (OSError, ValueError, KeyError, UnicodeError, ImportError)) or type(
+        e).__module__.startswith("formulaic")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -367,7 +367,8 @@ def check_formula(formula: object, *, require_lhs: bool = False) -> str:
             tree = ast.parse(source, mode="eval")
         except SyntaxError as e:
             raise FormulaError(f"formula {formula!r}: cannot parse {' '.join(t for _, t in side)!r} ({e.msg}); "
-                               "check the parentheses and operators") from None
+                               "check the parentheses and operators (a column name that is not a plain name, or is "
+                               "a Python word such as 'class', goes in backticks: `class`)") from None
         except (RecursionError, MemoryError, ValueError):
             raise FormulaError(f"formula {formula[:80]!r}: too complex to parse") from None
         _internals(tree, check)
@@ -519,18 +520,24 @@ def formula_context(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return ctx
 
 
-def model_matrix(formula: str, data: Any) -> Any:
+def model_matrix(formula: str, data: Any, context: Mapping[str, Any] | None = None) -> Any:
     """formulaic's ``model_matrix(formula, data, na_action="raise")`` after :func:`check_formula`, evaluated in
-    :func:`formula_context` (never the caller's namespace); formulaic's errors become one :class:`FormulaError`
-    without its terminal colour codes."""
+    :func:`formula_context` (never the caller's namespace) with ``context`` on top (e.g. panel-aware
+    ``lag``/``lead``/``diff``); formulaic's errors become one :class:`FormulaError` without its terminal colour
+    codes."""
     from formulaic import model_matrix as _mm
     from formulaic.errors import FormulaicError
 
     check_formula(formula)
     try:
-        return _mm(formula, data, na_action="raise", context=formula_context())
-    except FormulaicError as e:
-        raise FormulaError(f"formula {formula!r}: {plain_text(str(e))}") from None
+        return _mm(formula, data, na_action="raise", context=formula_context(context))
+    except (FormulaicError, ValueError) as e:
+        text = plain_text(str(e))
+        if "null values after evaluation" in text:
+            text += (" A transform gave missing values (e.g. the log of a negative number or of zero): drop those "
+                     "rows first, or derive the column with clusterecon.derive, which leaves them missing and "
+                     "records them")
+        raise FormulaError(f"formula {formula!r}: {text}") from None
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

@@ -79,7 +79,9 @@ def rows_dropped(entries: Iterable[ProvenanceEntry]) -> int:
 
 
 def to_json(entries: Iterable[ProvenanceEntry], indent: int | None = 2) -> str:
-    return json.dumps([e.to_dict() for e in entries], indent=indent, default=str)
+    from ._json import dumps
+
+    return dumps([e.to_dict() for e in entries], indent=indent)
 
 
 def to_frame(entries: Iterable[ProvenanceEntry]) -> pd.DataFrame:

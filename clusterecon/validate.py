@@ -31,7 +31,6 @@ a second; no library offers survey rules of this kind, hence the hand-written ch
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -160,7 +159,9 @@ class ValidationReport:
                 "problems": self.to_frame().to_dict(orient="records")}
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, default=str)
+        from ._json import dumps
+
+        return dumps(self.to_dict(), indent=indent)
 
     def __str__(self) -> str:
         return self.to_text()

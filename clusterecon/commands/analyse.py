@@ -35,7 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="survey file (default: the bundled sample chosen by --sample)")
     add_load_arguments(parser)
     parser.add_argument("--out", "-o", metavar="DIR", default="clusterecon-report",
-                        help="report folder (default ./clusterecon-report)")
+                        help="report folder (default ./clusterecon-report); written whole and swapped in at the end, "
+                             "replacing an earlier clusterecon report there")
+    parser.add_argument("--force", action="store_true",
+                        help="replace --out even if it holds files clusterecon did not write")
     parser.add_argument("--strict", action="store_true", help="treat validation warnings as errors")
     parser.add_argument("--sample", choices=SAMPLES, default=None,
                         help="bundled sample used when no FILE is given (default garments: a simulated cluster "
@@ -57,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.file is not None and args.sample is not None:
         raise ValueError("give either a survey FILE or --sample, not both")
+    from .report.folder import check_out_folder
+
+    check_out_folder(args.out, force=args.force)  # before the slow work
     sim = None
     if args.file is None and args.mapping is None and args.sample != "survey":
         name = args.sample or "garments"
@@ -92,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     result = analyse(panel, progress=lambda s: progress(f"hypothesis: {s}"))
     out = Path(args.out)
     paths = write_report(result, out, panel=panel, validation=validation, provenance=provenance,
-                         title=f"clusterecon analysis — {what}", progress=progress)
+                         title=f"clusterecon analysis — {what}", progress=progress, force=args.force)
     print(summary_text(result, paths, time.perf_counter() - t0))
     if exit_code:
         print("the data have validation warnings (see the report's validation section); exit code 1")

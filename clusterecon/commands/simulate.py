@@ -12,7 +12,6 @@ The truth (parameters, phase years, true effects, sampling) is written next to t
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 
@@ -87,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
             frame.to_stata(out, write_index=False, version=118)
         written = str(out)
     truth_path = out.with_name(out.name + ".truth.json")
-    truth_path.write_text(json.dumps(panel.truth.to_dict(), indent=2, default=str), encoding="utf-8")
+    from .._json import dumps
+
+    truth_path.write_text(dumps(panel.truth.to_dict(), indent=2), encoding="utf-8")
     s = panel.structure()
     print(f"wrote {written}: {s['firms']} firms, {s['firm_years']} firm-years, design {s['design']}")
     print(panel.truth.summary())

@@ -19,8 +19,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated canonical columns your analysis needs besides firm_id and year "
                              "(e.g. sales,employees); a missing one is an error")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--max-examples", type=int, default=5, metavar="N",
+    parser.add_argument("--max-examples", type=count, default=5, metavar="N",
                         help="row numbers and values shown per problem (default 5)")
+
+
+def count(text: str) -> int:
+    """argparse type: a whole number ≥ 0."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number 0 or more, got {text!r}")
+    return n
 
 
 def add_load_arguments(parser: argparse.ArgumentParser) -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .design import SpecificationError
 from .results import TestResult, VarianceInfo
 
 KINDS = ("classical", "robust", "hc0", "hc1", "hc2", "hc3", "cluster", "cluster2", "driscoll-kraay")
@@ -113,9 +114,30 @@ def _group_sums(codes: np.ndarray, scores: np.ndarray | _Scores, n_groups: int |
     return sc.group_sums(codes, n_groups)
 
 
-def meat_cluster(codes: np.ndarray, scores: np.ndarray | _Scores) -> tuple[np.ndarray, int]:
+def meat_cluster(codes: np.ndarray, scores: np.ndarray | _Scores, names: Sequence[str] = ()
+                 ) -> tuple[np.ndarray, int]:
     sums = _group_sums(codes, scores)
+    _at_least_two(sums.shape[0], "clusters", names)
     return sums.T @ sums, sums.shape[0]
+
+
+def check_dof(n: int, k: int, absorbed: int = 0) -> None:
+    """Refuse N ≤ K (no residual degrees of freedom: s² = SSR/(N − K) divides by zero or is negative)."""
+    if n <= k + absorbed:
+        raise SpecificationError(
+            f"{n} observation(s) for {k + absorbed} estimated parameter(s)"
+            + (f" ({k} coefficients + {absorbed} absorbed effects)" if absorbed else "")
+            + ": N must exceed K for a residual variance; drop regressors or use more observations")
+
+
+def _at_least_two(g: int, what: str, names: Sequence[str] = (), variance: str = "a clustered variance") -> None:
+    """A clustered (or Driscoll–Kraay) variance from one group is zero by construction and its G/(G−1) factor
+    divides by zero: refuse it with the fix."""
+    if g < 2:
+        of = f" (variable {', '.join(map(str, names))})" if names else ""
+        raise SpecificationError(
+            f"{variance} needs at least 2 {what}; the estimation sample has {g}{of}: choose another cluster "
+            "variable, vcov='robust', or more data")
 
 
 def intersect_codes(codes2: np.ndarray) -> np.ndarray:
@@ -217,6 +239,9 @@ def ols_covariance(
     if dof not in DOF_RULES:
         raise ValueError(f"dof must be one of {DOF_RULES}, got {dof!r}")
     c = _OLSContext.of(X, resid, bread, weights, frequency, dof, n_absorbed, n_partialled, has_constant, n_nested)
+    kp = c.X.shape[1] + int(n_partialled)
+    if dof != "none":
+        check_dof(c.n, kp, (c.k_all if kind in ("classical", "robust") else c.k_clu) - kp)
     if kind == "classical":
         return _ols_classical(c)
     if kind in ("hc0", "hc1", "robust", "hc2", "hc3"):
@@ -314,6 +339,7 @@ def _ols_dk(c: _OLSContext, time: np.ndarray | None, bandwidth: int | None,
     t_codes = t_codes - t_codes.min()
     h = _group_sums(t_codes.astype(np.int64), c.scores())  # rows = calendar periods, zero rows for empty ones
     T = len(np.unique(t_codes))
+    _at_least_two(T, "time periods", variance="a Driscoll-Kraay variance")
     m = int(np.floor(4 * (T / 100) ** (2 / 9))) if bandwidth is None else int(bandwidth)
     S = h.T @ h
     for j in range(1, m + 1):
@@ -333,7 +359,7 @@ def _ols_cluster(c: _OLSContext, kind: str, codes: np.ndarray, cluster_names: Se
                  ) -> tuple[np.ndarray, VarianceInfo, float | None]:
     scores, rule = c.scores(), _RULE_TEXT[c.dof]
     if kind == "cluster":
-        meat, G = meat_cluster(codes[:, 0] if codes.ndim == 2 else codes, scores)
+        meat, G = meat_cluster(codes[:, 0] if codes.ndim == 2 else codes, scores, cluster_names[:1])
         V = sandwich(c.bread, meat)
         if c.small:
             V *= G / (G - 1) * (c.n - 1) / (c.n - c.k_clu)
@@ -342,8 +368,8 @@ def _ols_cluster(c: _OLSContext, kind: str, codes: np.ndarray, cluster_names: Se
         return V, info, c.df(G - 1)
     if codes.ndim != 2 or codes.shape[1] != 2:  # two-way (Cameron-Gelbach-Miller)
         raise ValueError("vcov='cluster2' needs two cluster variables (clusters of shape (n, 2))")
-    m1, g1 = meat_cluster(codes[:, 0], scores)
-    m2, g2 = meat_cluster(codes[:, 1], scores)
+    m1, g1 = meat_cluster(codes[:, 0], scores, cluster_names[:1])
+    m2, g2 = meat_cluster(codes[:, 1], scores, cluster_names[1:2])
     m12, _ = meat_cluster(intersect_codes(codes), scores)
     V = sandwich(c.bread, m1 + m2 - m12)
     gmin = min(g1, g2)
@@ -373,6 +399,7 @@ def ml_sandwich(hess_inv: np.ndarray, scores: np.ndarray | None, kind: str, *, c
     s = np.asarray(scores, dtype=float)
     n = s.shape[0]
     if kind == "robust":
+        _at_least_two(n, "observations", variance="a robust variance")
         V = sandwich(Hi, s.T @ s) * n / (n - 1)
         return V, VarianceInfo("robust", dof_rule="N/(N-1)")
     if kind == "cluster":
@@ -381,7 +408,7 @@ def ml_sandwich(hess_inv: np.ndarray, scores: np.ndarray | None, kind: str, *, c
         c = np.asarray(clusters)
         if c.ndim == 2:
             c = c[:, 0]
-        meat, G = meat_cluster(c, s)
+        meat, G = meat_cluster(c, s, cluster_names[:1])
         V = sandwich(Hi, meat) * G / (G - 1)
         return V, VarianceInfo("cluster", clusters=tuple(cluster_names)[:1] or ("cluster",), n_clusters=(G,),
                                dof_rule="G/(G-1)")

@@ -154,6 +154,7 @@ def build_design(
         if n in needed or n in extra:
             work[n] = work[n]
     work, omitted = _listwise(work, cols, reasons)
+    _refuse_non_finite(user_formula, {c: work[c] for c in work.columns if pd.api.types.is_float_dtype(work[c])})
     mm = model_matrix(formula, work)
     lhs, rhs = mm.lhs, mm.rhs
     if lhs.shape[1] != 1:
@@ -168,7 +169,7 @@ def build_design(
     index = pd.MultiIndex.from_frame(work[idx_names]) if len(idx_names) == 2 else pd.MultiIndex.from_arrays(
         [work.index, work.index])
     extra_df = work[list(extra)].copy() if extra else pd.DataFrame(index=work.index)
-    return Design(
+    return refuse_non_finite(Design(
         y=np.asarray(lhs, dtype=float).ravel(),
         X=X,
         names=names,
@@ -179,7 +180,27 @@ def build_design(
         has_constant=has_const,
         formula=user_formula,
         terms=Terms(names, mm.rhs.model_spec, transforms),
-    )
+    ))
+
+def refuse_non_finite(d: Design) -> Design:
+    """``d`` unchanged, or a SpecificationError naming every column of y, X and the numeric extra columns
+    (weights, clusters) with ±inf or NaN values and how many rows: estimates would silently become NaN."""
+    _refuse_non_finite(d.formula, {
+        d.depvar: d.y, **{n: d.X[:, j] for j, n in enumerate(d.names)},
+        **{c: d.extra[c] for c in d.extra.columns
+           if pd.api.types.is_numeric_dtype(d.extra[c]) and not pd.api.types.is_bool_dtype(d.extra[c])}})
+    return d
+
+
+def _refuse_non_finite(formula: str, columns: dict[str, Any]) -> None:
+    bad = {k: int((~np.isfinite(np.asarray(v, dtype=float))).sum()) for k, v in columns.items()}
+    bad = {k: v for k, v in bad.items() if v}
+    if bad:
+        raise SpecificationError(
+            f"formula {formula!r}: non-finite values (inf, -inf) in " + ", ".join(
+                f"{k} ({v} row{'s' if v > 1 else ''})" for k, v in bad.items())
+            + ": estimates would be NaN. Fix or drop those rows ('clusterecon validate' lists them), or for a log "
+              "of zero derive the column with clusterecon.derive, which leaves it missing and records it")
 
 
 def _listwise(work: pd.DataFrame, cols: Sequence[str], reasons: dict[str, str],

@@ -203,12 +203,12 @@ def _ml(fit: Fit, spec: VarianceSpec, data: Any) -> tuple[np.ndarray, VarianceIn
     warn_few_clusters(codes, spec.clusters)
     small = spec.dof not in ("none", "plm")
     if not spec.two_way:
-        meat, G = meat_cluster(codes, s)
+        meat, G = meat_cluster(codes, s, spec.clusters[:1])
         V = sandwich(Hi, meat) * (G / (G - 1) if small else 1.0)
         return V, VarianceInfo("cluster", clusters=spec.clusters, n_clusters=(G,),
                                dof_rule="G/(G-1)" if small else "no small-sample factor"), None
-    m1, g1 = meat_cluster(codes[:, 0], s)
-    m2, g2 = meat_cluster(codes[:, 1], s)
+    m1, g1 = meat_cluster(codes[:, 0], s, spec.clusters[:1])
+    m2, g2 = meat_cluster(codes[:, 1], s, spec.clusters[1:2])
     m12, _ = meat_cluster(intersect_codes(codes), s)
     gmin = min(g1, g2)
     V = sandwich(Hi, m1 + m2 - m12) * (gmin / (gmin - 1) if small else 1.0)

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from .covariance import cluster_codes
-from .design import Design, SpecificationError, as_panel_frame, build_design
+from .covariance import check_dof, cluster_codes
+from .design import Design, SpecificationError, as_panel_frame, build_design, refuse_non_finite
 from .fit import Fit, warn_few_clusters  # noqa: F401 (re-exported for the RE family)
 from .predict import Terms
 from .results import Omitted, VarianceInfo
@@ -81,6 +81,7 @@ def fit_linear(y: np.ndarray, X: np.ndarray, names: Sequence[str], *, weights: n
         warn_dropped(dropped)
     if not len(keep):
         raise SpecificationError("no regressor left to estimate: " + "; ".join(f"{n}: {w}" for n, w in dropped))
+    check_dof(len(y), len(keep))
     K = keep
     Xk = X if len(K) == X.shape[1] else X[:, K]
     sub = xtx[np.ix_(K, K)]
@@ -204,8 +205,8 @@ def fast_design(data: SurveyPanel | pd.DataFrame, formula: str, extra: Sequence[
     for c in extra:
         if c in idx_names:
             extra_df[c] = np.asarray(index.get_level_values(c))
-    return Design(y=arrays[dep], X=X, names=names, depvar=dep, index=index, extra=extra_df,
-                  omitted=tuple(omitted), has_constant=const, formula=formula, terms=Terms(names))
+    return refuse_non_finite(Design(y=arrays[dep], X=X, names=names, depvar=dep, index=index, extra=extra_df,
+                  omitted=tuple(omitted), has_constant=const, formula=formula, terms=Terms(names)))
 
 
 @dataclass

@@ -53,10 +53,12 @@ class Terms:
             return X, frame.index
         from formulaic.errors import FormulaicError
 
+        from ..formula_guard import formula_context
+
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             try:
-                mm = self.spec.get_model_matrix(frame, na_action="ignore")
+                mm = self.spec.get_model_matrix(frame, context=formula_context(), na_action="ignore")
             except Warning as w:
                 raise SpecificationError(f"newdata does not fit the estimation sample's terms: {w}") from None
             except (FormulaicError, KeyError, NameError) as exc:

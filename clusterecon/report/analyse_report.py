@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from .html import Page
+from .html import Page, md_escape
 
 #: Trajectory series shown when present, with their panel titles.
 TRAJECTORY_SERIES = {"firms": "Number of firms", "entrants": "Entrants", "output": "Output (sales)",
@@ -67,6 +67,15 @@ class ReportPaths:
             for paths in group.values():
                 out.extend(paths.values())
         return out
+
+    def moved(self, root: Path) -> ReportPaths:
+        """The same files under ``root`` (where the folder was swapped in)."""
+        def m(p: Path) -> Path:
+            return root / p.relative_to(self.root)
+
+        return ReportPaths(root, m(self.html), m(self.markdown),
+                           {k: {f: m(p) for f, p in v.items()} for k, v in self.tables.items()},
+                           {k: {f: m(p) for f, p in v.items()} for k, v in self.figures.items()}, self.problems)
 
 
 def _slug(text: str) -> str:
@@ -112,14 +121,19 @@ class _Writer:
         """Draw and save a figure; returns its paths (or None) and the left-out warnings it raised."""
         from .figures import LeftOutWarning, save_figure
 
+        stem = self.root / "figures" / name
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", LeftOutWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)  # matplotlib's overflow noise on extreme values
             try:
                 fig = draw()
+                paths = save_figure(fig, stem)
             except Exception as e:  # noqa: BLE001 - a figure the data cannot support is reported, not fatal
+                # e.g. a value of 1e308: the axis range overflows when the figure is drawn
+                for f in stem.parent.glob(stem.name + ".*"):
+                    f.unlink()
                 self.problems.append(f"figure {name!r} not drawn: {type(e).__name__}: {e}")
                 return None, []
-        paths = save_figure(fig, self.root / "figures" / name)
         self.figures[name] = paths
         notes = [str(w.message) for w in caught if issubclass(w.category, LeftOutWarning)]
         return paths, notes
@@ -127,7 +141,7 @@ class _Writer:
 
 def write_report(result: Any, out_dir: str | Path, *, panel: Any, validation: Any = None,
                  provenance: Iterable[Any] | None = None, title: str | None = None,
-                 progress: Callable[[str], None] | None = None) -> ReportPaths:
+                 progress: Callable[[str], None] | None = None, force: bool = False) -> ReportPaths:
     """Write the report folder for an analysis.
 
     Parameters
@@ -135,7 +149,9 @@ def write_report(result: Any, out_dir: str | Path, *, panel: Any, validation: An
     result : AnalysisResult
         From :func:`clusterecon.hypotheses.analyse`.
     out_dir : path
-        Created if needed; files of an earlier report in it are overwritten.
+        Written whole into a fresh folder next to it and swapped in at the end (:mod:`.folder`): an earlier
+        clusterecon report there is replaced completely; a non-empty folder clusterecon did not write is refused
+        unless ``force``.
     panel : SurveyPanel
         The panel that was analysed (labels, descriptive tables, figures).
     validation : ValidationReport, optional
@@ -151,7 +167,16 @@ def write_report(result: Any, out_dir: str | Path, *, panel: Any, validation: An
     -------
     ReportPaths
     """
-    root = Path(out_dir)
+    from .folder import replaced_folder
+
+    with replaced_folder(out_dir, force=force) as tmp:
+        paths = _write(result, tmp, panel=panel, validation=validation, provenance=provenance, title=title,
+                       progress=progress)
+    return paths.moved(Path(out_dir))
+
+
+def _write(result: Any, root: Path, *, panel: Any, validation: Any, provenance: Iterable[Any] | None,
+           title: str | None, progress: Callable[[str], None] | None) -> ReportPaths:
     w = _Writer(root, progress or (lambda _s: None))
     validation = validation if validation is not None else getattr(panel, "validation", None)
     provenance = list(provenance if provenance is not None else (getattr(panel, "provenance", None) or ()))
@@ -163,11 +188,12 @@ def write_report(result: Any, out_dir: str | Path, *, panel: Any, validation: An
     page = Page(title)
     s = result.structure
     years = list(s.get("years", []))
-    page.para(f"{s.get('firms')} firms, {s.get('firm_years')} firm-years, years {years[0] if years else '?'}–"
-              f"{years[-1] if years else '?'}; design: {s.get('design')}; {panel.design.explain_exit()}.")
+    page.para(md_escape(f"{s.get('firms')} firms, {s.get('firm_years')} firm-years, years "
+                        f"{years[0] if years else '?'}–{years[-1] if years else '?'}; design: {s.get('design')}; "
+                        f"{panel.design.explain_exit()}."))
     page.heading("Verdicts", 2)
-    page.frame(pd.DataFrame([{"hypothesis": f"[{r.title}](#{_slug(k)})", "status": r.status, "verdict": r.verdict}
-                             for k, r in result.results.items()]), links=True)
+    page.frame(pd.DataFrame([{"hypothesis": f"[{md_escape(r.title)}](#{_slug(k)})", "status": r.status,
+                              "verdict": r.verdict} for k, r in result.results.items()]), markup=("hypothesis",))
 
     w.progress("report: phase diagnosis and descriptive tables")
     _phase_section(page, w, phases, spans, labels)
@@ -180,7 +206,7 @@ def write_report(result: Any, out_dir: str | Path, *, panel: Any, validation: An
     _appendix(page, validation, provenance)
     if w.problems:
         page.heading("Left out of this report", 2)
-        page.bullets(w.problems)
+        page.bullets(md_escape(p) for p in w.problems)
     html_path, md_path = root / "report.html", root / "report.md"
     html_path.write_text(page.html(), encoding="utf-8")
     md_path.write_text(page.markdown(), encoding="utf-8")
@@ -211,7 +237,7 @@ def _phase_section(page: Page, w: _Writer, phases: Any, spans: list[tuple], labe
     if traj is not None and len(traj):  # the numbers behind the trajectory figure
         paths = w.frame("phases_trajectories", traj)
         page.para("Yearly cluster aggregates behind the figure: " + " · ".join(
-            f"[{t}]({h})" for t, h in _links(w, paths)))
+            f"[{md_escape(t)}]({h})" for t, h in _links(w, paths)))
     _assumptions_block(page, phases)
 
 
@@ -259,8 +285,8 @@ def _hypothesis_section(page: Page, w: _Writer, key: str, r: Any, panel: Any, sp
 
 
 def _verdict_block(page: Page, r: Any) -> None:
-    page.para(f"**Question.** {r.question}")
-    page.para(f"**Verdict ({r.status}).** {r.verdict}")
+    page.para(f"**Question.** {md_escape(r.question)}")
+    page.para(f"**Verdict ({md_escape(r.status)}).** {md_escape(r.verdict)}")
 
 
 def _tests_block(page: Page, r: Any) -> None:
@@ -275,10 +301,10 @@ def _tests_block(page: Page, r: Any) -> None:
 def _assumptions_block(page: Page, r: Any) -> None:
     if r.assumptions:
         page.heading("Assumptions", 3)
-        page.bullets(r.assumptions)
+        page.bullets(md_escape(a) for a in r.assumptions)
     if r.limitations:
         page.heading("What the data could not support", 3)
-        page.bullets(r.limitations)
+        page.bullets(md_escape(x) for x in r.limitations)
 
 
 def _model_groups(models: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -324,6 +350,19 @@ def _model_tables(page: Page, w: _Writer, key: str, r: Any, labels: dict[str, st
             continue
         paths = w.table(name, t, caption)
         page.raw_table(t.to_html(), t.to_markdown(), _links(w, paths))
+        page.para("Observations used and left out:")
+        page.bullets(md_escape(f"({i + 1}) {left_out_text(m)}") for i, m in enumerate(models.values()))
+
+
+def left_out_text(result: Any) -> str:
+    """``N = 345 used; left out: 12 missing log_sales, 3 missing age`` for an estimation result."""
+    n = getattr(result, "nobs", None)
+    used = f"N = {n:,} used" if isinstance(n, int) else f"N = {n} used"
+    omitted = [o for o in getattr(result, "omitted", ()) or () if getattr(o, "n", 0)]
+    if not omitted:
+        return used + "; no rows left out"
+    total = sum(o.n for o in omitted)
+    return f"{used}; left out {total:,}: " + ", ".join(f"{o.n:,} {o.reason}" for o in omitted)
 
 
 def _coefficient_plot(page: Page, w: _Writer, key: str, r: Any, labels: dict[str, str]) -> None:
@@ -371,7 +410,7 @@ def _hypothesis_figures(page: Page, w: _Writer, key: str, r: Any, panel: Any, sp
             figs.append(("survival", lambda: plot_survival(panel, by=by),
                          "Kaplan–Meier survival by firm age (delayed entry at the first year observed)."))
         else:
-            page.para("No survival curves: " + panel.design.explain_exit() + ".")
+            page.para(md_escape("No survival curves: " + panel.design.explain_exit() + "."))
     for name, draw, caption in figs:
         paths, notes = w.figure(name, draw)
         if paths:
@@ -385,7 +424,7 @@ def _own_tables(page: Page, w: _Writer, key: str, r: Any, skip: Iterable[str] = 
     page.heading("Tables", 3)
     for n, df in items:
         paths = w.frame(f"{key}_{_slug(n)}", df)
-        page.para(f"*{n}*")
+        page.para(f"*{md_escape(n)}*")
         if len(df) > MAX_INLINE_ROWS:
             page.raw_table(f"<p>{len(df)} rows (see the files).</p>", f"{len(df)} rows (see the files).",
                            _links(w, paths))

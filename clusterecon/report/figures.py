@@ -54,6 +54,9 @@ def figure_theme() -> Iterator[None]:
         "pdf.fonttype": 42,  # TrueType in PDFs: editable text, accepted by journals
         "svg.fonttype": "none",
         "font.family": "sans-serif",
+        # labels are user text (variable labels, group names): a '$' must not start matplotlib mathtext, which
+        # fails on unbalanced or unknown TeX and would lose the figure
+        "text.parse_math": False,
     })
     with mpl.rc_context(rc):
         yield

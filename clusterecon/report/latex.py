@@ -82,6 +82,12 @@ def escape(text: object) -> str:
     return str(text).translate(_TABLE)
 
 
+def label_key(label: str) -> str:
+    """A ``\\label``/``\\ref`` key: letters, digits, ``:`` and ``-`` only (other characters become ``-``), so that
+    a file or model name cannot close the brace and inject commands such as ``\\input``."""
+    return re.sub(r"[^A-Za-z0-9:-]+", "-", str(label)).strip("-") or "table"
+
+
 def _number(text: str) -> str:
     # A leading hyphen is a minus sign in a number; text mode would set a hyphen.
     body = escape(text)
@@ -165,6 +171,7 @@ def render_latex(layout: Layout, *, float: bool = True, siunitx: bool = False, c
     Always needs ``\\usepackage{booktabs}``. Notes are one ``l`` cell per note (a long note widens the table);
     ``notes_width`` (e.g. ``"10cm"`` or ``r"\\linewidth"``) wraps them in a ``p{...}`` cell of that width instead.
     """
+    _check_options(placement, font_size, notes_width)
     ncol = layout.n_columns
     if siunitx:
         spec = "l" + "".join(_table_format(layout, j) for j in range(ncol - 1))
@@ -179,7 +186,7 @@ def render_latex(layout: Layout, *, float: bool = True, siunitx: bool = False, c
         if caption:
             out.append(rf"\caption{{{escape(caption)}}}")
         if label:
-            out.append(rf"\label{{{label}}}")
+            out.append(rf"\label{{{label_key(label)}}}")
     out.append(rf"\begin{{tabular}}{{{spec}}}")
     out.append(r"\toprule")
     for row in layout.header:
@@ -205,6 +212,20 @@ def render_latex(layout: Layout, *, float: bool = True, siunitx: bool = False, c
     if float:
         out.append(r"\end{table}")
     return "\n".join(out) + "\n"
+
+
+_SIZES = ("tiny", "scriptsize", "footnotesize", "small", "normalsize", "large", "Large", "LARGE", "huge", "Huge")
+_WIDTH = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+)(?:cm|mm|in|pt|bp|em|ex)|(?:\d*\.?\d+)?\\(?:line|text|column)width")
+
+
+def _check_options(placement: str, font_size: str | None, notes_width: str | None) -> None:
+    """The options written into the LaTeX verbatim must be what they claim (no injected commands)."""
+    if not re.fullmatch(r"[htbpH!]+", placement or ""):
+        raise ValueError(f"placement must be letters of 'htbpH!', got {placement!r}")
+    if font_size is not None and font_size not in _SIZES:
+        raise ValueError(f"font_size must be one of {', '.join(_SIZES)}, got {font_size!r}")
+    if notes_width is not None and not _WIDTH.fullmatch(notes_width):
+        raise ValueError(rf"notes_width must be a length such as '10cm' or r'0.9\linewidth', got {notes_width!r}")
 
 
 def _latex_row(row: tuple[Cell, ...], siunitx: bool, header: bool = False) -> str:

@@ -105,20 +105,23 @@ def merge_spans(texts: Sequence[str]) -> tuple[Cell, ...]:
 _LINEBREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
-def _md_escape(text: object) -> str:
+def md_escape(text: object) -> str:
+    """Plain text for Markdown: every character with a Markdown (or GitHub math/HTML) meaning backslash-escaped
+    and line breaks made spaces, so that no user string can open a link, an HTML tag, a heading or a table cell.
+    :class:`~clusterecon.report.latex.Raw` strings pass through unchanged."""
     if isinstance(text, Raw):
         return str(text)
-    s = str(text).replace("\\", "\\\\")
-    for ch in "|*_`[]<>#$~^":
-        s = s.replace(ch, "\\" + ch)
-    return _LINEBREAKS.sub(" ", s)
+    return _LINEBREAKS.sub(" ", str(text).translate(_MD))
+
+
+_MD = str.maketrans({ch: "\\" + ch for ch in "\\|*_`[]<>#$~^!"})
 
 
 def _md_cell(cell: Cell) -> str:
-    body = _md_escape(cell.text)
+    body = md_escape(cell.text)
     if cell.italic and body:
         body = f"*{body}*"
-    return body + _md_escape(cell.sup)
+    return body + md_escape(cell.sup)
 
 
 def _expand(row: tuple[Cell, ...]) -> list[Cell]:
@@ -144,7 +147,7 @@ def render_markdown(layout: Layout) -> str:
         r = r + [Cell()] * (n - len(r))
         lines.append("| " + " | ".join(_md_cell(c) for c in r) + " |")
     for note in layout.notes:  # one paragraph per note: consecutive lines would run together
-        lines += ["", _md_escape(note)]
+        lines += ["", md_escape(note)]
     return "\n".join(lines) + "\n"
 
 
