@@ -82,10 +82,12 @@ def sort_order(fcodes: np.ndarray, ycodes: np.ndarray, n_years: int, rows: np.nd
     missing = fcodes < 0
     n_keyed = n - int(missing.sum())
     rows_sorted = rows is None or bool(np.all(rows[1:] >= rows[:-1]))
-    if rows_sorted and not missing[:n_keyed].any() and bool(np.all(key[1:n_keyed] >= key[:n_keyed - 1])):
+    if rows_sorted and not missing[:n_keyed].any() and (n_keyed < 2 or bool(np.all(key[1:n_keyed]
+                                                                                   >= key[:n_keyed - 1]))):
         order, sorted_codes = None, fcodes
     else:
-        order = _counting_order(key, missing, n_keyed) if rows_sorted else None
+        order = _block_order(fcodes, key, missing) if rows_sorted else None
+        order = order if order is not None else _counting_order(key, missing, n_keyed) if rows_sorted else None
         if order is None:  # duplicate keys, or rows out of record order: a stable comparison sort
             by_row = np.arange(n) if rows_sorted else np.argsort(rows, kind="stable")
             k = np.where(missing, np.iinfo(np.int64).max, key)[by_row]
@@ -94,6 +96,23 @@ def sort_order(fcodes: np.ndarray, ycodes: np.ndarray, n_years: int, rows: np.nd
     c = sorted_codes[:n_keyed]
     starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]]) if n_keyed else np.array([], dtype=np.int64)
     return FirmYearOrder(order, n_keyed, starts)
+
+
+def _block_order(fcodes: np.ndarray, key: np.ndarray, missing: np.ndarray) -> np.ndarray | None:
+    """When the file lists firm by firm (each firm's rows together, years increasing within it) the sorting
+    permutation only reorders whole firm blocks: built block by block, it is a few sequential passes."""
+    if missing.any() or not len(key):
+        return None
+    starts = np.flatnonzero(np.r_[True, fcodes[1:] != fcodes[:-1]])
+    block_firm = fcodes[starts]
+    by_firm = np.argsort(block_firm, kind="stable")
+    firm_sorted = block_firm[by_firm]
+    if np.any(firm_sorted[1:] == firm_sorted[:-1]) or not np.all((key[1:] > key[:-1]) | (fcodes[1:] != fcodes[:-1])):
+        return None  # a firm's rows are split, or its years not increasing
+    lengths = np.diff(np.r_[starts, len(key)])
+    s, ln = starts[by_firm], lengths[by_firm]
+    out_start = np.cumsum(ln) - ln
+    return np.repeat(s - out_start, ln) + np.arange(len(key))
 
 
 def _counting_order(key: np.ndarray, missing: np.ndarray, n_keyed: int) -> np.ndarray | None:

@@ -178,27 +178,31 @@ def _read_main(path, m: Mapping, sheet, encoding) -> RawTable:
                       text_columns=(m.raw_id_column, *((m.firms.key_firm_years,) if m.firms else ())))
 
 
-def _single_interview_with_recall(frame: pd.DataFrame) -> bool:
-    if "is_recall" not in frame.columns or "recall_lag" not in frame.columns:
-        return False
-    rounds = frame["survey_round"].nunique(dropna=True) if "survey_round" in frame.columns else 1
-    recall = frame["is_recall"].astype("boolean").fillna(False)
-    interview = pd.to_numeric(frame["year"], errors="coerce") + pd.to_numeric(frame["recall_lag"], errors="coerce")
-    return bool(rounds <= 1 and recall.any() and interview.nunique(dropna=True) == 1)
-
-
 def _design(m: Mapping, frame: pd.DataFrame, recall_layout: bool, survey_year: int | None) -> SurveyDesign:
+    """The survey design: the mapping's, else inferred from the frame (see :func:`_design_for`)."""
+    rounds = set(frame["survey_round"].dropna().unique().tolist()) if "survey_round" in frame.columns else set()
+    recall = "is_recall" in frame.columns and bool(frame["is_recall"].astype("boolean").fillna(False).any())
+    interview: set = set()
+    if recall and "recall_lag" in frame.columns:
+        interview = set((pd.to_numeric(frame["year"], errors="coerce")
+                         + pd.to_numeric(frame["recall_lag"], errors="coerce")).dropna().unique().tolist())
+    return _design_for(m, recall_layout, survey_year, rounds, recall, interview)
+
+
+def _design_for(m: Mapping, recall_layout: bool, survey_year: int | None, rounds: set, recall: bool,
+                interview: set) -> SurveyDesign:
+    """Without ``[survey] design``: a recall layout → recall; several survey rounds → rounds; one round holding
+    recall rows of one interview year (a canonical file that already went through reshaping) → recall."""
     kind = m.design
     if kind is None:
         if recall_layout:
             kind = "recall"
-        elif "survey_round" in frame.columns and frame["survey_round"].nunique(dropna=True) > 1:
+        elif len(rounds) > 1:
             kind = "rounds"
-        elif _single_interview_with_recall(frame):
-            # a canonical file that already went through reshaping: one round, recall rows flagged
+        elif recall and len(interview) == 1:
             kind = "recall"
             if survey_year is None:
-                survey_year = int((frame["year"] + frame["recall_lag"]).max())
+                survey_year = int(max(interview))
         else:
             kind = "unknown"
     years: tuple[int, ...] = (survey_year,) if isinstance(survey_year, int) else ()

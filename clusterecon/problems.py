@@ -30,7 +30,7 @@ class Problem:
     @classmethod
     def make(cls, severity: Severity, rule: str, message: str, *, column: str | None = None, rows=(), values=(),
              fix: str = "", source: str = "", n: int | None = None) -> Problem:
-        rows = [int(r) for r in rows]
+        rows = sorted(int(r) for r in rows)  # ascending, so the examples kept are the first records of the file
         values = list(values)
         return cls(severity, rule, message, column, tuple(rows[:MAX_EXAMPLES]), tuple(values[:MAX_EXAMPLES]), fix,
                    len(rows) if n is None else int(n), source)

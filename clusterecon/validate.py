@@ -454,22 +454,25 @@ def _check_warnings(ctx: _Ctx) -> None:
 
 def _check_panel_rules(ctx: _Ctx, benchmark_years: tuple[int, ...] | None) -> None:
     """Jumps and gaps over each firm's consecutive observations (unique keys only)."""
-    if ctx.keys.pairs_in_file_order:  # consecutive observations of a firm are consecutive rows already
-        o, c, y = np.arange(len(ctx.year)), ctx.firm_codes, ctx.year
-    else:
-        o = ctx.order
-        c, y = ctx.sorted.take(ctx.firm_codes), ctx.sorted.take(ctx.year)
+    # o: the rows compared, in firm-year order; None = every row, in file order (the file lists firm by firm)
+    o: np.ndarray | None = None if ctx.keys.pairs_in_file_order else ctx.order
+    c, y = (ctx.firm_codes, ctx.year) if o is None else (ctx.firm_codes[o], ctx.year[o])
     keep = (c >= 0) & ~np.isnan(y)
     keep[1:] &= (c[1:] != c[:-1]) | (y[1:] != y[:-1])  # first record of each (firm, year) only
     if not keep.all():
-        o, c, y = o[keep], c[keep], y[keep]
-    if len(o) < 2:
+        o = np.flatnonzero(keep) if o is None else o[keep]
+        c, y = c[keep], y[keep]
+    if len(c) < 2:
         return
+
+    def at(a: np.ndarray) -> np.ndarray:
+        return a if o is None else a[o]
+
     same = c[1:] == c[:-1]
     for col in JUMP_COLUMNS:
         if col not in ctx.frame.columns:
             continue
-        v = ctx.num(col)[o]
+        v = at(ctx.num(col))
         prev, cur = v[:-1], v[1:]
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = cur / prev
@@ -479,10 +482,13 @@ def _check_panel_rules(ctx: _Ctx, benchmark_years: tuple[int, ...] | None) -> No
             vals = [f"{ctx.firm_uniques[c[k]]}: {int(y[k])} {_fmt(prev[k])} → {int(y[k + 1])} {_fmt(cur[k])}"
                     for k in j[:10]]
             ctx.add("warning", "jump", f"{schema.BY_NAME[col].label} changes by more than ×{JUMP_FACTOR:g} between "
-                    "consecutive observations of a firm", column=col, rows=ctx.rows[o[j + 1]], n=len(j), values=vals,
+                    "consecutive observations of a firm", column=col, rows=at(ctx.rows)[j + 1], n=len(j), values=vals,
                     fix="check for a unit change (thousands vs units), a typo or a currency redenomination")
-    years = np.array(sorted(benchmark_years) if benchmark_years else np.unique(y), dtype=np.float64)
-    pos = np.searchsorted(years, y)
+    if benchmark_years:
+        years = np.array(sorted(benchmark_years), dtype=np.float64)
+        pos = np.searchsorted(years, y)
+    else:  # the panel's own years: a row's year code is its position among them
+        years, pos = ctx.keys.years, at(ctx.keys.ycodes)
     gap = same & (pos[1:] - pos[:-1] > 1)
     if gap.any():
         g = np.flatnonzero(gap)
@@ -490,9 +496,9 @@ def _check_panel_rules(ctx: _Ctx, benchmark_years: tuple[int, ...] | None) -> No
                 for k in g[:10]]
         nfirms = len(np.unique(c[g]))
         ctx.add("warning", "year_gap", f"{nfirms} firm(s) skip one of the panel's years between their first and last "
-                "observation (row shown: the record after the gap)", column="year", rows=ctx.rows[o[g + 1]], n=len(g),
-                values=vals, fix="fill the missing year from the questionnaire if it was answered; otherwise "
-                "estimators treat the panel as unbalanced (lags across the gap are missing)")
+                "observation (row shown: the record after the gap)", column="year", rows=at(ctx.rows)[g + 1],
+                n=len(g), values=vals, fix="fill the missing year from the questionnaire if it was answered; "
+                "otherwise estimators treat the panel as unbalanced (lags across the gap are missing)")
 
 
 def _design_kind(design: Any) -> str:

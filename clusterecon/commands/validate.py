@@ -21,6 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--max-examples", type=count, default=5, metavar="N",
                         help="row numbers and values shown per problem (default 5)")
+    parser.add_argument("--chunked", action="store_true",
+                        help="Parquet files larger than memory: validate piece by piece in bounded memory (the same "
+                             "report; slower, and needs about the file's size of temporary disk space)")
+    parser.add_argument("--chunk-rows", type=int, default=1_000_000, metavar="N",
+                        help="records held at once with --chunked (default 1000000)")
 
 
 def count(text: str) -> int:
@@ -59,9 +64,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.file is None and args.mapping is None:
         raise ValueError("give a survey FILE (or a --mapping whose [source] names the file)")
-    res = load_survey(args.file, args.mapping, strict=args.strict, sheet=sheet_arg(args.sheet),
-                      encoding=args.encoding, allow_outside_paths=args.allow_outside_paths)
-    report = res.report
     required = [c.strip() for c in args.require.split(",") if c.strip()]
     if required:
         from ..schema import BY_NAME
@@ -70,9 +72,32 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             raise ValueError(f"--require: {', '.join(map(repr, unknown))} not canonical column(s); see "
                              "'clusterecon codebook'")
-        report = report.merged(missing_columns(res.frame, required, report.source))
+    if args.chunked:
+        from ..chunked import validate_parquet
+
+        if args.chunk_rows < 1:
+            raise ValueError(f"--chunk-rows {args.chunk_rows}: give a positive number of records")
+        report = validate_parquet(_chunked_file(args), args.mapping, chunk_rows=args.chunk_rows, strict=args.strict,
+                                  required=required, allow_outside_paths=args.allow_outside_paths)
+    else:
+        res = load_survey(args.file, args.mapping, strict=args.strict, sheet=sheet_arg(args.sheet),
+                          encoding=args.encoding, allow_outside_paths=args.allow_outside_paths)
+        report = res.report
+        if required:
+            report = report.merged(missing_columns(res.frame, required, report.source))
     if args.json:
         print(report.to_json())
     else:
         print(report.to_text(max_examples=args.max_examples))
     return 0 if report.clean else 1
+
+
+def _chunked_file(args: argparse.Namespace):
+    if args.file is not None:
+        return args.file
+    from ..io import load_mapping
+
+    m = load_mapping(args.mapping, allow_outside_paths=args.allow_outside_paths)
+    if m.source_file is None:
+        raise ValueError(f"give a survey FILE, or [source] file in the mapping {args.mapping}")
+    return m.source_file

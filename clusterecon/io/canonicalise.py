@@ -334,6 +334,9 @@ def _recode_column(df, col, spec, cm: CodeMap, vlabels: dict, log, problems, src
         for w, b in (("1", True), ("0", False), ("true", True), ("false", False), ("yes", True), ("no", False)):
             table.setdefault(w, b)
     s = df[col]
+    if spec.kind == "bool" and s.dtype == bool and not cm.table:  # already yes/no: nothing to recode
+        df[col] = s.astype("boolean")
+        return
     # work on the distinct values only (a million rows hold a handful of codes): codes index into ``uniq``
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes, uniq = s.cat.codes.to_numpy(), list(s.cat.categories)

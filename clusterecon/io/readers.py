@@ -235,6 +235,26 @@ def _raw_header(p: Path, sep: str, encoding: str) -> list[str]:
         return next(csv.reader(fh, delimiter=sep, skipinitialspace=True), [])
 
 
+def _numeric_looking(p: Path, sep: str, encoding: str, header: list[str], columns: tuple[str, ...]) -> list[str]:
+    """Identifier columns whose first values look like numbers: they must be read as text (``"007"`` stays
+    ``"007"``). Forcing a type is slow in pandas' parser, and a column with any text in it is text anyway, so the
+    others are left to its inference."""
+    names = [h.strip() for h in header]
+    want = [names.index(c) for c in columns if c in names]
+    if not want:
+        return []
+    with open(p, encoding=encoding, errors="replace", newline="") as fh:
+        rows = csv.reader(fh.readlines(_SNIFF_BYTES)[1:], delimiter=sep)
+        sample = [r for r in rows if r]
+    def numeric(v: str) -> bool:
+        try:
+            float(v)
+            return True
+        except ValueError:
+            return False
+    return [names[i] for i in want if any(numeric(r[i]) for r in sample if i < len(r)) or not sample]
+
+
 def check_names(names: list[Any], where: str) -> None:
     """LoadError naming every column name that occurs more than once (after trimming spaces) and its positions."""
     clean = ["" if n is None else str(n).strip() for n in names]
@@ -256,7 +276,7 @@ def _read_text(p: Path, fmt: str, encoding: str | None, text_columns: tuple[str,
     sep, spaced = _sniff_delimiter(p, fmt, enc)
     header = _raw_header(p, sep, enc)
     check_names(header, f"file {p}")
-    dtype = {c: "string" for c in text_columns if c in {h.strip() for h in header}}
+    dtype = {c: str for c in _numeric_looking(p, sep, enc, header, text_columns)}
     try:
         # skipinitialspace (a quoted value after "sep ") makes pandas' parser half again as slow: only when needed
         df = pd.read_csv(p, sep=sep, encoding=enc, dtype=dtype or None, skipinitialspace=spaced,

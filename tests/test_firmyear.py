@@ -1,0 +1,53 @@
+"""clusterecon.firmyear: the shared firm-year keys equal the plain numpy/pandas results they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clusterecon import firmyear
+
+
+@st.composite
+def firm_years(draw):
+    n = draw(st.integers(1, 60))
+    firms = draw(st.lists(st.one_of(st.none(), st.sampled_from(["b", "a", "c10", "c9", "Z"])), min_size=n, max_size=n))
+    years = draw(st.lists(st.one_of(st.none(), st.integers(1998, 2003)), min_size=n, max_size=n))
+    if draw(st.booleans()):  # the common case: listed firm by firm, years increasing
+        pairs = sorted(set(zip([f or "a" for f in firms], [y or 2000 for y in years])), key=lambda p: (p[0] != "c9", p))
+        firms, years = [p[0] for p in pairs], [p[1] for p in pairs]
+    return pd.DataFrame({"firm_id": pd.Series(firms, dtype="str"), "year": pd.Series(years, dtype="Float64")})
+
+
+@settings(max_examples=80, deadline=None)
+@given(firm_years())
+def test_sort_order_matches_lexsort_and_reductions_match_groupby(df):
+    keys = firmyear.keys_of(df)
+    codes, ids = keys.firm, keys.ids
+    assert list(ids) == sorted(set(df["firm_id"].dropna()))
+    assert all(ids[c] == f for c, f in zip(codes, df["firm_id"]) if c >= 0)
+    # the order: firm, then year (missing year first within the firm), then record; rows without a firm last, in
+    # record order
+    ycode = np.where((codes < 0) | np.isnan(keys.year), -1, keys.ycodes)
+    fkey = np.where(codes < 0, len(ids), codes)
+    expect = np.lexsort((np.arange(len(df)), ycode, fkey))
+    got = np.arange(len(df)) if keys.sorted.order is None else keys.sorted.order
+    assert got.tolist() == expect.tolist()
+    # firm reductions: first non-missing value in that order and "does it vary", as groupby says
+    v = pd.Series(np.arange(len(df)) % 3, dtype="Float64").mask(pd.Series(np.arange(len(df)) % 4 == 0))
+    first, varies = keys.first_and_varies(v.rename("v"))
+    ref = df.assign(v=v).iloc[expect].dropna(subset=["firm_id"]).groupby("firm_id", sort=True)["v"]
+    assert varies.tolist() == (ref.nunique() > 1).tolist()
+    firsts = ref.first()
+    for i, fid in enumerate(ids):
+        if not varies[i]:
+            assert (first[i] < 0 and pd.isna(firsts[fid])) or v[first[i]] == firsts[fid]
+
+
+def test_subset_follows_dropped_rows():
+    df = pd.DataFrame({"firm_id": ["b", "a", "a", "c"], "year": [2001, 2000, 2001, 2000]})
+    keys = firmyear.keys_of(df)
+    sub = keys.subset(np.array([True, True, False, True]))
+    assert sub.sorted.order.tolist() == [1, 0, 2] and sub.firm.tolist() == [1, 0, 2]
