@@ -22,6 +22,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("simulate", "clusterecon.simulate.cli", "simulate a cluster and write a survey with known truth"),
     ("analyse", "clusterecon.analyse_cli", "validate, run the phase-hypothesis battery and write the report folder"),
     ("replicate", "clusterecon.replicate.cli", "run a replication spec (TOML) and check the published numbers"),
+    ("evaluate", "clusterecon.evaluation.cli", "analyse a training experiment from a design file (TOML) into a report"),
 ]
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2

@@ -184,14 +184,10 @@ def wild_cluster_bootstrap(
     rng = np.random.default_rng(seed)
     V, full = draw_weights(weights, G, B, rng)
     Bdraws = V.shape[1]
-    MB = M @ Binv  # (G, k, k): X_h'X_h B
-    RBM = np.einsum("j,hjl->hl", RB, MB)  # (G, k): R B X_h'X_h B
+    RBM = np.einsum("j,hjl->hl", RB, M @ Binv)  # (G, k): R B X_h'X_h B
 
     def components(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Numerator a'V and bootstrap cluster scores D = diag(a)V − C V for cluster sums S."""
-        a = S @ RB
-        C = RBM @ S.T  # C_hg = R B M_h B S_g
-        return a @ V, a[:, None] * V - C @ V
+        return _components(S, RB, RBM, V)
 
     if impose_null:
         q = Binv @ R / (RB @ R)  # ũ(δ) = û + δ X q with δ = Rβ̂ − r
@@ -224,6 +220,39 @@ def wild_cluster_bootstrap(
                                level=float(level or 0.95), B=Bdraws, n_clusters=G, nobs=n, weights=weights,
                                impose_null=impose_null, full_enumeration=full, seed=seed, std_error=se,
                                cluster=cluster_name)
+
+
+def _components(S: np.ndarray, RB: np.ndarray, RBM: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Numerator a'V and bootstrap cluster scores D = diag(a)V − C V for cluster sums S (a_g = R B S_g,
+    C_hg = R B X_h'X_h B S_g): the whole bootstrap in G × G algebra."""
+    a = S @ RB
+    C = RBM @ S.T
+    return a @ V, a[:, None] * V - C @ V
+
+
+def wild_tstats(X: np.ndarray, y: np.ndarray, codes: np.ndarray, j: int, V: np.ndarray,
+                n_partialled: int = 0) -> tuple[float, np.ndarray]:
+    """Unrestricted (WCU) bootstrap t-statistics t*_b = (β̂*_j − β̂_j)/se*_b of coefficient ``j`` for the given
+    (G, B) weight matrix ``V`` (rows = cluster codes 0..G−1, shared across regressions so that several outcomes'
+    bootstrap statistics are drawn jointly, as Romano–Wolf needs). Returns (t, t*)."""
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n, k = X.shape
+    G = V.shape[0]
+    Binv = np.linalg.inv(X.T @ X)
+    beta = Binv @ (X.T @ y)
+    S, M = _cluster_sums(codes, G, X, y - X @ beta)
+    R = np.zeros(k)
+    R[j] = 1.0
+    RB = R @ Binv
+    RBM = np.einsum("j,hjl->hl", RB, M @ Binv)
+    g_used = np.unique(codes).size
+    c = g_used / (g_used - 1) * (n - 1) / (n - k - n_partialled)
+    a = S @ RB
+    t = float(beta[j] / np.sqrt(c * a @ a))
+    num, D = _components(S, RB, RBM, V)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return t, num / np.sqrt(c * (D * D).sum(0))
 
 
 def _invert(pvalue, est: float, se: float, alpha: float, G: int) -> tuple[float, float]:
