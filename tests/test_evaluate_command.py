@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -95,6 +94,8 @@ def test_hostile_labels_are_escaped(trial_dir, tmp_path, capsys):
     text = paths["design"].read_text().replace(
         'title = "', 'title = "<script>alert(1)</script> & $\\\\frac{x}{y}$ ')
     text = text.replace("[outcomes]", '[outcomes]\nlabels = { log_sales = "<b>log</b> sales_$ %" }')
+    text = text.replace("practices = true", "practices = false").replace("romano_wolf = true", "romano_wolf = false")
+    text = text.replace('"ancova", "did", "tot", "attrition", "lee_bounds"', '"ancova"')
     evil = d / "evil_design.toml"
     evil.write_text(text)
     out = tmp_path / "evil"

@@ -12,7 +12,7 @@ import pytest
 
 from clusterecon import schema
 from clusterecon.estimators import SpecificationError, pooled_ols
-from clusterecon.evaluation import ExperimentDesign, ancova, analysis_frame
+from clusterecon.evaluation import ExperimentDesign, analysis_frame, ancova
 from clusterecon.evaluation.attrition import attrition_table, imbens_manski, lee_bounds, trimmed_mean
 from clusterecon.evaluation.multiple import kling_index, romano_wolf, romano_wolf_itt, sharpened_qvalues
 from clusterecon.evaluation.practices import add_practice_scores, practice_scores
@@ -235,11 +235,10 @@ def test_spillovers_recover_known_effects():
     f["log_sales"] = np.log(f["sales"])
     d = ExperimentDesign(assignment="cluster", treated_cluster="treat_cluster", exposure="network_exposure")
     r = spillover_effects(f, "log_sales", d, wild=False)
-    ci = r.conf_int()
-    assert ci.loc["untreated_in_treated_cluster", "lower"] < 0.15 < ci.loc["untreated_in_treated_cluster", "upper"]
-    assert ci.loc["treat_offered", "lower"] < e.truth["itt"] < ci.loc["treat_offered", "upper"]
+    for term, truth in (("untreated_in_treated_cluster", 0.15), ("treat_offered", e.truth["itt"])):
+        assert abs(r.params[term] - truth) < 3 * r.std_errors[term], term  # coverage itself: slow test
     assert r.variance.clusters == ("cluster",) and "treated_vs_spillover" in r.tests
-    small = simulate_experiment(seed=32, assignment="partial", spillover=0.15, n_clusters=12)
+    small = simulate_experiment(seed=32, assignment="partial", spillover=0.15, n_clusters=10)
     g = small.frame.copy()
     g["log_sales"] = np.log(g["sales"])
     rs = spillover_effects(g, "log_sales", d, B=999)

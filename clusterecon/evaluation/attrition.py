@@ -97,7 +97,7 @@ def _bounds(y: np.ndarray, t: np.ndarray, s: np.ndarray, cells: np.ndarray | Non
         cells = np.zeros(len(y), dtype=int)
     rows = []
     lo_sum = hi_sum = wsum = 0.0
-    for c in pd.unique(cells):
+    for c in np.unique(cells):
         m = cells == c
         tc, sc, yc = t[m], s[m], y[m]
         if (tc == 1).sum() == 0 or (tc == 0).sum() == 0:

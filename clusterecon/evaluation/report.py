@@ -92,7 +92,7 @@ def write_evaluation_report(res: Any, out_dir: str | Path, *, progress: Callable
                    "treatment x attrited; the interaction tests differential selection)")
     if res.lee:
         rows = []
-        for o, (plain, tight) in res.lee.items():
+        for plain, tight in res.lee.values():
             rows.append(plain.as_row())
             if tight is not None:
                 rows.append(tight.as_row())
@@ -193,13 +193,13 @@ def _coef_plot(page: Page, w: _Writer, models: dict[str, Any], term: str, labels
             lo.append(ci[0])
             hi.append(ci[1])
         with figure_theme():
-            fig, ax = _figure(figsize=(6.0, 0.5 + 0.45 * len(names)))
+            fig, axes = _figure(figsize=(6.0, 0.8 + 0.45 * len(names)))
+            ax = axes[0, 0]
             y = np.arange(len(names))[::-1]
             ax.errorbar(est, y, xerr=[est - np.array(lo), np.array(hi) - est], fmt="o", capsize=3)
             ax.axvline(0, color="grey", lw=0.8)
             ax.set_yticks(y, [labels.get(n, n) for n in names])
             ax.set_xlabel("ITT with 95% confidence interval")
-            fig.tight_layout()
         return fig
 
     paths, notes = w.figure("itt_coefficients", draw)
@@ -237,7 +237,8 @@ def _event_study(page: Page, w: _Writer, st: dict[str, Any], labels: dict[str, s
 
     def draw():
         with figure_theme():
-            fig, ax = _figure(figsize=(6.5, 3.8))
+            fig, axes = _figure(figsize=(6.5, 3.8))
+            ax = axes[0, 0]
             for k, (est, part) in enumerate(df.groupby("estimator", sort=True)):
                 x = part.index.to_numpy() + (k - 0.5) * 0.15
                 ax.errorbar(x, part["estimate"], yerr=1.96 * part["s.e."], fmt="o", capsize=3, label=est)
@@ -246,7 +247,6 @@ def _event_study(page: Page, w: _Writer, st: dict[str, Any], labels: dict[str, s
             ax.set_xlabel("years since training")
             ax.set_ylabel(labels.get(o, o))
             ax.legend(frameon=False, fontsize="small")
-            fig.tight_layout()
         return fig
 
     paths, notes = w.figure("event_study", draw)

@@ -6,7 +6,7 @@ ITT (ANCOVA, and DiD/POST when asked), the TOT by 2SLS, randomisation-inference 
 and the staggered-adoption event study, and across outcomes the sharpened q-values and Romano–Wolf p-values. With
 fewer than 30 clusters of randomisation the wild cluster bootstrap p-value is the one used for the multiple-testing
 corrections and shown first in the report. A step that cannot run is recorded in ``problems`` with the reason;
-nothing is dropped silently.
+nothing is dropped silently. Lee bounds are computed for the primary outcomes (``LEE_DRAWS`` bootstrap draws).
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ import numpy as np
 import pandas as pd
 
 from .designfile import EvaluationSpec
+
+#: Bootstrap draws for the standard errors of the Lee bounds (primary outcomes only).
+LEE_DRAWS = 250
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ def load_frame(spec: EvaluationSpec) -> tuple[pd.DataFrame, Any, Any, list, list
     panel = res.panel
     notes: list[str] = []
     if spec.log:
-        panel = add_logs(panel, spec.log, policy="na")
+        panel = add_logs(panel, spec.log, policy="na", prefix="log_")
         notes.append("logs: " + ", ".join(f"log_{c} = ln({c}), zeros and negatives set missing" for c in spec.log))
     frame = panel.frame
     if spec.practices:
@@ -138,11 +141,12 @@ def run_evaluation(spec: EvaluationSpec, *, progress: Callable[[str], None] | No
                 frame, o, design, R=spec.randomization_inference, seed=spec.seed))
             if r is not None:
                 out["randomization"][o] = r
-        if "lee_bounds" in ests:
+        if "lee_bounds" in ests and o in primary:
             say(f"Lee bounds for {o}")
-            plain = attempt(f"Lee bounds for {o}", lambda o=o: lee_bounds(frame, o, design, seed=spec.seed))
+            plain = attempt(f"Lee bounds for {o}", lambda o=o: lee_bounds(frame, o, design, seed=spec.seed,
+                                                                          B=LEE_DRAWS))
             tight = attempt(f"tightened Lee bounds for {o}", lambda o=o: lee_bounds(
-                frame, o, design, tighten=spec.lee_tighten, seed=spec.seed)) if spec.lee_tighten else None
+                frame, o, design, tighten=spec.lee_tighten, seed=spec.seed, B=LEE_DRAWS)) if spec.lee_tighten else None
             if plain is not None:
                 out["lee"][o] = (plain, tight)
 
