@@ -48,7 +48,7 @@ class LoadResult:
 def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
                 mapping: Mapping | dict | str | os.PathLike | None = None, *, strict: bool = False,
                 sheet: str | int | None = None, encoding: str | None = None,
-                today_year: int | None = None) -> LoadResult:
+                today_year: int | None = None, allow_outside_paths: bool = False) -> LoadResult:
     """Read a survey file, apply its mapping, validate, and build the panel when there are no errors.
 
     Parameters
@@ -59,8 +59,11 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
     strict : warnings (the validator's and the loader's) become errors.
     sheet, encoding : passed to :func:`~clusterecon.io.read_table` (override ``[source]`` in the mapping).
     today_year : the "future" boundary for founding years (default: this calendar year).
+    allow_outside_paths : accept ``[source]``/``[firms]`` files outside the mapping's folder (refused by default:
+        :mod:`clusterecon.io.paths`).
     """
-    m = as_mapping(mapping, lenient=True)  # structural mistakes are reported with those found against the data
+    # structural mistakes are reported with those found against the data
+    m = as_mapping(mapping, lenient=True, allow_outside_paths=allow_outside_paths)
     try:
         raw = _read_main(path, m, sheet, encoding)
         firms = None
@@ -69,7 +72,9 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
                                text_columns=(m.firms.key_firms,))
     except LoadError as e:
         if m.mistakes:
-            raise MappingError(m.path, [*m.mistakes, f"(and the data could not be read: {e})"]) from e
+            refused = path is None and any(x.startswith("[source] file") for x in m.mistakes)  # said already
+            raise MappingError(m.path, [*m.mistakes, *([] if refused else [f"(and the data could not be read: {e})"])]
+                               ) from e
         raise
     log = ProvenanceLog()
     can = canonicalise(raw, m, firms=firms, log=log)

@@ -49,7 +49,7 @@ def test_ancova_equals_statsmodels_cluster_and_robust(trial):
         cov_type="cluster", cov_kwds={"groups": pd.factorize(fr.firm_id)[0]}, use_t=True)
     assert res.params["treat_offered"] == pytest.approx(m.params["treat_offered"], rel=1e-10)
     assert res.std_errors["treat_offered"] == pytest.approx(m.bse["treat_offered"], rel=1e-10)
-    assert res.nobs == m.nobs and res.variance.kind == "cluster" and res.df_resid == res.variance.n_clusters[0] - 1
+    assert res.nobs == m.nobs and res.variance.kind == "cluster" and res.df_inference == res.variance.n_clusters[0] - 1
     # one follow-up round of a firm-level trial: HC1 (Stata regress, vce(robust))
     one = ancova(f, "log_sales", d, rounds=2012)
     fr1 = fr[fr["round"] == 2012]
@@ -97,7 +97,7 @@ def test_tot_equals_linearmodels_iv2sls_all_variances(cluster_trial):
                                                debiased=True)
     assert ours.params["treat_attended"] == pytest.approx(ref.params["treat_attended"], rel=1e-10)
     assert ours.std_errors["treat_attended"] == pytest.approx(ref.std_errors["treat_attended"], rel=1e-10)
-    assert ours.df_resid == 15 and "wild_bootstrap_reduced_form" in ours.tests  # 16 clusters < 30
+    assert ours.df_inference == 15 and "wild_bootstrap_reduced_form" in ours.tests  # 16 clusters < 30
     idx = fr.set_index(["firm_id", "round"])
     for vcov, lm_cov in (("robust", "robust"), ("classical", "unadjusted")):
         r = iv2sls(idx, "log_sales ~ log_sales_baseline + C(strata_id) + C(round)", endog="treat_attended",

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..estimators._linear import prepare, variance
+from ..estimators._linear import linear_spec, prepare, variance
 from ..estimators.design import SpecificationError, panel_shape
 from ..estimators.results import EstimationResult, TestResult
 from ..panel import SurveyPanel
@@ -76,7 +76,8 @@ def iv2sls(data: SurveyPanel | pd.DataFrame, formula: str, *, endog: Sequence[st
                                  "the model is not identified")
     lhs, _, rhs = formula.partition("~")
     full = f"{lhs.strip()} ~ {rhs.strip()} + {' + '.join(endog + instruments)}"
-    prep = prepare(data, full, vcov=vcov, cluster=cluster, weights=None)
+    spec = linear_spec(vcov, cluster, dof, None, weights_type=None, estimator="iv2sls")
+    prep = prepare(data, full, spec, weights=None)
     d = prep.design
     names = list(d.names)
     missing = [v for v in endog + instruments if v not in names]
@@ -99,7 +100,7 @@ def iv2sls(data: SurveyPanel | pd.DataFrame, formula: str, *, endog: Sequence[st
     bread = (bread + bread.T) / 2
     b = bread @ (Xhat.T @ d.y)
     e = d.y - X @ b
-    V, info, df = variance(Xhat, e, bread, vcov, prep, dof=dof)
+    V, info, df = variance(Xhat, e, bread, prep)
     n, k = X.shape
 
     # first stage: endogenous ~ Z, Wald F on the excluded instruments with the same variance estimator
@@ -112,7 +113,7 @@ def iv2sls(data: SurveyPanel | pd.DataFrame, formula: str, *, endog: Sequence[st
         col = len(iw) + j
         pi = Pi[:, col]
         res = X[:, col] - Z @ pi
-        Vf, _, dff = variance(Z, res, ZtZi, vcov, prep, dof=dof)
+        Vf, _, dff = variance(Z, res, ZtZi, prep)
         dpi = pi[sel]
         w = float(dpi @ np.linalg.solve(Vf[np.ix_(sel, sel)], dpi))
         F = w / q
@@ -247,7 +248,7 @@ def _joint_covariance(Z: np.ndarray, ZtZi: np.ndarray, E: np.ndarray, prep, vcov
         meat = scores.T @ scores
         fac, df = (n / (n - kz) if small else 1.0), (float(n - kz) if dof != "none" else None)
     elif vcov == "cluster":
-        cols = prep.cluster_cols
+        cols = prep.spec.with_entity(str(prep.design.index.names[0]), str(prep.design.index.names[1])).clusters
         codes = cluster_codes(prep.frame, cols[0] if len(cols) == 1 else cols)
         codes = codes if codes.ndim == 1 else codes[:, 0]
         G = int(codes.max()) + 1

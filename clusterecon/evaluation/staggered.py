@@ -365,7 +365,8 @@ def _delta(reg: EstimationResult, groups: list[tuple[str, pd.DataFrame]], model:
     return EstimationResult(
         model=model, estimator="Sun-Abraham (2021) interaction-weighted", depvar=reg.depvar,
         names=tuple([g for g, _ in groups] + list(keep)), coef=Wm @ reg.coef, vcov=Wm @ reg.vcov @ Wm.T,
-        variance=reg.variance, nobs=reg.nobs, df_resid=reg.df_resid, n_entities=reg.n_entities,
+        variance=reg.variance, nobs=reg.nobs, df_resid=reg.df_resid, df_inference=reg.df_inference,
+        n_entities=reg.n_entities,
         rsquared=reg.rsquared, omitted=reg.omitted, effects=reg.effects,
         notes=("aggregated with weights = each cohort's share of the observations in the cell (fixest sunab); "
                "standard errors by the delta method",), extra={"weights": Wm},

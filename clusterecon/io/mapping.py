@@ -23,6 +23,7 @@ from typing import Any
 
 from .. import schema
 from .errors import LoadError, MappingError, suggest
+from .paths import OutsideFolderError, resolve_inside
 
 SECTIONS: dict[str, tuple[str, ...] | None] = {
     "name": None, "description": None, "version": None,
@@ -152,8 +153,10 @@ class Mapping:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], path: str = "<mapping>", base_dir: Path | str = ".", *,
-                  lenient: bool = False) -> Mapping:
-        return _parse(d, str(path), Path(base_dir), lenient=lenient)
+                  lenient: bool = False, allow_outside_paths: bool = False) -> Mapping:
+        """``[source]``/``[firms]`` files are relative to ``base_dir`` and must stay inside it unless
+        ``allow_outside_paths`` (see :mod:`clusterecon.io.paths`)."""
+        return _parse(d, str(path), Path(base_dir), lenient=lenient, allow_outside=allow_outside_paths)
 
     @property
     def raw_id_column(self) -> str:
@@ -171,8 +174,9 @@ class Mapping:
             raise MappingError(self.path, bad)
 
 
-def load_mapping(path: str | Path, *, lenient: bool = False) -> Mapping:
-    """Read and check a TOML mapping file; paths inside it are relative to the file's folder.
+def load_mapping(path: str | Path, *, lenient: bool = False, allow_outside_paths: bool = False) -> Mapping:
+    """Read and check a TOML mapping file; paths inside it are relative to the file's folder and must stay inside
+    it unless ``allow_outside_paths``.
 
     ``lenient=True`` returns the mapping with its structural mistakes in ``Mapping.mistakes`` instead of raising
     (the caller reports them together with the mistakes found against the data)."""
@@ -188,17 +192,18 @@ def load_mapping(path: str | Path, *, lenient: bool = False) -> Mapping:
         raise LoadError(f"mapping file {p} is not valid TOML: {e}. See docs/mapping.md for the format") from e
     except UnicodeDecodeError as e:
         raise LoadError(f"mapping file {p} is not UTF-8 (offset {e.start}); save it as UTF-8") from e
-    return _parse(d, str(p), p.parent, lenient=lenient)
+    return _parse(d, str(p), p.parent, lenient=lenient, allow_outside=allow_outside_paths)
 
 
-def as_mapping(m: Mapping | dict | str | Path | None, *, lenient: bool = False) -> Mapping:
+def as_mapping(m: Mapping | dict | str | Path | None, *, lenient: bool = False,
+               allow_outside_paths: bool = False) -> Mapping:
     if m is None:
         return Mapping()
     if isinstance(m, Mapping):
         return m
     if isinstance(m, dict):
-        return Mapping.from_dict(m, lenient=lenient)
-    return load_mapping(m, lenient=lenient)
+        return Mapping.from_dict(m, lenient=lenient, allow_outside_paths=allow_outside_paths)
+    return load_mapping(m, lenient=lenient, allow_outside_paths=allow_outside_paths)
 
 
 # ---------------------------------------------------------------------------------------------------------- types
@@ -299,8 +304,10 @@ def _text_list(v: Any, where: str, bad: list[str]) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------------------- parsing
-def _parse(d: dict[str, Any], path: str, base: Path, *, lenient: bool = False) -> Mapping:
+def _parse(d: dict[str, Any], path: str, base: Path, *, lenient: bool = False, allow_outside: bool = False,
+           ) -> Mapping:
     bad: list[str] = []
+    files = _Files(base, path, allow_outside, bad)
     for key, val in d.items():
         if key not in SECTIONS:
             bad.append(f"unknown section [{key}]{suggest(key, SECTIONS)}; known: {', '.join(SECTIONS)}")
@@ -321,7 +328,7 @@ def _parse(d: dict[str, Any], path: str, base: Path, *, lenient: bool = False) -
                 bad.append(f"[{key}] unknown key {k!r}{suggest(k, allowed)}; known: {', '.join(allowed)}")
     sec = {k: v for k, v in d.items() if k in SECTIONS and isinstance(v, dict)}
     kw: dict[str, Any] = {"path": path, "base_dir": base, "name": _key(d, "name", "", [], "text", default="")}
-    _source(sec.get("source", {}), base, kw, bad)
+    _source(sec.get("source", {}), files, kw, bad)
     _survey(sec.get("survey", {}), kw, bad)
     kw["rename"] = _rename(sec.get("rename", {}), bad)
     kw["codes"], kw["unknown_policy"] = _codes(sec.get("codes", {}), bad)
@@ -332,7 +339,7 @@ def _parse(d: dict[str, Any], path: str, base: Path, *, lenient: bool = False) -
     if "recall" in sec:
         kw["recall"] = _recall(sec["recall"], bad, survey_year=kw.get("survey_year"))
     if "firms" in sec:
-        kw["firms"] = _firms(sec["firms"], base, bad)
+        kw["firms"] = _firms(sec["firms"], files, bad)
     kw["duplicates"] = _key(sec.get("duplicates", {}), "policy", "[duplicates]", bad, "text", default="error",
                             choices=DUPLICATE_POLICIES)
     if bad and not lenient:
@@ -352,9 +359,28 @@ def _canonical(col: str, where: str, bad: list[str], kinds: tuple[str, ...] | No
     return c
 
 
-def _source(s: dict, base: Path, kw: dict, bad: list[str]) -> None:
+@dataclass(frozen=True)
+class _Files:
+    """Resolves the file names of a mapping inside its folder (:mod:`clusterecon.io.paths`), a refusal becoming one
+    of the mapping's mistakes."""
+
+    base: Path
+    path: str
+    allow_outside: bool
+    bad: list[str]
+
+    def __call__(self, value: object, key: str) -> Path | None:
+        try:
+            return resolve_inside(self.base, value, key=key, owner=f"mapping file {self.path}",
+                                  allow_outside=self.allow_outside)
+        except OutsideFolderError as e:
+            self.bad.append(str(e).removeprefix(f"mapping file {self.path}: "))
+            return None
+
+
+def _source(s: dict, files: _Files, kw: dict, bad: list[str]) -> None:
     if "file" in s and _key(s, "file", "[source]", bad, "text") is not None:
-        kw["source_file"] = base / str(s["file"])
+        kw["source_file"] = files(s["file"], "[source] file")
     kw["source_sheet"] = _key(s, "sheet", "[source]", bad, "sheet")
     kw["source_encoding"] = _key(s, "encoding", "[source]", bad, "encoding")
 
@@ -567,7 +593,7 @@ def _recall(r: dict, bad: list[str], survey_year: Any = None) -> RecallSpec:
                       _key(r, "round", "[recall]", bad, "count"))
 
 
-def _firms(f: dict, base: Path, bad: list[str]) -> FirmsSpec | None:
+def _firms(f: dict, files: _Files, bad: list[str]) -> FirmsSpec | None:
     if "file" not in f or "key" not in f:
         bad.append("[firms]: give file = \"firms.csv\" and key = \"id\" (or key = { firm_years = \"fid\", "
                    "firms = \"id\" })")
@@ -586,4 +612,5 @@ def _firms(f: dict, base: Path, bad: list[str]) -> FirmsSpec | None:
     sheet, enc = _key(f, "sheet", "[firms]", bad, "sheet"), _key(f, "encoding", "[firms]", bad, "encoding")
     if _key(f, "file", "[firms]", bad, "text") is None or len(bad) > n:
         return None
-    return FirmsSpec(base / str(f["file"]), kfy, kf, sheet, enc)
+    path = files(f["file"], "[firms] file")
+    return None if path is None else FirmsSpec(path, kfy, kf, sheet, enc)
