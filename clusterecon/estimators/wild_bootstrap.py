@@ -281,33 +281,50 @@ def _invert(pvalue, est: float, se: float, alpha: float, G: int) -> tuple[float,
     return bound(-1.0), bound(1.0)
 
 
-def wild_bootstrap(result: Any, param: str, data: Any, *, cluster: str | None = None, null: float = 0.0,
+def wild_bootstrap(result: Any, param: str, data: Any = None, *, cluster: str | None = None, null: float = 0.0,
                    **kwargs: Any) -> WildBootstrapResult:
-    """Wild cluster bootstrap of ``param`` in a pooled-OLS type :class:`EstimationResult` (one fitted by
-    :func:`~clusterecon.estimators.pooled_ols`, or by the ITT/TOT estimators of :mod:`clusterecon.evaluation`).
+    """Wild cluster bootstrap test (and interval) of ``param`` = ``null`` for any least-squares
+    :class:`EstimationResult`: pooled OLS, within (fixed effects, on the demeaned data it was fitted on), between,
+    first differences, the ITT/TOT reduced forms of :mod:`clusterecon.evaluation`.
 
-    The estimation sample is rebuilt from ``result.formula`` on ``data`` (through the same design builder, so the
-    same rows are used); the coefficients must reproduce ``result.params`` or the call is refused. ``cluster``
-    defaults to the result's clustering variable. Other keywords go to :func:`wild_cluster_bootstrap`.
+    The regressors, residuals and weights come from the result's fit (``result.fit``, the same ingredients
+    ``with_vcov`` uses), so the bootstrap is on exactly the estimation sample; ``cluster`` defaults to the
+    result's clustering variable (else the firm), and a cluster column that was not carried into the estimation
+    sample is looked up in ``data``. Results without a fit (built by hand) are rebuilt from ``result.formula`` on
+    ``data`` and must reproduce the coefficients. Other keywords go to :func:`wild_cluster_bootstrap`.
     """
+    if param not in result.names:
+        raise KeyError(f"{param!r} is not a coefficient of this result; have {list(result.names)}")
+    j = list(result.names).index(param)
+    clus = cluster or (result.variance.clusters[0] if result.variance.clusters else None)
+    fit = getattr(result, "fit", None)
+    if fit is not None and fit.method == "ls" and fit.regressors is not None and fit.resid is not None:
+        X = np.asarray(fit.regressors, dtype=float)
+        if X.shape[1] != len(result.names):
+            raise ValueError(f"{result.model}: the fit's regressors do not match the reported coefficients")
+        y = X @ result.coef + np.asarray(fit.resid, dtype=float)
+        clus = clus or fit.entity
+        codes = fit.cluster_codes([clus], data)
+        extra_k = fit.n_partialled + (1 if fit.n_absorbed and fit.has_constant else 0)
+        return wild_cluster_bootstrap(X, y, codes, j, null, names=result.names, obs_weights=fit.weights,
+                                      n_partialled=extra_k, cluster_name=clus, **kwargs)
+    return _from_formula(result, j, data, clus, null, **kwargs)
+
+
+def _from_formula(result: Any, j: int, data: Any, clus: str | None, null: float, **kwargs: Any
+                  ) -> WildBootstrapResult:
     from ._linear import design_clusters, fast_design
 
     formula = getattr(result, "formula", None)
-    if not formula:
-        raise ValueError("this result has no formula; call wild_cluster_bootstrap(X, y, clusters, ...) directly")
-    if param not in result.names:
-        raise KeyError(f"{param!r} is not a coefficient of this result; have {list(result.names)}")
-    clus = cluster or (result.variance.clusters[0] if result.variance.clusters else None)
-    if clus is None:
-        raise ValueError("name the cluster variable (cluster=...) or fit the model with clustered variance")
+    if not formula or data is None:
+        raise ValueError("this result keeps no fit; pass data= (and fit with a formula) or call "
+                         "wild_cluster_bootstrap(X, y, clusters, ...) directly")
     idx_names = [str(nm) for nm in getattr(data, "frame", data).index.names]
-    d = fast_design(data, formula, extra=[c for c in (clus,) if c not in idx_names])
-    cols = [d.names.index(nm) for nm in result.names]
-    X = d.X[:, cols]
+    d = fast_design(data, formula, extra=[c for c in (clus,) if c and c not in idx_names])
+    X = d.X[:, [d.names.index(nm) for nm in result.names]]
     b = np.linalg.lstsq(X, d.y, rcond=None)[0]
     if not np.allclose(b, result.coef, rtol=1e-6, atol=1e-8 * max(1.0, float(np.abs(result.coef).max()))):
         raise ValueError("the data do not reproduce this result's coefficients (different sample, weights or "
                          "absorbed effects); pass the estimator's own X and y to wild_cluster_bootstrap")
     codes, names = design_clusters(d, clus)
-    return wild_cluster_bootstrap(X, d.y, codes, list(result.names).index(param), null, names=result.names,
-                                  cluster_name=names[0], **kwargs)
+    return wild_cluster_bootstrap(X, d.y, codes, j, null, names=result.names, cluster_name=names[0], **kwargs)
