@@ -27,7 +27,7 @@ def test_docstring_examples_run(name):
 
 #: Public estimators already on the one estimation core (the list grows family by family until it is est.__all__).
 MIGRATED = ("pooled_ols", "within", "between", "first_difference", "random_effects", "correlated_re",
-            "hausman_taylor", "robust_hausman")
+            "hausman_taylor", "robust_hausman", "arellano_bond", "blundell_bond")
 
 
 def test_every_public_estimator_has_a_runnable_example():
