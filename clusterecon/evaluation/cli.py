@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", "-o", metavar="DIR", default="clusterecon-evaluation",
                         help="report folder (default ./clusterecon-evaluation)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+    from ..commands.validate import add_outside_paths_argument
+
+    add_outside_paths_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"[{time.perf_counter() - t0:5.1f}s] {step}", file=sys.stderr, flush=True)
 
-    spec = load_design_file(args.design)
+    spec = load_design_file(args.design, allow_outside_paths=args.allow_outside_paths)
     res = run_evaluation(spec, progress=progress)
     paths = write_evaluation_report(res, Path(args.out), progress=progress)
     print(summary_text(res, paths, time.perf_counter() - t0))

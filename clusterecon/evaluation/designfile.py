@@ -104,6 +104,7 @@ class EvaluationSpec:
     sheet: str | int | None = None
     encoding: str | None = None
     path: Path | None = None
+    allow_outside_paths: bool = False
 
     @property
     def outcomes(self) -> tuple[str, ...]:
@@ -174,15 +175,15 @@ def _ident(value: Any, where: str, bad: list[str], *, empty_ok: bool = False) ->
     return value
 
 
-def _path(value: str, base: Path, where: str, bad: list[str]) -> Path | None:
-    p = Path(value)
-    if p.is_absolute():
-        bad.append(f"{where} = {value!r}: give a path relative to the design file's folder")
-        return None
-    full = (base / p).resolve()
-    if not full.is_relative_to(base.resolve()):
-        bad.append(f"{where} = {value!r}: the path leaves the design file's folder ({base}); move the file next to "
-                   "the design file")
+def _path(value: str, base: Path, where: str, bad: list[str], owner: str, allow_outside: bool) -> Path | None:
+    """The file ``value`` relative to the design file's folder, refused outside it (one rule for mappings, specs
+    and design files: :func:`clusterecon.io.paths.resolve_inside`)."""
+    from ..io.paths import OutsideFolderError, resolve_inside
+
+    try:
+        full = resolve_inside(base, value, key=where, owner=owner, allow_outside=allow_outside)
+    except OutsideFolderError as e:
+        bad.append(str(e))
         return None
     if not full.exists():
         bad.append(f"{where} = {value!r}: file not found ({full})")
@@ -190,8 +191,9 @@ def _path(value: str, base: Path, where: str, bad: list[str]) -> Path | None:
     return full
 
 
-def load_design_file(path: str | Path) -> EvaluationSpec:
-    """Read and validate a design file (module docstring); raises :class:`DesignFileError` listing all mistakes."""
+def load_design_file(path: str | Path, *, allow_outside_paths: bool = False) -> EvaluationSpec:
+    """Read and validate a design file (module docstring); raises :class:`DesignFileError` listing all mistakes.
+    ``allow_outside_paths`` lets it name files outside its folder (``--allow-outside-paths``)."""
     path = Path(path)
     if not path.exists():
         raise DesignFileError(path, [f"file not found: {path}"])
@@ -199,10 +201,10 @@ def load_design_file(path: str | Path) -> EvaluationSpec:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise DesignFileError(path, [f"not valid TOML: {e}"]) from None
-    return parse_design(raw, path)
+    return parse_design(raw, path, allow_outside_paths=allow_outside_paths)
 
 
-def parse_design(raw: dict, path: Path) -> EvaluationSpec:
+def parse_design(raw: dict, path: Path, *, allow_outside_paths: bool = False) -> EvaluationSpec:
     bad: list[str] = []
     base = path.parent
     top = _typed(raw, "", "top level", bad)
@@ -213,8 +215,9 @@ def parse_design(raw: dict, path: Path) -> EvaluationSpec:
     if "file" not in data:
         bad.append("[data] file is required (the survey file, relative to the design file)")
     else:
-        data_file = _path(data["file"], base, "[data] file", bad)
-    mapping = _path(data["mapping"], base, "[data] mapping", bad) if "mapping" in data else None
+        data_file = _path(data["file"], base, "[data] file", bad, f"design file {path.name}", allow_outside_paths)
+    mapping = _path(data["mapping"], base, "[data] mapping", bad, f"design file {path.name}",
+                    allow_outside_paths) if "mapping" in data else None
     log = tuple(x for i, v in enumerate(data.get("log", [])) if (x := _ident(v, f"[data] log[{i}]", bad)))
 
     d = sec["design"]
@@ -312,4 +315,4 @@ def parse_design(raw: dict, path: Path) -> EvaluationSpec:
         primary=primary, secondary=secondary, practices=bool(o.get("practices", False)), labels=labels,
         index=index, estimators=ests, wild=wild, bootstrap_draws=draws, romano_wolf=a.get("romano_wolf", True),
         randomization_inference=ri, lee_tighten=tighten, seed=a.get("seed", 1), staggered_control=control,
-        sheet=data.get("sheet"), encoding=data.get("encoding"), path=path)
+        sheet=data.get("sheet"), encoding=data.get("encoding"), path=path, allow_outside_paths=allow_outside_paths)

@@ -34,7 +34,7 @@ import pandas as pd
 from ..estimators.design import SpecificationError
 from ..estimators.pooled import pooled_ols
 from ..estimators.results import EstimationResult
-from ..estimators.wild_bootstrap import wild_bootstrap, wild_cluster_bootstrap
+from ..estimators.wild_bootstrap import wild_bootstrap
 from .design import ExperimentDesign, as_binary, frame_of, require, round_values
 
 METHODS = ("ancova", "did", "post")
@@ -200,24 +200,8 @@ def _did(data: Any, outcome: str, design: ExperimentDesign, *, rounds: Any, vcov
     res = within(work, formula, effects="firm", vcov=kind, cluster=clus)
     res = replace(res, model="ITT (DiD)", estimator="within (firm effects) with round effects, treatment x post",
                   effects={"Firm FE": "Yes", "Round FE": "Yes"})
-    if not _wants_wild(res, wild):
-        return res
-    # FWL: demean y and [treat×post, round dummies] within firm; the bootstrap runs on the transformed data
-    ok = work[outcome].notna()
-    w = work.loc[ok]
-    rd = pd.get_dummies(w.index.get_level_values("round"), drop_first=True, dtype=float).to_numpy()
-    Z = np.column_stack([w[outcome].to_numpy(), w[tp].to_numpy(), rd])
-    codes = pd.factorize(w.index.get_level_values(0))[0]
-    cnt = np.bincount(codes)
-    means = np.column_stack([np.bincount(codes, weights=Z[:, j]) for j in range(Z.shape[1])]) / cnt[:, None]
-    Zd = Z - means[codes]
-    clusters = w[clus].to_numpy() if clus else codes
-    wb = wild_cluster_bootstrap(Zd[:, 1:], Zd[:, 0], clusters, 0, names=[tp] + [f"r{j}" for j in range(rd.shape[1])],
-                                B=B, seed=seed, weights=_weights(weights, clusters), n_partialled=1,
-                                cluster_name=clus or firm)
-    if not np.isclose(wb.estimate, res.params[tp], rtol=1e-6, atol=1e-10):
-        raise AssertionError("internal: the FWL bootstrap estimate differs from the within estimate")
-    return _with_wild(res, wb)
+    # the within fit carries its demeaned regressors: the bootstrap runs on them (FWL; firms nest in the clusters)
+    return _attach_wild(res, tp, work, wild=wild, B=B, seed=seed, weights=weights)
 
 
 def _weights(weights: str | None, clusters: np.ndarray) -> str:

@@ -244,7 +244,10 @@ def _event_study(page: Page, w: _Writer, st: dict[str, Any], labels: dict[str, s
                 ax.errorbar(x, part["estimate"], yerr=1.96 * part["s.e."], fmt="o", capsize=3, label=est)
             ax.axhline(0, color="grey", lw=0.8)
             ax.axvline(-0.5, color="grey", lw=0.8, ls="--")
-            ax.set_xlabel("years since training")
+            from matplotlib.ticker import MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_xlabel("years since training (period before training = reference)")
             ax.set_ylabel(labels.get(o, o))
             ax.legend(frameon=False, fontsize="small")
         return fig

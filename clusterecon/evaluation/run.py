@@ -54,7 +54,8 @@ def load_frame(spec: EvaluationSpec) -> tuple[pd.DataFrame, Any, Any, list, list
     from ..derive import add_logs
     from ..load import load_survey
 
-    res = load_survey(spec.data_file, spec.mapping, sheet=spec.sheet, encoding=spec.encoding)
+    res = load_survey(spec.data_file, spec.mapping, sheet=spec.sheet, encoding=spec.encoding,
+                      allow_outside_paths=spec.allow_outside_paths)
     if res.panel is None:
         raise ValueError(f"the survey {spec.data_file.name} cannot be loaded:\n{res.report.to_text()}")
     panel = res.panel
