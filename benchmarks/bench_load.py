@@ -1,17 +1,24 @@
-"""Speed and memory of the load pipeline: load + validate + build the panel for 1M firm-years (issue 2).
+"""Speed and memory of the load pipeline against a plain pandas read of the same file (issue 11: target ≤ 2×).
 
-For a Parquet and a CSV file of N firm-year rows in canonical names (200,000 firms × 5 years by default) it measures
+For a Parquet and a CSV file of N firm-year rows in canonical names (200,000 firms × 5 years by default) it times,
+interleaved in ONE process (so that load from other work on the machine hits both alike):
 
-* pandas' plain read of the same file (``pd.read_parquet`` / ``pd.read_csv``) -- the peer;
-* ``clusterecon.load.load_survey`` (read → canonicalise → drop exact duplicates → validate → SurveyPanel);
+* the peer: pandas' plain read of the file (``pd.read_parquet`` / ``pd.read_csv``);
+* ``clusterecon.load.read_panel`` (read → canonicalise → drop exact duplicates → validate → SurveyPanel, the firm
+  index and the (firm_id, year) index included);
 
-and prints the best wall time of ``--reps`` runs (the machine is shared; the minimum is the least disturbed),
-the ratio pipeline / plain read (target ≤ 2.0), and the peak memory of the pipeline above the process's baseline
-(peak RSS from ``getrusage``, and tracemalloc's peak, which counts numpy/pandas buffers but not Arrow's) relative
-to the size of the frame pandas reads (target ≤ 3×). Every measurement runs in a fresh subprocess so that peaks do
-not leak between runs; extra instrumented runs show where the time goes. No assertion: this prints numbers.
+and prints the best wall time and the best CPU time of ``--reps`` rounds, and their ratios pipeline / plain read.
+Peak memory is measured for each tool in a fresh subprocess (peak RSS above the process's baseline, from the
+kernel's VmHWM). An instrumented run shows where the pipeline's time
+goes.
 
-    python benchmarks/bench_load.py [--rows 1000000] [--reps 3]
+``--chunked ROWS`` also writes a Parquet file of ROWS firm-years and validates it twice in fresh subprocesses:
+in memory (``load_survey``) and in chunks (``clusterecon.chunked.validate_parquet``), printing time and peak RSS
+of each (the chunked path's memory does not grow with the file).
+
+No assertion: this prints numbers.
+
+    python benchmarks/bench_load.py [--rows 1000000] [--reps 5] [--chunked 15000000]
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 
 def make_frame(n_rows: int, seed: int = 1):
@@ -59,71 +68,121 @@ def make_frame(n_rows: int, seed: int = 1):
     })
 
 
-def _instrument(stages: dict) -> None:
-    """Wrap the pipeline's stages with timers (for the breakdown run only)."""
-    from clusterecon import load, validate
-    from clusterecon.panel import SurveyPanel
+def _plain(path: Path):
+    import pandas as pd
 
-    def timed(name, fn):
-        def wrapper(*a, **k):
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+
+def _pipeline(path: Path):
+    from clusterecon.load import read_panel
+
+    return read_panel(path)
+
+
+TOOLS = {"pandas": _plain, "read_panel": _pipeline}
+
+
+def timed(fn, path: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of one call; the result is dropped before the next measurement."""
+    import gc
+
+    gc.collect()
+    c0, t0 = time.process_time(), time.perf_counter()
+    out = fn(path)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    del out
+    return wall, cpu
+
+
+def breakdown(path: Path) -> dict[str, float]:
+    """Wall seconds per stage of one read_panel call (the stages wrapped with timers)."""
+    from clusterecon import load, panel, validate
+
+    stages: dict[str, float] = {}
+    saved = []
+
+    def wrap(owner, name, label):
+        fn = getattr(owner, name)
+        saved.append((owner, name, fn))
+
+        def w(*a, **k):
             t = time.perf_counter()
             try:
                 return fn(*a, **k)
             finally:
-                stages[name] = stages.get(name, 0.0) + time.perf_counter() - t
-        return wrapper
+                stages[label] = stages.get(label, 0.0) + time.perf_counter() - t
+        setattr(owner, name, w)
 
-    load.read_table = timed("read", load.read_table)
-    load.canonicalise = timed("canonicalise", load.canonicalise)
-    validate.drop_exact_duplicates = timed("drop exact dups", validate.drop_exact_duplicates)
-    validate.validate = timed("validate", validate.validate)
-    from_frame = SurveyPanel.from_frame
-    SurveyPanel.from_frame = classmethod(lambda cls, *a, **k: timed("SurveyPanel.from_frame", from_frame)(*a, **k))
+    wrap(load, "_read_main", "read")
+    wrap(load, "canonicalise", "canonicalise")
+    wrap(load.firmyear, "keys_of", "firm-year keys")
+    wrap(validate, "drop_exact_duplicates", "exact duplicates")
+    wrap(validate, "validate", "validate")
+    from_frame = panel.SurveyPanel.__dict__["from_frame"]
+    saved.append((panel.SurveyPanel, "from_frame", from_frame))
+
+    def ff(cls, *a, **k):
+        t = time.perf_counter()
+        try:
+            return from_frame.__func__(cls, *a, **k)
+        finally:
+            stages["SurveyPanel.from_frame"] = time.perf_counter() - t
+    panel.SurveyPanel.from_frame = classmethod(ff)
+    try:
+        t0 = time.perf_counter()
+        _pipeline(path)
+        stages["total"] = time.perf_counter() - t0
+    finally:
+        for owner, name, fn in saved:
+            setattr(owner, name, fn)
+    return stages
 
 
-def worker(kind: str, path: str, trace: bool, breakdown: bool = False) -> dict:
-    """One measurement in this (fresh) process; imports (pyarrow included) happen before the clock starts."""
-    import resource
-
-    import pandas as pd
+# ------------------------------------------------------------------------------------------------ memory (subprocess)
+def memory_worker(kind: str, path: str) -> dict:
+    """Peak RSS above baseline of one call in this fresh process (imports done before the baseline). The peak is
+    the kernel's VmHWM of this process (``getrusage``'s ru_maxrss would include the parent's peak, which Linux
+    carries across fork and exec)."""
+    import pandas as pd  # noqa: F401
     import psutil
-    import pyarrow.parquet  # noqa: F401  (pandas imports it lazily on the first read; keep that out of the timing)
+    import pyarrow.parquet  # noqa: F401
 
-    from clusterecon.load import load_survey
+    import clusterecon.load  # noqa: F401
 
-    stages: dict = {}
-    if breakdown:
-        _instrument(stages)
-
-    fmt = Path(path).suffix.lstrip(".")
-    base_rss = psutil.Process().memory_info().rss
-    if trace:
-        import tracemalloc
-
-        tracemalloc.start()
+    base = psutil.Process().memory_info().rss
     t0 = time.perf_counter()
-    if kind == "pandas":
-        df = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
-        frame_bytes, n = int(df.memory_usage(deep=True).sum()), len(df)
-        ok = True
-    else:
+    if kind == "chunked":
+        from clusterecon.chunked import validate_parquet
+
+        rep = validate_parquet(path)
+        ok, n = rep.ok, -1
+    elif kind == "in-memory validate":
+        from clusterecon.load import load_survey
+
         res = load_survey(path)
-        frame_bytes, n = int(res.frame.memory_usage(deep=True).sum()), res.panel.n_obs if res.panel else -1
-        ok = res.report.ok
-    secs = time.perf_counter() - t0
-    out = {"seconds": secs, "frame_bytes": frame_bytes, "rows": n, "ok": ok, "stages": stages}
-    if trace:
-        out["tracemalloc_peak"] = tracemalloc.get_traced_memory()[1]
+        ok, n = res.report.ok, len(res.frame)
     else:
-        out["peak_rss_delta"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base_rss
-    return out
+        out = TOOLS[kind](Path(path))
+        ok, n = True, len(out.data) if hasattr(out, "data") else len(out)
+    secs = time.perf_counter() - t0
+    peak = _vm_hwm() - base
+    return {"seconds": secs, "peak_rss": peak, "ok": ok, "rows": n}
 
 
-def measure(kind: str, path: Path, trace: bool = False, breakdown: bool = False) -> dict:
+def _vm_hwm() -> int:
+    """This process's peak resident set size in bytes (Linux /proc/self/status VmHWM)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("VmHWM not available (Linux only)")
+
+
+def in_subprocess(kind: str, path: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [sys.executable, __file__, "--worker", kind, "--path", str(path)] + (["--trace"] if trace else []) + (
-        ["--breakdown"] if breakdown else [])
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    r = subprocess.run([sys.executable, __file__, "--memory-worker", kind, "--path", str(path)], capture_output=True,
+                       text=True, env=env)
     if r.returncode:
         raise RuntimeError(r.stderr)
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -132,52 +191,84 @@ def measure(kind: str, path: Path, trace: bool = False, breakdown: bool = False)
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--formats", default="parquet,csv")
-    ap.add_argument("--worker", choices=["pandas", "pipeline"], help=argparse.SUPPRESS)
+    ap.add_argument("--chunked", type=int, default=0, metavar="ROWS",
+                    help="also validate a Parquet file of ROWS firm-years in memory and in chunks")
+    ap.add_argument("--memory-worker", help=argparse.SUPPRESS)
     ap.add_argument("--path", help=argparse.SUPPRESS)
-    ap.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--breakdown", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    if a.worker:
-        print(json.dumps(worker(a.worker, a.path, a.trace, a.breakdown)))
+    if a.memory_worker:
+        print(json.dumps(memory_worker(a.memory_worker, a.path)))
         return
     import pandas as pd
+    import pyarrow.parquet  # noqa: F401  (pandas imports it lazily on the first read; keep that out of the timing)
+
+    import clusterecon.load  # noqa: F401
 
     with tempfile.TemporaryDirectory() as tmp:
         df = make_frame(a.rows)
-        print(f"{len(df):,} firm-years, {df['firm_id'].nunique():,} firms, {df.shape[1]} columns; pandas "
-              f"{pd.__version__}; {os.cpu_count()} cores")
+        frame_mb = df.memory_usage(deep=True).sum() / 2**20
+        print(f"{len(df):,} firm-years, {df['firm_id'].nunique():,} firms, {df.shape[1]} columns ({frame_mb:.0f} MB "
+              f"in pandas); pandas {pd.__version__}; {os.cpu_count()} cores, load average "
+              f"{os.getloadavg()[0]:.1f} at the start")
         paths = {}
         for fmt in a.formats.split(","):
             p = Path(tmp) / f"survey.{fmt}"
             df.to_parquet(p, index=False) if fmt == "parquet" else df.to_csv(p, index=False)
             paths[fmt] = p
         del df
-        print(f"{'file':8} {'pandas read s':>14} {'pipeline s':>11} {'ratio':>6} {'frame MB':>9} "
-              f"{'peak RSS MB':>12} {'x frame':>8} {'tracemalloc MB':>15} {'x frame':>8}")
-        breakdowns = {}
+        for p in paths.values():  # warm up: file cache, lazy imports
+            for fn in TOOLS.values():
+                timed(fn, p)
+        best: dict[tuple[str, str], list[float]] = {}
+        for _ in range(a.reps):  # interleaved: pandas, pipeline, pandas, pipeline, ...
+            for fmt, p in paths.items():
+                for kind, fn in TOOLS.items():
+                    w, c = timed(fn, p)
+                    b = best.setdefault((fmt, kind), [float("inf"), float("inf")])
+                    b[0], b[1] = min(b[0], w), min(b[1], c)
+        print(f"\n{'file':8} {'pandas wall s':>13} {'read_panel wall s':>17} {'ratio':>6} {'pandas CPU s':>13} "
+              f"{'read_panel CPU s':>16} {'ratio':>6} {'peak RSS MB pandas':>19} {'read_panel':>11}")
         for fmt, p in paths.items():
-            plain = [measure("pandas", p) for _ in range(a.reps)]
-            pipe = [measure("pipeline", p) for _ in range(a.reps)]
-            traced = measure("pipeline", p, trace=True)
-            runs = [measure("pipeline", p, breakdown=True) for _ in range(a.reps)]
-            breakdowns[fmt] = {"seconds": min(r["seconds"] for r in runs),
-                               "stages": {k: min(r["stages"][k] for r in runs) for k in runs[0]["stages"]}}
-            assert all(r["ok"] for r in pipe), "the benchmark file must validate without errors"
-            t_plain = min(r["seconds"] for r in plain)  # best of reps: the least disturbed by other load
-            t_pipe = min(r["seconds"] for r in pipe)
-            frame_mb = plain[0]["frame_bytes"] / 2**20
-            rss_mb = max(r["peak_rss_delta"] for r in pipe) / 2**20
-            tm_mb = traced["tracemalloc_peak"] / 2**20
-            print(f"{fmt:8} {t_plain:14.2f} {t_pipe:11.2f} {t_pipe / t_plain:6.2f} {frame_mb:9.0f} "
-                  f"{rss_mb:12.0f} {rss_mb / frame_mb:8.2f} {tm_mb:15.0f} {tm_mb / frame_mb:8.2f}")
-        print("targets: ratio <= 2.0, peak <= 3x the frame's size")
-        print("\nwhere the pipeline's time goes (instrumented runs, best of reps per stage, seconds):")
-        for fmt, b in breakdowns.items():
-            st = b["stages"]
-            rest = b["seconds"] - sum(st.values())
-            print(f"  {fmt:8} " + ", ".join(f"{k} {v:.2f}" for k, v in st.items()) + f", other {rest:.2f}")
+            (pw, pc), (lw, lc) = best[(fmt, "pandas")], best[(fmt, "read_panel")]
+            mem = {k: in_subprocess(k, p)["peak_rss"] / 2**20 for k in TOOLS}
+            print(f"{fmt:8} {pw:13.2f} {lw:17.2f} {lw / pw:6.2f} {pc:13.2f} {lc:16.2f} {lc / pc:6.2f} "
+                  f"{mem['pandas']:19.0f} {mem['read_panel']:11.0f}")
+        print(f"best of {a.reps} interleaved rounds; target: ratio <= 2.0")
+        print("\nwhere read_panel's time goes (one instrumented run, wall seconds):")
+        for fmt, p in paths.items():
+            st = breakdown(p)
+            total = st.pop("total")
+            print(f"  {fmt:8} total {total:.2f}: " + ", ".join(f"{k} {v:.2f}" for k, v in st.items())
+                  + f", other {total - sum(st.values()):.2f}")
+        if a.chunked:
+            big = Path(tmp) / "big.parquet"
+            _write_big(big, a.chunked)
+            print(f"\nvalidating {a.chunked:,} firm-years ({big.stat().st_size / 2**20:.0f} MB Parquet), fresh "
+                  "processes:")
+            for kind in ("in-memory validate", "chunked"):
+                r = in_subprocess(kind, big)
+                print(f"  {kind:20} {r['seconds']:7.1f} s  peak RSS {r['peak_rss'] / 2**20:7.0f} MB  ok={r['ok']}")
+
+
+def _write_big(path: Path, rows: int, block: int = 1_000_000) -> None:
+    """A large Parquet file written block by block (firms numbered on across blocks) without holding it all."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    done = 0
+    while done < rows:
+        n = min(block, rows - done)
+        df = make_frame(n, seed=done)
+        df["firm_id"] = "F" + (df["firm_id"].str[1:].astype(int) + done // 5).astype(str)
+        t = pa.Table.from_pandas(df, preserve_index=False)
+        writer = writer or pq.ParquetWriter(path, t.schema)
+        writer.write_table(t)
+        done += n
+    if writer:
+        writer.close()
 
 
 if __name__ == "__main__":

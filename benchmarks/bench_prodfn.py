@@ -3,7 +3,8 @@
 Target (issue 14): 199 replications on 50k firm-years in <= 30 s on 2 cores; >= 5x faster than the naive loop;
 cost linear in firm-years. The naive peer is what an applied user writes: resample firms with pandas, first
 stage with statsmodels' formula OLS, lags with groupby().shift(), GMM with scipy.optimize.minimize (BFGS,
-numerical gradient). Both are timed per replication on the same data, interleaved (the machine is shared).
+numerical gradient). Both are timed per replication on the same data, interleaved twice (the machine is
+shared; the best of each is kept), then clusterecon runs the full 199-replication job on ``--n-jobs`` cores.
 
     PYTHONPATH=. python benchmarks/bench_prodfn.py [--reps 199] [--naive-reps 3]
 """
@@ -33,12 +34,13 @@ def make_panel(n_obs: int, T: int = 10, seed: int = 0) -> pd.DataFrame:
     return pd.concat(rows).set_index(["firm", "year"]).sort_index()
 
 
-def ours(df: pd.DataFrame, reps: int, n_jobs: int) -> float:
+def ours(df: pd.DataFrame, reps: int, n_jobs: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of the estimate and ``reps`` replications (CPU of this process only)."""
     from clusterecon.productivity import acf
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     acf(df, output="y", free="l", state="k", proxy="m", reps=reps, n_starts=0, n_jobs=n_jobs, seed=1)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 
 
 def naive_fit(d: pd.DataFrame) -> np.ndarray:
@@ -64,11 +66,11 @@ def naive_fit(d: pd.DataFrame) -> np.ndarray:
     return minimize(crit, fs.params[["l", "k"]].to_numpy(), method="BFGS").x
 
 
-def naive(df: pd.DataFrame, reps: int) -> float:
+def naive(df: pd.DataFrame, reps: int) -> tuple[float, float]:
     flat = df.reset_index()
     firms = flat["firm"].unique()
     rng = np.random.default_rng(1)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     naive_fit(flat)
     for _ in range(reps):
         draw = rng.choice(firms, size=len(firms), replace=True)
@@ -76,7 +78,7 @@ def naive(df: pd.DataFrame, reps: int) -> float:
         sample = flat.set_index("firm").loc[draw].reset_index(drop=True).assign(
             firm=np.repeat(np.arange(len(draw)), sizes))
         naive_fit(sample)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 
 
 def main() -> None:
@@ -88,20 +90,33 @@ def main() -> None:
     df = make_panel(50_000)
     print(f"ACF, {args.reps} bootstrap replications, 50,000 firm-years, n_jobs={args.n_jobs}")
     ours(df, 2, 1)  # warm-up (imports)
-    t_naive = naive(df, args.naive_reps)
-    t_ours = ours(df, args.reps, args.n_jobs)
-    t_ours1 = ours(df, args.naive_reps, 1)
-    t_naive2 = naive(df, args.naive_reps)
-    per_naive = min(t_naive, t_naive2) / (args.naive_reps + 1)
-    per_ours1 = t_ours1 / (args.naive_reps + 1)
-    print(f"  clusterecon: {t_ours:.1f} s total ({t_ours / (args.reps + 1):.3f} s per fit on {args.n_jobs} cores)")
-    print(f"  naive statsmodels/scipy loop: {per_naive:.3f} s per fit (1 core; {args.naive_reps} replications)")
-    print(f"  same work on 1 core: clusterecon {per_ours1:.3f} s per fit -> ratio {per_naive / per_ours1:.1f}x; "
-          f"naive projected for {args.reps} reps: {per_naive * (args.reps + 1):.0f} s")
+    # one core, the two tools interleaved twice (the machine is shared): best of each; CPU time as well as wall
+    # time, because on a loaded machine wall time mostly measures the other processes. clusterecon's cost of a
+    # replication is the difference between 10 replications and none.
+    runs: dict[str, list[tuple[float, float]]] = {"naive": [], "ours0": [], "ours10": []}
+    for _ in range(2):
+        runs["naive"].append(naive(df, args.naive_reps))
+        runs["ours0"].append(ours(df, 0, 1))
+        runs["ours10"].append(ours(df, 10, 1))
+    best = {k: tuple(min(x[i] for x in v) for i in (0, 1)) for k, v in runs.items()}
+    fits = args.naive_reps + 1
+    naive_job = [best["naive"][i] / fits * (args.reps + 1) for i in (0, 1)]
+    per_rep = [(best["ours10"][i] - best["ours0"][i]) / 10 for i in (0, 1)]
+    ours_job = [best["ours0"][i] + args.reps * per_rep[i] for i in (0, 1)]
+    t_ours, _ = ours(df, args.reps, args.n_jobs)
+    print(f"  clusterecon, the job on {args.n_jobs} cores: {t_ours:.1f} s wall (target <= 30 s)")
+    print(f"  1 core: clusterecon estimate {best['ours0'][0]:.2f} s wall / {best['ours0'][1]:.2f} s CPU, a replication "
+          f"{per_rep[0]:.3f} s wall / {per_rep[1]:.3f} s CPU; naive fit {best['naive'][0] / fits:.2f} s wall / "
+          f"{best['naive'][1] / fits:.2f} s CPU")
+    print(f"  the job on 1 core: clusterecon {ours_job[0]:.0f} s wall / {ours_job[1]:.1f} s CPU "
+          f"({ours_job[1] / args.n_jobs:.1f} s CPU per core on {args.n_jobs}); naive loop {naive_job[0]:.0f} s wall "
+          f"/ {naive_job[1]:.0f} s CPU -> ratio {naive_job[0] / ours_job[0]:.1f}x wall, "
+          f"{naive_job[1] / ours_job[1]:.1f}x CPU")
     print("scaling (clusterecon, 20 replications, 1 core):")
     for n in (10_000, 50_000, 100_000):
-        t = ours(make_panel(n), 20, 1)
-        print(f"  {n:>7,} firm-years: {t:6.2f} s  ({1e6 * t / n / 21:.2f} us per firm-year per fit)")
+        w, c = ours(make_panel(n), 20, 1)
+        print(f"  {n:>7,} firm-years: {w:6.2f} s wall, {c:6.2f} s CPU  ({1e6 * c / n / 21:.2f} us CPU per "
+              "firm-year per fit)")
 
 
 if __name__ == "__main__":

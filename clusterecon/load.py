@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import firmyear
 from .io import LoadError, Mapping, MappingError, RawTable, as_mapping, canonicalise, read_table
 from .panel import PanelError, SurveyDesign, SurveyPanel
 from .problems import Problem
@@ -82,11 +83,17 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
     sheets = [s for s in raw.sheets if s != raw.sheet]
     del raw, firms  # the raw table is not needed past this point: release it before the panel copy (peak memory)
     problems = list(can.problems)
-    frame = _validate.drop_exact_duplicates(can.frame, log, source=source, problems=problems)
+    frame = can.frame
+    # the firm ids are factorised and the rows ordered once, for the duplicate rules, validation and the panel
+    keys = (firmyear.keys_of(frame, frame["source_row"].to_numpy(), firm=can.firm_codes)
+            if {"firm_id", "year"} <= set(frame) else None)
+    frame = _validate.drop_exact_duplicates(frame, log, source=source, problems=problems, keys=keys)
     frame = resolve_duplicates(frame, m.duplicates, log, problems, source)
+    if keys is not None and len(frame) < len(can.frame):
+        keys = keys.subset(can.frame.index.isin(frame.index))
     design = _design(m, frame, can.recall_layout, can.survey_year)
     report = _validate.validate(frame, source=source, strict=strict, survey_year=can.survey_year, design=design,
-                                today_year=today_year)
+                                today_year=today_year, keys=keys)
     if strict:
         problems = [p.as_error() if p.severity == "warning" else p for p in problems]
     report = _name_other_sheets(report.merged(problems), sheets)
@@ -94,7 +101,7 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
     if report.ok:
         try:
             panel = SurveyPanel.from_frame(frame, design=design, labels=can.labels, provenance=log,
-                                           validation=report)
+                                           validation=report, keys=keys)
         except PanelError as e:  # a defect the rules did not catch: still one readable problem, never a traceback
             report = report.merged([Problem.make("error", "panel", str(e), source=source,
                                                  fix="see the message; correct the file or the mapping")])

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from . import schema
+from . import firmyear, schema
 from .provenance import ProvenanceEntry, ProvenanceLog, to_json
 
 SurveyKind = Literal["recall", "rounds", "census", "unknown"]
@@ -78,10 +78,11 @@ class SurveyPanel:
         idx = self.data.index
         if not isinstance(idx, pd.MultiIndex) or list(idx.names) != ["firm_id", "year"]:
             raise PanelError("SurveyPanel.data must be indexed by (firm_id, year); use SurveyPanel.from_frame")
-        if not idx.is_unique:
+        if not _unique_sorted(idx) and not idx.is_unique:
             dup = idx[idx.duplicated()].unique()[:5]
             raise PanelError(f"duplicate (firm_id, year) rows, e.g. {list(dup)}; resolve them before building a panel")
-        if self.firms.index.name != "firm_id" or not self.firms.index.is_unique:
+        if self.firms.index.name != "firm_id" or not (_strictly_increasing(self.firms.index)
+                                                      or self.firms.index.is_unique):
             raise PanelError("SurveyPanel.firms must be indexed by a unique firm_id")
 
     # ------------------------------------------------------------------ construction
@@ -96,40 +97,46 @@ class SurveyPanel:
         provenance: ProvenanceLog | tuple[ProvenanceEntry, ...] = (),
         validation: Any = None,
         truth: Any = None,
+        keys: firmyear.Keys | None = None,
     ) -> SurveyPanel:
         """Build a panel from one long frame with ``firm_id`` and ``year`` columns (or that index).
 
         Firm-level columns (canonical firm-level names present, or ``firm_columns``) move to ``firms``; they must be
         constant within a firm (non-missing values), else :class:`PanelError` names the firms. Duplicate
-        (firm_id, year) rows are refused: the loaders resolve or report them first.
+        (firm_id, year) rows are refused: the loaders resolve or report them first. ``keys`` are the frame's
+        firm-year keys when the caller has them (``clusterecon.firmyear.keys_of``, with text firm ids).
         """
-        # One factorise + lexsort instead of groupby/set_index/sort_index: this is the largest cost of loading a
-        # 1M firm-year survey (benchmarks/bench_load.py), and nothing here needs more than sorted integer codes.
+        # Integer codes and one counting sort (clusterecon.firmyear) instead of groupby/set_index/sort_index:
+        # building the panel was the largest cost of loading a 1M firm-year survey (benchmarks/bench_load.py).
         d = df.reset_index() if isinstance(df.index, pd.MultiIndex) else df
         for key in ("firm_id", "year"):
             if key not in d.columns:
                 raise PanelError(f"column {key!r} is missing; the panel needs firm_id and year")
-        fid = d["firm_id"].astype("string")
-        if fid.isna().any():
-            raise PanelError(f"{int(fid.isna().sum())} rows have no firm_id; every row needs one")
-        year = pd.to_numeric(d["year"], errors="raise").astype("int64")
-        fcodes, firm_ids = pd.factorize(fid, sort=True)
-        ycodes, year_vals = pd.factorize(year, sort=True)
-        order = np.lexsort((ycodes, fcodes))
-        fs, ys = fcodes[order], ycodes[order]
+        if keys is None:
+            keys = firmyear.keys_of(d.assign(firm_id=_as_text(d["firm_id"])))
+        fcodes, firm_ids, fy = _compact(keys)
+        if (fcodes < 0).any():
+            raise PanelError(f"{int((fcodes < 0).sum())} rows have no firm_id; every row needs one")
+        ycodes, year_vals = keys.ycodes, keys.years
+        if (ycodes < 0).any() or not np.array_equal(year_vals, np.floor(year_vals)):
+            raise PanelError("every row needs a year, and years must be whole numbers; validate the data first")
+        fs, ys = fy.take(fcodes), fy.take(ycodes)
         same = (fs[1:] == fs[:-1]) & (ys[1:] == ys[:-1])
         if same.any():
-            dup_rows = np.unique(np.r_[order[1:][same], order[:-1][same]])
-            ex = list(dict.fromkeys(zip(fid.iloc[dup_rows].tolist(), year.iloc[dup_rows].tolist())))[:5]
+            o = np.arange(len(fs)) if fy.order is None else fy.order
+            dup_rows = np.unique(np.r_[o[1:][same], o[:-1][same]])
+            ex = list(dict.fromkeys(zip(firm_ids[fcodes[dup_rows]].tolist(),
+                                        year_vals[ycodes[dup_rows]].astype(int).tolist())))[:5]
             raise PanelError(f"{len(dup_rows)} rows share a (firm_id, year) with another row, e.g. {ex}; "
                              "drop exact duplicates or choose a duplicate policy in the mapping")
         fcols = [c for c in (firm_columns if firm_columns is not None else schema.FIRM_COLUMNS)
                  if c in d.columns and c != "firm_id"]
         firm_index = pd.Index(firm_ids, dtype="string", name="firm_id")
-        firms = _firm_table(d, fcols, order, fs, firm_index)
+        firms = _firm_table(d, fcols, keys, firm_index)
         rest = [c for c in d.columns if c not in fcols and c not in ("firm_id", "year")]
-        data = d[rest].take(order)
-        data.index = pd.MultiIndex(levels=[firm_index, pd.Index(year_vals, dtype="int64", name="year")],
+        data = d[rest] if fy.order is None else d[rest].take(fy.order)
+        data = data.assign(**{c: _text(data[c]) for c in rest if _needs_text(c, data[c])})
+        data.index = pd.MultiIndex(levels=[firm_index, pd.Index(year_vals.astype(np.int64), name="year")],
                                    codes=[fs, ys], names=["firm_id", "year"], verify_integrity=False)
         lab = dict(schema.LABELS)
         lab.update(labels or {})
@@ -209,28 +216,70 @@ class SurveyPanel:
                 f"{s['years'][-1:]}, T {s['T_min']}–{s['T_max']}, design={s['design']})")
 
 
-def _firm_table(d: pd.DataFrame, fcols: list[str], order: np.ndarray, fs: np.ndarray, firm_index: pd.Index,
-                ) -> pd.DataFrame:
-    """One row per firm (the first non-missing value of each attribute); refuses attributes that vary within a
-    firm, ignoring missing values. ``order`` sorts the rows by firm, ``fs`` are the sorted firm codes."""
-    if not fcols:
-        return pd.DataFrame(index=firm_index)
-    block = d[fcols].take(order)
-    block.index = fs
-    firms = block.groupby(level=0, sort=True).first()
+def _text(s: pd.Series):
+    """A categorical column as text: its categories taken by code (much cheaper than ``astype("string")``)."""
+    return pd.array(s.cat.categories, dtype="string").take(s.cat.codes.to_numpy(), allow_fill=True)
+
+
+def _unique_sorted(idx: pd.MultiIndex) -> bool:
+    """Rows in strictly increasing (firm, year) code order, hence unique: what from_frame builds, checked in O(n)
+    on the codes without hashing the pairs."""
+    f, y = (np.asarray(c) for c in idx.codes)
+    step = (f[1:] > f[:-1]) | ((f[1:] == f[:-1]) & (y[1:] > y[:-1]))
+    return bool(step.all()) and (len(f) == 0 or (f.min() >= 0 and y.min() >= 0))
+
+
+def _strictly_increasing(idx: pd.Index) -> bool:
+    """Sorted without repeats (hence unique), checked by comparing neighbours rather than hashing every id."""
+    if len(idx) < 2:
+        return True
+    v = idx.array
+    try:
+        return bool((v[1:] > v[:-1]).all())
+    except TypeError:  # ids that do not compare (mixed types): let the caller hash them
+        return False
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """Firm ids compare as text (so "10" sorts before "9", as it always has); categories keep their codes."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = s.cat.categories
+        return s if pd.api.types.is_string_dtype(cats.dtype) else s.cat.rename_categories(cats.astype("string"))
+    return s if pd.api.types.is_string_dtype(s.dtype) and s.dtype != object else s.astype("string")
+
+
+def _needs_text(col: str, s: pd.Series) -> bool:
+    """Canonical text columns travel through loading as categories (cheap to compare and group); the panel holds
+    them as text, their schema type."""
+    spec = schema.BY_NAME.get(col)
+    return spec is not None and spec.kind in ("string", "id") and isinstance(s.dtype, pd.CategoricalDtype)
+
+
+def _compact(keys: firmyear.Keys) -> tuple[np.ndarray, pd.Index, firmyear.FirmYearOrder]:
+    """Firm codes and ids without the ids no row uses (rows dropped since the keys were made); neither the order
+    of the rows nor where each firm's rows start changes."""
+    f = keys.firm
+    present = np.bincount(f[f >= 0], minlength=len(keys.ids)) > 0
+    if present.all():
+        return f, keys.ids, keys.sorted
+    remap = np.append(np.cumsum(present) - 1, -1)
+    return remap[f], keys.ids[present], keys.sorted
+
+
+def _firm_table(d: pd.DataFrame, fcols: list[str], keys: firmyear.Keys, firm_index: pd.Index) -> pd.DataFrame:
+    """One row per firm (the first non-missing value of each attribute in year order); refuses attributes that
+    vary within a firm, ignoring missing values."""
+    out = {}
     bad = {}
     for c in fcols:
-        vals = block[c].reset_index(drop=True)
-        first = firms[c].take(fs).reset_index(drop=True)
-        if isinstance(vals.dtype, pd.CategoricalDtype):
-            vals, first = vals.astype(object), first.astype(object)
-        differs = (vals.notna() & vals.ne(first).fillna(False)).to_numpy(dtype=bool)
-        if differs.any():
-            bad[c] = firm_index[np.unique(fs[differs])[:5]].tolist()
+        first, varies = keys.first_and_varies(d[c])
+        if varies.any():
+            bad[c] = firm_index[np.flatnonzero(varies)[:5]].tolist()
+        col = d[c]
+        vals = col.take(first) if (first >= 0).all() else col.reset_index(drop=True).reindex(first)
+        out[c] = _text(vals) if _needs_text(c, vals) else vals.array
     if bad:
         detail = "; ".join(f"{c}: firms {ids}" for c, ids in bad.items())
         raise PanelError(f"firm-level attributes vary within a firm ({detail}); fix the data or declare the "
                          "column firm-year level")
-    firms = firms.reindex(range(len(firm_index)))
-    firms.index = firm_index
-    return firms
+    return pd.DataFrame(out, index=firm_index)

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import schema
+from . import firmyear, schema
 from .problems import Problem
 from .provenance import ProvenanceLog
 
@@ -216,6 +216,8 @@ class _Ctx:
         self.firm_uniques: Any = None
         self.year: np.ndarray | None = None
         self.order: np.ndarray | None = None
+        self.sorted: firmyear.FirmYearOrder | None = None
+        self.keys: firmyear.Keys | None = None
 
     def add(self, severity, rule, message, *, column=None, mask=None, rows=None, values=(), fix="", n=None):
         if mask is not None:
@@ -244,27 +246,25 @@ def missing_columns(frame: pd.DataFrame, required: Iterable[str] = schema.REQUIR
     return out
 
 
-def _check_keys(ctx: _Ctx) -> None:
-    f = ctx.frame
-    fid = f["firm_id"]
-    codes, uniques = pd.factorize(fid, sort=False, use_na_sentinel=True)
-    ctx.firm_codes, ctx.firm_uniques = codes, uniques
+def _check_keys(ctx: _Ctx, keys: firmyear.Keys | None) -> None:
+    # one firm factorisation and one (firm, year) order, reused by the duplicate, firm-attribute, jump and gap rules
+    # (and, through ``keys``, by the loader and the panel); nothing is reordered when the file is in firm-year order
+    keys = keys if keys is not None else firmyear.keys_of(ctx.frame, ctx.rows)
+    ctx.keys = keys
+    ctx.firm_codes, ctx.firm_uniques = keys.firm, keys.ids
     year = ctx.num("year")
-    bad = (codes < 0) | np.isnan(year)
+    bad = (keys.firm < 0) | np.isnan(year)
     if bad.any():
         ctx.add("error", "missing_key", "firm_id or year is empty", column="firm_id/year", mask=bad,
                 fix="every record needs a firm identifier and a year; drop or complete these records")
     ctx.year = year
-    # one stable sort by (firm, year) reused by the duplicate, jump and gap rules; rows without keys sort last. A
-    # single int64 key sorts much faster than lexsort, and almost instantly when the file is already in firm-year order
-    ycodes, yuniq = pd.factorize(year, sort=True, use_na_sentinel=True)
-    key = codes.astype(np.int64) * (len(yuniq) + 1) + ycodes
-    key[(codes < 0) | (ycodes < 0)] = np.iinfo(np.int64).max
-    by_row = np.argsort(ctx.rows, kind="stable")  # ties (duplicates) in original record order
-    ctx.order = by_row[np.argsort(key[by_row], kind="stable")]
+    ctx.sorted = keys.sorted
+    ctx.order = np.arange(len(year)) if keys.sorted.order is None else keys.sorted.order
 
 
 def _check_duplicates(ctx: _Ctx) -> None:
+    if ctx.keys.pairs_in_file_order:  # firm by firm, years strictly increasing: no (firm, year) repeats
+        return
     f, o = ctx.frame, ctx.order
     c, y = ctx.firm_codes[o], ctx.year[o]
     same = (c[1:] == c[:-1]) & (y[1:] == y[:-1]) & (c[1:] >= 0) & ~np.isnan(y[1:])
@@ -408,36 +408,16 @@ def _check_founding(ctx: _Ctx, today_year: int) -> None:
                 fix="correct the founding year (a two-digit year or a typo?)")
 
 
-def _varies(s: pd.Series, take: np.ndarray | None, starts: np.ndarray) -> np.ndarray:
-    """Per firm group (rows in firm order, groups beginning at ``starts``): do its non-missing values differ?"""
-    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        v = s.to_numpy(dtype=np.float64, na_value=np.nan)  # numbers: min/max ignoring NaN, no factorisation
-        v = v if take is None else v[take]
-        hi, lo = np.fmax.reduceat(v, starts), np.fmin.reduceat(v, starts)
-        return ~np.isnan(hi) & (hi != lo)
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy().astype(np.int64)
-    else:
-        codes = pd.factorize(s, use_na_sentinel=True)[0].astype(np.int64)
-    codes = codes if take is None else codes[take]
-    cmax = np.maximum.reduceat(codes, starts)
-    cmin = np.minimum.reduceat(np.where(codes < 0, np.iinfo(np.int64).max, codes), starts)
-    return (cmax >= 0) & (cmin != cmax)
-
-
 def _check_firm_constant(ctx: _Ctx, cols: list[str]) -> None:
-    o = ctx.order
-    c = ctx.firm_codes[o]
-    valid = c >= 0
-    o, c = o[valid], c[valid]
-    if not len(o):
+    fy = ctx.sorted
+    if not fy.n_keyed:
         return
-    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+    o = ctx.order[:fy.n_keyed]
+    c = ctx.firm_codes[o]
+    starts = fy.starts
     ends = np.r_[starts[1:], len(o)]
-    # files usually come in firm-year order: then the sort is the identity and no column needs reordering
-    take = None if len(o) == len(ctx.frame) and bool((np.diff(o) == 1).all()) and o[0] == 0 else o
     for col in cols:
-        varying = _varies(ctx.frame[col], take, starts)
+        varying = ctx.keys.first_and_varies(ctx.frame[col])[1]
         if not varying.any():
             continue
         groups = np.flatnonzero(varying)
@@ -473,14 +453,17 @@ def _check_warnings(ctx: _Ctx) -> None:
 
 def _check_panel_rules(ctx: _Ctx, benchmark_years: tuple[int, ...] | None) -> None:
     """Jumps and gaps over each firm's consecutive observations (unique keys only)."""
-    o = ctx.order
-    c, y = ctx.firm_codes[o], ctx.year[o]
+    if ctx.keys.pairs_in_file_order:  # consecutive observations of a firm are consecutive rows already
+        o, c, y = np.arange(len(ctx.year)), ctx.firm_codes, ctx.year
+    else:
+        o = ctx.order
+        c, y = ctx.sorted.take(ctx.firm_codes), ctx.sorted.take(ctx.year)
     keep = (c >= 0) & ~np.isnan(y)
-    o, c, y = o[keep], c[keep], y[keep]
+    keep[1:] &= (c[1:] != c[:-1]) | (y[1:] != y[:-1])  # first record of each (firm, year) only
+    if not keep.all():
+        o, c, y = o[keep], c[keep], y[keep]
     if len(o) < 2:
         return
-    first_of_key = np.r_[True, (c[1:] != c[:-1]) | (y[1:] != y[:-1])]
-    o, c, y = o[first_of_key], c[first_of_key], y[first_of_key]
     same = c[1:] == c[:-1]
     for col in JUMP_COLUMNS:
         if col not in ctx.frame.columns:
@@ -522,7 +505,7 @@ def _design_kind(design: Any) -> str:
 # ---------------------------------------------------------------------------------------------------- entry points
 def validate(frame: pd.DataFrame, *, source: str = "", strict: bool = False, survey_year: int | None = None,
              design: Any = None, today_year: int | None = None, required: Iterable[str] = (),
-             benchmark_years: Iterable[int] | None = None) -> ValidationReport:
+             benchmark_years: Iterable[int] | None = None, keys: firmyear.Keys | None = None) -> ValidationReport:
     """Check a canonical long frame against every rule and return all problems at once.
 
     Parameters
@@ -545,6 +528,8 @@ def validate(frame: pd.DataFrame, *, source: str = "", strict: bool = False, sur
         Columns the analysis needs in addition to the schema's required ``firm_id`` and ``year``.
     benchmark_years : iterable of int, optional
         The years a firm is expected in (default: every year present in the panel) for ``year_gap``.
+    keys : clusterecon.firmyear.Keys, optional
+        Firm-year keys of exactly these rows (``firmyear.keys_of(frame)``), when the caller has them already.
     """
     if isinstance(frame.index, pd.MultiIndex) or (frame.index.name in ("firm_id", "year")):
         frame = frame.reset_index()
@@ -567,7 +552,7 @@ def validate(frame: pd.DataFrame, *, source: str = "", strict: bool = False, sur
         _check_founding(ctx, today_year)
     has_keys = "firm_id" in cols and "year" in cols
     if has_keys:
-        _check_keys(ctx)
+        _check_keys(ctx, keys)
         _check_duplicates(ctx)
         firm_cols = [c for c in schema.FIRM_COLUMNS if c in cols and c != "firm_id"]
         if firm_cols:
@@ -586,22 +571,26 @@ def validate(frame: pd.DataFrame, *, source: str = "", strict: bool = False, sur
 
 
 def drop_exact_duplicates(frame: pd.DataFrame, log: ProvenanceLog, source: str = "",
-                          problems: list[Problem] | None = None) -> pd.DataFrame:
+                          problems: list[Problem] | None = None, keys: firmyear.Keys | None = None) -> pd.DataFrame:
     """``frame`` without records identical to an earlier one in every column except ``source_row``.
 
     The dropped records' original row numbers are logged as one ``drop`` entry in ``log`` and, when ``problems`` is
-    given, listed in an ``exact_duplicate_dropped`` info (so the validation report shows them too).
+    given, listed in an ``exact_duplicate_dropped`` info (so the validation report shows them too). ``keys``: the
+    frame's firm-year keys, if the caller has them.
     """
     cols = [c for c in frame.columns if c != "source_row"]
     if not len(frame):
         return frame
-    keys = [c for c in ("firm_id", "year") if c in frame.columns]
-    if keys:
+    names = [c for c in ("firm_id", "year") if c in frame.columns]
+    if names:
         # cheap pre-filter on one int64 key: only rows sharing (firm_id, year) can be exact duplicates
-        key = np.zeros(len(frame), dtype=np.int64)
-        for k in keys:
-            codes, uniq = pd.factorize(frame[k], use_na_sentinel=True)
-            key = key * (len(uniq) + 1) + codes + 1
+        if keys is not None:
+            key = (keys.firm + 1) * (len(keys.years) + 1) + keys.ycodes + 1
+        else:
+            key = np.zeros(len(frame), dtype=np.int64)
+            for k in names:
+                codes, uniq = pd.factorize(frame[k], use_na_sentinel=True)
+                key = key * (len(uniq) + 1) + codes + 1
         if len(key) and key.max() < 8 * len(key):  # dense key: counting beats hashing
             cand = np.bincount(key)[key] > 1
         else:

@@ -90,7 +90,7 @@ def test_wooldridge_matches_stacked_iv_oracle(chile):
     np.testing.assert_allclose(res.coef, np.asarray(lm.params)[1:4], rtol=1e-8)
     np.testing.assert_allclose(res.std_errors, np.asarray(lm.std_errors)[1:4], rtol=1e-8)
     two = wooldridge(chile, proxy="log_materials", weighting="two-step", **SPEC)
-    assert "Hansen J" in two.tests and two.tests["Hansen J"].df == 3
+    assert "Hansen J" in two.tests and two.tests["Hansen J"].df == 2  # two free inputs, instrumented twice
 
 
 def test_bootstrap_is_reproducible_whatever_n_jobs(chile):
@@ -114,12 +114,12 @@ def test_result_outputs_and_tables(chile):
     assert res.returns_to_scale == pytest.approx(b.sum())
     crs = res.tests["CRS"]
     assert crs.stat == pytest.approx((b.sum() - 1) ** 2 / res.cov.to_numpy().sum())
-    assert not any("returns to scale" in w for w in res.warnings)  # 0.521 lies inside [0.5, 1.5]
+    assert not any("returns to scale" in w for w in res.warnings)  # 0.590 lies inside [0.5, 1.5]
     lp = levinsohn_petrin(chile, proxy="log_materials", reps=0, n_starts=0, **SPEC)
     assert any("returns to scale = 0.48" in w for w in lp.warnings)  # and the warning reaches the notes
     assert any("Warning: returns to scale" in n for n in lp.notes)
     text = regression_table({"Wooldridge": res, "LP": lp}).to_markdown()
-    assert "lab1" in text and "0.247" in text and "GMM sandwich" in text
+    assert "lab1" in text and "0.227" in text and "GMM sandwich" in text
 
 
 def test_proxy_that_falls_with_productivity_is_flagged():
@@ -168,18 +168,53 @@ def test_acf_recovers_elasticities_where_ols_is_biased():
     assert ols.mean(axis=0)[0] - 0.6 > 10 * ols.std(axis=0, ddof=1)[0] / np.sqrt(reps)
 
 
-def test_production_function_methods_and_battery_sample():
-    from clusterecon.load import load_survey
+SIM = Path(__file__).resolve().parents[1] / "data" / "simulated"
 
-    sim = Path(__file__).resolve().parents[1] / "data" / "simulated"
-    panel = load_survey(sim / "machinery_rounds.csv").panel
-    truth = json.loads((sim / "machinery_rounds.truth.json").read_text())["params"]
+
+@pytest.mark.parametrize("name", [
+    "machinery_rounds",
+    pytest.param("garments_recall_2005", marks=pytest.mark.xfail(strict=True, reason=(
+        "recall error: ACF's labour elasticity is 0.85 against a true 0.6. Over simulated garments clusters with "
+        "this design it averages (0.71, 0.28), sd 0.08: the controlled law of motion removes the design bias "
+        "(exact answers: 0.59, 0.33) but not the recall measurement error; see docs/production.md"))),
+])
+def test_battery_tfp_is_within_0_1_of_the_simulators_truth(name):
+    from clusterecon.load import load_survey
     from clusterecon.productivity.registry import best_production_function
 
-    frame = panel.frame
-    res, _ = best_production_function(frame)
-    assert res.method == "ACF"
+    panel = load_survey(SIM / f"{name}.csv").panel
+    truth = json.loads((SIM / f"{name}.truth.json").read_text())["params"]
+    res, notes = best_production_function(panel.frame)
+    assert res.method == "ACF" and any("innovation_index" in n for n in res.notes)
     assert abs(res.params["ln_employees"] - truth["beta_labour"]) < 0.1
     assert abs(res.params["ln_capital"] - truth["beta_capital"]) < 0.1
+
+
+def test_production_function_methods_on_a_survey_panel():
+    from clusterecon.load import load_survey
+
+    panel = load_survey(SIM / "machinery_rounds.csv").panel
     wr = production_function(panel, method="wooldridge")
     assert wr.method == "Wooldridge" and wr.n_omitted >= 0
+
+
+def test_acf_bootstrap_by_frequency_weights_equals_the_copied_panel():
+    import sys
+
+    from clusterecon.productivity.control_function import solve
+    from clusterecon.productivity.pf_bootstrap import draw_firms
+
+    A = sys.modules["clusterecon.productivity.acf"]
+    d = _dgp(11, n_firms=120)
+    a, _ = panel_arrays(d, output="y", free="l", state="k", proxy="m")
+    spec = A.ACFSpec()
+    des = A._design(a, spec)
+    full = solve(A._moments(a, spec, des)[0], des["start"]).x
+    rep = A._WeightedReplication(a, spec, des, full)
+    for firms in draw_firms(a.n_firms, 3, 5):
+        w = np.bincount(firms, minlength=a.n_firms).astype(float)[a.firm]
+        b = a.resample(firms)
+        copied = solve(A._moments(b, spec, A._design(b, spec))[0], full).x
+        np.testing.assert_allclose(rep(w), copied, atol=1e-7)
+    res = acf(d, output="y", free="l", state="k", proxy="m", reps=5, seed=2, n_starts=0)
+    assert (res.std_errors > 0).all() and "5 replications, seed 2" in res.variance.describe()

@@ -40,6 +40,8 @@ class Canonical:
     labels: dict[str, str] = field(default_factory=dict)
     recall_layout: bool = False
     survey_year: int | None = None
+    #: codes of ``frame["firm_id"]`` (-1 missing) and the sorted distinct ids they index
+    firm_codes: tuple[np.ndarray, pd.Index] | None = None
 
 
 def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = None,
@@ -90,13 +92,13 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
                 n_rows=len(df))
     reasons = _missing_codes(df, mapping, log, declared, value_labels, ranges)
     _recode(df, mapping, value_labels, log, problems, src)
-    df = cast_canonical(df, log, problems, src)
+    df, firm_codes = cast_canonical(df, log, problems, src)
     apply_scale(df, mapping.scale, log)
     if mapping.currency is not None:
         apply_currency(df, mapping.currency, log, problems, src)
     if len(reasons):
         reasons["firm_id"] = id_strings(reasons["firm_id"])
-    return Canonical(df, problems, log, reasons, labels, mapping.recall is not None, survey_year)
+    return Canonical(df, problems, log, reasons, labels, mapping.recall is not None, survey_year, firm_codes)
 
 
 # ---------------------------------------------------------------------------------------------------------- join

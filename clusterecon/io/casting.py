@@ -40,46 +40,68 @@ def id_strings(s: pd.Series) -> pd.Series:
 
 
 def firm_ids(s: pd.Series, rows: np.ndarray, log: ProvenanceLog, problems: list[Problem], src: str,
-             column: str = "firm_id") -> pd.Series:
+             column: str = "firm_id") -> tuple[pd.Series, np.ndarray, pd.Index]:
     """:func:`id_strings` on the distinct raw ids, reporting what normalising them did.
 
-    Raw ids that become the same id (``" A1"`` and ``"A1"``, or the number 7 and the text ``"7"`` in one Excel
-    column) are merged into one firm: a provenance entry and a ``firm_ids_merged`` warning list them with their
-    rows. Ids that differ only in upper/lower case are kept apart, with a ``firm_ids_differ_in_case`` warning."""
-    codes, uniq = pd.factorize(s, use_na_sentinel=True)
-    raw_u = pd.Series(uniq if not isinstance(uniq, pd.Index) else uniq.to_numpy(), dtype=object)
-    ids_u = id_strings(pd.Series(uniq)).reset_index(drop=True)
-    lut = pd.array([*ids_u.astype(object), pd.NA], dtype="string")
-    out = pd.Series(lut[np.where(codes < 0, len(ids_u), codes)], index=s.index)
-    shown = raw_u.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
-    changed = (shown != ids_u.astype(object).fillna("")).to_numpy()
-    if changed.any():
-        log.add("cast", f"{int(changed.sum())} distinct {column} value(s) had surrounding spaces removed (a blank id "
-                "is missing)", column, rows=np.unique(rows[np.isin(codes, np.flatnonzero(
-                    changed))]), examples={str(raw_u[i]): ids_u[i] for i in np.flatnonzero(changed)[:20]})
-    groups = pd.Series(np.arange(len(ids_u))).groupby(ids_u.to_numpy(dtype=object, na_value=None), dropna=True)
-    merged = {k: g.to_numpy() for k, g in groups if len(g) > 1}
-    if merged:
-        members = np.concatenate(list(merged.values()))
+    Returns the ids as text, their codes (``-1`` missing) and the sorted distinct ids the codes index: the one
+    factorisation of the ids that the duplicate rules, the validator and the panel share
+    (:func:`clusterecon.firmyear.keys_of`). Raw ids that become the same id (``" A1"`` and ``"A1"``, or the number
+    7 and the text ``"7"`` in one Excel column) are merged into one firm: a provenance entry and a
+    ``firm_ids_merged`` warning list them with their rows. Ids that differ only in upper/lower case are kept apart,
+    with a ``firm_ids_differ_in_case`` warning."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes, uniq = s.cat.codes.to_numpy().astype(np.int64), pd.Series(s.cat.categories)
+    else:
+        c, u = pd.factorize(s, sort=True, use_na_sentinel=True)
+        codes, uniq = c.astype(np.int64), pd.Series(u)
+    ids_u = id_strings(uniq).reset_index(drop=True)
+    text = pd.api.types.is_string_dtype(s.dtype) and s.dtype != object
+    if text and not ids_u.isna().any() and bool((ids_u == uniq).all()) and not isinstance(
+            s.dtype, pd.CategoricalDtype):  # (factorize sorted them)
+        # sorted text ids that normalising left alone: the column and the codes stand as they are
+        out, final, nuniq = s, codes, ids_u.array
+    else:
+        ncodes, nuniq = pd.factorize(ids_u, sort=True, use_na_sentinel=True)
+        final = np.append(ncodes, -1)[codes]  # a missing raw id (code -1) stays missing
+        out = pd.Series(pd.array(nuniq, dtype="string").take(final, allow_fill=True), index=s.index)
+    # what normalising changed: text with surrounding spaces, or blank (a whole number losing ".0" is no change)
+    if uniq.dtype == object:
+        text_u = pd.Series([v if isinstance(v, str) else None for v in uniq], dtype="string")
+    else:
+        text_u = uniq.astype("string") if pd.api.types.is_string_dtype(uniq.dtype) else None
+    if text_u is not None:
+        changed = (text_u.notna() & (text_u != ids_u).fillna(True)).to_numpy(dtype=bool)
+        if changed.any():
+            which = np.flatnonzero(changed)
+            log.add("cast", f"{len(which)} distinct {column} value(s) had surrounding spaces removed (a blank id is "
+                    "missing)", column, rows=np.unique(rows[np.isin(codes, which)]),
+                    examples={str(uniq[i]): (None if pd.isna(ids_u[i]) else ids_u[i]) for i in which[:20]})
+    # distinct raw ids can only become one id if normalising changed some (or they mix numbers and text)
+    dup = (ids_u.duplicated(keep=False) & ids_u.notna()).to_numpy(dtype=bool) if len(nuniq) < len(
+        ids_u) - int(ids_u.isna().sum()) else np.zeros(len(ids_u), dtype=bool)
+    if dup.any():
+        members = np.flatnonzero(dup)
+        merged = pd.Series(members).groupby(ids_u[members].to_numpy(dtype=object), sort=True)
+        vals = [f"{k!r} ← {', '.join(repr(uniq[i]) for i in g)}" for k, g in merged]
         hit_rows = np.unique(rows[np.isin(codes, members)])
-        vals = [f"{k!r} ← {', '.join(repr(raw_u[i]) for i in g)}" for k, g in list(merged.items())[:20]]
-        log.add("cast", f"{len(merged)} {column} value(s) merged: raw ids that differ only in surrounding spaces or "
-                "number format were read as one firm", column, rows=hit_rows, merged=vals)
+        log.add("cast", f"{len(vals)} {column} value(s) merged: raw ids that differ only in surrounding spaces or "
+                "number format were read as one firm", column, rows=hit_rows, merged=vals[:200])
         problems.append(Problem.make(
             "warning", "firm_ids_merged", f"raw {column} values that differ only in surrounding spaces or number "
-            f"format were read as the same firm ({len(merged)} id(s))", column=column, rows=hit_rows, values=vals,
+            f"format were read as the same firm ({len(vals)} id(s))", column=column, rows=hit_rows, values=vals,
             source=src, fix="if they are different firms, give them distinct ids in the file"))
-    distinct = ids_u.dropna().drop_duplicates()
-    folded = distinct.str.casefold()
-    case = folded[folded.duplicated(keep=False)]
-    if len(case):
-        hit_rows = np.unique(rows[out.isin(distinct[case.index]).to_numpy(dtype=bool)])
-        vals = [" / ".join(repr(x) for x in g) for _, g in distinct[case.index].groupby(case.to_numpy())]
+    ids = pd.Series(nuniq, dtype="string")
+    folded = ids.str.lower()
+    # two ids can differ only in case if some id has a lower-case letter and some id an upper-case one
+    if not ((folded == ids).all() or (ids.str.upper() == ids).all()) and folded.nunique() < len(folded):
+        case = folded.duplicated(keep=False).to_numpy(dtype=bool)
+        idx = np.flatnonzero(case)
+        vals = [" / ".join(repr(nuniq[i]) for i in g) for _, g in pd.Series(idx).groupby(folded[idx].to_numpy())]
         problems.append(Problem.make(
             "warning", "firm_ids_differ_in_case", f"{column} values that differ only in upper/lower case are kept as "
-            "different firms", column=column, rows=hit_rows, values=vals[:20], source=src,
-            fix="if they are the same firm, write its id the same way in every record"))
-    return out
+            "different firms", column=column, rows=np.unique(rows[np.isin(final, idx)]), values=vals[:20],
+            source=src, fix="if they are the same firm, write its id the same way in every record"))
+    return out, final, pd.Index(nuniq, dtype="string", name=column)
 
 
 def _to_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -96,23 +118,39 @@ def _to_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return num, bad
 
 
-def cast_canonical(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem], src: str) -> pd.DataFrame:
+def cast_canonical(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem], src: str,
+                   ) -> tuple[pd.DataFrame, tuple[np.ndarray, pd.Index] | None]:
     """Give canonical columns their schema types (``id``/``string`` → text, ``int`` → Int64, ``float`` → Float64,
-    ``year`` → int64 when complete); report values that do not fit."""
+    ``year`` → int64 when complete); report values that do not fit. Returns the frame and the firm ids' codes and
+    sorted distinct ids (:func:`firm_ids`), if the frame has ``firm_id``.
+
+    Text columns that arrive as categories (value labels, Parquet dictionaries) stay categorical here, with text
+    categories: a million firm-years hold a few distinct values, and the panel turns them into its text columns
+    after grouping (:meth:`clusterecon.panel.SurveyPanel.from_frame`)."""
+    firm = None
     for col in list(df.columns):
         spec = schema.BY_NAME.get(col)
         if col == "firm_id":
-            df[col] = firm_ids(df[col], df["source_row"].to_numpy(), log, problems, src)
+            df[col], *firm = firm_ids(df[col], df["source_row"].to_numpy(), log, problems, src)
             continue
         if spec is None:
             continue
+        s = df[col]
+        if spec.kind == "string" and isinstance(s.dtype, pd.CategoricalDtype):
+            if not pd.api.types.is_string_dtype(s.cat.categories.dtype):
+                df[col] = s.astype("string")
+            continue
         if spec.kind in ("id", "string"):
-            if str(df[col].dtype) != "string":
-                df[col] = id_strings(df[col]) if spec.kind == "id" else df[col].astype("string")
+            if str(s.dtype) != "string":
+                df[col] = id_strings(s) if spec.kind == "id" else s.astype("string")
             continue
         if spec.kind not in ("int", "float"):
             continue
-        num, bad = _to_number(df[col])
+        if spec.kind == "int" and pd.api.types.is_integer_dtype(s.dtype) and not isinstance(
+                s.dtype, pd.CategoricalDtype):  # whole numbers already: nothing to check
+            df[col] = s if col == "year" and s.dtype.kind in "iu" else s.astype("Int64")
+            continue
+        num, bad = _to_number(s)
         if bad.any():
             vals = df.loc[bad, col].astype(str).unique().tolist()
             problems.append(Problem.make(
@@ -140,7 +178,7 @@ def cast_canonical(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem]
             if col == "year" and not num.isna().any():
                 num = num.astype("int64")
         df[col] = num
-    return df
+    return df, (tuple(firm) if firm else None)
 
 
 def apply_scale(df: pd.DataFrame, scale: dict[str, float], log: ProvenanceLog) -> None:

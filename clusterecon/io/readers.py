@@ -7,11 +7,11 @@ byte; UTF-16/32 recognised by their byte-order mark or their NUL pattern), the d
 prefix, the raw header check (pandas silently renames a repeated ``sales`` to ``sales.1``), and the one NA policy.
 
 **One NA policy for every format** (``docs/mapping.md``): a cell is missing when it is empty (a null, or text that
-is blank) or its whole text is one of :data:`NA_TEXT`. Every other marker (``n/a``, ``#N/A``, ``NULL``, ``None``,
-``-``, Excel error cells such as ``#DIV/0!``) stays text, so it is either declared in the mapping's ``[missing]``
-section with its reason or reported as ``text_in_numeric``. pandas' Excel reader would turn those markers and error
-cells into NaN without a trace, hence the openpyxl reading. Cells turned missing by a marker are listed in
-:attr:`RawTable.na_conversions` and land in the provenance log.
+is blank) or its whole text is exactly one of :data:`NA_TEXT`. Every other marker (``n/a``, ``#N/A``, ``NULL``,
+``None``, ``-``, Excel error cells such as ``#DIV/0!``) stays text, so it is either declared in the mapping's
+``[missing]`` section with its reason or reported as ``text_in_numeric``. pandas' Excel reader would turn those
+markers and error cells into NaN without a trace, hence the openpyxl reading. Cells turned missing by a marker are
+listed in :attr:`RawTable.na_conversions` and land in the provenance log.
 
 **Missing values the file declares**: SPSS user-missing values *and* ranges, and Stata extended missing values
 ``.a``–``.z`` (read with pyreadstat's ``user_missing=True``) keep their reason (the value label, else what kind of
@@ -149,7 +149,7 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, encod
             return _read_excel(p, sheet, text_columns)
         if fmt in ("stata", "spss"):
             return _read_labelled(p, fmt, encoding)
-        return _read_parquet(p)
+        return _read_parquet(p, text_columns)
     except LoadError:
         raise
     except PermissionError as e:
@@ -213,17 +213,20 @@ def check_utf8(p: Path) -> str:
     return "utf-8-sig" if bom else "utf-8"
 
 
-def _sniff_delimiter(p: Path, fmt: str, encoding: str) -> str:
+def _sniff_delimiter(p: Path, fmt: str, encoding: str) -> tuple[str, bool]:
+    """(delimiter, whether values in the first 64 KB follow it after spaces)."""
     with open(p, encoding=encoding, errors="replace", newline="") as fh:
         sample = fh.read(_SNIFF_BYTES)
     if not sample.strip():
         raise LoadError(f"file {p} is empty; a survey file needs a header row and at least one record")
     if fmt == "tsv":
-        return "\t"
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
+        sep = "\t"
+    else:
+        try:
+            sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        except csv.Error:
+            sep = ","
+    return sep, f"{sep} " in sample
 
 
 def _raw_header(p: Path, sep: str, encoding: str) -> list[str]:
@@ -250,12 +253,13 @@ def _read_text(p: Path, fmt: str, encoding: str | None, text_columns: tuple[str,
         codecs.lookup(enc)
     except LookupError:
         raise LoadError(f"file {p}: unknown encoding {enc!r}; use e.g. 'utf-8', 'latin-1', 'cp1252'") from None
-    sep = _sniff_delimiter(p, fmt, enc)
+    sep, spaced = _sniff_delimiter(p, fmt, enc)
     header = _raw_header(p, sep, enc)
     check_names(header, f"file {p}")
     dtype = {c: "string" for c in text_columns if c in {h.strip() for h in header}}
     try:
-        df = pd.read_csv(p, sep=sep, encoding=enc, dtype=dtype or None, skipinitialspace=True,
+        # skipinitialspace (a quoted value after "sep ") makes pandas' parser half again as slow: only when needed
+        df = pd.read_csv(p, sep=sep, encoding=enc, dtype=dtype or None, skipinitialspace=spaced,
                          keep_default_na=False, na_values=[""])
     except pd.errors.ParserError as e:
         raise LoadError(f"file {p} could not be parsed with delimiter {sep!r}: {e}. Check for unquoted delimiters "
@@ -393,16 +397,42 @@ def _stata_extended(s: pd.Series, letters: list[str], labels: dict) -> tuple[pd.
 
 
 # ---------------------------------------------------------------------------------------------------------- parquet
-def _read_parquet(p: Path) -> RawTable:
+def _read_parquet(p: Path, text_columns: tuple[str, ...]) -> RawTable:
+    """Text columns other than the identifiers are read as Arrow dictionaries, i.e. pandas categories: survey codes
+    and names repeat, Parquet stores them dictionary-encoded, and decoding them to categories is cheaper than to a
+    million strings (and everything downstream groups them by their codes)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    check_names(pq.ParquetFile(p).schema_arrow.names, f"file {p}")
-    return _finish(pd.read_parquet(p), p, "parquet")
+    schema = pq.ParquetFile(p).schema_arrow
+    check_names(schema.names, f"file {p}")
+    text = [f.name for f in schema if f.name not in text_columns
+            and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
+    table = pq.read_table(p, read_dictionary=text or None)
+    df = table.to_pandas()
+    for c in text:  # categories as the str dtype pandas gives text columns
+        if isinstance(df[c].dtype, pd.CategoricalDtype) and df[c].cat.categories.dtype == object:
+            df[c] = df[c].cat.rename_categories(df[c].cat.categories.astype("str"))
+    return _finish(df, p, "parquet")
 
 
 # ---------------------------------------------------------------------------------------------------------- common
 def _is_text(s: pd.Series) -> bool:
     return s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
+
+
+def _na_text(s: pd.Series) -> np.ndarray:
+    """Cells whose text is exactly one of :data:`NA_TEXT`, or empty or spaces only (up to 3 characters: longer
+    blanks are read as missing where they matter, by the casts); only texts that short are compared."""
+    if s.dtype == object:
+        short = s.map(lambda v: isinstance(v, str) and len(v) <= 3).to_numpy(dtype=bool)
+    else:
+        short = (s.str.len() <= 3).to_numpy(dtype=bool, na_value=False)
+    mask = np.zeros(len(s), dtype=bool)
+    if short.any():
+        text = s[short].astype(object)
+        mask[short] = (text.isin(NA_TEXT) | text.map(lambda v: not v.strip())).to_numpy(dtype=bool)
+    return mask
 
 
 def apply_na_policy(df: pd.DataFrame, source_row: np.ndarray) -> tuple[pd.DataFrame, tuple[NAConversion, ...]]:
@@ -420,7 +450,7 @@ def apply_na_policy(df: pd.DataFrame, source_row: np.ndarray) -> tuple[pd.DataFr
             mask = s.isin(hit).to_numpy()
             new = s.cat.remove_categories(hit)
         elif _is_text(s):
-            mask = s.isin(NA_TEXT).to_numpy(dtype=bool)
+            mask = _na_text(s)
             if not mask.any():
                 continue
             new = s.mask(mask)
@@ -429,11 +459,10 @@ def apply_na_policy(df: pd.DataFrame, source_row: np.ndarray) -> tuple[pd.DataFr
         if out is df:
             out = df.copy(deep=False)
         out[col] = new
-        vals = s.to_numpy(dtype=object)[mask]
-        for marker in sorted({str(v) for v in vals}):
-            if marker.strip():
-                which = np.flatnonzero(mask)[np.array([str(v) == marker for v in vals])]
-                conv.append(NAConversion(str(col), marker, source_row[which]))
+        vals = np.array([str(v) for v in s.to_numpy(dtype=object)[mask]], dtype=object)
+        for marker in sorted(set(vals)):
+            if marker.strip():  # blank cells are missing in every format; markers are logged
+                conv.append(NAConversion(str(col), marker, source_row[np.flatnonzero(mask)[vals == marker]]))
     return out, tuple(conv)
 
 

@@ -5,9 +5,10 @@ The control-function estimators are also methods of :func:`production_function` 
 through :func:`register_method` in :mod:`.registry`.
 """
 
-from . import registry as _registry  # noqa: F401  (registers op/lp/acf/wooldridge)
+from . import registry as _registry  # noqa: F401  (registers op/lp/acf/wooldridge/gnr)
 from .acf import acf
 from .cobb_douglas import METHODS, ProductionFunctionResult, production_function, register_method
+from .gnr import gnr
 from .index_numbers import IndexTFP, ccd_tfp, cost_share_tfp
 from .levinsohn_petrin import levinsohn_petrin
 from .markups import markups
@@ -16,5 +17,5 @@ from .pf_result import ControlFunctionResult
 from .wooldridge_pf import wooldridge
 
 __all__ = ["METHODS", "ControlFunctionResult", "IndexTFP", "ProductionFunctionResult", "acf", "ccd_tfp",
-           "cost_share_tfp", "levinsohn_petrin", "markups", "olley_pakes", "production_function",
+           "cost_share_tfp", "gnr", "levinsohn_petrin", "markups", "olley_pakes", "production_function",
            "register_method", "wooldridge"]

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -41,12 +40,16 @@ from .control_function import (
     Moments,
     PanelArrays,
     Solution,
+    as_list,
     distinct_roots,
-    innovation_jacobian,
+    gmm_innovation_moments,
     monomials,
+    motion_controls,
+    motion_label,
     ols,
     panel_arrays,
     poly,
+    poly_elasticities,
     proxy_monotonicity,
     solve,
     start_grid,
@@ -66,6 +69,7 @@ class ACFSpec:
     gross: bool = False
     translog: bool = False
     start: tuple[float, ...] | None = None
+    motion_controls: tuple[str, ...] = ()
 
 
 def _inputs(a: PanelArrays, spec: ACFSpec, lagged_free: bool) -> np.ndarray:
@@ -92,7 +96,10 @@ def _design(a: PanelArrays, spec: ACFSpec) -> dict:
     X = np.column_stack([poly(inp, 2, terms), a.controls])
     lX = np.column_stack([poly(a.lag_block(inp), 2, terms), lagc])
     Z = np.column_stack([poly(_inputs(a, spec, True), 2, terms), lagc])
+    D = motion_controls(a, spec.motion_controls)
     rows = a.has_lag & np.isfinite(lX).all(axis=1) & np.isfinite(Z).all(axis=1)
+    if D is not None:
+        rows &= np.isfinite(D).all(axis=1)
     # the first-stage coefficients of the production terms: prodest's starting values
     pos = {e: j for j, e in enumerate(fs_terms)}
     n_in = inp.shape[1]
@@ -103,57 +110,45 @@ def _design(a: PanelArrays, spec: ACFSpec) -> dict:
             full[a.free.shape[1] + a.state.shape[1]:] = e[a.free.shape[1] + a.state.shape[1]:n_in]
         start.append(b[1 + pos[tuple(full)]])
     start += list(b[1 + len(fs_terms):])
-    return {"phi": phi, "X": X, "lX": lX, "Z": Z, "rows": rows, "start": np.array(start), "fs_coef": b,
+    return {"phi": phi, "X": X, "lX": lX, "Z": Z, "rows": rows, "D": D, "start": np.array(start), "fs_coef": b,
             "fs_terms": fs_terms, "fs_vars": fs_vars, "terms": terms, "inp": inp}
 
 
-def _moments(a: PanelArrays, spec: ACFSpec, d: dict):
+def _moments(a: PanelArrays, spec: ACFSpec, d: dict) -> tuple[Moments, int]:
     r = d["rows"]
-    phi, phi_l = d["phi"][r], a.lag(d["phi"])[r]
-    X, lX, Z = d["X"][r], d["lX"][r], d["Z"][r]
-    if Z.shape[0] <= Z.shape[1] + spec.motion_order + 1:
-        raise SpecificationError(f"ACF: only {Z.shape[0]} firm-years have the lag year; the GMM stage needs firms "
-                                 "observed in consecutive years (lag='previous' uses the previous survey year)")
-    try:
-        L = np.linalg.cholesky(np.linalg.inv(Z.T @ Z) / Z.shape[0])
-    except np.linalg.LinAlgError:
-        raise SpecificationError("ACF: the instruments are collinear (Z'Z is singular); drop controls that are "
-                                 "constant within a year or duplicate an input") from None
-
-    LZ = (Z @ L).T
-
-    def resid(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        xi, J = innovation_jacobian(phi - X @ theta, phi_l - lX @ theta, X, lX, spec.motion, spec.motion_order)
-        return LZ @ xi, LZ @ J
-
-    return Moments(resid), int(r.sum())
+    D = d["D"][r] if d["D"] is not None else None
+    return gmm_innovation_moments("ACF", d["phi"][r], a.lag(d["phi"])[r], d["X"][r], d["lX"][r], d["Z"][r],
+                                  spec.motion, spec.motion_order, D), int(r.sum())
 
 
-def _fit(a: PanelArrays, spec: ACFSpec) -> np.ndarray:
-    d = _design(a, spec)
-    resid, _ = _moments(a, spec, d)
-    sol = solve(resid, np.asarray(spec.start, dtype=float) if spec.start is not None else d["start"])
-    return sol.x if sol.converged else np.full(d["X"].shape[1], np.nan)
+class _WeightedReplication:
+    """An ACF bootstrap replication from frequency weights on the full-sample rows (:mod:`.pf_bootstrap`): the
+    first-stage basis, production terms, their lags and the instruments are built once; each replication refits
+    the first stage by weighted normal equations, evaluates φ and its lag by index (a firm's lag row is the row
+    before it, whatever the draw) and solves the GMM stage from the full-sample estimate (warm start)."""
 
+    def __init__(self, a: PanelArrays, spec: ACFSpec, d: dict, start: np.ndarray):
+        self.P = np.column_stack([np.ones(a.n), poly(d["fs_vars"], spec.poly_order, d["fs_terms"]), a.controls])
+        self.y = a.y
+        r = d["rows"]
+        self.rows = np.flatnonzero(r)
+        self.X, self.lX, self.Z = d["X"][r], d["lX"][r], d["Z"][r]
+        self.D = d["D"][r] if d["D"] is not None else None
+        self.spec, self.start = spec, np.asarray(start, dtype=float)
 
-def _elasticities(inp: np.ndarray, terms: list[tuple[int, ...]], coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Firm-year output elasticities (n × k) of a polynomial production function and the weights a with
-    mean elasticity_j = a_j' θ."""
-    n, k = inp.shape
-    E = np.zeros((n, k))
-    A = np.zeros((k, len(coef)))
-    for t, e in enumerate(terms):
-        for j in range(k):
-            if e[j] == 0:
-                continue
-            d = e[j] * np.ones(n)
-            for i, p in enumerate(e):
-                q = p - (i == j)
-                if q:
-                    d = d * inp[:, i] ** q
-            E[:, j] += coef[t] * d
-            A[j, t] += d.mean()
-    return E, A
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        Pw = self.P * w[:, None]
+        b = np.linalg.lstsq(Pw.T @ self.P, Pw.T @ self.y, rcond=None)[0]
+        phi_all = self.P @ b
+        wr = w[self.rows]
+        keep = wr > 0
+        rows = self.rows[keep]
+        phi, phi_l = phi_all[rows], phi_all[rows - 1]
+        D = self.D[keep] if self.D is not None else None
+        moments = gmm_innovation_moments("ACF", phi, phi_l, self.X[keep], self.lX[keep], self.Z[keep],
+                                         self.spec.motion, self.spec.motion_order, D, wr[keep])
+        sol = solve(moments, self.start, tol=1e-10)
+        return sol.x if sol.converged else np.full(len(self.start), np.nan)
 
 
 ROOTS = ("start", "plausible", "lowest")
@@ -178,7 +173,7 @@ def _choose(main: Solution, roots: list[Solution], rule: str, inp_names: list[st
     def ok(s: Solution) -> bool:
         if not s.converged:
             return False
-        E, _ = _elasticities(d["inp"], d["terms"], s.x[:nt])
+        E, _ = poly_elasticities(d["inp"], d["terms"], s.x[:nt])
         e = E.mean(axis=0)
         return not range_warnings(pd.Series(e, index=inp_names), float(e.sum()))
 
@@ -194,24 +189,29 @@ def _choose(main: Solution, roots: list[Solution], rule: str, inp_names: list[st
 def acf(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Sequence[str], state: str | Sequence[str],
         proxy: str, controls: str | Sequence[str] = (), value_added: bool = True, function: str = "cobb-douglas",
         poly_order: int = 2, motion: str = "poly", motion_order: int = 3, lag: str = "calendar",
-        start: Sequence[float] | None = None, n_starts: int = 8, root: str = "start", reps: int = 199,
-        seed: int = 12345, n_jobs: int = 1) -> ControlFunctionResult:
-    """Ackerberg–Caves–Frazer production function (see the module docstring).
+        start: Sequence[float] | None = None, n_starts: int = 8, root: str = "start",
+        motion_controls: str | Sequence[str] = (), reps: int = 199, seed: int = 12345, n_jobs: int = 1,
+        ) -> ControlFunctionResult:
+    r"""Ackerberg–Caves–Frazer production function (see the module docstring).
 
     ``value_added=False``: gross output, the proxy (materials) is also an input. ``function``: "cobb-douglas" or
     "translog". ``start``: starting values for θ (default: first-stage coefficients). ``root``: which root to
     report when starts disagree — "start" (prodest), "lowest" criterion, or "plausible" (see :func:`_choose`).
-    ``reps=0`` skips the bootstrap. Bootstrap replications start from their own first-stage coefficients, or
-    from the reported root when ``root`` is not "start"."""
+    ``reps=0`` skips the bootstrap. Bootstrap replications start from the reported estimate (warm start: each
+    replication stays on the root being reported) and run as frequency weights on the full-sample rows.
+    ``motion_controls``: variables that shift the law of motion, :math:`\omega_t = g(\omega_{t-1}, d_t) + \xi_t`
+    (see :func:`~.control_function.motion_controls`)."""
     if root not in ROOTS:
         raise SpecificationError(f"root must be one of {ROOTS}, got {root!r}")
     if function not in FUNCTIONS:
         raise SpecificationError(f"function must be one of {FUNCTIONS}, got {function!r}")
-    a, omitted = panel_arrays(data, output=output, free=free, state=state, proxy=proxy, controls=controls, lag=lag)
+    mc = tuple(as_list(motion_controls))
+    a, omitted = panel_arrays(data, output=output, free=free, state=state, proxy=proxy, controls=controls, lag=lag,
+                              extra=mc)
     if a.proxy.shape[1] != 1:
         raise SpecificationError("ACF takes exactly one proxy variable")
     spec = ACFSpec(poly_order, motion, motion_order, not value_added, function == "translog",
-                   tuple(start) if start is not None else None)
+                   tuple(start) if start is not None else None, mc)
     d = _design(a, spec)
     k = d["X"].shape[1]
     if spec.start is not None and len(spec.start) != k:
@@ -238,15 +238,15 @@ def acf(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Sequence[s
         warns.append(chosen)
     names = term_names(inp_names, d["terms"]) + list(a.names["controls"])
     coef = main.x
-    bspec = spec if root == "start" else ACFSpec(**{**spec.__dict__, "start": tuple(main.x)})
-    draws = bootstrap(partial(_fit, spec=bspec), a, k, reps=reps, seed=seed, n_jobs=n_jobs) if reps else None
+    draws = bootstrap(_WeightedReplication(a, spec, d, main.x), a, k, reps=reps, seed=seed, n_jobs=n_jobs,
+                      weights=True) if reps and main.converged else None
     vcov = draws.cov() if draws is not None else np.full((k, k), np.nan)
     if draws is not None and draws.n_failed > 0.05 * draws.reps:
         warns.append(f"{draws.n_failed} of {draws.reps} bootstrap replications failed")
     share = proxy_monotonicity(d["fs_coef"][1:1 + len(d["fs_terms"])], d["fs_vars"], d["fs_terms"],
                                [d["fs_vars"].shape[1] - 1])
     nt = len(d["terms"])
-    E, A = _elasticities(d["inp"], d["terms"], coef[:nt])
+    E, A = poly_elasticities(d["inp"], d["terms"], coef[:nt])
     A = np.column_stack([A, np.zeros((A.shape[0], k - nt))])
     ef = pd.DataFrame(E, index=a.index, columns=inp_names) if spec.translog else None
     ln_tfp = a.y - d["X"][:, :nt] @ coef[:nt]
@@ -259,7 +259,7 @@ def acf(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Sequence[s
         warnings=warns + monotone_warning(share, a.names["proxy"]),
         stats_extra={"GMM firm-years": n2, "Criterion": main.crit, "Distinct roots": len(roots)},
         notes=(f"First stage: polynomial of order {poly_order} in free, state and proxy; law of motion: "
-               f"{'cubic' if motion == 'poly' and motion_order == 3 else motion}",
+               f"{motion_label(motion, motion_order, mc)}",
                f"Start: {'first-stage coefficients' if spec.start is None else 'user'} "
                f"{np.round(s0, 4).tolist()}"),
         extra={"starts": sols, "roots": roots, "start_spread": pd.Series(spread, index=names), "bootstrap": draws,

@@ -168,7 +168,8 @@ def production_function(
     if missing:
         raise KeyError(f"production function inputs/controls/proxy not found: {missing}")
     logs = {f"ln_{out_name}": y, **{f"ln_{c}": frame[c] for c in [*inputs, *([proxy] if proxy else [])]}}
-    work, omitted = _log_positive(frame[list(dict.fromkeys(controls))], logs)
+    shifters = list(options.get("motion_controls", ()))  # law-of-motion shifters, passed in levels
+    work, omitted = _log_positive(frame[list(dict.fromkeys([*controls, *shifters]))], logs)
     ln_inputs = [f"ln_{c}" for c in inputs]
     if proxy:
         options["proxy"] = f"ln_{proxy}"

@@ -97,7 +97,7 @@ class PanelArrays:
                        extra={k: v[rows] for k, v in self.extra.items()})
 
 
-def _as_list(x: str | Sequence[str] | None) -> list[str]:
+def as_list(x: str | Sequence[str] | None) -> list[str]:
     if x is None:
         return []
     return [x] if isinstance(x, str) else list(x)
@@ -113,8 +113,8 @@ def panel_arrays(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | S
     if lag not in LAGS:
         raise SpecificationError(f"lag must be one of {LAGS}, got {lag!r}")
     frame = as_panel_frame(data)
-    blocks = {"output": [output], "free": _as_list(free), "state": _as_list(state), "proxy": _as_list(proxy),
-              "controls": _as_list(controls), "extra": list(extra)}
+    blocks = {"output": [output], "free": as_list(free), "state": as_list(state), "proxy": as_list(proxy),
+              "controls": as_list(controls), "extra": list(extra)}
     if not blocks["free"] or not blocks["state"]:
         raise SpecificationError("a production function needs at least one free and one state variable")
     used = list(dict.fromkeys(c for cols in blocks.values() for c in cols))
@@ -208,6 +208,26 @@ def motion_basis(w: np.ndarray, motion: str = "poly", order: int = 3, extra: np.
     return np.column_stack([np.ones(len(w)), poly(cols, d)])
 
 
+def motion_controls(a: PanelArrays, names: Sequence[str]) -> np.ndarray | None:
+    r"""The columns that shift the law of motion, :math:`\omega_t = g(\omega_{t-1}, d_t) + \xi_t` (a controlled
+    Markov process: De Loecker 2013, export status; Doraszelski & Jaumandreu 2013, R&D), or None.
+
+    In a recall survey with benchmark years several years apart, a firm that innovated between two benchmark
+    years both became more productive and grew, so its capital at t is correlated with the productivity
+    innovation over the interval and ACF's moment :math:`E[\xi_t k_t] = 0` fails; with the firm's innovation
+    status at t (``d_t``, e.g. the share of innovation indicators switched on) in g, the jump is part of the
+    expected productivity and :math:`\xi_t` is again the unforeseen part."""
+    if not names:
+        return None
+    return np.column_stack([a.extra[c] for c in names])
+
+
+def motion_label(motion: str, order: int, controls: Sequence[str] = ()) -> str:
+    base = "cubic" if motion == "poly" and order == 3 else (f"polynomial of order {order}" if motion == "poly"
+                                                            else "AR(1)")
+    return base + (f" in omega_(t-1) and {', '.join(controls)}" if controls else "")
+
+
 def _standardise(w: np.ndarray) -> tuple[np.ndarray, float]:
     """(w − mean)/sd: g is fitted on a polynomial whose span does not change, but whose cross-product matrix is
     well conditioned (log output near 13 makes a raw cubic's condition number ~1e12 and the criterion noisy)."""
@@ -246,26 +266,79 @@ def _basis_dw(w: np.ndarray, motion: str, order: int, extra: np.ndarray | None) 
 
 def innovation_jacobian(omega: np.ndarray, omega_lag: np.ndarray, X: np.ndarray, lX: np.ndarray,
                         motion: str = "poly", order: int = 3, extra: np.ndarray | None = None,
-                        ) -> tuple[np.ndarray, np.ndarray]:
+                        w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     r""":math:`\xi` and its exact Jacobian in θ, where ω = φ − Xθ and ω_{t-1} = φ_{t-1} − lXθ (g re-profiled):
     :math:`\partial\xi/\partial\theta_j = -X_j - \dot B_j g - B\,\partial g/\partial\theta_j` with
     :math:`\dot B_j = -B'(\omega_{t-1})\, lX_j` and
-    :math:`\partial g/\partial\theta_j = (B'B)^{-1}[\dot B_j'\omega - B'X_j - (\dot B_j'B + B'\dot B_j)g]`.
-    Exact derivatives let the optimiser stop at the minimum where the criterion is flat (OP/LP on prodest's
-    data) instead of where finite differences lose precision."""
+    :math:`\partial g/\partial\theta_j = (B'B)^{-1}[\dot B_j'\omega - B'X_j - (\dot B_j'B + B'\dot B_j)g]`,
+    all columns j at once (:math:`\dot B_j g = -(B'g)\circ lX_j`). Exact derivatives let the optimiser stop at
+    the minimum where the criterion is flat (OP/LP on prodest's data) instead of where finite differences lose
+    precision. ``w``: frequency weights (a firm-cluster bootstrap replication as counts on the original rows:
+    every cross product is weighted, which equals the same sums over the duplicated rows)."""
     u, scale = _standardise(omega_lag)
-    B = motion_basis(u, motion, order, extra)
-    D = _basis_dw(u, motion, order, extra) / scale
-    Binv = np.linalg.pinv(B.T @ B)
-    g = Binv @ (B.T @ omega)
-    xi = omega - B @ g
-    J = np.empty((len(omega), X.shape[1]))
-    BtX = B.T @ X
-    for j in range(X.shape[1]):
-        dB = D * (-lX[:, j])[:, None]
-        dg = Binv @ (dB.T @ omega - BtX[:, j] - (dB.T @ B + B.T @ dB) @ g)
-        J[:, j] = -X[:, j] - dB @ g - B @ dg
-    return xi, J
+    if extra is None:
+        d = 1 if motion == "ar1" else order
+        if motion not in MOTIONS:
+            raise SpecificationError(f"law of motion must be one of {MOTIONS}, got {motion!r}")
+        B = np.vander(u, d + 1, increasing=True)
+        D = np.zeros_like(B)
+        D[:, 1:] = B[:, :-1] * np.arange(1, d + 1)
+    else:
+        B = motion_basis(u, motion, order, extra)
+        D = _basis_dw(u, motion, order, extra)
+    D /= scale
+    Bw, Dw = (B, D) if w is None else (B * w[:, None], D * w[:, None])
+    Binv = np.linalg.pinv(Bw.T @ B)
+    g = Binv @ (Bw.T @ omega)
+    Bg, Dg = B @ g, D @ g
+    rhs = Dw.T @ (lX * (Bg - omega)[:, None]) - Bw.T @ X + Bw.T @ (lX * Dg[:, None])
+    J = lX * Dg[:, None] - X - B @ (Binv @ rhs)
+    return omega - Bg, J
+
+
+def poly_elasticities(inp: np.ndarray, terms: list[tuple[int, ...]], coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Firm-year output elasticities (n × k) of a polynomial production function and the weights a with
+    mean elasticity_j = a_j' θ."""
+    n, k = inp.shape
+    E = np.zeros((n, k))
+    A = np.zeros((k, len(coef)))
+    for t, e in enumerate(terms):
+        for j in range(k):
+            if e[j] == 0:
+                continue
+            d = e[j] * np.ones(n)
+            for i, p in enumerate(e):
+                q = p - (i == j)
+                if q:
+                    d = d * inp[:, i] ** q
+            E[:, j] += coef[t] * d
+            A[j, t] += d.mean()
+    return E, A
+
+
+def gmm_innovation_moments(label: str, target: np.ndarray, target_lag: np.ndarray, X: np.ndarray, lX: np.ndarray,
+                           Z: np.ndarray, motion: str, order: int, shifters: np.ndarray | None = None,
+                           w: np.ndarray | None = None) -> Moments:
+    r"""ACF/GNR's GMM criterion as least-squares residuals: with :math:`\omega(\theta) = \text{target} -
+    X\theta` (and its lag), :math:`\xi` from :func:`innovation_jacobian` and :math:`W = (Z'Z)^{-1}/N = LL'`, the
+    residuals :math:`L'Z'\xi` have sum of squares :math:`(Z'\xi)'W(Z'\xi)`. ``w``: frequency weights (see
+    :func:`innovation_jacobian`)."""
+    if Z.shape[0] <= Z.shape[1] + order + 1:
+        raise SpecificationError(f"{label}: only {Z.shape[0]} firm-years have the lag year; the GMM stage needs firms "
+                                 "observed in consecutive years (lag='previous' uses the previous survey year)")
+    Zw = Z if w is None else Z * w[:, None]
+    try:
+        L = np.linalg.cholesky(np.linalg.inv(Zw.T @ Z) / (Z.shape[0] if w is None else w.sum()))
+    except np.linalg.LinAlgError:
+        raise SpecificationError(f"{label}: the instruments are collinear (Z'Z is singular); drop controls that are "
+                                 "constant within a year or duplicate an input") from None
+    LZ = (Zw @ L).T
+
+    def resid(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        xi, J = innovation_jacobian(target - X @ theta, target_lag - lX @ theta, X, lX, motion, order, shifters, w)
+        return LZ @ xi, LZ @ J
+
+    return Moments(resid)
 
 
 def proxy_monotonicity(coef: np.ndarray, X: np.ndarray, terms: list[tuple[int, ...]], proxy_cols: Sequence[int],
@@ -321,17 +394,18 @@ class Moments:
         return self._eval(theta)[1]
 
 
-def solve(resid: Callable[[np.ndarray], np.ndarray], start: np.ndarray) -> Solution:
+def solve(resid: Callable[[np.ndarray], np.ndarray], start: np.ndarray, tol: float = 1e-15) -> Solution:
     """Minimise the sum of squares of ``resid(θ)`` from ``start`` (Levenberg–Marquardt, scipy ``least_squares``).
 
     Every criterion here is a sum of squares (OP/LP: the second-stage residuals; ACF/GNR: the GMM moments
-    premultiplied by the Cholesky factor of the weight matrix), which LM minimises in a few Jacobian evaluations."""
+    premultiplied by the Cholesky factor of the weight matrix), which LM minimises in a few Jacobian evaluations.
+    ``tol``: LM's x/f/gradient tolerances (bootstrap replications use 1e-10, far below their sampling spread)."""
     from scipy.optimize import least_squares
 
     start = np.asarray(start, dtype=float)
     try:
         jac = resid.jac if isinstance(resid, Moments) else "2-point"
-        r = least_squares(resid, start, jac=jac, method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=4000)
+        r = least_squares(resid, start, jac=jac, method="lm", xtol=tol, ftol=tol, gtol=tol, max_nfev=4000)
     except (ValueError, np.linalg.LinAlgError):
         return Solution(start, np.full_like(start, np.nan), float("nan"), False)
     crit = float(r.fun @ r.fun)

@@ -49,4 +49,10 @@ def markups(result: Any, data: SurveyPanel | pd.DataFrame, *, materials_cost: st
     if eps is not None:
         sales = sales / np.exp(eps.reindex(idx))
     share = (cost / sales).where((cost > 0) & (sales > 0))
+    if result.method == "GNR":
+        import warnings
+
+        warnings.warn("GNR identifies the materials elasticity from the same first-order condition that DLW "
+                      "inverts: its corrected markup is 1/E[exp(eps)] for every firm-year by construction, so the "
+                      "path carries no information; use ACF gross output (or another variable input)", stacklevel=2)
     return (theta / share).rename(f"markup_{result.method.lower()}")

@@ -17,6 +17,12 @@ Following R ``prodest`` (Rovigatti 2017; ``prodestOP``/``prodestLP``, ``finalOPL
    year is before the sample's last year) on the lagged first-stage polynomial gives :math:`\hat P`, and
    :math:`g` becomes a full cubic in :math:`(\omega_{t-1}, \hat P)`.
 
+Translog (``function="translog"``): the production terms are the inputs, their squares and cross products; the
+terms that contain a free input (l, l², l·k, …) are estimated in the first stage next to φ(s, p), the state-only
+terms (k, k², …) in the second, and the output elasticities vary by firm-year (``elasticity_frame``; their means
+in ``elasticities``). Law-of-motion shifters (``motion_controls``) enter g jointly with ω_{t−1}, as the
+survival probability does.
+
 Starting value: the first-stage coefficient of each state variable (prodest adds N(0, 0.01) noise; we start
 exactly there and also from ``n_starts`` seeded perturbations, reporting any other minimum). Standard errors:
 firm-cluster bootstrap (:mod:`.pf_bootstrap`), first stage included. Log TFP
@@ -41,20 +47,26 @@ from ..panel import SurveyPanel
 from .control_function import (
     Moments,
     PanelArrays,
+    as_list,
     distinct_roots,
     innovation_jacobian,
     monomials,
+    motion_controls,
+    motion_label,
     ols,
     panel_arrays,
     poly,
+    poly_elasticities,
     proxy_monotonicity,
     solve,
     start_grid,
+    term_names,
 )
 from .pf_bootstrap import bootstrap
 from .pf_result import ControlFunctionResult, build_result, monotone_warning
 
 _SURVIVAL = "_survival_probability"
+FUNCTIONS = ("cobb-douglas", "translog")
 
 
 @dataclass(frozen=True)
@@ -64,27 +76,58 @@ class OPLPSpec:
     motion_order: int = 3
     exit: bool = False
     start: tuple[float, ...] | None = None
+    motion_controls: tuple[str, ...] = ()
+    translog: bool = False
+
+
+def _production_terms(a: PanelArrays, spec: OPLPSpec) -> tuple[list[tuple[int, ...]], np.ndarray, np.ndarray]:
+    """Monomials of the production function in (free, state) — linear (Cobb–Douglas) or with squares and cross
+    products (translog) — and which of them contain a free input (first stage) or only states (second stage)."""
+    F, S = a.free.shape[1], a.state.shape[1]
+    terms = monomials(F + S, 2 if spec.translog else 1)
+    has_free = np.array([any(e[:F]) for e in terms])
+    return terms, has_free, ~has_free
 
 
 def _stage1(a: PanelArrays, spec: OPLPSpec) -> dict:
-    F, C, S = a.free.shape[1], a.controls.shape[1], a.state.shape[1]
+    F, C = a.free.shape[1], a.controls.shape[1]
+    terms, has_free, _ = _production_terms(a, spec)
+    inp = np.column_stack([a.free, a.state])
+    P = poly(inp, 2, terms)
+    Pf, Ps = P[:, has_free], P[:, ~has_free]
     sp = np.column_stack([a.state, a.proxy])
-    terms = monomials(sp.shape[1], spec.poly_order)
-    b, fitted = ols(a.y, np.column_stack([a.free, a.controls, poly(sp, spec.poly_order, terms)]))
-    bf, bc, bpoly = b[1:1 + F], b[1 + F:1 + F + C], b[1 + F + C:]
-    return {"bf": bf, "bc": bc, "start": bpoly[:S], "phi": fitted - a.free @ bf, "eps": a.y - fitted,
-            "res": a.y - a.free @ bf, "poly_coef": bpoly, "terms": terms, "sp": sp}
+    sp_terms = monomials(sp.shape[1], spec.poly_order)
+    b, fitted = ols(a.y, np.column_stack([Pf, a.controls, poly(sp, spec.poly_order, sp_terms)]))
+    nf = Pf.shape[1]
+    bf, bc, bpoly = b[1:1 + nf], b[1 + nf:1 + nf + C], b[1 + nf + C:]
+    # starting values: first-stage coefficient of each state-only production term (prodest: the state levels)
+    pos = {e: j for j, e in enumerate(sp_terms)}
+    start = np.array([bpoly[pos[tuple(e[F:]) + (0,) * a.proxy.shape[1]]] if tuple(e[F:]) + (0,) * a.proxy.shape[1]
+                      in pos else 0.0 for e, f in zip(terms, has_free) if not f])
+    return {"bf": bf, "bc": bc, "start": start, "phi": fitted - Pf @ bf, "eps": a.y - fitted,
+            "res": a.y - Pf @ bf, "poly_coef": bpoly, "terms": sp_terms, "sp": sp, "Ps": Ps, "Pf": Pf,
+            "prod_terms": terms, "has_free": has_free, "inp": inp}
+
+
+def _assemble(s1: dict, theta: np.ndarray) -> np.ndarray:
+    """Production-term coefficients in term order (free-containing from stage 1, state-only from stage 2),
+    then the controls."""
+    out = np.empty(len(s1["prod_terms"]))
+    out[s1["has_free"]] = s1["bf"]
+    out[~s1["has_free"]] = theta
+    return np.r_[out, s1["bc"]]
 
 
 def _stage2(a: PanelArrays, spec: OPLPSpec, s1: dict):
     rows = a.has_lag.copy()
-    P = None
-    if spec.exit:
-        P = a.extra[_SURVIVAL]
-        rows &= np.isfinite(P)
+    cols = ([a.extra[_SURVIVAL][:, None]] if spec.exit else []) + (
+        [motion_controls(a, spec.motion_controls)] if spec.motion_controls else [])
+    P = np.column_stack(cols) if cols else None
+    if P is not None:
+        rows &= np.isfinite(P).all(axis=1)
     phi_l = a.lag(s1["phi"])[rows]
-    S_l = a.lag_block(a.state)[rows]
-    phi, S, eps = s1["phi"][rows], a.state[rows], s1["eps"][rows]
+    S_l = a.lag_block(s1["Ps"])[rows]
+    phi, S, eps = s1["phi"][rows], s1["Ps"][rows], s1["eps"][rows]
     Pr = P[rows] if P is not None else None
 
     def resid(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -99,8 +142,7 @@ def _fit(a: PanelArrays, spec: OPLPSpec) -> np.ndarray:
     resid, _ = _stage2(a, spec, s1)
     start = np.asarray(spec.start, dtype=float) if spec.start is not None else s1["start"]
     sol = solve(resid, start)
-    return np.r_[s1["bf"], sol.x, s1["bc"]] if sol.converged else np.full(len(s1["bf"]) + len(start) + len(
-        s1["bc"]), np.nan)
+    return _assemble(s1, sol.x) if sol.converged else np.full(len(s1["prod_terms"]) + len(s1["bc"]), np.nan)
 
 
 def _survival(a: PanelArrays, exit_flag: np.ndarray, spec: OPLPSpec, s1: dict) -> np.ndarray:
@@ -129,14 +171,19 @@ def control_function_two_step(data: SurveyPanel | pd.DataFrame, *, label: str, o
                               controls: str | Sequence[str] = (), exit: bool | str = False, poly_order: int = 2,
                               motion: str = "poly", motion_order: int = 3, lag: str = "calendar",
                               start: Sequence[float] | None = None, reps: int = 199, seed: int = 12345,
-                              n_jobs: int = 1, n_starts: int = 4) -> ControlFunctionResult:
+                              n_jobs: int = 1, n_starts: int = 4, motion_controls: str | Sequence[str] = (),
+                              function: str = "cobb-douglas") -> ControlFunctionResult:
     """The OP/LP two-step estimator (see the module docstring); ``olley_pakes`` and ``levinsohn_petrin`` call it."""
-    extra = [exit] if isinstance(exit, str) else []
+    mc = tuple(as_list(motion_controls))
+    extra = ([exit] if isinstance(exit, str) else []) + list(mc)
     a, omitted = panel_arrays(data, output=output, free=free, state=state, proxy=proxy, controls=controls,
                               extra=extra, lag=lag)
     if a.proxy.shape[1] != 1:
         raise SpecificationError(f"{label} takes exactly one proxy variable")
-    spec = OPLPSpec(poly_order, motion, motion_order, bool(exit), tuple(start) if start is not None else None)
+    if function not in FUNCTIONS:
+        raise SpecificationError(f"function must be one of {FUNCTIONS}, got {function!r}")
+    spec = OPLPSpec(poly_order, motion, motion_order, bool(exit), tuple(start) if start is not None else None, mc,
+                    function == "translog")
     s1 = _stage1(a, spec)
     if spec.exit:
         flag = a.extra[exit] if isinstance(exit, str) else exit_indicator(a)
@@ -156,26 +203,28 @@ def control_function_two_step(data: SurveyPanel | pd.DataFrame, *, label: str, o
     elif len(roots) > 1:
         warns.append(f"{label}: {len(roots)} distinct minima of the second-stage criterion across "
                      f"{len(sols)} starting values; reported: the one reached from the first-stage start")
-    names = [*a.names["free"], *a.names["state"], *a.names["controls"]]
-    coef = np.r_[s1["bf"], main.x, s1["bc"]]
+    inputs = [*a.names["free"], *a.names["state"]]
+    names = term_names(inputs, s1["prod_terms"]) + list(a.names["controls"])
+    coef = _assemble(s1, main.x)
     draws = bootstrap(partial(_fit, spec=spec), a, len(coef), reps=reps, seed=seed, n_jobs=n_jobs) if reps else None
     vcov = draws.cov() if draws is not None else np.full((len(coef), len(coef)), np.nan)
     if draws is not None and draws.n_failed > 0.05 * draws.reps:
         warns.append(f"{draws.n_failed} of {draws.reps} bootstrap replications failed")
     share = proxy_monotonicity(s1["poly_coef"], s1["sp"], s1["terms"], [a.state.shape[1]])
-    inputs = [*a.names["free"], *a.names["state"]]
-    ln_tfp = a.y - a.free @ s1["bf"] - a.state @ main.x
+    nt = len(s1["prod_terms"])
+    E, A = poly_elasticities(s1["inp"], s1["prod_terms"], coef[:nt])
+    ef = pd.DataFrame(E, index=a.index, columns=inputs) if spec.translog else None
+    ln_tfp = a.y - poly(s1["inp"], 2, s1["prod_terms"]) @ coef[:nt]
     variance = VarianceInfo("bootstrap", ("firm",), (a.n_firms,), draws.describe() if draws else "no bootstrap")
     return build_result(
-        label=label, model=f"{label} production function (Cobb-Douglas, proxy {a.names['proxy'][0]})", arrays=a,
+        label=label, model=f"{label} production function ({function}, proxy {a.names['proxy'][0]})", arrays=a,
         names=names, coef=coef, vcov=vcov, variance=variance, inputs=inputs,
-        rts_weights=np.r_[np.ones(len(inputs)), np.zeros(len(a.names["controls"]))], ln_tfp=ln_tfp, nobs=a.n,
-        omitted=omitted, warnings=warns + monotone_warning(share, a.names["proxy"]),
+        rts_weights=np.r_[A.sum(axis=0), np.zeros(len(a.names["controls"]))], ln_tfp=ln_tfp, nobs=a.n,
+        omitted=omitted, elasticity_frame=ef, warnings=warns + monotone_warning(share, a.names["proxy"]),
         stats_extra={"Second-stage firm-years": n2, "Criterion": main.crit},
         notes=(f"First stage: polynomial of order {poly_order} in state and proxy; law of motion: "
-               f"{'cubic' if motion == 'poly' and motion_order == 3 else motion} "
-               f"{'with exit correction' if spec.exit else ''}".rstrip(),
-               f"Start: first-stage state coefficients {np.round(s0, 4).tolist()}"),
+               f"{motion_label(motion, motion_order, mc)} {'with exit correction' if spec.exit else ''}".rstrip(),
+               f"Start: first-stage state-term coefficients {np.round(s0, 4).tolist()}"),
         extra={"first_stage": s1["poly_coef"], "starts": sols, "roots": roots, "bootstrap": draws,
                "proxy_decreasing_share": share})
 

@@ -11,6 +11,11 @@ work starts, from one ``numpy.random.Generator(seed)`` (a B × G matrix), so the
 errors — are the same for a given seed whatever ``n_jobs`` is. Replications run in parallel through joblib
 (processes), in a few chunks so each worker receives the panel once per chunk. A replication whose optimiser fails
 is left out and counted.
+
+Estimators without firm effects (ACF) can take a replication as *frequency weights* on the full-sample rows
+(``weights=True``: the fit receives, for every row, how many times its firm was drawn): every sum over the
+resampled panel is the weighted sum over the original rows, so the estimate is the same, while the polynomial
+bases, lag structure and instruments are built once and reused by index — no panel is copied per replication.
 """
 
 from __future__ import annotations
@@ -62,12 +67,16 @@ def draw_firms(n_firms: int, reps: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n_firms, size=(reps, n_firms))
 
 
-def _run_chunk(fit: Fit, arrays: PanelArrays, draws: np.ndarray, k: int) -> np.ndarray:
+def _run_chunk(fit: Fit, arrays: PanelArrays, draws: np.ndarray, k: int, weights: bool = False) -> np.ndarray:
     blocks = arrays.firm_blocks()
     out = np.full((draws.shape[0], k), np.nan)
     for r, firms in enumerate(draws):
         try:
-            c = np.asarray(fit(arrays.resample(firms, blocks)), dtype=float)
+            if weights:
+                w = np.bincount(firms, minlength=arrays.n_firms).astype(float)[arrays.firm]
+                c = np.asarray(fit(w), dtype=float)
+            else:
+                c = np.asarray(fit(arrays.resample(firms, blocks)), dtype=float)
         except (np.linalg.LinAlgError, ValueError, FloatingPointError, ZeroDivisionError):
             continue
         if c.shape == (k,):
@@ -75,19 +84,20 @@ def _run_chunk(fit: Fit, arrays: PanelArrays, draws: np.ndarray, k: int) -> np.n
     return out
 
 
-def bootstrap(fit: Fit, arrays: PanelArrays, k: int, *, reps: int = 199, seed: int = 12345, n_jobs: int = 1,
-              ) -> BootstrapDraws:
-    """Replicate ``fit`` (panel → k coefficients; must be picklable for ``n_jobs`` > 1) on ``reps`` firm-cluster
-    bootstrap samples."""
+def bootstrap(fit: Callable[..., np.ndarray], arrays: PanelArrays, k: int, *, reps: int = 199, seed: int = 12345,
+              n_jobs: int = 1, weights: bool = False) -> BootstrapDraws:
+    """Replicate ``fit`` (panel → k coefficients, or row frequency weights → k coefficients when ``weights``;
+    must be picklable for ``n_jobs`` > 1) on ``reps`` firm-cluster bootstrap samples."""
     if reps < 2:
         raise ValueError("the bootstrap needs at least 2 replications")
     draws = draw_firms(arrays.n_firms, reps, seed)
     if n_jobs == 1:
-        coefs = _run_chunk(fit, arrays, draws, k)
+        coefs = _run_chunk(fit, arrays, draws, k, weights)
     else:
         from joblib import Parallel, delayed, effective_n_jobs
 
         chunks = np.array_split(np.arange(reps), max(1, min(reps, 2 * effective_n_jobs(n_jobs))))
-        parts = Parallel(n_jobs=n_jobs)(delayed(_run_chunk)(fit, arrays, draws[c], k) for c in chunks if len(c))
+        parts = Parallel(n_jobs=n_jobs)(delayed(_run_chunk)(fit, arrays, draws[c], k, weights)
+                                        for c in chunks if len(c))
         coefs = np.vstack(parts)
     return BootstrapDraws(coefs, seed, arrays.n_firms)

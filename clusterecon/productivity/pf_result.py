@@ -11,6 +11,10 @@ growth named after the estimator, output elasticities (firm-year for translog an
 * failed bootstrap replications.
 
 The warnings are also written into ``notes`` so they print in ``summary()`` and under regression tables.
+Results contract (:mod:`clusterecon.estimators.results`): ``resid`` is log TFP :math:`y - \hat f(x)` (prodest's
+``predict, residuals``) and ``fitted`` is :math:`\hat f(x)`, both indexed by (firm, year) over every firm-year
+used; inference is normal (``df_inference`` None: bootstrap or GMM variance); no ``with_vcov`` (the bootstrap
+is the variance) and no ``predict`` on new data.
 Returns to scale :math:`\sum_j \bar\varepsilon_j = a'\theta` is linear in the coefficients (for translog,
 :math:`a` averages the derivative terms over firm-years), so the CRS test is the Wald
 :math:`\chi^2(1) = (a'\hat\theta - 1)^2 / a'\hat V a`.
@@ -130,4 +134,5 @@ def build_result(*, label: str, model: str, arrays: PanelArrays, names: Sequence
         tests={**({"CRS": test} if test is not None else {}), **(tests or {})},
         notes=tuple(notes) + tuple(f"Warning: {w}" for w in warns), extra=dict(extra or {}),
         inputs=tuple(inputs), output=arrays.names["output"][0], method=label, tfp=lvl, tfp_growth=growth,
-        warnings=tuple(warns), elasticity_frame=elasticity_frame, rts_weights=tuple(a))
+        warnings=tuple(warns), elasticity_frame=elasticity_frame, rts_weights=tuple(a), index=arrays.index,
+        residuals=np.asarray(ln_tfp, dtype=float), fitted_values=arrays.y - ln_tfp)

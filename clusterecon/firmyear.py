@@ -1,0 +1,244 @@
+"""Firm-year keys computed once and shared by duplicate handling, validation and the panel.
+
+A survey of N firm-years needs three things over and over: integer codes for the firm ids (in sorted id order), the
+order that sorts the rows by (firm, year), and where each firm's rows begin in that order. Computing them with
+pandas (``factorize`` of text ids, ``groupby``, ``lexsort``, ``set_index``/``sort_index``) once per stage was most of
+the loader's time (``benchmarks/bench_load.py``). Here they are computed once, with numpy on integer codes:
+
+* a firm id column that is already categorical (what :func:`clusterecon.io.canonicalise` produces) is used as it
+  is, so the text ids are hashed once per load;
+* the sort is a counting sort on the dense (firm, year) code (a scatter, not a comparison sort) when the keys are
+  unique, and nothing at all when the rows already are in firm-year order;
+* per-firm "first value, and does it vary?" are ``reduceat`` passes over the sorted codes, cached per column so
+  that the validator's firm-attribute rule and the panel's firm table share them.
+
+No library offers these grouped reductions on presorted codes, hence the helpers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+def firm_codes(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """(codes, sorted ids present): ``codes[i]`` indexes the sorted distinct ids (``-1`` for a missing id). A
+    categorical column's codes are reused: only its categories are sorted, and unused ones dropped."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        codes, uniq = pd.factorize(s, sort=True, use_na_sentinel=True)
+        return codes.astype(np.int64), pd.Index(uniq)
+    cats = s.cat.categories
+    codes = s.cat.codes.to_numpy().astype(np.int64)
+    present = np.bincount(codes + 1, minlength=len(cats) + 1)[1:] > 0
+    monotonic = cats.is_monotonic_increasing
+    if present.all() and monotonic:
+        return codes, cats
+    order = np.arange(len(cats)) if monotonic else np.argsort(cats.to_numpy(dtype=object), kind="stable")
+    kept = order[present[order]]
+    remap = np.full(len(cats) + 1, -1, dtype=np.int64)  # the last slot maps code -1 (missing) to -1
+    remap[kept] = np.arange(len(kept))
+    return remap[codes], cats[kept]
+
+
+def year_codes(year: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, sorted distinct years) of a float year array (``-1`` for NaN); whole years are offset, not hashed."""
+    ok = ~np.isnan(year)
+    if not ok.any():
+        return np.full(len(year), -1, dtype=np.int64), np.array([], dtype=float)
+    lo, hi = np.nanmin(year), np.nanmax(year)
+    if hi - lo < 10_000 and np.array_equal(year[ok], np.floor(year[ok])):
+        off = np.where(ok, year - lo, 0).astype(np.int64)
+        present = np.bincount(off[ok], minlength=int(hi - lo) + 1) > 0
+        rank = np.cumsum(present) - 1
+        return np.where(ok, rank[off], -1), lo + np.flatnonzero(present)
+    codes, uniq = pd.factorize(year, sort=True, use_na_sentinel=True)
+    return codes.astype(np.int64), np.asarray(uniq, dtype=float)
+
+
+@dataclass(frozen=True)
+class FirmYearOrder:
+    """Rows sorted by (firm code, year code, original record), rows without a firm id last.
+
+    ``order`` is ``None`` when the rows already are in that order (surveys usually are: nothing to reorder).
+    ``starts`` are the positions, in sorted order, where each firm's rows begin (the first ``n_keyed`` sorted rows
+    have a firm id)."""
+
+    order: np.ndarray | None
+    n_keyed: int
+    starts: np.ndarray
+
+    def take(self, a: np.ndarray) -> np.ndarray:
+        return a if self.order is None else a[self.order]
+
+
+def sort_order(fcodes: np.ndarray, ycodes: np.ndarray, n_years: int, rows: np.ndarray | None = None
+               ) -> FirmYearOrder:
+    """The (firm, year) order of the rows; ties (duplicate keys) keep the original record order (``rows``). Rows
+    without a firm id come last; a firm's rows without a year come first among its rows."""
+    n = len(fcodes)
+    key = fcodes * (n_years + 1) + ycodes + 1  # ycode -1 (no year) stays inside its firm's block
+    missing = fcodes < 0
+    n_keyed = n - int(missing.sum())
+    rows_sorted = rows is None or bool(np.all(rows[1:] >= rows[:-1]))
+    if rows_sorted and not missing[:n_keyed].any() and bool(np.all(key[1:n_keyed] >= key[:n_keyed - 1])):
+        order, sorted_codes = None, fcodes
+    else:
+        order = _counting_order(key, missing, n_keyed) if rows_sorted else None
+        if order is None:  # duplicate keys, or rows out of record order: a stable comparison sort
+            by_row = np.arange(n) if rows_sorted else np.argsort(rows, kind="stable")
+            k = np.where(missing, np.iinfo(np.int64).max, key)[by_row]
+            order = by_row[np.argsort(k, kind="stable")]
+        sorted_codes = fcodes[order]
+    c = sorted_codes[:n_keyed]
+    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]]) if n_keyed else np.array([], dtype=np.int64)
+    return FirmYearOrder(order, n_keyed, starts)
+
+
+def _counting_order(key: np.ndarray, missing: np.ndarray, n_keyed: int) -> np.ndarray | None:
+    """The sorting permutation by scattering each row to the rank of its key, when keys are unique and dense."""
+    k = key[~missing]
+    if not len(k) or k.max() > 8 * len(key) + 1024:
+        return None
+    counts = np.bincount(k)
+    if counts.max() > 1:
+        return None
+    rank = np.cumsum(counts) - 1
+    order = np.empty(len(key), dtype=np.int64)
+    order[rank[k]] = np.flatnonzero(~missing)
+    order[n_keyed:] = np.flatnonzero(missing)
+    return order
+
+
+@dataclass
+class Keys:
+    """Firm codes, years and the (firm, year) order of one frame's rows, with per-column firm reductions cached.
+
+    Build with :func:`keys_of`; ``subset`` follows rows being dropped. Keys belong to one frame: the cache is by
+    column name."""
+
+    firm: np.ndarray
+    ids: pd.Index
+    year: np.ndarray
+    ycodes: np.ndarray
+    years: np.ndarray
+    sorted: FirmYearOrder
+    rows: np.ndarray | None = None
+    _firm_reductions: dict = field(default_factory=dict, repr=False)
+
+    def subset(self, keep: np.ndarray) -> Keys:
+        """The keys of the rows where ``keep`` is true (a boolean mask)."""
+        if keep.all():
+            return self
+        f, yc, rows = self.firm[keep], self.ycodes[keep], None if self.rows is None else self.rows[keep]
+        return Keys(f, self.ids, self.year[keep], yc, self.years, sort_order(f, yc, len(self.years), rows), rows)
+
+    def first_and_varies(self, s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Per firm (in id order): the row position of a non-missing value (``-1`` if none; the first in year order
+        when the values vary) and whether its non-missing values differ (cached by column name)."""
+        key = ("column", s.name)
+        if key not in self._firm_reductions:
+            blocks = self.file_blocks
+            out = None
+            if blocks is not None:  # each firm's rows are together in the file: compare neighbours, no gather
+                v, missing = _comparable(s)
+                if not missing.any() and not np.any((v[1:] != v[:-1]) & self._same_firm_as_previous):
+                    first = np.empty(len(blocks), dtype=np.int64)
+                    first[self._block_rank] = blocks
+                    out = (first, np.zeros(len(blocks), dtype=bool))
+            self._firm_reductions[key] = out if out is not None else first_and_varies(s, self.sorted)
+        return self._firm_reductions[key]
+
+    @property
+    def file_blocks(self) -> np.ndarray | None:
+        """Where each firm's rows begin in FILE order, when every row has a firm id and each firm's rows are
+        contiguous (surveys are usually listed firm by firm, if not in id order); else ``None``."""
+        if ("blocks",) not in self._firm_reductions:
+            f = self.firm
+            blocks = None
+            if len(f) and f.min() >= 0:
+                b = np.flatnonzero(np.r_[True, f[1:] != f[:-1]])
+                blocks = b if len(b) == len(self.sorted.starts) else None
+            self._firm_reductions[("blocks",)] = blocks
+        return self._firm_reductions[("blocks",)]
+
+    @property
+    def _same_firm_as_previous(self) -> np.ndarray:
+        if ("same",) not in self._firm_reductions:
+            self._firm_reductions[("same",)] = self.firm[1:] == self.firm[:-1]
+        return self._firm_reductions[("same",)]
+
+    @property
+    def _block_rank(self) -> np.ndarray:
+        """For each file-order block, the rank of its firm among the firms present (the sorted order's groups)."""
+        if ("rank",) not in self._firm_reductions:
+            present = np.flatnonzero(np.bincount(self.firm, minlength=len(self.ids)))
+            self._firm_reductions[("rank",)] = np.searchsorted(present, self.firm[self.file_blocks])
+        return self._firm_reductions[("rank",)]
+
+    @property
+    def pairs_in_file_order(self) -> bool:
+        """True when the file lists firm by firm with years strictly increasing within each firm: consecutive
+        observations of a firm are then consecutive rows of the file, and no (firm, year) repeats."""
+        if ("pairs",) not in self._firm_reductions:
+            ok = self.file_blocks is not None
+            if ok:
+                f, y = self.firm, self.ycodes
+                same = f[1:] == f[:-1]
+                ok = bool(y.min() >= 0) and bool(np.all(~same | (y[1:] > y[:-1])))
+            self._firm_reductions[("pairs",)] = ok
+        return self._firm_reductions[("pairs",)]
+
+
+def keys_of(frame: pd.DataFrame, rows: np.ndarray | None = None,
+            firm: tuple[np.ndarray, pd.Index] | None = None) -> Keys:
+    """:class:`Keys` of ``frame`` (columns ``firm_id`` and ``year``); ``rows`` breaks ties between duplicates;
+    ``firm``: the firm ids' codes and sorted distinct ids when the caller factorised them already."""
+    fcodes, ids = firm if firm is not None else firm_codes(frame["firm_id"])
+    y = frame["year"]
+    if y.dtype.kind in "iu" and len(y) and 0 <= y.max() - y.min() < 10_000:  # whole years, none missing
+        yi = y.to_numpy()
+        lo = yi.min()
+        present = np.bincount(yi - lo) > 0
+        ycodes, years = (np.cumsum(present) - 1)[yi - lo], (lo + np.flatnonzero(present)).astype(np.float64)
+        year = yi.astype(np.float64)
+    else:
+        year = (y.to_numpy(dtype=np.float64, na_value=np.nan) if pd.api.types.is_numeric_dtype(y.dtype)
+                else pd.to_numeric(y, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))
+        ycodes, years = year_codes(year)
+    return Keys(fcodes, ids, year, ycodes, years, sort_order(fcodes, ycodes, len(years), rows), rows)
+
+
+def _comparable(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(values to compare for equality, missing mask): numbers as floats, anything else as integer codes."""
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        return v, np.isnan(v)
+    codes = s.cat.codes.to_numpy() if isinstance(s.dtype, pd.CategoricalDtype) else pd.factorize(
+        s, use_na_sentinel=True)[0]
+    return codes, codes < 0
+
+
+def first_and_varies(s: pd.Series, o: FirmYearOrder) -> tuple[np.ndarray, np.ndarray]:
+    """Per firm (groups of ``o``): the position (into ``s``) of its first non-missing value, ``-1`` if it has none,
+    and whether its non-missing values differ."""
+    n = o.n_keyed
+    if not n:
+        return np.array([], dtype=np.int64), np.array([], dtype=bool)
+    pos = np.arange(n) if o.order is None else o.order[:n]
+    v, missing = _comparable(s)
+    v, missing = (v[:n], missing[:n]) if o.order is None else (v[pos], missing[pos])
+    if v.dtype.kind == "f":
+        hi, lo = np.fmax.reduceat(v, o.starts), np.fmin.reduceat(v, o.starts)
+        varies = ~np.isnan(hi) & (hi != lo)
+    else:
+        cmax = np.maximum.reduceat(v, o.starts)
+        cmin = np.minimum.reduceat(np.where(missing, np.iinfo(v.dtype).max, v), o.starts)
+        varies = (cmax >= 0) & (cmin != cmax)
+    if not missing.any():
+        return pos[o.starts], varies
+    # first non-missing position per group: the smallest sorted index whose value is present
+    idx = np.where(missing, n, np.arange(n))
+    first = np.minimum.reduceat(idx, o.starts)
+    return np.where(first < n, pos[np.minimum(first, n - 1)], -1), varies
