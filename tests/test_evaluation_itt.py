@@ -159,6 +159,8 @@ def test_cluster_assignment_clusters_by_cluster_and_bootstraps(cluster_trial):
     assert wb.weights == "rademacher" and wb.n_clusters == 16 and wb.full_enumeration is False
     assert wb.conf_int[0] < res.params["treat_offered"] < wb.conf_int[1]
     assert "wild_bootstrap" in res.tests
+    dd = did(f, "log_sales", ExperimentDesign(assignment="cluster"), B=499)
+    assert dd.extra["wild"].tstat == pytest.approx(dd.tstats["treat_offered_post"], rel=1e-10)
 
 
 def test_bad_input_messages(trial):

@@ -97,8 +97,15 @@ def test_result_interface_matches_arrays_and_refuses_other_samples():
     X = np.column_stack([np.ones(n), df["x"].to_numpy()])
     direct = wild_cluster_bootstrap(X, df["y"].to_numpy(), df["cl"].to_numpy(), 1, B=999, seed=1, level=None)
     assert wb.pvalue == direct.pvalue and wb.tstat == pytest.approx(res.tstats["x"], rel=1e-10)
-    with pytest.raises(ValueError, match="do not reproduce"):
-        wild_bootstrap(res, "x", df.iloc[:-50], B=99, seed=1)
+    # a fixed-effects result bootstraps on its demeaned data (FWL): same t as its clustered t
+    df["g"] = df["cl"]
+    from clusterecon.estimators import within
+
+    panel = df.reset_index().assign(firm=lambda d: d["firm"] % 200, year=lambda d: d.index // 200)
+    panel = panel.set_index(["firm", "year"])
+    fe = within(panel, "y ~ x", effects="firm", vcov="cluster")
+    wfe = wild_bootstrap(fe, "x", B=999, seed=1, level=None)
+    assert wfe.tstat == pytest.approx(fe.tstats["x"], rel=1e-10) and wfe.n_clusters == 200
 
 
 def test_weights_have_mean_zero_variance_one():

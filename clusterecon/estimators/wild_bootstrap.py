@@ -184,14 +184,10 @@ def wild_cluster_bootstrap(
     rng = np.random.default_rng(seed)
     V, full = draw_weights(weights, G, B, rng)
     Bdraws = V.shape[1]
-    MB = M @ Binv  # (G, k, k): X_h'X_h B
-    RBM = np.einsum("j,hjl->hl", RB, MB)  # (G, k): R B X_h'X_h B
+    RBM = np.einsum("j,hjl->hl", RB, M @ Binv)  # (G, k): R B X_h'X_h B
 
     def components(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Numerator a'V and bootstrap cluster scores D = diag(a)V − C V for cluster sums S."""
-        a = S @ RB
-        C = RBM @ S.T  # C_hg = R B M_h B S_g
-        return a @ V, a[:, None] * V - C @ V
+        return _components(S, RB, RBM, V)
 
     if impose_null:
         q = Binv @ R / (RB @ R)  # ũ(δ) = û + δ X q with δ = Rβ̂ − r
@@ -226,6 +222,39 @@ def wild_cluster_bootstrap(
                                cluster=cluster_name)
 
 
+def _components(S: np.ndarray, RB: np.ndarray, RBM: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Numerator a'V and bootstrap cluster scores D = diag(a)V − C V for cluster sums S (a_g = R B S_g,
+    C_hg = R B X_h'X_h B S_g): the whole bootstrap in G × G algebra."""
+    a = S @ RB
+    C = RBM @ S.T
+    return a @ V, a[:, None] * V - C @ V
+
+
+def wild_tstats(X: np.ndarray, y: np.ndarray, codes: np.ndarray, j: int, V: np.ndarray,
+                n_partialled: int = 0) -> tuple[float, np.ndarray]:
+    """Unrestricted (WCU) bootstrap t-statistics t*_b = (β̂*_j − β̂_j)/se*_b of coefficient ``j`` for the given
+    (G, B) weight matrix ``V`` (rows = cluster codes 0..G−1, shared across regressions so that several outcomes'
+    bootstrap statistics are drawn jointly, as Romano–Wolf needs). Returns (t, t*)."""
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n, k = X.shape
+    G = V.shape[0]
+    Binv = np.linalg.inv(X.T @ X)
+    beta = Binv @ (X.T @ y)
+    S, M = _cluster_sums(codes, G, X, y - X @ beta)
+    R = np.zeros(k)
+    R[j] = 1.0
+    RB = R @ Binv
+    RBM = np.einsum("j,hjl->hl", RB, M @ Binv)
+    g_used = np.unique(codes).size
+    c = g_used / (g_used - 1) * (n - 1) / (n - k - n_partialled)
+    a = S @ RB
+    t = float(beta[j] / np.sqrt(c * a @ a))
+    num, D = _components(S, RB, RBM, V)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return t, num / np.sqrt(c * (D * D).sum(0))
+
+
 def _invert(pvalue, est: float, se: float, alpha: float, G: int) -> tuple[float, float]:
     """Bounds {r : p(r) > alpha} by bisection outward from the estimate (p = 1 there)."""
     crit = stats.t.ppf(1 - alpha / 2, G - 1)
@@ -252,33 +281,50 @@ def _invert(pvalue, est: float, se: float, alpha: float, G: int) -> tuple[float,
     return bound(-1.0), bound(1.0)
 
 
-def wild_bootstrap(result: Any, param: str, data: Any, *, cluster: str | None = None, null: float = 0.0,
+def wild_bootstrap(result: Any, param: str, data: Any = None, *, cluster: str | None = None, null: float = 0.0,
                    **kwargs: Any) -> WildBootstrapResult:
-    """Wild cluster bootstrap of ``param`` in a pooled-OLS type :class:`EstimationResult` (one fitted by
-    :func:`~clusterecon.estimators.pooled_ols`, or by the ITT/TOT estimators of :mod:`clusterecon.evaluation`).
+    """Wild cluster bootstrap test (and interval) of ``param`` = ``null`` for any least-squares
+    :class:`EstimationResult`: pooled OLS, within (fixed effects, on the demeaned data it was fitted on), between,
+    first differences, the ITT/TOT reduced forms of :mod:`clusterecon.evaluation`.
 
-    The estimation sample is rebuilt from ``result.formula`` on ``data`` (through the same design builder, so the
-    same rows are used); the coefficients must reproduce ``result.params`` or the call is refused. ``cluster``
-    defaults to the result's clustering variable. Other keywords go to :func:`wild_cluster_bootstrap`.
+    The regressors, residuals and weights come from the result's fit (``result.fit``, the same ingredients
+    ``with_vcov`` uses), so the bootstrap is on exactly the estimation sample; ``cluster`` defaults to the
+    result's clustering variable (else the firm), and a cluster column that was not carried into the estimation
+    sample is looked up in ``data``. Results without a fit (built by hand) are rebuilt from ``result.formula`` on
+    ``data`` and must reproduce the coefficients. Other keywords go to :func:`wild_cluster_bootstrap`.
     """
+    if param not in result.names:
+        raise KeyError(f"{param!r} is not a coefficient of this result; have {list(result.names)}")
+    j = list(result.names).index(param)
+    clus = cluster or (result.variance.clusters[0] if result.variance.clusters else None)
+    fit = getattr(result, "fit", None)
+    if fit is not None and fit.method == "ls" and fit.regressors is not None and fit.resid is not None:
+        X = np.asarray(fit.regressors, dtype=float)
+        if X.shape[1] != len(result.names):
+            raise ValueError(f"{result.model}: the fit's regressors do not match the reported coefficients")
+        y = X @ result.coef + np.asarray(fit.resid, dtype=float)
+        clus = clus or fit.entity
+        codes = fit.cluster_codes([clus], data)
+        extra_k = fit.n_partialled + (1 if fit.n_absorbed and fit.has_constant else 0)
+        return wild_cluster_bootstrap(X, y, codes, j, null, names=result.names, obs_weights=fit.weights,
+                                      n_partialled=extra_k, cluster_name=clus, **kwargs)
+    return _from_formula(result, j, data, clus, null, **kwargs)
+
+
+def _from_formula(result: Any, j: int, data: Any, clus: str | None, null: float, **kwargs: Any
+                  ) -> WildBootstrapResult:
     from .linear import design_clusters, fast_design
 
     formula = getattr(result, "formula", None)
-    if not formula:
-        raise ValueError("this result has no formula; call wild_cluster_bootstrap(X, y, clusters, ...) directly")
-    if param not in result.names:
-        raise KeyError(f"{param!r} is not a coefficient of this result; have {list(result.names)}")
-    clus = cluster or (result.variance.clusters[0] if result.variance.clusters else None)
-    if clus is None:
-        raise ValueError("name the cluster variable (cluster=...) or fit the model with clustered variance")
+    if not formula or data is None:
+        raise ValueError("this result keeps no fit; pass data= (and fit with a formula) or call "
+                         "wild_cluster_bootstrap(X, y, clusters, ...) directly")
     idx_names = [str(nm) for nm in getattr(data, "frame", data).index.names]
-    d = fast_design(data, formula, extra=[c for c in (clus,) if c not in idx_names])
-    cols = [d.names.index(nm) for nm in result.names]
-    X = d.X[:, cols]
+    d = fast_design(data, formula, extra=[c for c in (clus,) if c and c not in idx_names])
+    X = d.X[:, [d.names.index(nm) for nm in result.names]]
     b = np.linalg.lstsq(X, d.y, rcond=None)[0]
     if not np.allclose(b, result.coef, rtol=1e-6, atol=1e-8 * max(1.0, float(np.abs(result.coef).max()))):
         raise ValueError("the data do not reproduce this result's coefficients (different sample, weights or "
                          "absorbed effects); pass the estimator's own X and y to wild_cluster_bootstrap")
     codes, names = design_clusters(d, clus)
-    return wild_cluster_bootstrap(X, d.y, codes, list(result.names).index(param), null, names=result.names,
-                                  cluster_name=names[0], **kwargs)
+    return wild_cluster_bootstrap(X, d.y, codes, j, null, names=result.names, cluster_name=names[0], **kwargs)

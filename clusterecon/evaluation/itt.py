@@ -34,7 +34,7 @@ import pandas as pd
 from ..estimators.design import SpecificationError
 from ..estimators.pooled import pooled_ols
 from ..estimators.results import EstimationResult
-from ..estimators.wild_bootstrap import wild_bootstrap, wild_cluster_bootstrap
+from ..estimators.wild_bootstrap import wild_bootstrap
 from .design import ExperimentDesign, as_binary, frame_of, require, round_values
 
 METHODS = ("ancova", "did", "post")
@@ -129,12 +129,10 @@ def itt(data: Any, outcome: str, design: ExperimentDesign | None = None, *, meth
         raise SpecificationError(f"method must be one of {METHODS}, got {method!r}")
     if method == "did":
         return _did(data, outcome, design, rounds=rounds, vcov=vcov, wild=wild, B=B, seed=seed, weights=weights)
-    frame, notes = analysis_frame(data, outcome, design, rounds=rounds, missing_baseline=missing_baseline)
+    frame, formula, kind, clus, notes = itt_setup(data, outcome, design, method=method, rounds=rounds, vcov=vcov,
+                                                  missing_baseline=missing_baseline)
     nr = frame.index.get_level_values("round").nunique()
-    kind, clus = _variance_choice(design, nr, vcov)
     T = design.treatment
-    formula = f"{outcome} ~ " + _rhs(outcome, design, frame, baseline=method == "ancova", rounds=nr,
-                                     treatment_term=T)
     res = pooled_ols(frame, formula, vcov=kind, cluster=clus)
     label = {"ancova": "ANCOVA", "post": "POST"}[method]
     res = replace(res, model=f"ITT ({label})", estimator=f"OLS, {label}" + (f", {nr} follow-ups pooled with round "
@@ -142,6 +140,31 @@ def itt(data: Any, outcome: str, design: ExperimentDesign | None = None, *, meth
                   notes=(*res.notes, *notes), effects={"Strata FE": "Yes" if "C(" in formula else "No",
                                                        "Round FE": "Yes" if nr > 1 else "No"})
     return _attach_wild(res, T, frame, wild=wild, B=B, seed=seed, weights=weights)
+
+
+def itt_setup(data: Any, outcome: str, design: ExperimentDesign, *, method: str = "ancova", rounds: Any = None,
+              vcov: str | None = None, missing_baseline: str = "indicator", extra: tuple[str, ...] = (),
+              extra_terms: tuple[str, ...] = ()) -> tuple[pd.DataFrame, str, str, str | None, list[str]]:
+    """(analysis frame, formula, variance kind, cluster column or None = firm, notes) of an ANCOVA/POST ITT."""
+    frame, notes = analysis_frame(data, outcome, design, rounds=rounds, missing_baseline=missing_baseline,
+                                  extra=extra)
+    nr = frame.index.get_level_values("round").nunique()
+    kind, clus = _variance_choice(design, nr, vcov)
+    term = " + ".join([design.treatment, *extra_terms])
+    formula = f"{outcome} ~ " + _rhs(outcome, design, frame, baseline=method == "ancova", rounds=nr,
+                                     treatment_term=term)
+    return frame, formula, kind, clus, notes
+
+
+def itt_arrays(data: Any, outcome: str, design: ExperimentDesign, *, method: str = "ancova", **kw: Any,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(X, y, cluster labels, column of the treatment) of the ITT regression, for joint bootstraps."""
+    from ..estimators._linear import fast_design
+
+    frame, formula, _, clus, _ = itt_setup(data, outcome, design, method=method, **kw)
+    d = fast_design(frame, formula, extra=[clus] if clus else [])
+    labels = d.extra[clus].to_numpy() if clus else np.asarray(d.index.get_level_values(0))
+    return d.X, d.y, labels, list(d.names).index(design.treatment)
 
 
 def ancova(data: Any, outcome: str, design: ExperimentDesign | None = None, **kw: Any) -> EstimationResult:
@@ -177,24 +200,8 @@ def _did(data: Any, outcome: str, design: ExperimentDesign, *, rounds: Any, vcov
     res = within(work, formula, effects="firm", vcov=kind, cluster=clus)
     res = replace(res, model="ITT (DiD)", estimator="within (firm effects) with round effects, treatment x post",
                   effects={"Firm FE": "Yes", "Round FE": "Yes"})
-    if not _wants_wild(res, wild):
-        return res
-    # FWL: demean y and [treat×post, round dummies] within firm; the bootstrap runs on the transformed data
-    ok = work[outcome].notna()
-    w = work.loc[ok]
-    rd = pd.get_dummies(w.index.get_level_values("round"), drop_first=True, dtype=float).to_numpy()
-    Z = np.column_stack([w[outcome].to_numpy(), w[tp].to_numpy(), rd])
-    codes = pd.factorize(w.index.get_level_values(0))[0]
-    cnt = np.bincount(codes)
-    means = np.column_stack([np.bincount(codes, weights=Z[:, j]) for j in range(Z.shape[1])]) / cnt[:, None]
-    Zd = Z - means[codes]
-    clusters = w[clus].to_numpy() if clus else codes
-    wb = wild_cluster_bootstrap(Zd[:, 1:], Zd[:, 0], clusters, 0, names=[tp] + [f"r{j}" for j in range(rd.shape[1])],
-                                B=B, seed=seed, weights=_weights(weights, clusters), n_partialled=1,
-                                cluster_name=clus or firm)
-    if not np.isclose(wb.estimate, res.params[tp], rtol=1e-6, atol=1e-10):
-        raise AssertionError("internal: the FWL bootstrap estimate differs from the within estimate")
-    return _with_wild(res, wb)
+    # the within fit carries its demeaned regressors: the bootstrap runs on them (FWL; firms nest in the clusters)
+    return _attach_wild(res, tp, work, wild=wild, B=B, seed=seed, weights=weights)
 
 
 def _weights(weights: str | None, clusters: np.ndarray) -> str:

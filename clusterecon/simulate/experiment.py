@@ -332,13 +332,15 @@ def design_toml(exp: Experiment, *, data: str, mapping: str, title: str) -> str:
              'strata = "strata_id"', f'assignment = "{level}"', 'cluster = "cluster"', 'attrition = "attrited"',
              "", "[rounds]", 'column = "year"', f"baseline = [{yrs[0]}]",
              "follow_up = [" + ", ".join(str(y) for y in yrs[1:]) + "]", "", "[outcomes]",
-             'primary = ["log_sales", "mgmt_practice_score"]', 'practices = true', "", "[analysis]",
+             'primary = ["log_sales"]', 'practices = true', "", "[analysis]",
              'estimators = ["ancova", "did", "tot", "attrition", "lee_bounds"]', "romano_wolf = true",
-             "randomization_inference = 999", "seed = 1"]
+             f"randomization_inference = {0 if p.assignment == 'partial' else 999}", "seed = 1"]
     if p.assignment == "partial":
         lines += ["", "[spillovers]", 'treated_cluster = "treat_cluster"', 'exposure = "network_exposure"']
     if p.assignment == "staggered":
         lines += ["", "[staggered]", 'first_treated = "first_treated_year"']
+        lines[lines.index('estimators = ["ancova", "did", "tot", "attrition", "lee_bounds"]')] = \
+            'estimators = ["staggered", "attrition"]'
     return "\n".join(lines) + "\n"
 
 

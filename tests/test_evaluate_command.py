@@ -1,0 +1,109 @@
+"""``clusterecon evaluate``: the design file's strict validation and a simulated trial from raw survey to report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clusterecon.cli import main
+from clusterecon.evaluation.designfile import DesignFileError, load_design_file
+from clusterecon.simulate.experiment import simulate_experiment
+
+
+@pytest.fixture(scope="module")
+def trial_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("trial")
+    e = simulate_experiment(seed=41, assignment="partial", spillover=0.1, n_clusters=16, firms_per_cluster=12,
+                            attrition=0.15, attrition_treated=0.05)
+    paths = e.write(d)
+    text = paths["design"].read_text().replace("bootstrap_draws", "x")
+    text = text.replace('[analysis]', '[analysis]\nbootstrap_draws = 999')
+    paths["design"].write_text(text)
+    return d, paths, e
+
+
+def test_design_file_mistakes_are_listed_with_suggestions(tmp_path):
+    (tmp_path / "d.csv").write_text("firm_id,year\n")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[data]\nfile = "d.csv"\nmapingg = "x.toml"\n[design]\ntreatment = 3\nassignment = "village"\n'
+                   '[rounds]\nbaseline = [true]\n[outcomes]\nprimary = ["log sales"]\n[analysis]\n'
+                   'estimators = ["ancova", "lee_bound"]\nbootstrap_draws = 10\n[unknown]\n')
+    with pytest.raises(DesignFileError) as err:
+        load_design_file(bad)
+    msg = str(err.value)
+    for part in ("unknown key 'mapingg' (did you mean 'mapping'?)", "treatment must be a column name",
+                 "assignment must be 'firm' or 'cluster'", "letters, digits and underscores",
+                 "unknown 'lee_bound' (did you mean 'lee_bounds'?)", "bootstrap_draws must be at least 99",
+                 "unknown key 'unknown'", "baseline must list round values"):
+        assert part in msg, part
+
+
+def test_paths_outside_the_design_folder_are_refused(tmp_path):
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    (tmp_path / "secret.csv").write_text("x\n")
+    f = inner / "d.toml"
+    f.write_text('[data]\nfile = "../secret.csv"\n[outcomes]\nprimary = ["y"]\n')
+    with pytest.raises(DesignFileError, match="leads outside its folder"):
+        load_design_file(f)
+    assert load_design_file(f, allow_outside_paths=True).data_file.resolve() == (tmp_path / "secret.csv").resolve()
+    f.write_text('[data]\nfile = "/etc/passwd"\n[outcomes]\nprimary = ["y"]\n')
+    with pytest.raises(DesignFileError, match="is an absolute path"):
+        load_design_file(f)
+
+
+def test_evaluate_writes_the_report_and_recovers_the_truth(trial_dir, tmp_path, capsys):
+    d, paths, e = trial_dir
+    out = tmp_path / "report"
+    code = main(["evaluate", str(paths["design"]), "--out", str(out), "-q"])
+    text = capsys.readouterr().out
+    assert code in (0, 1), text
+    assert "ITT log_sales" in text and "Lee bounds log_sales" in text and "spillover log_sales" in text
+    html = (out / "report.html").read_text()
+    for section in ("Baseline balance", "Attrition", "Intention-to-treat effects", "Treatment on the treated",
+                    "Spillovers", "Lee (2009) bounds", "sharpened q-values"):
+        assert section in html, section
+    for table in ("itt_summary.csv", "attrition.csv", "lee_bounds.csv", "tot.tex", "itt_ancova.tex", "balance.tex",
+                  "spillovers.tex"):
+        assert (out / "tables" / table).exists(), table
+    import pandas as pd
+
+    summ = pd.read_csv(out / "tables" / "itt_summary.csv", index_col=0)
+    assert {"q (sharpened)", "p (Romano-Wolf)", "p (wild bootstrap)"} <= set(summ.columns)
+    assert summ.loc["log_sales", "CI from"] == "wild bootstrap"  # 16 clusters < 30
+    truth = json.loads(paths["truth"].read_text())
+    assert summ.loc["log_sales", "CI lower"] < truth["itt"] < summ.loc["log_sales", "CI upper"]
+    tex = (out / "tables" / "tot.tex").read_text()
+    assert "\\begin{table}" in tex
+
+
+def test_evaluate_staggered_design_draws_the_event_study(tmp_path, capsys):
+    e = simulate_experiment(seed=42, assignment="staggered", rollout_years=(2011, 2012), follow_ups=3,
+                            n_clusters=24, firms_per_cluster=8, attrition=0.0)
+    paths = e.write(tmp_path / "stag")
+    out = tmp_path / "rep"
+    code = main(["evaluate", str(paths["design"]), "--out", str(out), "-q"])
+    capsys.readouterr()
+    assert code in (0, 1)
+    assert (out / "figures" / "event_study.png").exists()
+    assert (out / "tables" / "event_study.csv").exists()
+
+
+def test_hostile_labels_are_escaped(trial_dir, tmp_path, capsys):
+    d, paths, _ = trial_dir
+    text = paths["design"].read_text().replace(
+        'title = "', 'title = "<script>alert(1)</script> & $\\\\frac{x}{y}$ ')
+    text = text.replace("[outcomes]", '[outcomes]\nlabels = { log_sales = "<b>log</b> sales_$ %" }')
+    text = text.replace("practices = true", "practices = false").replace("romano_wolf = true", "romano_wolf = false")
+    text = text.replace('"ancova", "did", "tot", "attrition", "lee_bounds"', '"ancova"')
+    evil = d / "evil_design.toml"
+    evil.write_text(text)
+    out = tmp_path / "evil"
+    main(["evaluate", str(evil), "--out", str(out), "-q", ])
+    capsys.readouterr()
+    html = (out / "report.html").read_text()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert "<b>log</b>" not in html
+    tex = (out / "tables" / "itt_ancova.tex").read_text()
+    assert "sales\\_\\$ \\%" in tex
