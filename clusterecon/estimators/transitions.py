@@ -9,8 +9,9 @@ Model: counts :math:`n_t` with exposure :math:`E_t` (1 for entry; the firms at r
 a constant (possibly zero) rate before the take-off :math:`\tau`, a log-linear rate after it; the optional kink at a
 known later date :math:`\kappa` lets the rate change course again (entry once quality improvement starts). "No
 take-off" is one constant rate over all years, or — for survivor-only samples, whose entry counts rise with founding
-year merely because older cohorts had longer to exit — one log-linear rate (smooth growth or decline). The take-off
-is significant when the sup-LR statistic over :math:`\tau` exceeds its parametric-bootstrap null distribution (draws
+year merely because older cohorts had longer to exit — one log-linear rate whose trend is at most ``max_trend`` a
+year (the growth survivorship alone produces when up to that share of firms exits each year). The take-off is
+significant when the sup-LR statistic over :math:`\tau` exceeds its parametric-bootstrap null distribution (draws
 from the fitted no-take-off model), and upward when the fitted rate at :math:`\tau` exceeds :math:`\lambda_0`.
 Log-likelihoods are divided by the Pearson dispersion :math:`\hat\phi \ge 1` of the take-off fit (quasi-likelihood),
 so over-dispersed counts do not inflate the evidence.
@@ -137,32 +138,49 @@ def _profile(Y: np.ndarray, E: np.ndarray, cands: np.ndarray, kink: int | None, 
     return ll0 + ll1 - lg @ after.astype(float).T, lam0, at, fitted
 
 
-def _null(Y: np.ndarray, E: np.ndarray, start: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """Log-likelihood (B,) and fitted means (B, T) of the no-take-off model over [start, T): one constant rate
-    (``kind="constant"``) or one log-linear rate (``"loglinear"``)."""
+def _null(Y: np.ndarray, E: np.ndarray, start: int, max_trend: float) -> tuple[np.ndarray, np.ndarray]:
+    """Log-likelihood (B,) and fitted means (B, T) of the no-take-off model over [start, T): one log-linear rate
+    whose yearly trend is at most ``max_trend`` in absolute value (0: one constant rate)."""
     T = Y.shape[1]
     t = np.arange(T, dtype=float)
     mask = (t >= start)[None, :]
-    if kind == "constant":
-        ll, lam = _const_ll(Y, E, mask, gammaln(Y + 1.0))
-        return ll[:, 0], np.where(mask, lam * E, 0.0)
+    lg = (gammaln(Y + 1.0) * mask).sum(-1)
+
+    def bounded(slope: float) -> tuple[np.ndarray, np.ndarray]:
+        Eb = E * np.exp(slope * (t - start))
+        ll, lam = _const_ll(Y, Eb, mask, gammaln(Y + 1.0))
+        return ll[:, 0], np.where(mask, lam * Eb, 0.0)
+
+    if max_trend <= 0:
+        return bounded(0.0)
     X = np.stack([np.ones(T), (t - start) / 10.0], axis=-1)[None]
     ll, mu = _loglin_fit(Y, np.log(E), X, mask)
-    return ll[:, 0] - (gammaln(Y + 1.0) * mask).sum(-1), np.where(mask, mu[:, 0], 0.0)
+    ll, mu = ll[:, 0] - lg, np.where(mask, mu[:, 0], 0.0)
+    # the free slope of each draw, from the fitted means (log-linear: exact)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lm = np.log(np.maximum(mu[:, start:], 1e-300) / E[start:])
+    slope = (lm[:, -1] - lm[:, 0]) / max(T - 1 - start, 1)
+    for sign in (1.0, -1.0):
+        over = sign * slope > max_trend
+        if over.any():
+            llb, mub = bounded(sign * max_trend)
+            ll = np.where(over, llb, ll)
+            mu = np.where(over[:, None], mub, mu)
+    return ll, mu
 
 
 def count_takeoff(counts, years, *, exposure=None, kink_year: int | None = None, start: int = 0,
                   after_year: int | None = None, name: str = "take-off", level: float = LEVEL, reps: int = REPS,
                   null_reps: int = NULL_REPS, seed: int = 20240601, min_before: int = MIN_BEFORE,
-                  min_after: int = MIN_AFTER, null: str = "constant") -> DatedBreak:
+                  min_after: int = MIN_AFTER, max_trend: float = 0.0) -> DatedBreak:
     """Date the take-off of annual ``counts`` (see the module docstring).
 
     ``exposure``: units at risk each year (default 1); ``start``: first position of the series that belongs to
     the low-rate regime (1 for entry: the pioneers' own year is the cluster's origin); ``kink_year``: a later known
     date where the log rate may change course; ``after_year``: the take-off lies strictly after this year;
-    ``min_before``/``min_after``: years each regime needs; ``null``: the no-take-off model, ``"constant"`` (complete
-    records: did the rate rise at all?) or ``"loglinear"`` (smooth growth or decline is not a take-off; use it for
-    survivor-only samples, where entry counts rise with founding year because older cohorts had longer to exit);
+    ``min_before``/``min_after``: years each regime needs; ``max_trend``: the largest yearly trend (in log points)
+    the no-take-off model allows — 0 (one constant rate) for complete records, about the exit rate for survivor-only
+    samples, whose entry counts rise with founding year because older cohorts had longer to exit;
     ``null_reps``/``reps``: bootstrap draws for the p-value
     (its floor is 1/(null_reps + 1)) and for the interval's critical value.
     """
@@ -186,14 +204,12 @@ def count_takeoff(counts, years, *, exposure=None, kink_year: int | None = None,
     used = np.arange(T) >= start
     mu_j = np.maximum(fitted[0, j][used], 1e-9)
     phi = float(max(1.0, np.sum((y[used] - mu_j) ** 2 / mu_j) / max(int(used.sum()) - 3 - (kink is not None), 1)))
-    if null not in ("constant", "loglinear"):
-        raise ValueError(f"null={null!r}: use 'constant' or 'loglinear'")
-    ll_null, mu_null = _null(y[None], E, start, null)
+    ll_null, mu_null = _null(y[None], E, start, max_trend)
     stat = float(max(2.0 * (ll[j] - ll_null[0]), 0.0) / phi)
     rng = np.random.default_rng([seed, T, j])
     Yn = rng.poisson(np.repeat(mu_null, null_reps, axis=0)).astype(float)
     null_stats = np.maximum(2.0 * (_profile(Yn, E, cands, kink, start)[0].max(axis=1)
-                                   - _null(Yn, E, start, null)[0]),
+                                   - _null(Yn, E, start, max_trend)[0]),
                             0.0)
     pvalue = float((1 + np.sum(null_stats >= stat - 1e-9)) / (null_reps + 1))
     prof = 2.0 * (ll[j] - ll) / phi

@@ -10,8 +10,9 @@ outcomes are recalled for a few benchmark years only.
 
 Dating (Sonobe & Otsuka 2006; :func:`clusterecon.estimators.transitions.count_takeoff`): quantity expansion starts
 when entry takes off — annual entrant counts switch from a low constant rate to a log-linear one (Poisson; sup-LR
-test with a parametric-bootstrap p-value against one constant rate on a census, against one log-linear rate on a
-sample of survivors, whose entry counts rise with founding year only because older cohorts had longer to exit);
+test with a parametric-bootstrap p-value against one constant rate on a census, against a smooth trend of at most
+``SURVIVOR_TREND`` a year on a sample of survivors, whose entry counts rise with founding year only because older
+cohorts had longer to exit);
 quality improvement starts when first adoptions of an innovation take off — the firms observed without any
 innovation in year t−1 that have one in t, per firm at risk (same model with the firms at risk as exposure). When
 adoptions are observed in at least ``MIN_QUALITY_YEARS`` consecutive-year pairs with ``MIN_SHARE_FIRMS`` firms at
@@ -38,6 +39,9 @@ PHASES = ("initiation", "quantity expansion", "quality improvement")
 MIN_YEARS = 8
 MIN_QUALITY_YEARS = 8
 MIN_SHARE_FIRMS = 10
+#: the largest yearly trend in entry (log points) that a survivor-only sample can show without a take-off: the
+#: apparent growth produced when up to 10% of firms exit each year (older cohorts have had longer to exit)
+SURVIVOR_TREND = 0.10
 KEY, TITLE = "phases", "Phase diagnosis"
 QUESTION = "Which phase is the cluster in, and when did it enter it?"
 
@@ -128,7 +132,7 @@ def date_phases(traj: pd.DataFrame, *, alpha: float = 0.05, reps: int | None = N
     ``takeoff`` and ``quality`` (:class:`DatedBreak` or None), whether they were dated in one model (``joint``),
     the dates ``t1``, ``t2`` and their intervals. ``complete``: entry records cover every firm (a census);
     otherwise the no-take-off model allows a smooth trend (survivor samples)."""
-    kw = {"null": "constant" if complete else "loglinear", **({} if reps is None else {"reps": reps})}
+    kw = {"max_trend": 0.0 if complete else SURVIVOR_TREND, **({} if reps is None else {"reps": reps})}
     out: dict = {"takeoff": None, "quality": None, "joint": False, "t1": None, "t2": None, "t1_interval": None,
                  "t2_interval": None, "quality_series": False}
     if "entrants" not in traj or traj["entrants"].dropna().shape[0] < MIN_YEARS:
