@@ -4,9 +4,11 @@ likelihood-ratio confidence set for the date.
 Model: counts :math:`n_t` with exposure :math:`E_t` (1 for entry; the firms at risk for adoption) are Poisson with
 
 .. math:: \log E[n_t] = \log E_t + \begin{cases} \log\lambda_0 & t < \tau \\
-          a + b\,(t-\tau) + c\,(t-\kappa)_+ & t \ge \tau \end{cases}
+          a + b\,(t-\tau) + d\,(t-\tau)^2 + c\,(t-\kappa)_+ & t \ge \tau \end{cases}
 
-a constant (possibly zero) rate before the take-off :math:`\tau`, a log-linear rate after it; the optional kink at a
+a constant (possibly zero) rate before the take-off :math:`\tau`, a rising rate after it whose log is linear plus a
+concave quadratic (:math:`d \le 0`: growth that slows as the cluster fills; a convex fit is replaced by the linear
+one) and starts above :math:`\lambda_0`; the optional kink at a
 known later date :math:`\kappa` lets the rate change course again (entry once quality improvement starts). "No
 take-off" is one constant rate over all years, or — for survivor-only samples, whose entry counts rise with founding
 year merely because older cohorts had longer to exit — one log-linear rate whose trend is at most ``max_trend`` a
@@ -88,11 +90,11 @@ def _const_ll(Y: np.ndarray, E: np.ndarray, mask: np.ndarray, lg: np.ndarray) ->
 
 
 def _loglin_fit(Y: np.ndarray, logE: np.ndarray, X: np.ndarray, mask: np.ndarray, iters: int = 40,
-                ) -> tuple[np.ndarray, np.ndarray]:
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Batched Poisson regression of Y (B, T) with offset logE (T,) on X (C, T, k) over the rows in mask (C, T):
-    (log-likelihood without the −log y! term (B, C), fitted means (B, C, T)). Newton steps bounded to ±5; the linear
-    predictor is bounded below so that an all-zero segment converges to a vanishing rate. Laid out (C, B, T) so
-    that every step is a batched matrix product."""
+    (log-likelihood without the −log y! term (B, C), fitted means (B, C, T), coefficients (B, C, k)). Newton steps
+    bounded to ±5; the linear predictor is bounded below so that an all-zero segment converges to a vanishing rate.
+    Laid out (C, B, T) so that every step is a batched matrix product."""
     B, T = Y.shape
     C, _, k = X.shape
     m = mask.astype(float)[:, None, :]
@@ -114,13 +116,16 @@ def _loglin_fit(Y: np.ndarray, logE: np.ndarray, X: np.ndarray, mask: np.ndarray
         beta = beta + step.transpose(0, 2, 1)
     eta = np.clip(X @ beta + off, -30.0, 30.0).transpose(0, 2, 1)
     mu = np.exp(eta)
-    return ((Ym * eta) - mu * m).sum(-1).T, mu.transpose(1, 0, 2)
+    return ((Ym * eta) - mu * m).sum(-1).T, mu.transpose(1, 0, 2), beta.transpose(2, 0, 1)
 
 
 def _profile(Y: np.ndarray, E: np.ndarray, cands: np.ndarray, kink: int | None, start: int,
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Take-off log-likelihood at each candidate (B, C), rate before (B, C), rate at the take-off (B, C) and fitted
-    means (B, C, T)."""
+    means (B, C, T). After the take-off the log rate is linear plus a concave quadratic (growth that slows down as
+    the cluster fills); a convex fit is replaced by the linear one, and a candidate whose fitted rate at the
+    take-off is not above the rate before it is not a take-off (log-likelihood −inf) — otherwise a rising curve
+    could start anywhere and mimic the low regime."""
     T = Y.shape[1]
     t = np.arange(T, dtype=float)
     C = len(cands)
@@ -130,12 +135,19 @@ def _profile(Y: np.ndarray, E: np.ndarray, cands: np.ndarray, kink: int | None, 
     cols = [np.ones((C, T)), dt, np.where(dt > 0, dt, 0.0) ** 2]
     if kink is not None:
         cols.append(np.broadcast_to(np.maximum(t - kink, 0.0) / 10.0, (C, T)))
+    X = np.stack(cols, axis=-1)
     lg = gammaln(Y + 1.0)
     ll0, lam0 = _const_ll(Y, E, before, lg)
-    ll1, mu = _loglin_fit(Y, np.log(E), np.stack(cols, axis=-1), after)
+    ll1, mu, beta = _loglin_fit(Y, np.log(E), X, after)
+    convex = beta[..., 2] > 0
+    if convex.any():
+        ll1l, mul, _ = _loglin_fit(Y, np.log(E), np.delete(X, 2, axis=-1), after)
+        ll1 = np.where(convex, ll1l, ll1)
+        mu = np.where(convex[..., None], mul, mu)
     fitted = np.where(before[None], lam0[..., None] * E, np.where(after[None], mu, 0.0))
     at = mu[:, np.arange(C), cands] / E[cands]
-    return ll0 + ll1 - lg @ after.astype(float).T, lam0, at, fitted
+    ll = ll0 + ll1 - lg @ after.astype(float).T
+    return np.where(at > lam0, ll, -np.inf), lam0, at, fitted
 
 
 def _null(Y: np.ndarray, E: np.ndarray, start: int, max_trend: float) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +166,7 @@ def _null(Y: np.ndarray, E: np.ndarray, start: int, max_trend: float) -> tuple[n
     if max_trend <= 0:
         return bounded(0.0)
     X = np.stack([np.ones(T), (t - start) / 10.0], axis=-1)[None]
-    ll, mu = _loglin_fit(Y, np.log(E), X, mask)
+    ll, mu, _ = _loglin_fit(Y, np.log(E), X, mask)
     ll, mu = ll[:, 0] - lg, np.where(mask, mu[:, 0], 0.0)
     # the free slope of each draw, from the fitted means (log-linear: exact)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -181,8 +193,8 @@ def count_takeoff(counts, years, *, exposure=None, kink_year: int | None = None,
     ``min_before``/``min_after``: years each regime needs; ``max_trend``: the largest yearly trend (in log points)
     the no-take-off model allows — 0 (one constant rate) for complete records, about the exit rate for survivor-only
     samples, whose entry counts rise with founding year because older cohorts had longer to exit;
-    ``null_reps``/``reps``: bootstrap draws for the p-value
-    (its floor is 1/(null_reps + 1)) and for the interval's critical value.
+    ``null_reps``/``reps``: bootstrap draws for the p-value (its floor is 1/(null_reps + 1)) and for the interval's
+    critical value.
     """
     y = np.asarray(counts, dtype=float)
     yrs = tuple(int(v) for v in years)
@@ -201,6 +213,9 @@ def count_takeoff(counts, years, *, exposure=None, kink_year: int | None = None,
     ll, lam0, at, fitted = _profile(y[None], E, cands, kink, start)
     ll, lam0, at = ll[0], lam0[0], at[0]
     j = int(np.argmax(ll))
+    if not np.isfinite(ll[j]):
+        return DatedBreak(name, yrs, None, 0.0, 1.0, False, n=T,
+                          reason="at no candidate date does the rate rise above its earlier level")
     used = np.arange(T) >= start
     mu_j = np.maximum(fitted[0, j][used], 1e-9)
     phi = float(max(1.0, np.sum((y[used] - mu_j) ** 2 / mu_j) / max(int(used.sum()) - 3 - (kink is not None), 1)))
@@ -219,8 +234,14 @@ def count_takeoff(counts, years, *, exposure=None, kink_year: int | None = None,
     Ya = rng.poisson(np.repeat(fitted[:, j], reps, axis=0)).astype(float)
     lla = _profile(Ya, E, near, kink, start)[0]
     jn = int(np.flatnonzero(near == cands[j])[0])
-    crit = float(np.quantile(np.maximum(2.0 * (lla.max(axis=1) - lla[:, jn]), 0.0), level))
-    inside = cands[prof <= crit + 1e-12]
+    best = lla.max(axis=1)
+    with np.errstate(invalid="ignore"):
+        # a draw in which the true date is no upward take-off counts as rejecting it; one with none at all is
+        # uninformative
+        lr_true = np.where(np.isfinite(best), np.where(np.isfinite(lla[:, jn]), 2.0 * (best - lla[:, jn]), np.inf),
+                           0.0)
+    crit = float(np.quantile(np.maximum(lr_true, 0.0), level, method="higher"))
+    inside = cands[(prof <= crit + 1e-12) | (cands == cands[j])]
     return DatedBreak(name, yrs, int(cands[j]), stat, pvalue, bool(at[j] > lam0[j]),
                       (yrs[int(inside.min())], yrs[int(inside.max())]), level, crit, float(lam0[j]), float(at[j]),
                       phi, n=int(used.sum()), profile=tuple(prof), candidates=tuple(int(c) for c in cands))
