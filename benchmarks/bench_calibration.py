@@ -6,7 +6,10 @@ tests' independent reduced-form generator (``tests/reduced_form.py``), across th
 values with attrition). Replications run through joblib with 2 workers; every replication has its own seed, so the
 table does not depend on the number of workers.
 
-Run:  python benchmarks/bench_calibration.py [--reps 40] [--out docs/calibration.md] [--coverage]
+Run:  python benchmarks/bench_calibration.py [--reps 30] [--coverage] [--out FILE]
+
+The table replaces the section between ``<!-- calibration:start -->`` and ``<!-- calibration:end -->`` of
+``docs/hypotheses.md`` (``--out FILE`` writes it to FILE instead).
 
 ``--coverage`` also rewrites ``clusterecon/hypotheses/_coverage.py`` (the coverage quoted next to each dated
 interval) from the pooled on-world runs. Bars (issue 10): "supported" when the effect is off ≤ 10%; when on ≥ 80%;
@@ -28,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from calibration import calibrate, claim_table, dating_table, failures  # noqa: E402
+
+START, END = "<!-- calibration:start -->", "<!-- calibration:end -->"
 
 
 def _pct(x: float) -> str:
@@ -85,9 +90,9 @@ def pooled_coverage(runs: pd.DataFrame) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=40)
+    ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--out", default=str(ROOT / "docs" / "calibration.md"))
+    ap.add_argument("--out", default=None, help="write the table here instead of into docs/hypotheses.md")
     ap.add_argument("--runs", default=None, help="also pickle the raw runs here")
     ap.add_argument("--coverage", action="store_true", help="rewrite clusterecon/hypotheses/_coverage.py")
     a = ap.parse_args()
@@ -98,7 +103,14 @@ def main() -> None:
         runs.to_pickle(a.runs)
     md = markdown(runs, seconds, a.reps)
     print(md)
-    Path(a.out).write_text(md, encoding="utf-8")
+    if a.out:
+        Path(a.out).write_text(md, encoding="utf-8")
+    else:
+        doc = ROOT / "docs" / "hypotheses.md"
+        text = doc.read_text(encoding="utf-8")
+        head, rest = text.split(START, 1)
+        _, tail = rest.split(END, 1)
+        doc.write_text(f"{head}{START}\n{md}{END}{tail}", encoding="utf-8")
     if a.coverage:
         cov = pooled_coverage(runs)
         (ROOT / "clusterecon" / "hypotheses" / "_coverage.py").write_text(

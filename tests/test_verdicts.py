@@ -211,3 +211,21 @@ def test_a_bug_is_failed_with_its_traceback(monkeypatch):
     r = innovation_performance(_panel(_stag_rows((2000, 2001), 0.0), "rounds"))
     assert r.status == "failed" and "RuntimeError: bug" in r.verdict and "traceback" in r.extra
     assert all(c.status == "failed" for c in r.claims)
+
+
+def test_stagnation_says_when_tfp_falls_back_to_index_numbers(monkeypatch):
+    """The stagnation headline must not rest silently on an implausible production function (issue 10)."""
+    import clusterecon.productivity.selection as sel
+
+    rng = np.random.default_rng(8)
+    rows = []
+    for r in _stag_rows(tuple(range(1990, 2000)), 0.0):
+        k = np.exp(rng.normal(0, 0.4))  # firm size varies, value added per worker as generated
+        emp, sales, mat = r["employees"] * k, r["sales"] * k, r["material_cost"] * k
+        rows.append({**r, "employees": emp, "sales": sales, "material_cost": mat,
+                     "capital": emp * np.exp(rng.normal(0, 0.3)), "wage_bill": 0.5 * (sales - mat)})
+    monkeypatch.setattr(sel, "ELASTICITY_RANGE", (0.9, 1.0))  # make any estimate implausible
+    r = productivity_stagnation(_panel(rows, "rounds"), years=(1990, 1999))
+    assert "Warning: the twoway production function is implausible" in r.verdict
+    assert "cost-share index" in r.claim("productivity").statement
+    assert r.tables["TFP source"]["source"].iloc[0].startswith("cost-share")

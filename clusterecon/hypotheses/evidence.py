@@ -98,6 +98,21 @@ def judge_sign(estimate: float | None, se: float | None, pvalue: float | None, *
     return "not supported", f"not significantly {word} at {alpha:g} (p = {pvalue:.3f})"
 
 
+def _undecidable(estimate, se, misses: Sequence[str]) -> str | None:
+    """The reason a claim cannot be decided before its rule is applied (minimum evidence, degenerate fit)."""
+    return _short(misses) if misses else degenerate(estimate, se)
+
+
+def share_gap(a: int, b: int, c: int, n: int) -> tuple[float, float, float]:
+    """a of b in the first group against c of n in the second: (difference of shares, its unpooled s.e., one-sided
+    Fisher exact p-value that the first share is larger); NaN when a group is empty."""
+    if not (b and n):
+        return float("nan"), float("nan"), float("nan")
+    p1, p2 = a / b, c / n
+    se = float(math.sqrt(p1 * (1 - p1) / b + p2 * (1 - p2) / n))
+    return p1 - p2, se, float(stats.fisher_exact([[a, b - a], [c, n - c]], alternative="greater")[1])
+
+
 def _crit(df: float | None, level: float) -> float:
     return float(stats.norm.ppf(level) if df is None or not math.isfinite(df) else stats.t.ppf(level, df))
 
@@ -105,11 +120,9 @@ def _crit(df: float | None, level: float) -> float:
 def judge_at_most(estimate: float | None, se: float | None, df: float | None, *, margin: float,
                   misses: Sequence[str] = (), alpha: float = RULES.alpha) -> tuple[ClaimStatus, str, float]:
     """"Does not rise by more than ``margin``": returns (status, reason, one-sided upper bound)."""
-    if misses:
-        return "inconclusive", _short(misses), float("nan")
-    bad = degenerate(estimate, se)
-    if bad:
-        return "inconclusive", bad, float("nan")
+    why = _undecidable(estimate, se, misses)
+    if why:
+        return "inconclusive", why, float("nan")
     c = _crit(df, 1 - alpha)
     upper, lower = estimate + c * se, estimate - c * se
     if upper < margin:
@@ -124,11 +137,9 @@ def judge_at_most(estimate: float | None, se: float | None, df: float | None, *,
 def judge_equivalent(estimate: float | None, se: float | None, df: float | None, *, margin: float,
                      misses: Sequence[str] = (), alpha: float = RULES.alpha) -> tuple[ClaimStatus, str, float]:
     """"No difference beyond ±``margin``" by two one-sided tests: returns (status, reason, TOST p-value)."""
-    if misses:
-        return "inconclusive", _short(misses), float("nan")
-    bad = degenerate(estimate, se)
-    if bad:
-        return "inconclusive", bad, float("nan")
+    why = _undecidable(estimate, se, misses)
+    if why:
+        return "inconclusive", why, float("nan")
     dist = stats.norm if df is None or not math.isfinite(df) else stats.t(df)
     p_tost = float(max(dist.sf((estimate + margin) / se), dist.cdf((estimate - margin) / se)))
     p_zero = float(2 * dist.sf(abs(estimate) / se))

@@ -24,7 +24,7 @@ from scipy import stats
 from ..estimators.results import TestResult
 from ..panel import SurveyPanel
 from ._common import fmt_p, run_hypothesis
-from .evidence import RULES, shortfalls
+from .evidence import RULES, share_gap, shortfalls
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
 KEY, TITLE = "founders", "Founders' prior occupations (initiation)"
@@ -59,15 +59,12 @@ def _claim(tech: str, sub: pd.DataFrame, tests: dict) -> Claim:
     pio = sub[sub["cohort"] == "pioneers"]["founder_prior_occupation"]
     later = sub[sub["cohort"] == "later entrants"]["founder_prior_occupation"]
     a, b, c, n = int((pio == exp).sum()), len(pio), int((later == exp).sum()), len(later)
-    name = "founders" if tech is None else f"founders ({tech})"
+    name = f"founders ({tech})"
     statement = f"pioneers of a {tech}-technology cluster were mostly {exp}s"
     misses = shortfalls([(b >= RULES.min_pioneers, f"{b} pioneers (needs {RULES.min_pioneers})"),
                          (n >= RULES.min_entrants, f"{n} later entrants (needs {RULES.min_entrants})")])
-    diff = (a / b - c / n) if b and n else float("nan")
-    se = float(np.sqrt((a / b) * (1 - a / b) / b + (c / n) * (1 - c / n) / n)) if b and n else float("nan")
-    p = float("nan")
+    diff, se, p = share_gap(a, b, c, n)
     if b and n:
-        p = float(stats.fisher_exact([[a, b - a], [c, n - c]], alternative="greater")[1])
         tests[f"{exp} share pioneers > later ({tech})"] = TestResult(
             "Fisher exact", diff, p, 1, "exact", f"{exp} share among pioneers <= later entrants")
     counts = pio.value_counts()

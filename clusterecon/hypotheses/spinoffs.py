@@ -27,7 +27,7 @@ from scipy import stats
 from ..estimators.results import TestResult
 from ..panel import SurveyPanel
 from ._common import analysis_frame, fmt_p, run_hypothesis
-from .evidence import RULES, judge_equivalent, shortfalls
+from .evidence import RULES, judge_equivalent, share_gap, shortfalls
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
 KEY, TITLE = "spinoffs", "Spin-off imitation (quantity expansion)"
@@ -59,11 +59,8 @@ def _entry_claim(d: pd.DataFrame, t1: int | None, t2: int | None, tests: dict) -
     a, b, c, n = int(exp_.sum()), len(exp_), int(init.sum()), len(init)
     misses = shortfalls([(n >= RULES.min_pioneers, f"{n} initiation entrants (needs {RULES.min_pioneers})"),
                          (b >= RULES.min_entrants, f"{b} quantity-expansion entrants (needs {RULES.min_entrants})")])
-    diff = (a / b - c / n) if b and n else float("nan")
-    se = float(np.sqrt((a / b) * (1 - a / b) / b + (c / n) * (1 - c / n) / n)) if b and n else float("nan")
-    p = float("nan")
+    diff, se, p = share_gap(a, b, c, n)
     if b and n:
-        p = float(stats.fisher_exact([[a, b - a], [c, n - c]], alternative="greater")[1])
         tests["spin-off share, expansion > initiation entrants"] = TestResult(
             "Fisher exact", diff, p, 1, "exact", "spin-off share of expansion entrants <= initiation entrants")
     span = f"{t1}–{t2 - 1}" if t2 is not None else f"{t1} on"
