@@ -4,11 +4,14 @@ Tools: clusterecon ``within(effects="twoway", vcov="cluster")``; pyfixest ``feol
 vcov={"CRV1": "firm"})``; linearmodels ``PanelOLS(entity_effects, time_effects).fit(cov_type="clustered")``; and a
 plain-numpy floor (bincount firm demeaning, dense demeaned year dummies, lstsq, bincount cluster sums).
 
-Each (tool, size) runs in a fresh subprocess: load the arrays, build the frame the tool wants (not timed), one
-warm-up fit (numba JIT etc.), then ``repeats`` timed fits. Reported: median seconds, peak RSS above the
-loaded-data baseline (``ru_maxrss`` − RSS before the first fit), median CPU seconds (all threads; less
-distorted than wall time when other processes share the machine), and ratios to clusterecon. Also checks that
-every tool returns the same coefficients and SEs (up to each tool's small-sample convention).
+Timing: all tools in one process on one plain DataFrame (loaded, not timed), one warm-up fit each (numba JIT
+etc.), then ``repeats`` rounds in which every tool fits once, interleaved, so a busy machine slows every tool alike.
+Whatever index a tool needs is built inside the timed region, as a user pays it: clusterecon and linearmodels get
+``set_index(["firm", "year"])`` inside the fit, pyfixest takes the plain frame. Memory: each tool alone in a fresh
+process, peak RSS above the loaded-data baseline (``ru_maxrss`` − RSS before the first fit). Reported: median
+seconds, median CPU seconds (all threads; less distorted than wall time when other processes share the machine),
+peak MB and ratios to clusterecon. Also checks that every tool returns the same coefficients and SEs (up to each
+tool's small-sample convention).
 
 Usage: ``python benchmarks/bench_linear.py [--sizes 100000 1000000 10000000] [--years 10] [--repeats 5]``
 """
@@ -79,28 +82,21 @@ def numpy_floor(firm: np.ndarray, year: np.ndarray, X: np.ndarray, y: np.ndarray
     return b[:3], np.sqrt(np.diag(V))[:3]
 
 
-def run_one(tool: str, path: str, repeats: int) -> dict:
-    import warnings
-
+def make_fit(tool: str, z) -> tuple:
+    """The fit function of ``tool`` on the arrays ``z`` and the number of rows. Index building is inside ``fit``."""
     import pandas as pd
 
-    warnings.filterwarnings("ignore")
-    z = np.load(path)
     firm, year, X, y = z["firm"], z["year"], z["x"], z["y"]
-    cols = {"firm": firm, "year": year, "x1": X[:, 0], "x2": X[:, 1], "x3": X[:, 2], "y": y}
+    df = pd.DataFrame({"firm": firm, "year": year, "x1": X[:, 0], "x2": X[:, 1], "x3": X[:, 2], "y": y})
     if tool == "clusterecon":
         sys.path.insert(0, str(ROOT))
         from clusterecon.estimators.within import within
 
-        df = pd.DataFrame(cols).set_index(["firm", "year"])
-
         def fit():
-            r = within(df, "y ~ x1 + x2 + x3", effects="twoway", vcov="cluster")
+            r = within(df.set_index(["firm", "year"]), "y ~ x1 + x2 + x3", effects="twoway", vcov="cluster")
             return r.coef, r.std_errors.to_numpy()
     elif tool == "pyfixest":
         import pyfixest as pf
-
-        df = pd.DataFrame(cols)
 
         def fit():
             m = pf.feols("y ~ x1 + x2 + x3 | firm + year", df, vcov={"CRV1": "firm"})
@@ -108,26 +104,51 @@ def run_one(tool: str, path: str, repeats: int) -> dict:
     elif tool == "linearmodels":
         from linearmodels import PanelOLS
 
-        df = pd.DataFrame(cols).set_index(["firm", "year"])
-
         def fit():
-            r = PanelOLS(df["y"], df[["x1", "x2", "x3"]], entity_effects=True, time_effects=True).fit(
+            d = df.set_index(["firm", "year"])
+            r = PanelOLS(d["y"], d[["x1", "x2", "x3"]], entity_effects=True, time_effects=True).fit(
                 cov_type="clustered", cluster_entity=True)
             return r.params.to_numpy(), r.std_errors.to_numpy()
     else:
         def fit():
             return numpy_floor(firm, year, X, y)
+    return fit, len(y)
+
+
+def run_one(tool: str, path: str, repeats: int) -> dict:
+    """Peak memory of one tool (fresh process), plus its coefficients for the cross-check."""
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    fit, n = make_fit(tool, np.load(path))
     base = _rss()
     coef, se = fit()  # warm-up (JIT, caches)
-    times, cpu = [], []
     for _ in range(repeats):
-        t0, c0 = time.perf_counter(), time.process_time()
         coef, se = fit()
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return {"tool": tool, "n": len(y), "median_s": float(np.median(times)), "times": times,
-            "cpu_s": float(np.median(cpu)),
-            "peak_mb": (_maxrss() - base) / 2**20, "coef": list(map(float, coef)), "se": list(map(float, se))}
+    return {"tool": tool, "n": n, "peak_mb": (_maxrss() - base) / 2**20, "coef": list(map(float, coef)),
+            "se": list(map(float, se))}
+
+
+def run_interleaved(tools: list[str], path: str, repeats: int) -> dict:
+    """Wall and CPU time of every tool in one process, interleaved (rep 1 of each tool, rep 2 of each, ...), so a
+    busy machine slows every tool alike and the ratios stay fair."""
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    z = np.load(path)
+    fits = {t: make_fit(t, z)[0] for t in tools}
+    for f in fits.values():
+        f()  # warm-up
+    times: dict[str, list[float]] = {t: [] for t in tools}
+    cpu: dict[str, list[float]] = {t: [] for t in tools}
+    for _ in range(repeats):
+        for t, f in fits.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            f()
+            times[t].append(time.perf_counter() - t0)
+            cpu[t].append(time.process_time() - c0)
+    return {t: {"median_s": float(np.median(times[t])), "times": times[t], "cpu_s": float(np.median(cpu[t]))}
+            for t in tools}
 
 
 def main() -> None:
@@ -137,10 +158,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--tools", nargs="+", default=list(TOOLS))
     ap.add_argument("--one", nargs=3, metavar=("TOOL", "PATH", "REPEATS"), help=argparse.SUPPRESS)
+    ap.add_argument("--interleaved", nargs="+", metavar="TOOLS PATH REPEATS", help=argparse.SUPPRESS)
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
     if args.one:
         print(json.dumps(run_one(args.one[0], args.one[1], int(args.one[2]))))
+        return
+    if args.interleaved:
+        *tools, path, reps = args.interleaved
+        print(json.dumps(run_interleaved(tools, path, int(reps))))
         return
     import platform
 
@@ -158,15 +184,28 @@ def main() -> None:
             make_data(n, args.years, path)
             reps = args.repeats if n <= 1_000_000 else max(1, args.repeats // 2)
             row = {}
-            for tool in args.tools:
-                r_tool = 1 if (tool == "linearmodels" and n > 1_000_000) else reps
-                proc = subprocess.run([sys.executable, __file__, "--one", tool, str(path), str(r_tool)],
+            for tool in args.tools:  # memory: each tool alone in a fresh process
+                proc = subprocess.run([sys.executable, __file__, "--one", tool, str(path), "1"],
                                       capture_output=True, text=True)
                 if proc.returncode != 0:
                     print(f"  {tool} n={n}: failed: {proc.stderr.strip().splitlines()[-1:]}")
                     continue
                 row[tool] = json.loads(proc.stdout.strip().splitlines()[-1])
-                results.append(row[tool])
+            # time: all tools in one process, interleaved (linearmodels alone needs minutes at 10M: fewer reps)
+            timed = [t for t in row if not (t == "linearmodels" and n > 1_000_000)]
+            proc = subprocess.run([sys.executable, __file__, "--interleaved", *timed, str(path), str(reps)],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                print(f"  timing n={n}: failed: {proc.stderr.strip().splitlines()[-1:]}")
+                continue
+            for t, r in json.loads(proc.stdout.strip().splitlines()[-1]).items():
+                row[t].update(r)
+            if "linearmodels" in row and "median_s" not in row["linearmodels"]:
+                proc = subprocess.run([sys.executable, __file__, "--interleaved", "linearmodels", str(path), "1"],
+                                      capture_output=True, text=True)
+                row["linearmodels"].update(json.loads(proc.stdout.strip().splitlines()[-1])["linearmodels"])
+            row = {t: r for t, r in row.items() if "median_s" in r}
+            results.extend(row.values())
             _report(n, row)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

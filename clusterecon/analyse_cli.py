@@ -23,12 +23,9 @@ import sys
 import time
 from pathlib import Path
 
+from .samples import bundled_sample, sample_panel  # noqa: F401 (the command's samples live in the library)
+
 SAMPLES = ("garments", "machinery", "survey")
-SAMPLE_FIRMS = 200
-SAMPLE_SEED = 1
-#: Seed of the draw of firms. With few founders a random 200 of ~600 firms can miss the pioneers; this draw's phase
-#: dating equals the truth of the full census (1974 and 1996 for garments), so the sample tells the cluster's story.
-SAMPLE_DRAW_SEED = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,27 +41,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="bundled sample used when no FILE is given (default garments: a simulated cluster "
                              "observed 1970-2014)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
-
-
-def sample_panel(name: str = "garments"):
-    """The bundled simulated sample ``name`` as a SurveyPanel (deterministic: fixed seeds)."""
-    import numpy as np
-
-    from .panel import SurveyDesign
-    from .simulate import simulate, survey
-
-    if name not in ("garments", "machinery"):
-        raise ValueError(f"unknown simulated sample {name!r}; choose garments or machinery")
-    census = survey(simulate(name, seed=SAMPLE_SEED), kind="census")
-    ids = census.firms.index.to_numpy()
-    keep = np.sort(np.random.default_rng(SAMPLE_DRAW_SEED).choice(ids, size=min(SAMPLE_FIRMS, len(ids)), replace=False))
-    years = tuple(int(y) for y in census.years)
-    design = SurveyDesign(kind="rounds", survey_years=years, exits_observable=True,
-                          source=f"simulated {name} cluster (clusterecon.simulate, seed {SAMPLE_SEED}): "
-                                 f"{len(keep)} of the {len(ids)} firms ever active, observed every year "
-                                 f"{years[0]}–{years[-1]}")
-    fy = census.data.index.get_level_values("firm_id").isin(keep)
-    return census.replace(data=census.data[fy], firms=census.firms.loc[keep], design=design)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,12 +71,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         source, mapping = args.file, args.mapping
         if source is None and mapping is None:
-            from .commands.describe import bundled_sample
-
             source, mapping = bundled_sample()
         path = source
     progress(f"loading and validating {path or 'the sample'}")
-    res = load_survey(source, mapping, strict=args.strict, sheet=sheet_arg(args.sheet), encoding=args.encoding)
+    res = load_survey(source, mapping, strict=args.strict, sheet=sheet_arg(args.sheet), encoding=args.encoding,
+                      allow_outside_paths=args.allow_outside_paths)
     print(f"validation: {res.report.summary_line()}")
     if res.panel is None:
         print(res.report.to_text(), file=sys.stderr)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .io import LoadError, Mapping, RawTable, as_mapping, canonicalise, read_table
+from .io import LoadError, Mapping, MappingError, RawTable, as_mapping, canonicalise, read_table
 from .panel import PanelError, SurveyDesign, SurveyPanel
 from .problems import Problem
 from .provenance import ProvenanceEntry, ProvenanceLog
@@ -48,7 +48,7 @@ class LoadResult:
 def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
                 mapping: Mapping | dict | str | os.PathLike | None = None, *, strict: bool = False,
                 sheet: str | int | None = None, encoding: str | None = None,
-                today_year: int | None = None) -> LoadResult:
+                today_year: int | None = None, allow_outside_paths: bool = False) -> LoadResult:
     """Read a survey file, apply its mapping, validate, and build the panel when there are no errors.
 
     Parameters
@@ -59,26 +59,37 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
     strict : warnings (the validator's and the loader's) become errors.
     sheet, encoding : passed to :func:`~clusterecon.io.read_table` (override ``[source]`` in the mapping).
     today_year : the "future" boundary for founding years (default: this calendar year).
+    allow_outside_paths : accept ``[source]``/``[firms]`` files outside the mapping's folder (refused by default:
+        :mod:`clusterecon.io.paths`).
     """
-    m = as_mapping(mapping)
-    raw = _read_main(path, m, sheet, encoding)
-    firms = None
-    if m.firms is not None:
-        firms = read_table(m.firms.file, sheet=m.firms.sheet, encoding=m.firms.encoding,
-                           text_columns=(m.firms.key_firms,))
+    # structural mistakes are reported with those found against the data
+    m = as_mapping(mapping, lenient=True, allow_outside_paths=allow_outside_paths)
+    try:
+        raw = _read_main(path, m, sheet, encoding)
+        firms = None
+        if m.firms is not None:
+            firms = read_table(m.firms.file, sheet=m.firms.sheet, encoding=m.firms.encoding,
+                               text_columns=(m.firms.key_firms,))
+    except LoadError as e:
+        if m.mistakes:
+            refused = path is None and any(x.startswith("[source] file") for x in m.mistakes)  # said already
+            raise MappingError(m.path, [*m.mistakes, *([] if refused else [f"(and the data could not be read: {e})"])]
+                               ) from e
+        raise
     log = ProvenanceLog()
     can = canonicalise(raw, m, firms=firms, log=log)
-    source = raw.path
+    source = raw.label
+    sheets = [s for s in raw.sheets if s != raw.sheet]
     del raw, firms  # the raw table is not needed past this point: release it before the panel copy (peak memory)
-    frame = _validate.drop_exact_duplicates(can.frame, log, source=source)
     problems = list(can.problems)
+    frame = _validate.drop_exact_duplicates(can.frame, log, source=source, problems=problems)
     frame = resolve_duplicates(frame, m.duplicates, log, problems, source)
     design = _design(m, frame, can.recall_layout, can.survey_year)
     report = _validate.validate(frame, source=source, strict=strict, survey_year=can.survey_year, design=design,
                                 today_year=today_year)
     if strict:
         problems = [p.as_error() if p.severity == "warning" else p for p in problems]
-    report = report.merged(problems)
+    report = _name_other_sheets(report.merged(problems), sheets)
     panel = None
     if report.ok:
         try:
@@ -97,6 +108,16 @@ def read_panel(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
     if res.panel is None:
         raise LoadError(res.report.to_text())
     return res.panel
+
+
+def _name_other_sheets(report: _validate.ValidationReport, others: list[str]) -> _validate.ValidationReport:
+    """A workbook whose first sheet is a cover page lacks the survey's columns: say which other sheets there are."""
+    if not others or not report.by_rule("missing_required_column"):
+        return report
+    hint = (f"; this workbook has other sheets ({', '.join(map(repr, others))}): choose the one holding the survey "
+            "with --sheet or [source] sheet = \"...\" in the mapping")
+    return _validate.ValidationReport(tuple(replace(p, fix=p.fix + hint) if p.rule == "missing_required_column"
+                                            else p for p in report.problems), report.source)
 
 
 def resolve_duplicates(frame: pd.DataFrame, policy: str, log: ProvenanceLog, problems: list[Problem],

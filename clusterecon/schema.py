@@ -33,6 +33,50 @@ OCCUPATION_CODES: tuple[str, ...] = (
 SPINOFF_PARENT_TYPES: tuple[str, ...] = ("cluster_firm", "soe", "foreign_firm", "trader", "other", "unknown")
 EXIT_STATUS_CODES: tuple[str, ...] = ("active", "closed", "relocated_out", "merged", "unknown", "refused")
 TECHNOLOGY_CODES: tuple[str, ...] = ("simple", "complex")
+ASSIGNMENT_LEVELS: tuple[str, ...] = ("firm", "cluster")
+ROUND_TYPES: tuple[str, ...] = ("baseline", "follow_up")
+ATTRITION_REASONS: tuple[str, ...] = ("refused", "closed", "not_found", "moved", "other")
+
+#: McKenzie and Woodruff (2017) business-practice checklist: (column, area, question). Each item is yes = 1 / no = 0;
+#: the overall score is the share of the 26 items (weight 1/26 each), an area score the share of its items
+#: (weight 1/7 marketing, 1/3 stock, 1/8 records, 1/8 planning). Source: McKenzie, D. and C. Woodruff (2017),
+#: "Business Practices in Small Firms in Developing Countries", Management Science 63(9): 2967-2981, Table 1.
+PRACTICE_AREAS: dict[str, str] = {"marketing": "Marketing", "stock": "Buying and stock control",
+                                  "records": "Costing and record keeping", "planning": "Financial planning"}
+PRACTICE_ITEMS: tuple[tuple[str, str, str], ...] = (
+    ("mw_m1_competitor_prices", "marketing", "Visited a competitor's business to see its prices"),
+    ("mw_m2_competitor_products", "marketing", "Visited a competitor's business to see what products it sells"),
+    ("mw_m3_ask_customers_products", "marketing", "Asked customers what other products they would like"),
+    ("mw_m4_ask_former_customers", "marketing", "Talked with a former customer about why they stopped buying"),
+    ("mw_m5_ask_supplier_sellers", "marketing", "Asked a supplier which products sell well"),
+    ("mw_m6_special_offer", "marketing", "Used a special offer to attract customers"),
+    ("mw_m7_advertising", "marketing", "Advertised in the last 6 months"),
+    ("mw_b1_negotiate_supplier", "stock", "Negotiated a lower price with a supplier"),
+    ("mw_b2_compare_suppliers", "stock", "Compared prices or quality of alternative suppliers"),
+    ("mw_b3_no_stockouts", "stock", "Does not run out of stock frequently"),
+    ("mw_r1_written_records", "records", "Keeps written business records"),
+    ("mw_r2_records_every_sale", "records", "Records every purchase and sale"),
+    ("mw_r3_cash_on_hand", "records", "Can tell from the records how much cash is on hand"),
+    ("mw_r4_sales_trends", "records", "Uses records to see whether sales of a product rise or fall"),
+    ("mw_r5_product_costs", "records", "Works out the cost of each main product"),
+    ("mw_r6_most_profitable", "records", "Knows which goods make the most profit per item"),
+    ("mw_r7_expense_budget", "records", "Has a written budget of monthly expenses"),
+    ("mw_r8_loan_records", "records", "Has records to show a bank it could repay a loan"),
+    ("mw_f1_monthly_review", "planning", "Reviews financial performance at least monthly"),
+    ("mw_f2_sales_target", "planning", "Has a sales target for the next year"),
+    ("mw_f3_target_compared", "planning", "Compares sales with the target at least monthly"),
+    ("mw_f4_cost_budget", "planning", "Has a budget of costs for the next year"),
+    ("mw_f5_profit_loss", "planning", "Prepares an annual profit and loss statement"),
+    ("mw_f6_cash_flow", "planning", "Prepares an annual cash-flow statement"),
+    ("mw_f7_balance_sheet", "planning", "Prepares an annual balance sheet"),
+    ("mw_f8_income_expenditure", "planning", "Prepares an annual income and expenditure sheet"),
+)
+
+
+def practice_weights() -> dict[str, tuple[float, float]]:
+    """Item -> (weight in the overall score, weight in its area score): equal weights (McKenzie-Woodruff 2017)."""
+    n_area = {a: sum(1 for _, area, _ in PRACTICE_ITEMS if area == a) for a in PRACTICE_AREAS}
+    return {name: (1 / len(PRACTICE_ITEMS), 1 / n_area[area]) for name, area, _ in PRACTICE_ITEMS}
 
 
 @dataclass(frozen=True)
@@ -101,6 +145,12 @@ COLUMNS: tuple[Column, ...] = (
     Column("strata_id", "firm", "string", "Randomisation stratum (training RCT)"),
     Column("treatment_arm", "firm", "string", "Treatment arm (training RCT)"),
     Column("treat_offered", "firm", "bool", "Offered training (ITT assignment)"),
+    Column("assignment_level", "firm", "category", "Level at which treatment was randomised",
+           allowed=ASSIGNMENT_LEVELS, note="cluster: whole clusters assigned (cluster-robust inference by cluster)"),
+    Column("treat_cluster", "firm", "bool", "Firm's cluster assigned to treatment (partial-population design)",
+           note="untreated firms in treated clusters identify spillovers"),
+    Column("first_treated_year", "firm", "int", "Year the firm was first treated (staggered roll-out)", "year",
+           range=(1850, None), note="missing = never treated"),
     # ---- firm-year level: core contract ----------------------------------------------------------------------
     Column("year", "firm-year", "int", "Year", "year", required=True, range=(1850, None), core=True),
     Column("sales", "firm-year", "float", "Sales", "currency", range=_NONNEG, core=True),
@@ -126,10 +176,21 @@ COLUMNS: tuple[Column, ...] = (
            range=(0, 25)),
     Column("manager_generation_t", "firm-year", "int", "Current manager's generation (time-varying)",
            range=(1, 5)),
-    Column("treat_attended", "firm-year", "bool", "Attended training"),
+    Column("round_type", "firm-year", "category", "Baseline or follow-up round", allowed=ROUND_TYPES),
+    Column("attrited", "firm-year", "bool", "Not interviewed in this round (attrition)",
+           note="row kept with missing outcomes; attrition_reason says why"),
+    Column("attrition_reason", "firm-year", "category", "Why the firm was not interviewed",
+           allowed=ATTRITION_REASONS),
+    Column("treat_attended", "firm-year", "bool", "Attended training (take-up)"),
+    Column("network_exposure", "firm-year", "float", "Share of the firm's network contacts offered training",
+           "share", range=_SHARE, note="spillover exposure when the survey records business networks"),
+    Column("distance_to_treated_km", "firm-year", "float", "Distance to the nearest treated firm", "km",
+           range=_NONNEG),
     Column("post", "firm-year", "bool", "After the training (RCT)"),
     Column("profit", "firm-year", "float", "Profit", "currency"),
     Column("mgmt_practice_score", "firm-year", "float", "Management practice score"),
+    *(Column(name, "firm-year", "bool", question, note=f"McKenzie-Woodruff practice ({PRACTICE_AREAS[area].lower()})")
+      for name, area, question in PRACTICE_ITEMS),
 )
 
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
@@ -176,4 +237,14 @@ def codebook_markdown() -> str:
             f"| {c.note} |"
         )
     lines += ["", "Bold names are the core contract: later modules and users' scripts rely on them."]
+    lines += ["", "## Business-practice indices (McKenzie and Woodruff 2017)", "",
+              "Each item is yes = 1 / no = 0. The overall business-practice score is the share of the 26 items "
+              "answered yes (equal weights); an area score is the share of the area's items. A firm-round with "
+              "a missing item gets no score (`clusterecon.evaluation.practices` says how many). Source: McKenzie "
+              "and Woodruff (2017), Management Science 63(9), Table 1.", "",
+              "| item | area | weight in overall score | weight in area score | question |", "|---|---|---|---|---|"]
+    w = practice_weights()
+    for name, area, question in PRACTICE_ITEMS:
+        lines.append(f"| `{name}` | {PRACTICE_AREAS[area]} | 1/{round(1 / w[name][0])} | 1/{round(1 / w[name][1])} "
+                     f"| {question} |")
     return "\n".join(lines) + "\n"

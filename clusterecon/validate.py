@@ -13,13 +13,15 @@ errors
     ``text_in_numeric``, ``negative_value`` (sales, material_cost, capital, employees, wage_bill),
     ``founding_after_year``, ``founding_in_future``, ``schooling_out_of_range`` (0–25), ``unknown_code`` (a value
     outside the schema's allowed codes, or a non-boolean in a yes/no column), ``firm_attribute_varies``,
-    ``out_of_range`` (other schema ranges).
+    ``out_of_range`` (other schema ranges), ``non_finite`` (inf, -inf, Infinity, 1e309 in a numeric column),
+    ``no_records`` (nothing to validate).
 warnings
     ``value_added_nonpositive`` (sales − material_cost ≤ 0), ``zero_employees``, ``jump`` (a year-on-year ratio
     beyond ×20 or below ÷20 in sales, employees or capital between a firm's consecutive observations),
     ``year_gap`` (a firm skips one of the panel's benchmark years between its first and last observation).
 info
-    ``survivor_only`` (a recall panel: firms that exited before the interview were never surveyed).
+    ``survivor_only`` (a recall panel: firms that exited before the interview were never surveyed). The loader adds
+    its own (``exact_duplicate_dropped``, ``firm_ids_merged``, ``duplicate_resolved``, ...) next to these.
 
 ``strict=True`` promotes warnings to errors. Everything is vectorised with numpy/pandas (one factorisation of the
 firm ids and one sort by (firm, year) shared by the grouped rules) so that a million firm-years validate in well under
@@ -319,6 +321,14 @@ def _check_numeric(ctx: _Ctx, col: str, today_year: int) -> None:
                     "in the mapping, or remove thousands separators")
         ctx.numeric[col] = num.to_numpy(dtype=np.float64, na_value=np.nan)
     v = ctx.num(col)
+    inf = np.isinf(v)
+    if inf.any():
+        ctx.add("error", "non_finite", f"{spec.label} is infinite (inf, -inf, Infinity or a number beyond 1.8e308)",
+                column=col, mask=inf, values=sorted({str(x) for x in v[inf]}),
+                fix="correct the values in the file, or set them missing; an infinite value turns every estimate "
+                    "it enters into nan")
+        v = np.where(inf, np.nan, v)  # reported once here, not again by the range, jump and sign rules
+        ctx.numeric[col] = v
     lo, hi = spec.range if spec.range else (None, None)
     if col == "year":
         hi = today_year if hi is None else min(hi, today_year)
@@ -544,6 +554,10 @@ def validate(frame: pd.DataFrame, *, source: str = "", strict: bool = False, sur
     ctx = _Ctx(frame, source)
     req = list(dict.fromkeys([*schema.REQUIRED, *required]))
     ctx.problems.extend(missing_columns(frame, req, source))
+    if not len(frame):
+        ctx.add("error", "no_records", "the data hold no firm-year records", n=0,
+                fix="check that the file (or the sheet read) holds the survey records and that the mapping does not "
+                    "leave every record empty")
     cols = set(frame.columns)
     for col in [c.name for c in schema.COLUMNS if c.name in cols and c.kind in ("int", "float")]:
         _check_numeric(ctx, col, today_year)
@@ -571,10 +585,12 @@ def validate(frame: pd.DataFrame, *, source: str = "", strict: bool = False, sur
     return report.strict() if strict else report
 
 
-def drop_exact_duplicates(frame: pd.DataFrame, log: ProvenanceLog, source: str = "") -> pd.DataFrame:
+def drop_exact_duplicates(frame: pd.DataFrame, log: ProvenanceLog, source: str = "",
+                          problems: list[Problem] | None = None) -> pd.DataFrame:
     """``frame`` without records identical to an earlier one in every column except ``source_row``.
 
-    The dropped records' original row numbers are logged as one ``drop`` entry in ``log``.
+    The dropped records' original row numbers are logged as one ``drop`` entry in ``log`` and, when ``problems`` is
+    given, listed in an ``exact_duplicate_dropped`` info (so the validation report shows them too).
     """
     cols = [c for c in frame.columns if c != "source_row"]
     if not len(frame):
@@ -604,4 +620,9 @@ def drop_exact_duplicates(frame: pd.DataFrame, log: ProvenanceLog, source: str =
     where = f" in {source}" if source else ""
     log.add("drop", f"dropped {int(dup.sum())} exact duplicate record(s){where} (identical to an earlier record)",
             rows=rows.tolist())
+    if problems is not None:
+        problems.append(Problem.make(
+            "info", "exact_duplicate_dropped", "records identical to an earlier record (same firm, year and values) "
+            "were dropped; the earlier record is kept", column="firm_id/year", rows=rows, source=source,
+            fix="nothing to do unless the survey double-counts records; the provenance log lists them"))
     return frame.loc[~dup]

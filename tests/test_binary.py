@@ -32,7 +32,7 @@ def test_wooldridge_17_1(mroz, model):
     for name, se in pub["se"].items():
         assert abs(fit.std_errors[name] - se) <= _half_unit(se), (name, fit.std_errors[name], se)
     assert abs(fit.loglik - pub["loglik"]) <= 0.005
-    assert abs(fit.rsquared["pseudo (McFadden)"] - pub["pseudo_r2"]) <= 0.0005
+    assert abs(fit.r2_pseudo - pub["pseudo_r2"]) <= 0.0005
     assert abs(fit.stats["Percent correctly predicted"] - pub["percent_correct"]) <= 0.05
     assert fit.variance.kind == "oim" and "observed information" in fit.summary()
 
@@ -190,7 +190,7 @@ def test_stata_probit_spector(spector):
     # (-12.8188040689 by scipy's norm.logcdf): compare at Stata's printed precision
     assert fit.loglik == pytest.approx(ref["llf"], abs=1e-6)
     assert fit.stats["Log-likelihood (constant only)"] == pytest.approx(ref["llnull"], rel=1e-9)
-    assert fit.rsquared["pseudo (McFadden)"] == pytest.approx(ref["prsquared"], rel=1e-6)
+    assert fit.r2_pseudo == pytest.approx(ref["prsquared"], rel=1e-6)
 
 
 def _weighted_sample(seed=11, n=600):

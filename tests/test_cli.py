@@ -231,3 +231,14 @@ def test_bundled_sample_is_what_the_script_makes():
     pd.testing.assert_frame_equal(stored, made, check_dtype=False)
     assert meta.variable_value_labels["occ_founder"][3.0] == "Worker in a garment firm here"
     assert set(mod.DEFECTS) == {row for _, _, row in readme_expected_warnings()}
+
+
+@pytest.mark.parametrize("command", ["validate", "describe", "analyse"])
+def test_header_only_file_gives_one_clear_message_everywhere(tmp_path, capsys, command):
+    p = tmp_path / "h.csv"
+    p.write_text("firm_id,year,sales\n")
+    extra = ["--out", str(tmp_path / "rep"), "--quiet"] if command == "analyse" else []
+    code, out, err = run(capsys, command, str(p), *extra)
+    assert code == 2 and "Traceback" not in err
+    assert "has a header (3 column(s): firm_id, year, sales) but no records" in err
+    assert len(err.strip().splitlines()) == 1

@@ -170,7 +170,7 @@ def test_cluster_codes():
 def test_bad_kind_and_rule():
     X = np.ones((5, 1))
     with pytest.raises(ValueError, match="vcov must be"):
-        ols_covariance(X, np.zeros(5), "hc3")
+        ols_covariance(X, np.zeros(5), "hc4")
     with pytest.raises(ValueError, match="dof must be"):
         ols_covariance(X, np.zeros(5), "robust", dof="sas")
     with pytest.raises(ValueError, match="cluster codes"):

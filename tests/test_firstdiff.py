@@ -68,7 +68,7 @@ def test_fd_equals_fe_when_T_is_2():
     fec = within(d, "y ~ x + d16", vcov="cluster", dof="none")
     fdn = first_difference(d, "y ~ x", vcov="cluster", dof="none")
     assert fdn.std_errors["x"] == pytest.approx(fec.std_errors["x"], rel=1e-10)
-    assert fdc.df_resid == G - 1
+    assert fdc.df_inference == G - 1
 
 
 def test_time_invariant_regressor_named(jtrain):

@@ -269,7 +269,7 @@ def test_structural_mistakes_all_reported_at_once(tmp_path):
     assert "[codes.sales]: column 'sales' is float, not a category/bool/text column" in msg
     assert "'merchnt' is not a code of 'founder_prior_occupation' (did you mean 'merchant'?)" in msg
     assert "[scale] sales = 'thousandz'" in msg
-    assert "[duplicates] policy = 'mean'" in msg
+    assert '[duplicates] policy = "mean": must be one of "error", "first"' in msg
 
 
 def test_unknown_canonical_column_and_recall_pattern(tmp_path):
@@ -369,3 +369,91 @@ def test_sections_naming_absent_columns_are_mistakes():
     msg = str(e.value)
     assert "[scale] capital: column 'capital' is not in <DataFrame>" in msg
     assert "[missing.columns.employees]: column 'employees'" in msg
+
+
+# ------------------------------------------------------------------------------------ issue 11: typed keys
+@pytest.mark.parametrize("toml, needle", [
+    ('[survey]\nexits_observable = "no"', '[survey] exits_observable = "no": must be true or false'
+                                         ' (a TOML boolean, without quotes); write exits_observable = false'),
+    ("[survey]\nround = true", "[survey] round = true: must be a whole number ≥ 1"),
+    ("[survey]\nsurvey_year = 20050", "[survey] survey_year = 20050: give a year"),
+    ('[source]\nencoding = "latin-99"', '[source] encoding = "latin-99": must be an encoding name'),
+    ("[source]\nsheet = -1", "[source] sheet = -1: must be a sheet name in quotes or a sheet number"),
+    ('[codes.exporter]\n"y" = "yes"', '[codes.exporter] y = "yes": must be true or false'),
+    ("[scale]\nsales = 0", "[scale] sales = 0: the factor must be a positive number (0 is zero or negative)"),
+    ("[scale]\ncapital = inf", "[scale] capital = inf: the factor must be a positive number (inf is not finite)"),
+    ('[currency]\nunit = "GHS"\n[[currency.redenomination]]\nold = "GHC"\nnew = "GHS"\nratio = 0\nyear = 2007',
+     "[[currency.redenomination]] #1 ratio = 0: the ratio (old units per new unit) must be a positive number"),
+    ('[currency]\nunit = "GHS"\n[currency.rates]\nUSD = -1.5',
+     "[currency.rates] USD = -1.5: the rate (target units per USD, or a table of year = rate) must be a positive"),
+    ('[currency]\nunit = "GHS"\n[currency.rates.EUR]\n2005 = nan\n2006 = -0.9',
+     "[currency.rates.EUR] 2005 = nan: the rate (target units per EUR) must be a positive number (nan is not finite)"),
+    ('[currency]\nunit = "GHS"\n[[currency.redenomination]]\nold = "GHC"\nnew = "GHS"\nratio = 1e4\nyear = 2007\n'
+     'by_year = "yes"', '#1 by_year = "yes": must be true or false'),
+    ('[missing]\nexclude = "profit"', '[missing] exclude = "profit": must be a list of column names'),
+    ('[duplicates]\npolicy = 1', '[duplicates] policy = 1: must be one of "error", "first", "last"'),
+    ('rename = "fid"', '[rename] must be a table'),
+])
+def test_every_key_is_type_checked(tmp_path, toml, needle):
+    mp = _write(tmp_path, "m.toml", toml)
+    with pytest.raises(MappingError) as e:
+        load_mapping(mp)
+    assert needle in str(e.value) and str(mp) in str(e.value)
+
+
+def test_a_quoted_no_is_never_read_as_true():
+    m = load_mapping_dict({"survey": {"exits_observable": False}})
+    assert m.exits_observable is False
+    with pytest.raises(MappingError):
+        load_mapping_dict({"survey": {"exits_observable": "no"}})
+
+
+def load_mapping_dict(d):
+    from clusterecon.io import Mapping
+
+    return Mapping.from_dict(d)
+
+
+def test_negative_per_year_rate_names_the_key_among_all_mistakes(tmp_path):
+    mp = _write(tmp_path, "m.toml", """
+        [currency]
+        unit = "GHS"
+        [currency.rates.EUR]
+        2005 = 1.61
+        2006 = -0.9
+        2007 = inf
+    """)
+    with pytest.raises(MappingError) as e:
+        load_mapping(mp)
+    assert "2 mistake(s)" in str(e.value)
+    assert "[currency.rates.EUR] 2006 = -0.9" in str(e.value) and "[currency.rates.EUR] 2007 = inf" in str(e.value)
+
+
+def test_structural_and_column_mistakes_are_reported_together(tmp_path):
+    """docs/mapping.md promises all mistakes at once: type errors found when parsing and columns missing from the
+    file come in one MappingError."""
+    p = _csv(tmp_path, BASE)
+    mp = _write(tmp_path, "m.toml", """
+        [survey]
+        exits_observable = "no"
+        [rename]
+        firmid = "firm_id"
+        yr = "year"
+        fid = "rev"
+        [scale]
+        capital = 1000
+    """)
+    with pytest.raises(MappingError) as e:
+        load_survey(p, mp)
+    msg = str(e.value)
+    assert "4 mistake(s)" in msg
+    assert "exits_observable" in msg and "raw column 'firmid' is not in" in msg and "did you mean 'fid'" in msg
+    assert "[rename] 'fid' = 'rev':" in msg and "already has a column 'rev'" in msg
+    assert "[scale] capital: column 'capital' is not in" in msg
+
+
+def test_mapping_mistakes_survive_an_unreadable_survey(tmp_path):
+    mp = _write(tmp_path, "m.toml", '[survey]\nround = "2"\n')
+    with pytest.raises(MappingError) as e:
+        load_survey(tmp_path / "missing.csv", mp)
+    assert "[survey] round = \"2\"" in str(e.value) and "missing.csv does not exist" in str(e.value)

@@ -8,6 +8,7 @@ import pyreadstat
 import pytest
 
 from clusterecon.io import LoadError, read_table
+from tests.survey_files import write_survey
 
 
 def test_csv_comma_rows_numbered_from_one(tmp_path):
@@ -135,3 +136,142 @@ def test_utf8_check_across_chunk_boundaries(tmp_path, monkeypatch):
     bad_at = raw.index(b"\xe2")
     with pytest.raises(LoadError, match=f"byte 0xe2 at offset {bad_at}"):
         read_table(p)
+
+
+# ------------------------------------------------------------------------------------ issue 11: nothing silent
+def test_utf16_with_and_without_bom_is_read_and_recorded(tmp_path):
+    text = "id,town\n1,Kéta\n2,Ho\n"
+    for enc, expect in (("utf-16", "utf-16"), ("utf-16-le", "utf-16-le"), ("utf-16-be", "utf-16-be"),
+                        ("utf-32", "utf-32")):
+        p = tmp_path / f"{enc}.csv"
+        p.write_bytes(text.encode(enc))
+        t = read_table(p)
+        assert t.frame["town"].tolist() == ["Kéta", "Ho"] and t.encoding == expect, enc
+
+
+def test_binary_file_with_nul_bytes_is_not_called_latin1(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_bytes(b"id\x00\x01\x02,\x00\x00\x00x\x00\x00\x00\n" * 20)
+    with pytest.raises(LoadError) as e:
+        read_table(p)
+    assert "NUL bytes" in str(e.value) and "UTF-16" in str(e.value) and "latin-1" not in str(e.value)
+
+
+@pytest.mark.parametrize("ext", ["csv", "tsv", "xlsx"])
+def test_repeated_header_is_an_error_naming_the_column(tmp_path, ext):
+    p = tmp_path / f"s.{ext}"
+    if ext == "xlsx":
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        wb.active.append(["firm_id", "sales", "year", "sales"])
+        wb.active.append(["a", 1, 2000, 2])
+        wb.save(p)
+    else:
+        sep = "," if ext == "csv" else "\t"
+        p.write_text(sep.join(["firm_id", "sales", "year", "sales "]) + "\n" + sep.join(["a", "1", "2000", "2"]) + "\n")
+    with pytest.raises(LoadError) as e:
+        read_table(p)
+    assert "repeated column names: 'sales' in columns 2, 4" in str(e.value) and str(p) in str(e.value)
+
+
+def _header_only(tmp_path, ext):
+    p = tmp_path / f"h.{ext}"
+    empty = pd.DataFrame({"firm_id": pd.Series([], dtype=str), "year": pd.Series([], dtype=float)})
+    return write_survey(empty, p)
+
+
+@pytest.mark.parametrize("ext", ["csv", "xlsx", "dta", "sav", "parquet"])
+def test_header_only_file_is_one_clear_error(tmp_path, ext):
+    p = _header_only(tmp_path, ext)
+    with pytest.raises(LoadError) as e:
+        read_table(p)
+    assert "has a header (2 column(s): firm_id, year) but no records" in str(e.value)
+
+
+def test_workbook_names_the_sheet_read_and_the_others(tmp_path):
+    from clusterecon.load import load_survey
+
+    p = tmp_path / "s.xlsx"
+    with pd.ExcelWriter(p) as w:
+        pd.DataFrame({"About this file": ["collected 2005"]}).to_excel(w, sheet_name="README", index=False)
+        pd.DataFrame({"firm_id": ["a"], "year": [2000]}).to_excel(w, sheet_name="data", index=False)
+    res = load_survey(p)
+    assert res.report.source == f"{p} (sheet 'README'; other sheets: 'data')"
+    (miss,) = [x for x in res.report.problems if x.column == "firm_id"]
+    assert miss.rule == "missing_required_column" and "other sheets ('data')" in miss.fix and "--sheet" in miss.fix
+    with pytest.raises(LoadError, match=r"raw column 'fid' is not in .*s\.xlsx \(sheet 'README'; other sheets: 'data'"):
+        load_survey(p, {"rename": {"fid": "firm_id"}})
+    assert load_survey(p, {"source": {"sheet": "data"}}, today_year=2026).ok  # [source] sheet chooses it
+
+
+MARKERS = ["n/a", "#N/A", "NULL", "None", "NA", "5"]
+
+
+def _marker_file(tmp_path, ext):
+    df = pd.DataFrame({"firm_id": list("ABCDEF"), "year": [2000] * 6, "sales": MARKERS})
+    p = tmp_path / f"m.{ext}"
+    if ext == "xlsx":  # as a user's spreadsheet has them: #N/A an error cell, the others text, 5 a number
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.append(list(df.columns))
+        for fid, v in zip(df["firm_id"], MARKERS):
+            ws.append([fid, 2000, 5 if v == "5" else v])
+        ws["C3"].data_type = "e"
+        wb.save(p)
+        return p
+    return write_survey(df, p)
+
+
+@pytest.mark.parametrize("ext", ["csv", "xlsx", "dta", "sav", "parquet"])
+def test_one_na_policy_for_every_reader(tmp_path, ext):
+    """The same cells give the same report in every format: only NA (and blanks) is missing, recorded in the
+    provenance; n/a, #N/A, NULL, None are text in a numeric column (declare them under [missing])."""
+    from clusterecon.load import load_survey
+
+    res = load_survey(_marker_file(tmp_path, ext), today_year=2026)
+    (p,) = res.report.by_rule("text_in_numeric")
+    assert p.rows == (1, 2, 3, 4) and list(p.values) == ["n/a", "#N/A", "NULL", "None"]
+    (na,) = [e for e in res.provenance if e.step == "read" and e.detail.get("marker") == "NA"]
+    assert na.column == "sales" and na.rows == (5,)
+    declared = {"missing": {"codes": {"n/a": "not applicable", "#N/A": "not asked", "NULL": "no answer",
+                                      "None": "none"}}}
+    res = load_survey(_marker_file(tmp_path, ext), declared, today_year=2026)
+    assert res.ok and res.missing_reasons["reason"].tolist() == ["not applicable", "not asked", "no answer", "none"]
+
+
+def test_stata_extended_missing_values_keep_their_reason(tmp_path):
+    from clusterecon.load import load_survey
+
+    df = pd.DataFrame({"firm_id": [1.0, 2.0, 3.0, 4.0], "year": [2000.0] * 4,
+                       "sales": pd.Series([10.0, "a", 30.0, "b"], dtype=object)})
+    p = tmp_path / "s.dta"
+    pyreadstat.write_dta(df, p, missing_user_values={"sales": ["a", "b"]})
+    res = load_survey(p, today_year=2026)
+    assert res.ok, res.report.to_text()
+    assert res.panel.data["sales"].isna().tolist() == [False, True, False, True]
+    r = res.missing_reasons
+    assert list(zip(r["source_row"], r["column"], r["code"], r["reason"])) == [
+        (2, "sales", ".a", "Stata extended missing value .a"), (4, "sales", ".b", "Stata extended missing value .b")]
+    codes = {e.detail["code"]: e.rows for e in res.provenance if e.step == "missing_code"}
+    assert codes == {".a": (2,), ".b": (4,)}
+
+
+def test_spss_missing_ranges_are_honoured_with_their_reason(tmp_path):
+    """9999 "refused" and 9998 (unlabelled) lie in the declared range 9990-9999: both missing, neither used as a
+    number of employees."""
+    from clusterecon.load import load_survey
+
+    df = pd.DataFrame({"firm_id": [1.0, 2.0, 3.0, 4.0], "year": [2000.0] * 4, "employees": [5.0, 9999, 9998, 7]})
+    p = tmp_path / "s.sav"
+    pyreadstat.write_sav(df, p, missing_ranges={"employees": [{"lo": 9990.0, "hi": 9999.0}]},
+                         variable_value_labels={"employees": {9999.0: "refused"}})
+    res = load_survey(p, today_year=2026)
+    assert res.ok, res.report.to_text()
+    assert res.panel.data["employees"].isna().tolist() == [False, True, True, False]
+    r = res.missing_reasons
+    assert list(zip(r["source_row"], r["code"], r["reason"])) == [
+        (2, "9999", "refused"), (3, "9998", "declared missing in the file (range 9990 to 9999)")]
+    assert {e.rows for e in res.provenance if e.step == "missing_code"} == {(2,), (3,)}

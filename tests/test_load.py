@@ -134,3 +134,50 @@ def test_survey_year_as_column_without_recall_layout():
     df = pd.DataFrame({"firm_id": ["a", "b"], "year": [2004, 2004], "iy": [2005, 2005]})
     res = load_survey(df, {"survey": {"survey_year": "iy", "design": "census"}}, today_year=2026)
     assert res.ok and res.panel.design.kind == "census" and res.panel.design.survey_years == ()
+
+
+# ------------------------------------------------------------------------------------ issue 11: nothing silent
+def test_infinite_values_in_a_csv_are_errors_with_rows(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text("firm_id,year,sales,founding_year\nA,2000,1.5,1990\nB,2000,inf,1990\nC,2000,-inf,1990\n"
+                 "D,2000,Infinity,1990\nE,2000,1e309,1990\nF,2000,2.0,inf\n")
+    res = load_survey(p, today_year=2026)
+    assert res.panel is None
+    (s,) = [x for x in res.report.by_rule("non_finite") if x.column == "sales"]
+    assert s.rows == (2, 3, 4, 5) and set(s.values) == {"inf", "-inf"}
+    (f,) = [x for x in res.report.by_rule("non_finite") if x.column == "founding_year"]
+    assert f.rows == (6,)
+
+
+def test_firm_ids_merged_by_normalisation_are_reported_and_logged(tmp_path):
+    p = tmp_path / "s.csv"
+    p.write_text('firm_id,year,sales\nK01,2000,1\n"K01 ",2001,2\nk01,2002,3\nK02,2000,4\n')
+    res = load_survey(p, today_year=2026)
+    (w,) = res.report.by_rule("firm_ids_merged")
+    assert w.severity == "warning" and w.rows == (1, 2) and w.values == ("'K01' ← 'K01', 'K01 '",)
+    (c,) = res.report.by_rule("firm_ids_differ_in_case")
+    assert c.rows == (1, 2, 3) and c.values == ("'K01' / 'k01'",)
+    assert res.panel.n_firms == 3  # merged by spaces, not by case
+    (e,) = [e for e in res.provenance if e.step == "cast" and "merged" in e.action]
+    assert e.rows == (1, 2) and e.detail["merged"] == ["'K01' ← 'K01', 'K01 '"]
+
+
+def test_exact_duplicates_dropped_show_in_the_report_and_provenance(tmp_path):
+    res = load_survey(pd.DataFrame({"firm_id": ["a", "a", "b"], "year": [2000] * 3, "sales": [1.0, 1.0, 2.0]}),
+                      today_year=2026)
+    (i,) = res.report.by_rule("exact_duplicate_dropped")
+    assert i.severity == "info" and i.rows == (2,)
+    assert "no problems found" not in res.report.to_text()
+    (d,) = [e for e in res.provenance if e.step == "drop"]
+    assert d.rows == (2,)
+
+
+def test_wide_recall_with_blank_or_text_survey_year_is_an_error_with_rows(tmp_path):
+    p = tmp_path / "w.csv"
+    pd.DataFrame({"fid": ["a", "b", "c"], "iy": ["2005", "", "unknown"], "s2000": [1.0, 2.0, 3.0],
+                  "s2005": [4.0, 5.0, 6.0], "brand": [1, 0, 1]}).to_csv(p, index=False)
+    res = load_survey(p, {"rename": {"fid": "firm_id", "brand": "own_brand"},
+                          "recall": {"wide": {"sales": "s{year}"}, "survey_year": "iy"}}, today_year=2026)
+    (e,) = res.report.by_rule("survey_year_invalid")
+    assert e.severity == "error" and e.rows == (2, 3) and e.column == "iy" and set(e.values) == {"(blank)", "unknown"}
+    assert res.panel is None

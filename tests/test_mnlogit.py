@@ -136,7 +136,7 @@ def test_stata_mlogit_anes96():
             assert fit.std_errors[name] == pytest.approx(ref["se"][outcome][var], rel=ref["rtol_se"])
     assert fit.loglik == pytest.approx(ref["loglik"], rel=1e-9)
     assert fit.stats["Log-likelihood (constant only)"] == pytest.approx(ref["loglik_null"], rel=1e-9)
-    assert fit.rsquared["pseudo (McFadden)"] == pytest.approx(ref["pseudo_r2"], rel=1e-8)
+    assert fit.r2_pseudo == pytest.approx(ref["pseudo_r2"], rel=1e-8)
 
 
 def test_firm_level_outcome_uses_one_row_per_firm():

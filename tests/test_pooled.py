@@ -44,7 +44,7 @@ def test_statsmodels_oracle(grunfeld, vcov):
     np.testing.assert_allclose(r.vcov, m.cov_params().to_numpy(), rtol=1e-9)
     assert r.rsquared["r2"] == pytest.approx(m.rsquared, rel=1e-10)
     assert r.rsquared["adj"] == pytest.approx(m.rsquared_adj, rel=1e-10)
-    assert r.df_resid == (9 if vcov == "cluster" else 197)
+    assert r.df_resid == 197 and r.df_inference == (9 if vcov == "cluster" else 197)
 
 
 def test_weights_are_wls(grunfeld):
@@ -98,6 +98,11 @@ def test_cluster_on_column_and_two_way(grunfeld):
     assert "Cameron-Gelbach-Miller" in r2.summary()
 
 
-def test_plain_frame_without_panel_index_refused():
+def test_plain_frame_is_a_cross_section_and_panel_estimators_ask_for_the_index():
+    from clusterecon.estimators import within
+
+    df = pd.DataFrame({"y": [1.0, 2.0, 2.5], "x": [0.0, 1.0, 3.0]})
+    r = pooled_ols(df, "y ~ x", vcov="cluster")  # each row its own unit: clusters = observations
+    assert r.nobs == 3 and r.variance.n_clusters == (3,)
     with pytest.raises(SpecificationError, match="indexed by \\(firm, year\\)"):
-        pooled_ols(pd.DataFrame({"y": [1.0, 2.0], "x": [0.0, 1.0]}), "y ~ x")
+        within(df, "y ~ x")

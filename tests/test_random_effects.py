@@ -69,7 +69,8 @@ def _stata_log():
 
 
 @pytest.mark.parametrize("missing", ["", "_light", "_heavy"])
-@pytest.mark.parametrize("vcov,key", [("classical", "conventional"), ("robust", "robust"), ("cluster", "cluster")])
+# Stata's xtreg, re vce(robust) is the firm-clustered sandwich: vcov="cluster" here ("robust" is HC1)
+@pytest.mark.parametrize("vcov,key", [("classical", "conventional"), ("cluster", "robust"), ("cluster", "cluster")])
 def test_matches_stata_log_balanced_and_unbalanced(missing, vcov, key):
     logs, data = _stata_log()
     st = logs[f"random_effect-{key}--{missing}"]
@@ -156,12 +157,22 @@ def test_relabel_and_shuffle_change_nothing():
     np.testing.assert_allclose(r0.vcov, r1.vcov, rtol=1e-8)
 
 
-def test_robust_is_firm_cluster_and_other_cluster_columns():
+def test_robust_is_hc1_on_the_gls_regression_and_other_cluster_columns():
+    import statsmodels.api as sm
+
     df = _sim(seed=4)
     df["region"] = df.index.get_level_values(0) % 30
     a = random_effects(df, "y ~ x", vcov="robust")
     b = random_effects(df, "y ~ x", vcov="cluster")
-    np.testing.assert_allclose(a.vcov, b.vcov)
+    assert a.variance.kind == "robust" and b.variance.clusters == ("firm_id",)
+    # HC1 of OLS on the quasi-demeaned data (statsmodels as the oracle)
+    th = a.extra["theta_i"][pd.factorize(df.index.get_level_values(0), sort=True)[0]]
+    X = np.column_stack([np.ones(len(df)), df["x"]])
+    Xs = X - th[:, None] * pd.DataFrame(X, index=df.index).groupby(level=0).transform("mean").to_numpy()
+    ys = df["y"] - th * df.groupby(level=0)["y"].transform("mean")
+    ols = sm.OLS(ys.to_numpy(), Xs).fit(cov_type="HC1")
+    np.testing.assert_allclose(a.vcov, ols.cov_params(), rtol=1e-9)
+    assert a.with_vcov("cluster").std_errors.equals(b.std_errors)
     c = random_effects(df, "y ~ x", vcov="cluster", cluster="region")
     assert c.variance.n_clusters == (30,) and c.variance.clusters == ("region",)
     with pytest.warns(UserWarning, match="clusters"):

@@ -83,7 +83,7 @@ def test_stars_follow_each_models_pvalues():
     est = regression_table([r]).frame.xs("estimate", level="row")["(1)"].tolist()
     assert [e.split(".")[1][3:] for e in est] == expected == ["*", "**", "**", "***"]
     # The normal distribution (ML models) gives t = 2.7 three stars? No: p = 0.0069 < 0.01 -> ***.
-    rz = dataclasses.replace(r, df_resid=None)
+    rz = dataclasses.replace(r, df_resid=None, df_inference=None)
     est_z = regression_table([rz]).frame.xs("estimate", level="row")["(1)"].tolist()
     assert est_z[2].endswith("***")
     assert "* p<0.1, ** p<0.05, *** p<0.01." in regression_table([r]).layout.notes
@@ -266,7 +266,7 @@ def test_table_from_clusterecon_estimators():
     assert t.frame.loc[("", "Observations", "stat")].tolist() == ["4,360", "4,360"]
     pr = probit(d, "union ~ married + educ + black", vcov="cluster")
     t2 = regression_table(panels={"Probit coefficients": [pr], "Average marginal effects": [margins(pr)]})
-    assert t2.frame.loc[("", "Pseudo R² (McFadden)", "stat"), "(1)"] == f"{pr.rsquared['pseudo (McFadden)']:.3f}"
+    assert t2.frame.loc[("", "Pseudo R²", "stat"), "(1)"] == f"{pr.r2_pseudo:.3f}"
     assert any(n.startswith("Average marginal effects: variance: delta method") for n in t2.layout.notes)
 
 

@@ -35,12 +35,12 @@ def test_example_17_2_matches_stata(fit):
 
 
 def test_example_17_2_average_partial_effects(fit):
-    scale = fit.predict("uncensored_probability")
+    scale = fit.predict(kind="uncensored_probability")
     assert scale.mean() == pytest.approx(REF["mean_scale_factor"], rel=1e-6)
     me = fit.margins("censored")
     for name, v in REF["ape_censored_mean"].items():
         assert me.params[name] == pytest.approx(v, rel=1e-6), name
-    assert fit.predict("censored").mean() == pytest.approx(REF["mean_fitted_censored_mean"], rel=1e-6)
+    assert fit.predict(kind="censored").mean() == pytest.approx(REF["mean_fitted_censored_mean"], rel=1e-6)
 
 
 def test_margins_delta_method_matches_analytic_jacobian(fit):
@@ -66,8 +66,8 @@ def test_margins_delta_method_matches_analytic_jacobian(fit):
 
 def test_truncated_mean_identity(fit):
     """E[y|x] = P(y>0|x)·E[y|x, y>0] for a lower limit at zero."""
-    assert np.allclose(fit.predict("censored"),
-                       fit.predict("uncensored_probability") * fit.predict("truncated"), rtol=1e-10)
+    assert np.allclose(fit.predict(kind="censored"),
+                       fit.predict(kind="uncensored_probability") * fit.predict(kind="truncated"), rtol=1e-10)
 
 
 def _simulate(n=4000, seed=1):

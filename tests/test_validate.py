@@ -259,7 +259,8 @@ def test_shuffling_rows_and_relabelling_firms_changes_nothing(seed):
 def test_empty_and_single_row_frames():
     empty = pd.DataFrame({"firm_id": pd.Series([], dtype="string"), "year": pd.Series([], dtype="int64"),
                           "sales": pd.Series([], dtype=float), "founding_year": pd.Series([], dtype="Int64")})
-    assert validate(empty).problems == ()
+    (p,) = validate(empty).problems  # a header-only file: one clear error, not a silent pass
+    assert p.rule == "no_records" and p.severity == "error"
     one = pd.DataFrame({"firm_id": ["a"], "year": [2000.0], "sales": [1.0], "cluster": ["x"]})
     assert validate(one).problems == ()
 
@@ -280,3 +281,14 @@ def test_drop_exact_duplicates_rows_in_equal_rows_out_plus_dropped(picks, seed):
     assert len(out) == len(set(picks))
     kept = out.set_index(list(base.columns))["source_row"]
     assert (kept == df.groupby(list(base.columns))["source_row"].min().reindex(kept.index)).all()
+
+
+def test_non_finite_values_are_errors_with_original_rows():
+    df = clean_frame()
+    df.loc[[1, 4], "sales"] = [np.inf, -np.inf]
+    df.loc[2, "capital"] = np.inf
+    r = validate(df, today_year=2026)
+    assert rows_of(r, "non_finite", "sales") == [12, 15] and rows_of(r, "non_finite", "capital") == [13]
+    assert all(p.severity == "error" for p in r.by_rule("non_finite"))
+    # reported once: not again as a negative value, a jump or a non-positive value added
+    assert not r.by_rule("negative_value") and not r.by_rule("jump") and not r.by_rule("value_added_nonpositive")

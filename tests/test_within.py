@@ -46,7 +46,7 @@ def test_grunfeld_stata_xtreg_output(grunfeld):
     rc = within(grunfeld, "inv ~ value + capital", vcov="cluster")
     for k, v in ref["cluster_se"].items():
         assert round(rc.std_errors[k], 7) == v
-    assert rc.df_resid == ref["cluster_df"]
+    assert rc.df_inference == ref["cluster_df"]
     assert rc.variance.n_clusters == (10,) and "xtreg" in rc.variance.dof_rule
 
 
@@ -210,7 +210,7 @@ def test_cluster2_and_driscoll_kraay_run(sim):
     m = pf.feols("y ~ x1 + x2 | firm", sim, vcov={"CRV1": "firm+year"}, ssc=pf.ssc(k_fixef="full"))
     np.testing.assert_allclose(r.std_errors.to_numpy(), m.se().to_numpy(), rtol=1e-8)
     r = within(d, "y ~ x1 + x2", vcov="driscoll-kraay")
-    assert r.variance.kind == "driscoll-kraay" and r.df_resid == 5
+    assert r.variance.kind == "driscoll-kraay" and r.df_inference == 5
 
 
 def test_surveypanel_input_equals_dataframe(sim):

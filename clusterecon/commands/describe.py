@@ -8,29 +8,11 @@ occupation of the founder (``--by`` another column).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from ..samples import bundled_sample
 from .validate import add_load_arguments, sheet_arg
 
 SUMMARY_COLUMNS = ("sales", "value_added", "employees", "capital", "va_per_worker", "wage_bill")
-
-
-def bundled_sample() -> tuple[Path, Path]:
-    """``(survey file, mapping file)`` of the sample shipped with clusterecon.
-
-    Installed, the repository's ``data/`` folder is the package ``clusterecon.sample_data``; in a source checkout
-    (package imported from the work tree) it is read from ``data/`` next to the package.
-    """
-    from importlib import resources
-
-    try:
-        base = Path(str(resources.files("clusterecon.sample_data"))) / "sample_survey"
-    except ModuleNotFoundError:
-        base = Path(__file__).resolve().parents[2] / "data" / "sample_survey"
-    survey, mapping = base / "survey.dta", base / "mapping.toml"
-    if not survey.exists() or not mapping.exists():
-        raise FileNotFoundError(f"the bundled sample is missing ({survey}); reinstall clusterecon")
-    return survey, mapping
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     if path is None and mapping is None:
         path, mapping = bundled_sample()
         title = "bundled sample survey"
-    res = load_survey(path, mapping, sheet=sheet_arg(args.sheet), encoding=args.encoding)
+    res = load_survey(path, mapping, sheet=sheet_arg(args.sheet), encoding=args.encoding,
+                      allow_outside_paths=args.allow_outside_paths)
     if res.panel is None:
         print(res.report.to_text())
         print("\nthe panel cannot be built until the errors above are fixed (clusterecon validate shows them too)")

@@ -29,6 +29,13 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sheet", metavar="S", help="Excel sheet name or 0-based number")
     parser.add_argument("--encoding", metavar="E", help="text encoding of a CSV or old Stata/SPSS file "
                         "(e.g. latin-1, cp1252)")
+    add_outside_paths_argument(parser)
+
+
+def add_outside_paths_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-outside-paths", action="store_true",
+                        help="let the mapping (or spec) name files outside its own folder or by absolute path "
+                             "(refused by default: a file someone sent you should not read your other files)")
 
 
 def sheet_arg(s: str | None):
@@ -42,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if args.file is None and args.mapping is None:
         raise ValueError("give a survey FILE (or a --mapping whose [source] names the file)")
     res = load_survey(args.file, args.mapping, strict=args.strict, sheet=sheet_arg(args.sheet),
-                      encoding=args.encoding)
+                      encoding=args.encoding, allow_outside_paths=args.allow_outside_paths)
     report = res.report
     required = [c.strip() for c in args.require.split(",") if c.strip()]
     if required:

@@ -14,17 +14,19 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from .covariance import cluster_codes, ols_covariance
+from .covariance import cluster_codes
 from .design import Design, SpecificationError, as_panel_frame, build_design
+from .fit import Fit, warn_few_clusters  # noqa: F401 (re-exported for the RE family)
+from .predict import Terms
 from .results import Omitted, VarianceInfo
+from .variance import LS_KINDS, VarianceSpec, parse_vcov
 
-VCOV_KINDS = ("classical", "robust", "cluster", "cluster2", "driscoll-kraay")
-FEW_CLUSTERS = 10
 _PLAIN = re.compile(r"^\s*([A-Za-z_]\w*)\s*~\s*(-?\s*[A-Za-z_0-9]\w*(\s*[+-]\s*[A-Za-z_0-9]\w*)*)\s*$")
 
 
@@ -125,9 +127,17 @@ def independent_in_gram(G: np.ndarray, tol: float = 1e-9, *, tiny: float = 1e-24
     return np.asarray(keep, dtype=int)
 
 
+def scaled_gram(G: np.ndarray) -> np.ndarray:
+    """G with every column scaled to unit sum of squares (zero columns stay zero): the collinearity rule on it
+    does not depend on the units of a regressor (a column of 1e-8s and one of 1e8s are treated alike)."""
+    d = np.sqrt(np.diag(G))
+    d = np.where(d > 0, d, 1.0)
+    return G / np.outer(d, d)
+
+
 def independent_columns(X: np.ndarray, tol: float = 1e-9) -> np.ndarray:
-    """:func:`independent_in_gram` of X'X."""
-    return independent_in_gram(X.T @ X, tol)
+    """:func:`independent_in_gram` of the unit-scaled X'X (exactly zero columns are dropped)."""
+    return independent_in_gram(scaled_gram(X.T @ X), tol, tiny=0.0)
 
 
 def drop_collinear(X: np.ndarray, names: Sequence[str], tol: float = 1e-10,
@@ -139,13 +149,14 @@ def drop_collinear(X: np.ndarray, names: Sequence[str], tol: float = 1e-10,
     return X[:, keep], [names[j] for j in keep], [names[j] for j in range(X.shape[1]) if j not in kept]
 
 
-def fast_design(data: SurveyPanel | pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> Design:
+def fast_design(data: SurveyPanel | pd.DataFrame, formula: str, extra: Sequence[str] = (), *,
+                entity: str | None = None, time: str | None = None, cross_section: bool = False) -> Design:
     """:func:`build_design` for formulas of plain column names (``y ~ x1 + x2``, ``- 1`` allowed); falls back to
     formulaic otherwise. Identical sample, names and omission counts."""
     m = _PLAIN.match(formula)
-    df = as_panel_frame(data)
+    df = as_panel_frame(data, entity=entity, time=time, cross_section=cross_section)
     if m is None:
-        return build_design(data, formula, extra=extra)
+        return build_design(df, formula, extra=extra)
     dep = m.group(1)
     terms = [t.strip() for t in re.split(r"(?=[+-])", m.group(2)) if t.strip()]
     rhs, const = [], True
@@ -156,7 +167,7 @@ def fast_design(data: SurveyPanel | pd.DataFrame, formula: str, extra: Sequence[
                 const = False
             continue
         if sign == "-" or name.isdigit():
-            return build_design(data, formula, extra=extra)
+            return build_design(df, formula, extra=extra)
         rhs.append(name)
     idx_names = [n for n in df.index.names if n is not None]
     needed = sorted(set([dep, *rhs]))
@@ -165,7 +176,7 @@ def fast_design(data: SurveyPanel | pd.DataFrame, formula: str, extra: Sequence[
     if missing_cols:
         raise SpecificationError(f"column(s) {missing_cols} not found; available: {list(df.columns)[:40]}")
     if any(not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])) for c in [dep, *rhs]):
-        return build_design(data, formula, extra=extra)
+        return build_design(df, formula, extra=extra)
     keep = np.ones(len(df), dtype=bool)
     omitted = []
     arrays = {}
@@ -194,15 +205,21 @@ def fast_design(data: SurveyPanel | pd.DataFrame, formula: str, extra: Sequence[
         if c in idx_names:
             extra_df[c] = np.asarray(index.get_level_values(c))
     return Design(y=arrays[dep], X=X, names=names, depvar=dep, index=index, extra=extra_df,
-                  omitted=tuple(omitted), has_constant=const, formula=formula)
+                  omitted=tuple(omitted), has_constant=const, formula=formula, terms=Terms(names))
 
 
 @dataclass
 class Prepared:
+    """A linear model's estimation sample with its parsed variance request and weights."""
+
     design: Design
     weights: np.ndarray | None
-    cluster_cols: tuple[str, ...]
-    frame: pd.DataFrame  # extra columns indexed like the sample (for cluster codes)
+    spec: VarianceSpec
+    weights_type: str | None = None
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self.design.frame()
 
 
 def cluster_columns(data: SurveyPanel | pd.DataFrame, cluster: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -240,31 +257,35 @@ def design_clusters(design: Design, cluster: str | Sequence[str] | None, *, rows
     return codes, names
 
 
-def _cluster_list(vcov: str, cluster: str | Sequence[str] | None, entity: str, time: str) -> tuple[str, ...]:
-    if vcov == "cluster":
-        if cluster is None:
-            return (entity,)
-        return (cluster,) if isinstance(cluster, str) else tuple(cluster)[:1]
-    if vcov == "cluster2":
-        if cluster is None:
-            return (entity, time)
-        c = (cluster,) if isinstance(cluster, str) else tuple(cluster)
-        if len(c) != 2:
-            raise SpecificationError(f"vcov='cluster2' needs two cluster variables, got {c}")
-        return c
-    return ()
+WEIGHT_TYPES = ("aweight", "pweight", "fweight")
 
 
-def prepare(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str, cluster, weights: str | None,
-            extra: Sequence[str] = ()) -> Prepared:
-    if vcov not in VCOV_KINDS:
-        raise SpecificationError(f"vcov must be one of {VCOV_KINDS}, got {vcov!r}")
-    df = as_panel_frame(data)
-    entity, time = (str(n) for n in df.index.names)
-    clus = _cluster_list(vcov, cluster, entity, time)
-    idx = {entity, time}
-    ext = [c for c in dict.fromkeys([*clus, *([weights] if weights else []), *extra]) if c and c not in idx]
-    d = fast_design(data, formula, extra=ext)
+def linear_spec(vcov: str | VarianceSpec | None, cluster, dof: str, bandwidth: int | None, *,
+                weights_type: str | None, supported: Sequence[str] = LS_KINDS, estimator: str) -> VarianceSpec:
+    """Parse the variance request of a least-squares estimator. ``vcov=None`` is the default: classical, or HC1
+    (cluster if ``cluster`` is named) with sampling weights, as Stata forces a robust variance with ``pweight``; an
+    explicit classical variance with sampling weights is refused."""
+    if weights_type is not None and weights_type not in WEIGHT_TYPES:
+        raise SpecificationError(f"weights_type={weights_type!r}: choose one of {WEIGHT_TYPES} (Stata's aweight, "
+                                 "pweight, fweight)")
+    if vcov is None:
+        vcov = "classical" if weights_type != "pweight" else "hc1" if cluster is None else "cluster"
+    spec = parse_vcov(vcov, cluster, dof=dof, bandwidth=bandwidth, supported=supported, estimator=estimator)
+    if weights_type == "pweight" and spec.kind == "classical":
+        raise SpecificationError("sampling weights (weights_type='pweight') need a robust or cluster variance: "
+                                 "the classical variance treats the weights as precisions (use 'aweight')")
+    return spec
+
+
+def prepare(data: SurveyPanel | pd.DataFrame, formula: str, spec: VarianceSpec, *, weights: str | None,
+            weights_type: str = "aweight", extra: Sequence[str] = (), entity: str | None = None,
+            time: str | None = None, cross_section: bool = False) -> Prepared:
+    """Estimation sample of a linear model: the formula's columns, the cluster and weight columns carried along
+    (``cross_section``: a plain frame is a cross-section, each row its own unit)."""
+    df = as_panel_frame(data, entity=entity, time=time, cross_section=cross_section)
+    idx = {str(n) for n in df.index.names}
+    ext = [c for c in dict.fromkeys([*spec.clusters, *([weights] if weights else []), *extra]) if c and c not in idx]
+    d = fast_design(df, formula, extra=ext)
     w = None
     if weights:
         w = np.asarray(d.extra[weights], dtype=float)
@@ -272,60 +293,51 @@ def prepare(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str, cluste
             bad = int(((w <= 0) | ~np.isfinite(w)).sum())
             raise SpecificationError(f"weights column {weights!r} has {bad} non-positive or infinite values; "
                                      "drop those rows or fix the weights")
-    frame = d.extra.copy()
-    frame.index = d.index
-    return Prepared(d, w, clus, frame)
+        if weights_type == "fweight" and not np.all(w == np.round(w)):
+            raise SpecificationError(f"frequency weights {weights!r} must be integers (counts of identical rows)")
+    return Prepared(d, w, spec, weights_type if weights else None)
 
 
-def variance(X: np.ndarray, resid: np.ndarray, bread: np.ndarray, vcov: str, prep: Prepared, *,
-             dof: str = "stata", n_absorbed: int = 0, n_partialled: int = 0, entity_codes: np.ndarray | None = None,
-             weights: np.ndarray | None = None, time_codes: np.ndarray | None = None,
-             ) -> tuple[np.ndarray, VarianceInfo, float | None]:
-    """Variance with cluster codes looked up by name; warns when there are fewer than 10 clusters; works out which
-    absorbed firm effects are nested within the first cluster variable (for ``dof="reghdfe"``)."""
-    clusters = None
-    n_nested = 0
-    if prep.cluster_cols:
-        entity = str(prep.design.index.names[0])
-        if prep.cluster_cols == (entity,) and entity_codes is not None:
-            clusters = entity_codes
-        else:
-            clusters = cluster_codes(prep.frame, prep.cluster_cols if len(prep.cluster_cols) > 1 else
-                                     prep.cluster_cols[0])
-        c1 = clusters if clusters.ndim == 1 else clusters[:, 0]
-        if dof == "reghdfe" and entity_codes is not None and n_absorbed and (
-                c1 is entity_codes or _nested(entity_codes, c1)):
-            n_nested = int(entity_codes.max()) + 1
-        warn_few_clusters(clusters, prep.cluster_cols)
-    if vcov == "driscoll-kraay" and time_codes is None:
-        time_codes = np.asarray(prep.design.index.get_level_values(1))
-    return ols_covariance(X, resid, vcov, bread=bread, clusters=clusters, time=time_codes, dof=dof,
-                          n_absorbed=n_absorbed, n_partialled=n_partialled, weights=weights, n_nested=n_nested,
-                          cluster_names=prep.cluster_cols)
+def design_fit(design: Design, spec: VarianceSpec, *, bread: np.ndarray, regressors: Any, resid: np.ndarray,
+               **kw: Any) -> Fit:
+    """The least-squares :class:`~clusterecon.estimators.fit.Fit` of a regression on the rows of ``design`` (its
+    carried columns and index give the clusters, the index's years the Driscoll–Kraay periods)."""
+    names = [str(n) for n in design.index.names]
+    return Fit("ls", bread=bread, regressors=regressors, resid=resid, frame=design.frame(),
+               time=time_codes_of(design.index), dof=spec.dof, entity=names[0], time_name=names[-1], **kw)
+
+
+def ls_fit(prep: Prepared, X: np.ndarray, lfit: LinearFit, *, n_absorbed: int = 0, n_partialled: int = 0,
+           supported: Sequence[str] = LS_KINDS, frame: pd.DataFrame | None = None, time: np.ndarray | None = None,
+           inference: str = "ls", weights: np.ndarray | None = None, has_constant: bool = True) -> Fit:
+    """The :class:`~clusterecon.estimators.fit.Fit` of a least-squares regression on ``X`` (the regressors kept);
+    ``frame`` (default the design's) holds the cluster identifiers of its rows, ``time`` their calendar periods
+    (default: the index's second level as integers)."""
+    frame = prep.frame if frame is None else frame
+    names = [str(n) for n in frame.index.names]
+    if time is None and "driscoll-kraay" in supported and isinstance(frame.index, pd.MultiIndex):
+        time = time_codes_of(frame.index)
+    return Fit("ls", bread=lfit.bread, regressors=X, resid=lfit.resid,
+               weights=prep.weights if weights is None else weights, frame=frame, time=time,
+               n_absorbed=n_absorbed, n_partialled=n_partialled, has_constant=has_constant,
+               supported=tuple(supported), inference=inference, dof=prep.spec.dof, entity=names[0],
+               time_name=names[-1], weights_type=prep.weights_type)
+
+
+def variance(X: np.ndarray, resid: np.ndarray, bread: np.ndarray, prep: Prepared, *, n_absorbed: int = 0,
+             n_partialled: int = 0) -> tuple[np.ndarray, VarianceInfo, float | None]:
+    """``(V, info, df)`` of a least-squares regression on the rows of ``prep`` under its parsed variance (for
+    estimators assembled outside this package, e.g. 2SLS on the first-stage fitted values)."""
+    from .fit import covariance
+
+    fit = ls_fit(prep, X, LinearFit(np.empty(0), resid, bread, (), np.arange(X.shape[1])), n_absorbed=n_absorbed,
+                 n_partialled=n_partialled)
+    return covariance(fit, prep.spec)
 
 
 def warn_dropped(dropped: Sequence[tuple[str, str]], stacklevel: int = 4) -> None:
     """The one warning for regressors left out, naming each with its reason (they are also in the result)."""
     warnings.warn("dropped regressor(s): " + "; ".join(f"{n} ({why})" for n, why in dropped), stacklevel=stacklevel)
-
-
-def warn_few_clusters(codes: np.ndarray, names: Sequence[str], stacklevel: int = 4) -> None:
-    """Warn when a cluster dimension of ``codes`` (integer codes, one column per dimension) has fewer than
-    ``FEW_CLUSTERS`` levels."""
-    gs = [int(c.max()) + 1 for c in (codes.T if codes.ndim == 2 else [codes])]
-    if min(gs) < FEW_CLUSTERS:
-        warnings.warn(f"only {min(gs)} clusters in {tuple(names)}: cluster-robust inference is unreliable with "
-                      "fewer than about 10 clusters (consider a wild cluster bootstrap)", stacklevel=stacklevel)
-
-
-def _nested(inner: np.ndarray, outer: np.ndarray) -> bool:
-    """True if every level of ``inner`` sits in a single level of ``outer``."""
-    g = int(inner.max()) + 1
-    lo = np.full(g, np.iinfo(np.int64).max)
-    hi = np.full(g, -1)
-    np.minimum.at(lo, inner, outer)
-    np.maximum.at(hi, inner, outer)
-    return bool((lo == hi).all())
 
 
 def centred_ss(X: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:

@@ -41,18 +41,11 @@ from scipy import stats
 from ..panel import SurveyPanel
 from ._linear import cluster_columns, design_clusters, drop_collinear
 from .covariance import wald_zero
-from .design import Design, SpecificationError, build_design, panel_shape
+from .design import Design, build_design, panel_shape
+from .errors import ConvergenceError, SeparationError, SpecificationError
 from .results import EstimationResult, Omitted, TestResult, VarianceInfo
 
 VCOV_KINDS = ("oim", "classical", "robust", "cluster")
-
-
-class SeparationError(SpecificationError):
-    """A regressor (or a combination) predicts the outcome perfectly; no finite ML estimate exists."""
-
-
-class ConvergenceError(RuntimeError):
-    """The optimiser did not converge; the message carries the optimiser's report and what to try."""
 
 
 # ------------------------------------------------------------------ shared helpers (used by the other ML modules)

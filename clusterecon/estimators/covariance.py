@@ -25,7 +25,7 @@ import pandas as pd
 
 from .results import TestResult, VarianceInfo
 
-KINDS = ("classical", "robust", "cluster", "cluster2", "driscoll-kraay")
+KINDS = ("classical", "robust", "hc0", "hc1", "hc2", "hc3", "cluster", "cluster2", "driscoll-kraay")
 DOF_RULES = ("stata", "areg", "reghdfe", "plm", "none")
 
 _RULE_TEXT = {
@@ -112,17 +112,27 @@ def _group_sums(codes: np.ndarray, scores: np.ndarray | _Scores, n_groups: int |
     return sc.group_sums(codes, n_groups)
 
 
-def _meat_cluster(codes: np.ndarray, scores: np.ndarray | _Scores) -> tuple[np.ndarray, int]:
+def meat_cluster(codes: np.ndarray, scores: np.ndarray | _Scores) -> tuple[np.ndarray, int]:
     sums = _group_sums(codes, scores)
     return sums.T @ sums, sums.shape[0]
 
 
-def _intersect(codes2: np.ndarray) -> np.ndarray:
+def intersect_codes(codes2: np.ndarray) -> np.ndarray:
     a, b = codes2[:, 0], codes2[:, 1]
     return pd.factorize(a * (int(b.max()) + 1) + b)[0]
 
 
-def _sandwich(bread: np.ndarray, meat: np.ndarray) -> np.ndarray:
+def nested_in(inner: np.ndarray, outer: np.ndarray) -> bool:
+    """True if every level of ``inner`` sits in a single level of ``outer`` (integer codes)."""
+    g = int(inner.max()) + 1
+    lo = np.full(g, np.iinfo(np.int64).max)
+    hi = np.full(g, -1)
+    np.minimum.at(lo, inner, outer)
+    np.maximum.at(hi, inner, outer)
+    return bool((lo == hi).all())
+
+
+def sandwich(bread: np.ndarray, meat: np.ndarray) -> np.ndarray:
     v = bread @ meat @ bread
     return (v + v.T) / 2
 
@@ -143,6 +153,7 @@ def ols_covariance(
     n_nested: int = 0,
     n_partialled: int = 0,
     cluster_names: Sequence[str] = (),
+    frequency: bool = False,
 ) -> tuple[np.ndarray, VarianceInfo, float | None]:
     r"""Covariance of OLS coefficients b = (X'X)⁻¹X'y, with the small-sample rule ``dof``.
 
@@ -151,7 +162,10 @@ def ols_covariance(
     X, resid : (n, k) regressors actually used (already within-transformed if effects were absorbed) and (n,)
         residuals. With analytic ``weights`` pass the *unweighted* X and residuals; the weights enter as
         X'WX and scores w_i x_i e_i (Stata ``aweight``; their scale does not matter).
-    kind : ``"classical"`` s²B; ``"robust"`` B(Σ s_i s_i')B; ``"cluster"`` B(Σ_g S_g S_g')B with S_g = Σ_{i∈g} s_i;
+    kind : ``"classical"`` s²B; ``"robust"`` (= ``"hc1"``) B(Σ s_i s_i')B with the rule's factor, ``"hc0"`` without
+        it; ``"hc2"``/``"hc3"`` B(Σ s_i s_i'/(1 − h_i)^{1 or 2})B, h_i = w_i x_i'Bx_i, no factor (Stata ``regress,
+        vce(hc2|hc3)``; only without absorbed or partialled effects, whose leverage is not in X);
+        ``"cluster"`` B(Σ_g S_g S_g')B with S_g = Σ_{i∈g} s_i;
         ``"cluster2"`` Cameron–Gelbach–Miller (2011) V₁ + V₂ − V₁₂ (V₁₂ clustered on the intersection);
         ``"driscoll-kraay"`` B Ŝ B with h_t = Σ_{i∈t} s_i and Ŝ = Γ₀ + Σ_{j=1..m} (1 − j/(m+1))(Γ_j + Γ_j'),
         Γ_j = Σ_t h_t h_{t−j}' (Bartlett kernel; Driscoll and Kraay 1998, Hoechle 2007 ``xtscc``), default
@@ -183,6 +197,9 @@ def ols_covariance(
         in K under every rule, e.g. T − 1 year dummies in ``xtreg y x i.year, fe`` when clusterecon absorbs the
         year effects, or T (dummies + constant) for time effects alone (``regress y x i.year``).
     cluster_names : names recorded in :class:`VarianceInfo`.
+    frequency : ``weights`` are frequency weights (Stata ``fweight``): row i stands for w_i identical
+        observations, so N = Σw_i in every factor and df, and the robust meat is Σ w_i e_i² x_i x_i' (each copy its
+        own observation); cluster sums are unchanged (the copies share the cluster).
 
     Returns
     -------
@@ -204,6 +221,8 @@ def ols_covariance(
     e = np.asarray(resid, dtype=float).ravel()
     n, k = X.shape
     w = None if weights is None else np.asarray(weights, dtype=float).ravel()
+    if frequency and w is not None:
+        n = float(w.sum())
     if bread is None:
         xtx = X.T @ (X * w[:, None]) if w is not None else X.T @ X
         bread = np.linalg.pinv(xtx)
@@ -227,8 +246,27 @@ def ols_covariance(
 
     scores = _Scores(X, e * w if w is not None else e)
     df_resid = float(n - k_all)
-    if kind == "robust":
-        V = _sandwich(bread, scores.cross())
+    if frequency and w is not None and kind not in ("cluster", "cluster2", "driscoll-kraay"):
+        scores = _Scores(X, e * np.sqrt(w))  # each of the w_i copies is its own observation
+    if kind in ("hc2", "hc3"):
+        if frequency:
+            raise ValueError(f"vcov={kind!r} is not available with frequency weights")
+        if a or n_partialled:
+            raise ValueError(f"vcov={kind!r} needs the leverage of every estimated effect; not available with "
+                             "absorbed fixed effects")
+        h = np.einsum("ij,jk,ik->i", X, bread, X)
+        if w is not None:
+            h *= w
+        adj = 1.0 / (1.0 - h) if kind == "hc2" else 1.0 / (1.0 - h) ** 2
+        V = sandwich(bread, _Scores(X, scores.ew * np.sqrt(adj)).cross())
+        text = "HC2: e_i^2/(1-h_i)" if kind == "hc2" else "HC3: e_i^2/(1-h_i)^2"
+        return V, VarianceInfo(kind, dof_rule=text + ", no small-sample factor"), \
+            (None if dof == "none" else df_resid)
+    if kind == "hc0":
+        return sandwich(bread, scores.cross()), VarianceInfo("hc0", dof_rule="HC0: no small-sample factor"), \
+            (None if dof == "none" else df_resid)
+    if kind in ("robust", "hc1"):
+        V = sandwich(bread, scores.cross())
         if dof in ("stata", "areg", "reghdfe"):
             V *= n / (n - k_all)
             text = f"HC1: N/(N-K), K = {k_all}"
@@ -248,7 +286,7 @@ def ols_covariance(
         for j in range(1, m + 1):
             gam = h[j:].T @ h[:-j]
             S += (1 - j / (m + 1)) * (gam + gam.T)
-        V = _sandwich(bread, S)
+        V = sandwich(bread, S)
         if dof in ("stata", "areg", "reghdfe"):
             V *= T / (T - 1) * (n - 1) / (n - k_clu)
             text = f"T/(T-1)*(N-1)/(N-K), K = {k_clu}"
@@ -264,8 +302,8 @@ def ols_covariance(
     if kind == "cluster":
         if c.ndim == 2:
             c = c[:, 0]
-        meat, G = _meat_cluster(c, scores)
-        V = _sandwich(bread, meat)
+        meat, G = meat_cluster(c, scores)
+        V = sandwich(bread, meat)
         if small:
             V *= G / (G - 1) * (n - 1) / (n - k_clu)
         names = tuple(cluster_names) or ("cluster",)
@@ -276,10 +314,10 @@ def ols_covariance(
     # two-way (CGM)
     if c.ndim != 2 or c.shape[1] != 2:
         raise ValueError("vcov='cluster2' needs two cluster variables (clusters of shape (n, 2))")
-    m1, g1 = _meat_cluster(c[:, 0], scores)
-    m2, g2 = _meat_cluster(c[:, 1], scores)
-    m12, g12 = _meat_cluster(_intersect(c), scores)
-    V = _sandwich(bread, m1 + m2 - m12)
+    m1, g1 = meat_cluster(c[:, 0], scores)
+    m2, g2 = meat_cluster(c[:, 1], scores)
+    m12, g12 = meat_cluster(intersect_codes(c), scores)
+    V = sandwich(bread, m1 + m2 - m12)
     gmin = min(g1, g2)
     if small:
         V *= gmin / (gmin - 1) * (n - 1) / (n - k_clu)
@@ -307,7 +345,7 @@ def ml_sandwich(hess_inv: np.ndarray, scores: np.ndarray | None, kind: str, *, c
     s = np.asarray(scores, dtype=float)
     n = s.shape[0]
     if kind == "robust":
-        V = _sandwich(Hi, s.T @ s) * n / (n - 1)
+        V = sandwich(Hi, s.T @ s) * n / (n - 1)
         return V, VarianceInfo("robust", dof_rule="N/(N-1)")
     if kind == "cluster":
         if clusters is None:
@@ -315,18 +353,15 @@ def ml_sandwich(hess_inv: np.ndarray, scores: np.ndarray | None, kind: str, *, c
         c = np.asarray(clusters)
         if c.ndim == 2:
             c = c[:, 0]
-        meat, G = _meat_cluster(c, s)
-        V = _sandwich(Hi, meat) * G / (G - 1)
+        meat, G = meat_cluster(c, s)
+        V = sandwich(Hi, meat) * G / (G - 1)
         return V, VarianceInfo("cluster", clusters=tuple(cluster_names)[:1] or ("cluster",), n_clusters=(G,),
                                dof_rule="G/(G-1)")
     raise ValueError(f"ml_sandwich supports classical|robust|cluster, got {kind!r}")
 
 
 def wald_zero(coef: np.ndarray, V: np.ndarray, idx: Sequence[int], null: str) -> TestResult:
-    """Wald χ² test that ``coef[idx]`` are all zero with covariance ``V``: b'V⁻¹b ~ χ²(len(idx)) (the model test
-    of the ML and random-effects estimators; :meth:`EstimationResult.wald_test` takes restrictions by name)."""
-    from scipy import stats
+    """Wald χ² test that ``coef[idx]`` are all zero (:func:`~clusterecon.estimators.results.wald_zero_test`)."""
+    from .results import wald_zero_test
 
-    b, Vi = coef[idx], V[np.ix_(idx, idx)]
-    w = float(b @ np.linalg.solve(Vi, b))
-    return TestResult("Wald", w, float(stats.chi2.sf(w, len(idx))), len(idx), "chi2", null)
+    return wald_zero_test(coef, V, idx, null)

@@ -30,11 +30,11 @@ import pandas as pd
 
 from ..panel import SurveyPanel
 from ._demean import entity_codes, group_means, varies_within
-from ._linear import cluster_columns, design_clusters, fast_design, independent_columns, ols, time_codes_of
-from .covariance import ols_covariance
-from .design import Design, SpecificationError, panel_shape
-from .random_effects import _fit_re
-from .results import EstimationResult, TestResult
+from ._linear import cluster_columns, design_fit, fast_design, independent_columns, ols
+from .design import Design, SpecificationError, as_panel_frame, panel_shape
+from .random_effects import fit_re
+from .results import EstimationResult, add_wald_test, build_result
+from .variance import VarianceSpec, parse_vcov
 
 __all__ = ["correlated_re", "mundlak_design"]
 
@@ -66,8 +66,9 @@ def mundlak_design(design: Design) -> tuple[Design, list[str], list[str]]:
     return new, vnames, mnames
 
 
-def correlated_re(data: SurveyPanel | pd.DataFrame, formula: str, *, method: str = "re", vcov: str = "classical",
-                  cluster: str | Sequence[str] | None = None, dof: str = "stata") -> EstimationResult:
+def correlated_re(data: SurveyPanel | pd.DataFrame, formula: str, *, method: str = "re", vcov: str | None = None,
+                  cluster: str | Sequence[str] | None = None, dof: str = "stata", bandwidth: int | None = None,
+                  entity: str | None = None, time: str | None = None) -> EstimationResult:
     r"""Mundlak correlated-random-effects regression: RE-GLS (default, as in Stata) or pooled OLS on x_it, z_i, x̄_i.
 
     .. math::  y_{it} = x_{it}'β + z_i'γ + \bar x_i'ξ + a_i + e_{it}
@@ -80,62 +81,69 @@ def correlated_re(data: SurveyPanel | pd.DataFrame, formula: str, *, method: str
     ----------
     method : ``"re"`` — Swamy–Arora RE-GLS on the augmented regressors (Stata ``xtreg y x z mean_x, re``);
         ``"pooled"`` — pooled OLS on the augmented regressors (Wooldridge 2010, eq. 10.95).
-    vcov, cluster, dof : as :func:`~clusterecon.estimators.random_effects.random_effects` (``"re"``) or pooled
-        OLS (``"robust"`` is then HC1). For inference on ξ use ``vcov="cluster"``.
+    vcov, cluster, dof, bandwidth : the vocabulary of :mod:`clusterecon.estimators.variance`, as
+        :func:`~clusterecon.estimators.random_effects.random_effects`; ``"robust"`` is HC1 (before: clustered by
+        firm under ``method="re"``). For inference on ξ use ``vcov="cluster"``.
 
     Returns
     -------
     EstimationResult; ``tests["mundlak"]``: Wald χ² (F for pooled OLS) that all ξ = 0 with this result's variance —
-    the (robust, when ``vcov="cluster"``) Hausman test of RE against FE. ``extra["mean_terms"]`` lists them.
+    the (robust, when ``vcov="cluster"``) Hausman test of RE against FE; ``with_vcov`` recomputes it.
+    ``extra["mean_terms"]`` lists them.
 
     References
     ----------
     Mundlak (1978), Econometrica 46(1); Wooldridge (2010), *Econometric Analysis of Cross Section and Panel Data*,
     §10.7.3; Wooldridge (2019), "Correlated random effects models with unbalanced panels", J. Econometrics 211(1).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> firm = np.repeat(np.arange(40), 3)
+    >>> a = rng.normal(size=40)
+    >>> df = pd.DataFrame({"firm": firm, "year": np.tile([1, 2, 3], 40), "x": rng.normal(size=120) + a[firm]})
+    >>> df["y"] = 2 * df.x + a[firm] + rng.normal(size=120)
+    >>> cre = correlated_re(df, "y ~ x", entity="firm", time="year", vcov="cluster")
+    >>> from clusterecon.estimators import within
+    >>> fe = within(df, "y ~ x", entity="firm", time="year")
+    >>> bool(abs(cre.params["x"] - fe.params["x"]) < 1e-10), "mundlak" in cre.tests
+    (True, True)
     """
-    base = fast_design(data, formula, extra=cluster_columns(data, cluster))
-    design, vnames, mnames = mundlak_design(base)
+    if method not in ("re", "pooled"):
+        raise SpecificationError(f"method must be 're' or 'pooled', got {method!r}")
+    spec = parse_vcov(vcov or "classical", cluster, dof=dof, bandwidth=bandwidth, estimator="correlated_re")
+    df = as_panel_frame(data, entity=entity, time=time)
+    design, vnames, mnames = mundlak_design(fast_design(df, formula, extra=cluster_columns(df, spec.clusters)))
     note = (f"Mundlak CRE: firm means of {len(mnames)} time-varying regressor(s) added; their coefficients "
             "test RE against FE",)
+    extra = {"mean_terms": tuple(mnames), "varying_terms": tuple(vnames)}
     if method == "re":
-        res = _fit_re(design, vcov=vcov, cluster=cluster, dof=dof,
-                      model="Correlated random effects (Mundlak), RE-GLS", notes=note,
-                      extra={"mean_terms": tuple(mnames), "varying_terms": tuple(vnames)})
-    elif method == "pooled":
-        res = _fit_pooled(design, vcov=vcov, cluster=cluster, dof=dof, notes=note,
-                          extra={"mean_terms": tuple(mnames), "varying_terms": tuple(vnames)})
+        res = fit_re(design, spec, model="Correlated random effects (Mundlak), RE-GLS", notes=note, extra=extra)
     else:
-        raise SpecificationError(f"method must be 're' or 'pooled', got {method!r}")
+        res = _fit_pooled(design, spec, notes=note, extra=extra)
     present = [m for m in mnames if m in res.names]
-    if present:
-        t = res.wald_test([f"{m} = 0" for m in present])
-        label = "robust " if res.variance.kind != "classical" else ""
-        t = TestResult(f"Mundlak {label}test (RE vs FE)", t.stat, t.pvalue, t.df, t.dist,
-                       "firm effects uncorrelated with the time-varying regressors (all mean_* = 0)",
-                       note=f"variance: {res.variance.kind}")
-        res = replace(res, tests={**res.tests, "mundlak": t})
-    return res
+    if not present:
+        return res
+    label = "robust " if res.variance.kind != "classical" else ""
+    return add_wald_test(res, "mundlak", [f"{m} = 0" for m in present], name=f"Mundlak {label}test (RE vs FE)",
+                         null="firm effects uncorrelated with the time-varying regressors (all mean_* = 0)")
 
 
-def _fit_pooled(design: Design, *, vcov: str, cluster: Any, dof: str, notes: Sequence[str],
-                extra: dict[str, Any]) -> EstimationResult:
+def _fit_pooled(design: Design, spec: VarianceSpec, *, notes: Sequence[str], extra: dict[str, Any],
+                ) -> EstimationResult:
     X = design.X
     keep = independent_columns(X)
     dropped = tuple((design.names[j], "collinear with other regressors") for j in range(X.shape[1]) if j not in keep)
     X = X[:, keep]
     names = tuple(design.names[j] for j in keep)
     b, e, xtx_inv = ols(X, design.y)
-    kw: dict[str, Any] = {"bread": xtx_inv, "dof": dof}
-    if vcov in ("cluster", "cluster2"):
-        codes, cnames = design_clusters(design, cluster)
-        kw.update(clusters=codes, cluster_names=cnames)
-    elif vcov == "driscoll-kraay":
-        kw["time"] = time_codes_of(design.index)
-    V, info, df = ols_covariance(X, e, vcov, **kw)
     y = design.y
-    r2 = 1 - float(e @ e) / float(((y - y.mean()) ** 2).sum())
-    return EstimationResult(
-        model="Correlated random effects (Mundlak), pooled OLS", estimator="pooled OLS", depvar=design.depvar,
-        names=names, coef=b, vcov=V, variance=info, nobs=len(y), df_resid=df, formula=design.formula,
-        rsquared={"r2": r2}, omitted=design.omitted, dropped_regressors=dropped, effects={"Firm means": "Yes"},
-        notes=tuple(notes), extra={**extra, "resid": e}, **panel_shape(design.index))
+    fit = design_fit(design, spec, bread=xtx_inv, regressors=X, resid=e)
+    return build_result(
+        fit, spec, model="Correlated random effects (Mundlak), pooled OLS", estimator="pooled OLS",
+        depvar=design.depvar, names=names, coef=b, nobs=len(y), df_resid=float(len(y) - len(b)),
+        formula=design.formula, rsquared={"r2": 1 - float(e @ e) / float(((y - y.mean()) ** 2).sum())},
+        omitted=design.omitted, dropped_regressors=dropped, effects={"Firm means": "Yes"}, notes=tuple(notes),
+        index=design.index, residuals=e, fitted_values=y - e, extra={**extra, "resid": e},
+        **panel_shape(design.index))

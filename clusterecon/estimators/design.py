@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..formula_guard import check_formula, model_matrix
 from ..panel import SurveyPanel
+from .errors import SpecificationError
+from .predict import Terms
 from .results import Omitted
 
-
-class SpecificationError(ValueError):
-    """The model cannot be estimated as specified; the message says what to change."""
+__all__ = ["Design", "SpecificationError", "as_panel_frame", "build_design", "panel_shape", "required_variables"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Design:
     omitted: tuple[Omitted, ...]
     has_constant: bool
     formula: str
+    terms: Terms | None = None
 
     @property
     def entity(self) -> np.ndarray:
@@ -48,17 +50,41 @@ class Design:
     def time(self) -> np.ndarray:
         return np.asarray(self.index.get_level_values(1))
 
+    def frame(self, rows: np.ndarray | None = None) -> pd.DataFrame:
+        """The carried ``extra`` columns indexed by the (entity, time) index (cluster lookups; ``rows``: a mask
+        or positions of the rows kept)."""
+        out = self.extra.set_axis(self.index)
+        return out if rows is None else out.iloc[np.flatnonzero(rows) if np.asarray(rows).dtype == bool else rows]
 
-def as_panel_frame(data: SurveyPanel | pd.DataFrame) -> pd.DataFrame:
-    """The (entity, time)-indexed frame behind ``data``; refuses a non-unique index (linearmodels #636 trap)."""
+
+def as_panel_frame(data: SurveyPanel | pd.DataFrame, *, entity: str | None = None, time: str | None = None,
+                   cross_section: bool = False) -> pd.DataFrame:
+    """The (entity, time)-indexed frame behind ``data``; refuses a non-unique index (linearmodels #636 trap).
+
+    ``data`` may be a SurveyPanel, a DataFrame indexed by (firm, year), or a plain DataFrame with the firm and
+    year columns named by ``entity=``/``time=`` (``time`` may be omitted for estimators that do not use the
+    calendar: the rows of a firm are then numbered). Cross-section estimators (``cross_section=True``) also take a
+    plain frame without either: each row is its own unit, so clustering defaults to the observation.
+    """
     if isinstance(data, SurveyPanel):
+        if entity is not None or time is not None:
+            raise SpecificationError("entity=/time= are for plain DataFrames; a SurveyPanel is indexed by "
+                                     "(firm_id, year) already")
         return data.frame
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"expected a SurveyPanel or a pandas DataFrame, got {type(data).__name__}")
-    if not isinstance(data.index, pd.MultiIndex) or data.index.nlevels != 2:
-        raise SpecificationError(
-            "a DataFrame passed to an estimator must be indexed by (firm, year): use df.set_index(['firm_id', "
-            "'year'])")
+    if entity is not None or time is not None:
+        data = _index_by(data, entity, time)
+    elif not isinstance(data.index, pd.MultiIndex) or data.index.nlevels != 2:
+        if not cross_section:
+            raise SpecificationError(
+                "a DataFrame passed to a panel estimator must be indexed by (firm, year): use "
+                "df.set_index(['firm_id', 'year']) or pass entity='firm_id', time='year'")
+        name = data.index.name or "obs"
+        data = data.set_axis(pd.MultiIndex.from_arrays([data.index, np.zeros(len(data), dtype=np.int64)],
+                                                       names=[name, "_time"]))
+    if None in data.index.names:
+        data = data.rename_axis([n if n is not None else d for n, d in zip(data.index.names, ("entity", "time"))])
     if not data.index.is_unique:
         dups = data.index[data.index.duplicated(keep=False)].unique()[:5]
         raise SpecificationError(
@@ -67,9 +93,29 @@ def as_panel_frame(data: SurveyPanel | pd.DataFrame) -> pd.DataFrame:
     return data
 
 
+def _index_by(df: pd.DataFrame, entity: str | None, time: str | None) -> pd.DataFrame:
+    if isinstance(df.index, pd.MultiIndex):
+        raise SpecificationError("entity=/time= name columns of a plain DataFrame; this one already has a "
+                                 f"MultiIndex {list(df.index.names)}")
+    if entity is None:
+        raise SpecificationError("time= needs entity= too (the firm identifier column)")
+    missing = [c for c in (entity, time) if c is not None and c not in df.columns]
+    if missing:
+        raise SpecificationError(f"entity/time column(s) {missing} not found; available: {list(df.columns)[:40]}")
+    for c in (entity, time):
+        if c is not None and df[c].isna().any():
+            raise SpecificationError(f"column {c!r} has {int(df[c].isna().sum())} missing values; an observation "
+                                     "needs its firm and year")
+    if time is None:
+        time = "_obs"
+        df = df.assign(_obs=df.groupby(entity, sort=False).cumcount().to_numpy())
+    return df.set_index([entity, time])
+
+
 def required_variables(formula: str) -> list[str]:
     from formulaic import Formula
 
+    check_formula(formula)
     return sorted(str(v) for v in Formula(formula).required_variables)
 
 
@@ -79,17 +125,17 @@ def build_design(
     *,
     extra: Sequence[str] = (),
     ensure_constant: bool | None = None,
+    entity: str | None = None,
+    time: str | None = None,
+    cross_section: bool = False,
 ) -> Design:
     """Parse ``formula`` on ``data`` with listwise deletion over the formula's variables and ``extra`` columns.
 
     Observations dropped are reported per reason: "missing <var>" for the first missing variable of each row
     (so the counts add up to the rows lost).
     """
-    from formulaic import model_matrix
-
-    df = as_panel_frame(data)
-    if "~" not in formula:
-        raise SpecificationError(f"formula {formula!r} needs a '~' between the dependent variable and regressors")
+    check_formula(formula, require_lhs=True)  # a whitelist: formulaic evaluates terms as Python
+    df = as_panel_frame(data, entity=entity, time=time, cross_section=cross_section)
     needed = [v for v in required_variables(formula) if v not in ("np", "C")]
     idx_names = [n for n in df.index.names if n is not None]
     cols = [c for c in dict.fromkeys([*needed, *extra]) if c not in idx_names]
@@ -119,7 +165,7 @@ def build_design(
         elif isinstance(work[c].dtype, (pd.Int64Dtype, pd.Float64Dtype)) or str(work[c].dtype) in (
                 "Int64", "Int32", "Int16", "Int8", "Float64", "Float32"):
             work[c] = work[c].astype("float64")
-    mm = model_matrix(formula, work, na_action="raise")
+    mm = model_matrix(formula, work)
     lhs, rhs = mm.lhs, mm.rhs
     if lhs.shape[1] != 1:
         raise SpecificationError(f"formula {formula!r} must have exactly one dependent variable")
@@ -143,6 +189,7 @@ def build_design(
         omitted=tuple(omitted),
         has_constant=has_const,
         formula=formula,
+        terms=Terms(names, mm.rhs.model_spec),
     )
 
 

@@ -28,17 +28,20 @@ Cornwell–Rupert wage equation (Baltagi's HT table; Stata ``xthtaylor`` manual;
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
 from ._demean import entity_codes, group_means, varies_within
-from ._linear import cluster_columns, design_clusters, fast_design, ols
-from .covariance import ols_covariance
-from .design import SpecificationError, panel_shape
+from ._linear import cluster_columns, design_fit, fast_design, ols
+from .design import Design, SpecificationError, as_panel_frame, panel_shape
+from .predict import Predictor
 from .random_effects import theta_summary
-from .results import EstimationResult, VarianceInfo
+from .results import EstimationResult, build_result
+from .variance import parse_vcov
 
 __all__ = ["hausman_taylor"]
 
@@ -57,10 +60,14 @@ def _match(names: Sequence[str], wanted: Sequence[str], label: str) -> list[int]
     return out
 
 
+SUPPORTED = ("classical", "hc0", "hc1", "cluster")
+
+
 def hausman_taylor(data: SurveyPanel | pd.DataFrame, formula: str, *, exog_varying: Sequence[str] = (),
                    endog_varying: Sequence[str] = (), exog_invariant: Sequence[str] = (),
-                   endog_invariant: Sequence[str] = (), method: str = "ht", vcov: str = "classical",
-                   cluster: str | Sequence[str] | None = None) -> EstimationResult:
+                   endog_invariant: Sequence[str] = (), method: str = "ht", vcov: str | None = None,
+                   cluster: str | Sequence[str] | None = None, dof: str = "stata", entity: str | None = None,
+                   time: str | None = None) -> EstimationResult:
     r"""Hausman–Taylor (``method="ht"``) or Amemiya–MaCurdy (``"am"``) IV estimation of an error-components model.
 
     Use it for the effect of time-invariant firm characteristics — manager schooling, founder background,
@@ -76,14 +83,16 @@ def hausman_taylor(data: SurveyPanel | pd.DataFrame, formula: str, *, exog_varyi
     exog_varying, endog_varying, exog_invariant, endog_invariant : lists of formula terms (x1, x2, z1, z2).
     method : ``"ht"`` Hausman–Taylor (Stata ``xthtaylor``); ``"am"`` Amemiya–MaCurdy (``xthtaylor, amacurdy``;
         balanced panels only).
-    vcov : ``"classical"`` (Stata's only analytic VCE: s*²(Ŵ'Ŵ)⁻¹, s*² = SSR*/(N − K)) or ``"cluster"``
-        (sandwich on the transformed 2SLS scores, clustered by ``cluster``, default the firm, factor
-        G/(G−1)·(N−1)/(N−K); not in Stata).
+    vcov : ``"classical"`` (default; Stata's only analytic VCE: s*²(Ŵ'Ŵ)⁻¹, s*² = SSR*/(N − K)), ``"cluster"``
+        (sandwich on the transformed 2SLS scores Ŵe, clustered by firm unless ``cluster`` names a variable,
+        factor G/(G−1)·(N−1)/(N−K); not in Stata), ``"hc0"``/``"hc1"`` (= ``"robust"``; before, ``"robust"``
+        meant clustered by firm).
 
     Returns
     -------
     EstimationResult with normal inference; ``stats``: ``sigma_u``, ``sigma_e``, ``rho``, ``theta`` (or
-    ``theta_min/mean/max``), ``k1``, ``k2``, ``g1``, ``g2``; ``extra["roles"]``: the role of every term.
+    ``theta_min/mean/max``), ``k1``, ``k2``, ``g1``, ``g2``; ``extra["roles"]``: the role of every term;
+    ``resid`` = y − x'b, ``fitted`` = x'b, ``predict(newdata)`` = x'b.
 
     Raises
     ------
@@ -95,18 +104,55 @@ def hausman_taylor(data: SurveyPanel | pd.DataFrame, formula: str, *, exog_varyi
     ----------
     Hausman and Taylor (1981), Econometrica 49(6); Amemiya and MaCurdy (1986), Econometrica 54(4); Baltagi (2021),
     *Econometric Analysis of Panel Data*, §7.4; StataCorp, [XT] xthtaylor; Cornwell and Rupert (1988).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(2)
+    >>> firm = np.repeat(np.arange(300), 4)
+    >>> u, school = rng.normal(size=300), rng.integers(6, 16, 300).astype(float)
+    >>> df = pd.DataFrame({"firm": firm, "year": np.tile([1, 2, 3, 4], 300), "school": school[firm],
+    ...                    "x1": rng.normal(size=1200) + u[firm], "x2": rng.normal(size=1200)})
+    >>> df["y"] = 0.5 * df.x1 + 0.2 * df.x2 + 0.1 * df.school + u[firm] + rng.normal(size=1200)
+    >>> ht = hausman_taylor(df, "y ~ x1 + x2 + school", endog_varying=["x1"], entity="firm", time="year")
+    >>> ht.extra["roles"]["school"], float(round(ht.params["x1"], 1))
+    ('exogenous time-invariant', 0.5)
     """
     if method not in ("ht", "am"):
         raise SpecificationError(f"method must be 'ht' (Hausman-Taylor) or 'am' (Amemiya-MaCurdy), got {method!r}")
-    design = fast_design(data, formula, extra=cluster_columns(data, cluster))
-    y, X, names = design.y, design.X, list(design.names)
+    spec = parse_vcov(vcov or "classical", cluster, dof=dof, supported=SUPPORTED, estimator="hausman_taylor")
+    df = as_panel_frame(data, entity=entity, time=time)
+    design = fast_design(df, formula, extra=cluster_columns(df, spec.clusters))
     g, counts = entity_codes(design.index)
-    n, N = len(counts), len(y)
-    Xbar = group_means(g, counts, X)
-    ybar = group_means(g, counts, y)
-    dev = X - Xbar[g]
-    varies = varies_within(X, dev, _TOL)
+    Xbar = group_means(g, counts, design.X)
+    roles = _roles(design, design.X - Xbar[g], [endog_varying, endog_invariant, exog_varying, exog_invariant])
+    if method == "am":
+        _check_balanced(counts, design)
+    est = _estimate(design, roles, method, g, counts, Xbar)
+    names = list(design.names)
+    x1, x2, z1, z2 = roles
+    N, K = len(design.y), len(est["order"])
+    fit = design_fit(design, spec, bread=est["bread"], regressors=est["What"], resid=est["e"], supported=SUPPORTED,
+                     inference="normal")
+    out_names = tuple(names[j] for j in est["order"])
+    xb = design.X[:, est["order"]] @ est["b"]
+    label = "Hausman-Taylor" if method == "ht" else "Amemiya-MaCurdy"
+    return build_result(
+        fit, spec, model=f"{label} estimation", estimator=label, depvar=design.depvar, names=out_names,
+        coef=est["b"], nobs=N, df_resid=float(N - K), formula=design.formula, omitted=design.omitted,
+        stats=est["stats"], effects={"Firm effects": "Random (correlated with endogenous terms)"},
+        notes=tuple(_notes(names, roles, method, est["stats"]["sigma_u"])), index=design.index,
+        residuals=design.y - xb, fitted_values=xb, predictor=Predictor(design.terms, columns=out_names),
+        extra={"roles": _role_names(names, roles), "theta_i": est["theta"], "resid": est["e"],
+               "instruments": est["n_instruments"], "gamma_step2": est["gam"]}, **panel_shape(design.index))
 
+
+def _roles(design: Design, dev: np.ndarray, lists: list[Sequence[str]]) -> list[list[int]]:
+    """Columns (x1, x2, z1, z2): time-varying or not from the data, endogenous as declared; checks the declared
+    roles against the data and the order condition k1 ≥ g2."""
+    names, X = list(design.names), design.X
+    endog_varying, endog_invariant, exog_varying, exog_invariant = lists
+    varies = varies_within(X, dev, _TOL)
     endog = set(_match(names, endog_varying, "endog_varying") + _match(names, endog_invariant, "endog_invariant"))
     for j in _match(names, endog_varying, "endog_varying") + _match(names, exog_varying, "exog_varying"):
         if not varies[j]:
@@ -132,81 +178,91 @@ def hausman_taylor(data: SurveyPanel | pd.DataFrame, formula: str, *, exog_varyi
             f"(k1 = {len(x1)}: {[names[j] for j in x1]}) as endogenous time-invariant ones (g2 = {len(z2)}: "
             f"{[names[j] for j in z2]}); declare more time-varying regressors exogenous or fewer time-invariant "
             "ones endogenous, or use fixed effects / correlated_re")
-    if method == "am":
-        T = counts.astype(int)
-        times = pd.factorize(design.time, sort=True)[0]
-        if T.min() != T.max() or T.max() != times.max() + 1:
-            raise SpecificationError(
-                f"Amemiya-MaCurdy needs a balanced panel (every firm observed in all {times.max() + 1} periods); "
-                f"here T ranges {T.min()}..{T.max()}. Use method='ht', which allows unbalanced panels, or "
-                "restrict the sample to firms observed every year")
+    return [x1, x2, z1, z2]
 
+
+def _check_balanced(counts: np.ndarray, design: Design) -> None:
+    T = counts.astype(int)
+    times = pd.factorize(design.time, sort=True)[0]
+    if T.min() != T.max() or T.max() != times.max() + 1:
+        raise SpecificationError(
+            f"Amemiya-MaCurdy needs a balanced panel (every firm observed in all {times.max() + 1} periods); "
+            f"here T ranges {T.min()}..{T.max()}. Use method='ht', which allows unbalanced panels, or "
+            "restrict the sample to firms observed every year")
+
+
+def _estimate(design: Design, roles: list[list[int]], method: str, g: np.ndarray, counts: np.ndarray,
+              Xbar: np.ndarray) -> dict[str, Any]:
+    """The three steps of the module docstring."""
+    y, X, names = design.y, design.X, list(design.names)
+    x1, x2, z1, z2 = roles
+    n, N = len(counts), len(y)
+    ybar = group_means(g, counts, y)
+    dev = X - Xbar[g]
     xv, zi = x1 + x2, z1 + z2
-    # step 1: within regression
-    bw, ew, _ = ols(dev[:, xv], y - ybar[g])
+    bw, ew, _ = ols(dev[:, xv], y - ybar[g])  # step 1: within regression
     s2e = float(ew @ ew) / (N - n)
-    # step 2: IV of d_it on z with instruments (x1, z1)
-    d = y - X[:, xv] @ bw
+    d = y - X[:, xv] @ bw  # step 2: IV of d_it on z with instruments (x1, z1)
     Z = X[:, zi]
-    A2 = np.column_stack([X[:, x1], X[:, z1]])
-    gam = _tsls(Z, d, A2)[0]
+    gam = _tsls(Z, d, np.column_stack([X[:, x1], X[:, z1]]))[0]
     r = d - Z @ gam
     s2u = max(float(r @ r) / N - s2e, 0.0)
     theta = 1.0 - np.sqrt(s2e / (s2e + counts * s2u))
-    # step 3: GLS-IV
-    # Stata's display order: TV exogenous, TV endogenous, TI exogenous, TI endogenous, then the constant
+    # step 3: GLS-IV; Stata's display order: TV exogenous, TV endogenous, TI exogenous, TI endogenous, constant
     const = [j for j in z1 if names[j] == "Intercept"]
     order = xv + [j for j in z1 if j not in const] + z2 + const
     th = theta[g]
     Ws = X[:, order] - th[:, None] * Xbar[g][:, order]
-    ys = y - th * ybar[g]
     if method == "ht":
         extra_inst = Xbar[g][:, x1]
     else:
+        times = pd.factorize(design.time, sort=True)[0]
         per = np.full((n, times.max() + 1, len(x1)), np.nan)
         per[g, times] = X[:, x1]
         extra_inst = per.reshape(n, -1)[g]
     A = np.column_stack([dev[:, xv], extra_inst, X[:, z1]])
-    b, e, What, bread = _tsls(Ws, ys, A, full=True, what=vcov != "classical")
-    K = len(order)
-    if vcov == "classical":
-        s2 = float(e @ e) / (N - K)
-        V = s2 * bread
-        info = VarianceInfo("classical", dof_rule=f"s2 = SSR*/(N-K) of the GLS-IV regression, K = {K} "
-                                                  "(Stata xthtaylor)")
-    elif vcov in ("cluster", "robust"):
-        codes, cnames = design_clusters(design, None if vcov == "robust" else cluster)
-        V, info, _ = ols_covariance(What, e, "cluster", bread=bread, clusters=codes, cluster_names=cnames)
-    else:
-        raise SpecificationError(f"vcov must be 'classical' or 'cluster' for Hausman-Taylor, got {vcov!r}")
-
-    out_names = tuple(names[j] for j in order)
-    roles = {**{names[j]: "exogenous time-varying" for j in x1}, **{names[j]: "endogenous time-varying" for j in x2},
-             **{names[j]: "exogenous time-invariant" for j in z1},
-             **{names[j]: "endogenous time-invariant" for j in z2}}
+    b, e, What, bread = _tsls(Ws, y - th * ybar[g], A, full=True)
     st: dict[str, float] = {"sigma_u": np.sqrt(s2u), "sigma_e": np.sqrt(s2e),
                             "rho": s2u / (s2u + s2e) if s2u + s2e > 0 else float("nan")}
     st.update(theta_summary(theta))
     st.update(k1=len(x1), k2=len(x2), g1=len(z1), g2=len(z2))
+    return {"b": b, "e": e, "What": What, "bread": bread, "order": order, "theta": theta, "gam": gam,
+            "stats": st, "n_instruments": A.shape[1]}
+
+
+def _role_names(names: Sequence[str], roles: list[list[int]]) -> dict[str, str]:
+    labels = ("exogenous time-varying", "endogenous time-varying", "exogenous time-invariant",
+              "endogenous time-invariant")
+    return {names[j]: lab for cols, lab in zip(roles, labels) for j in cols}
+
+
+def _notes(names: Sequence[str], roles: list[list[int]], method: str, sigma_u: float) -> list[str]:
     label = "Hausman-Taylor" if method == "ht" else "Amemiya-MaCurdy"
-    notes = [f"{label}: endogenous time-varying {[names[j] for j in x2]}, endogenous time-invariant "
-             f"{[names[j] for j in z2]}; instruments: within deviations of x, "
+    notes = [f"{label}: endogenous time-varying {[names[j] for j in roles[1]]}, endogenous time-invariant "
+             f"{[names[j] for j in roles[3]]}; instruments: within deviations of x, "
              + ("firm means of exogenous x1" if method == "ht" else "exogenous x1 in every period") + ", z1"]
-    if s2u == 0:
+    if sigma_u == 0:
         notes.append("sigma_u^2 estimate was negative and set to 0")
-    return EstimationResult(
-        model=f"{label} estimation", estimator=label, depvar=design.depvar, names=out_names, coef=b, vcov=V,
-        variance=info, nobs=N, df_resid=None, formula=design.formula, omitted=design.omitted, stats=st,
-        effects={"Firm effects": "Random (correlated with endogenous terms)"}, notes=tuple(notes),
-        extra={"roles": roles, "theta_i": theta, "resid": e, "instruments": A.shape[1], "gamma_step2": gam},
-        **panel_shape(design.index))
+    return notes
 
 
-def _tsls(W: np.ndarray, y: np.ndarray, A: np.ndarray, full: bool = False, what: bool = True):
+@dataclass(frozen=True)
+class _Fitted:
+    """Ŵ = A_s C, the first-stage fitted regressors, built only when a sandwich variance asks for them."""
+
+    As: np.ndarray
+    C: np.ndarray
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self.As @ self.C
+        return out if dtype is None else out.astype(dtype)
+
+
+def _tsls(W: np.ndarray, y: np.ndarray, A: np.ndarray, full: bool = False):
     """2SLS of y on W with instruments A from cross-products: Ŵ = A(A'A)⁺A'W, b = (Ŵ'W)⁻¹Ŵ'y.
 
     The pseudo-inverse (on column-equilibrated A'A) tolerates redundant instruments, e.g. the constant among both
-    the firm means of x1 and z1. Returns b, residuals y − Wb and, with ``full``, Ŵ and (Ŵ'Ŵ)⁻¹.
+    the firm means of x1 and z1. Returns b, residuals y − Wb and, with ``full``, Ŵ (deferred) and (Ŵ'Ŵ)⁻¹.
     """
     scale = np.sqrt((A * A).sum(0))
     scale[scale == 0] = 1.0
@@ -218,5 +274,5 @@ def _tsls(W: np.ndarray, y: np.ndarray, A: np.ndarray, full: bool = False, what:
     b = bread @ (C.T @ Ay)
     e = y - W @ b
     if full:
-        return b, e, (As @ C if what else None), bread
+        return b, e, _Fitted(As, C), bread
     return b, e

@@ -26,20 +26,20 @@ from ._demean import entity_codes, group_means
 from ._linear import (
     cluster_columns,
     corr2,
-    design_clusters,
+    design_fit,
     fast_design,
     independent_columns,
     independent_in_gram,
     ols,
-    time_codes_of,
+    scaled_gram,
     warn_dropped,
-    warn_few_clusters,
 )
-from .covariance import ols_covariance, wald_zero
-from .design import Design, SpecificationError, panel_shape
-from .results import EstimationResult, VarianceInfo
+from .design import Design, SpecificationError, as_panel_frame, panel_shape
+from .predict import Predictor
+from .results import EstimationResult, build_result
+from .variance import VarianceSpec, parse_vcov
 
-__all__ = ["random_effects", "swamy_arora", "VarianceComponents"]
+__all__ = ["random_effects", "swamy_arora", "VarianceComponents", "fit_re"]
 
 
 # ------------------------------------------------------------------------------------------------ components
@@ -89,7 +89,8 @@ def swamy_arora(y: np.ndarray, X: np.ndarray, g: np.ndarray, counts: np.ndarray,
     # firms only if its within sum of squares is a non-negligible share of its raw sum of squares
     raw = np.diag(gram)[:k]
     varying = np.flatnonzero(np.diag(Sxx) > 1e-10 * raw)
-    kw_cols = varying[independent_in_gram(Sxx[np.ix_(varying, varying)])] if len(varying) else varying
+    kw_cols = varying[independent_in_gram(scaled_gram(Sxx[np.ix_(varying, varying)]), tiny=0.0)] if len(varying) \
+        else varying
     if len(kw_cols):
         bw = np.linalg.solve(Sxx[np.ix_(kw_cols, kw_cols)], Sxy[kw_cols])
         ssr_w = float(Syy - bw @ Sxy[kw_cols])
@@ -120,39 +121,24 @@ def theta_summary(theta: np.ndarray) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------------------------------------ estimator
-def gls_covariance(Xs: np.ndarray | None, e: np.ndarray, xtx_inv: np.ndarray, design: Design, *,
-                   vcov: str, cluster: str | Sequence[str] | None, dof: str, entity: np.ndarray | None = None,
-                   ) -> tuple[np.ndarray, VarianceInfo]:
-    """Covariance of a quasi-demeaned (GLS) regression as ``xtreg, re`` computes it.
+@dataclass(frozen=True)
+class QuasiDemeaned:
+    """X − θ_i x̄_i, built only when a sandwich variance asks for it (``np.asarray``): the classical variance of
+    random effects needs only cross-products."""
 
-    classical: s²(X*'X*)⁻¹ with s² = SSR*/(N − K) of the transformed regression; ``robust`` is, as in Stata's
-    ``xtreg``, clustered by firm; ``cluster``: (X*'X*)⁻¹(Σ_g S_g S_g')(X*'X*)⁻¹ · G/(G−1)·(N−1)/(N−K)
-    (``dof="stata"``). Other kinds (``cluster2``, ``driscoll-kraay``) use the same transformed scores.
-    """
-    if vcov == "robust":
-        vcov, cluster = "cluster", None
-    if vcov == "classical" and Xs is None:  # the transformed regressors are not needed: s²(X*'X*)⁻¹
-        n, k = len(e), xtx_inv.shape[0]
-        if dof == "none":
-            return xtx_inv * float(e @ e) / n, VarianceInfo("classical", dof_rule="s2 = SSR/N")
-        return xtx_inv * float(e @ e) / (n - k), VarianceInfo("classical", dof_rule=f"s2 = SSR/(N-K), K = {k}")
-    kw: dict[str, Any] = {"bread": xtx_inv, "dof": dof}
-    if vcov in ("cluster", "cluster2"):
-        codes, names = design_clusters(design, cluster, entity=entity)
-        if vcov == "cluster2" and codes.ndim != 2:
-            raise SpecificationError("vcov='cluster2' needs two cluster variables, e.g. cluster=('firm_id', 'year')")
-        kw.update(clusters=codes, cluster_names=names)
-        warn_few_clusters(codes, names)
-    elif vcov == "driscoll-kraay":
-        kw["time"] = time_codes_of(design.index)  # calendar years: a gap is a lag of two
-    elif vcov != "classical":
-        raise SpecificationError(f"vcov must be classical|robust|cluster|cluster2|driscoll-kraay, got {vcov!r}")
-    V, info, _ = ols_covariance(Xs, e, vcov, **kw)
-    return V, info
+    X: np.ndarray
+    Xbar: np.ndarray
+    codes: np.ndarray
+    theta: np.ndarray
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self.X - self.theta[self.codes][:, None] * self.Xbar[self.codes]
+        return out if dtype is None else out.astype(dtype)
 
 
-def random_effects(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str = "classical",
-                   cluster: str | Sequence[str] | None = None, dof: str = "stata") -> EstimationResult:
+def random_effects(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str | None = None,
+                   cluster: str | Sequence[str] | None = None, dof: str = "stata", bandwidth: int | None = None,
+                   entity: str | None = None, time: str | None = None) -> EstimationResult:
     r"""Random-effects (GLS) regression with Swamy–Arora variance components, as Stata ``xtreg, re``.
 
     .. math::  y_{it} - θ_i \bar y_i = (x_{it} - θ_i \bar x_i)'β + ν_{it}, \quad
@@ -166,40 +152,87 @@ def random_effects(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str 
 
     Parameters
     ----------
-    data : SurveyPanel or DataFrame indexed by (firm, year).
+    data : SurveyPanel, (firm, year)-indexed DataFrame, or a plain DataFrame with ``entity=``/``time=``.
     formula : e.g. ``"log_sales ~ log_labor + manager_schooling + C(year)"``.
     vcov : ``"classical"`` (default): s²(X*'X*)⁻¹, s² = SSR*/(N − K) of the GLS regression (Stata's
-        conventional VCE); ``"robust"``: clustered by firm, as Stata ``xtreg, re vce(robust)``; ``"cluster"``:
-        clustered by ``cluster`` (default the firm), factor G/(G−1)·(N−1)/(N−K) (Stata ``vce(cluster id)``);
-        also ``"cluster2"`` and ``"driscoll-kraay"`` on the transformed scores.
-    dof : small-sample rule passed to :func:`~clusterecon.estimators.covariance.ols_covariance`.
+        conventional VCE); ``"cluster"``: clustered by firm unless ``cluster`` names one or two variables, factor
+        G/(G−1)·(N−1)/(N−K) (Stata ``xtreg, re vce(cluster id)``, which is also what Stata's ``vce(robust)``
+        computes); ``"robust"`` is HC1 on the transformed regression, as everywhere in clusterecon (a change from
+        earlier versions, where it meant clustered by firm); ``"hc0"``–``"hc3"``, ``"driscoll-kraay"`` on the
+        transformed scores.
+    dof, bandwidth : small-sample rule and Driscoll–Kraay bandwidth (:mod:`clusterecon.estimators.variance`).
 
     Returns
     -------
     EstimationResult with z (normal) inference as Stata; ``stats``: ``sigma_u``, ``sigma_e``, ``rho``,
-    ``theta`` (balanced) or ``theta_min``/``theta_mean``/``theta_max`` (unbalanced); ``rsquared``: within,
-    between, overall (squared correlations, as Stata); ``tests["wald"]``: χ² that all slopes are zero;
-    ``extra``: ``components`` (:class:`VarianceComponents`), ``s2`` (the s² behind the classical VCE, used by
+    ``theta`` (balanced) or ``theta_min``/``theta_mean``/``theta_max`` (unbalanced); ``r2_within``,
+    ``r2_between``, ``r2_overall`` (squared correlations, as Stata); ``tests["wald"]``: χ² that all slopes are
+    zero; ``fitted`` = x'b, ``resid`` = y − x'b (Stata's ``ue``), ``estimated_effects["firm"]`` the predicted
+    û_i = (1 − (1 − θ_i)²)(ȳ_i − x̄_i'b) (Stata ``predict u``); ``extra``: ``components``
+    (:class:`VarianceComponents`), ``s2`` (the s² behind the classical VCE, used by
     :func:`~clusterecon.estimators.spectests.hausman`).
 
     References
     ----------
     Swamy and Arora (1972), Econometrica 40(2); Baltagi (2021), §2.3, Table 2.1 (Grunfeld); Wooldridge (2010),
     §10.7; StataCorp, [XT] xtreg, Methods and formulas.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> firm, year = np.repeat(np.arange(50), 4), np.tile(np.arange(2001, 2005), 50)
+    >>> u = rng.normal(size=50)[firm]
+    >>> df = pd.DataFrame({"firm": firm, "year": year, "x": rng.normal(size=200)})
+    >>> df["y"] = 1 + 0.5 * df.x + u + rng.normal(size=200)
+    >>> re = random_effects(df, "y ~ x", entity="firm", time="year", vcov="cluster")
+    >>> float(round(re.params["x"], 2)), re.uses_t, re.variance.clusters
+    (0.45, False, ('firm',))
     """
-    design = fast_design(data, formula, extra=cluster_columns(data, cluster))
-    res = _fit_re(design, vcov=vcov, cluster=cluster, dof=dof, model="Random-effects GLS regression")
-    return res
+    spec = parse_vcov(vcov or "classical", cluster, dof=dof, bandwidth=bandwidth, estimator="random_effects")
+    df = as_panel_frame(data, entity=entity, time=time)
+    design = fast_design(df, formula, extra=cluster_columns(df, spec.clusters))
+    return fit_re(design, spec, model="Random-effects GLS regression")
 
 
-def _fit_re(design: Design, *, vcov: str, cluster: Any, dof: str, model: str,
-            notes: Sequence[str] = (), extra: dict[str, Any] | None = None) -> EstimationResult:
+def fit_re(design: Design, spec: VarianceSpec, *, model: str, notes: Sequence[str] = (),
+           extra: dict[str, Any] | None = None) -> EstimationResult:
+    """Random-effects GLS of a built design under ``spec`` (shared with :func:`~.cre.correlated_re`)."""
+    gls = _gls(design)
+    comp, b, names, X = gls["comp"], gls["b"], gls["names"], gls["X"]
+    N, K = X.shape
+    st: dict[str, float] = {"sigma_u": np.sqrt(comp.sigma2_u), "sigma_e": np.sqrt(comp.sigma2_e), "rho": comp.rho}
+    st.update(theta_summary(comp.theta))
+    g, e = gls["g"], gls["e"]
+    fit = design_fit(design, spec, bread=gls["xtx_inv"], regressors=QuasiDemeaned(X, gls["Xbar"], g, comp.theta),
+                     resid=e, inference="normal")
+    note = ["Swamy-Arora variance components (Stata xtreg, re); theta_i = 1 - sigma_e/sqrt(T_i sigma_u^2 + "
+            "sigma_e^2)"]
+    if comp.sigma2_u == 0:
+        note.append("sigma_u^2 estimate was negative and set to 0: RE equals pooled OLS")
+    xb = X @ b
+    shrink = 1 - (1 - comp.theta) ** 2
+    u = pd.Series(shrink * gls["rbar"], index=pd.Index(pd.unique(design.index.get_level_values(0)))
+                  .sort_values().rename(design.index.names[0]), name="firm effect")
+    return build_result(
+        fit, spec, wald_terms=[j for j, nm in enumerate(names) if nm != "Intercept"], model=model,
+        estimator="random effects (GLS)", depvar=design.depvar, names=names, coef=b, nobs=N,
+        df_resid=float(N - K), formula=design.formula, rsquared=gls["rsq"], omitted=design.omitted,
+        dropped_regressors=gls["dropped"], stats=st, effects={"Firm effects": "Random"},
+        notes=tuple(note) + tuple(notes), index=design.index, residuals=design.y - xb, fitted_values=xb,
+        predictor=Predictor(design.terms, columns=names), estimated_effects={"firm": u},
+        extra={"components": comp, "s2": float(e @ e) / (N - K), "resid": e, "theta_i": comp.theta,
+               **(extra or {})}, **panel_shape(design.index))
+
+
+def _gls(design: Design) -> dict[str, Any]:
+    """Swamy–Arora components and the GLS coefficients from cross-products (the data are read about once)."""
     y, X = design.y, design.X
     g, counts = entity_codes(design.index)
     Z = np.column_stack([X, y])
     gram = Z.T @ Z
     k0 = X.shape[1]
-    keep = independent_in_gram(gram[:k0, :k0])
+    keep = independent_in_gram(scaled_gram(gram[:k0, :k0]), tiny=0.0)  # units do not decide collinearity
     dropped = tuple((design.names[j], "collinear with other regressors") for j in range(k0) if j not in keep)
     if len(keep) < k0:
         warn_dropped(dropped)
@@ -216,37 +249,14 @@ def _fit_re(design: Design, *, vcov: str, cluster: Any, dof: str, model: str,
     xtx_inv = np.linalg.inv(Ss[:k, :k])
     xtx_inv = (xtx_inv + xtx_inv.T) / 2
     b = xtx_inv @ Ss[:k, k]
-    xb = X @ b
-    r = y - xb
     rbar = ybar - Xbar @ b
-    th = comp.theta[g]
-    e = r - th * rbar[g]  # residuals of the transformed regression
-    Xs = None if vcov == "classical" else X - th[:, None] * Xbar[g]
-    V, info = gls_covariance(Xs, e, xtx_inv, design, vcov=vcov, cluster=cluster, dof=dof, entity=g)
-    N, K = X.shape
-    s2 = float(e @ e) / (N - K)
-    shape = panel_shape(design.index)
+    e = y - X @ b - comp.theta[g] * rbar[g]  # residuals of the transformed regression
     Sw = gram - (Zbar * counts[:, None]).T @ Zbar
     bsb = float(b @ Sw[:k, :k] @ b)
     rsq = {
         "within": float((b @ Sw[:k, k]) ** 2 / (bsb * Sw[k, k])) if bsb > 0 and Sw[k, k] > 0 else float("nan"),
         "between": corr2(Xbar @ b, ybar),
-        "overall": corr2(xb, y),
+        "overall": corr2(X @ b, y),
     }
-    st: dict[str, float] = {"sigma_u": np.sqrt(comp.sigma2_u), "sigma_e": np.sqrt(comp.sigma2_e), "rho": comp.rho}
-    st.update(theta_summary(comp.theta))
-    slopes = [j for j, nm in enumerate(names) if nm != "Intercept"]
-    tests = {}
-    if slopes:
-        tests["wald"] = wald_zero(b, V, slopes, "all slopes are zero")
-    ex = {"components": comp, "s2": s2, "resid": e, "theta_i": comp.theta}
-    ex.update(extra or {})
-    note = ["Swamy-Arora variance components (Stata xtreg, re); theta_i = 1 - sigma_e/sqrt(T_i sigma_u^2 + "
-            "sigma_e^2)"]
-    if comp.sigma2_u == 0:
-        note.append("sigma_u^2 estimate was negative and set to 0: RE equals pooled OLS")
-    return EstimationResult(
-        model=model, estimator="random effects (GLS)", depvar=design.depvar, names=names, coef=b, vcov=V,
-        variance=info, nobs=N, df_resid=None, formula=design.formula, rsquared=rsq, omitted=design.omitted,
-        dropped_regressors=dropped, stats=st, effects={"Firm effects": "Random"}, tests=tests,
-        notes=tuple(note) + tuple(notes), extra=ex, **shape)
+    return {"comp": comp, "b": b, "names": names, "X": X, "Xbar": Xbar, "g": g, "e": e, "rbar": rbar,
+            "xtx_inv": xtx_inv, "rsq": rsq, "dropped": dropped}

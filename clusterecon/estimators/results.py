@@ -1,16 +1,50 @@
-"""Immutable estimation results shared by every clusterecon estimator.
+"""Immutable estimation results shared by every clusterecon estimator: the results contract.
 
 Every estimator returns an :class:`EstimationResult` (or a subclass adding fields): named ``params``,
-``std_errors``, ``tstats``, ``pvalues``, ``conf_int()``, ``cov``, ``nobs``, the variance convention
-(:class:`VarianceInfo`) printed in every summary, the observations left out with their reasons, and the pieces a
-tables layer needs (``tidy()``, ``glance()``, ``effects``). Tests of restrictions return :class:`TestResult`.
+``std_errors`` (= ``bse``), ``tstats``, ``pvalues``, ``conf_int()``, ``cov``, ``nobs``, ``df_resid`` (N − K, the
+residual degrees of freedom) kept apart from ``df_inference`` (the df of the t/F reference distribution: N − K,
+G − 1, T − 1, or None for normal/χ² inference), the variance convention (:class:`VarianceInfo`) printed in every
+summary, the observations left out with their reasons, ``resid``/``fitted``/``predict(newdata)``, estimated fixed
+effects where they exist, ``llf``/``aic``/``bic`` for ML, R² variants as named attributes (``r2``, ``r2_adj``,
+``r2_within``, ``r2_between``, ``r2_overall``, ``r2_pseudo``), ``wald_test`` on formulaic's linear constraints,
+``summary()``/``tidy()``/``glance()``, ``with_vcov(...)`` (a new result under another variance, no refit) and
+pickling. Tests of restrictions return :class:`TestResult`.
 
-Inference uses Student-t with ``df_resid`` degrees of freedom when ``df_resid`` is set (Stata's convention for
-linear models; for cluster-robust variance Stata uses G − 1), and the normal distribution otherwise (ML models).
+How to write an estimator
+-------------------------
+1. Parse the options once, before fitting::
+
+       spec = parse_vcov(vcov, cluster, dof=dof, supported=("classical", "hc1", "cluster"), estimator="my model")
+
+   (:mod:`clusterecon.estimators.variance`; anything the model cannot honour is an error there, never ignored).
+2. Build the sample with :func:`clusterecon.estimators.design.build_design` (it counts every row left out) and fit.
+3. Keep what every variance needs in a :class:`~clusterecon.estimators.fit.Fit`::
+
+       fit = Fit("ls", bread=inv(X'X), regressors=X, resid=e, frame=design.cluster_frame(), time=...)   # OLS-like
+       fit = Fit("ml", bread=inv(H), scores=S, frame=..., supported=ML_KINDS, inference="normal")          # ML
+
+4. Assemble the result in one step (covariance, model test, the contract's fields)::
+
+       return build_result(fit, spec, model="My model", estimator="OLS", depvar=design.depvar,
+                           names=names, coef=b, nobs=n, df_resid=n - k, index=design.index, resid=e,
+                           fitted=y - e, predictor=Predictor(design.terms, link="identity"),
+                           rsquared={"r2": r2}, wald_terms=slopes, ...)
+
+   ``build_result`` is a thin wrapper around the keyword constructor ``EstimationResult(model=..., ...)``, which
+   keeps working for results built by hand (then ``df_inference`` defaults to ``df_resid`` and ``with_vcov``
+   is unavailable because no :class:`Fit` is attached).
+5. Write a numpydoc docstring with the model in math, the variance formula, a reference and a runnable
+   ``Examples`` section (the docstring tests execute it), and add the estimator to the contract test
+   (``tests/test_contract.py``).
+
+Inference uses Student-t with ``df_inference`` degrees of freedom when it is set (Stata's convention for linear
+models; for cluster-robust variance Stata uses G − 1), and the normal distribution otherwise (ML models).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -25,9 +59,9 @@ from scipy import stats
 class VarianceInfo:
     """What variance estimator produced ``cov``.
 
-    ``kind``: classical | robust | cluster | cluster2 | driscoll-kraay | oim | opg | bootstrap | delta;
-    ``clusters``: the clustering column(s); ``n_clusters``: G for each; ``dof_rule``: the small-sample rule in
-    words (e.g. ``"Stata xtreg: G/(G-1)·(N-1)/(N-K), K = slopes + constant"``).
+    ``kind``: classical | robust (HC1) | hc0 | hc2 | hc3 | cluster | cluster2 | driscoll-kraay | oim | opg |
+    bootstrap | delta; ``clusters``: the clustering column(s); ``n_clusters``: G for each; ``dof_rule``: the
+    small-sample rule in words (e.g. ``"Stata xtreg: G/(G-1)·(N-1)/(N-K), K = slopes + constant"``).
     """
 
     kind: str
@@ -39,7 +73,10 @@ class VarianceInfo:
     def describe(self) -> str:
         names = {
             "classical": "classical (homoskedastic)",
-            "robust": "heteroskedasticity-robust",
+            "robust": "heteroskedasticity-robust (HC1)",
+            "hc0": "heteroskedasticity-robust (HC0)",
+            "hc2": "heteroskedasticity-robust (HC2)",
+            "hc3": "heteroskedasticity-robust (HC3)",
             "cluster": "cluster-robust",
             "cluster2": "two-way cluster-robust (Cameron-Gelbach-Miller)",
             "driscoll-kraay": "Driscoll-Kraay",
@@ -84,15 +121,53 @@ class TestResult:
         return s + (f"  ({self.note})" if self.note else "")
 
 
+#: The R² variants a result may carry, by typed key; older spellings are mapped onto them.
+RSQUARED_KEYS = ("r2", "adj", "within", "between", "overall", "pseudo")
+_RSQ_ALIASES = {"pseudo (McFadden)": "pseudo", "Pseudo R2": "pseudo", "prsquared": "pseudo", "R2": "r2",
+                "r2_adj": "adj", "adjusted": "adj"}
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __reduce__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
 def _frozen_array(a: Any) -> np.ndarray:
     arr = np.array(a, dtype=float, copy=True)
     arr.setflags(write=False)
     return arr
 
 
+def _readonly(a: Any) -> np.ndarray | None:
+    if a is None:
+        return None
+    arr = np.asarray(a)
+    if arr.flags.writeable:
+        arr = arr.view()
+        arr.setflags(write=False)
+    return arr
+
+
+_MAPPINGS = ("rsquared", "stats", "effects", "tests", "extra", "estimated_effects")
+
+
 @dataclass(frozen=True, kw_only=True)
 class EstimationResult:
-    """Result of one estimation. Construct through keyword arguments; everything is read-only afterwards."""
+    """Result of one estimation. Construct through keyword arguments; everything is read-only afterwards.
+
+    ``df_resid`` is N − K; ``df_inference`` the t/F degrees of freedom (None = normal); when only ``df_resid`` is
+    given it is used for both (results built by hand). ``fit`` keeps the variance ingredients (``with_vcov``);
+    ``index`` the (entity, time) index of the estimation observations; ``residuals``/``fitted_values`` their
+    residuals and fitted values; ``predictor`` how to predict on new data; ``estimated_effects`` the estimated
+    fixed effects by name (``"firm"``, ``"year"``); ``n_params`` the number of free parameters for AIC/BIC
+    (default: the number of reported terms).
+    """
 
     model: str
     estimator: str
@@ -117,16 +192,41 @@ class EstimationResult:
     tests: Mapping[str, TestResult] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+    df_inference: float | None = UNSET
+    fit: Any = field(default=None, repr=False)
+    index: pd.Index | None = field(default=None, repr=False)
+    residuals: np.ndarray | None = field(default=None, repr=False)
+    fitted_values: np.ndarray | None = field(default=None, repr=False)
+    predictor: Any = field(default=None, repr=False)
+    estimated_effects: Mapping[str, pd.Series] = field(default_factory=dict, repr=False)
+    n_params: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "coef", _frozen_array(self.coef))
         object.__setattr__(self, "vcov", _frozen_array(self.vcov))
         object.__setattr__(self, "names", tuple(self.names))
-        for name in ("rsquared", "stats", "effects", "tests", "extra"):
+        rsq = {}
+        for k, v in dict(self.rsquared).items():
+            key = _RSQ_ALIASES.get(k, k)
+            if key not in RSQUARED_KEYS:
+                raise ValueError(f"rsquared key {k!r} is not one of {RSQUARED_KEYS}")
+            rsq[key] = float(v)
+        object.__setattr__(self, "rsquared", rsq)
+        for name in _MAPPINGS:
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+        if self.df_inference is UNSET:
+            object.__setattr__(self, "df_inference", self.df_resid)
+        for name in ("residuals", "fitted_values"):
+            object.__setattr__(self, name, _readonly(getattr(self, name)))
         k = len(self.names)
         if self.coef.shape != (k,) or self.vcov.shape != (k, k):
             raise ValueError(f"coef/vcov shapes {self.coef.shape}/{self.vcov.shape} do not match {k} names")
+
+    def __reduce__(self) -> tuple:
+        state = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        for name in _MAPPINGS:
+            state[name] = dict(state[name])
+        return (_rebuild, (type(self), state))
 
     # ---------------------------------------------------------------- named views
     @property
@@ -150,22 +250,29 @@ class EstimationResult:
         return pd.Series(self._se(), index=list(self.names), name="std_errors")
 
     @property
+    def bse(self) -> pd.Series:
+        """Standard errors (statsmodels' name for :attr:`std_errors`)."""
+        return self.std_errors
+
+    @property
     def tstats(self) -> pd.Series:
         with np.errstate(divide="ignore", invalid="ignore"):
             return pd.Series(self.coef / self._se(), index=list(self.names), name="tstats")
 
     @property
     def uses_t(self) -> bool:
-        return self.df_resid is not None
+        return self.df_inference is not None
 
     @property
     def pvalues(self) -> pd.Series:
         t = np.abs(self.tstats.to_numpy())
-        p = 2 * (stats.t.sf(t, self.df_resid) if self.uses_t else stats.norm.sf(t))
+        p = 2 * (stats.t.sf(t, self.df_inference) if self.uses_t else stats.norm.sf(t))
         return pd.Series(p, index=list(self.names), name="pvalues")
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        q = stats.t.ppf(0.5 + level / 2, self.df_resid) if self.uses_t else stats.norm.ppf(0.5 + level / 2)
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        q = stats.t.ppf(0.5 + level / 2, self.df_inference) if self.uses_t else stats.norm.ppf(0.5 + level / 2)
         se = self.std_errors.to_numpy()
         return pd.DataFrame({"lower": self.coef - q * se, "upper": self.coef + q * se}, index=list(self.names))
 
@@ -173,27 +280,97 @@ class EstimationResult:
     def n_omitted(self) -> int:
         return int(sum(o.n for o in self.omitted))
 
+    # ---------------------------------------------------------------- R², likelihood
+    def _rsq(self, key: str) -> float | None:
+        return self.rsquared.get(key)
+
+    r2 = property(lambda self: self._rsq("r2"), doc="R² (centred when the model has a constant), or None.")
+    r2_adj = property(lambda self: self._rsq("adj"), doc="Adjusted R², or None.")
+    r2_within = property(lambda self: self._rsq("within"), doc="R² within firms (xtreg), or None.")
+    r2_between = property(lambda self: self._rsq("between"), doc="R² between firms (xtreg), or None.")
+    r2_overall = property(lambda self: self._rsq("overall"), doc="R² overall (xtreg), or None.")
+    r2_pseudo = property(lambda self: self._rsq("pseudo"), doc="McFadden's pseudo-R² 1 − llf/llf₀, or None.")
+
+    @property
+    def llf(self) -> float | None:
+        """Maximised log-likelihood (ML models), or None."""
+        return self.loglik
+
+    @property
+    def df_model(self) -> int:
+        """Free parameters counted by AIC/BIC (``n_params``, else the number of reported terms)."""
+        return int(self.n_params if self.n_params is not None else len(self.names))
+
+    @property
+    def aic(self) -> float | None:
+        """Akaike's criterion −2 llf + 2k (Stata ``estat ic``), or None without a likelihood."""
+        return None if self.loglik is None else -2 * self.loglik + 2 * self.df_model
+
+    @property
+    def bic(self) -> float | None:
+        """Schwarz's criterion −2 llf + k ln N (Stata ``estat ic``), or None without a likelihood."""
+        return None if self.loglik is None else -2 * self.loglik + self.df_model * float(np.log(self.nobs))
+
+    # ---------------------------------------------------------------- residuals and predictions
+    def _series(self, values: np.ndarray, name: str) -> pd.Series:
+        idx = self.index if self.index is not None and len(self.index) == len(values) else None
+        return pd.Series(values, index=idx, name=name)
+
+    @property
+    def resid(self) -> pd.Series:
+        """Residuals of the estimation observations (each estimator's docstring says which), indexed like them."""
+        if self.residuals is None:
+            raise AttributeError(f"{self.model} does not define residuals")
+        return self._series(np.asarray(self.residuals), "resid")
+
+    @property
+    def fitted(self) -> pd.Series:
+        """Fitted values of the estimation observations (each estimator's docstring says which)."""
+        if self.fitted_values is None:
+            raise AttributeError(f"{self.model} does not define fitted values")
+        return self._series(np.asarray(self.fitted_values), "fitted")
+
+    def predict(self, newdata: pd.DataFrame | Any = None, *, kind: str | None = None) -> pd.Series | pd.DataFrame:
+        """Predictions on ``newdata`` (a DataFrame or SurveyPanel with the formula's columns), or the fitted
+        values of the estimation sample when ``newdata`` is None. ``kind`` picks the prediction where a model has
+        several (e.g. ``"xb"`` the linear index, ``"pr"`` a probability); the estimator's docstring lists them."""
+        if self.predictor is None:
+            raise NotImplementedError(f"{self.model} has no prediction on new data")
+        return self.predictor.predict(self, newdata, kind)
+
     # ---------------------------------------------------------------- tests
-    def wald_test(self, restrictions: str | Sequence[str] | np.ndarray, value: Sequence[float] | None = None,
-                  ) -> TestResult:
+    def wald_test(self, restrictions: str | Sequence[str] | Mapping[str, float] | np.ndarray,
+                  value: Sequence[float] | None = None) -> TestResult:
         """Wald test of linear restrictions R·b = r.
 
-        ``restrictions``: a matrix R (with ``value`` = r), or strings such as ``"x1 = 0"``, ``"x1 = x2"``,
-        ``"x1 + x2 = 1"``. Uses F(q, df_resid) when the result uses t inference (Stata ``test`` after ``regress``),
-        χ²(q) otherwise: W = (Rb − r)'(R V R')⁻¹(Rb − r).
+        ``restrictions``: a matrix R (with ``value`` = r), or constraints in formulaic's syntax (the one
+        linearmodels uses): ``"x1 = 0"``, ``"x1 = x2"``, ``"x1 + x2 = 1"``, ``"2*x1 - x2 = 1e-3"``, several joined
+        by ``,`` or ``;`` or given as a list, or a mapping ``{"x1": 0, "x2": 1}``. Term names that are not plain
+        identifiers (``I(x3 - 1)``, ``C(year)[T.2002]``, ``a:b``) may be written as they are or in backticks.
+        Uses F(q, df_inference) when the result uses t inference (Stata ``test`` after ``regress``), χ²(q)
+        otherwise: W = (Rb − r)'(R V R')⁻¹(Rb − r).
         """
-        R, r = _restriction_matrix(restrictions, value, self.names)
-        diff = R @ self.coef - r
-        mid = R @ self.vcov @ R.T
-        w = float(diff @ np.linalg.solve(mid, diff))
-        q = R.shape[0]
-        desc = restrictions if isinstance(restrictions, str) else "; ".join(map(str, restrictions)) \
-            if not isinstance(restrictions, np.ndarray) else f"{q} linear restrictions"
-        if self.uses_t:
-            f = w / q
-            return TestResult("Wald F", f, float(stats.f.sf(f, q, self.df_resid)), (q, float(self.df_resid)), "F",
-                              str(desc))
-        return TestResult("Wald", w, float(stats.chi2.sf(w, q)), q, "chi2", str(desc))
+        R, r, desc = restriction_matrix(restrictions, value, self.names)
+        return wald(self.coef, self.vcov, R, r, self.df_inference, desc)
+
+    # ---------------------------------------------------------------- variance after the fit
+    def with_vcov(self, vcov: Any = "classical", cluster: str | Sequence[str] | None = None, *,
+                  dof: str | None = None, bandwidth: int | None = None, data: Any = None) -> EstimationResult:
+        """The same estimates under another variance, as a new result (this one is unchanged); no refit.
+
+        Takes the vocabulary of :mod:`clusterecon.estimators.variance`; ``dof`` defaults to the rule the model was
+        fitted with. A cluster variable that was not carried into the estimation sample is looked up in ``data``
+        by the (entity, time) index. Wald tests stored in ``tests`` are recomputed with the new covariance.
+        """
+        from .fit import covariance
+        from .variance import parse_vcov
+
+        if self.fit is None:
+            raise NotImplementedError(f"{self.model} keeps no variance ingredients; refit it with vcov={vcov!r}")
+        spec = parse_vcov(vcov, cluster, dof=dof or self.fit.dof, bandwidth=bandwidth, supported=self.fit.supported,
+                          dof_rules=self.fit.dof_rules, estimator=self.model, ml=self.fit.method == "ml")
+        V, info, df = covariance(self.fit, spec, data)
+        return _reexpress(self, V, info, df)
 
     # ---------------------------------------------------------------- tables layer
     def tidy(self, level: float = 0.95) -> pd.DataFrame:
@@ -216,6 +393,8 @@ class EstimationResult:
             g[f"R2 {k}" if k != "r2" else "R2"] = v
         if self.loglik is not None:
             g["Log-likelihood"] = self.loglik
+            g["AIC"] = self.aic
+            g["BIC"] = self.bic
         g.update(self.stats)
         return g
 
@@ -228,8 +407,9 @@ class EstimationResult:
             head.append(("Firms", f"{self.n_entities:,}"))
         if self.t_min is not None:
             head.append(("T min/mean/max", f"{self.t_min} / {self.t_mean:.2f} / {self.t_max}"))
+        labels = {"r2": "R-squared", "adj": "Adj. R-squared", "pseudo": "Pseudo R-squared"}
         for k, v in self.rsquared.items():
-            head.append((f"R-squared {k}" if k != "r2" else "R-squared", f"{v:.4f}"))
+            head.append((labels.get(k, f"R-squared {k}"), f"{v:.4f}"))
         if self.loglik is not None:
             head.append(("Log-likelihood", f"{self.loglik:.4f}"))
         for k, v in self.stats.items():
@@ -237,7 +417,7 @@ class EstimationResult:
         for k, v in head:
             lines.append(f"{k:<24}{v:>54}")
         lines.append(f"Variance: {self.variance.describe()}")
-        lines.append(f"Inference: {'t(' + format(self.df_resid, 'g') + ')' if self.uses_t else 'normal'}")
+        lines.append(f"Inference: {'t(' + format(self.df_inference, 'g') + ')' if self.uses_t else 'normal'}")
         lines.append("-" * width)
         tb = self.tidy()
         stat = "t" if self.uses_t else "z"
@@ -265,37 +445,136 @@ class EstimationResult:
         return f"<{type(self).__name__} {self.model}: {self.depvar} ~ {len(self.names)} terms, N={self.nobs}>"
 
 
-def _restriction_matrix(restrictions: Any, value: Sequence[float] | None, names: Sequence[str],
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def _rebuild(cls: type, state: dict[str, Any]) -> EstimationResult:
+    return cls(**state)
+
+
+# ------------------------------------------------------------------------------------------------ assembly
+def build_result(fit: Any, spec: Any, *, data: Any = None, wald_terms: Sequence[int] | None = None,
+                 wald_null: str = "all slopes are zero", cls: type[EstimationResult] = EstimationResult,
+                 **fields: Any) -> EstimationResult:
+    """The one assembly step: covariance of ``fit`` under ``spec`` (see :mod:`.fit`), the model Wald test of the
+    coefficients ``wald_terms`` (stored as ``tests["wald"]`` and recomputed by ``with_vcov``), and the result.
+
+    ``fields`` are :class:`EstimationResult` keyword arguments (``vcov``, ``variance`` and ``df_inference`` come
+    from the covariance; ``df_resid`` defaults to N − K of the fit).
+    """
+    from .fit import covariance
+
+    V, info, df = covariance(fit, spec, data)
+    tests = dict(fields.pop("tests", {}))
+    extra = dict(fields.pop("extra", {}))
+    if wald_terms is not None and len(wald_terms):
+        extra["wald_terms"] = (tuple(int(j) for j in wald_terms), wald_null)
+        tests = {"wald": wald_zero_test(fields["coef"], V, wald_terms, wald_null, df), **tests}
+    return cls(vcov=V, variance=info, df_inference=df, fit=fit, tests=tests, extra=extra, **fields)
+
+
+def _reexpress(res: EstimationResult, V: np.ndarray, info: VarianceInfo, df: float | None) -> EstimationResult:
+    tests = dict(res.tests)
+    wt = res.extra.get("wald_terms")
+    if wt is not None and "wald" in tests:
+        tests["wald"] = wald_zero_test(res.coef, V, wt[0], wt[1], df)
+    for key, t in res.tests.items():  # other stored Wald tests depend on the old covariance: recompute by name
+        spec = res.extra.get("wald_tests", {}).get(key)
+        if spec is not None:
+            R, r = np.asarray(spec[0]), np.asarray(spec[1])
+            new = wald(res.coef, V, R, r, df, t.null)
+            tests[key] = dataclasses.replace(t, stat=new.stat, pvalue=new.pvalue, df=new.df, dist=new.dist,
+                                             note=f"variance: {info.kind}")
+    return dataclasses.replace(res, vcov=V, variance=info, df_inference=df, tests=tests)
+
+
+def add_wald_test(res: EstimationResult, key: str, restrictions: Any, *, name: str, null: str,
+                  ) -> EstimationResult:
+    """``res`` with the Wald test of ``restrictions`` stored as ``tests[key]`` (named ``name``); ``with_vcov``
+    recomputes it under the new covariance."""
+    R, r, _ = restriction_matrix(restrictions, None, res.names)
+    t = wald(res.coef, res.vcov, R, r, res.df_inference, null)
+    t = dataclasses.replace(t, name=name, note=f"variance: {res.variance.kind}")
+    stored = {**res.extra.get("wald_tests", {}), key: (R.tolist(), r.tolist())}
+    return dataclasses.replace(res, tests={**res.tests, key: t}, extra={**res.extra, "wald_tests": stored})
+
+
+def wald_zero_test(coef: np.ndarray, V: np.ndarray, idx: Sequence[int], null: str,
+                   df: float | None = None) -> TestResult:
+    """Wald test that ``coef[idx]`` are all zero: χ²(q) with normal inference (ML, random effects), F(q, df) =
+    W/q when the result uses t(df) inference (Stata's model F after ``regress``/``xtreg, fe``)."""
+    idx = list(idx)
+    q = len(idx)
+    R = np.zeros((q, len(coef)))
+    R[np.arange(q), idx] = 1.0
+    return wald(np.asarray(coef), np.asarray(V), R, np.zeros(q), df, null)
+
+
+def wald(coef: np.ndarray, V: np.ndarray, R: np.ndarray, r: np.ndarray, df: float | None,
+         desc: str) -> TestResult:
+    """W = (Rb − r)'(R V R')⁻¹(Rb − r); F(q, df) = W/q when ``df`` is set, χ²(q) otherwise."""
+    diff = R @ coef - r
+    w = float(diff @ np.linalg.solve(R @ V @ R.T, diff))
+    q = R.shape[0]
+    if df is not None:
+        f = w / q
+        return TestResult("Wald F", f, float(stats.f.sf(f, q, df)), (q, float(df)), "F", desc)
+    return TestResult("Wald", w, float(stats.chi2.sf(w, q)), q, "chi2", desc)
+
+
+_SCI = re.compile(r"(?<![\w.`])((?:\d+\.?\d*|\.\d+)[eE][+-]?\d+)")
+
+
+def restriction_matrix(restrictions: Any, value: Sequence[float] | None, names: Sequence[str],
+                       ) -> tuple[np.ndarray, np.ndarray, str]:
+    """(R, r, description) of linear restrictions on the parameters ``names`` (see ``wald_test``), parsed by
+    formulaic's :class:`~formulaic.utils.constraints.LinearConstraints`."""
     names = list(names)
     if isinstance(restrictions, np.ndarray):
         R = np.atleast_2d(np.asarray(restrictions, dtype=float))
+        if R.shape[1] != len(names):
+            raise ValueError(f"R has {R.shape[1]} columns for {len(names)} parameters")
         r = np.zeros(R.shape[0]) if value is None else np.asarray(value, dtype=float)
-        return R, r
-    if isinstance(restrictions, str):
-        restrictions = [s for s in restrictions.replace(";", ",").split(",") if s.strip()]
-    rows, rhs = [], []
-    for text in restrictions:
-        lhs, _, right = text.partition("=")
-        row = np.zeros(len(names))
-        const = 0.0
-        for side, sign in ((lhs, 1.0), (right or "0", -1.0)):
-            for term in side.replace("-", "+-").split("+"):
-                term = term.strip()
-                if not term:
-                    continue
-                neg = term.startswith("-")
-                term = term.lstrip("-").strip()
-                coef_, _, var = term.rpartition("*")
-                mult = (-1.0 if neg else 1.0) * (float(coef_) if coef_ else 1.0)
-                var = var.strip()
-                if var in names:
-                    row[names.index(var)] += sign * mult
-                else:
-                    try:
-                        const -= sign * mult * float(var)
-                    except ValueError:
-                        raise KeyError(f"{var!r} in restriction {text!r} is not a parameter; have {names}") from None
-        rows.append(row)
-        rhs.append(const)
-    return np.vstack(rows), np.asarray(rhs)
+        return R, r, f"{R.shape[0]} linear restrictions"
+    from formulaic.utils.constraints import LinearConstraints
+
+    if isinstance(restrictions, Mapping):
+        spec: Any = {_quote(str(k), names): v for k, v in restrictions.items()}
+        desc = "; ".join(f"{k} = {v}" for k, v in restrictions.items())
+    else:
+        items = [restrictions] if isinstance(restrictions, str) else list(restrictions)
+        parts = [p.strip() for item in items for p in str(item).split(";") if p.strip()]
+        if not parts:
+            raise ValueError("no restriction given")
+        spec = [_SCI.sub(lambda m: np.format_float_positional(float(m.group(1)), trim="-"), _quote(p, names))
+                for p in parts]
+        desc = "; ".join(parts)
+    try:
+        lc = LinearConstraints.from_spec(spec, variable_names=names)
+    except Exception as exc:  # formulaic raises several types; one message naming the parameters
+        raise KeyError(f"cannot parse restriction {desc!r} ({exc}); parameters are {names}") from None
+    return np.asarray(lc.constraint_matrix, dtype=float), np.asarray(lc.constraint_values, dtype=float), desc
+
+
+def _quote(text: str, names: Sequence[str]) -> str:
+    """Backtick every parameter name that is not a plain identifier, outside existing backticks (longest first)."""
+    special = sorted((n for n in names if not n.isidentifier()), key=len, reverse=True)
+    if not special:
+        return text
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "`":
+            j = text.find("`", i + 1)
+            j = len(text) if j < 0 else j + 1
+            out.append(text[i:j])
+            i = j
+            continue
+        hit = next((n for n in special if text.startswith(n, i)), None)
+        if hit is not None:
+            out.append(f"`{hit}`")
+            i += len(hit)
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+__all__ = ["EstimationResult", "Omitted", "RSQUARED_KEYS", "TestResult", "VarianceInfo", "build_result",
+           "restriction_matrix", "wald", "wald_zero_test", "add_wald_test"]

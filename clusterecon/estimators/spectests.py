@@ -21,10 +21,12 @@ from scipy import stats
 
 from ..panel import SurveyPanel
 from ._demean import entity_codes, group_means, varies_within
-from ._linear import cluster_columns, fast_design, independent_columns, ols
-from .design import SpecificationError
-from .random_effects import gls_covariance, swamy_arora
+from ._linear import cluster_columns, design_fit, fast_design, independent_columns, ols
+from .design import SpecificationError, as_panel_frame
+from .fit import covariance
+from .random_effects import swamy_arora
 from .results import EstimationResult, TestResult
+from .variance import parse_vcov
 
 __all__ = ["hausman", "robust_hausman", "breusch_pagan_lm"]
 
@@ -96,7 +98,8 @@ def hausman(fe_result: EstimationResult, re_result: EstimationResult, sigma: str
 
 
 def robust_hausman(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str = "cluster",
-                   cluster: str | Sequence[str] | None = None, dof: str = "stata") -> TestResult:
+                   cluster: str | Sequence[str] | None = None, dof: str = "stata", entity: str | None = None,
+                   time: str | None = None) -> TestResult:
     r"""Cluster-robust Hausman test of RE against FE by the auxiliary regression (Wooldridge 2010 §10.7.3).
 
     With θ_i from the random-effects fit of ``formula`` (:func:`random_effects`), regress
@@ -109,8 +112,22 @@ def robust_hausman(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str 
     on the augmented model.
 
     Returns a χ²(q) TestResult, q = number of time-varying regressors.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(3)
+    >>> firm = np.repeat(np.arange(60), 3)
+    >>> a = rng.normal(size=60)
+    >>> df = pd.DataFrame({"firm": firm, "year": np.tile([1, 2, 3], 60), "x": rng.normal(size=180) + a[firm]})
+    >>> df["y"] = df.x + a[firm] + rng.normal(size=180)
+    >>> t = robust_hausman(df, "y ~ x", entity="firm", time="year")
+    >>> t.df, t.pvalue < 0.05
+    (1, True)
     """
-    design = fast_design(data, formula, extra=cluster_columns(data, cluster))
+    spec = parse_vcov(vcov, cluster, dof=dof, estimator="robust_hausman")
+    df = as_panel_frame(data, entity=entity, time=time)
+    design = fast_design(df, formula, extra=cluster_columns(df, spec.clusters))
     y, X = design.y, design.X
     X = X[:, independent_columns(X)]
     g, counts = entity_codes(design.index)
@@ -125,7 +142,7 @@ def robust_hausman(data: SurveyPanel | pd.DataFrame, formula: str, *, vcov: str 
         raise SpecificationError("no time-varying regressor: FE and RE cannot be compared")
     A = np.column_stack([Xs, W])
     b, e, bread = ols(A, y - th * ybar[g])
-    V, info = gls_covariance(A, e, bread, design, vcov=vcov, cluster=cluster, dof=dof)
+    V, info, _ = covariance(design_fit(design, spec, bread=bread, regressors=A, resid=e), spec)
     k = X.shape[1]
     idx = np.arange(k, A.shape[1])
     c = b[idx]

@@ -20,7 +20,7 @@ from .. import schema
 from ..problems import Problem
 from ..provenance import ProvenanceLog
 from .casting import apply_currency, apply_scale, cast_canonical, id_strings, urows
-from .errors import LoadError, MappingError, suggest
+from .errors import LoadError, suggest
 from .mapping import CodeMap, Mapping, norm_code
 from .readers import RawTable
 from .recall import wide_to_long
@@ -47,13 +47,18 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
     """Turn ``raw`` (and the firm table ``firms`` if the mapping joins one) into the canonical long frame."""
     log = log if log is not None else ProvenanceLog()
     problems: list[Problem] = []
-    src = raw.path
+    src = raw.label
     if "source_row" in raw.frame.columns:
         raise LoadError(f"file {src} has a column named 'source_row', which clusterecon reserves for record "
                         "numbers; rename it in the file or in the mapping's [rename] (e.g. source_row = \"row_raw\")")
-    mapping.check_columns(raw.frame.columns, src, firm_columns=firms.frame.columns if firms is not None else ())
-    log.add("read", f"read {raw.n_rows} records from {src}", n_rows=raw.n_rows, file=src, format=raw.format,
+    mapping.check_columns(raw.frame.columns, src, firm_columns=firms.frame.columns if firms is not None else None,
+                          firm_file=firms.label if firms is not None else "")
+    log.add("read", f"read {raw.n_rows} records from {src}", n_rows=raw.n_rows, file=raw.path, format=raw.format,
             sheet=raw.sheet, encoding=raw.encoding)
+    for t in (raw, firms):
+        for c in (t.na_conversions if t is not None else ()):
+            log.add("read", f"{len(c.rows)} cells of {c.column} holding {c.marker!r} read as missing (NA policy: "
+                    "docs/mapping.md)", c.column, rows=c.rows, marker=c.marker, file=t.path)
     df = raw.frame.copy(deep=False)  # copy-on-write: assigning columns never touches the caller's frame
     df["source_row"] = raw.source_row
     labels = dict(raw.variable_labels)
@@ -64,14 +69,14 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
         value_labels = {**firms.value_labels, **value_labels}
     targets = raw_targets(mapping, df.columns)
     _unlabel_numeric(df, targets, value_labels, log)
-    declared = _declared_missing(raw, firms, targets)
+    declared, ranges = _declared_missing(raw, firms, targets)
     df = _rename(df, mapping, log, problems, src)
     labels = {mapping.rename.get(k, k): v for k, v in labels.items()}
     value_labels = {mapping.rename.get(k, k): v for k, v in value_labels.items()}
     survey_year = mapping.survey_year
     if mapping.recall is not None:
         df = wide_to_long(df, mapping.recall, survey_year=survey_year, survey_round=mapping.survey_round, log=log,
-                          mapping_path=mapping.path)
+                          mapping_path=mapping.path, problems=problems, source=src)
         sy = mapping.recall.survey_year if mapping.recall.survey_year is not None else survey_year
         survey_year = sy if isinstance(sy, int) else None
         if survey_year is None and "recall_lag" in df and len(df):
@@ -83,8 +88,7 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
         df["survey_round"] = pd.array(np.full(len(df), mapping.survey_round), dtype="Int64")
         log.add("derive", f"survey_round set to {mapping.survey_round} from [survey] round", "survey_round",
                 n_rows=len(df))
-    _check_referenced(df, mapping, src)
-    reasons = _missing_codes(df, mapping, log, declared, value_labels)
+    reasons = _missing_codes(df, mapping, log, declared, value_labels, ranges)
     _recode(df, mapping, value_labels, log, problems, src)
     df = cast_canonical(df, log, problems, src)
     apply_scale(df, mapping.scale, log)
@@ -95,45 +99,20 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
     return Canonical(df, problems, log, reasons, labels, mapping.recall is not None, survey_year)
 
 
-def _check_referenced(df: pd.DataFrame, mapping: Mapping, src: str) -> None:
-    """Sections that name a canonical column which the file does not have (after renaming and reshaping) are
-    mistakes: usually a missing or misspelt [rename] line."""
-    have = list(df.columns)
-    refs = [(f"[scale] {c}", c) for c in mapping.scale]
-    refs += [(f"[missing.columns.{c}]", c) for c in mapping.missing_columns]
-    refs += [(f"[currency] columns {c!r}", c) for c in (mapping.currency.columns or ())] if mapping.currency else []
-    refs += [(f"[codes.{c}]", c) for c in mapping.codes]
-    bad = [f"{key}: column {c!r} is not in {src} after renaming{suggest(c, have)}; add a [rename] line for the raw "
-           f"column or remove this entry" for key, c in refs if c not in have]
-    if bad:
-        raise MappingError(mapping.path, bad)
-
-
 # ---------------------------------------------------------------------------------------------------------- join
 def _join_firms(df: pd.DataFrame, firms: RawTable, mapping: Mapping, log: ProvenanceLog, problems: list[Problem],
                 src: str) -> pd.DataFrame:
     spec = mapping.firms
     assert spec is not None
-    kfy, kf = spec.key_firm_years, spec.key_firms
-    bad = []
-    if kfy not in df.columns:
-        bad.append(f"[firms] key = {kfy!r}: column {kfy!r} is not in {src}{suggest(kfy, df.columns)}")
-    if kf not in firms.frame.columns:
-        bad.append(f"[firms] key = {kf!r}: column {kf!r} is not in {firms.path}{suggest(kf, firms.frame.columns)}")
-    if bad:
-        raise MappingError(mapping.path, bad)
+    kfy, kf = spec.key_firm_years, spec.key_firms  # both checked, with the column overlap, by check_columns
     f = firms.frame.copy()
     f["_firm_row"] = firms.source_row
-    overlap = sorted((set(f.columns) & set(df.columns)) - {kf, kfy})
-    if overlap:
-        raise LoadError(f"[firms] join in {mapping.path}: columns {overlap} are in both {src} and {firms.path}; "
-                        "drop or rename them in one of the files so each attribute has one source")
     fkey = id_strings(f[kf])
     dup = fkey.duplicated(keep=False) & fkey.notna()
     if dup.any():
         problems.append(Problem.make(
-            "error", "duplicate_firm_record", f"firm ids appear more than once in the firm table {firms.path}",
-            column=kf, rows=f.loc[dup, "_firm_row"], values=fkey[dup].unique()[:20], source=firms.path,
+            "error", "duplicate_firm_record", f"firm ids appear more than once in the firm table {firms.label}",
+            column=kf, rows=f.loc[dup, "_firm_row"], values=fkey[dup].unique()[:20], source=firms.label,
             fix="keep one record per firm in the firm table"))
         f = f.loc[~fkey.duplicated(keep="first")]
         fkey = fkey.loc[f.index]
@@ -149,20 +128,20 @@ def _join_firms(df: pd.DataFrame, firms: RawTable, mapping: Mapping, log: Proven
     if unmatched.any():
         problems.append(Problem.make(
             "warning", "firm_not_in_firm_table", f"firm-year records whose firm is not in the firm table "
-            f"{firms.path}; their firm attributes are missing", column=kfy, rows=merged.loc[unmatched, "source_row"],
+            f"{firms.label}; their firm attributes are missing", column=kfy, rows=merged.loc[unmatched, "source_row"],
             values=merged.loc[unmatched, "_key"].unique()[:20], source=src,
-            fix=f"add the firms to {firms.path} or correct the ids"))
+            fix=f"add the firms to {firms.label} or correct the ids"))
     used = set(merged["_key"].dropna())
     orphan = ~f["_key"].isin(used)
     if orphan.any():
         problems.append(Problem.make(
-            "info", "firm_without_firm_years", f"firms in {firms.path} with no record in {src}; they are not in the "
+            "info", "firm_without_firm_years", f"firms in {firms.label} with no record in {src}; they are not in the "
             "panel", column=kf, rows=f.loc[orphan, "_firm_row"], values=f.loc[orphan, "_key"][:20],
-            source=firms.path))
-    log.add("join", f"joined firm table {firms.path} ({len(f)} firms) to {src} on {kfy!r} = {kf!r}: "
+            source=firms.label))
+    log.add("join", f"joined firm table {firms.label} ({len(f)} firms) to {src} on {kfy!r} = {kf!r}: "
             f"{int((~unmatched).sum())} rows matched, {int(unmatched.sum())} without a firm record, "
             f"{int(orphan.sum())} firms without firm-year records", n_rows=len(merged),
-            firm_table=firms.path, unmatched_rows=merged.loc[unmatched, "source_row"].head(200).tolist(),
+            firm_table=firms.label, unmatched_rows=merged.loc[unmatched, "source_row"].head(200).tolist(),
             orphan_firm_rows=f.loc[orphan, "_firm_row"].head(200).astype(int).tolist())
     return merged.drop(columns=["_key", "_firm_row"])
 
@@ -172,11 +151,7 @@ def _rename(df: pd.DataFrame, mapping: Mapping, log: ProvenanceLog, problems: li
             src: str) -> pd.DataFrame:
     if not mapping.rename:
         return df
-    present = {k: v for k, v in mapping.rename.items() if k in df.columns}
-    clash = [f"[rename] {k!r} = {v!r}: {src} already has a column {v!r}; rename that one too or drop this line"
-             for k, v in present.items() if v in df.columns and v not in present and v != k]
-    if clash:
-        raise MappingError(mapping.path, clash)
+    present = {k: v for k, v in mapping.rename.items() if k in df.columns}  # clashes: check_columns
     df = df.rename(columns=present)
     for raw, canon in present.items():
         log.add("rename", f"{raw} → {canon}", canon, n_rows=len(df), raw=raw)
@@ -225,74 +200,106 @@ def _unlabel_numeric(df: pd.DataFrame, targets: dict[str, str], value_labels: di
                 labels={str(k): v for k, v in labels.items()})
 
 
-def _declared_missing(raw: RawTable, firms: RawTable | None, targets: dict[str, str]) -> dict[str, dict[str, str]]:
-    """Missing values a file declares itself (SPSS), keyed by canonical column and code text."""
-    out: dict[str, dict[str, str]] = {}
+def _declared_missing(raw: RawTable, firms: RawTable | None, targets: dict[str, str]
+                      ) -> tuple[dict[str, dict[str, str]], dict[str, list[tuple[float, float, str]]]]:
+    """Missing values the files declare themselves (SPSS values and ranges, Stata ``.a``–``.z``), keyed by canonical
+    column: ({code text: reason}, [(low, high, reason)])."""
+    codes: dict[str, dict[str, str]] = {}
+    ranges: dict[str, list[tuple[float, float, str]]] = {}
     for t in (raw, firms):
         if t is None:
             continue
         for col, vals in t.declared_missing.items():
-            canon = targets.get(col, col)
             for v, reason in vals.items():
-                out.setdefault(canon, {})[norm_code(v)] = reason
-    return out
+                codes.setdefault(targets.get(col, col), {})[norm_code(v)] = reason
+        for col, rs in t.declared_ranges.items():
+            ranges.setdefault(targets.get(col, col), []).extend(rs)
+    return codes, ranges
+
+
+def _as_number(v) -> float | None:
+    if isinstance(v, (bool, np.bool_)):
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if f == f else None
 
 
 def _missing_codes(df: pd.DataFrame, mapping: Mapping, log: ProvenanceLog, declared: dict | None = None,
-                   value_labels: dict | None = None) -> pd.DataFrame:
+                   value_labels: dict | None = None, ranges: dict | None = None) -> pd.DataFrame:
+    """Cells holding a missing-value code become NA; returns one row per cell with its code and reason.
+
+    The mapping's codes apply to every column except the keys and ``[missing] exclude``; the file's own
+    declarations (``declared``, ``ranges``) apply to every column, keys included."""
     empty = pd.DataFrame({"source_row": pd.Series(dtype="int64"), "firm_id": pd.Series(dtype="object"),
                           "year": pd.Series(dtype="Int64"), "column": pd.Series(dtype="object"),
                           "code": pd.Series(dtype="object"), "reason": pd.Series(dtype="object")})
-    declared = declared or {}
-    value_labels = value_labels or {}
-    if not mapping.missing_codes and not mapping.missing_columns and not declared:
+    declared, ranges, value_labels = declared or {}, ranges or {}, value_labels or {}
+    if not mapping.missing_codes and not mapping.missing_columns and not declared and not ranges:
         return empty
     out = []
     skip = set(_KEYS) | set(mapping.missing_exclude) | {"is_recall", "recall_lag", "survey_round"}
     for col in list(df.columns):
-        if col in skip and col not in mapping.missing_columns:
+        if col == "source_row":
             continue
-        codes = {**declared.get(col, {}), **mapping.missing_codes, **mapping.missing_columns.get(col, {})}
-        if not codes:
+        codes = dict(declared.get(col, {}))
+        if col not in skip or col in mapping.missing_columns:
+            codes.update({**mapping.missing_codes, **mapping.missing_columns.get(col, {})})
+        rng = ranges.get(col, [])
+        if not codes and not rng:
             continue
         s = df[col]
         wanted = {norm_code(k): (k, r) for k, r in codes.items()}
         for code, label in value_labels.get(col, {}).items():  # a labelled code arrives as its label text
             if norm_code(code) in wanted and norm_code(label) not in wanted:
                 wanted[norm_code(label)] = wanted[norm_code(code)]
+        code_of = np.empty(len(s), dtype=object)
+        reason_of = np.empty(len(s), dtype=object)
         if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-            num = {}
+            v = s.to_numpy(dtype=float, na_value=np.nan)
+            hit = np.zeros(len(v), dtype=bool)
             for k, (code, reason) in wanted.items():
-                try:
-                    num[float(k)] = (code, reason)
-                except ValueError:
-                    continue
-            if not num:
-                continue
-            hit_vals = s[s.isin(list(num))]
-            keyed = hit_vals.astype(float).map(num)
+                f = _as_number(k)
+                if f is not None:
+                    m = v == f
+                    code_of[m], reason_of[m] = code, reason
+                    hit |= m
+            for lo, hi, reason in rng:
+                m = ~hit & (v >= lo) & (v <= hi)
+                if m.any():
+                    code_of[m] = [norm_code(x) for x in v[m]]
+                    reason_of[m] = reason
+                    hit |= m
         else:
             uniq = s.cat.categories if isinstance(s.dtype, pd.CategoricalDtype) else pd.unique(s.dropna())
-            matched = {u: wanted[norm_code(u)] for u in uniq if norm_code(u) in wanted}
+            matched = {}
+            for u in uniq:
+                f = _as_number(u)
+                if norm_code(u) in wanted:
+                    matched[u] = wanted[norm_code(u)]
+                elif f is not None and (r := next((r for r in rng if r[0] <= f <= r[1]), None)):
+                    matched[u] = (norm_code(u), r[2])
             if not matched:
                 continue
-            hit_vals = s[s.isin(list(matched))]
-            keyed = hit_vals.astype(object).map(matched)
-        if hit_vals.empty:
+            hit = s.isin(list(matched)).to_numpy(dtype=bool)
+            pairs = s[hit].astype(object).map(matched)
+            code_of[hit] = [t[0] for t in pairs]
+            reason_of[hit] = [t[1] for t in pairs]
+        if not hit.any():
             continue
-        idx = hit_vals.index
-        code_col = keyed.map(lambda t: t[0])
-        reason_col = keyed.map(lambda t: t[1])
-        rows = df.loc[idx, "source_row"]
-        for (code, reason), grp in rows.groupby([code_col, reason_col], sort=True):
+        idx = np.flatnonzero(hit)
+        rows = df["source_row"].to_numpy()[idx]
+        hits = pd.DataFrame({"row": rows, "code": code_of[idx], "reason": reason_of[idx]})
+        for (code, reason), grp in hits.groupby(["code", "reason"], sort=True)["row"]:
             # a firm-level value repeated on recalled years is one answer: rows are listed once, cells counted
             log.add("missing_code", f"{len(grp)} cells coded {code} ({reason}) set to missing", col,
                     rows=np.unique(grp.to_numpy()), code=code, reason=reason, cells=len(grp))
-        out.append(pd.DataFrame({"source_row": rows.to_numpy(), "firm_id": df.loc[idx, "firm_id"].to_numpy()
-                                 if "firm_id" in df else None, "year": df.loc[idx, "year"].to_numpy()
-                                 if "year" in df else pd.NA, "column": col, "code": code_col.to_numpy(),
-                                 "reason": reason_col.to_numpy()}))
-        df[col] = s.mask(s.index.isin(idx))
+        out.append(pd.DataFrame({"source_row": rows, "firm_id": df["firm_id"].to_numpy()[idx] if "firm_id" in df
+                                 else None, "year": df["year"].to_numpy()[idx] if "year" in df else pd.NA,
+                                 "column": col, "code": code_of[idx], "reason": reason_of[idx]}))
+        df[col] = s.mask(hit)
     if not out:
         return empty
     res = pd.concat(out, ignore_index=True)

@@ -24,7 +24,8 @@ def urows(s: pd.Series) -> np.ndarray:
 
 
 def id_strings(s: pd.Series) -> pd.Series:
-    """Identifiers as text: whole-number floats lose their ``.0`` (Stata/Excel store ids as doubles)."""
+    """Identifiers as text: whole-number floats lose their ``.0`` (Stata/Excel store ids as doubles), surrounding
+    spaces go, and an empty id is missing."""
     if pd.api.types.is_float_dtype(s.dtype):
         v = s.to_numpy(dtype=float, na_value=np.nan)
         whole = np.isfinite(v) & (np.floor(v) == v)
@@ -32,7 +33,53 @@ def id_strings(s: pd.Series) -> pd.Series:
             return pd.Series(pd.array(v, dtype="Float64").astype("Int64").astype("string"), index=s.index)
     if pd.api.types.is_integer_dtype(s.dtype):
         return s.astype("Int64").astype("string")
-    return s.astype("string").str.strip()
+    if s.dtype == object:  # mixed cells (Excel): numbers that are whole lose their .0 one by one
+        s = s.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else v, na_action="ignore")
+    out = s.astype("string").str.strip()
+    return out.mask(out == "")
+
+
+def firm_ids(s: pd.Series, rows: np.ndarray, log: ProvenanceLog, problems: list[Problem], src: str,
+             column: str = "firm_id") -> pd.Series:
+    """:func:`id_strings` on the distinct raw ids, reporting what normalising them did.
+
+    Raw ids that become the same id (``" A1"`` and ``"A1"``, or the number 7 and the text ``"7"`` in one Excel
+    column) are merged into one firm: a provenance entry and a ``firm_ids_merged`` warning list them with their
+    rows. Ids that differ only in upper/lower case are kept apart, with a ``firm_ids_differ_in_case`` warning."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    raw_u = pd.Series(uniq if not isinstance(uniq, pd.Index) else uniq.to_numpy(), dtype=object)
+    ids_u = id_strings(pd.Series(uniq)).reset_index(drop=True)
+    lut = pd.array([*ids_u.astype(object), pd.NA], dtype="string")
+    out = pd.Series(lut[np.where(codes < 0, len(ids_u), codes)], index=s.index)
+    shown = raw_u.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+    changed = (shown != ids_u.astype(object).fillna("")).to_numpy()
+    if changed.any():
+        log.add("cast", f"{int(changed.sum())} distinct {column} value(s) had surrounding spaces removed (a blank id "
+                "is missing)", column, rows=np.unique(rows[np.isin(codes, np.flatnonzero(
+                    changed))]), examples={str(raw_u[i]): ids_u[i] for i in np.flatnonzero(changed)[:20]})
+    groups = pd.Series(np.arange(len(ids_u))).groupby(ids_u.to_numpy(dtype=object, na_value=None), dropna=True)
+    merged = {k: g.to_numpy() for k, g in groups if len(g) > 1}
+    if merged:
+        members = np.concatenate(list(merged.values()))
+        hit_rows = np.unique(rows[np.isin(codes, members)])
+        vals = [f"{k!r} ← {', '.join(repr(raw_u[i]) for i in g)}" for k, g in list(merged.items())[:20]]
+        log.add("cast", f"{len(merged)} {column} value(s) merged: raw ids that differ only in surrounding spaces or "
+                "number format were read as one firm", column, rows=hit_rows, merged=vals)
+        problems.append(Problem.make(
+            "warning", "firm_ids_merged", f"raw {column} values that differ only in surrounding spaces or number "
+            f"format were read as the same firm ({len(merged)} id(s))", column=column, rows=hit_rows, values=vals,
+            source=src, fix="if they are different firms, give them distinct ids in the file"))
+    distinct = ids_u.dropna().drop_duplicates()
+    folded = distinct.str.casefold()
+    case = folded[folded.duplicated(keep=False)]
+    if len(case):
+        hit_rows = np.unique(rows[out.isin(distinct[case.index]).to_numpy(dtype=bool)])
+        vals = [" / ".join(repr(x) for x in g) for _, g in distinct[case.index].groupby(case.to_numpy())]
+        problems.append(Problem.make(
+            "warning", "firm_ids_differ_in_case", f"{column} values that differ only in upper/lower case are kept as "
+            "different firms", column=column, rows=hit_rows, values=vals[:20], source=src,
+            fix="if they are the same firm, write its id the same way in every record"))
+    return out
 
 
 def _to_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -55,7 +102,7 @@ def cast_canonical(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem]
     for col in list(df.columns):
         spec = schema.BY_NAME.get(col)
         if col == "firm_id":
-            df[col] = id_strings(df[col])
+            df[col] = firm_ids(df[col], df["source_row"].to_numpy(), log, problems, src)
             continue
         if spec is None:
             continue
@@ -77,6 +124,9 @@ def cast_canonical(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem]
                     rows=urows(df.loc[bad, "source_row"]), values=vals[:20])
         if spec.kind == "int":
             v = num.to_numpy(dtype=float, na_value=np.nan)
+            if np.isinf(v).any():  # left as numbers for the validator's non_finite rule, which names the rows
+                df[col] = num
+                continue
             frac = ~np.isnan(v) & (np.floor(v) != v)
             if frac.any():
                 problems.append(Problem.make(

@@ -1,9 +1,21 @@
 """Readers: one call, ``read_table``, for the file formats surveys arrive in.
 
-CSV/TSV and Parquet go through pandas; Excel through pandas/openpyxl; Stata ``.dta`` and SPSS ``.sav`` through
-pyreadstat, which returns value labels (turned into categories) and variable labels. Nothing here is written from
-scratch except the UTF-8 check, which exists to say *where* a file stops being UTF-8 (pandas' own error does not
-give the file offset) and the delimiter sniffing on a small prefix.
+CSV/TSV and Parquet go through pandas; Excel ``.xlsx`` through openpyxl; Stata ``.dta`` and SPSS ``.sav`` through
+pyreadstat, which returns value labels (turned into categories), variable labels and the file's own missing-value
+declarations. Written here, because no reader offers it: the encoding check (UTF-8 with the offset of the first bad
+byte; UTF-16/32 recognised by their byte-order mark or their NUL pattern), the delimiter sniffing on a small
+prefix, the raw header check (pandas silently renames a repeated ``sales`` to ``sales.1``), and the one NA policy.
+
+**One NA policy for every format** (``docs/mapping.md``): a cell is missing when it is empty (a null, or text that
+is blank) or its whole text is one of :data:`NA_TEXT`. Every other marker (``n/a``, ``#N/A``, ``NULL``, ``None``,
+``-``, Excel error cells such as ``#DIV/0!``) stays text, so it is either declared in the mapping's ``[missing]``
+section with its reason or reported as ``text_in_numeric``. pandas' Excel reader would turn those markers and error
+cells into NaN without a trace, hence the openpyxl reading. Cells turned missing by a marker are listed in
+:attr:`RawTable.na_conversions` and land in the provenance log.
+
+**Missing values the file declares**: SPSS user-missing values *and* ranges, and Stata extended missing values
+``.a``–``.z`` (read with pyreadstat's ``user_missing=True``) keep their reason (the value label, else what kind of
+declaration it was); ``canonicalise`` sets them missing and records each cell's reason like a mapping's missing code.
 
 Every table gets ``source_row``: the 1-based record number in the original file, header excluded (Stata ``_n``),
 which every later provenance entry and validation problem cites.
@@ -14,6 +26,7 @@ from __future__ import annotations
 import codecs
 import csv
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import LoadError
+from .errors import LoadError, suggest
 
 #: extension -> format name
 FORMATS: dict[str, str] = {
@@ -29,11 +42,21 @@ FORMATS: dict[str, str] = {
     ".dta": "stata", ".sav": "spss", ".zsav": "spss", ".parquet": "parquet", ".pq": "parquet",
 }
 _SNIFF_BYTES = 64 * 1024
-#: text read as missing in CSV/TSV. Deliberately short: pandas' default list also swallows "n/a", "N/A", "null",
-#: "#N/A" …, which in surveys often carry a reason ("not applicable"); those stay text, so they are either declared
-#: in the mapping's [missing] section (and the reason kept) or reported as text in a numeric column.
-NA_TEXT = ("", "NA", "NaN", "nan", ".")
+#: text read as missing in every format (besides empty cells). Deliberately short: pandas' default list also
+#: swallows "n/a", "N/A", "null", "#N/A" …, which in surveys often carry a reason ("not applicable"); those stay
+#: text, so they are either declared in the mapping's [missing] section (and the reason kept) or reported as text in
+#: a numeric column.
+NA_TEXT = ("NA", "NaN", "nan", ".")
 _CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class NAConversion:
+    """Cells of ``column`` whose text ``marker`` the NA policy read as missing (``rows``: original record numbers)."""
+
+    column: str
+    marker: str
+    rows: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -42,7 +65,8 @@ class RawTable:
 
     ``frame`` holds the columns as the file has them (value-labelled columns as categories of their labels);
     ``source_row`` the 1-based record numbers (header excluded); ``variable_labels`` maps column → label and
-    ``value_labels`` column → {code: label} where the file carries them (Stata, SPSS).
+    ``value_labels`` column → {code: label} where the file carries them (Stata, SPSS). ``sheets`` lists every sheet
+    of a workbook (``sheet`` is the one read).
     """
 
     frame: pd.DataFrame
@@ -53,19 +77,39 @@ class RawTable:
     format: str = ""
     sheet: str | int | None = None
     encoding: str | None = None
-    #: values the file itself declares missing (SPSS user-missing values): column -> {value: reason}
+    #: values the file itself declares missing (SPSS user-missing values, Stata ``.a``–``.z`` written ``".a"``):
+    #: column -> {value: reason}
     declared_missing: dict[str, dict[Any, str]] = field(default_factory=dict)
+    #: SPSS user-missing ranges: column -> [(low, high, reason)], both ends included
+    declared_ranges: dict[str, list[tuple[float, float, str]]] = field(default_factory=dict)
+    sheets: tuple[str, ...] = ()
+    na_conversions: tuple[NAConversion, ...] = ()
 
     @property
     def n_rows(self) -> int:
         return int(self.frame.shape[0])
 
+    @property
+    def label(self) -> str:
+        """The file as messages name it: a workbook's sheet, and its other sheets, are part of the name."""
+        return describe_source(self.path, self.sheet, self.sheets)
+
     @classmethod
     def from_frame(cls, df: pd.DataFrame, name: str = "<DataFrame>") -> RawTable:
-        """Wrap an in-memory frame (its rows are numbered 1..n in their current order)."""
+        """Wrap an in-memory frame (its rows are numbered 1..n in their current order); the NA policy applies."""
         frame = df.reset_index(drop=True)
-        return cls(frame, name, np.arange(1, len(frame) + 1, dtype=np.int64),
-                   variable_labels=dict(df.attrs.get("variable_labels", {}) or {}), format="frame")
+        rows = np.arange(1, len(frame) + 1, dtype=np.int64)
+        frame, conv = apply_na_policy(frame, rows)
+        return cls(frame, name, rows, variable_labels=dict(df.attrs.get("variable_labels", {}) or {}),
+                   format="frame", na_conversions=conv)
+
+
+def describe_source(path: str, sheet: str | int | None, sheets: tuple[str, ...]) -> str:
+    if sheet is None:
+        return str(path)
+    others = [s for s in sheets if s != sheet]
+    tail = f"; other sheets: {', '.join(repr(s) for s in others)}" if others else ""
+    return f"{path} (sheet {sheet!r}{tail})"
 
 
 def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, encoding: str | None = None,
@@ -77,14 +121,15 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, encod
     path : CSV/TSV (``.csv``, ``.txt``, ``.tsv``, ``.tab``), Excel (``.xlsx``, ``.xls``), Stata ``.dta``,
         SPSS ``.sav``, Parquet (``.parquet``).
     sheet : Excel sheet name or 0-based index (default: the first sheet).
-    encoding : text encoding of a CSV/TSV (or a legacy Stata/SPSS file). A CSV that is not UTF-8 is refused unless
-        its encoding is stated.
+    encoding : text encoding of a CSV/TSV (or a legacy Stata/SPSS file). A CSV that is neither UTF-8 nor UTF-16/32
+        (recognised by its byte-order mark or NUL pattern) is refused unless its encoding is stated.
     text_columns : columns to keep as text in CSV/Excel (identifiers such as ``"007"`` keep their leading zeros).
 
     Raises
     ------
     LoadError
-        missing or unreadable file, unknown extension, missing sheet, non-UTF-8 text without ``encoding``.
+        missing or unreadable file, unknown extension, missing sheet, undeclared encoding, repeated column names,
+        a file (or sheet) with a header but no records.
     """
     p = Path(path)
     fmt = FORMATS.get(p.suffix.lower())
@@ -104,7 +149,7 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, encod
             return _read_excel(p, sheet, text_columns)
         if fmt in ("stata", "spss"):
             return _read_labelled(p, fmt, encoding)
-        return _finish(pd.read_parquet(p), p, fmt)
+        return _read_parquet(p)
     except LoadError:
         raise
     except PermissionError as e:
@@ -115,6 +160,30 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, encod
 
 
 # ---------------------------------------------------------------------------------------------------------- text
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def detect_encoding(p: Path) -> str:
+    """The encoding of a text file that does not state one: a byte-order mark decides (UTF-8/16/32); text whose
+    every other byte is NUL is UTF-16 without a mark; otherwise it must be UTF-8 (:func:`check_utf8`)."""
+    with open(p, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    for bom, enc in _BOMS:  # UTF-32 LE before UTF-16 LE: its mark starts with UTF-16's
+        if head.startswith(bom):
+            return check_utf8(p) if enc == "utf-8-sig" else enc
+    even, odd = head[0::2], head[1::2]
+    if len(head) >= 4 and head.count(0) > len(head) // 4:
+        if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+            return "utf-16-le"
+        if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+            return "utf-16-be"
+        raise LoadError(f"file {p} holds NUL bytes, so it is not a UTF-8 text file (a binary file, or text in an "
+                        "encoding such as UTF-16/UTF-32 without a byte-order mark); export it again as CSV UTF-8, or "
+                        "pass its encoding (encoding='utf-16' or --encoding utf-16)")
+    return check_utf8(p)
+
+
 def check_utf8(p: Path) -> str:
     """'utf-8-sig' or 'utf-8' if the file decodes; LoadError naming the first bad byte and its offset otherwise."""
     dec = codecs.getincrementaldecoder("utf-8")()
@@ -145,30 +214,49 @@ def check_utf8(p: Path) -> str:
 
 
 def _sniff_delimiter(p: Path, fmt: str, encoding: str) -> str:
-    if fmt == "tsv":
-        return "\t"
     with open(p, encoding=encoding, errors="replace", newline="") as fh:
         sample = fh.read(_SNIFF_BYTES)
     if not sample.strip():
         raise LoadError(f"file {p} is empty; a survey file needs a header row and at least one record")
+    if fmt == "tsv":
+        return "\t"
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         return ","
 
 
+def _raw_header(p: Path, sep: str, encoding: str) -> list[str]:
+    """The header record exactly as written (pandas renames repeats to ``name.1``; this sees them)."""
+    with open(p, encoding=encoding, errors="replace", newline="") as fh:
+        return next(csv.reader(fh, delimiter=sep, skipinitialspace=True), [])
+
+
+def check_names(names: list[Any], where: str) -> None:
+    """LoadError naming every column name that occurs more than once (after trimming spaces) and its positions."""
+    clean = ["" if n is None else str(n).strip() for n in names]
+    counts = Counter(n for n in clean if n)
+    dup = [n for n, k in counts.items() if k > 1]
+    if dup:
+        detail = "; ".join(f"{n!r} in columns {', '.join(str(i + 1) for i, c in enumerate(clean) if c == n)}"
+                           for n in dup)
+        raise LoadError(f"{where} has repeated column names: {detail}. Rename them in the file so each name is "
+                        "unique (clusterecon does not guess which of them is meant)")
+
+
 def _read_text(p: Path, fmt: str, encoding: str | None, text_columns: tuple[str, ...]) -> RawTable:
-    enc = encoding or check_utf8(p)
+    enc = encoding or detect_encoding(p)
     try:
         codecs.lookup(enc)
     except LookupError:
         raise LoadError(f"file {p}: unknown encoding {enc!r}; use e.g. 'utf-8', 'latin-1', 'cp1252'") from None
     sep = _sniff_delimiter(p, fmt, enc)
-    header = pd.read_csv(p, sep=sep, encoding=enc, nrows=0).columns
-    dtype = {c: "string" for c in text_columns if c in header}
+    header = _raw_header(p, sep, enc)
+    check_names(header, f"file {p}")
+    dtype = {c: "string" for c in text_columns if c in {h.strip() for h in header}}
     try:
         df = pd.read_csv(p, sep=sep, encoding=enc, dtype=dtype or None, skipinitialspace=True,
-                         keep_default_na=False, na_values=list(NA_TEXT))
+                         keep_default_na=False, na_values=[""])
     except pd.errors.ParserError as e:
         raise LoadError(f"file {p} could not be parsed with delimiter {sep!r}: {e}. Check for unquoted delimiters "
                         "inside values or a ragged row") from e
@@ -176,63 +264,193 @@ def _read_text(p: Path, fmt: str, encoding: str | None, text_columns: tuple[str,
 
 
 # ---------------------------------------------------------------------------------------------------------- excel
-def _read_excel(p: Path, sheet: str | int | None, text_columns: tuple[str, ...]) -> RawTable:
-    with pd.ExcelFile(p) as xl:
-        names = list(xl.sheet_names)
-        if sheet is None:
-            chosen: str | int = names[0]
-        elif isinstance(sheet, int) or (isinstance(sheet, str) and sheet.isdigit() and sheet not in names):
-            i = int(sheet)
-            if not 0 <= i < len(names):
-                raise LoadError(f"file {p} has no sheet number {i} (0-based); its sheets are: "
-                                f"{', '.join(repr(n) for n in names)}")
-            chosen = names[i]
-        else:
-            if sheet not in names:
-                from .errors import suggest
+def _choose_sheet(p: Path, names: list[str], sheet: str | int | None) -> str:
+    if sheet is None:
+        return names[0]
+    if isinstance(sheet, int) or (isinstance(sheet, str) and sheet.isdigit() and sheet not in names):
+        i = int(sheet)
+        if not 0 <= i < len(names):
+            raise LoadError(f"file {p} has no sheet number {i} (0-based); its sheets are: "
+                            f"{', '.join(repr(n) for n in names)}")
+        return names[i]
+    if sheet not in names:
+        raise LoadError(f"file {p} has no sheet {sheet!r}{suggest(sheet, names)}; its sheets are: "
+                        f"{', '.join(repr(n) for n in names)}")
+    return sheet
 
-                raise LoadError(f"file {p} has no sheet {sheet!r}{suggest(sheet, names)}; its sheets are: "
-                                f"{', '.join(repr(n) for n in names)}")
-            chosen = sheet
-        df = pd.read_excel(xl, sheet_name=chosen, dtype={c: "string" for c in text_columns} or None)
-    return _finish(df, p, "excel", sheet=chosen)
+
+def _read_excel(p: Path, sheet: str | int | None, text_columns: tuple[str, ...]) -> RawTable:
+    if p.suffix.lower() == ".xls":  # legacy format: pandas + xlrd (error cells cannot be told from blanks there)
+        with pd.ExcelFile(p) as xl:
+            names = [str(n) for n in xl.sheet_names]
+            chosen = _choose_sheet(p, names, sheet)
+            head = pd.read_excel(xl, sheet_name=chosen, header=None, nrows=1)
+            where = f"file {describe_source(str(p), chosen, tuple(names))}"
+            check_names(head.iloc[0].tolist() if len(head) else [], where)
+            df = pd.read_excel(xl, sheet_name=chosen, dtype={c: "string" for c in text_columns} or None,
+                               keep_default_na=False, na_values=[""])
+        return _finish(df, p, "excel", sheet=chosen, sheets=tuple(names))
+    import openpyxl
+
+    wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+    try:
+        names = list(wb.sheetnames)
+        chosen = _choose_sheet(p, names, sheet)
+        rows = [r for r in wb[chosen].iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    where = f"file {describe_source(str(p), chosen, tuple(names))}"
+    while rows and all(v is None for v in rows[-1]):  # read-only worksheets may report trailing blank rows
+        rows.pop()
+    if not rows:
+        raise LoadError(f"{where} is empty; choose the sheet that holds the survey with --sheet or [source] sheet")
+    header = list(rows[0])
+    width = max(len(r) for r in rows)
+    while width and all(width > len(r) or r[width - 1] is None for r in rows):
+        width -= 1  # trailing columns without a name or a value
+    header = (header + [None] * width)[:width]
+    check_names(header, where)
+    cols = [f"Unnamed: {i}" if h is None or str(h).strip() == "" else str(h).strip() for i, h in enumerate(header)]
+    body = [tuple(r[:width]) + (None,) * (width - len(r)) for r in rows[1:]]
+    df = pd.DataFrame.from_records(body, columns=cols) if body else pd.DataFrame(columns=cols)
+    df = df.infer_objects()
+    for c in text_columns:
+        if c in df.columns:
+            df[c] = _text_ids(df[c])
+    return _finish(df, p, "excel", sheet=chosen, sheets=tuple(names))
+
+
+def _text_ids(s: pd.Series) -> pd.Series:
+    """Excel stores typed numbers as numbers: identifiers become their text (7.0 → "7")."""
+    def one(v):
+        if v is None or (isinstance(v, float) and v != v):
+            return None
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+    return pd.Series([one(v) for v in s.astype(object)], index=s.index, dtype="string")
 
 
 # ---------------------------------------------------------------------------------------------------------- stata/spss
 def _read_labelled(p: Path, fmt: str, encoding: str | None) -> RawTable:
     import pyreadstat
 
-    if fmt == "stata":
-        df, meta = pyreadstat.read_dta(str(p), apply_value_formats=True, formats_as_category=True,
-                                       encoding=encoding)
-    else:  # keep SPSS user-missing codes as values so their reasons survive (they become NA in canonicalise)
-        df, meta = pyreadstat.read_sav(str(p), apply_value_formats=True, formats_as_category=True,
-                                       encoding=encoding, user_missing=True)
+    # user_missing=True: SPSS user-missing codes and Stata's .a–.z stay visible so their reasons survive (they
+    # become NA in canonicalise, which records each cell's reason)
+    reader = pyreadstat.read_dta if fmt == "stata" else pyreadstat.read_sav
+    df, meta = reader(str(p), apply_value_formats=True, formats_as_category=True, encoding=encoding,
+                      user_missing=True)
     var_labels = {k: v for k, v in (meta.column_names_to_labels or {}).items() if v}
     val_labels = {k: dict(v) for k, v in (meta.variable_value_labels or {}).items() if v}
     declared: dict[str, dict[Any, str]] = {}
-    for col, ranges in (getattr(meta, "missing_ranges", None) or {}).items():
-        labels = val_labels.get(col, {})
-        for r in ranges:
-            lo, hi = r.get("lo"), r.get("hi")
-            if lo is None or lo != hi:
-                continue  # a range (lo ≠ hi) cannot be listed value by value: values in it stay and are checked
-            declared.setdefault(col, {})[lo] = labels.get(lo, "declared missing in the file")
-    for col, vals in (getattr(meta, "missing_user_values", None) or {}).items():
-        labels = val_labels.get(col, {})
-        for v in vals:
-            declared.setdefault(col, {})[v] = labels.get(v, "declared missing in the file")
-    t = _finish(df, p, fmt, var_labels, val_labels, encoding=encoding)
-    return RawTable(t.frame, t.path, t.source_row, t.variable_labels, t.value_labels, t.format, t.sheet, t.encoding,
-                    declared)
+    ranges: dict[str, list[tuple[float, float, str]]] = {}
+    if fmt == "stata":
+        for col, letters in (getattr(meta, "missing_user_values", None) or {}).items():
+            df[col], declared[col] = _stata_extended(df[col], letters, val_labels.get(col, {}))
+            val_labels[col] = {k: v for k, v in val_labels.get(col, {}).items() if k not in letters}
+    else:
+        for col, rs in (getattr(meta, "missing_ranges", None) or {}).items():
+            labels = val_labels.get(col, {})
+            for r in rs:
+                lo, hi = r.get("lo"), r.get("hi")
+                if lo is None:
+                    continue
+                if lo == hi:
+                    declared.setdefault(col, {})[lo] = labels.get(lo, "declared missing in the file")
+                    continue
+                reason = f"declared missing in the file (range {lo:g} to {hi:g})"
+                ranges.setdefault(col, []).append((float(lo), float(hi), reason))
+                for code, lab in labels.items():  # a labelled code in the range arrives as its label
+                    if isinstance(code, (int, float)) and lo <= code <= hi:
+                        declared.setdefault(col, {})[code] = lab
+        for col, vals in (getattr(meta, "missing_user_values", None) or {}).items():
+            labels = val_labels.get(col, {})
+            for v in vals:
+                declared.setdefault(col, {})[v] = labels.get(v, "declared missing in the file")
+    return _finish(df, p, fmt, var_labels, val_labels, encoding=encoding, declared=declared, ranges=ranges)
+
+
+def _stata_extended(s: pd.Series, letters: list[str], labels: dict) -> tuple[pd.Series, dict[str, str]]:
+    """Stata's extended missing values arrive (user_missing=True) as the letter, or as its value label when it has
+    one; both become the text ``".a"`` and the reason is the label (else "Stata extended missing value .a")."""
+    to_code = {}
+    reasons = {}
+    for letter in letters:
+        code = f".{letter}"
+        label = labels.get(letter)
+        reasons[code] = label or f"Stata extended missing value {code}"
+        to_code[letter] = code
+        if label:
+            to_code[label] = code
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = list(s.cat.categories)
+        new = [to_code.get(c, c) if isinstance(c, str) else c for c in cats]
+        if len(set(map(repr, new))) == len(new):
+            return s.cat.rename_categories(new), reasons
+        s = s.astype(object)
+    obj = s.astype(object)
+    return obj.map(lambda v: to_code.get(v, v) if isinstance(v, str) else v), reasons
+
+
+# ---------------------------------------------------------------------------------------------------------- parquet
+def _read_parquet(p: Path) -> RawTable:
+    import pyarrow.parquet as pq
+
+    check_names(pq.ParquetFile(p).schema_arrow.names, f"file {p}")
+    return _finish(pd.read_parquet(p), p, "parquet")
+
+
+# ---------------------------------------------------------------------------------------------------------- common
+def _is_text(s: pd.Series) -> bool:
+    return s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
+
+
+def apply_na_policy(df: pd.DataFrame, source_row: np.ndarray) -> tuple[pd.DataFrame, tuple[NAConversion, ...]]:
+    """Cells whose whole text is one of :data:`NA_TEXT` (or blank) become missing, in every format; returns the
+    frame and the non-blank conversions, which the provenance log records."""
+    conv: list[NAConversion] = []
+    out = df
+    for col in df.columns:
+        s = df[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = s.cat.categories
+            hit = [c for c in cats if isinstance(c, str) and (c in NA_TEXT or not c.strip())]
+            if not hit:
+                continue
+            mask = s.isin(hit).to_numpy()
+            new = s.cat.remove_categories(hit)
+        elif _is_text(s):
+            mask = s.isin(NA_TEXT).to_numpy(dtype=bool)
+            if not mask.any():
+                continue
+            new = s.mask(mask)
+        else:
+            continue
+        if out is df:
+            out = df.copy(deep=False)
+        out[col] = new
+        vals = s.to_numpy(dtype=object)[mask]
+        for marker in sorted({str(v) for v in vals}):
+            if marker.strip():
+                which = np.flatnonzero(mask)[np.array([str(v) == marker for v in vals])]
+                conv.append(NAConversion(str(col), marker, source_row[which]))
+    return out, tuple(conv)
 
 
 def _finish(df: pd.DataFrame, p: Path, fmt: str, var_labels: dict | None = None, val_labels: dict | None = None,
-            *, sheet: str | int | None = None, encoding: str | None = None) -> RawTable:
+            *, sheet: str | int | None = None, encoding: str | None = None, sheets: tuple[str, ...] = (),
+            declared: dict | None = None, ranges: dict | None = None) -> RawTable:
     df = df.reset_index(drop=True)
     df.columns = [str(c).strip() for c in df.columns]
-    dup = df.columns[df.columns.duplicated()].unique().tolist()
-    if dup:
-        raise LoadError(f"file {p} has repeated column names {dup}; rename them in the file so each is unique")
-    return RawTable(df, str(p), np.arange(1, len(df) + 1, dtype=np.int64), var_labels or {}, val_labels or {},
-                    fmt, sheet, encoding)
+    where = f"file {describe_source(str(p), sheet, sheets)}"
+    check_names(list(df.columns), where)
+    if not len(df):
+        cols = list(df.columns)
+        shown = ", ".join(cols[:8]) + (", …" if len(cols) > 8 else "")
+        hint = ("; choose the sheet that holds the survey with --sheet or [source] sheet" if len(sheets) > 1 else
+                "; export the data again (were the records written to another file?)")
+        raise LoadError(f"{where} has a header ({len(cols)} column(s): {shown}) but no records{hint}")
+    rows = np.arange(1, len(df) + 1, dtype=np.int64)
+    df, conv = apply_na_policy(df, rows)
+    return RawTable(df, str(p), rows, var_labels or {}, val_labels or {}, fmt, sheet, encoding,
+                    declared or {}, ranges or {}, sheets, conv)

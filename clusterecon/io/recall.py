@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..problems import Problem
 from ..provenance import ProvenanceLog
-from .errors import MappingError
+from .errors import LoadError, MappingError
 from .mapping import RecallSpec
 
 #: firm-year columns that describe the interview, so they belong to every recalled year
@@ -42,11 +43,14 @@ def slots(spec: RecallSpec, columns: list[str]) -> dict[tuple[str, int], dict[st
 
 def wide_to_long(df: pd.DataFrame, spec: RecallSpec, *, survey_year: int | str | None = None,
                  survey_round: int | None = None, log: ProvenanceLog | None = None,
-                 mapping_path: str = "<mapping>") -> pd.DataFrame:
+                 mapping_path: str = "<mapping>", problems: list[Problem] | None = None,
+                 source: str = "") -> pd.DataFrame:
     """Reshape a recall layout to firm-year rows.
 
     ``df`` must hold ``source_row``; ``survey_year`` is a year, the name of a column holding each row's interview
-    year, or ``None`` (then the latest year of a wide layout is taken as the interview year, and recorded).
+    year, or ``None`` (then the latest year of a wide layout is taken as the interview year, and recorded). Records
+    whose interview-year column is blank or not a year get a ``survey_year_invalid`` error in ``problems`` (a
+    LoadError when no list is given): their recall lags are unknown, and nothing of theirs is dropped.
     """
     log = log if log is not None else ProvenanceLog()
     cols = [str(c) for c in df.columns]
@@ -65,7 +69,11 @@ def wide_to_long(df: pd.DataFrame, spec: RecallSpec, *, survey_year: int | str |
         log.add("reshape", f"survey year not given; taken as the latest recall year {sy}", n_rows=0,
                 survey_year=sy)
     if isinstance(sy, str):
-        sy_values = pd.to_numeric(df[sy], errors="coerce").to_numpy(dtype=float)
+        sy_values = pd.to_numeric(df[sy], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isfinite(sy_values) | (np.floor(sy_values) != sy_values) | (sy_values < 1800) | (sy_values > 2200)
+        if bad.any():
+            _bad_survey_year(df, sy, bad, problems, source)
+            sy_values = np.where(bad, np.nan, sy_values)
     else:
         sy_values = np.full(len(df), float(sy))
     keep = [c for c in cols if c not in recall_raw]
@@ -112,6 +120,20 @@ def wide_to_long(df: pd.DataFrame, spec: RecallSpec, *, survey_year: int | str |
             n_rows=len(long), slots=[f"{k}={v}" for (k, v) in sl], columns=canon_cols,
             raw_columns=recall_raw, survey_year=sy if not isinstance(sy, float) else int(sy))
     return long
+
+
+def _bad_survey_year(df: pd.DataFrame, col: str, bad: np.ndarray, problems: list[Problem] | None,
+                     source: str) -> None:
+    rows = df["source_row"].to_numpy()[bad]
+    vals = sorted({"(blank)" if pd.isna(v) else str(v) for v in df[col].to_numpy(dtype=object)[bad]})[:20]
+    p = Problem.make(
+        "error", "survey_year_invalid", f"the interview year in column {col!r} is blank or not a year, so these "
+        "records' recall answers cannot be dated (recall_lag unknown) and their answers about the interview year "
+        "cannot be placed", column=col, rows=rows, values=vals, source=source,
+        fix=f"fill in the interview year (e.g. 2005) in column {col!r} for these records")
+    if problems is None:
+        raise LoadError(p.to_text())
+    problems.append(p)
 
 
 def long_to_wide(long: pd.DataFrame, spec: RecallSpec) -> pd.DataFrame:

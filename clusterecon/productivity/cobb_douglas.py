@@ -23,7 +23,7 @@ public Produc panel used in the tests.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -35,13 +35,18 @@ from ..panel import SurveyPanel
 
 Method = Callable[..., EstimationResult]
 METHODS: dict[str, Method] = {}
+#: the proxy column a registered control-function method uses unless ``proxy=`` is given
+PROXIES: dict[str, str] = {}
 
 
-def register_method(name: str) -> Callable[[Method], Method]:
-    """Register a production-function estimator under ``name`` (how OP/LP/ACF plug in)."""
+def register_method(name: str, *, proxy: str | None = None) -> Callable[[Method], Method]:
+    """Register a production-function estimator under ``name`` (how OP/LP/ACF plug in); ``proxy``: the level
+    column it takes as proxy by default (logged like the inputs)."""
 
     def deco(fn: Method) -> Method:
         METHODS[name] = fn
+        if proxy is not None:
+            PROXIES[name] = proxy
         return fn
 
     return deco
@@ -139,8 +144,10 @@ def production_function(
         default), or the name of any positive column.
     inputs : columns entered in logs (default capital and employees; plus material_cost for gross output).
     controls : columns entered in levels (e.g. ``unemp``, dummies).
-    method : a key of :data:`METHODS` (``"ols"``, ``"fe"``, ``"twoway"``, or a registered proxy estimator).
-    options : passed to the estimator (``vcov=``, ``cluster=``, ``dof=``, ``year_dummies=``).
+    method : a key of :data:`METHODS` (``"ols"``, ``"fe"``, ``"twoway"``, or a control-function estimator:
+        ``"op"``, ``"lp"``, ``"acf"``, ``"wooldridge"``, ``"gnr"``).
+    options : passed to the estimator (``vcov=``, ``cluster=``, ``dof=``, ``year_dummies=``; for control-function
+        methods ``proxy=`` a level column to log and use as proxy, ``reps=``, ``seed=``, ``lag=``, ...).
     """
     if method not in METHODS:
         raise ValueError(f"unknown production-function method {method!r}; available: {sorted(METHODS)}")
@@ -156,13 +163,18 @@ def production_function(
         out_name = output
     if inputs is None:
         inputs = ["capital", "employees"] + (["material_cost"] if output == "gross" else [])
-    missing = [c for c in [*inputs, *controls] if c not in frame.columns]
+    proxy = options.pop("proxy", PROXIES.get(method))
+    missing = [c for c in [*inputs, *controls, *([proxy] if proxy else [])] if c not in frame.columns]
     if missing:
-        raise KeyError(f"production function inputs/controls not found: {missing}")
-    logs = {f"ln_{out_name}": y, **{f"ln_{c}": frame[c] for c in inputs}}
+        raise KeyError(f"production function inputs/controls/proxy not found: {missing}")
+    logs = {f"ln_{out_name}": y, **{f"ln_{c}": frame[c] for c in [*inputs, *([proxy] if proxy else [])]}}
     work, omitted = _log_positive(frame[list(dict.fromkeys(controls))], logs)
     ln_inputs = [f"ln_{c}" for c in inputs]
+    if proxy:
+        options["proxy"] = f"ln_{proxy}"
     fit = METHODS[method](work, f"ln_{out_name}", ln_inputs, list(controls), **options)
+    if isinstance(fit, ProductionFunctionResult):  # control-function estimators build their own result
+        return replace(fit, omitted=tuple(omitted) + tuple(fit.omitted))
     b = fit.params[ln_inputs].to_numpy()
     tfp = pd.Series(work[f"ln_{out_name}"].to_numpy() - work[ln_inputs].to_numpy() @ b, index=work.index,
                     name="ln_tfp")

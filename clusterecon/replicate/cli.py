@@ -19,12 +19,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run the spec on this survey file instead of its [data] (templates on your own survey)")
     parser.add_argument("--mapping", "-m", metavar="M", default=None, help="mapping of --data (TOML)")
     parser.add_argument("--show", action="store_true", help="print the table (Markdown)")
+    from ..commands.validate import add_outside_paths_argument
+
+    add_outside_paths_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from .run import run_spec
 
-    rep = run_spec(args.spec, args.out, file=args.data, mapping=args.mapping)
+    rep = run_spec(args.spec, args.out, file=args.data, mapping=args.mapping,
+                   allow_outside_paths=args.allow_outside_paths)
     if args.show or args.out is None:
         print(rep.table.to_markdown())
     print(rep.summary())

@@ -9,7 +9,7 @@ packages (nothing is downloaded and no copy is kept in the repository):
   (1–7) are added in that order.
 
 Bundled samples are named with ``[data] sample = "garments" | "machinery" | "survey"`` (see
-:func:`clusterecon.analyse_cli.sample_panel` and ``data/sample_survey/``).
+:func:`clusterecon.samples.sample_panel` and ``data/sample_survey/``).
 """
 
 from __future__ import annotations

@@ -13,6 +13,11 @@ import operator
 import numpy as np
 import pandas as pd
 
+from ..formula_guard import MAX_DEPTH, MAX_FORMULA_CHARS, constant_problem, nesting_depth
+
+#: Longest text literal accepted.
+MAX_TEXT = 1_000
+
 _BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
         ast.Pow: operator.pow, ast.Mod: operator.mod, ast.FloorDiv: operator.floordiv}
 _CMP = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
@@ -70,11 +75,31 @@ PANEL_FUNCTIONS = {"lag": 1, "lead": -1, "diff": 0}
 
 
 def evaluate(expr: str, frame: pd.DataFrame, index: tuple[str, ...] = ()) -> pd.Series:
-    """Evaluate ``expr`` on the columns of ``frame``; returns a Series aligned with ``frame``."""
+    """Evaluate ``expr`` on the columns of ``frame``; returns a Series aligned with ``frame``.
+
+    Sizes are bounded before anything is evaluated (:func:`clusterecon.formula_guard.constant_problem`): arithmetic
+    on numbers alone must stay within float range with exponents within ±1000 (``9 ** 9 ** 9`` is refused), text
+    takes no arithmetic (``'a' * 10**10`` is refused), and literals and the expression are of bounded length.
+    """
+    if len(expr) > MAX_FORMULA_CHARS or nesting_depth(expr) > MAX_DEPTH:
+        raise ExpressionError(f"{expr[:80]!r}: longer than {MAX_FORMULA_CHARS} characters or nested deeper than "
+                              f"{MAX_DEPTH}")
     try:
         tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError as e:
         raise ExpressionError(f"cannot parse {expr!r}: {e.msg}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExpressionError(f"{expr[:80]!r}: too complex to parse") from None
+    problem = constant_problem(tree)
+    if problem:
+        raise ExpressionError(f"{expr!r}: {problem}")
+
+    def number(node):
+        v = ev(node)
+        if isinstance(v, str):
+            raise ExpressionError(f"{expr!r}: text {ast.unparse(node)} cannot take part in arithmetic (text is "
+                                  "only compared, e.g. region == 'north')")
+        return _num(v)
 
     def ev(node):
         if isinstance(node, ast.Expression):
@@ -87,14 +112,21 @@ def evaluate(expr: str, frame: pd.DataFrame, index: tuple[str, ...] = ()) -> pd.
                 raise ExpressionError(f"{expr!r}: no column {node.id!r}" + (f"; did you mean {near[0]!r}?" if near
                                                                              else ""))
             return frame[node.id]
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)) and not isinstance(
+                node.value, bool):
+            if isinstance(node.value, str) and len(node.value) > MAX_TEXT:
+                raise ExpressionError(f"{expr!r}: text longer than {MAX_TEXT} characters")
             return node.value
         if isinstance(node, ast.BinOp) and type(node.op) in _BIN:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out = _BIN[type(node.op)](_num(ev(node.left)), _num(ev(node.right)))
+            left, right = number(node.left), number(node.right)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                try:
+                    out = _BIN[type(node.op)](left, right)
+                except (ZeroDivisionError, OverflowError):
+                    out = np.nan
             return out.replace([np.inf, -np.inf], np.nan) if isinstance(out, pd.Series) else out
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -_num(ev(node.operand))
+            return -number(node.operand)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             v = _num(ev(node.operand))
             return (v == 0).astype(float).where(v.notna()) if isinstance(v, pd.Series) else float(not v)
@@ -119,14 +151,16 @@ def evaluate(expr: str, frame: pd.DataFrame, index: tuple[str, ...] = ()) -> pd.
             if name in PANEL_FUNCTIONS:
                 if not args or len(args) > 2:
                     raise ExpressionError(f"{expr!r}: {name}(x[, k]) takes one column and an optional integer k")
-                k = int(args[1]) if len(args) == 2 else 1
+                if len(args) == 2 and not (isinstance(args[1], int) and abs(args[1]) <= 1000):
+                    raise ExpressionError(f"{expr!r}: {name}(x, k) needs a whole number k (at most 1000)")
+                k = args[1] if len(args) == 2 else 1
                 if name == "diff":
                     return _num(args[0]) - _shift(frame, index, args[0], k)
                 return _shift(frame, index, args[0], k * PANEL_FUNCTIONS[name])
             if name in FUNCTIONS:
                 try:
                     return FUNCTIONS[name](*args)
-                except TypeError as e:
+                except (TypeError, AttributeError, ValueError) as e:
                     raise ExpressionError(f"{expr!r}: {name}(): {e}") from None
             raise ExpressionError(f"{expr!r}: unknown function {name!r}; available: "
                                   f"{', '.join([*FUNCTIONS, *PANEL_FUNCTIONS])}")

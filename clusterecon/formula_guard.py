@@ -1,0 +1,541 @@
+"""Formula and expression safety: what a user-supplied formula may contain before it reaches formulaic.
+
+formulaic evaluates every term of a formula as Python (``eval``) in a namespace that by default is the caller's, so
+``y ~ I(np.__builtins__['__import__']('os').system('...'))`` runs a shell command. Every formula is therefore
+checked here first, on a whitelist, and the evaluation namespace is replaced by :func:`formula_context` (every
+Python builtin shadowed, ``np`` a namespace of a few ufuncs) so that even a formula the check missed cannot reach
+``os`` or the builtins.
+
+Allowed in a formula (``lhs ~ rhs``, or ``~ rhs``):
+
+* column names (``log_sales``; a name with other characters in backticks, ```sales (GHS)```, or ``Q("...")``),
+  numbers, the formula operators ``+ - * / : ** ^ |`` and parentheses (``- 1`` or ``+ 0`` drop the constant);
+* ``C(x)`` with an optional contrast (``Treatment``, ``Treatment("ref")``, ``Treatment(reference="ref")``,
+  ``Sum``, ``Helmert``, ``Diff``, ``Poly``, ``contr.treatment("ref")``, ``contr.sum``...) and ``levels=[...]``;
+* ``I(...)`` with arithmetic (``+ - * / // % **``, comparisons) on columns, numbers and the functions below;
+* ``log`` ``log1p`` ``log10`` ``log2`` ``exp`` ``sqrt`` ``abs`` (also as ``np.log`` etc.), ``center``,
+  ``scale``, ``poly(x, degree)``, ``bs(x, df=...)``, and the panel transforms ``lag(x[, k])``, ``lead(x[, k])``,
+  ``diff(x[, k])`` with an integer literal ``k``.
+
+Refused: attribute access other than ``np.<function above>``/``contr.<contrast>``, subscripts, any other call,
+names starting with ``__``, strings outside ``C()``/``Q()``, ``{...}`` Python blocks, constant arithmetic beyond
+float range (``9 ** 9 ** 9``), more than :data:`MAX_TERMS` model terms, formulas longer than
+:data:`MAX_FORMULA_CHARS`. :func:`constant_problem` (the bound on constant arithmetic) is shared with the
+replication-spec expressions (:mod:`clusterecon.replicate.expr`).
+
+Written here (no formulaic or numpy import) because neither formulaic nor patsy validates formulas: both document
+that formulas are trusted code.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+#: Longest formula accepted (characters).
+MAX_FORMULA_CHARS = 5_000
+#: Deepest nesting of parentheses/brackets accepted (Python's parser recurses on nesting).
+MAX_DEPTH = 40
+#: Largest number of model terms a formula may expand to (``a*b*c*...`` doubles the terms with each factor).
+MAX_TERMS = 5_000
+#: Largest absolute value of an exponent written as a number.
+MAX_EXPONENT = 1_000
+#: Largest constant (absolute value, base 10 logarithm) that arithmetic on numbers may produce: float range.
+MAX_CONSTANT_LOG10 = 300
+
+#: Math functions of one argument (name as written -> numpy ufunc name).
+MATH_FUNCTIONS = {"log": "log", "log1p": "log1p", "log10": "log10", "log2": "log2", "exp": "exp", "sqrt": "sqrt",
+                  "abs": "abs", "fabs": "fabs"}
+#: Panel transforms (their panel-aware meaning is in :mod:`clusterecon.estimators.design`).
+PANEL_TRANSFORMS = ("lag", "lead", "diff")
+#: Contrast codings accepted as the second argument of ``C()``.
+CONTRASTS = ("Treatment", "Sum", "Helmert", "Diff", "Poly")
+CONTR_ATTRS = ("treatment", "sum", "helmert", "diff", "poly")
+
+ALLOWED_TEXT = ("column names, numbers, + - * / : ** ^ | ( ), - 1 or + 0, C(x[, Treatment(\"ref\")]), I(arithmetic), "
+                "log/log1p/log10/log2/exp/sqrt/abs (or np.log etc.), center, scale, poly(x, k), bs(x, df=k), "
+                "lag/lead/diff(x[, k])")
+
+
+class FormulaError(ValueError):
+    """A formula that uses something outside the whitelist, or that cannot be parsed; the message names the
+    offending piece and what is allowed."""
+
+
+# ------------------------------------------------------------------------------------------------- tokenizer
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<bq>`[^`]*`)
+  | (?P<str>'[^'\\\n]*'|"[^"\\\n]*")
+  | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
+  | (?P<op>\*\*|//|==|!=|<=|>=|[-+*/:|^()\[\],=~<>.%])
+""", re.X)
+
+
+def _tokens(text: str, formula: str) -> list[tuple[str, str]]:
+    out, pos = [], 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            ch = text[pos]
+            hint = " (use I(...) for arithmetic)" if ch in "{}" else ""
+            raise FormulaError(f"formula {formula!r}: character {ch!r} at position {pos + 1} is not allowed{hint}; "
+                               f"allowed: {ALLOWED_TEXT}")
+        if m.lastgroup != "ws":
+            out.append((m.lastgroup, m.group()))
+        pos = m.end()
+    return out
+
+
+def _to_python(tokens: list[tuple[str, str]], quoted: dict[str, str]) -> str:
+    """Python source for ``ast``: ``:`` becomes ``&`` (no other meaning in a formula), backticked names become
+    placeholder identifiers (recorded in ``quoted``)."""
+    parts = []
+    for kind, text in tokens:
+        if kind == "bq":
+            ident = f"_clusterecon_quoted_{len(quoted)}"
+            quoted[ident] = text[1:-1]
+            parts.append(ident)
+        elif kind == "op" and text == ":":
+            parts.append("&")
+        else:
+            parts.append(text)
+    return " ".join(parts)
+
+
+# ------------------------------------------------------------------------------------------------- checks
+class _Check:
+    def __init__(self, formula: str, quoted: dict[str, str]) -> None:
+        self.formula = formula
+        self.quoted = quoted
+
+    def fail(self, node: ast.AST | None, why: str = "") -> FormulaError:
+        piece = self.show(node) if node is not None else ""
+        what = f"{piece!r} is not allowed" if piece else "not allowed"
+        return FormulaError(f"formula {self.formula!r}: {what}{(' (' + why + ')') if why else ''}; "
+                            f"allowed: {ALLOWED_TEXT}")
+
+    def show(self, node: ast.AST) -> str:
+        text = ast.unparse(node).replace(" & ", ":").replace("&", ":")
+        for ident, name in self.quoted.items():
+            text = text.replace(ident, f"`{name}`")
+        return text
+
+    def name(self, node: ast.Name) -> None:
+        real = self.quoted.get(node.id, node.id)
+        if real.startswith("__"):
+            raise self.fail(node, "names starting with '__' are Python internals")
+
+    # formula level: terms joined by formula operators -------------------------------------------------
+    def terms(self, node: ast.AST) -> int:
+        """Check a formula side; return an upper bound on the number of terms it expands to."""
+        if isinstance(node, ast.Name):
+            self.name(node)
+            return 1
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            self.number(node)
+            return 1
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return self.terms(node.operand)
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.Pow) or isinstance(node.op, ast.BitXor):
+                n = self.terms(node.left)
+                k = node.right
+                if not (isinstance(k, ast.Constant) and type(k.value) is int and 1 <= k.value <= 10):
+                    raise self.fail(node, "a formula power needs a whole number 1-10, e.g. (a + b)**2")
+                return self.bound(sum(math.comb(n, i) for i in range(1, min(k.value, n) + 1)), node)
+            a, b = self.terms(node.left), self.terms(node.right)
+            if isinstance(node.op, (ast.Add, ast.Sub, ast.BitOr)):
+                return self.bound(a + b, node)
+            if isinstance(node.op, ast.BitAnd):  # a:b
+                return self.bound(a * b, node)
+            if isinstance(node.op, (ast.Mult, ast.Div)):  # a*b = a + b + a:b; a/b = a + a:b
+                return self.bound(a + b + a * b, node)
+            raise self.fail(node, "not a formula operator")
+        if isinstance(node, ast.Call):
+            self.transform(node)
+            return 1
+        raise self.fail(node)
+
+    def bound(self, n: int, node: ast.AST) -> int:
+        if n > MAX_TERMS:
+            raise self.fail(node, f"it expands to more than {MAX_TERMS} terms")
+        return n
+
+    def number(self, node: ast.Constant) -> None:
+        v = node.value
+        if isinstance(v, float) and not math.isfinite(v) or abs(v) > 10.0 ** MAX_CONSTANT_LOG10:
+            raise self.fail(node, "number out of range")
+
+    # transforms (calls at formula level) ----------------------------------------------------------------
+    def func_name(self, func: ast.AST) -> str | None:
+        if isinstance(func, ast.Name):
+            return func.id
+        if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("np", "numpy")
+                and func.attr in MATH_FUNCTIONS):
+            return func.attr
+        if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "contr"
+                and func.attr in CONTR_ATTRS):
+            return "contr." + func.attr
+        return None
+
+    def transform(self, node: ast.Call) -> None:
+        name = self.func_name(node.func)
+        args, kw = node.args, {k.arg: k.value for k in node.keywords}
+        if any(k.arg is None for k in node.keywords) or any(isinstance(a, ast.Starred) for a in args):
+            raise self.fail(node, "no * or ** argument unpacking")
+        if name in MATH_FUNCTIONS or name == "I":
+            self.arity(node, 1, 1, ())
+            self.arithmetic(args[0])
+        elif name == "C":
+            self.arity(node, 1, 2, ("contr", "levels", "spans_intercept"))
+            self.arithmetic(args[0])
+            if len(args) == 2:
+                self.contrast(args[1])
+            if "contr" in kw:
+                self.contrast(kw["contr"])
+            if "levels" in kw:
+                self.literal_list(kw["levels"], strings=True)
+            if "spans_intercept" in kw:
+                self.literal(kw["spans_intercept"], bool)
+        elif name == "Q":
+            self.arity(node, 1, 1, ())
+            a = args[0]
+            if not (isinstance(a, ast.Constant) and isinstance(a.value, str)) or a.value.startswith("__"):
+                raise self.fail(node, 'Q takes a column name in quotes, e.g. Q("sales (GHS)")')
+        elif name in ("center", "scale"):
+            self.arity(node, 1, 1, ("center", "scale", "ddof"))
+            self.arithmetic(args[0])
+            for v in kw.values():
+                self.literal(v, (bool, int, float))
+        elif name == "poly":
+            self.arity(node, 1, 2, ("degree", "raw"))
+            self.arithmetic(args[0])
+            for v in [*args[1:], kw.get("degree")]:
+                if v is not None:
+                    self.literal(v, int, low=1, high=20)
+            if "raw" in kw:
+                self.literal(kw["raw"], bool)
+        elif name == "bs":
+            self.arity(node, 1, 1, ("df", "degree", "knots", "lower_bound", "upper_bound", "include_intercept"))
+            self.arithmetic(args[0])
+            for k, v in kw.items():
+                if k == "knots":
+                    self.literal_list(v)
+                elif k == "include_intercept":
+                    self.literal(v, bool)
+                else:
+                    self.literal(v, (int, float), low=-1e300, high=1e300 if "bound" in k else 50)
+        elif name in PANEL_TRANSFORMS:
+            self.arity(node, 1, 2, ())
+            self.arithmetic(args[0])
+            if len(args) == 2:
+                self.literal(args[1], int, low=-MAX_EXPONENT, high=MAX_EXPONENT)
+        else:
+            raise self.fail(node, "not a known transform" if name is None or name in ("np", "numpy") else
+                            f"{name}() is not a whitelisted function")
+
+    def arity(self, node: ast.Call, lo: int, hi: int, keywords: tuple[str, ...]) -> None:
+        if not lo <= len(node.args) <= hi:
+            raise self.fail(node, f"takes {lo}{'' if lo == hi else f'-{hi}'} argument(s)")
+        bad = [k.arg for k in node.keywords if k.arg not in keywords]
+        if bad:
+            raise self.fail(node, f"keyword {bad[0]!r} is not accepted here" + (
+                f"; accepted: {', '.join(keywords)}" if keywords else ""))
+
+    def literal(self, node: ast.AST, types: type | tuple[type, ...], low: float | None = None,
+                high: float | None = None) -> None:
+        types = types if isinstance(types, tuple) else (types,)
+        v = _constant_value(node) if isinstance(node, ast.UnaryOp) else getattr(node, "value", None)
+        if isinstance(node, ast.UnaryOp) and v is not None and float(v).is_integer() and int in types:
+            v = int(v)
+        ok = isinstance(node, (ast.Constant, ast.UnaryOp)) and isinstance(v, types) and (
+            bool in types or not isinstance(v, bool))
+        if not ok:
+            raise self.fail(node, "a literal value is needed here")
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and (
+                not math.isfinite(v) or (low is not None and v < low) or (high is not None and v > high)):
+            raise self.fail(node, f"value out of range [{low:g}, {high:g}]")
+
+    def literal_list(self, node: ast.AST, strings: bool = False) -> None:
+        if not isinstance(node, (ast.List, ast.Tuple)) or len(node.elts) > 10_000:
+            raise self.fail(node, "a list of literal values is needed here")
+        for e in node.elts:
+            self.literal(e, (str, int, float, bool) if strings else (int, float))
+            if isinstance(e, ast.Constant) and isinstance(e.value, str) and len(e.value) > 1_000:
+                raise self.fail(e, "string too long")
+
+    def contrast(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Name) and node.id in CONTRASTS:
+            return
+        if isinstance(node, ast.Attribute) and self.func_name(node) in {f"contr.{a}" for a in CONTR_ATTRS}:
+            return
+        if isinstance(node, ast.Call) and (
+                (isinstance(node.func, ast.Name) and node.func.id in CONTRASTS)
+                or self.func_name(node.func) in {f"contr.{a}" for a in CONTR_ATTRS}):
+            if len(node.args) > 1 or any(k.arg not in ("reference", "base", "drop", "scores") for k in node.keywords):
+                raise self.fail(node, "a contrast takes one reference level, e.g. Treatment(\"ref\")")
+            for v in [*node.args, *(k.value for k in node.keywords)]:
+                if isinstance(v, (ast.List, ast.Tuple)):
+                    self.literal_list(v, strings=True)
+                else:
+                    self.literal(v, (str, int, float, bool))
+            return
+        raise self.fail(node, f"contrast must be one of {', '.join(CONTRASTS)} or contr.treatment(...)")
+
+    # arithmetic inside transforms ------------------------------------------------------------------------
+    def arithmetic(self, node: ast.AST) -> None:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name):
+                self.name(sub)
+            elif isinstance(sub, ast.Constant):
+                if type(sub.value) not in (int, float):
+                    raise self.fail(sub, "only numbers here (strings belong in C() contrasts)")
+                self.number(sub)
+            elif isinstance(sub, ast.Call):
+                name = self.func_name(sub.func)
+                if name not in MATH_FUNCTIONS or sub.keywords or len(sub.args) != 1:
+                    raise self.fail(sub, "inside a transform only log/log1p/log10/log2/exp/sqrt/abs(x) may be "
+                                         "called")
+            elif isinstance(sub, ast.Attribute):
+                if not any(isinstance(p, ast.Call) and p.func is sub for p in ast.walk(node)):
+                    raise self.fail(sub, "attribute access")
+            elif isinstance(sub, ast.BinOp):
+                if not isinstance(sub.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)):
+                    raise self.fail(sub, "not arithmetic")
+            elif isinstance(sub, ast.UnaryOp):
+                if not isinstance(sub.op, (ast.USub, ast.UAdd)):
+                    raise self.fail(sub, "not arithmetic")
+            elif isinstance(sub, ast.Compare):
+                if not all(isinstance(o, (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)) for o in sub.ops):
+                    raise self.fail(sub, "not a comparison")
+            elif not isinstance(sub, (ast.operator, ast.unaryop, ast.cmpop, ast.Load)):
+                raise self.fail(sub)
+        problem = constant_problem(node)
+        if problem:
+            raise self.fail(node, problem)
+
+
+def nesting_depth(text: str) -> int:
+    depth = deepest = 0
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]}":
+            depth -= 1
+    return deepest
+
+
+def check_formula(formula: object, *, require_lhs: bool = False) -> str:
+    """Check ``formula`` against the whitelist; return it unchanged or raise :class:`FormulaError`.
+
+    ``require_lhs``: the formula must have ``lhs ~ rhs`` (an estimation formula); otherwise ``~ rhs`` (a
+    selection equation or a right-hand side) passes too.
+    """
+    if not isinstance(formula, str):
+        raise FormulaError(f"a formula must be a string like 'y ~ x1 + x2', got {type(formula).__name__}")
+    if len(formula) > MAX_FORMULA_CHARS:
+        raise FormulaError(f"formula of {len(formula)} characters is longer than the {MAX_FORMULA_CHARS} allowed")
+    if nesting_depth(formula) > MAX_DEPTH:
+        raise FormulaError(f"formula {formula[:80]!r}...: parentheses nested deeper than {MAX_DEPTH}")
+    tokens = _tokens(formula, formula)
+    tildes = [i for i, (k, t) in enumerate(tokens) if (k, t) == ("op", "~")]
+    if len(tildes) > 1:
+        raise FormulaError(f"formula {formula!r} has more than one '~'")
+    if require_lhs and not tildes:
+        raise FormulaError(f"formula {formula!r} needs a '~' between the dependent variable and the regressors, "
+                           "e.g. 'log_sales ~ schooling + C(year)'")
+    sides = [tokens[:tildes[0]], tokens[tildes[0] + 1:]] if tildes else [tokens]
+    quoted: dict[str, str] = {}
+    check = _Check(formula, quoted)
+    for i, side in enumerate(sides):
+        if not side:
+            if i == 0 and tildes and not require_lhs:
+                continue
+            raise FormulaError(f"formula {formula!r}: the {'left' if i == 0 and tildes else 'right'}-hand side of "
+                               "'~' is empty")
+        if any(k == "op" and t == "~" for k, t in side):  # pragma: no cover - split above
+            raise FormulaError(f"formula {formula!r} has more than one '~'")
+        source = _to_python(side, quoted)
+        try:
+            tree = ast.parse(source, mode="eval")
+        except SyntaxError as e:
+            raise FormulaError(f"formula {formula!r}: cannot parse {' '.join(t for _, t in side)!r} ({e.msg}); "
+                               "check the parentheses and operators") from None
+        except (RecursionError, MemoryError, ValueError):
+            raise FormulaError(f"formula {formula[:80]!r}: too complex to parse") from None
+        _internals(tree, check)
+        check.terms(tree.body)
+    return formula
+
+
+def _internals(tree: ast.AST, check: _Check) -> None:
+    """Name the most telling piece first: a subscript or an attribute that reaches Python internals."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            raise check.fail(node, "attribute access to Python internals")
+        if isinstance(node, ast.Subscript):
+            raise check.fail(node, "subscripts")
+        if isinstance(node, ast.Name) and node.id in ("np", "numpy", "contr"):
+            parent_ok = any(isinstance(p, ast.Attribute) and p.value is node for p in ast.walk(tree))
+            if not parent_ok:
+                raise check.fail(node, f"{node.id} is a namespace of functions, not a column")
+
+
+# ------------------------------------------------------------------------------------------------- constants
+def constant_problem(node: ast.AST) -> str | None:
+    """Why evaluating the number-only parts of ``node`` would hang or exhaust memory, or ``None``.
+
+    Bounds the size (base 10 logarithm) of every sub-expression made of numbers only: it must stay within float
+    range (1e300), and an exponent written as a number within ±:data:`MAX_EXPONENT`. ``9 ** 9 ** 9`` fails;
+    ``x ** 2`` with ``x`` a column passes (numpy float arithmetic cannot hang).
+    """
+    try:
+        _log10_bound(node)
+    except _TooBig as e:
+        return str(e)
+    return None
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _log10_bound(node: ast.AST) -> float | None:
+    """Upper bound of log10|value| of a constant sub-expression; ``None`` when it involves a column or call."""
+    if isinstance(node, ast.Expression):
+        return _log10_bound(node.body)
+    if isinstance(node, ast.Constant):
+        v = node.value
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return None
+        if isinstance(v, float) and not math.isfinite(v):
+            raise _TooBig("non-finite number")
+        size = math.log10(abs(v)) if v else 0.0
+        if size > MAX_CONSTANT_LOG10:
+            raise _TooBig(f"number {str(v)[:20]}... larger than 1e{MAX_CONSTANT_LOG10}")
+        return max(size, 0.0)
+    if isinstance(node, ast.UnaryOp):
+        return _log10_bound(node.operand)
+    if isinstance(node, ast.BinOp):
+        a, b = _log10_bound(node.left), _log10_bound(node.right)
+        if isinstance(node.op, ast.Pow):
+            if b is not None:
+                e = _constant_value(node.right)
+                if (e is not None and abs(e) > MAX_EXPONENT) or b > math.log10(MAX_EXPONENT) + 1e-9:
+                    raise _TooBig(f"exponent {ast.unparse(node.right)[:40]} beyond ±{MAX_EXPONENT}")
+            if a is None or b is None:  # a column is involved: numpy float arithmetic, cannot hang
+                return None
+            size = a * 10.0 ** b
+        elif a is None or b is None:
+            return None
+        elif isinstance(node.op, ast.Mult):
+            size = a + b
+        elif isinstance(node.op, (ast.Add, ast.Sub)):
+            size = max(a, b) + 1
+        else:  # / // %: no larger than the left operand (or a float)
+            size = a
+        if size > MAX_CONSTANT_LOG10:
+            raise _TooBig(f"{ast.unparse(node)[:60]} is larger than 1e{MAX_CONSTANT_LOG10}")
+        return size
+    if isinstance(node, ast.BoolOp):
+        for v in node.values:
+            _log10_bound(v)
+        return None
+    if isinstance(node, ast.Compare):
+        for v in (node.left, *node.comparators):
+            _log10_bound(v)
+        return None
+    if isinstance(node, ast.Call):
+        for v in node.args:
+            _log10_bound(v)
+        return None
+    return None
+
+
+def _constant_value(node: ast.AST) -> float | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return float(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        v = _constant_value(node.operand)
+        return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
+    return None
+
+
+# ------------------------------------------------------------------------------------------------- namespace
+class _Blocked:
+    """Stands in for every Python builtin in a formula's namespace: calling or using it fails clearly."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __call__(self, *a: Any, **k: Any) -> Any:
+        raise FormulaError(f"{self._name!r} is not available in formulas; allowed: {ALLOWED_TEXT}")
+
+    def __getattr__(self, attr: str) -> Any:
+        raise FormulaError(f"{self._name!r} is not available in formulas; allowed: {ALLOWED_TEXT}")
+
+    def __repr__(self) -> str:
+        return f"<not available in formulas: {self._name}>"
+
+
+class _Numpy:
+    """The ``np`` of a formula: a few ufuncs, nothing else (no module, no ``__builtins__``)."""
+
+    __slots__ = tuple(MATH_FUNCTIONS)
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        for name, ufunc in MATH_FUNCTIONS.items():
+            object.__setattr__(self, name, getattr(np, ufunc))
+
+    def __setattr__(self, *_: Any) -> None:  # pragma: no cover - read-only
+        raise AttributeError("read-only")
+
+
+def formula_context(extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The namespace formulaic evaluates terms in (its ``context=``): every builtin name shadowed by a blocker,
+    ``np``/``numpy`` the ufuncs of :data:`MATH_FUNCTIONS`, the math functions by name, and ``extra`` (e.g. the
+    panel transforms) on top. formulaic's own transforms (``C``, ``I``, ``center``, ...) sit below this layer."""
+    import numpy as np
+
+    ctx: dict[str, Any] = {n: _Blocked(n) for n in dir(builtins)}
+    ctx.update({n: _Blocked(n) for n in ("__builtins__", "__import__", "__loader__", "__spec__", "os", "sys",
+                                         "subprocess", "importlib")})
+    safe_np = _Numpy()
+    ctx.update(np=safe_np, numpy=safe_np)
+    ctx.update({n: getattr(np, u) for n, u in MATH_FUNCTIONS.items()})
+    if extra:
+        ctx.update(extra)
+    return ctx
+
+
+def model_matrix(formula: str, data: Any) -> Any:
+    """formulaic's ``model_matrix(formula, data, na_action="raise")`` after :func:`check_formula`, evaluated in
+    :func:`formula_context` (never the caller's namespace); formulaic's errors become one :class:`FormulaError`
+    without its terminal colour codes."""
+    from formulaic import model_matrix as _mm
+    from formulaic.errors import FormulaicError
+
+    check_formula(formula)
+    try:
+        return _mm(formula, data, na_action="raise", context=formula_context())
+    except FormulaicError as e:
+        raise FormulaError(f"formula {formula!r}: {plain_text(str(e))}") from None
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def plain_text(message: str) -> str:
+    """``message`` without ANSI terminal escape codes (formulaic colours the offending part of a formula)."""
+    return _ANSI.sub("", message).strip()
