@@ -24,10 +24,25 @@ def _frame(n=60, T=5, beta=(0.6, 0.3), seed=0):
     return pd.DataFrame(rows).set_index(["firm_id", "year"])
 
 
+LINEAR = {k: selection.PREFERENCES[k] for k in ("twoway", "fe", "ols")}
+
+
+def _linear_only(monkeypatch, keep=("twoway", "fe", "ols")):
+    monkeypatch.setattr(selection, "_register_control_functions", lambda: None)
+    monkeypatch.setattr(selection, "PREFERENCES", {k: LINEAR[k] for k in keep})
+
+
+def test_control_functions_rank_first():
+    choice = best_method(_frame())
+    assert choice.method == "acf" and choice.passed_over == {}
+    no_panel = best_method(_frame().groupby(level=0).head(1))  # each firm once: nothing with a firm effect
+    assert no_panel.method == "ols" and "two or more years" in no_panel.passed_over["twoway"]
+
+
 def test_preference_order_and_reasons(monkeypatch):
     from clusterecon.productivity.cobb_douglas import METHODS
 
-    monkeypatch.setattr(selection, "PREFERENCES", dict(selection.PREFERENCES))
+    _linear_only(monkeypatch)
     monkeypatch.setitem(METHODS, "acf-test", METHODS["fe"])
     prefer("acf-test", 100, requires=("investment",))
     prefer("op-test", 90)
@@ -39,7 +54,8 @@ def test_preference_order_and_reasons(monkeypatch):
     assert best_method(_frame()).method == "acf-test"
 
 
-def test_plausible_estimate_is_used():
+def test_plausible_estimate_is_used(monkeypatch):
+    _linear_only(monkeypatch)
     ch = guarded_tfp(_frame(), vcov="cluster")
     assert ch.method == "twoway" and not ch.warnings
     assert dict(ch.result.elasticities) == pytest.approx({"ln_capital": 0.3, "ln_employees": 0.6}, abs=0.05)
@@ -55,9 +71,11 @@ def test_implausible_estimate_falls_back_to_cost_shares(monkeypatch):
     f = analysis_frame(simulate("garments", seed=20050))
     yr = f.index.get_level_values("year")
     expansion = f[(yr >= 1974) & (yr <= 1995)]
-    # with year effects (the preferred method) the estimate is plausible
+    # the preferred method (ACF, or two-way FE without control functions) gives a plausible technology
+    assert not guarded_tfp(expansion, vcov="cluster").warnings
+    _linear_only(monkeypatch, keep=("twoway",))
     assert guarded_tfp(expansion, vcov="cluster").method == "twoway"
-    monkeypatch.setattr(selection, "PREFERENCES", {"fe": selection.PREFERENCES["fe"]})
+    _linear_only(monkeypatch, keep=("fe",))
     ch = guarded_tfp(expansion, vcov="cluster")
     assert ch.method == "cost shares" and "cost-share" in ch.source
     assert any("implausible" in w and "employees elasticity is -0.37" in w for w in ch.warnings)

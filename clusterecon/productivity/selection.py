@@ -3,8 +3,9 @@
 :func:`best_method` walks an explicit preference order (:data:`PREFERENCES`: highest priority first) over the
 methods registered with :func:`~clusterecon.productivity.register_method` and returns the best one the data
 support, with the reason each better-ranked method was passed over (not registered, a required column missing or
-too sparse, too few firms observed in two or more years). Control-function estimators (ACF, LP, OP) join the order
-with :func:`prefer`, e.g. ``prefer("acf", 100, requires=("material_cost",))``.
+too sparse, too few firms observed in two or more years). The control-function estimators that
+:mod:`.registry` lists in ``PRIORITY`` (ACF, LP, OP, Wooldridge, each needing its proxy column) rank first; then
+two-way FE, firm FE and pooled OLS. Other methods join the order with :func:`prefer`.
 
 :func:`guarded_tfp` fits the chosen method and checks it: every input elasticity in [0, 1.2] and returns to scale in
 [0.5, 1.5] (:data:`ELASTICITY_RANGE`, :data:`RTS_RANGE`). An estimate outside those ranges is not a production
@@ -19,7 +20,7 @@ References: Van Beveren (2012) J. Economic Surveys 26:98–128; Ackerberg, Caves
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,28 +37,63 @@ MIN_FIRMS = 20
 
 @dataclass(frozen=True)
 class Preference:
-    """A registered method's rank and what it needs beyond output, labour and capital."""
+    """A registered method's rank and what it needs beyond output, labour and capital. ``linear``: the method is
+    one of the linear-panel estimators that take ``vcov=`` (the control-function ones carry their own inference);
+    ``options``: a function of the frame giving the method's fitting options."""
 
     method: str
     priority: int
     requires: tuple[str, ...] = ()
     min_firms_repeated: int = MIN_FIRMS
     note: str = ""
+    linear: bool = False
+    options: Callable[[pd.DataFrame], dict[str, Any]] | None = None
 
 
 #: the preference order (highest priority first when sorted); two-way FE first among the built-in methods because
 #: year effects absorb the common price trend that value added in money carries
 PREFERENCES: dict[str, Preference] = {
-    "twoway": Preference("twoway", 20, note="firm and year fixed effects"),
-    "fe": Preference("fe", 10, note="firm fixed effects"),
-    "ols": Preference("ols", 0, min_firms_repeated=0, note="pooled OLS with year dummies"),
+    "twoway": Preference("twoway", 20, note="firm and year fixed effects", linear=True),
+    "fe": Preference("fe", 10, note="firm fixed effects", linear=True),
+    "ols": Preference("ols", 0, min_firms_repeated=0, note="pooled OLS with year dummies", linear=True),
 }
 
 
 def prefer(method: str, priority: int, *, requires: Sequence[str] = (), min_firms_repeated: int = MIN_FIRMS,
-           note: str = "") -> None:
+           note: str = "", linear: bool = False,
+           options: Callable[[pd.DataFrame], dict[str, Any]] | None = None) -> None:
     """Put a registered production-function method into the preference order (higher priority is tried first)."""
-    PREFERENCES[method] = Preference(method, int(priority), tuple(requires), int(min_firms_repeated), note)
+    PREFERENCES[method] = Preference(method, int(priority), tuple(requires), int(min_firms_repeated), note, linear,
+                                     options)
+
+
+def _control_function_options(method: str) -> Callable[[pd.DataFrame], dict[str, Any]]:
+    """Fitting options of the control-function estimators as :mod:`.registry` sets them for a survey: the lag is
+    the calendar year when enough consecutive years are observed, else the previous observation (benchmark years);
+    ACF reports its plausible root; no bootstrap (the battery judges trends, not the elasticities' SEs)."""
+
+    def opts(frame: pd.DataFrame) -> dict[str, Any]:
+        years = pd.Series(frame.index.get_level_values(1))
+        firms = pd.Series(frame.index.get_level_values(0))
+        consecutive = int(((years.diff() == 1) & (firms.shift() == firms)).sum())
+        return {"lag": "calendar" if consecutive >= 50 else "previous",
+                **({"root": "plausible"} if method == "acf" else {}), **({"reps": 0} if method != "wooldridge"
+                                                                        else {})}
+
+    return opts
+
+
+def _register_control_functions() -> None:
+    """The control-function estimators of :data:`.registry.PRIORITY` (ACF, LP, OP, Wooldridge, in that order, each
+    with the proxy column it needs) rank above the linear panel estimators."""
+    try:
+        from .registry import PRIORITY
+    except ImportError:  # an installation without the control-function estimators
+        return
+    for k, (method, column) in enumerate(PRIORITY):
+        if method not in PREFERENCES:
+            prefer(method, 100 - 10 * k, requires=(column,) if column else (), options=_control_function_options(
+                method), note="control function (Ackerberg-Caves-Frazer, Levinsohn-Petrin, Olley-Pakes, Wooldridge)")
 
 
 @dataclass(frozen=True)
@@ -74,6 +110,7 @@ def best_method(data: SurveyPanel | pd.DataFrame, *, output: str = "value_added"
     """The highest-priority registered method the data support, and why each better one was not used."""
     from .cobb_douglas import METHODS
 
+    _register_control_functions()
     frame = as_panel_frame(data)
     need = [*inputs, *(("sales", "material_cost") if output == "value_added" else (output,))]
     missing = [c for c in need if c not in frame.columns]
@@ -139,8 +176,10 @@ def guarded_tfp(data: SurveyPanel | pd.DataFrame, *, vcov: str = "cluster", rent
     warnings: list[str] = []
     result = None
     if choice.method is not None:
+        pref = PREFERENCES[choice.method]
+        kw = {**(pref.options(frame) if pref.options else {}), **({"vcov": vcov} if pref.linear else {}), **options}
         try:
-            result = production_function(frame, method=choice.method, vcov=vcov, **options)
+            result = production_function(frame, method=choice.method, **kw)
         except Exception as e:  # noqa: BLE001 - an estimator that cannot be fitted falls back like an implausible one
             warnings.append(f"the {choice.method} production function could not be estimated ({e})")
         if result is not None:
