@@ -48,16 +48,18 @@ def markdown(runs: pd.DataFrame, seconds: float, reps: int) -> str:
              "workers (shared, loaded machine). `python benchmarks/bench_calibration.py --reps "
              f"{reps}` regenerates it.", "",
              f"`failed` (bugs) in all runs: {len(fails)}.", ""]
-    lines += ["**Claims.** supported | on = power (every effect on); supported | off = size (every hypothesis "
-              "mechanism off, phases kept); hyp. | off = the hypothesis's combined status \"supported\" when off; "
-              "inconcl. / skipped | on = the share of on-runs the evidence rules or the design left undecided. "
-              "Blank: no switch in that generator.", ""]
-    head = "| generator | setting | claim | supported \\| on | supported \\| off | hyp. \\| off | inconcl. \\| on | " \
-           "skipped \\| on |"
-    lines += [head, "|---|---|---|---|---|---|---|---|"]
+    lines += ["**Claims.** n = runs behind 'supported | on' (for innovation, performance and exit only the runs whose "
+              "quality phase had started within the years observed); supported | on = power (every effect on); "
+              "supported | off = size (every hypothesis mechanism off, phases kept); hyp. | off = the hypothesis's "
+              "combined status \"supported\" when off; inconcl. / skipped | on = the share the evidence rules or the "
+              "design left undecided. Blank: no switch (the simulator has none for imitation; output grows in every "
+              "world).", ""]
+    head = "| generator | setting | claim | n | supported \\| on | supported \\| off | hyp. \\| off | " \
+           "inconcl. \\| on | skipped \\| on |"
+    lines += [head, "|---|---|---|---|---|---|---|---|---|"]
     for r in ct.itertuples(index=False):
-        lines.append(f"| {r.dgp} | {r.setting} | {r.claim} | {_pct(r[4])} | {_pct(r[5])} | {_pct(r[6])} | "
-                     f"{_pct(r[7])} | {_pct(r[8])} |")
+        lines.append(f"| {r.dgp} | {r.setting} | {r.claim} | {r.reps} | {_pct(r[4])} | {_pct(r[5])} | "
+                     f"{_pct(r[6])} | {_pct(r[7])} | {_pct(r[8])} |")
     lines += ["", "**Dating.** dated = share of runs with a significant transition; within ±2 and covers: among the "
               "runs that dated it (truth: the simulator's first imitator's year and quality trigger; the generator's "
               "t1, t2). World *flat* (reduced form): no take-off and no quality transition, so every dating is "

@@ -229,3 +229,18 @@ def test_stagnation_says_when_tfp_falls_back_to_index_numbers(monkeypatch):
     assert "production function is implausible" in r.verdict and "Warning:" in r.verdict
     assert "cost-share index" in r.claim("productivity").statement
     assert r.tables["TFP source"]["source"].iloc[0].startswith("cost-share")
+
+
+def test_a_degenerate_fit_is_inconclusive_not_failed(monkeypatch):
+    """An estimator that refuses a degenerate design (complete separation, non-convergence, a singular variance) is
+    thin evidence, not a bug: found by the calibration suite on small off-world samples."""
+    import clusterecon.hypotheses.performance as perf
+    from clusterecon.estimators.errors import SeparationError
+
+    def separated(*a, **k):
+        raise SeparationError("complete separation: 4 failures and 4 successes completely determined")
+
+    monkeypatch.setattr(perf, "analysis_frame", separated)
+    r = innovation_performance(_panel(_stag_rows((2000, 2001), 0.0), "rounds"))
+    assert r.status == "inconclusive" and r.verdict.startswith("Inconclusive: degenerate fit")
+    assert all(c.status == "inconclusive" for c in r.claims)

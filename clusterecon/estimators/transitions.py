@@ -44,7 +44,8 @@ LEVEL = 0.90
 REPS = 199
 NULL_REPS = 49
 MIN_BEFORE = 2
-MIN_AFTER = 4
+MIN_AFTER = 2
+MIN_QUADRATIC = 4  # years after the take-off before the concave term is estimated
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,9 @@ def _profile(Y: np.ndarray, E: np.ndarray, cands: np.ndarray, kink: int | None, 
     before = (t[None, :] >= start) & (t[None, :] < cands[:, None])
     after = t[None, :] >= cands[:, None]
     dt = (t[None, :] - cands[:, None]) / 10.0
-    cols = [np.ones((C, T)), dt, np.where(dt > 0, dt, 0.0) ** 2]
+    # the concave term needs enough years after the take-off; with fewer its column is zero (coefficient 0)
+    enough = ((T - cands) >= MIN_QUADRATIC)[:, None]
+    cols = [np.ones((C, T)), dt, np.where((dt > 0) & enough, dt, 0.0) ** 2]
     if kink is not None:
         cols.append(np.broadcast_to(np.maximum(t - kink, 0.0) / 10.0, (C, T)))
     X = np.stack(cols, axis=-1)

@@ -78,12 +78,20 @@ def require_columns(frame: pd.DataFrame, cols: list[str], what: str) -> None:
 def run_hypothesis(fn: Callable[[], HypothesisResult], key: str, title: str, question: str,
                    claims: tuple[str, ...] = ()) -> HypothesisResult:
     """Run one hypothesis; a SkipHypothesis (the design cannot answer) becomes ``status="skipped"`` for each of its
-    ``claims``, any other error ``"failed"`` with its message (a bug: the traceback is kept in ``extra``) so that the
-    battery always finishes."""
+    ``claims``; a degenerate fit that an estimator refuses (separation, non-convergence, a singular matrix) makes
+    them ``"inconclusive"``; any other error ``"failed"`` with its message (a bug: the traceback is kept in
+    ``extra``), so that the battery always finishes."""
+    from ..estimators.errors import ConvergenceError, SeparationError
+
     try:
         return fn()
     except SkipHypothesis as e:
         return HypothesisResult.skipped(key, title, question, str(e), claims=claims)
+    except (SeparationError, ConvergenceError, np.linalg.LinAlgError) as e:
+        # a degenerate fit (no finite estimate, no convergence, a singular variance) is thin evidence, not a bug
+        res = HypothesisResult.skipped(key, title, question, f"degenerate fit ({type(e).__name__}: {e})",
+                                       status="inconclusive", claims=claims)
+        return HypothesisResult(**{**res.__dict__, "extra": {"traceback": traceback.format_exc()}})
     except Exception as e:  # noqa: BLE001 - the battery must finish; the failure is reported, not hidden
         res = HypothesisResult.skipped(key, title, question, f"{type(e).__name__}: {e}", status="failed",
                                        claims=claims)

@@ -26,6 +26,8 @@ years observed.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -156,7 +158,7 @@ def date_phases(traj: pd.DataFrame, *, alpha: float = 0.05, reps: int | None = N
         # quality date given the take-off (searched after it), until neither moves
         e = None
         for _ in range(3):
-            e = _takeoff(entry, kink_year=q.year, start=1, name="entry take-off", **kw)
+            e = _entry_takeoff(entry, complete, kw, kink_year=q.year)
             if e.index is None:
                 break
             q_new = quality(e.year)
@@ -171,10 +173,28 @@ def date_phases(traj: pd.DataFrame, *, alpha: float = 0.05, reps: int | None = N
     ma = entry.rolling(3, center=True, min_periods=1).mean()
     peak = int(ma.iloc[1:].idxmax()) if len(ma) > 1 else int(ma.index[-1])
     c = entry.loc[:peak] if (entry.index <= peak).sum() >= MIN_YEARS else entry
-    e = _takeoff(c, start=1, name="entry take-off", **kw)
+    e = _entry_takeoff(c, complete, kw)
     out.update(takeoff=e, quality=q, t1=e.year, t2=q.year if q is not None else None, t1_interval=e.interval,
                t2_interval=q.interval if q is not None else None)
     return out
+
+
+def _entry_takeoff(entry: pd.Series, complete: bool, kw: dict, kink_year: int | None = None) -> DatedBreak:
+    """The entry take-off. On a sample of survivors, older cohorts are under-represented by an unknown survival
+    rate s: the date is estimated with s at half of ``SURVIVOR_TREND`` (entry counts weighted by e^{s(t − last)}),
+    and the interval is the union of the intervals for s = 0, ½ and 1 × ``SURVIVOR_TREND`` — a confidence set that
+    keeps its level whatever the survival rate in that range (a union over the nuisance parameter)."""
+    if complete:
+        return _takeoff(entry, start=1, kink_year=kink_year, name="entry take-off", **kw)
+    t = entry.index.to_numpy(dtype=float)
+    # the no-take-off model keeps allowing a total trend of SURVIVOR_TREND (survival s in the weights, the rest free)
+    fits = [_takeoff(entry, start=1, kink_year=kink_year, name="entry take-off", exposure=np.exp(s * (t - t[-1])),
+                     **{**kw, "max_trend": SURVIVOR_TREND - s}) for s in (SURVIVOR_TREND / 2, 0.0, SURVIVOR_TREND)]
+    mid = fits[0]
+    ints = [f.interval for f in fits if f.interval is not None]
+    if mid.index is None or not ints:
+        return mid
+    return replace(mid, interval=(min(i[0] for i in ints), max(i[1] for i in ints)))
 
 
 def diagnose_phases(panel: SurveyPanel, *, expansion_start: int | None = None, quality_start: int | None = None,

@@ -154,11 +154,13 @@ class HypothesisResult:
     @classmethod
     def skipped(cls, key: str, title: str, question: str, reason: str, status: Status = "skipped",
                 claims: tuple[str, ...] = ()) -> HypothesisResult:
-        """A hypothesis the design cannot answer (or, with ``status="failed"``, one that hit a bug); ``claims``
-        names its claims, each recorded with the same status and reason."""
-        cs = tuple(Claim(name=c, statement="", status="failed" if status == "failed" else "skipped", reason=reason)
-                   for c in claims)
-        return cls(key=key, title=title, question=question, status=status, verdict=f"Not tested: {reason}",
+        """A hypothesis the design cannot answer (or, with ``status="failed"``, one that hit a bug; with
+        ``"inconclusive"``, one whose fit was degenerate); ``claims`` names its claims, each recorded with the same
+        status and reason."""
+        cs = tuple(Claim(name=c, statement="", status=status if status in ("failed", "inconclusive") else "skipped",
+                         reason=reason) for c in claims)
+        lead = "Inconclusive" if status == "inconclusive" else "Not tested"
+        return cls(key=key, title=title, question=question, status=status, verdict=f"{lead}: {reason}",
                    claims=cs, limitations=(reason,))
 
     @property

@@ -91,7 +91,11 @@ def _imitation_claim(f: pd.DataFrame, models: dict) -> Claim:
         return Claim(name="imitation", statement=statement, status="inconclusive", rule=IMIT_RULE, primary=False,
                      n=k + m, n_units="entrants", reason="below the minimum evidence: " + "; ".join(misses))
     rhs = "is_spinoff" + (" + C(year)" if first.index.get_level_values("year").nunique() > 1 else "")
-    r = pooled_ols(first, f"log_price ~ {rhs}", vcov="robust")
+    try:
+        r = pooled_ols(first, f"log_price ~ {rhs}", vcov="robust")
+    except np.linalg.LinAlgError as e:  # e.g. a year with one entrant: HC1 leverage 1, a singular variance
+        return Claim(name="imitation", statement=statement, status="inconclusive", rule=IMIT_RULE, primary=False,
+                     n=k + m, n_units="entrants", reason=f"degenerate fit (singular variance: {e})")
     models["Log price at entry: spin-offs vs other entrants"] = r
     b, se = float(r.params["is_spinoff"]), float(r.std_errors["is_spinoff"])
     df = float(r.df_resid) if r.df_resid is not None else None
