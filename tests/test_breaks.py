@@ -74,3 +74,15 @@ def test_bad_input_is_refused():
         sup_f_test([1.0, np.nan, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
     with pytest.raises(ValueError, match="at least"):
         chow_test(np.arange(10.0), np.column_stack([np.ones(10), np.arange(10.0)]), 1)
+
+
+def test_exact_piecewise_linear_series_is_degenerate_not_a_division_by_zero():
+    # issue 10: a bootstrap draw that is exactly piecewise linear made sup_f_test divide by a zero SSR
+    t = np.arange(20, dtype=float)
+    y = np.where(t < 10, 1.0 + 0.1 * t, 3.0 + 0.8 * (t - 10))
+    X = np.column_stack([np.ones(20), t])
+    res = sup_f_test(y, X)
+    assert np.isfinite(res.stat) and res.degenerate and res.break_at == 10
+    chow = chow_test(y, X, 10)
+    assert np.isfinite(chow.stat) and "degenerate" in chow.note
+    assert sequential_breaks(y, X, max_breaks=1).breaks == (10,)

@@ -30,11 +30,13 @@ def test_phase_matches_truth(sample):
     assert abs(res.phases.extra["expansion_start"] - truth["phase_years"]["quantity_expansion"]) <= 2
 
 
-def test_founders_match_the_technology(sample):
+def test_founders_are_not_judged_on_two_surviving_pioneers(sample):
+    # the truth: all pioneers were merchants (garments) / engineers (machinery); but only 2 of them are in each
+    # sample (survivors, then sampled), below the minimum evidence of 3 pioneers: "supported" on 2 firms would be a
+    # verdict on almost no evidence (issue 10), so the claim is inconclusive and says why
     panel, truth, res = sample
-    assert res["founders"].status == "supported"
-    expected = "merchant" if truth["params"]["technology"] == "simple" else "engineer"
-    assert f"were {expected}s" in res["founders"].verdict
+    c = res["founders"].claim("founders")
+    assert c.status == "inconclusive" and "2 pioneers (needs 3)" in c.reason
 
 
 def test_schooling_effect_is_found_where_the_truth_has_one(sample):

@@ -25,13 +25,17 @@ def rounds_panel():
 
 def test_battery_runs_and_explains_itself(rounds_panel):
     res = analyse(rounds_panel)
-    assert list(res.results) == ["phases", "founders", "spinoffs", "stagnation", "innovation", "exit"]
+    assert list(res.results) == ["phases", "founders", "spinoffs", "stagnation", "innovation", "performance", "exit"]
     for key, r in res.results.items():
         assert r.status != "failed", (key, r.verdict, r.extra.get("traceback"))
         assert r.verdict and r.title in r.summary()
     assert res["innovation"].status == "supported"
     v = res.verdicts()
-    assert set(v.columns) == {"hypothesis", "status", "verdict"} and len(v) == 6
+    assert set(v.columns) == {"hypothesis", "status", "verdict"} and len(v) == 7
+    # the verdict contract: every decided claim names its test, estimate, s.e., N and rule
+    claims = res.claims()
+    decided = claims[claims["status"].isin(["supported", "not supported"])]
+    assert len(decided) and decided[["test", "estimate", "N", "rule"]].notna().all().all()
     # every model says how many observations it used and its variance convention
     for r in res.results.values():
         for m in r.models.values():
@@ -98,13 +102,13 @@ def test_verdict_numbers_match_the_models(rounds_panel):
 
 
 def _performance_hits(reps: int, base_seed: int, **changes) -> int:
-    from clusterecon.hypotheses import innovation_performance_exit
+    from clusterecon.hypotheses import innovation_performance
 
     hits = 0
     for i in range(reps):
         census = simulate(preset("garments", **changes), seed=base_seed + i)
         panel = survey(census, kind="rounds", survey_years=ROUNDS, n_firms=250, seed=base_seed + i)
-        hits += innovation_performance_exit(panel).status == "supported"
+        hits += innovation_performance(panel).status == "supported"
     return hits
 
 
@@ -112,6 +116,6 @@ def _performance_hits(reps: int, base_seed: int, **changes) -> int:
 def test_innovation_performance_has_power_and_size():
     reps = 30
     assert _performance_hits(reps, 3000) >= 0.9 * reps
-    # innovation without a price premium, a TFP gain or faster growth: "supported" needs a positive sales effect at
-    # 5% (two-sided, so 2.5% nominal) AND lower exit; binomial(30, .025): P(X >= 4) < 0.01
-    assert _performance_hits(reps, 4000, price_premium=0.0, tfp_gain=0.0, innovator_growth=0.0) <= 3
+    # innovation that pays nothing (ClusterParams.innovation_pays=False): "supported" needs a positive sales effect at
+    # 5% (two-sided, so 2.5% nominal); binomial(30, .025): P(X >= 4) < 0.01
+    assert _performance_hits(reps, 4000, innovation_pays=False) <= 3

@@ -10,6 +10,9 @@ Model: :math:`y_t = x_t'\beta_j + u_t` in regime :math:`j`, with all coefficient
   :math:`B_q`; p-values come from a seeded simulation of that process (20,000 draws on a 1,000-point
   grid, cached; within 2.5% of the tables),
   checked against the published critical values of Bai & Perron (2003, Table 1, :math:`\epsilon = 0.15`).
+* A segment fit with a zero residual sum of squares (an exactly piecewise-linear series) would divide by zero: the
+  denominator is floored at 1e-12 of the total SSR, so the statistic is huge but finite, and the result is flagged
+  ``degenerate`` (never to be read as evidence).
 * **Sequential tests for more breaks** (Bai & Perron 1998): given l breaks (dated by global SSR minimisation),
   test for an (l+1)-th with sup-F(l+1 | l) = the largest single-break sup-F over the l+1 segments, against the
   Bai–Perron (2003) critical values (:math:`\epsilon = 0.15`, q ≤ 10, l ≤ 4, levels 10/5/2.5/1 %).
@@ -77,6 +80,14 @@ def sequential_critical_value(q: int, l: int, alpha: float = 0.05, trim: float =
     return float(np.quantile(_supw_null_draws(q, round(trim, 3)), (1 - alpha) ** (1 / (l + 1))))
 
 
+def _f_ratio(gain: float, ssr: float, ssr_total: float, q: int, df: float) -> float:
+    """(gain/q) / (ssr/df), with the denominator floored at a tiny fraction of the total SSR: a segment fit that is
+    exact (ssr = 0, e.g. an exactly piecewise-linear series) gives a very large but finite statistic, and the
+    result is flagged degenerate by the caller instead of dividing by zero."""
+    floor = 1e-12 * max(ssr_total, 1e-300)
+    return (gain / q) / (max(ssr, floor) / df)
+
+
 def _ssr(y: np.ndarray, X: np.ndarray) -> float:
     if len(y) == 0:
         return 0.0
@@ -105,9 +116,11 @@ def chow_test(y, X=None, break_at: int = 0) -> TestResult:
         raise ValueError(f"each regime needs at least {q} observations; break_at={break_at} with T={T}")
     s1, s2, sr = _ssr(y[:break_at], X[:break_at]), _ssr(y[break_at:], X[break_at:]), _ssr(y, X)
     df2 = T - 2 * q
-    f = ((sr - s1 - s2) / q) / ((s1 + s2) / df2)
+    f = _f_ratio(sr - s1 - s2, s1 + s2, sr, q, df2)
+    degenerate = s1 + s2 <= 1e-12 * max(sr, 1e-300)
     return TestResult("Chow", f, float(stats.f.sf(f, q, df2)), (q, df2), "F",
-                      f"no break at observation {break_at}")
+                      f"no break at observation {break_at}",
+                      "degenerate: the two regimes fit exactly (zero residual sum of squares)" if degenerate else "")
 
 
 @lru_cache(maxsize=32)
@@ -148,6 +161,7 @@ class BreakTest:
     trim: float
     candidates: tuple[int, ...] = ()
     f_sequence: tuple[float, ...] = ()
+    degenerate: bool = False
 
     def as_test(self) -> TestResult:
         return TestResult("sup-Wald (Andrews)", self.stat, self.pvalue, self.q, "sup-chi2",
@@ -162,14 +176,16 @@ def sup_f_test(y, X=None, trim: float = 0.15) -> BreakTest:
     if hi < lo:
         raise ValueError(f"T={T} is too short for trimming {trim} with {q} coefficients per regime")
     sr = _ssr(y, X)
-    cands, fs = [], []
+    cands, fs, sus = [], [], []
     for b in range(lo, hi + 1):
         su = _ssr(y[:b], X[:b]) + _ssr(y[b:], X[b:])
-        fs.append(((sr - su) / q) / (su / (T - 2 * q)))
+        fs.append(_f_ratio(sr - su, su, sr, q, T - 2 * q))
+        sus.append(su)
         cands.append(b)
     i = int(np.argmax(fs))
     stat = q * fs[i]
-    return BreakTest(stat, sup_wald_pvalue(stat, q, trim), cands[i], q, trim, tuple(cands), tuple(fs))
+    degenerate = sus[i] <= 1e-12 * max(sr, 1e-300)
+    return BreakTest(stat, sup_wald_pvalue(stat, q, trim), cands[i], q, trim, tuple(cands), tuple(fs), degenerate)
 
 
 @dataclass(frozen=True)
@@ -228,7 +244,7 @@ def sequential_breaks(y, X=None, *, max_breaks: int = 3, trim: float = 0.15, alp
         for a, b in zip(bounds[:-1], bounds[1:]):
             for k in range(a + h, b - h + 1):
                 s_new = s_all - tab[a, b] + tab[a, k] + tab[k, b]
-                f = (s_all - s_new) / (s_new / (T - (l + 2) * q))
+                f = q * _f_ratio(s_all - s_new, s_new, tab[0, T], q, T - (l + 2) * q)
                 if best is None or f > best:
                     best = f
         if best is None:

@@ -15,6 +15,14 @@ from ..schema import INNOVATION_INDICATORS
 from .result import HypothesisResult, SkipHypothesis
 
 
+def analysis_panel(panel: SurveyPanel) -> SurveyPanel:
+    """``panel`` with the analysis frame's columns added to its firm-year data (so that estimators that need the
+    panel itself, such as the exit hazard's risk set, see any_innovation, log productivity, ...)."""
+    f = analysis_frame(panel)
+    new = [c for c in f.columns if c not in panel.frame.columns and c != "late"]
+    return panel.replace(data=panel.data.join(f[new]))
+
+
 def analysis_frame(panel: SurveyPanel, split_year: int | None = None) -> pd.DataFrame:
     """``panel.frame`` plus the columns the hypotheses use (logs are NA where the level is not positive; each model
     then counts those rows under "missing <column>"):
@@ -67,15 +75,26 @@ def require_columns(frame: pd.DataFrame, cols: list[str], what: str) -> None:
         raise SkipHypothesis(f"{what} needs {', '.join(missing)}, which the survey does not contain")
 
 
-def run_hypothesis(fn: Callable[[], HypothesisResult], key: str, title: str, question: str) -> HypothesisResult:
-    """Run one hypothesis; a SkipHypothesis becomes ``status="skipped"``, any other error ``"failed"`` with its
-    message (the traceback is kept in ``extra`` for debugging) so that the battery always finishes."""
+def run_hypothesis(fn: Callable[[], HypothesisResult], key: str, title: str, question: str,
+                   claims: tuple[str, ...] = ()) -> HypothesisResult:
+    """Run one hypothesis; a SkipHypothesis (the design cannot answer) becomes ``status="skipped"`` for each of its
+    ``claims``; a degenerate fit that an estimator refuses (separation, non-convergence, a singular matrix) makes
+    them ``"inconclusive"``; any other error ``"failed"`` with its message (a bug: the traceback is kept in
+    ``extra``), so that the battery always finishes."""
+    from ..estimators.errors import ConvergenceError, SeparationError
+
     try:
         return fn()
     except SkipHypothesis as e:
-        return HypothesisResult.skipped(key, title, question, str(e))
+        return HypothesisResult.skipped(key, title, question, str(e), claims=claims)
+    except (SeparationError, ConvergenceError, np.linalg.LinAlgError) as e:
+        # a degenerate fit (no finite estimate, no convergence, a singular variance) is thin evidence, not a bug
+        res = HypothesisResult.skipped(key, title, question, f"degenerate fit ({type(e).__name__}: {e})",
+                                       status="inconclusive", claims=claims)
+        return HypothesisResult(**{**res.__dict__, "extra": {"traceback": traceback.format_exc()}})
     except Exception as e:  # noqa: BLE001 - the battery must finish; the failure is reported, not hidden
-        res = HypothesisResult.skipped(key, title, question, f"{type(e).__name__}: {e}", status="failed")
+        res = HypothesisResult.skipped(key, title, question, f"{type(e).__name__}: {e}", status="failed",
+                                       claims=claims)
         return HypothesisResult(**{**res.__dict__, "extra": {"traceback": traceback.format_exc()}})
 
 

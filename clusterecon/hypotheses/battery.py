@@ -1,9 +1,11 @@
 """``analyse(panel)``: the whole phase-hypothesis battery in one structured result.
 
-Order: phase diagnosis first (its dates define the pioneers and the quantity-expansion years used by the other
-tests), then founders, spin-offs, stagnation, education-driven innovation, and innovation → performance / exit.
-A hypothesis the data cannot support (T = 1, no spin-off information, exits not observable) is skipped with its
-reason; an unexpected error in one hypothesis is recorded as ``failed`` with the message and the run continues.
+Order: phase diagnosis first (its dates define the pioneers, the quantity-expansion years and the later period used
+by the other tests, which receive the diagnosis instead of re-running it), then founders, spin-offs, stagnation,
+education-driven innovation, innovation → performance, and the exit of non-innovators. Each hypothesis reports one
+status per claim (the verdict contract of :mod:`.result`); a hypothesis the design cannot answer (T = 1, no spin-off
+information, exits not observable) is skipped with its reason; an unexpected error — a bug — is recorded as
+``failed`` with the message and the run continues.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import pandas as pd
 
 from ..panel import SurveyPanel
 from ._common import run_hypothesis
-from .exit import innovation_performance_exit
+from .exit import innovation_exit
 from .founders import founder_origins
 from .innovation import education_innovation
+from .performance import innovation_performance
 from .phases import diagnose_phases
 from .result import HypothesisResult
 from .spinoffs import spinoff_imitation
@@ -49,6 +52,12 @@ class AnalysisResult:
         return pd.DataFrame([{"hypothesis": r.title, "status": r.status, "verdict": r.verdict}
                              for r in self.results.values()], index=list(self.results))
 
+    def claims(self) -> pd.DataFrame:
+        """One row per claim of every hypothesis: status, test, estimate, s.e., p, N (and what it counts), df, the
+        evidence rule and the reason."""
+        rows = [{"hypothesis": k, **c.row()} for k, r in self.results.items() for c in r.claims]
+        return pd.DataFrame(rows)
+
     def summary(self) -> str:
         s = self.structure
         head = (f"clusterecon analysis: {s.get('firms')} firms, {s.get('firm_years')} firm-years, years "
@@ -60,37 +69,29 @@ class AnalysisResult:
 
 
 def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None, vcov: str = "cluster",
-            split_year: int | None = None) -> AnalysisResult:
-    """Run the battery on ``panel``. ``progress`` is called with the name of each step as it starts."""
+            split_year: int | None = None, detail: bool = True, reps: int | None = None) -> AnalysisResult:
+    """Run the battery on ``panel``. ``progress`` is called with the name of each step as it starts;
+    ``detail=False`` fits only the models the verdicts rest on (for Monte Carlo work); ``reps``: bootstrap draws of
+    the phase dating (default 199)."""
     step = progress or (lambda _name: None)
     results: dict[str, HypothesisResult] = {}
     step("phase diagnosis")
-    results["phases"] = run_hypothesis(lambda: diagnose_phases(panel), "phases", "Phase diagnosis",
-                                       "Which phase is the cluster in?")
-    ph = results["phases"].extra
-    start = ph.get("expansion_start") if ph.get("expansion_detected") else None
-    spans = {p: (lo, hi) for p, lo, hi in ph.get("spans", [])}
+    phases = run_hypothesis(lambda: diagnose_phases(panel, reps=reps), "phases", "Phase diagnosis",
+                            "Which phase is the cluster in?")
+    results["phases"] = phases
     step("founders")
-    results["founders"] = founder_origins(panel, pioneer_until=(start - 1) if start else None)
+    results["founders"] = founder_origins(panel, phases=phases, detail=detail)
     step("spin-offs")
-    results["spinoffs"] = spinoff_imitation(panel)
+    results["spinoffs"] = spinoff_imitation(panel, phases=phases)
     step("productivity stagnation")
-    if ph.get("quality_undated"):
-        from .stagnation import KEY, QUESTION, TITLE
-
-        results["stagnation"] = HypothesisResult.skipped(
-            KEY, TITLE, QUESTION, "quality improvement is under way but its start cannot be dated from the survey's "
-            "years, so the quantity-expansion years cannot be separated from it; pass "
-            "productivity_stagnation(panel, years=(first, last)) to test a span you know")
-    else:
-        results["stagnation"] = productivity_stagnation(
-            panel, years=spans.get("quantity expansion"), vcov=vcov,
-            years_source="the quantity-expansion years dated by the phase diagnosis,")
+    results["stagnation"] = productivity_stagnation(panel, vcov=vcov, phases=phases)
     step("education and innovation")
-    split = split_year if split_year is not None else ph.get("quality_start")
-    if split is not None and split not in panel.years and not any(y >= split for y in panel.years):
+    split = split_year if split_year is not None else phases.extra.get("quality_start")
+    if split is not None and not any(y >= split for y in panel.years):
         split = None
-    results["innovation"] = education_innovation(panel, split_year=split, vcov=vcov)
-    step("innovation, performance and exit")
-    results["exit"] = innovation_performance_exit(panel, vcov=vcov)
+    results["innovation"] = education_innovation(panel, split_year=split, vcov=vcov, detail=detail)
+    step("innovation and performance")
+    results["performance"] = innovation_performance(panel, vcov=vcov)
+    step("exit of non-innovators")
+    results["exit"] = innovation_exit(panel, phases=phases)
     return AnalysisResult(structure=panel.structure(), results=results, options={"vcov": vcov, "split_year": split})

@@ -1,76 +1,110 @@
-r"""Innovation → performance, and the exit of non-innovators (quality improvement; ``literature.md`` §1D–1E).
+r"""Exit of non-innovators (quality improvement; ``literature.md`` §1E): are firms that do not innovate the ones
+that leave?
 
-* Performance: log sales and log labour productivity on the innovation indicator with firm and year fixed
-  effects (SEs clustered by firm) — the within-firm gain from innovating.
-* Exit: a discrete-time hazard (complementary log-log on the firm-year risk set, firms entering the risk set at
-  their first observed year) of exit on innovation and productivity, with duration dependence — only when exits
-  are observable (repeated rounds or a census). On a survivor-only recall panel the exit part is skipped with the
-  reason (firms that closed before the interview were never surveyed).
+Claim **exit**: on the firm-year risk set (:func:`~clusterecon.estimators.hazard.risk_set`: firms enter at their first
+observed year, covariates predetermined — the firm's last operating row before the interval) during the
+quality-improvement years when they are dated, the discrete-time hazard of exit is lower for firms that innovate.
+Model: logit of exit on any innovation, log firm age and a linear year trend, fitted by Firth's penalised
+likelihood (:func:`~clusterecon.estimators.firth.firth_logit`): a cluster in which no innovator ever exits is
+quasi-separated — the strongest evidence for the claim, where maximum likelihood has no finite estimate — and the
+penalised estimate stays finite. Test: the penalised likelihood ratio of the innovation coefficient (χ²(1); Heinze &
+Schemper 2002), which remains valid under separation where a Wald test does not. Supported when the coefficient is
+negative and p < 5%.
 
-Verdict: supported when innovating raises performance (positive at 5%) and, where exits are observed, innovators
-exit less (negative hazard coefficient at 5%).
+Minimum evidence: ≥ ``RULES.min_events`` exits, ≥ ``RULES.min_events`` firm-years of innovators and of
+non-innovators at risk, ≥ ``RULES.min_clusters`` firms. On a survivor-only recall survey the claim is skipped: firms
+that closed before the interview were never surveyed.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..panel import SurveyPanel
-from ._common import analysis_frame, fmt_p, require_columns, run_hypothesis
-from .result import HypothesisResult, SkipHypothesis
+from ._common import analysis_panel, fmt_p, run_hypothesis
+from .evidence import RULES, judge_sign, shortfalls
+from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
-KEY, TITLE = "exit", "Innovation, performance and exit"
-QUESTION = "Do innovators grow and perform better, and do non-innovators exit?"
+KEY, TITLE = "exit", "Exit of non-innovators"
+QUESTION = "Do firms that do not innovate exit more?"
+RULE = (f"supported if the Firth-logit hazard coefficient of innovating is negative with penalised-LR p < "
+        f"{RULES.alpha:g}; needs ≥ {RULES.min_events} exits, ≥ {RULES.min_events} firm-years at risk of innovators "
+        f"and of non-innovators, ≥ {RULES.min_clusters} firms")
+STATEMENT = "firms that innovate are less likely to exit"
 
 
-def innovation_performance_exit(panel: SurveyPanel, *, vcov: str = "cluster") -> HypothesisResult:
-    return run_hypothesis(lambda: _run(panel, vcov), KEY, TITLE, QUESTION)
+def innovation_exit(panel: SurveyPanel, *, phases: HypothesisResult | None = None) -> HypothesisResult:
+    """``phases``: the phase diagnosis whose quality-improvement years define the risk period (run when not given;
+    all observed years when the transition is not dated)."""
+    return run_hypothesis(lambda: _run(panel, phases), KEY, TITLE, QUESTION, claims=("exit",))
 
 
-def _run(panel: SurveyPanel, vcov: str) -> HypothesisResult:
-    from ..estimators.design import SpecificationError
-    from ..estimators.within import within
+def _run(panel: SurveyPanel, phases: HypothesisResult | None) -> HypothesisResult:
+    from ..estimators.firth import firth_logit
+    from ..estimators.hazard import risk_set
 
+    if not panel.design.can_study_exit:
+        raise SkipHypothesis("exit not tested: " + panel.design.explain_exit())
     if len(panel.years) < 2:
-        raise SkipHypothesis("a single survey year: within-firm effects of innovating need T >= 2")
-    f = analysis_frame(panel)
-    require_columns(f, ["any_innovation"], "innovation and performance")
-    models, tests, limitations, parts = {}, {}, [], []
-    perf_ok = None
-    for col, label in (("log_sales", "log sales"), ("log_va_per_worker", "log labour productivity")):
-        if col not in f or f[col].notna().sum() < 20:
-            continue
-        try:
-            r = within(f, f"{col} ~ any_innovation", effects="twoway", vcov=vcov, collinear="raise")
-        except SpecificationError:
-            r = None
-        if r is None or "any_innovation" not in r.names:
-            raise SkipHypothesis("innovation does not vary within firms over the years observed (recorded in one "
-                                 "year only, or never changing): firm fixed effects absorb it")
-        models[f"{label} on innovation (firm and year FE)"] = r
-        b, se, p = float(r.params["any_innovation"]), float(r.std_errors["any_innovation"]), float(
-            r.pvalues["any_innovation"])
-        tests[f"innovation effect on {label} = 0"] = r.wald_test("any_innovation = 0")
-        parts.append(f"innovating changes {label} by {b:+.3f} (s.e. {se:.3f}, {fmt_p(p)})")
-        if col == "log_sales":
-            perf_ok = b > 0 and p < 0.05
-    exit_ok = None
-    if panel.design.can_study_exit:
-        from ..estimators.hazard import discrete_hazard
+        raise SkipHypothesis("a single survey year: exits need at least two")
+    p2 = analysis_panel(panel)
+    if "any_innovation" not in p2.frame or p2.frame["any_innovation"].notna().sum() == 0:
+        raise SkipHypothesis("the survey records no innovation")
+    rs = risk_set(p2, duration="log")
+    limitations = [*rs.attrs.get("notes", ())]
+    if phases is None:
+        from .phases import diagnose_phases
 
-        try:
-            hz = discrete_hazard(panel, "any_innovation + log_va_per_worker", link="cloglog", vcov=vcov)
-            models["Exit hazard (cloglog)"] = hz
-            b, p = float(hz.params["any_innovation"]), float(hz.pvalues["any_innovation"])
-            exit_ok = b < 0 and p < 0.05
-            parts.append(f"innovators' exit hazard coefficient is {b:+.3f} ({fmt_p(p)})")
-        except Exception as e:  # noqa: BLE001 - performance results stand on their own
-            limitations.append(f"exit hazard not estimated: {e}")
+        phases = diagnose_phases(panel)
+    t2 = phases.extra.get("quality_start")
+    period = "all observed years"
+    if t2 is not None:
+        rs = rs[rs.index.get_level_values("year") >= t2]
+        period = f"the quality-improvement years from {t2}"
+    n_missing = int(rs["any_innovation"].isna().sum())
+    rs = rs[rs["any_innovation"].notna() & np.isfinite(rs["log_duration"])]
+    if n_missing:
+        limitations.append(f"{n_missing} firm-years at risk without innovation data left out")
+    rs = rs.assign(year_trend=(rs.index.get_level_values("year") - rs.index.get_level_values("year").min()) / 10.0)
+    exits = int(rs["exit"].sum())
+    inn = int(rs["any_innovation"].sum())
+    non = int((1 - rs["any_innovation"]).sum())
+    firms = rs.index.get_level_values("firm_id").nunique()
+    table = rs.groupby(rs["any_innovation"].map({0.0: "non-innovators", 1.0: "innovators"}))["exit"].agg(
+        ["size", "sum", "mean"]).rename(columns={"size": "firm-years at risk", "sum": "exits", "mean": "exit rate"})
+    misses = shortfalls([(exits >= RULES.min_events, f"{exits} exits (needs {RULES.min_events})"),
+                         (inn >= RULES.min_events, f"{inn} innovator firm-years at risk (needs {RULES.min_events})"),
+                         (non >= RULES.min_events, f"{non} non-innovator firm-years at risk (needs "
+                                                   f"{RULES.min_events})"),
+                         (firms >= RULES.min_clusters, f"{firms} firms (needs {RULES.min_clusters})")])
+    models = {}
+    if misses:
+        claim = Claim(name="exit", statement=STATEMENT, status="inconclusive", rule=RULE, n=len(rs),
+                      n_units=f"firm-years at risk ({exits} exits)",
+                      reason="below the minimum evidence: " + "; ".join(misses))
     else:
-        limitations.append("exit not tested: " + panel.design.explain_exit())
-    if perf_ok is None:
-        raise SkipHypothesis("no performance measure (sales) with enough observations")
-    oks = [x for x in (perf_ok, exit_ok) if x is not None]
-    status = "supported" if all(oks) else ("mixed" if any(oks) else "not supported")
-    verdict = f"{status.capitalize()}: " + "; ".join(parts) + "."
-    return HypothesisResult(key=KEY, title=TITLE, question=QUESTION, status=status, verdict=verdict, models=models,
-                            tests=tests, limitations=tuple(limitations),
-                            assumptions=("innovation is exogenous to transitory shocks given firm and year effects",))
+        rhs = "any_innovation + log_duration" + (" + year_trend" if rs["year_trend"].nunique() > 1 else "")
+        fit = firth_logit(rs, f"exit ~ {rhs}", intervals=False, terms=["any_innovation"])
+        models["Exit hazard (Firth logit)"] = fit
+        b, se = float(fit.params["any_innovation"]), float(fit.std_errors["any_innovation"])
+        p = float(fit.extra["pl_pvalues"]["any_innovation"])
+        status, why = judge_sign(b, se, p, expect=-1)
+        rates = table["exit rate"]
+        claim = Claim(name="exit", statement=STATEMENT, status=status, rule=RULE,
+                      test="discrete-time hazard, Firth-penalised logit; penalised likelihood-ratio test (χ²(1))",
+                      estimate=b, se=se, pvalue=p, n=int(fit.nobs), n_units=f"firm-years at risk ({exits} exits, "
+                      f"{firms} firms)", df=1,
+                      reason=f"innovating changes the log-odds of exit by {b:+.3f} ({fmt_p(p)}; exit rate "
+                             f"{100 * rates.get('innovators', float('nan')):.1f}% of innovators' firm-years against "
+                             f"{100 * rates.get('non-innovators', float('nan')):.1f}% of non-innovators'): {why}")
+    status = combine_status([claim])
+    verdict = f"{status.capitalize()}: over {period}, {claim.reason}."
+    return HypothesisResult(key=KEY, title=TITLE, question=QUESTION, status=status, verdict=verdict, claims=(claim,),
+                            models=models, tables={"exits by innovation status": table},
+                            limitations=tuple(limitations),
+                            assumptions=("innovation is measured before the year of exit (predetermined)",
+                                         "exits are observed: repeated rounds or a census"),
+                            extra={"period": period})
+
+
+__all__ = ["innovation_exit"]

@@ -3,13 +3,16 @@ technology (Sonobe & Otsuka 2006, ch. 2; ``literature.md`` §1A, hypothesis A1).
 
 On the firm table (one row per firm):
 
-* cross-tab of the founder's prior occupation by entry cohort (pioneers = firms founded before the entry take-off
-  dated by the phase diagnosis, else the earliest quarter of founding years) and, when the data pool clusters of
-  both kinds, by technology complexity, each with Pearson's χ² test of independence (scipy);
-* the share of the expected founder type (merchant for simple technology, engineer for complex) among pioneers
-  against later entrants, with Fisher's exact test;
-* a multinomial logit of the prior occupation on the pioneer dummy (and technology when it varies), with
-  average marginal effects, where the categories have enough firms.
+* pioneers = firms founded before the entry take-off dated by the phase diagnosis (or up to ``pioneer_until``);
+  later entrants = the others;
+* cross-tab of the founder's prior occupation by entry cohort (and by technology when clusters of both kinds are
+  pooled), each with Pearson's χ² test of independence (scipy);
+* the claim, per technology: the expected founder type (merchant for simple technology, engineer for complex) is
+  strictly the most common pioneer background and is over-represented among pioneers relative to later entrants —
+  Fisher's exact test, one-sided. Needs ≥ ``RULES.min_pioneers`` pioneers and ≥ ``RULES.min_entrants`` later
+  entrants; a tie for the most common background is inconclusive;
+* a multinomial logit of the prior occupation on the pioneer dummy (and technology when it varies), with the
+  categories that have at least 5 firms.
 """
 
 from __future__ import annotations
@@ -21,16 +24,20 @@ from scipy import stats
 from ..estimators.results import TestResult
 from ..panel import SurveyPanel
 from ._common import fmt_p, run_hypothesis
-from .result import HypothesisResult, SkipHypothesis
+from .evidence import RULES, share_gap, shortfalls
+from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
 KEY, TITLE = "founders", "Founders' prior occupations (initiation)"
 QUESTION = "Were the pioneers merchants (simple technology) or engineers (complex technology)?"
 EXPECTED = {"simple": "merchant", "complex": "engineer"}
 
 
-def founder_origins(panel: SurveyPanel, *, pioneer_until: int | None = None) -> HypothesisResult:
-    """``pioneer_until``: last founding year counted as a pioneer; default from the phase diagnosis."""
-    return run_hypothesis(lambda: _run(panel, pioneer_until), KEY, TITLE, QUESTION)
+def founder_origins(panel: SurveyPanel, *, pioneer_until: int | None = None, phases: HypothesisResult | None = None,
+                    detail: bool = True) -> HypothesisResult:
+    """``pioneer_until``: last founding year counted as a pioneer; default from the phase diagnosis (``phases``,
+    run here when not given); ``detail=False`` skips the multinomial logit (descriptive, not part of the claim)."""
+    return run_hypothesis(lambda: _run(panel, pioneer_until, phases, detail), KEY, TITLE, QUESTION,
+                          claims=("founders",))
 
 
 def _chi2(table: pd.DataFrame, name: str) -> TestResult | None:
@@ -42,35 +49,90 @@ def _chi2(table: pd.DataFrame, name: str) -> TestResult | None:
                       f"founder occupation independent of {name}")
 
 
-def _run(panel: SurveyPanel, pioneer_until: int | None) -> HypothesisResult:
+RULE = (f"supported if the expected type is strictly the most common pioneer background and over-represented among "
+        f"pioneers against later entrants (Fisher exact, one-sided, p < {RULES.alpha:g}); needs ≥ "
+        f"{RULES.min_pioneers} pioneers and ≥ {RULES.min_entrants} later entrants; a tie is inconclusive")
+
+
+def _claim(tech: str, sub: pd.DataFrame, tests: dict) -> Claim:
+    exp = EXPECTED[tech]
+    pio = sub[sub["cohort"] == "pioneers"]["founder_prior_occupation"]
+    later = sub[sub["cohort"] == "later entrants"]["founder_prior_occupation"]
+    a, b, c, n = int((pio == exp).sum()), len(pio), int((later == exp).sum()), len(later)
+    name = f"founders ({tech})"
+    statement = f"pioneers of a {tech}-technology cluster were mostly {exp}s"
+    misses = shortfalls([(b >= RULES.min_pioneers, f"{b} pioneers (needs {RULES.min_pioneers})"),
+                         (n >= RULES.min_entrants, f"{n} later entrants (needs {RULES.min_entrants})")])
+    diff, se, p = share_gap(a, b, c, n)
+    if b and n:
+        tests[f"{exp} share pioneers > later ({tech})"] = TestResult(
+            "Fisher exact", diff, p, 1, "exact", f"{exp} share among pioneers <= later entrants")
+    counts = pio.value_counts()
+    nums = dict(test="Fisher exact test, one-sided: share of the expected type, pioneers vs later entrants",
+                estimate=diff, se=se, pvalue=p, n=b + n, n_units=f"firms ({b} pioneers, {n} later entrants)",
+                rule=RULE)
+    if misses:
+        return Claim(name=name, statement=statement, status="inconclusive",
+                     reason="below the minimum evidence: " + "; ".join(misses), **nums)
+    top = counts[counts == counts.max()].index.tolist()
+    if len(top) > 1 and exp in top:
+        return Claim(name=name, statement=statement, status="inconclusive",
+                     reason=f"tie for the most common pioneer background: {', '.join(map(str, top))} "
+                            f"({int(counts.max())} each)", **nums)
+    modal = top[0] if len(top) == 1 else None
+    ok = modal == exp and p < RULES.alpha
+    why = (f"{a} of {b} pioneers were {exp}s against {c} of {n} later entrants ({fmt_p(p)})"
+           + ("" if modal == exp else f"; the most common pioneer background is {', '.join(map(str, top))}"))
+    return Claim(name=name, statement=statement, status="supported" if ok else "not supported", reason=why, **nums)
+
+
+def _pioneer_cut(panel: SurveyPanel, d: pd.DataFrame, pioneer_until: int | None,
+                 phases: HypothesisResult | None) -> tuple[int | None, str]:
+    if pioneer_until is not None:
+        return pioneer_until, f"founded up to {pioneer_until}"
+    if phases is None:
+        from .phases import diagnose_phases
+
+        phases = diagnose_phases(panel)
+    ph = phases.extra
+    start = ph.get("expansion_start") if ph.get("expansion_detected") else None
+    if start is None:
+        return None, "the entry take-off is not dated"
+    return start - 1, f"founded before the entry take-off in {start}"
+
+
+def _run(panel: SurveyPanel, pioneer_until: int | None, phases: HypothesisResult | None,
+         detail: bool = True) -> HypothesisResult:
     firms = panel.firms
     for c in ("founder_prior_occupation", "founding_year"):
         if c not in firms or firms[c].notna().sum() == 0:
             raise SkipHypothesis(f"the survey has no {c}")
+    tech = firms.get("technology")
+    techs = [t for t in (tech.dropna().astype(str).unique().tolist() if tech is not None else []) if t in EXPECTED]
+    if not techs:
+        raise SkipHypothesis("technology complexity is not recorded (simple or complex): the expected founder type "
+                             "is unknown")
     d = firms[["founder_prior_occupation", "founding_year"]].dropna().copy()
     d["founder_prior_occupation"] = d["founder_prior_occupation"].astype(str)
     d["founding_year"] = pd.to_numeric(d["founding_year"]).astype(int)
-    limitations = []
-    if pioneer_until is None:
-        from .phases import diagnose_phases
-
-        ph = diagnose_phases(panel).extra
-        start = ph.get("expansion_start") if ph.get("expansion_detected") else None
-        if start is not None and (d["founding_year"] < start).sum() >= 3:
-            pioneer_until, how = start - 1, f"founded before the entry take-off in {start}"
-        else:
-            pioneer_until = int(np.quantile(d["founding_year"], 0.25))
-            how = f"the earliest quarter of founding years (up to {pioneer_until})"
-    else:
-        how = f"founded up to {pioneer_until}"
-    d["cohort"] = np.where(d["founding_year"] <= pioneer_until, "pioneers", "later entrants")
+    limitations: list[str] = []
+    cut, how = _pioneer_cut(panel, d, pioneer_until, phases)
+    if cut is None:
+        claims = tuple(Claim(name=f"founders ({t})" if len(techs) > 1 else "founders",
+                             statement=f"pioneers of a {t}-technology cluster were mostly {EXPECTED[t]}s",
+                             status="inconclusive", rule=RULE,
+                             reason="the entry take-off is not dated, so pioneers cannot be told from later "
+                                    "entrants (pass pioneer_until= if you know it)") for t in techs)
+        return HypothesisResult(key=KEY, title=TITLE, question=QUESTION, status=combine_status(claims),
+                                verdict="Inconclusive: " + claims[0].reason + ".", claims=claims,
+                                tables={"occupation by founding year": pd.crosstab(
+                                    d["founding_year"], d["founder_prior_occupation"])})
+    d["cohort"] = np.where(d["founding_year"] <= cut, "pioneers", "later entrants")
     tables = {"occupation by cohort": pd.crosstab(d["founder_prior_occupation"], d["cohort"], margins=True)}
     tests = {}
     t = _chi2(pd.crosstab(d["founder_prior_occupation"], d["cohort"]), "entry cohort")
     if t:
         tests["occupation x cohort"] = t
-    tech = firms.get("technology")
-    techs = tech.dropna().astype(str).unique().tolist() if tech is not None else []
     if len(techs) > 1:
         d["technology"] = tech.reindex(d.index).astype(str)
         tables["occupation by technology"] = pd.crosstab(d["founder_prior_occupation"], d["technology"],
@@ -78,44 +140,30 @@ def _run(panel: SurveyPanel, pioneer_until: int | None) -> HypothesisResult:
         t = _chi2(pd.crosstab(d["founder_prior_occupation"], d["technology"]), "technology")
         if t:
             tests["occupation x technology"] = t
-    elif not techs:
-        limitations.append("technology complexity is not recorded: the expected founder type is unknown")
-    verdict_parts, status = [], "descriptive"
-    for tk in techs or []:
-        exp = EXPECTED.get(tk)
+    claims = []
+    for tk in techs:
         sub = d if len(techs) == 1 else d[d["technology"] == tk]
-        pio = sub[sub["cohort"] == "pioneers"]
-        later = sub[sub["cohort"] == "later entrants"]
-        if exp is None or len(pio) == 0:
-            continue
-        a, b = int((pio["founder_prior_occupation"] == exp).sum()), len(pio)
-        c, n = int((later["founder_prior_occupation"] == exp).sum()), len(later)
-        modal = pio["founder_prior_occupation"].value_counts().idxmax()
-        if n:
-            _, p = stats.fisher_exact([[a, b - a], [c, n - c]], alternative="greater")
-            tests[f"{exp} share pioneers > later ({tk})"] = TestResult(
-                "Fisher exact", a / b - c / n, float(p), 1, "exact", f"{exp} share among pioneers <= later entrants")
-        else:
-            p = float("nan")
-        ok = modal == exp and (np.isnan(p) or p < 0.05)
-        status = "supported" if ok and status in ("descriptive", "supported") else "not supported"
-        verdict_parts.append(f"{tk} technology: {a} of {b} pioneers ({100 * a / b:.0f}%) were {exp}s against "
-                             f"{c} of {n} later entrants ({100 * c / n if n else float('nan'):.0f}%, "
-                             f"{fmt_p(p) if not np.isnan(p) else 'no later entrants'}); the most common pioneer "
-                             f"background is {modal}")
+        c = _claim(tk, sub, tests)
+        if len(techs) == 1:
+            c = Claim(**{**c.__dict__, "name": "founders"})
+        claims.append(c)
     models = {}
     try:
-        models.update(_mnlogit(d, techs))
+        if detail:
+            models.update(_mnlogit(d, techs))
     except Exception as e:  # noqa: BLE001 - the cross-tabs stand on their own
         limitations.append(f"multinomial logit not estimated: {e}")
-    verdict = (f"{status.capitalize()}: pioneers are firms {how}; " + "; ".join(verdict_parts) + "."
-               if verdict_parts else f"Descriptive only: pioneers are firms {how}; see the cross-tabs.")
+    status = combine_status(claims)
+    verdict = (f"{status.capitalize()}: pioneers are firms {how}; "
+               + "; ".join(f"{c.name}: {c.reason}" for c in claims) + ".")
+    if not panel.design.can_study_exit:
+        limitations.append("survivor-only sample: pioneers that closed before the interview are missing")
     return HypothesisResult(key=KEY, title=TITLE, question=QUESTION, status=status, verdict=verdict,
-                            models=models, tests=tests, tables=tables, figures={"entry_by_founder": d},
-                            limitations=tuple(limitations),
+                            claims=tuple(claims), models=models, tests=tests, tables=tables,
+                            figures={"entry_by_founder": d}, limitations=tuple(limitations),
                             assumptions=("founders' occupations are recalled correctly",
                                          "survivor-only samples under-represent early exits"),
-                            extra={"pioneer_until": pioneer_until})
+                            extra={"pioneer_until": cut})
 
 
 def _mnlogit(d: pd.DataFrame, techs: list[str]) -> dict:
@@ -127,6 +175,8 @@ def _mnlogit(d: pd.DataFrame, techs: list[str]) -> dict:
     if sub["founder_prior_occupation"].nunique() < 2 or sub["cohort"].nunique() < 2:
         return {}
     sub["pioneer"] = (sub["cohort"] == "pioneers").astype(float)
+    if sub["pioneer"].sum() < 2:
+        return {}
     rhs = "pioneer" + (" + C(technology)" if len(techs) > 1 else "")
     frame = sub.reset_index().set_index(["firm_id", "founding_year"])
     res = mnlogit(frame, f"founder_prior_occupation ~ {rhs}")

@@ -4,7 +4,8 @@ Default specifications (``shared/research/literature.md`` §1C, hypotheses C1–
 
 1. Pooled probit, SEs clustered by firm, of ``any_innovation`` (own brand, own retail shop, long-term
    subcontracting or exporting) on manager schooling, schooling × later period, prior occupation, second
-   generation and year dummies; average marginal effect (AME) of schooling overall and separately by period.
+   generation, log(1 + firm age) and year dummies; average marginal effect (AME) of schooling overall and
+   separately by period.
 2. Linear probability model with firm and year fixed effects: the schooling × later-period interaction is what FE
    can identify (schooling itself is time-invariant and absorbed).
 3. Correlated random-effects (Mundlak) probit where available, as the short-panel alternative to FE.
@@ -13,19 +14,26 @@ Default specifications (``shared/research/literature.md`` §1C, hypotheses C1–
    so FE cannot estimate it; Mundlak means of the time-varying regressors absorb their correlation with the firm
    effect), and Hausman–Taylor with schooling endogenous when the order condition can be met.
 
-Verdict: supported when the AME of schooling on innovating is positive at 5%; "schooling matters more later" is
-reported from the interaction.
+Claim **schooling** (the verdict): in the later period (the quality-improvement years dated by the phase diagnosis,
+else the upper half of the observed years) the probit AME of schooling on innovating is positive at 5% (SEs
+clustered by firm, ``vcov="cluster"``). Years in which no firm (or every firm) innovates carry no information once
+year effects are in the model and are left out of the probit (and said so). Minimum evidence: ≥
+``RULES.min_clusters`` firms, ≥ ``RULES.min_events`` innovating and non-innovating firm-years in the later period;
+a fit with completely determined observations or a zero/undefined standard error is inconclusive. "Schooling
+matters more later" is reported from the interaction, not judged.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..estimators.results import TestResult
 from ..panel import SurveyPanel
 from ..schema import INNOVATION_INDICATORS
 from ._common import analysis_frame, fmt_p, require_columns, run_hypothesis
-from .result import HypothesisResult, SkipHypothesis
+from .evidence import RULES, judge_sign, shortfalls
+from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
 KEY, TITLE = "innovation", "Education-driven innovation (quality improvement)"
 QUESTION = "Do managers with more schooling adopt multi-faceted innovations, and does schooling matter more later?"
@@ -40,7 +48,7 @@ MIN_CATEGORY_FIRMS = 10
 
 def _controls(f: pd.DataFrame) -> list[str]:
     """Prior-occupation dummies (categories with fewer than MIN_CATEGORY_FIRMS firms pooled into "other", since a
-    rare category that all innovate separates the probit) and a second-generation dummy."""
+    rare category that all innovate separates the probit), a second-generation dummy and log(1 + firm age)."""
     out = []
     if "manager_prior_occupation" in f:
         occ = f["manager_prior_occupation"].astype("string")
@@ -51,6 +59,11 @@ def _controls(f: pd.DataFrame) -> list[str]:
             out.append("C(prior_occupation)")
     if "second_generation" in f and f["second_generation"].nunique() > 1:
         out.append("second_generation")
+    if "age" in f and f["age"].notna().any() and f["age"].nunique() > 2:
+        # innovating is a state reached over time: older firms have had longer to innovate, and their managers
+        # (successors) are more schooled, so firm age is a confounder of schooling and the innovation status
+        f["log_age"] = np.log1p(f["age"].clip(lower=0))
+        out.append("log_age")
     return out
 
 
@@ -62,7 +75,24 @@ def education_innovation(panel: SurveyPanel, *, split_year: int | None = None, v
                          detail: bool = True) -> HypothesisResult:
     """Run the education → innovation battery on ``panel`` (see the module docstring). ``detail=False`` fits only
     the models the verdict rests on (pooled and by-period probits), for Monte Carlo work."""
-    return run_hypothesis(lambda: _run(panel, split_year, vcov, detail), KEY, TITLE, QUESTION)
+    return run_hypothesis(lambda: _run(panel, split_year, vcov, detail), KEY, TITLE, QUESTION, claims=("schooling",))
+
+
+RULE = (f"supported if the later-period probit AME of schooling is positive at {RULES.alpha:g} (SEs clustered by "
+        f"firm); needs ≥ {RULES.min_clusters} firms and ≥ {RULES.min_events} innovating and non-innovating "
+        "firm-years; completely determined observations or a zero standard error make it inconclusive")
+
+
+def _informative_years(f: pd.DataFrame, limitations: list, label: str) -> pd.DataFrame:
+    """Drop years in which innovation does not vary: with year effects they are perfectly predicted."""
+    y = f["any_innovation"]
+    by = y.groupby(level="year").agg(["min", "max", "count"])
+    flat = by[(by["count"] > 0) & (by["min"] == by["max"])].index
+    if len(flat):
+        limitations.append(f"{label}: {len(flat)} year(s) in which no firm (or every firm) innovates left out of the "
+                           f"probit (perfectly predicted once year effects are in): {', '.join(map(str, flat))}")
+        f = f[~f.index.get_level_values("year").isin(flat)]
+    return f
 
 
 def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = True) -> HypothesisResult:
@@ -83,28 +113,36 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = T
     controls = _controls(f)
     rhs = [SCH, *([f"{SCH}:late"] if two_periods else []), *controls, *_year_terms(f)]
     models, tests, limitations = {}, {}, []
-    pooled = _probit_or_trend(probit, f, rhs[: len(rhs) - len(_year_terms(f))], vcov, limitations, "pooled",
-                              required=True)
-    models["Probit: any innovation"] = pooled
-    ame = margins(pooled, dydx=[SCH])
-    models["AME: any innovation"] = ame
-    b, se, p = float(ame.params[SCH]), float(ame.std_errors[SCH]), float(ame.pvalues[SCH])
-    tests["AME of schooling = 0"] = TestResult("z", b / se, p, 1, "normal", "schooling does not affect innovating")
+    pooled = ame = None
+    b = se = p = float("nan")
+    if detail or not two_periods:
+        pooled = _probit_or_trend(probit, f, rhs[: len(rhs) - len(_year_terms(f))], vcov, limitations, "pooled",
+                                  required=True)
+        models["Probit: any innovation"] = pooled
+        ame = margins(pooled, dydx=[SCH])
+        models["AME: any innovation"] = ame
+        b, se, p = float(ame.params[SCH]), float(ame.std_errors[SCH]), float(ame.pvalues[SCH])
+        tests["AME of schooling = 0"] = TestResult("z", b / se, p, 1, "normal", "schooling does not affect innovating")
     by_period = {}
+    late_fit = None
     if two_periods:
         inter = f"{SCH}:late"
-        if inter in pooled.names:
+        if pooled is not None and inter in pooled.names:
             tests["schooling x later period = 0"] = pooled.wald_test(f"{inter} = 0")
-        else:
+        elif pooled is not None:
             limitations.append("the schooling x later-period term was dropped as collinear: "
                                + "; ".join(why for name, why in pooled.dropped_regressors if name == inter))
-        for label, sub in (("early", f[f["late"] == 0]), ("late", f[f["late"] == 1])):
+        periods = (("early", f[f["late"] == 0]), ("late", f[f["late"] == 1])) if detail else (
+            ("late", f[f["late"] == 1]),)
+        for label, sub in periods:
             if sub["any_innovation"].nunique() < 2:
                 limitations.append(f"no variation in innovation in the {label} period: its AME is not estimated")
                 continue
             r = _probit_or_trend(probit, sub, [SCH, *controls], vcov, limitations, label)
             if r is None:
                 continue
+            if label == "late":
+                late_fit = r
             m = margins(r, dydx=[SCH])
             models[f"AME: any innovation, {label} period"] = m
             by_period[label] = (float(m.params[SCH]), float(m.std_errors[SCH]))
@@ -114,20 +152,23 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = T
     else:
         limitations.append("a single period: whether schooling matters more later cannot be tested")
     per_indicator = _secondary(f, controls, models, limitations, vcov) if detail else []
-    if "late" in by_period:
-        # the model's claim is about the quality-improvement period: judge on the later-period AME
-        lb, lse = by_period["late"]
-        lp = float(models["AME: any innovation, late period"].pvalues[SCH])
-        supported = lb > 0 and lp < 0.05
-        verdict = (f"{'Supported' if supported else 'Not supported'}: from {split} on, one more year of manager "
-                   f"schooling changes the probability of innovating by {lb:+.3f} (s.e. {lse:.3f}, {fmt_p(lp)}; "
-                   f"probit AME); over all years {b:+.3f} (s.e. {se:.3f}, {fmt_p(p)}; N = {pooled.nobs}, "
-                   f"{pooled.n_entities} firms)")
-    else:
-        supported = b > 0 and p < 0.05
-        verdict = (f"{'Supported' if supported else 'Not supported'}: one more year of manager schooling changes the "
-                   f"probability of innovating by {b:+.3f} (s.e. {se:.3f}, {fmt_p(p)}; pooled probit AME, N = "
-                   f"{pooled.nobs}, {pooled.n_entities} firms)")
+    late_name = "AME: any innovation, late period"
+    use_late = late_name in models
+    if not use_late and ame is None:
+        claim = Claim(name="schooling", statement="managers with more schooling are more likely to innovate",
+                      status="inconclusive", rule=RULE, reason="innovation does not vary in the later period")
+        return HypothesisResult(key=KEY, title=TITLE, question=QUESTION, status="inconclusive",
+                                verdict=f"Inconclusive: {claim.reason}.", claims=(claim,), models=models, tests=tests,
+                                limitations=tuple(limitations), extra={"split_year": split})
+    ame_model = models[late_name] if use_late else ame
+    fit = late_fit if use_late else pooled
+    sample = f[f["late"] == 1] if use_late else f
+    claim = _schooling_claim(ame_model, fit, sample, split if use_late else None)
+    status = combine_status([claim])
+    verdict = f"{status.capitalize()}: {claim.reason}"
+    if use_late and pooled is not None:
+        verdict += (f"; over all years {b:+.3f} (s.e. {se:.3f}, {fmt_p(p)}; N = {pooled.nobs}, "
+                    f"{pooled.n_entities} firms)")
     if "early" in by_period and "late" in by_period and "schooling x later period = 0" in tests:
         t = tests["schooling x later period = 0"]
         verdict += (f"; AME {by_period['early'][0]:+.3f} before {split} and {by_period['late'][0]:+.3f} from "
@@ -136,8 +177,8 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = T
     schooling_by_innov = f.groupby(f["any_innovation"].map({0.0: "non-innovators", 1.0: "innovators"}))[
         SCH].describe()
     return HypothesisResult(
-        key=KEY, title=TITLE, question=QUESTION, status="supported" if supported else "not supported",
-        verdict=verdict, models=models, tests=tests,
+        key=KEY, title=TITLE, question=QUESTION, status=status, verdict=verdict, claims=(claim,), models=models,
+        tests=tests,
         tables={"schooling by innovation status": schooling_by_innov,
                 "AME of schooling by indicator": pd.DataFrame(per_indicator)},
         figures={"schooling_innovation": f.reset_index()[["year", SCH, "any_innovation", "late"]]},
@@ -145,6 +186,27 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = T
                      "the probit index is linear in schooling; SEs clustered by firm"),
         limitations=tuple(limitations), extra={"split_year": split, "ame": b, "ame_se": se, "by_period": by_period},
     )
+
+
+def _schooling_claim(ame, fit, sample: pd.DataFrame, split: int | None) -> Claim:
+    b, se, p = float(ame.params[SCH]), float(ame.std_errors[SCH]), float(ame.pvalues[SCH])
+    y = sample["any_innovation"].dropna()
+    firms = int(fit.n_entities or 0)
+    misses = shortfalls([
+        (firms >= RULES.min_clusters, f"{firms} firms (needs {RULES.min_clusters} clusters)"),
+        (int(y.sum()) >= RULES.min_events, f"{int(y.sum())} innovating firm-years (needs {RULES.min_events})"),
+        (int((1 - y).sum()) >= RULES.min_events, f"{int((1 - y).sum())} non-innovating firm-years (needs "
+                                                 f"{RULES.min_events})")])
+    status, why = judge_sign(b, se, p, expect=+1, misses=misses)
+    if status == "supported" and any("completely determined" in n for n in fit.notes):
+        status, why = "inconclusive", "some observations are completely determined (quasi-separation): " + next(
+            n for n in fit.notes if "completely determined" in n)
+    when = f"from {split} on" if split is not None else "over all years"
+    return Claim(name="schooling", statement=f"managers with more schooling are more likely to innovate ({when})",
+                 status=status, test=f"probit AME of schooling {when}, z test, SEs clustered by firm", estimate=b,
+                 se=se, pvalue=p, n=int(fit.nobs), n_units=f"firm-years ({firms} firms)",
+                 rule=RULE, reason=f"one more year of schooling changes the probability of innovating {when} by "
+                                   f"{b:+.3f} (s.e. {se:.3f}, {fmt_p(p)}): {why}")
 
 
 def _secondary(f: pd.DataFrame, controls: list[str], models: dict, limitations: list, vcov: str) -> list[dict]:
@@ -188,6 +250,12 @@ def _probit_or_trend(probit, f: pd.DataFrame, rhs: list[str], vcov: str, limitat
     to a linear year trend and say so."""
     from ..estimators.binary import SeparationError
 
+    f = _informative_years(f[f["any_innovation"].notna()], limitations, label)
+    if f["any_innovation"].nunique() < 2:
+        limitations.append(f"{label} probit not estimated: innovation does not vary")
+        if required:
+            raise SkipHypothesis("no variation in innovation in the years with innovation data")
+        return None
     years = _year_terms(f)
     try:
         return probit(f, "any_innovation ~ " + " + ".join([*rhs, *years]), vcov=vcov, separation="drop")

@@ -1,34 +1,51 @@
 r"""Phase diagnosis: date the cluster's transitions and classify each year as initiation, quantity expansion or
 quality improvement.
 
-Trajectories (one row per year, :func:`trajectories`): number of firms, entrants, output, price, labour
-productivity and the share of firms with any innovation (own brand, own retail shop, long-term subcontracting,
-exports). On a survivor-only recall survey the number of firms in year t is reconstructed from the founding years
-of the firms interviewed (a lower bound: firms that exited before the interview are missing), which gives an annual
-series even when outcomes are recalled for a few benchmark years only.
+Trajectories (one row per year, :func:`trajectories`): entrants (firms founded that year; on a census without
+founding years, firms first seen that year), number of firms, output, price, labour productivity and the share of
+firms with any innovation (own brand, own retail shop, long-term subcontracting, exports) with the number of firms
+behind it. On a survivor-only recall survey entrants and the firm count come from the founding years of the firms
+interviewed (a lower bound: firms that exited before the interview are missing), an annual series even when
+outcomes are recalled for a few benchmark years only.
 
-Dating, after Sonobe & Otsuka (2006): quantity expansion starts when the trend of the number of firms breaks upward
-(entry take-off); quality improvement starts when the innovation share (else productivity) breaks upward. Breaks
-in a broken linear trend :math:`y_t = a_j + b_j t` are found by the Bai–Perron sequential procedure (at most two,
-first tested by the Andrews sup-F; a Chow test when the user supplies the date), and the transition is the break
-with the largest slope increase; its uncertainty is a 90% residual-bootstrap interval of the break year, re-dated
-within its two adjacent regimes (199 draws, fixed seed).
-A break that is not significant at 5% is not used: the verdict then says the cluster has not (yet) entered that
-phase within the years observed.
+Dating (Sonobe & Otsuka 2006; :func:`clusterecon.estimators.transitions.count_takeoff`): quantity expansion starts
+when entry takes off — annual entrant counts switch from a low constant rate to a log-linear one (Poisson; sup-LR
+test with a parametric-bootstrap p-value against one constant rate on a census, against a smooth trend of at most
+``SURVIVOR_TREND`` a year on a sample of survivors, whose entry counts rise with founding year only because older
+cohorts had longer to exit);
+quality improvement starts when first adoptions of an innovation take off — the firms observed without any
+innovation in year t−1 that have one in t, per firm at risk (same model with the firms at risk as exposure). When
+adoptions are observed in at least ``MIN_QUALITY_YEARS`` consecutive-year pairs with ``MIN_SHARE_FIRMS`` firms at
+risk and their take-off is significant, both dates are estimated in one model: the entry rate kinks at the quality
+date, the quality date is searched after the take-off, alternating until neither moves; otherwise the take-off is
+dated on the entry series up to its peak. Each date carries a 90% likelihood-ratio confidence set (its hull is
+printed), with the coverage the calibration suite measured for such sets quoted next to it. A transition whose test
+is not significant at 5% is not used: the verdict then says the cluster has not (yet) entered that phase within the
+years observed.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
-from ..estimators.breaks import chow_test, sequential_breaks, sup_f_test
+from ..estimators.results import TestResult
+from ..estimators.transitions import DatedBreak, count_takeoff
 from ..panel import SurveyPanel
 from ..schema import INNOVATION_INDICATORS
 from .result import HypothesisResult, SkipHypothesis
 
 PHASES = ("initiation", "quantity expansion", "quality improvement")
 MIN_YEARS = 8
+MIN_QUALITY_YEARS = 8
+MIN_SHARE_FIRMS = 10
+#: the largest yearly trend in entry (log points) that a survivor-only sample can show without a take-off: the
+#: apparent growth produced when up to 10% of firms exit each year (older cohorts have had longer to exit)
+SURVIVOR_TREND = 0.10
+KEY, TITLE = "phases", "Phase diagnosis"
+QUESTION = "Which phase is the cluster in, and when did it enter it?"
 
 
 def trajectories(panel: SurveyPanel) -> pd.DataFrame:
@@ -43,6 +60,9 @@ def trajectories(panel: SurveyPanel) -> pd.DataFrame:
     else:
         out["firms"] = out["firms_observed"]
     fy = pd.to_numeric(panel.firms.get("founding_year", pd.Series(dtype=float)), errors="coerce").dropna()
+    if len(fy) == 0 and panel.design.kind == "census":
+        # a census without founding years: a firm enters in the year it is first seen (the first year: the origin)
+        fy = f.reset_index().groupby("firm_id", observed=True)["year"].min().astype(float)
     if len(fy):
         first = int(min(fy.min(), years.min()))
         span = np.arange(first, int(years.max()) + 1)
@@ -66,98 +86,132 @@ def trajectories(panel: SurveyPanel) -> pd.DataFrame:
         out["log_va_per_worker"] = np.log(va.where(va > 0)).groupby(level="year").mean()
     ind = [c for c in INNOVATION_INDICATORS if c in f.columns]
     if ind:
-        any_innov = f[ind].astype("float64").max(axis=1, skipna=True)
+        block = f[ind].astype("float64")
+        any_innov = block.max(axis=1, skipna=True).where(block.notna().any(axis=1))
         out["innovation_share"] = any_innov.groupby(level="year").mean()
+        out["innovation_firms"] = any_innov.notna().groupby(level="year").sum()
+        adopt = _adoptions(any_innov)
+        if adopt is not None:
+            out["adopters"] = adopt["adopters"]
+            out["adoption_at_risk"] = adopt["at_risk"]
     return out
 
 
-def _local_bootstrap(X: np.ndarray, y: np.ndarray, b: int, trim: float, rng_seed: int, reps: int) -> np.ndarray:
-    """Residual-bootstrap draws of a single break date in a broken linear trend (0-based indices)."""
-    beta1 = np.linalg.lstsq(X[:b], y[:b], rcond=None)[0]
-    beta2 = np.linalg.lstsq(X[b:], y[b:], rcond=None)[0]
-    fitted = np.r_[X[:b] @ beta1, X[b:] @ beta2]
-    resid = y - fitted
-    rng = np.random.default_rng(rng_seed)
-    dates = np.empty(reps, dtype=int)
-    for i in range(reps):
-        try:
-            dates[i] = sup_f_test(fitted + rng.choice(resid, size=len(resid)), X, trim=trim).break_at
-        except ValueError:
-            dates[i] = b
-    return dates
+def _adoptions(any_innov: pd.Series) -> pd.DataFrame | None:
+    """First adoptions by year: firms observed without any innovation in t−1 and with one in t (``adopters``) out
+    of the firms observed in both years without one in t−1 (``at_risk``); years without t−1 are absent."""
+    s = any_innov.dropna()
+    if s.empty:
+        return None
+    d = s.rename("now").reset_index()
+    prev = d.assign(year=d["year"] + 1).rename(columns={"now": "before"})
+    m = d.merge(prev, on=["firm_id", "year"], how="inner")
+    m = m[m["before"] == 0]
+    if m.empty:
+        return None
+    return m.groupby("year").agg(adopters=("now", "sum"), at_risk=("now", "size"))
 
 
-def _broken_trend_break(series: pd.Series, *, after: int | None = None, to_peak: bool = False,
-                        min_segment: int | None = None, rng_seed: int = 12345, reps: int = 199) -> dict | None:
-    """The upward trend break with the largest slope increase among those found by the sequential Bai-Perron
-    procedure (at most two breaks), with a bootstrap interval from re-dating it within its two adjacent segments."""
-    s = series.dropna()
-    if after is not None:
-        s = s[s.index >= after]
-    if to_peak and len(s):
-        s = s.loc[: s.idxmax()]
-    if len(s) < MIN_YEARS:
-        return None
-    y = s.to_numpy(dtype=float)
-    if np.allclose(y, y[0]):
-        return None
-    t = (s.index.to_numpy() - s.index.min()).astype(float)
-    X = np.column_stack([np.ones(len(s)), t])
-    trim = 0.15 if min_segment is None else round(max(min_segment / len(s), 0.05), 3)
-    dating = sequential_breaks(y, X, max_breaks=2, trim=trim)
-    first = dating.tests[0]
-    if not dating.breaks:
-        return {"year": None, "pvalue": first.pvalue, "test": first, "slope_before": 0.0, "slope_after": 0.0}
-    bounds = [0, *dating.breaks, len(y)]
-    slopes = [np.linalg.lstsq(X[a:b], y[a:b], rcond=None)[0][1] for a, b in zip(bounds[:-1], bounds[1:])]
-    gains = np.diff(slopes)
-    j = int(np.argmax(gains))
-    a, b, c = bounds[j], bounds[j + 1], bounds[j + 2]
-    dates = a + _local_bootstrap(X[a:c], y[a:c], b - a, max(trim, 3.0 / (c - a)), rng_seed, reps)
-    years = s.index.to_numpy()
-    lo, hi = np.percentile(dates, [5, 95])
-    return {
-        "year": int(years[b]),
-        "interval": (int(years[int(np.floor(lo))]), int(years[min(int(np.ceil(hi)), len(years) - 1)])),
-        "stat": first.stat,
-        "pvalue": first.pvalue,
-        "slope_before": float(slopes[j]),
-        "slope_after": float(slopes[j + 1]),
-        "test": first,
-    }
+def _coverage_text(kind: str) -> str:
+    from ._coverage import COVERAGE, RUN_DATE
+
+    c = COVERAGE.get(kind)
+    return f"; simulated coverage {c:.0%} ({RUN_DATE})" if c is not None else ""
+
+
+def _as_test(b: DatedBreak, null: str) -> TestResult:
+    return TestResult("sup-LR (parametric bootstrap)", b.stat, b.pvalue, 1, "bootstrap", null,
+                      f"date {b.year}; {int(100 * b.level)}% LR set {b.interval}; critical value {b.critical:.2f}")
+
+
+def _takeoff(series: pd.Series, **kw) -> DatedBreak:
+    return count_takeoff(series.to_numpy(), series.index, **kw)
+
+
+def date_phases(traj: pd.DataFrame, *, alpha: float = 0.05, reps: int | None = None,
+                complete: bool = True) -> dict:
+    """Date the take-off and the quality transition from the trajectories (see the module docstring): a dict with
+    ``takeoff`` and ``quality`` (:class:`DatedBreak` or None), whether they were dated in one model (``joint``),
+    the dates ``t1``, ``t2`` and their intervals. ``complete``: entry records cover every firm (a census);
+    otherwise the no-take-off model allows a smooth trend (survivor samples)."""
+    kw = {"max_trend": 0.0 if complete else SURVIVOR_TREND, **({} if reps is None else {"reps": reps})}
+    out: dict = {"takeoff": None, "quality": None, "joint": False, "t1": None, "t2": None, "t1_interval": None,
+                 "t2_interval": None, "quality_series": False}
+    if "entrants" not in traj or traj["entrants"].dropna().shape[0] < MIN_YEARS:
+        return out
+    entry = traj["entrants"].fillna(0).astype(float)
+    adopt = risk = None
+    if "adopters" in traj:
+        ok = traj["adoption_at_risk"].fillna(0) >= MIN_SHARE_FIRMS
+        adopt = traj.loc[ok, "adopters"].astype(float)
+        risk = traj.loc[ok, "adoption_at_risk"].astype(float)
+        if len(adopt) < MIN_QUALITY_YEARS:
+            adopt = None
+    out["quality_series"] = adopt is not None
+
+    def quality(after: int | None) -> DatedBreak:
+        return _takeoff(adopt, exposure=risk.to_numpy(), after_year=after, name="quality transition", **kw)
+
+    q = quality(None) if adopt is not None else None
+    if q is not None and q.detected(alpha):
+        # both dates in one model: the entry take-off given the quality date (the entry rate kinks there), the
+        # quality date given the take-off (searched after it), until neither moves
+        e = None
+        for _ in range(3):
+            e = _entry_takeoff(entry, complete, kw, kink_year=q.year)
+            if e.index is None:
+                break
+            q_new = quality(e.year)
+            if q_new.index is None or q_new.year == q.year:
+                break
+            q = q_new
+        if e is not None and e.index is not None:
+            out.update(takeoff=e, quality=q, joint=True, t1=e.year, t2=q.year, t1_interval=e.interval,
+                       t2_interval=q.interval)
+            return out
+    # the take-off alone, on the entry series up to its peak (entry falls again once imitation stops paying)
+    ma = entry.rolling(3, center=True, min_periods=1).mean()
+    peak = int(ma.iloc[1:].idxmax()) if len(ma) > 1 else int(ma.index[-1])
+    c = entry.loc[:peak] if (entry.index <= peak).sum() >= MIN_YEARS else entry
+    e = _entry_takeoff(c, complete, kw)
+    out.update(takeoff=e, quality=q, t1=e.year, t2=q.year if q is not None else None, t1_interval=e.interval,
+               t2_interval=q.interval if q is not None else None)
+    return out
+
+
+def _entry_takeoff(entry: pd.Series, complete: bool, kw: dict, kink_year: int | None = None) -> DatedBreak:
+    """The entry take-off. On a sample of survivors, older cohorts are under-represented by an unknown survival
+    rate s: the date is estimated with s at half of ``SURVIVOR_TREND`` (entry counts weighted by e^{s(t − last)}),
+    and the interval is the union of the intervals for s = 0, ½ and 1 × ``SURVIVOR_TREND`` — a confidence set that
+    keeps its level whatever the survival rate in that range (a union over the nuisance parameter)."""
+    if complete:
+        return _takeoff(entry, start=1, kink_year=kink_year, name="entry take-off", **kw)
+    t = entry.index.to_numpy(dtype=float)
+    # the no-take-off model keeps allowing a total trend of SURVIVOR_TREND (survival s in the weights, the rest free)
+    fits = [_takeoff(entry, start=1, kink_year=kink_year, name="entry take-off", exposure=np.exp(s * (t - t[-1])),
+                     **{**kw, "max_trend": SURVIVOR_TREND - s}) for s in (SURVIVOR_TREND / 2, 0.0, SURVIVOR_TREND)]
+    mid = fits[0]
+    ints = [f.interval for f in fits if f.interval is not None]
+    if mid.index is None or not ints:
+        return mid
+    return replace(mid, interval=(min(i[0] for i in ints), max(i[1] for i in ints)))
 
 
 def diagnose_phases(panel: SurveyPanel, *, expansion_start: int | None = None, quality_start: int | None = None,
-                    alpha: float = 0.05) -> HypothesisResult:
-    """Date the transitions and classify each year; known dates (e.g. from the case-study narrative) are tested
-    with a Chow test instead of being searched for."""
-    key, title = "phases", "Phase diagnosis"
-    question = "Which phase is the cluster in, and when did it enter it?"
+                    alpha: float = 0.05, reps: int | None = None) -> HypothesisResult:
+    """Date the transitions and classify each year; dates you know (e.g. from the case-study narrative) can be
+    given instead of estimated. ``reps``: bootstrap draws of the tests and intervals (default 199)."""
     try:
         traj = trajectories(panel)
-        return _diagnose(panel, traj, key, title, question, expansion_start, quality_start, alpha)
+        return _diagnose(panel, traj, expansion_start, quality_start, alpha, reps)
     except SkipHypothesis as e:
-        return HypothesisResult.skipped(key, title, question, str(e))
-
-
-def _known_break(series: pd.Series, year: int) -> dict:
-    s = series.dropna()
-    t = (s.index.to_numpy() - s.index.min()).astype(float)
-    X = np.column_stack([np.ones(len(s)), t])
-    idx = int(np.searchsorted(s.index.to_numpy(), year))
-    test = chow_test(s.to_numpy(float), X, idx)
-    b1 = np.linalg.lstsq(X[:idx], s.to_numpy(float)[:idx], rcond=None)[0]
-    b2 = np.linalg.lstsq(X[idx:], s.to_numpy(float)[idx:], rcond=None)[0]
-    return {"year": year, "interval": (year, year), "stat": test.stat, "pvalue": test.pvalue,
-            "slope_before": float(b1[1]), "slope_after": float(b2[1]), "test": test}
+        return HypothesisResult.skipped(KEY, TITLE, QUESTION, str(e))
 
 
 def _benchmark_comparison(panel: SurveyPanel, tests: dict) -> dict | None:
     """With too few years to date a break: did the share of innovating firms rise between the first and the last
     observed year? (two-proportion z test, one-sided)"""
     from scipy import stats
-
-    from ..estimators.results import TestResult
 
     f = panel.frame
     ind = [c for c in INNOVATION_INDICATORS if c in f.columns]
@@ -184,82 +238,91 @@ def _benchmark_comparison(panel: SurveyPanel, tests: dict) -> dict | None:
                     f"{yrs.max()} ({'p < 0.001' if p < 0.001 else f'p = {p:.3f}'})"}
 
 
-def _diagnose(panel, traj, key, title, question, expansion_start, quality_start, alpha) -> HypothesisResult:
+def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps) -> HypothesisResult:
     tests, limitations, evidence = {}, [], []
-    # Entry compounds (spin-offs are proportional to incumbents), so the take-off is a break in the trend of the
-    # LOG number of firms: flat-ish during initiation, steep during quantity expansion.
-    firms = np.log(traj["firms"].astype(float).where(traj["firms"] > 0)) if "firms" in traj else pd.Series(
-        dtype=float)
-    if firms.dropna().shape[0] < MIN_YEARS:
-        raise SkipHypothesis(f"fewer than {MIN_YEARS} years with a firm count (and no founding years to rebuild "
-                             "one): the transitions cannot be dated")
-    # initiation can be short (a few pioneer years): segments of 3 years, searched up to the peak number of firms
-    exp = (_known_break(firms, expansion_start) if expansion_start
-           else _broken_trend_break(firms, to_peak=True, min_segment=3))
-    t1 = None
-    if exp is not None:
-        tests["entry take-off"] = exp["test"]
-        if exp["year"] is not None and exp["pvalue"] < alpha and exp["slope_after"] > exp["slope_before"]:
-            t1 = exp["year"]
-            evidence.append(f"the number of firms grows {100 * exp['slope_before']:.1f}% a year before {t1} and "
-                            f"{100 * exp['slope_after']:.1f}% after (sup-F p = {exp['pvalue']:.3f}; 90% interval "
-                            f"{exp['interval'][0]}–{exp['interval'][1]})")
+    if "entrants" not in traj or traj["entrants"].dropna().shape[0] < MIN_YEARS:
+        raise SkipHypothesis(f"fewer than {MIN_YEARS} years of entry (founding years) to rebuild the cluster's "
+                             "history from: the transitions cannot be dated")
+    d = date_phases(traj, alpha=alpha, reps=reps, complete=panel.design.kind == "census")
+    e, q = d["takeoff"], d["quality"]
+    t1, t2, t1_int, t2_int = None, None, None, None
+    if expansion_start is not None:
+        t1 = int(expansion_start)
+        evidence.append(f"quantity expansion from {t1} as given")
+    elif e is not None and e.index is not None:
+        tests["entry take-off"] = _as_test(e, "no take-off: entry follows one constant rate (census) or one "
+                                          "log-linear trend (survivor samples)")
+        if e.detected(alpha):
+            t1, t1_int = d["t1"], d["t1_interval"]
+            evidence.append(
+                f"entry takes off in {t1} (from {e.before:.1f} entrants a year to {e.after:.1f} and rising; sup-LR "
+                f"p = {e.pvalue:.3f}; 90% interval {t1_int[0]}–{t1_int[1]}{_coverage_text('takeoff')})")
+        elif e.reason:
+            limitations.append(f"entry take-off: {e.reason}")
+    elif e is not None and e.reason:
+        limitations.append(f"entry take-off: {e.reason}")
     expansion_fallback = t1 is None
+    years_all = traj.index.to_numpy()
     if t1 is None:
-        t1 = int(firms.dropna().index.min())
-        limitations.append("no significant upward break in the number of firms: the first year observed is taken "
-                           "as the start of quantity expansion")
-    quality_series, qname = None, None
-    for col, label in (("innovation_share", "innovation share"), ("log_va_per_worker", "labour productivity")):
-        if col in traj and traj[col].dropna().shape[0] >= MIN_YEARS:
-            quality_series, qname = traj[col], label
-            break
-    t2 = None
-    if quality_series is None:
-        limitations.append(f"no innovation or productivity series with at least {MIN_YEARS} annual observations "
-                           "(a recall survey with few benchmark years): the start of quality improvement cannot be "
-                           "dated")
-    else:
-        q = _known_break(quality_series, quality_start) if quality_start else _broken_trend_break(quality_series,
-                                                                                                    after=t1)
-        if q is not None:
-            tests[f"{qname} break"] = q["test"]
-            if q["year"] is not None and q["pvalue"] < alpha and q["slope_after"] > q["slope_before"]:
-                t2 = q["year"]
-                evidence.append(f"the {qname} trend rises from {q['slope_before']:.3f} to {q['slope_after']:.3f} a "
-                                f"year at {t2} (p = {q['pvalue']:.3f}; 90% interval {q['interval'][0]}–"
-                                f"{q['interval'][1]})")
-    years = traj.index.to_numpy()
+        t1 = int(years_all.min())
+        limitations.append("no significant take-off of entry: the first year observed is taken as the start of "
+                           "quantity expansion")
+    if quality_start is not None:
+        t2 = int(quality_start)
+        evidence.append(f"quality improvement from {t2} as given")
+    elif q is not None and q.index is not None:
+        tests["first adoptions take-off"] = _as_test(q, "no transition: first adoptions follow one constant rate "
+                                                     "(census) or one log-linear trend")
+        if q.detected(alpha) and (d["t2"] is None or d["t2"] > t1):
+            t2, t2_int = d["t2"], d["t2_interval"]
+            evidence.append(
+                f"first adoptions of an innovation take off in {t2} (from {100 * q.before:.1f}% of the firms at "
+                f"risk a year to {100 * q.after:.1f}%; sup-LR p = {q.pvalue:.3f}; 90% interval {t2_int[0]}–"
+                f"{t2_int[1]}{_coverage_text('quality')}"
+                + ("; dated jointly with the take-off" if d["joint"] else "") + ")")
+        elif q.reason:
+            limitations.append(f"quality transition: {q.reason}")
+    if not d.get("quality_series"):
+        limitations.append(f"fewer than {MIN_QUALITY_YEARS} consecutive-year pairs with {MIN_SHARE_FIRMS}+ firms "
+                           "observed without an innovation (a recall survey with few benchmark years, or short "
+                           "rounds): the start of quality improvement cannot be dated")
+    years = years_all
     phase = np.where(years < t1, PHASES[0], np.where((t2 is None) | (years < (t2 or 10**6)), PHASES[1], PHASES[2]))
     table = pd.DataFrame({"phase": phase}, index=traj.index)
     current = table["phase"].iloc[-1]
     undated = None
-    if quality_series is None:
+    if not d.get("quality_series") and quality_start is None:
         undated = _benchmark_comparison(panel, tests)
         if undated is not None and undated["rose"]:
             current = PHASES[2]
             evidence.append(undated["text"])
-    judged = quality_series is not None or undated is not None
+    # the years after the take-off are quantity expansion only if the adoption series could have shown a quality
+    # transition (long enough) and did not; a short window in which innovation does not rise significantly cannot be
+    # placed in a phase
+    judged = bool(d.get("quality_series")) or quality_start is not None or (undated is not None and undated["rose"])
     quality_txt = (f", quality improvement from {t2}" if t2 else
                    ", quality improvement under way but not datable from the benchmark years" if current == PHASES[2]
                    else ", no quality-improvement transition detected" if judged
-                   else "; whether quality improvement has begun cannot be judged (innovation is not recorded in "
-                   "enough years)")
+                   else "; whether quality improvement has begun cannot be judged from the years observed")
     if not judged:
-        limitations.append("innovation is recorded in fewer than two years with enough firms: the phase after "
-                           "quantity expansion cannot be judged")
+        limitations.append("the years observed are too few (or innovation is recorded in too few of them) to tell "
+                           "quantity expansion from quality improvement: the phase of the observed years is not "
+                           "judged" + (" (" + undated["text"] + ")" if undated is not None else ""))
     lead = (f"In {years[-1]} the cluster is in the {current} phase" if judged
             else f"In {years[-1]} the cluster is at least in the {current} phase")
     verdict = (f"{lead}: quantity expansion from {t1}" + quality_txt
                + ("; " + "; ".join(evidence) if evidence else "") + ".")
     spans = [(p, int(g.index.min()), int(g.index.max())) for p, g in table.groupby("phase", sort=False)]
     return HypothesisResult(
-        key=key, title=title, question=question, status="descriptive", verdict=verdict, tests=tests,
+        key=KEY, title=TITLE, question=QUESTION, status="descriptive", verdict=verdict, tests=tests,
         tables={"phases": table, "trajectories": traj}, figures={"trajectories": traj},
-        assumptions=("phases change the trend of the cluster aggregates (broken linear trends)",
-                     "on recall surveys the firm count counts survivors only"),
+        assumptions=("entry is Poisson with a constant rate in initiation and a log-linear rate in quantity "
+                     "expansion; first adoptions of an innovation (per firm at risk) likewise take off when quality "
+                     "improvement starts",
+                     "on recall surveys entry and the firm count count survivors only"),
         limitations=tuple(limitations),
-        extra={"expansion_start": t1, "expansion_detected": not expansion_fallback, "quality_start": t2,
-               "quality_undated": t2 is None and current == PHASES[2],
-               "spans": spans, "current_phase": current},
+        extra={"expansion_start": t1, "expansion_detected": not expansion_fallback, "expansion_interval": t1_int,
+               "quality_start": t2, "quality_interval": t2_int, "jointly_dated": bool(d["joint"]),
+               "quality_undated": t2 is None and current == PHASES[2], "phase_judged": judged, "spans": spans,
+               "current_phase": current},
     )

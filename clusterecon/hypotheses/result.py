@@ -1,14 +1,28 @@
-"""HypothesisResult: what one phase-hypothesis test found, with the numbers behind its verdict.
+"""HypothesisResult and Claim: what one phase-hypothesis test found, with the numbers behind its verdict.
 
-Each hypothesis function takes a SurveyPanel and returns one of these: the fitted models (EstimationResults, ready
-for the tables layer), the tests, a verdict sentence that quotes its numbers, the assumptions it rests on, what the
-data could not support, and data frames for tables and figures. A hypothesis the data cannot support is returned
-with ``status="skipped"`` and the reason, never an exception (so ``analyse`` always finishes).
+The verdict contract (``docs/hypotheses.md``). Each hypothesis returns one :class:`Claim` per claim it makes (the
+exit of non-innovators and the performance of innovators are separate claims, so are "output grows" and
+"productivity stagnates"), each with its own status:
+
+* ``supported`` — the evidence rule of the claim passed;
+* ``not supported`` — the data could answer, met the minimum-evidence rules, and the rule did not pass (or the
+  estimate points the other way);
+* ``inconclusive`` — the data could answer in principle but the evidence is below a minimum-evidence rule (too few
+  years, firms, events, clusters or residual degrees of freedom) or the fit is degenerate (zero standard error,
+  zero residual sum of squares, separation, non-convergence): never counted as significant;
+* ``skipped`` — the design cannot answer (exits in a survivor-only survey, a single survey year, a missing
+  variable);
+* ``failed`` — a bug: an unexpected exception, reported with its traceback, never a verdict on valid data.
+
+Every decided claim names its test, estimate, standard error, N (and what N counts), degrees of freedom, p-value
+and the evidence rule it was judged by. The hypothesis's own ``status`` combines its claims by
+:func:`combine_status`; ``descriptive`` is the phase diagnosis (dates, not a yes/no claim).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
@@ -17,11 +31,99 @@ import pandas as pd
 
 from ..estimators.results import EstimationResult, TestResult
 
-Status = Literal["supported", "not supported", "mixed", "skipped", "failed", "descriptive"]
+ClaimStatus = Literal["supported", "not supported", "mixed", "inconclusive", "skipped", "failed"]
+Status = Literal["supported", "not supported", "mixed", "inconclusive", "skipped", "failed", "descriptive"]
+STATUSES: tuple[str, ...] = ("supported", "not supported", "mixed", "inconclusive", "skipped", "failed",
+                             "descriptive")
 
 
 class SkipHypothesis(Exception):
-    """Raised inside a hypothesis when the data cannot support it; the message is the reason shown to the user."""
+    """Raised inside a hypothesis when the design cannot answer it; the message is the reason shown to the user."""
+
+
+def _num(x: Any) -> float | None:
+    if x is None:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v
+
+
+@dataclass(frozen=True, kw_only=True)
+class Claim:
+    """One claim of a hypothesis and how the data judged it.
+
+    ``test``: what was computed (e.g. "probit AME of schooling, later period; z test, SEs clustered by firm");
+    ``estimate``/``se``/``pvalue``: the number the rule looks at; ``n`` with ``n_units`` (what is counted:
+    firm-years, firms, entrants, exits, years); ``df``: degrees of freedom of the reference distribution (None for
+    normal/exact tests); ``rule``: the evidence rule, minimum-evidence requirements included; ``reason``: why this
+    status (the rule that passed or failed, or the minimum-evidence rule not met).
+    """
+
+    name: str
+    statement: str
+    status: ClaimStatus
+    test: str = ""
+    estimate: float | None = None
+    se: float | None = None
+    pvalue: float | None = None
+    n: int | None = None
+    n_units: str = ""
+    df: Any = None
+    rule: str = ""
+    reason: str = ""
+    primary: bool = True
+
+    @property
+    def decided(self) -> bool:
+        return self.status in ("supported", "not supported")
+
+    def row(self) -> dict[str, Any]:
+        return {"claim": self.name, "primary": self.primary, "status": self.status, "test": self.test,
+                "estimate": _num(self.estimate),
+                "s.e.": _num(self.se), "p": _num(self.pvalue), "N": self.n, "N counts": self.n_units,
+                "df": self.df if not isinstance(self.df, tuple) else ", ".join(str(d) for d in self.df),
+                "rule": self.rule, "reason": self.reason}
+
+    def text(self) -> str:
+        nums = []
+        if self.estimate is not None and math.isfinite(self.estimate):
+            nums.append(f"estimate {self.estimate:+.4g}")
+        if self.se is not None and math.isfinite(self.se):
+            nums.append(f"s.e. {self.se:.3g}")
+        if self.pvalue is not None and math.isfinite(self.pvalue):
+            nums.append("p < 0.001" if self.pvalue < 0.001 else f"p = {self.pvalue:.3f}")
+        if self.n is not None:
+            nums.append(f"N = {self.n}{' ' + self.n_units if self.n_units else ''}")
+        if self.df is not None:
+            nums.append(f"df = {self.df}")
+        return (f"{self.name} [{self.status}]: {self.statement}" + (f" — {self.test}" if self.test else "")
+                + (f" ({', '.join(nums)})" if nums else "") + (f". {self.reason}" if self.reason else ""))
+
+
+def combine_status(claims: Iterable[Claim]) -> Status:
+    """A hypothesis's status from its claims. The primary claims decide: ``failed`` if any claim failed;
+    ``skipped`` if every primary claim was skipped; ``inconclusive`` if a primary claim is inconclusive (or skipped)
+    and none is not supported; ``not supported`` if every decided primary claim is not supported; ``mixed`` if the
+    primary claims disagree. When every primary claim is supported, a secondary claim that is not supported turns
+    the verdict into ``mixed``; undecided secondary claims leave it ``supported`` (they stay listed, with their
+    reason)."""
+    claims = list(claims)
+    if any(c.status == "failed" for c in claims):
+        return "failed"
+    prim = [c.status for c in claims if c.primary] or [c.status for c in claims]
+    sec = [c.status for c in claims if not c.primary]
+    if not prim or all(s == "skipped" for s in prim):
+        return "skipped"
+    if "supported" in prim and "not supported" in prim:
+        return "mixed"
+    if "not supported" in prim:
+        return "not supported"
+    if any(s != "supported" for s in prim):
+        return "inconclusive"
+    return "mixed" if "not supported" in sec else "supported"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +133,7 @@ class HypothesisResult:
     question: str
     status: Status
     verdict: str
+    claims: tuple[Claim, ...] = ()
     models: Mapping[str, EstimationResult] = field(default_factory=dict)
     tests: Mapping[str, TestResult] = field(default_factory=dict)
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
@@ -40,21 +143,42 @@ class HypothesisResult:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "claims", tuple(self.claims))
+        tables = dict(self.tables)
+        if self.claims and "claims" not in tables:
+            tables["claims"] = self.claims_frame()
+        object.__setattr__(self, "tables", tables)
         for name in ("models", "tests", "tables", "figures", "extra"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
     @classmethod
     def skipped(cls, key: str, title: str, question: str, reason: str, status: Status = "skipped",
-                ) -> HypothesisResult:
-        return cls(key=key, title=title, question=question, status=status, verdict=f"Not tested: {reason}",
-                   limitations=(reason,))
+                claims: tuple[str, ...] = ()) -> HypothesisResult:
+        """A hypothesis the design cannot answer (or, with ``status="failed"``, one that hit a bug; with
+        ``"inconclusive"``, one whose fit was degenerate); ``claims`` names its claims, each recorded with the same
+        status and reason."""
+        cs = tuple(Claim(name=c, statement="", status=status if status in ("failed", "inconclusive") else "skipped",
+                         reason=reason) for c in claims)
+        lead = "Inconclusive" if status == "inconclusive" else "Not tested"
+        return cls(key=key, title=title, question=question, status=status, verdict=f"{lead}: {reason}",
+                   claims=cs, limitations=(reason,))
 
     @property
     def ran(self) -> bool:
         return self.status not in ("skipped", "failed")
 
+    def claim(self, name: str) -> Claim | None:
+        return next((c for c in self.claims if c.name == name), None)
+
+    def claims_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([c.row() for c in self.claims]).set_index("claim") if self.claims else pd.DataFrame()
+
     def summary(self) -> str:
         lines = [f"{self.title} [{self.status}]", f"  Question: {self.question}", f"  Verdict: {self.verdict}"]
+        for c in self.claims:
+            lines.append(f"  Claim {c.text()}")
+            if c.rule:
+                lines.append(f"    Rule: {c.rule}")
         for name, t in self.tests.items():
             lines.append(f"  Test {name}: {t}")
         for name, m in self.models.items():

@@ -1,35 +1,122 @@
-r"""Spin-off imitation (quantity expansion): entry is dominated by spin-offs from incumbents, who imitate their
-parents (Sonobe, Akoten & Otsuka 2009; ``literature.md`` §1A, hypotheses A3–A4).
+r"""Spin-off imitation (quantity expansion): entry during quantity expansion is dominated by spin-offs from
+incumbents, who imitate (Sonobe, Akoten & Otsuka 2009; ``literature.md`` §1A, hypotheses A3–A4).
 
-* The share of spin-offs among entrants by founding year, with its trend (linear probability model of
-  ``is_spinoff`` on the founding year, robust SEs), and entry rates over time (entrants / firms in the year before).
-* Imitation: in their first observed year, spin-offs' log price and log labour productivity against other firms
-  observed in the same year (pooled OLS on a spin-off dummy with year dummies, robust SEs; similarity = no
-  significant difference), and — where the parent is in the sample — the gap between a spin-off and its parent
-  against the gap between the spin-off and a randomly drawn incumbent (paired comparison).
+Both claims use the phases dated by the phase diagnosis (entry before the take-off = initiation; from the take-off
+to the quality transition = quantity expansion), never one trend over all founding years:
+
+* **entry** (primary): the spin-off share among quantity-expansion entrants exceeds that among initiation entrants
+  (the pioneers) — Fisher's exact test, one-sided. Needs a dated take-off, ≥ ``RULES.min_pioneers`` initiation
+  entrants and ≥ ``RULES.min_entrants`` expansion entrants.
+* **imitation** (secondary): at their first observation (within 3 years of founding), spin-offs' log output price
+  equals other entrants' in the same year within ±``RULES.imitation_margin`` — two one-sided tests on the
+  spin-off coefficient of a pooled OLS with year dummies, heteroskedasticity-robust (HC1) SEs. Needs ≥
+  ``RULES.min_group`` spin-offs and others; a zero standard error (every entrant at the same market price) is a
+  degenerate fit, never evidence.
+
+Reported besides: spin-off share and entry rate by founding year, the share trend within the pre-quality years
+(LPM, HC1), and where parents are in the sample a Wilcoxon signed-rank test that spin-offs' prices are closer to
+their parent's than to a random incumbent's.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..estimators.results import TestResult
 from ..panel import SurveyPanel
 from ._common import analysis_frame, fmt_p, run_hypothesis
-from .result import HypothesisResult, SkipHypothesis
+from .evidence import RULES, judge_equivalent, share_gap, shortfalls
+from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
 KEY, TITLE = "spinoffs", "Spin-off imitation (quantity expansion)"
-QUESTION = "Are entrants increasingly spin-offs, and do they imitate incumbents' products and productivity?"
+QUESTION = "Is entry in quantity expansion dominated by spin-offs, and do they imitate incumbents' products?"
+ENTRY_WINDOW = 3
+ENTRY_RULE = (f"supported if the spin-off share of quantity-expansion entrants exceeds that of initiation entrants "
+              f"(Fisher exact, one-sided, p < {RULES.alpha:g}); needs a dated take-off, ≥ {RULES.min_pioneers} "
+              f"initiation and ≥ {RULES.min_entrants} expansion entrants")
+IMIT_RULE = (f"supported if the spin-off log-price gap at entry lies within ±{RULES.imitation_margin:g} (two one-sided "
+             f"tests at {RULES.alpha:g}); not supported if significant and at least the margin; needs ≥ "
+             f"{RULES.min_group} spin-offs and other entrants observed within {ENTRY_WINDOW} years of founding")
 
 
-def spinoff_imitation(panel: SurveyPanel, *, seed: int = 0) -> HypothesisResult:
-    return run_hypothesis(lambda: _run(panel, seed), KEY, TITLE, QUESTION)
+def spinoff_imitation(panel: SurveyPanel, *, phases: HypothesisResult | None = None, seed: int = 0,
+                      ) -> HypothesisResult:
+    """``phases``: the phase diagnosis whose dates define initiation and quantity expansion (run when not given)."""
+    return run_hypothesis(lambda: _run(panel, phases, seed), KEY, TITLE, QUESTION, claims=("entry", "imitation"))
 
 
-def _run(panel: SurveyPanel, seed: int) -> HypothesisResult:
+def _entry_claim(d: pd.DataFrame, t1: int | None, t2: int | None, tests: dict) -> Claim:
+    statement = "spin-offs are a larger share of entrants in quantity expansion than in initiation"
+    if t1 is None:
+        return Claim(name="entry", statement=statement, status="inconclusive", rule=ENTRY_RULE,
+                     reason="the entry take-off is not dated, so initiation and quantity-expansion entrants cannot be "
+                            "told apart")
+    fy = d["founding_year"]
+    init = d.loc[fy < t1, "is_spinoff"]
+    exp_ = d.loc[(fy >= t1) & (fy < (t2 if t2 is not None else 10**6)), "is_spinoff"]
+    a, b, c, n = int(exp_.sum()), len(exp_), int(init.sum()), len(init)
+    misses = shortfalls([(n >= RULES.min_pioneers, f"{n} initiation entrants (needs {RULES.min_pioneers})"),
+                         (b >= RULES.min_entrants, f"{b} quantity-expansion entrants (needs {RULES.min_entrants})")])
+    diff, se, p = share_gap(a, b, c, n)
+    if b and n:
+        tests["spin-off share, expansion > initiation entrants"] = TestResult(
+            "Fisher exact", diff, p, 1, "exact", "spin-off share of expansion entrants <= initiation entrants")
+    span = f"{t1}–{t2 - 1}" if t2 is not None else f"{t1} on"
+    nums = dict(test="Fisher exact test, one-sided: spin-off share, expansion vs initiation entrants", estimate=diff,
+                se=se, pvalue=p, n=b + n, n_units=f"entrants ({n} in initiation, {b} in expansion {span})",
+                rule=ENTRY_RULE)
+    if misses:
+        return Claim(name="entry", statement=statement, status="inconclusive",
+                     reason="below the minimum evidence: " + "; ".join(misses), **nums)
+    ok = diff > 0 and p < RULES.alpha
+    return Claim(name="entry", statement=statement, status="supported" if ok else "not supported",
+                 reason=f"{a} of {b} expansion entrants ({100 * a / b:.0f}%) against {c} of {n} initiation entrants "
+                        f"({100 * c / n:.0f}%) are spin-offs ({fmt_p(p)})", **nums)
+
+
+def _imitation_claim(f: pd.DataFrame, models: dict) -> Claim:
     from ..estimators.pooled import pooled_ols
 
+    statement = f"spin-offs' output price at entry equals other entrants' (within ±{RULES.imitation_margin:g} log)"
+    first = f.reset_index().sort_values("year").groupby("firm_id", observed=True).head(1)
+    first = first[(first["year"] - first["founding_year"]).between(0, ENTRY_WINDOW)]
+    first = first.dropna(subset=["log_price", "is_spinoff"]).set_index(["firm_id", "year"])
+    first["is_spinoff"] = first["is_spinoff"].astype(float)
+    k, m = int(first["is_spinoff"].sum()), int((1 - first["is_spinoff"]).sum())
+    misses = shortfalls([(k >= RULES.min_group, f"{k} spin-offs observed at entry (needs {RULES.min_group})"),
+                         (m >= RULES.min_group, f"{m} other entrants observed at entry (needs {RULES.min_group})")])
+    if misses:
+        return Claim(name="imitation", statement=statement, status="inconclusive", rule=IMIT_RULE, primary=False,
+                     n=k + m, n_units="entrants", reason="below the minimum evidence: " + "; ".join(misses))
+    rhs = "is_spinoff" + (" + C(year)" if first.index.get_level_values("year").nunique() > 1 else "")
+    try:
+        r = pooled_ols(first, f"log_price ~ {rhs}", vcov="robust")
+    except np.linalg.LinAlgError as e:  # e.g. a year with one entrant: HC1 leverage 1, a singular variance
+        return Claim(name="imitation", statement=statement, status="inconclusive", rule=IMIT_RULE, primary=False,
+                     n=k + m, n_units="entrants", reason=f"degenerate fit (singular variance: {e})")
+    models["Log price at entry: spin-offs vs other entrants"] = r
+    b, se = float(r.params["is_spinoff"]), float(r.std_errors["is_spinoff"])
+    df = float(r.df_resid) if r.df_resid is not None else None
+    status, why, p_tost = judge_equivalent(b, se, df, margin=RULES.imitation_margin)
+    return Claim(name="imitation", statement=statement, status=status, primary=False,
+                 test="two one-sided tests on the spin-off coefficient (pooled OLS, year dummies, HC1 SEs)",
+                 estimate=b, se=se, pvalue=p_tost, n=r.nobs, n_units="entrants at their first observation", df=df,
+                 rule=IMIT_RULE, reason=why)
+
+
+def _phase_dates(panel: SurveyPanel, phases: HypothesisResult | None) -> tuple[int | None, int | None]:
+    if phases is None:
+        from .phases import diagnose_phases
+
+        phases = diagnose_phases(panel)
+    ph = phases.extra
+    t1 = ph.get("expansion_start") if ph.get("expansion_detected") else None
+    return t1, ph.get("quality_start")
+
+
+def _run(panel: SurveyPanel, phases: HypothesisResult | None, seed: int) -> HypothesisResult:
     firms = panel.firms
     if "is_spinoff" not in firms or firms["is_spinoff"].notna().sum() == 0:
         raise SkipHypothesis("the survey has no spin-off information (is_spinoff)")
@@ -37,31 +124,18 @@ def _run(panel: SurveyPanel, seed: int) -> HypothesisResult:
         raise SkipHypothesis("the survey has no founding years")
     d = firms[["is_spinoff", "founding_year"]].dropna().astype({"founding_year": int})
     d["is_spinoff"] = d["is_spinoff"].astype(float)
+    t1, t2 = _phase_dates(panel, phases)
     models, tests, limitations = {}, {}, []
     by_year = d.groupby("founding_year").agg(entrants=("is_spinoff", "size"), spinoff_share=("is_spinoff", "mean"))
-    incumbents = by_year["entrants"].cumsum().shift(1)
-    by_year["entry_rate"] = by_year["entrants"] / incumbents
-    trend = None
-    if d["founding_year"].nunique() >= 3 and d["is_spinoff"].nunique() == 2:
-        frame = d.assign(entry_year=d["founding_year"] - d["founding_year"].min()).reset_index()
-        frame = frame.set_index(["firm_id", "founding_year"])
-        r = pooled_ols(frame, "is_spinoff ~ entry_year", vcov="robust")
-        models["Spin-off share trend (LPM)"] = r
-        trend = (float(r.params["entry_year"]), float(r.pvalues["entry_year"]))
-        tests["spin-off share trend = 0"] = r.wald_test("entry_year = 0")
+    by_year["entry_rate"] = by_year["entrants"] / by_year["entrants"].cumsum().shift(1)
+    claims = [_entry_claim(d, t1, t2, tests)]
+    _share_trend(d, t2, models, tests)
     f = analysis_frame(panel)
-    first = f.reset_index().sort_values("year").groupby("firm_id", observed=True).head(1)
-    first = first.set_index(["firm_id", "year"])
-    first["is_spinoff"] = first["is_spinoff"].astype(float)
-    gaps = {}
-    for col, label in (("log_price", "log price"), ("log_va_per_worker", "log labour productivity")):
-        if col not in first or first[col].notna().sum() < 10 or first["is_spinoff"].nunique() < 2:
-            continue
-        rhs = "is_spinoff" + (" + C(year)" if first.index.get_level_values("year").nunique() > 1 else "")
-        r = pooled_ols(first, f"{col} ~ {rhs}", vcov="robust")
-        models[f"Spin-offs vs others at first observation: {label}"] = r
-        gaps[label] = (float(r.params["is_spinoff"]), float(r.std_errors["is_spinoff"]),
-                       float(r.pvalues["is_spinoff"]))
+    if "log_price" in f and "founding_year" in f:
+        claims.append(_imitation_claim(f, models))
+    else:
+        claims.append(Claim(name="imitation", statement="spin-offs' output price at entry equals other entrants'",
+                            status="skipped", primary=False, reason="the survey has no output prices"))
     parent_test = _parent_similarity(f, firms, seed)
     if parent_test is not None:
         tests["spin-off closer to parent than to a random incumbent"] = parent_test
@@ -70,31 +144,36 @@ def _run(panel: SurveyPanel, seed: int) -> HypothesisResult:
                            "tested")
     if not panel.design.can_study_exit:
         limitations.append("survivor-only sample: entrants who exited before the interview are missing, so the "
-                           "spin-off share is among surviving entrants")
+                           "spin-off shares are among surviving entrants")
+    status = combine_status(claims)
     share = float(d["is_spinoff"].mean())
-    rising = trend is not None and trend[0] > 0 and trend[1] < 0.05
-    # a zero or undefined standard error means every firm has the same value (no difference at all)
-    similar = bool(gaps) and all(not (p < 0.05) for _, _, p in gaps.values())
-    status = "supported" if rising and similar else ("mixed" if rising or similar else "not supported")
-    verdict = f"{status.capitalize()}: {100 * share:.0f}% of firms are spin-offs"
-    if trend is not None:
-        verdict += (f"; their share among entrants changes {100 * trend[0]:+.1f} points per founding year "
-                    f"({fmt_p(trend[1])})")
-    for label, (b, se, p) in gaps.items():
-        verdict += f"; at entry spin-offs differ from others in {label} by {b:+.3f} (s.e. {se:.3f}, {fmt_p(p)})"
-    verdict += "."
-    return HypothesisResult(key=KEY, title=TITLE, question=QUESTION, status=status, verdict=verdict, models=models,
-                            tests=tests, tables={"entry by founding year": by_year}, figures={"entry": by_year},
+    verdict = (f"{status.capitalize()}: {100 * share:.0f}% of firms are spin-offs; "
+               + "; ".join(f"{c.name} [{c.status}]: {c.reason}" for c in claims) + ".")
+    return HypothesisResult(key=KEY, title=TITLE, question=QUESTION, status=status, verdict=verdict,
+                            claims=tuple(claims), models=models, tests=tests,
+                            tables={"entry by founding year": by_year}, figures={"entry": by_year},
                             limitations=tuple(limitations),
-                            assumptions=("imitation shows up as no difference at entry in price and productivity",),
-                            extra={"spinoff_share": share, "trend": trend, "gaps": gaps})
+                            assumptions=("imitation shows up as equal output prices of spin-offs and other entrants "
+                                         "at entry",),
+                            extra={"spinoff_share": share, "expansion": (t1, t2)})
+
+
+def _share_trend(d: pd.DataFrame, t2: int | None, models: dict, tests: dict) -> None:
+    """Descriptive: the spin-off share trend over founding years before the quality transition (LPM, HC1)."""
+    from ..estimators.pooled import pooled_ols
+
+    pre = d[d["founding_year"] < t2] if t2 is not None else d
+    if pre["founding_year"].nunique() < 3 or pre["is_spinoff"].nunique() < 2:
+        return
+    frame = pre.assign(entry_year=pre["founding_year"] - pre["founding_year"].min()).reset_index()
+    r = pooled_ols(frame.set_index(["firm_id", "founding_year"]), "is_spinoff ~ entry_year", vcov="robust")
+    models["Spin-off share trend before the quality transition (LPM)"] = r
+    tests["spin-off share trend = 0 (before the quality transition)"] = r.wald_test("entry_year = 0")
 
 
 def _parent_similarity(f: pd.DataFrame, firms: pd.DataFrame, seed: int) -> TestResult | None:
     """Wilcoxon signed-rank test: |log price(spin-off) − log price(parent)| < |… − random incumbent| in the
     spin-off's first observed year."""
-    from scipy import stats
-
     if "spinoff_parent_id" not in firms or "log_price" not in f:
         return None
     price = f["log_price"].dropna()
@@ -120,7 +199,7 @@ def _parent_similarity(f: pd.DataFrame, firms: pd.DataFrame, seed: int) -> TestR
             continue
         d_parent.append(abs(p0 - pp))
         d_random.append(abs(p0 - rng.choice(by_year[y][ok])))
-    if len(d_parent) < 10:
+    if len(d_parent) < 10 or np.allclose(np.subtract(d_parent, d_random), 0):
         return None
     stat, p = stats.wilcoxon(d_parent, d_random, alternative="less")
     return TestResult("Wilcoxon signed-rank", float(stat), float(p), len(d_parent), "exact",

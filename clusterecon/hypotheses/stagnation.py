@@ -1,18 +1,22 @@
-r"""Productivity stagnation in quantity expansion: output grows while productivity does not, and prices and
-profitability fall (Sonobe & Otsuka 2006, chs. 4–8; ``literature.md`` §1B, hypothesis B1).
+r"""Productivity stagnation in quantity expansion: output grows while productivity does not, and prices fall
+(Sonobe & Otsuka 2006, chs. 4–8; ``literature.md`` §1B, hypothesis B1).
 
-Within the quantity-expansion years (dated by the phase diagnosis when it found them, else all years):
+Within the quantity-expansion years dated by the phase diagnosis (from the entry take-off to the year before the
+quality transition; ``years=`` overrides):
 
-* cluster output: OLS of log total output on a linear year trend, heteroskedasticity-robust SEs;
-* firm level, with firm fixed effects and SEs clustered by firm (Stata ``xtreg, fe vce(cluster firm)``): linear
-  trends of log value added per worker (labour productivity), log TFP (from the best control-function
-  estimator the survey supports — ACF when materials are observed, then LP, OP, Wooldridge — named in the verdict;
-  a firm-FE Cobb–Douglas residual when none applies), log output price and the profit rate
-  (value added − wage bill)/sales;
-* the year profile of each (year dummies with firm FE) for tables and figures.
+* **productivity** (primary claim): the within-firm trend of log TFP — firm fixed effects, SEs clustered by firm
+  (``vcov="cluster"``, Stata ``xtreg, fe vce(cluster firm)``) — does not exceed ``RULES.stagnation_margin`` (2% a
+  year): supported when the one-sided 95% upper bound is below the margin, not supported when the trend is
+  significantly positive and at least the margin, inconclusive in between. TFP comes from
+  :func:`~clusterecon.productivity.selection.guarded_tfp` on the whole panel: the best production function the data
+  support if its elasticities lie in [0, 1.2] and returns to scale in [0.5, 1.5], else the cost-share index (the
+  verdict says so); without capital or cost data, log value added per worker;
+* **output** (secondary): cluster output (log total sales of the firms observed) rises — OLS on a linear trend,
+  classical SEs with t(T − 2), needs ``RULES.min_trend_years`` years;
+* **price** (secondary): the within-firm trend of the log output price is negative (firm FE, clustered SEs).
 
-Verdict: supported when output grows (trend > 0 at 5%) while productivity does not (its trend is not
-significantly positive) and the price trend is negative.
+Reported besides: the trends of log value added per worker and of the profit rate (value added − wage bill)/sales,
+and the year profile of each.
 """
 
 from __future__ import annotations
@@ -22,131 +26,194 @@ import pandas as pd
 
 from ..panel import SurveyPanel
 from ._common import analysis_frame, fmt_p, run_hypothesis
-from .result import HypothesisResult, SkipHypothesis
+from .evidence import RULES, judge_at_most, judge_sign, shortfalls
+from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
 KEY, TITLE = "stagnation", "Productivity stagnation (quantity expansion)"
 QUESTION = "While the cluster expands, does output grow with flat productivity and falling prices and profits?"
+CLAIMS = ("productivity", "output", "price")
+PROD_RULE = (f"supported if the one-sided {100 * (1 - RULES.alpha):g}% upper bound of the firm-FE trend is below "
+             f"{RULES.stagnation_margin:g} a year; not supported if significantly positive and at least that; needs "
+             f"≥ {RULES.min_panel_years} years and ≥ {RULES.min_clusters} firms observed twice")
+OUT_RULE = (f"supported if the trend of log cluster output is positive at {RULES.alpha:g} (t test, T − 2 df); needs "
+            f"≥ {RULES.min_trend_years} years")
+PRICE_RULE = (f"supported if the firm-FE trend of the log output price is negative at {RULES.alpha:g} (clustered by "
+              f"firm); needs ≥ {RULES.min_panel_years} years and ≥ {RULES.min_clusters} firms observed twice")
 
 
 def productivity_stagnation(panel: SurveyPanel, *, years: tuple[int, int] | None = None, vcov: str = "cluster",
-                            years_source: str = "user-given years") -> HypothesisResult:
-    """``years``: (first, last) year of quantity expansion; default from :func:`diagnose_phases`;
-    ``years_source`` says where they come from (quoted in the verdict)."""
-    return run_hypothesis(lambda: _run(panel, years, vcov, years_source), KEY, TITLE, QUESTION)
+                            phases: HypothesisResult | None = None, years_source: str = "user-given years",
+                            ) -> HypothesisResult:
+    """``years``: (first, last) year of quantity expansion; default from the phase diagnosis (``phases``, run here
+    when not given); ``years_source`` says where given years come from (quoted in the verdict)."""
+    return run_hypothesis(lambda: _run(panel, years, vcov, phases, years_source), KEY, TITLE, QUESTION,
+                          claims=CLAIMS)
 
 
-def _expansion_years(panel: SurveyPanel) -> tuple[tuple[int, int] | None, str]:
-    from .phases import diagnose_phases
+def _expansion_years(panel: SurveyPanel, phases: HypothesisResult | None) -> tuple[tuple[int, int] | None, str]:
+    if phases is None:
+        from .phases import diagnose_phases
 
-    d = diagnose_phases(panel)
-    for phase, lo, hi in d.extra.get("spans", []):
+        phases = diagnose_phases(panel)
+    ph = phases.extra
+    if ph.get("phase_judged") is False:
+        raise SkipHypothesis("the survey's years cannot be placed in a phase (too few years to see whether quality "
+                             "improvement has begun), so quantity-expansion years cannot be identified; pass "
+                             "productivity_stagnation(panel, years=(first, last)) to test a span you know")
+    if ph.get("quality_undated"):
+        raise SkipHypothesis("quality improvement is under way but its start cannot be dated from the survey's years, "
+                             "so the quantity-expansion years cannot be separated from it; pass "
+                             "productivity_stagnation(panel, years=(first, last)) to test a span you know")
+    for phase, lo, hi in ph.get("spans", []):
         if phase == "quantity expansion":
-            return (lo, hi), f"quantity-expansion years {lo}–{hi} from the phase diagnosis"
-    return None, "all observed years (the phase diagnosis did not date quantity expansion)"
+            how = (f"the quantity-expansion years {lo}–{hi} dated by the phase diagnosis" if ph.get(
+                "expansion_detected") else f"the years {lo}–{hi} before any dated quality transition (the entry "
+                   "take-off is not dated)")
+            return (lo, hi), how
+    raise SkipHypothesis("the phase diagnosis finds no quantity-expansion years within the years observed")
 
 
-def _trend(f: pd.DataFrame, y: str, vcov: str):
+def _fe_trend(f: pd.DataFrame, y: str, vcov: str):
     from ..estimators.within import within
 
     sub = f[f[y].notna()]
-    if sub.index.get_level_values("year").nunique() < 2 or sub.shape[0] < 10:
-        return None
-    return within(sub, f"{y} ~ trend", effects="firm", vcov=vcov)
+    reps = sub.groupby(level="firm_id").size()
+    sub = sub[sub.index.get_level_values("firm_id").isin(reps[reps >= 2].index)]
+    if sub.index.get_level_values("year").nunique() < 2 or sub.shape[0] < 4:
+        return None, sub
+    return within(sub, f"{y} ~ trend", effects="firm", vcov=vcov), sub
 
 
-def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str, years_source: str) -> HypothesisResult:
+def _panel_misses(sub: pd.DataFrame) -> list[str]:
+    ny = sub.index.get_level_values("year").nunique()
+    g = sub.index.get_level_values("firm_id").nunique()
+    return shortfalls([(ny >= RULES.min_panel_years, f"{ny} years (needs {RULES.min_panel_years})"),
+                       (g >= RULES.min_clusters, f"{g} firms observed twice (needs {RULES.min_clusters} clusters)")])
+
+
+def _trend_numbers(r) -> dict:
+    g = r.variance.n_clusters[0] if r.variance.n_clusters else None
+    return dict(estimate=float(r.params["trend"]), se=float(r.std_errors["trend"]), pvalue=float(r.pvalues["trend"]),
+                n=int(r.nobs), n_units=f"firm-years ({r.n_entities} firms)", df=(g - 1) if g else r.df_resid)
+
+
+def _tfp(panel: SurveyPanel, f: pd.DataFrame, vcov: str, models: dict, tables: dict) -> tuple[str, str, list[str]]:
+    """Put log TFP into ``f`` (column ``log_tfp``) from the guarded production function on the whole panel;
+    returns (column, label, warnings)."""
+    from ..productivity.selection import guarded_tfp, tfp_summary
+
+    whole = analysis_frame(panel)
+    if not ({"capital", "employees", "sales", "material_cost"} <= set(whole.columns)
+            and whole["capital"].notna().sum() > 20):
+        return "log_va_per_worker", "labour productivity (log value added per worker)", []
+    choice = guarded_tfp(whole, vcov=vcov)
+    tables["TFP source"] = pd.DataFrame([tfp_summary(choice)])
+    if choice.result is not None:
+        models[f"Production function ({choice.result.method})"] = choice.result
+    if choice.ln_tfp is None:
+        return "log_va_per_worker", "labour productivity (log value added per worker)", list(choice.warnings)
+    f["log_tfp"] = choice.ln_tfp.reindex(f.index)
+    return "log_tfp", f"TFP ({choice.source})", list(choice.warnings)
+
+
+def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str, phases: HypothesisResult | None,
+         years_source: str) -> HypothesisResult:
     from ..estimators.pooled import pooled_ols
 
     if len(panel.years) < 2:
         raise SkipHypothesis("a single survey year: trends cannot be estimated (T = 1)")
-    how = years_source if years is None else f"{years_source} {years[0]}–{years[1]}"
+    how = f"{years_source} {years[0]}–{years[1]}" if years is not None else None
     if years is None:
-        years, how = _expansion_years(panel)
+        years, how = _expansion_years(panel, phases)
     f = analysis_frame(panel)
     yr = f.index.get_level_values("year")
-    if years is not None:
-        f = f[(yr >= years[0]) & (yr <= years[1])]
-        yr = f.index.get_level_values("year")
+    f = f[(yr >= years[0]) & (yr <= years[1])]
+    yr = f.index.get_level_values("year")
     if yr.nunique() < 2:
         raise SkipHypothesis(f"fewer than two observed years within {how}")
     f = f.assign(trend=(yr - yr.min()).astype(float))
     if {"value_added", "wage_bill", "sales"} <= set(f.columns):
         f["profit_rate"] = (f["value_added"] - f["wage_bill"]) / f["sales"].where(f["sales"] > 0)
-    models, tests, limitations = {}, {}, []
-    tfp_source = None
-    if "capital" in f and f["log_capital"].notna().sum() > 20:
-        from ..productivity import production_function
-        from ..productivity.registry import best_production_function
-
-        pf, passed_over = best_production_function(f)
-        if pf is not None:
-            tfp_source = pf.method
-            limitations.extend(f"TFP ({pf.method}): {w}" for w in pf.warnings)
-        else:
-            limitations.extend(passed_over)
-            try:
-                pf = production_function(f, method="fe", vcov=vcov)
-                tfp_source = "firm-FE Cobb-Douglas residual"
-            except Exception as e:  # noqa: BLE001
-                limitations.append(f"production function not estimated: {e}")
-        if pf is not None:
-            models[f"Production function ({tfp_source})"] = pf
-            f["log_tfp"] = pf.tfp.reindex(f.index)
+    models, tests, tables, limitations = {}, {}, {}, []
+    prod_col, prod_label, warnings = _tfp(panel, f, vcov, models, tables)
     trends = {}
-    tfp_label = f"TFP ({tfp_source})" if tfp_source else "TFP"
-    for col, label in (("log_va_per_worker", "labour productivity"), ("log_tfp", tfp_label),
-                       ("log_price", "output price"), ("profit_rate", "profit rate"), ("log_sales", "firm output")):
-        if col not in f:
+    claims: list[Claim] = []
+    for col, label in ((prod_col, prod_label), ("log_va_per_worker", "labour productivity"),
+                       ("log_price", "output price"), ("profit_rate", "profit rate")):
+        if col not in f or label in trends or f[col].notna().sum() == 0:
             continue
-        r = _trend(f, col, vcov)
+        r, sub = _fe_trend(f, col, vcov)
         if r is None:
-            limitations.append(f"{label}: too few observations for a trend")
+            limitations.append(f"{label}: too few firms observed twice for a trend")
             continue
         models[f"{label} trend (firm FE)"] = r
         trends[label] = (float(r.params["trend"]), float(r.std_errors["trend"]), float(r.pvalues["trend"]))
         tests[f"{label} trend = 0"] = r.wald_test("trend = 0")
-    agg = f.groupby(level="year")["sales"].sum(min_count=1) if "sales" in f else pd.Series(dtype=float)
-    agg = agg[agg > 0]
-    out_growth = None
-    if len(agg) >= 3:
-        df = pd.DataFrame({"log_output": np.log(agg.to_numpy()), "trend": agg.index.to_numpy() - agg.index.min()},
-                          index=pd.MultiIndex.from_arrays([["cluster"] * len(agg), agg.index], names=["c", "year"]))
-        r = pooled_ols(df, "log_output ~ trend", vcov="robust")
-        models["Cluster output trend"] = r
-        out_growth = (float(r.params["trend"]), float(r.pvalues["trend"]))
-        tests["cluster output trend = 0"] = r.wald_test("trend = 0")
-    elif len(agg) >= 2:
-        g = float(np.log(agg.iloc[-1] / agg.iloc[0]) / (agg.index[-1] - agg.index[0]))
-        out_growth = (g, float("nan"))
-        limitations.append("cluster output growth from two years only: no standard error")
-    prod = trends.get(tfp_label) or trends.get("labour productivity")
-    prod_name = tfp_label if tfp_label in trends else "labour productivity"
-    price = trends.get("output price")
-    if prod is None or out_growth is None:
-        raise SkipHypothesis("needs output and productivity (sales, material cost, employees) in two or more years")
-    grows = out_growth[0] > 0 and (np.isnan(out_growth[1]) or out_growth[1] < 0.05)
-    flat = not (prod[0] > 0 and prod[2] < 0.05)
-    falling_price = price is not None and price[0] < 0
-    supported = grows and flat and (price is None or falling_price)
-    status = "supported" if supported else ("mixed" if grows and (flat or falling_price) else "not supported")
-    verdict = (f"{status.capitalize()}: over {how}, cluster output grows {100 * out_growth[0]:.1f}% a year"
-               + (f" ({fmt_p(out_growth[1])})" if not np.isnan(out_growth[1]) else "")
-               + f" while productivity ({prod_name}) changes {100 * prod[0]:+.1f}% a year (s.e. {100 * prod[1]:.1f}, "
-               + f"{fmt_p(prod[2])})")
-    if price is not None:
-        verdict += f" and the output price {100 * price[0]:+.1f}% a year ({fmt_p(price[2])})"
-    if "profit rate" in trends:
-        verdict += f"; the profit rate changes {trends['profit rate'][0]:+.4f} a year"
+        nums = _trend_numbers(r)
+        if col == prod_col:
+            status, why, upper = judge_at_most(nums["estimate"], nums["se"], nums["df"],
+                                               margin=RULES.stagnation_margin, misses=_panel_misses(sub))
+            claims.append(Claim(name="productivity", statement=f"{prod_label} does not rise during quantity "
+                                f"expansion (by more than {RULES.stagnation_margin:g} log points a year)",
+                                status=status, test="one-sided bound on the firm fixed-effects trend (SEs clustered by "
+                                "firm)", rule=PROD_RULE, reason=why, **nums))
+        elif col == "log_price":
+            status, why = judge_sign(nums["estimate"], nums["se"], nums["pvalue"], expect=-1,
+                                     misses=_panel_misses(sub))
+            claims.append(Claim(name="price", statement="the output price falls during quantity expansion",
+                                status=status, test="firm fixed-effects trend of the log price (SEs clustered by firm)",
+                                rule=PRICE_RULE, reason=why, primary=False, **nums))
+    if not any(c.name == "productivity" for c in claims):
+        raise SkipHypothesis("needs productivity (sales, material cost, employees) for firms observed in two or more "
+                             "years within the expansion span")
+    if not any(c.name == "price" for c in claims):
+        claims.append(Claim(name="price", statement="the output price falls during quantity expansion",
+                            status="skipped", primary=False, reason="no output prices in the survey"))
+    claims.append(_output_claim(f, models, tests, pooled_ols))
+    status = combine_status(claims)
+    verdict = f"{status.capitalize()}: over {how}, " + "; ".join(f"{c.name} [{c.status}]: {_short(c)}"
+                                                                 for c in claims)
+    if warnings:
+        verdict += ". Warning: " + "; ".join(warnings)
     verdict += "."
     profile = f.groupby(level="year")[[c for c in ("log_va_per_worker", "log_tfp", "log_price", "profit_rate")
                                        if c in f]].mean()
     return HypothesisResult(
-        key=KEY, title=TITLE, question=QUESTION, status=status, verdict=verdict, models=models, tests=tests,
-        tables={"trends": pd.DataFrame(trends, index=["slope", "se", "p"]).T, "yearly means": profile},
-        figures={"profile": profile}, limitations=tuple(limitations),
+        key=KEY, title=TITLE, question=QUESTION, status=status, verdict=verdict, claims=tuple(claims), models=models,
+        tests=tests, tables={**tables, "trends": pd.DataFrame(trends, index=["slope", "se", "p"]).T,
+                             "yearly means": profile},
+        figures={"profile": profile}, limitations=tuple(limitations + warnings),
         assumptions=("linear trends within the expansion years", "firm fixed effects; SEs clustered by firm"),
-        extra={"years": years, "output_growth": out_growth, "productivity_trend": prod, "tfp_source": tfp_source},
+        extra={"years": years, "productivity_measure": prod_label, "tfp_warnings": tuple(warnings)},
     )
+
+
+def _short(c: Claim) -> str:
+    if c.estimate is None or not np.isfinite(c.estimate):
+        return c.reason
+    return f"{100 * c.estimate:+.1f}% a year (s.e. {100 * (c.se or float('nan')):.1f}); {c.reason}"
+
+
+def _output_claim(f: pd.DataFrame, models: dict, tests: dict, pooled_ols) -> Claim:
+    statement = "cluster output grows during quantity expansion"
+    agg = f.groupby(level="year")["sales"].sum(min_count=1) if "sales" in f else pd.Series(dtype=float)
+    agg = agg[agg > 0]
+    T = len(agg)
+    misses = shortfalls([(T >= RULES.min_trend_years, f"{T} years of output (needs {RULES.min_trend_years})")])
+    if T < 3:
+        return Claim(name="output", statement=statement, status="inconclusive" if T else "skipped", primary=False,
+                     n=T, n_units="years", rule=OUT_RULE,
+                     reason=("below the minimum evidence: " + "; ".join(misses)) if T else "no sales in the survey")
+    df = pd.DataFrame({"log_output": np.log(agg.to_numpy()), "trend": agg.index.to_numpy() - agg.index.min()},
+                      index=pd.MultiIndex.from_arrays([["cluster"] * T, agg.index], names=["c", "year"]))
+    r = pooled_ols(df, "log_output ~ trend", vcov="classical")
+    models["Cluster output trend"] = r
+    tests["cluster output trend = 0"] = r.wald_test("trend = 0")
+    b, se, p = float(r.params["trend"]), float(r.std_errors["trend"]), float(r.pvalues["trend"])
+    status, why = judge_sign(b, se, p, expect=+1, misses=misses)
+    return Claim(name="output", statement=statement, status=status, primary=False,
+                 test="OLS of log total sales on a linear trend (classical SEs, t test)", estimate=b, se=se, pvalue=p,
+                 n=T, n_units="years", df=T - 2, rule=OUT_RULE, reason=f"{why} ({fmt_p(p)})")
 
 
 __all__ = ["productivity_stagnation"]

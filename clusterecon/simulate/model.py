@@ -80,13 +80,23 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
-from .params import INNOVATION_INDEX, ClusterParams, Truth, preset, true_effects
+from .params import INNOVATION_INDEX, NEUTRAL_OCCUPATIONS, ClusterParams, Truth, preset, true_effects
 
 _OCC = {name: i for i, name in enumerate(schema.OCCUPATION_CODES)}
 _STATE_INT = ("born", "parent", "focc", "gen", "mocc", "innov_year", "neg", "exit_year")
 _STATE_FLOAT = ("omega", "gap", "kint", "school", "logL", "dss")
 _STATE_BOOL = ("spin", "innov", "sub", "alive")
 PHASES = ("initiation", "quantity_expansion", "quality_improvement")
+
+
+def world_price(p: ClusterParams, profit_rate: float = 0.35) -> float:
+    """The price of the standard product when ``stagnation`` is off: a founder of average size and TFP earns
+    ``profit_rate`` on its sales at the first year's wage."""
+    L0 = p.founder_size
+    K0 = p.capital_per_worker * L0
+    y0 = L0**p.beta_labour * K0**p.beta_capital
+    unit_cost = p.material_cost + p.wage * L0 / y0 + p.capital_cost * K0 / y0
+    return unit_cost / (1.0 - profit_rate)
 
 
 class _State:
@@ -137,8 +147,11 @@ def _enter(st: _State, rng: np.random.Generator, p: ClusterParams, year: int, n_
     st.born[s] = year
     st.spin[s] = kind == "spinoff"
     st.parent[s] = parents if parents is not None else -1
-    if kind == "founder":
+    if kind == "founder" and p.founders_by_technology:
         st.focc[s] = _OCC[p.founder_occupation]
+    elif kind == "founder":
+        st.focc[s] = _draw_occ(rng, (tuple(c for c, _ in NEUTRAL_OCCUPATIONS),
+                                     tuple(q for _, q in NEUTRAL_OCCUPATIONS)), n_new)
     elif kind == "spinoff":
         st.focc[s] = _OCC["worker_same_industry"]
     else:
@@ -182,6 +195,8 @@ def run(p: ClusterParams, seed: Any = None) -> tuple[dict[str, np.ndarray], dict
     st = _State(max(64, 8 * p.n_founders))
     T = p.n_years
     a, b, c = p.effective_intercept, p.effective_schooling_coef, p.innovation_pool
+    theta, delta, mat_premium, innov_growth = p.effective_innovation
+    p_world = world_price(p)
     ind_innov = np.asarray(p.innovator_indicator_prob)
     ind_imit = np.asarray(p.imitator_indicator_prob)
     dss_innov = _beta_ppf_table(p.innovator_direct_sales, p.direct_sales_concentration)
@@ -204,18 +219,29 @@ def run(p: ClusterParams, seed: Any = None) -> tuple[dict[str, np.ndarray], dict
         # 1. entry
         if k == 0:
             _enter(st, rng, p, year, p.n_founders, kind="founder")
+            if not p.spinoff_entry:
+                st.spin[: p.n_founders] = rng.random(p.n_founders) < p.spinoff_share_off
         else:
             drive = max(pi_imit, 0.0)
             alive = st.alive[: st.n]
             elig = np.flatnonzero(alive & ~st.sub[: st.n] & (year - st.born[: st.n] >= p.spinoff_min_age))
             n_spin = int(rng.poisson(p.spinoff_rate * drive * len(elig))) if len(elig) else 0
+            if not p.spinoff_entry:
+                # same number of entrants, origin unrelated to the phase: a fixed share are spin-offs of random
+                # incumbents
+                n_out = int(rng.poisson(p.outside_entry_rate * drive)) if k >= p.spinoff_min_age else 0
+                total = n_spin + n_out
+                n_spin = int(rng.binomial(total, p.spinoff_share_off))
+                n_out = total - n_spin
+                elig = np.flatnonzero(alive & ~st.sub[: st.n])
             if n_spin:
                 w = np.exp(st.logL[elig])
                 parents = elig[rng.choice(len(elig), size=n_spin, p=w / w.sum())]
                 _enter(st, rng, p, year, n_spin, kind="spinoff", parents=parents)
             # outsiders imitate only once the pioneers have shown the product for spinoff_min_age years, so the
             # initiation phase holds the pioneers alone (Sonobe & Otsuka 2006, ch. 2)
-            n_out = int(rng.poisson(p.outside_entry_rate * drive)) if k >= p.spinoff_min_age else 0
+            if p.spinoff_entry:
+                n_out = int(rng.poisson(p.outside_entry_rate * drive)) if k >= p.spinoff_min_age else 0
             _enter(st, rng, p, year, n_out, kind="outside")
             if quantity_start is None and n_spin + n_out > 0:
                 quantity_start = year
@@ -249,25 +275,33 @@ def run(p: ClusterParams, seed: Any = None) -> tuple[dict[str, np.ndarray], dict
         # 5. size
         grp_pi = np.where(sub, 0.0, np.where(innov, pi_innov, pi_imit))
         shock_L = rng.normal(0.0, p.size_shock_sd, m)
-        grown = st.logL[ids] + p.size_response * grp_pi + p.innovator_growth * innov + shock_L
+        grown = st.logL[ids] + p.size_response * grp_pi + innov_growth * innov + shock_L
         st.logL[ids] = np.where(old, np.clip(grown, 0.0, log_max_L), st.logL[ids])
         L = np.maximum(1.0, np.round(np.exp(st.logL[ids])))
         K = p.capital_per_worker * L * np.exp(st.kint[ids] + rng.normal(0.0, p.capital_shock_sd, m))
         # 6. productivity and output
         age = year - st.born[ids]
-        omega = (st.omega[ids] + p.tfp_gain * innov - st.gap[ids] * np.exp(-age / p.imitation_lag)
+        omega = (st.omega[ids] + delta * innov - st.gap[ids] * np.exp(-age / p.imitation_lag)
                  + rng.normal(0.0, p.tfp_shock_sd, m))
+        if not p.stagnation and quantity_start is not None:
+            omega = omega + p.expansion_tfp_growth * (year - quantity_start)
         y = np.exp(omega) * L**p.beta_labour * K**p.beta_capital
         # 7. market
         Q = float(y[~sub].sum())
         A = p.demand_level * (1.0 + p.demand_growth) ** k
         P = A * (max(Q, 1e-9) / p.demand_quantity) ** (-1.0 / p.demand_elasticity)
         wage = p.wage * (1.0 + p.wage_growth) ** k
-        mat = p.material_cost * y * np.exp(p.quality_material_premium * innov)
+        if not p.stagnation:
+            # no stagnation: the cluster sells at a world price that entry does not depress, firms learn, and
+            # wages rise a little faster than productivity (what eventually ends the expansion)
+            P = p_world * (1.0 + p.demand_growth) ** k
+            if quantity_start is not None:
+                wage *= np.exp((p.expansion_tfp_growth + p.wage_squeeze_off) * (year - quantity_start))
+        mat = p.material_cost * y * np.exp(mat_premium * innov)
         wb = wage * L
         capcost = p.capital_cost * K
         unit_cost = (mat + wb + capcost) / y
-        price = np.where(sub, unit_cost * (1.0 + p.subcontract_markup), P * np.exp(p.price_premium * innov))
+        price = np.where(sub, unit_cost * (1.0 + p.subcontract_markup), P * np.exp(theta * innov))
         sales = price * y
         profit = sales - mat - wb - capcost
         for key, val in (("idx", ids), ("L", L), ("K", K), ("y", y), ("price", price), ("sales", sales),
@@ -290,9 +324,10 @@ def run(p: ClusterParams, seed: Any = None) -> tuple[dict[str, np.ndarray], dict
         # 9. exit
         negative = profit < 0
         st.neg[ids] = np.where(negative, st.neg[ids] + 1, 0)
-        leave = st.neg[ids] >= p.exit_patience
+        leave = (st.neg[ids] >= p.exit_patience) if p.exit_selects else np.zeros(m, dtype=bool)
         to_sub = leave & ~innov & ~sub & (rng.random(m) < p.subcontract_prob)
-        closes = (leave & ~to_sub & ~sub) | (rng.random(m) < p.exogenous_exit)
+        closes = (leave & ~to_sub & ~sub) | (rng.random(m) < (p.exogenous_exit if p.exit_selects
+                                                              else p.random_exit_rate))
         st.sub[ids[to_sub]] = True
         st.neg[ids[to_sub]] = 0
         st.alive[ids[closes]] = False

@@ -17,6 +17,10 @@ from typing import Any
 
 from ..schema import OCCUPATION_CODES
 
+#: founders' prior occupations when ``founders_by_technology`` is off: equal probabilities, none tied to technology
+NEUTRAL_OCCUPATIONS: tuple[tuple[str, float], ...] = tuple(
+    (c, 1 / 7) for c in ("merchant", "engineer", "worker_other_industry", "soe_employee", "artisan", "farmer", "other"))
+
 #: default prior occupations of outside entrants and of successors, by technology: ((code, probability), ...)
 DEFAULT_OCCUPATIONS: dict[str, dict[str, tuple[tuple[str, float], ...]]] = {
     "outside": {
@@ -102,6 +106,25 @@ class ClusterParams:
     innovator_direct_sales, imitator_direct_sales : mean share of direct sales (Beta with concentration
         ``direct_sales_concentration``).
 
+    Mechanism switches (for size tests of the hypothesis battery; each keeps a cluster that goes through the phases)
+    ---------------------------------------------------------------------------------------------------------------
+    founders_by_technology : ``False`` draws the founders' prior occupations from :data:`NEUTRAL_OCCUPATIONS`
+        (equal probabilities, no occupation tied to the technology) instead of all merchants / engineers.
+    spinoff_entry : ``False`` keeps the number of entrants each year but labels each entrant, and each founder, a
+        spin-off with the fixed probability ``spinoff_share_off`` whatever the phase (parents: random incumbents);
+        spin-offs then no longer drive quantity expansion.
+    stagnation : ``False`` removes what makes productivity stagnate under imitation: the cluster sells at a world
+        price that entry does not depress (:func:`~clusterecon.simulate.model.world_price`: a typical founder earns a
+        35% profit rate, growing with ``demand_growth``), every firm's TFP grows by ``expansion_tfp_growth`` a year
+        from the start of quantity expansion, and wages grow ``wage_squeeze_off`` a year faster than that (the
+        squeeze on profits that still ends the expansion and starts the quality phase). Value added per worker then
+        rises about 8% a year during expansion instead of falling.
+    innovation_pays : ``False`` sets the price premium, TFP gain, material premium and extra growth of innovators
+        to zero (innovating changes nothing but the indicators).
+    exit_selects : ``False`` replaces the loss-driven exit (which spares innovators) by random closure with yearly
+        probability ``random_exit_rate`` for every firm.
+    schooling_matters : see Innovation above.
+
     Exit
     ----
     exit_patience : consecutive years of negative profit after which a firm leaves the market.
@@ -179,6 +202,16 @@ class ClusterParams:
     subcontract_prob: float = 0.25
     subcontract_markup: float = 0.03
     exogenous_exit: float = 0.01
+    # mechanism switches
+    founders_by_technology: bool = True
+    spinoff_entry: bool = True
+    spinoff_share_off: float = 0.3
+    stagnation: bool = True
+    expansion_tfp_growth: float = 0.06
+    wage_squeeze_off: float = 0.03
+    innovation_pays: bool = True
+    exit_selects: bool = True
+    random_exit_rate: float = 0.04
 
     def __post_init__(self) -> None:
         if self.technology not in ("simple", "complex"):
@@ -222,6 +255,14 @@ class ClusterParams:
         if self.schooling_matters:
             return self.innovation_intercept
         return self.innovation_intercept + self.innovation_schooling * self.schooling_reference
+
+    @property
+    def effective_innovation(self) -> tuple[float, float, float, float]:
+        """(price premium θ, TFP gain δ, material premium, innovator growth) as used by the model: all zero when
+        ``innovation_pays`` is off."""
+        if not self.innovation_pays:
+            return 0.0, 0.0, 0.0, 0.0
+        return self.price_premium, self.tfp_gain, self.quality_material_premium, self.innovator_growth
 
     @property
     def founder_occupation(self) -> str:
@@ -355,14 +396,15 @@ def true_effects(p: ClusterParams) -> dict[str, float]:
     * ``log_price_premium`` (θ), ``log_tfp_gain`` (δ) of innovation; ``log_revenue_tfp_gain`` = θ + δ is the
       coefficient on the innovation dummy in a firm+year fixed-effects regression of ln sales on ln L, ln K and it.
     """
+    theta, delta, _, _ = p.effective_innovation
     return {
         "innovation_intercept": p.effective_intercept,
         "innovation_schooling": p.effective_schooling_coef,
         "innovation_pool": p.innovation_pool,
         "beta_labour": p.beta_labour,
         "beta_capital": p.beta_capital,
-        "log_price_premium": p.price_premium,
-        "log_tfp_gain": p.tfp_gain,
-        "log_revenue_tfp_gain": p.price_premium + p.tfp_gain,
+        "log_price_premium": theta,
+        "log_tfp_gain": delta,
+        "log_revenue_tfp_gain": theta + delta,
     }
 

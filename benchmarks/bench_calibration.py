@@ -1,0 +1,127 @@
+"""Regenerate the calibration table of the hypothesis battery (issue 10) and write it as markdown.
+
+Size and power of every claim and accuracy/coverage of the dated transitions, on the project's simulator and on the
+tests' independent reduced-form generator (``tests/reduced_form.py``), across the settings of ``tests/calibration.py``
+(1960s and 1995 starts, census, recall and rounds designs, 5- and 8-year windows, 40 and 150 firms, 8% missing
+values with attrition). Replications run through joblib with 2 workers; every replication has its own seed, so the
+table does not depend on the number of workers.
+
+Run:  python benchmarks/bench_calibration.py [--reps 30] [--coverage] [--out FILE]
+
+The table replaces the section between ``<!-- calibration:start -->`` and ``<!-- calibration:end -->`` of
+``docs/hypotheses.md`` (``--out FILE`` writes it to FILE instead).
+
+``--coverage`` also rewrites ``clusterecon/hypotheses/_coverage.py`` (the coverage quoted next to each dated
+interval) from the pooled on-world runs. Bars (issue 10): "supported" when the effect is off ≤ 10%; when on ≥ 80%;
+dates within ±2 years ≥ 80%; 90% intervals cover ≥ 85%; no ``failed``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from calibration import calibrate, claim_table, dating_table, failures  # noqa: E402
+
+START, END = "<!-- calibration:start -->", "<!-- calibration:end -->"
+
+
+def _pct(x: float) -> str:
+    return "" if pd.isna(x) else f"{100 * x:.0f}%"
+
+
+def markdown(runs: pd.DataFrame, seconds: float, reps: int) -> str:
+    ct = claim_table(runs)
+    dtab = dating_table(runs)
+    fails = failures(runs)
+    today = dt.date.today().isoformat()
+    lines = [f"Run {today}: {reps} replications per setting and world, {len(runs)} runs, {seconds / 60:.0f} min on 2 "
+             "workers (shared, loaded machine). `python benchmarks/bench_calibration.py --reps "
+             f"{reps}` regenerates it.", "",
+             f"`failed` (bugs) in all runs: {len(fails)}.", ""]
+    lines += ["**Claims.** n = runs behind 'supported | on' (for innovation, performance and exit only the runs whose "
+              "quality phase had started within the years observed); supported | on = power (every effect on); "
+              "supported | off = size (every hypothesis mechanism off, phases kept); hyp. | off = the hypothesis's "
+              "combined status \"supported\" when off; inconcl. / skipped | on = the share the evidence rules or the "
+              "design left undecided. Blank: no switch (the simulator has none for imitation; output grows in every "
+              "world).", ""]
+    head = "| generator | setting | claim | n | supported \\| on | supported \\| off | hyp. \\| off | " \
+           "inconcl. \\| on | skipped \\| on |"
+    lines += [head, "|---|---|---|---|---|---|---|---|---|"]
+    for r in ct.itertuples(index=False):
+        lines.append(f"| {r.dgp} | {r.setting} | {r.claim} | {r.reps} | {_pct(r[4])} | {_pct(r[5])} | "
+                     f"{_pct(r[6])} | {_pct(r[7])} | {_pct(r[8])} |")
+    lines += ["", "**Dating.** dated = share of runs with a significant transition; within ±2 and covers: among the "
+              "runs that dated it (truth: the simulator's first imitator's year and quality trigger; the generator's "
+              "t1, t2). World *flat* (reduced form): no take-off and no quality transition, so every dating is "
+              "false.", "",
+              "| generator | setting | world | take-off dated | within ±2 | 90% covers | quality dated | within ±2 | "
+              "90% covers |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in dtab.to_dict("records"):
+        lines.append(f"| {r['dgp']} | {r['setting']} | {r['world']} | {_pct(r.get('t1 dated'))} | "
+                     f"{_pct(r.get('t1 within ±2', np.nan))} | {_pct(r.get('t1 90% covers', np.nan))} | "
+                     f"{_pct(r.get('t2 dated'))} | {_pct(r.get('t2 within ±2', np.nan))} | "
+                     f"{_pct(r.get('t2 90% covers', np.nan))} |")
+    if len(fails):
+        lines += ["", "Failures:", ""] + [f"* {f.dgp}, {f.setting}, {f.world}, seed {f.seed}: {f.value}"
+                                          for f in fails.itertuples()]
+    return "\n".join(lines) + "\n"
+
+
+def pooled_coverage(runs: pd.DataFrame) -> dict[str, float]:
+    from calibration import _covers
+
+    out = {}
+    on = runs[runs["world"] == "on"]
+    for key, k in (("takeoff", "t1"), ("quality", "t2")):
+        det = on["t1_detected"] if k == "t1" else on["t2"].notna()
+        d = on[det]
+        if len(d):
+            out[key] = float(np.mean([_covers(i, t) for i, t in zip(d[f"{k}_int"], d[f"{k}_true"])]))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=30)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", default=None, help="write the table here instead of into docs/hypotheses.md")
+    ap.add_argument("--runs", default=None, help="also pickle the raw runs here")
+    ap.add_argument("--coverage", action="store_true", help="rewrite clusterecon/hypotheses/_coverage.py")
+    a = ap.parse_args()
+    t0 = time.perf_counter()
+    runs = calibrate(a.reps, n_jobs=a.jobs)
+    seconds = time.perf_counter() - t0
+    if a.runs:
+        runs.to_pickle(a.runs)
+    md = markdown(runs, seconds, a.reps)
+    print(md)
+    if a.out:
+        Path(a.out).write_text(md, encoding="utf-8")
+    else:
+        doc = ROOT / "docs" / "hypotheses.md"
+        text = doc.read_text(encoding="utf-8")
+        head, rest = text.split(START, 1)
+        _, tail = rest.split(END, 1)
+        doc.write_text(f"{head}{START}\n{md}{END}{tail}", encoding="utf-8")
+    if a.coverage:
+        cov = pooled_coverage(runs)
+        (ROOT / "clusterecon" / "hypotheses" / "_coverage.py").write_text(
+            '"""Coverage of the phase-dating intervals measured by the calibration suite (written by\n'
+            '``benchmarks/bench_calibration.py --coverage``; quoted next to each interval in the phase verdict)."""\n\n'
+            f'RUN_DATE = "{dt.date.today().isoformat()}"\n'
+            f"COVERAGE: dict[str, float] = {{{', '.join(f'{k!r}: {v:.3f}' for k, v in cov.items())}}}\n",
+            encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

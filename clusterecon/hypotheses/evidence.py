@@ -1,0 +1,155 @@
+"""Minimum-evidence rules and the judging of one claim (the verdict contract of ``docs/hypotheses.md``).
+
+Every claim is judged by one of three rules, each of which first checks the minimum evidence and that the fit is
+not degenerate (a degenerate fit is never counted as significant):
+
+* :func:`judge_sign` — a directional effect: supported when the estimate has the expected sign and p < α;
+* :func:`judge_at_most` — "does not rise by more than m" (stagnation): supported when the one-sided (1 − α) upper
+  confidence bound is below the margin m; not supported when the estimate is at least m and significantly
+  positive; inconclusive otherwise (the data cannot tell stagnation from growth);
+* :func:`judge_equivalent` — "no difference" (imitation), by two one-sided tests (Schuirmann 1987): supported when
+  the (1 − 2α) interval lies within ±m; not supported when the difference is significant and at least m in size;
+  inconclusive otherwise.
+
+"No significant effect" is therefore never read as evidence of no effect: a null claim needs an equivalence margin.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scipy import stats
+
+from .result import Claim, ClaimStatus
+
+
+@dataclass(frozen=True)
+class EvidenceRules:
+    """The minimum evidence each kind of claim needs (documented in ``docs/hypotheses.md``).
+
+    alpha : significance level of every claim.
+    min_trend_years : distinct years behind a cluster-level trend (residual df ≥ 3).
+    min_panel_years : distinct years behind a firm-level (fixed-effects) trend.
+    min_clusters : firms (clusters) for a cluster-robust standard error; fewer and the claim is inconclusive.
+    min_events : events behind a binary claim (innovating firm-years, exits) and non-events.
+    min_switchers : firms whose innovation status changes (what firm fixed effects identify from).
+    min_group : firms in each group compared (spin-offs and others, innovators and non-innovators).
+    min_pioneers : pioneers (firms founded before the entry take-off) for founder or spin-off claims.
+    min_entrants : later entrants for the same comparisons.
+    stagnation_margin : a productivity trend below this (log points a year) counts as stagnation.
+    imitation_margin : a log-price gap within ±this counts as imitation.
+    """
+
+    alpha: float = 0.05
+    min_trend_years: int = 5
+    min_panel_years: int = 3
+    min_clusters: int = 20
+    min_events: int = 10
+    min_switchers: int = 10
+    min_group: int = 10
+    min_pioneers: int = 3
+    min_entrants: int = 10
+    stagnation_margin: float = 0.02
+    imitation_margin: float = 0.10
+
+
+RULES = EvidenceRules()
+
+
+def degenerate(estimate: float | None, se: float | None, pvalue: float | None = None) -> str | None:
+    """Why a fit cannot count as evidence (None when it can)."""
+    if estimate is None or not math.isfinite(estimate):
+        return "the estimate is not finite (non-convergence or separation)"
+    if se is None or not math.isfinite(se):
+        return "the standard error is undefined (a degenerate fit: separation, a singular variance or no variation)"
+    if se <= 1e-10 * max(1.0, abs(estimate)):
+        return ("the standard error is zero (a degenerate fit: the data have no variation left around the estimate, "
+                "e.g. identical values or an exact fit)")
+    if pvalue is not None and not math.isfinite(pvalue):
+        return "the p-value is undefined"
+    return None
+
+
+def shortfalls(checks: Sequence[tuple[bool, str]]) -> list[str]:
+    """The minimum-evidence rules not met: ``checks`` are (rule holds, what it requires and what was found)."""
+    return [why for ok, why in checks if not ok]
+
+
+def _short(misses: Sequence[str]) -> str:
+    return "below the minimum evidence: " + "; ".join(misses)
+
+
+def judge_sign(estimate: float | None, se: float | None, pvalue: float | None, *, expect: int,
+               misses: Sequence[str] = (), alpha: float = RULES.alpha) -> tuple[ClaimStatus, str]:
+    """Directional claim (``expect`` = +1 or −1): supported when sign(estimate) = expect and p < alpha."""
+    if misses:
+        return "inconclusive", _short(misses)
+    bad = degenerate(estimate, se, pvalue)
+    if bad:
+        return "inconclusive", bad
+    right = (estimate > 0) if expect > 0 else (estimate < 0)
+    word = "positive" if expect > 0 else "negative"
+    if right and pvalue < alpha:
+        return "supported", f"{word} and significant at {alpha:g}"
+    if not right and pvalue < alpha:
+        return "not supported", f"significant in the opposite direction (expected {word})"
+    return "not supported", f"not significantly {word} at {alpha:g} (p = {pvalue:.3f})"
+
+
+def _undecidable(estimate, se, misses: Sequence[str]) -> str | None:
+    """The reason a claim cannot be decided before its rule is applied (minimum evidence, degenerate fit)."""
+    return _short(misses) if misses else degenerate(estimate, se)
+
+
+def share_gap(a: int, b: int, c: int, n: int) -> tuple[float, float, float]:
+    """a of b in the first group against c of n in the second: (difference of shares, its unpooled s.e., one-sided
+    Fisher exact p-value that the first share is larger); NaN when a group is empty."""
+    if not (b and n):
+        return float("nan"), float("nan"), float("nan")
+    p1, p2 = a / b, c / n
+    se = float(math.sqrt(p1 * (1 - p1) / b + p2 * (1 - p2) / n))
+    return p1 - p2, se, float(stats.fisher_exact([[a, b - a], [c, n - c]], alternative="greater")[1])
+
+
+def _crit(df: float | None, level: float) -> float:
+    return float(stats.norm.ppf(level) if df is None or not math.isfinite(df) else stats.t.ppf(level, df))
+
+
+def judge_at_most(estimate: float | None, se: float | None, df: float | None, *, margin: float,
+                  misses: Sequence[str] = (), alpha: float = RULES.alpha) -> tuple[ClaimStatus, str, float]:
+    """"Does not rise by more than ``margin``": returns (status, reason, one-sided upper bound)."""
+    why = _undecidable(estimate, se, misses)
+    if why:
+        return "inconclusive", why, float("nan")
+    c = _crit(df, 1 - alpha)
+    upper, lower = estimate + c * se, estimate - c * se
+    if upper < margin:
+        return "supported", f"one-sided {100 * (1 - alpha):g}% upper bound {upper:+.4f} < margin {margin:g}", upper
+    if lower > 0 and estimate >= margin:
+        return ("not supported", f"rises significantly (lower bound {lower:+.4f} > 0) by at least the margin "
+                f"{margin:g}", upper)
+    return ("inconclusive", f"the data cannot tell stagnation from growth: upper bound {upper:+.4f} ≥ margin "
+            f"{margin:g} but the rise is not significantly at least the margin", upper)
+
+
+def judge_equivalent(estimate: float | None, se: float | None, df: float | None, *, margin: float,
+                     misses: Sequence[str] = (), alpha: float = RULES.alpha) -> tuple[ClaimStatus, str, float]:
+    """"No difference beyond ±``margin``" by two one-sided tests: returns (status, reason, TOST p-value)."""
+    why = _undecidable(estimate, se, misses)
+    if why:
+        return "inconclusive", why, float("nan")
+    dist = stats.norm if df is None or not math.isfinite(df) else stats.t(df)
+    p_tost = float(max(dist.sf((estimate + margin) / se), dist.cdf((estimate - margin) / se)))
+    p_zero = float(2 * dist.sf(abs(estimate) / se))
+    if p_tost < alpha:
+        return "supported", f"equivalent within ±{margin:g} (TOST p = {p_tost:.3f})", p_tost
+    if p_zero < alpha and abs(estimate) >= margin:
+        return "not supported", f"differs significantly (p = {p_zero:.3f}) by at least the margin {margin:g}", p_tost
+    return "inconclusive", f"neither equivalent within ±{margin:g} (TOST p = {p_tost:.3f}) nor clearly different", \
+        p_tost
+
+
+def claim_from(name: str, statement: str, status: ClaimStatus, reason: str, **numbers) -> Claim:
+    return Claim(name=name, statement=statement, status=status, reason=reason, **numbers)

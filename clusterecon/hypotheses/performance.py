@@ -1,0 +1,89 @@
+r"""Innovation → performance (quality improvement; ``literature.md`` §1D): do firms that innovate grow and perform
+better?
+
+Claims, each from a regression with firm and year fixed effects (the within-firm gain from innovating; SEs clustered
+by firm, ``vcov="cluster"``):
+
+* **sales** (primary): the coefficient of any innovation on log sales is positive at 5%;
+* **productivity** (secondary): the same for log value added per worker.
+
+Minimum evidence: ≥ ``RULES.min_switchers`` firms whose innovation status changes within the years observed (what
+firm fixed effects identify from) and ≥ ``RULES.min_clusters`` firms. Exit of non-innovators is its own hypothesis
+(:mod:`.exit`), with its own status.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..panel import SurveyPanel
+from ._common import analysis_frame, fmt_p, require_columns, run_hypothesis
+from .evidence import RULES, judge_sign, shortfalls
+from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
+
+KEY, TITLE = "performance", "Innovation and performance"
+QUESTION = "Do firms that innovate sell more and become more productive?"
+RULE = (f"supported if the firm- and year-FE coefficient of innovating is positive at {RULES.alpha:g} (SEs clustered "
+        f"by firm); needs ≥ {RULES.min_switchers} firms that change innovation status and ≥ {RULES.min_clusters} "
+        "firms")
+
+
+def innovation_performance(panel: SurveyPanel, *, vcov: str = "cluster") -> HypothesisResult:
+    return run_hypothesis(lambda: _run(panel, vcov), KEY, TITLE, QUESTION, claims=("sales", "productivity"))
+
+
+def _switchers(f: pd.DataFrame, col: str) -> int:
+    sub = f.loc[f[col].notna() & f["any_innovation"].notna(), "any_innovation"]
+    g = sub.groupby(level="firm_id").agg(["min", "max"])
+    return int((g["min"] != g["max"]).sum())
+
+
+def _run(panel: SurveyPanel, vcov: str) -> HypothesisResult:
+    from ..estimators.design import SpecificationError
+    from ..estimators.within import within
+
+    if len(panel.years) < 2:
+        raise SkipHypothesis("a single survey year: within-firm effects of innovating need T >= 2")
+    f = analysis_frame(panel)
+    require_columns(f, ["any_innovation"], "innovation and performance")
+    models, tests, limitations, claims = {}, {}, [], []
+    for col, label, name, primary in (("log_sales", "log sales", "sales", True),
+                                      ("log_va_per_worker", "log labour productivity", "productivity", False)):
+        statement = f"innovating raises {label} within firms"
+        if col not in f or f[col].notna().sum() == 0:
+            claims.append(Claim(name=name, statement=statement, status="skipped", primary=primary, rule=RULE,
+                                reason=f"the survey has no {label}"))
+            continue
+        sw = _switchers(f, col)
+        try:
+            r = within(f, f"{col} ~ any_innovation", effects="twoway", vcov=vcov, collinear="raise")
+        except SpecificationError:
+            r = None
+        if r is None or "any_innovation" not in r.names:
+            claims.append(Claim(name=name, statement=statement, status="skipped" if sw == 0 else "inconclusive",
+                                primary=primary, rule=RULE, n=sw, n_units="firms changing innovation status",
+                                reason="innovation does not vary within firms over the years observed (recorded in "
+                                       "one year only, or never changing): firm fixed effects absorb it"))
+            continue
+        models[f"{label} on innovation (firm and year FE)"] = r
+        tests[f"innovation effect on {label} = 0"] = r.wald_test("any_innovation = 0")
+        b, se, p = (float(r.params["any_innovation"]), float(r.std_errors["any_innovation"]),
+                    float(r.pvalues["any_innovation"]))
+        g = r.variance.n_clusters[0] if r.variance.n_clusters else None
+        misses = shortfalls([(sw >= RULES.min_switchers, f"{sw} firms change innovation status (needs "
+                                                         f"{RULES.min_switchers})"),
+                             (g is None or g >= RULES.min_clusters, f"{g} firms (needs {RULES.min_clusters} "
+                                                                    "clusters)")])
+        status, why = judge_sign(b, se, p, expect=+1, misses=misses)
+        claims.append(Claim(name=name, statement=statement, status=status, primary=primary, rule=RULE,
+                            test="firm and year fixed effects, t test, SEs clustered by firm", estimate=b, se=se,
+                            pvalue=p, n=int(r.nobs), n_units=f"firm-years ({r.n_entities} firms, {sw} switchers)",
+                            df=(g - 1) if g else r.df_resid,
+                            reason=f"innovating changes {label} by {b:+.3f} (s.e. {se:.3f}, {fmt_p(p)}): {why}"))
+    if all(c.status == "skipped" for c in claims):
+        raise SkipHypothesis(claims[0].reason)
+    status = combine_status(claims)
+    verdict = f"{status.capitalize()}: " + "; ".join(f"{c.name} [{c.status}]: {c.reason}" for c in claims) + "."
+    return HypothesisResult(key=KEY, title=TITLE, question=QUESTION, status=status, verdict=verdict,
+                            claims=tuple(claims), models=models, tests=tests, limitations=tuple(limitations),
+                            assumptions=("innovation is exogenous to transitory shocks given firm and year effects",))

@@ -1,0 +1,197 @@
+"""Calibration of the hypothesis battery (issue 10): size and power of every claim, accuracy and coverage of the
+dated transitions, on two data-generating processes — the project's simulator (``clusterecon.simulate``, with its
+mechanism switches) and the reduced-form generator of :mod:`reduced_form` (no shared code) — across calendars,
+windows, sample sizes, designs and missingness. Used by ``benchmarks/bench_calibration.py`` (the full table) and by
+``tests/test_calibration.py`` (a few replications in CI).
+
+Worlds: ``on`` (every effect switched on), ``off`` (every hypothesis mechanism off, the phase structure kept) and,
+for the reduced-form generator, ``flat`` (no take-off, no quality transition: for false dating).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from reduced_form import RFWorld, rf_survey  # noqa: E402
+
+#: claim keys "hypothesis/claim" and whether the project's simulator has a switch for them
+#: claims whose effect exists only once the quality phase has started (power counts runs where it has, in the
+#: years observed)
+QUALITY_CLAIMS = {"innovation/schooling", "performance/sales", "performance/productivity", "exit/exit"}
+CLAIMS = ("founders/founders", "spinoffs/entry", "spinoffs/imitation", "stagnation/productivity", "stagnation/price",
+          "stagnation/output", "innovation/schooling", "performance/sales", "performance/productivity", "exit/exit")
+NO_SIMULATOR_SWITCH = {"spinoffs/imitation"}
+#: claims no switch turns off in either generator (output grows in every world): reported, not size-tested
+NO_SWITCH = {"stagnation/output"}
+STATUSES = ("supported", "not supported", "inconclusive", "skipped", "failed")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    design: str
+    start: int = 1962
+    years: int = 45
+    window: int | None = None
+    n_firms: int | None = None
+    missing: float = 0.0
+    attrition: float = 0.0
+
+
+SETTINGS = (
+    Setting("census, 1960s start", "census", 1962, 45),
+    Setting("census, 1995 start", "census", 1995, 38),
+    Setting("recall, 8-year window", "recall", 1962, 45, window=8, n_firms=150),
+    Setting("rounds, 5-year window", "rounds", 1962, 45, window=5, n_firms=150),
+    Setting("recall, 8 years, 40 firms", "recall", 1962, 45, window=8, n_firms=40),
+    Setting("rounds, 8 years, 8% missing, attrition", "rounds", 1995, 38, window=8, n_firms=150, missing=0.08,
+            attrition=0.05),
+)
+
+SIM_OFF = dict(founders_by_technology=False, spinoff_entry=False, stagnation=False, innovation_pays=False,
+               exit_selects=False, schooling_matters=False)
+
+
+def simulator_panel(setting: Setting, world: str, seed: int):
+    """(panel, t1, t2) from the project's simulator; garments or machinery preset by the seed's parity."""
+    from clusterecon.simulate import Fieldwork, preset, simulate, survey
+
+    name = "garments" if seed % 2 == 0 else "machinery"
+    params = preset(name, start_year=setting.start, n_years=setting.years, **(SIM_OFF if world == "off" else {}))
+    census = simulate(params, seed=seed)
+    truth = census.truth.phase_years
+    last = setting.start + setting.years - 1
+    fw = Fieldwork(missing=setting.missing, missing_per_year=0.0) if setting.missing else None
+    if setting.design == "census":
+        panel = survey(census, kind="census", seed=seed)
+    elif setting.design == "recall":
+        panel = survey(census, kind="recall", survey_year=last, n_firms=setting.n_firms, fieldwork=fw,
+                       benchmark_years=tuple(range(last - setting.window + 1, last)), seed=seed)
+    else:
+        panel = survey(census, kind="rounds", survey_years=tuple(range(last - setting.window + 1, last + 1)),
+                       n_firms=setting.n_firms, fieldwork=fw, seed=seed)
+    return panel, truth["quantity_expansion"], truth["quality_improvement"]
+
+
+def rf_panel(setting: Setting, world: str, seed: int):
+    w = RFWorld(start=setting.start, years=setting.years, technology="simple" if seed % 2 == 0 else "complex")
+    if world == "off":
+        w = w.all_off()
+    elif world == "flat":
+        w = w.all_off(keep_phases=False)
+    panel = rf_survey(w, seed, design=setting.design, window=setting.window, n_firms=setting.n_firms,
+                      missing=setting.missing, attrition=setting.attrition)
+    return panel, (w.t1 if w.takeoff else None), (w.t2 if w.takeoff else None)
+
+
+def run_one(dgp: str, setting: Setting, world: str, seed: int, reps: int | None = None) -> dict:
+    """One replication: the status of every claim and hypothesis, and the dated transitions against the truth."""
+    from clusterecon.hypotheses import analyse
+    from clusterecon.hypotheses.phases import diagnose_phases
+
+    warnings.simplefilter("ignore")
+    make = simulator_panel if dgp == "simulator" else rf_panel
+    panel, t1, t2 = make(setting, world, seed)
+    row = {"dgp": dgp, "setting": setting.name, "world": world, "seed": seed, "t1_true": t1, "t2_true": t2,
+           "years": (min(panel.years), max(panel.years))}
+    if world == "flat":
+        ph = diagnose_phases(panel, reps=reps)
+        results = {"phases": ph}
+    else:
+        results = analyse(panel, detail=False, reps=reps).results
+        ph = results["phases"]
+    ex = ph.extra
+    row.update(t1_detected=bool(ex.get("expansion_detected")), t1=ex.get("expansion_start"),
+               t1_int=ex.get("expansion_interval"), t2=ex.get("quality_start"), t2_int=ex.get("quality_interval"),
+               phases_failed=ph.status == "failed")
+    for key, r in results.items():
+        row[f"{key}"] = r.status
+        for c in r.claims:
+            row[f"{key}/{c.name}"] = c.status
+        if r.status == "failed":
+            row[f"{key}:error"] = r.verdict
+    return row
+
+
+def calibrate(reps: int, *, settings=SETTINGS, dgps=("simulator", "reduced form"), worlds=("on", "off", "flat"),
+              n_jobs: int = 2, seed0: int = 1000, dating_reps: int | None = None) -> pd.DataFrame:
+    """Run ``reps`` replications of every (dgp, setting, world) through joblib (``n_jobs`` workers)."""
+    from joblib import Parallel, delayed
+
+    jobs = [(d, s, w, seed0 + i) for d in dgps for s in settings for w in worlds for i in range(reps)
+            if not (w == "flat" and d == "simulator")]
+    rows = Parallel(n_jobs=n_jobs)(delayed(run_one)(d, s, w, seed, dating_reps) for d, s, w, seed in jobs)
+    return pd.DataFrame(rows)
+
+
+def _rate(s: pd.Series, value: str) -> float:
+    s = s.dropna()
+    return float((s == value).mean()) if len(s) else float("nan")
+
+
+def claim_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per dgp, setting and claim: share supported when on (power) and when off (size), and the other statuses."""
+    out = []
+    for (dgp, setting), g in runs[runs["world"].isin(["on", "off"])].groupby(["dgp", "setting"], sort=False):
+        on, off = g[g["world"] == "on"], g[g["world"] == "off"]
+        present = on[on["t2_true"].notna() & (on["t2_true"] <= on["years"].map(lambda y: y[1]))]
+        for claim in CLAIMS:
+            if claim not in g:
+                continue
+            hyp = claim.split("/")[0]
+            no_switch = claim in NO_SWITCH or (dgp == "simulator" and claim in NO_SIMULATOR_SWITCH)
+            eff = present if claim in QUALITY_CLAIMS else on
+            out.append({"dgp": dgp, "setting": setting, "claim": claim, "reps": len(eff),
+                        "supported | on": _rate(eff[claim], "supported"),
+                        "supported | off": float("nan") if no_switch else _rate(off[claim], "supported"),
+                        "hypothesis supported | off": float("nan") if no_switch else _rate(off[hyp], "supported"),
+                        "inconclusive | on": _rate(eff[claim], "inconclusive"),
+                        "skipped | on": _rate(eff[claim], "skipped"),
+                        "failed": float(pd.concat([on[claim], off[claim]]).eq("failed").mean())})
+    return pd.DataFrame(out)
+
+
+def _within(est, true, tol=2):
+    return est is not None and true is not None and not pd.isna(est) and abs(est - true) <= tol
+
+
+def _covers(interval, true):
+    return interval is not None and true is not None and not pd.isna(true) and interval[0] <= true <= interval[1]
+
+
+def dating_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per dgp and setting: how often each transition is dated, within ±2 years of the truth, and covered by its
+    90% interval (among the runs that dated it); in the flat world, how often a transition is (falsely) dated."""
+    out = []
+    for (dgp, setting, world), g in runs.groupby(["dgp", "setting", "world"], sort=False):
+        if world == "off":
+            continue
+        rec = {"dgp": dgp, "setting": setting, "world": world, "reps": len(g)}
+        for k, det in (("t1", g["t1_detected"]), ("t2", g["t2"].notna())):
+            dated = g[det]
+            rec[f"{k} dated"] = float(det.mean())
+            if world == "flat":
+                continue
+            rec[f"{k} within ±2"] = float(np.mean([_within(e, t) for e, t in zip(dated[k], dated[f"{k}_true"])])) \
+                if len(dated) else float("nan")
+            rec[f"{k} 90% covers"] = float(np.mean([_covers(i, t) for i, t in zip(dated[f"{k}_int"],
+                                                                                 dated[f"{k}_true"])])) \
+                if len(dated) else float("nan")
+        out.append(rec)
+    return pd.DataFrame(out)
+
+
+def failures(runs: pd.DataFrame) -> pd.DataFrame:
+    cols = [c for c in runs.columns if c.endswith(":error")]
+    if not cols:
+        return pd.DataFrame()
+    long = runs.melt(id_vars=["dgp", "setting", "world", "seed"], value_vars=cols).dropna(subset=["value"])
+    return long

@@ -1,0 +1,37 @@
+"""The calibration suite in miniature (the full table: ``benchmarks/bench_calibration.py``, printed in
+``docs/hypotheses.md``): one replication per world on a 1995-start census from the tests' reduced-form generator
+and from the project's simulator. With every effect on, each claim is supported and both transitions are dated
+within ±2 years inside their 90% intervals; with every mechanism off, no switched claim is supported; nothing
+fails."""
+
+import pytest
+from calibration import SETTINGS, run_one
+
+CENSUS_1995 = next(s for s in SETTINGS if s.name == "census, 1995 start")
+SWITCHED = ("founders/founders", "spinoffs/entry", "spinoffs/imitation", "stagnation/productivity",
+            "innovation/schooling", "performance/sales", "exit/exit")
+
+
+def _failed(row):
+    return {k: v for k, v in row.items() if k.endswith(":error")}
+
+
+@pytest.mark.slow
+def test_reduced_form_generator_on_and_off():
+    on = run_one("reduced form", CENSUS_1995, "on", 11, reps=49)
+    off = run_one("reduced form", CENSUS_1995, "off", 11, reps=49)
+    assert not _failed(on) and not _failed(off)
+    assert [c for c in SWITCHED if on[c] != "supported"] == []
+    assert [c for c in SWITCHED if off[c] == "supported"] == []
+    for k in ("t1", "t2"):
+        assert abs(on[k] - on[f"{k}_true"]) <= 2
+        lo, hi = on[f"{k}_int"]
+        assert lo <= on[f"{k}_true"] <= hi
+
+
+@pytest.mark.slow
+def test_project_simulator_on():
+    on = run_one("simulator", CENSUS_1995, "on", 12, reps=49)
+    assert not _failed(on)
+    assert abs(on["t1"] - on["t1_true"]) <= 2
+    assert on["innovation/schooling"] == "supported" and on["performance/sales"] == "supported"

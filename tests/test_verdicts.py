@@ -1,0 +1,246 @@
+"""The verdict contract (issue 10) and one regression test per cause the issue lists, each on a small hand-built
+panel that reproduces it: every claim has its own status; thin or degenerate evidence is inconclusive, never
+significant; a design that cannot answer is skipped; nothing on valid data ends ``failed``."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clusterecon.hypotheses import (
+    Claim,
+    HypothesisResult,
+    combine_status,
+    education_innovation,
+    founder_origins,
+    innovation_exit,
+    innovation_performance,
+    productivity_stagnation,
+    spinoff_imitation,
+)
+from clusterecon.hypotheses.evidence import degenerate, judge_at_most, judge_equivalent, judge_sign
+from clusterecon.panel import SurveyDesign, SurveyPanel
+
+
+def _phases(**extra) -> HypothesisResult:
+    return HypothesisResult(key="phases", title="Phase diagnosis", question="?", status="descriptive", verdict="",
+                            extra=extra)
+
+
+def _panel(rows, kind="census") -> SurveyPanel:
+    return SurveyPanel.from_frame(pd.DataFrame(rows), design=SurveyDesign(kind=kind))
+
+
+# ------------------------------------------------------------------ the contract
+def test_combine_status_primary_claims_decide():
+    s, n, i = "supported", "not supported", "inconclusive"
+
+    def c(st, primary=True):
+        return Claim(name="x", statement="", status=st, primary=primary)
+
+    assert combine_status([c(s), c(n, False)]) == "mixed"
+    assert combine_status([c(s), c(i, False)]) == "supported"
+    assert combine_status([c(n), c(s, False)]) == "not supported"  # +5%/yr productivity: not "mixed"
+    assert combine_status([c(i), c(s, False)]) == "inconclusive"
+    assert combine_status([c("skipped")]) == "skipped"
+    assert combine_status([c(s), c("failed", False)]) == "failed"
+
+
+def test_degenerate_fits_are_never_significant():
+    assert degenerate(-1e-13, 0.0)  # the spin-off price gap of the issue: s.e. exactly 0
+    assert judge_sign(-1e-13, 0.0, 0.0, expect=-1)[0] == "inconclusive"
+    assert judge_sign(0.5, float("nan"), 0.01, expect=1)[0] == "inconclusive"
+    assert judge_equivalent(0.0, 0.0, None, margin=0.1)[0] == "inconclusive"
+    assert judge_sign(0.5, 0.1, 1e-6, expect=1, misses=["3 years (needs 5)"])[0] == "inconclusive"
+
+
+def test_null_claims_need_a_margin():
+    # stagnation: "not significantly positive" is not evidence of stagnation; a tight bound below the margin is
+    assert judge_at_most(0.05, 0.005, 200, margin=0.02)[0] == "not supported"
+    assert judge_at_most(0.001, 0.004, 200, margin=0.02)[0] == "supported"
+    assert judge_at_most(0.01, 0.05, 200, margin=0.02)[0] == "inconclusive"
+    assert judge_equivalent(0.01, 0.02, 100, margin=0.1)[0] == "supported"
+    assert judge_equivalent(0.3, 0.05, 100, margin=0.1)[0] == "not supported"
+
+
+# ------------------------------------------------------------------ causes, one small panel each
+def test_innovation_without_innovators_before_the_quality_phase():
+    """binary.fit_index_model used to raise SeparationError under separation='drop' when nobody innovates in the
+    first year (the baseline of the year dummies): exactly when the phase is dated right."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(80):
+        s = float(rng.integers(4, 17))
+        for y in (1995, 2000, 2005):
+            p = 0.0 if y == 1995 else 1 / (1 + np.exp(-(-4 + 0.35 * s + 0.5 * (y == 2005))))
+            rows.append({"firm_id": f"f{i}", "year": y, "manager_schooling_years": s,
+                         "own_brand": bool(rng.random() < p)})
+    r = education_innovation(_panel(rows, "rounds"), split_year=2000, detail=False)
+    assert r.status == "supported", r.verdict
+    assert r.claim("schooling").n > 0 and r.claim("schooling").rule
+
+
+def _exit_rows(innovators_exit: bool, seed=1):
+    """90 firms observed 1990–2002; half innovate from 1993; from 1994 a firm exits with probability 0.15 a year
+    unless it innovates and ``innovators_exit`` is False."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(90):
+        born = 1990 - int(rng.integers(0, 5))
+        innov_from = 1993 if i % 2 == 0 else None
+        firm = []
+        exit_year = None
+        for y in range(1990, 2003):
+            inn = innov_from is not None and y >= innov_from
+            firm.append({"firm_id": f"f{i:02d}", "year": y, "founding_year": born, "own_brand": inn,
+                         "sales": 100.0 * np.exp(0.3 * inn + rng.normal(0, 0.1)), "active": True})
+            if y >= 1994 and (innovators_exit or not inn) and rng.random() < 0.15:
+                exit_year = y + 1
+                break
+        rows += [{**r, "exit_year": exit_year} for r in firm]
+    return rows
+
+
+def test_exit_is_estimated_and_separation_is_evidence():
+    """exit.py called discrete_hazard with 'any_innovation + …' (no '~') on the panel, where those columns do not
+    exist; and a cluster in which innovators never exit is quasi-separated, which must give a clear verdict."""
+    r = innovation_exit(_panel(_exit_rows(innovators_exit=False)), phases=_phases(quality_start=None))
+    c = r.claim("exit")
+    assert r.status == "supported", r.verdict
+    assert c.estimate < 0 and np.isfinite(c.estimate) and c.pvalue < 0.05
+    assert "Firth" in c.test and "Exit hazard (Firth logit)" in r.models
+    assert r.tables["exits by innovation status"].loc["innovators", "exits"] == 0
+
+
+def test_survivor_only_recall_gives_exit_no_verdict_and_performance_its_own():
+    rows = [r for r in _exit_rows(innovators_exit=False) if r["exit_year"] is None]
+    recall = _panel(rows, "recall")
+    ex = innovation_exit(recall)
+    assert ex.status == "skipped" and ex.claim("exit").status == "skipped"
+    assert "survivors only" in ex.verdict
+    perf = innovation_performance(recall)
+    assert perf.key == "performance" and perf.claim("sales").status in ("supported", "not supported")
+
+
+def test_spinoffs_are_judged_within_the_dated_phases():
+    """One trend over all founding years (including quality-phase entrants, rarely spin-offs) hid a clear
+    expansion-phase spin-off wave."""
+    rng = np.random.default_rng(3)
+    rows, k = [], 0
+    for fy, n, share in ((1980, 5, 0.0), (1985, 40, 0.7), (1995, 40, 0.05)):
+        for j in range(n):
+            born = fy + j % 10
+            spin = bool(rng.random() < share)
+            for y in (2004, 2005):
+                rows.append({"firm_id": f"s{k}", "year": y, "founding_year": born, "is_spinoff": spin,
+                             "product_price": 10.0})
+            k += 1
+    r = spinoff_imitation(_panel(rows), phases=_phases(expansion_start=1985, expansion_detected=True,
+                                                        quality_start=1995))
+    assert r.claim("entry").status == "supported", r.verdict
+    # identical prices: the imitation regression is degenerate (s.e. 0), so it is not evidence either way and does
+    # not turn the verdict into "mixed"
+    assert r.claim("imitation").status == "inconclusive"
+    assert r.status == "supported"
+
+
+def _stag_rows(years, growth, n=40, seed=5):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        a = rng.normal(0, 0.2)
+        for y in years:
+            emp = 10.0
+            va = np.exp(1 + a + growth * (y - years[0]) + rng.normal(0, 0.05)) * emp
+            sales = va * 2 * np.exp(0.05 * (y - years[0]))
+            rows.append({"firm_id": f"f{i}", "year": y, "founding_year": 1980, "sales": sales,
+                         "material_cost": sales - va, "employees": emp,
+                         "product_price": np.exp(2 - 0.04 * (y - years[0]) + rng.normal(0, 0.02))})
+    return rows
+
+
+def test_stagnation_on_three_survey_years_is_not_decided_by_an_f_1_1():
+    r = productivity_stagnation(_panel(_stag_rows((2000, 2002, 2004), 0.0), "rounds"), years=(2000, 2004))
+    out = r.claim("output")
+    assert out.status == "inconclusive" and "3 years" in out.reason
+
+
+def test_productivity_growth_is_not_supported_rather_than_mixed():
+    r = productivity_stagnation(_panel(_stag_rows(tuple(range(1990, 2000)), 0.05), "rounds"), years=(1990, 1999))
+    assert r.claim("productivity").status == "not supported" and r.claim("output").status == "supported"
+    assert r.status == "not supported", r.verdict
+
+
+def _founder_rows(pioneers: list[str], later_merchants: int = 2, later: int = 20):
+    rows = []
+    for k, occ in enumerate(pioneers):
+        rows.append({"firm_id": f"p{k}", "year": 2005, "founding_year": 1980, "founder_prior_occupation": occ,
+                     "technology": "simple"})
+    for k in range(later):
+        rows.append({"firm_id": f"l{k}", "year": 2005, "founding_year": 1990,
+                     "founder_prior_occupation": "merchant" if k < later_merchants else "worker_same_industry",
+                     "technology": "simple"})
+    return rows
+
+
+@pytest.mark.parametrize("pioneers, why", [(["merchant"], "1 pioneers"),
+                                           (["merchant"] * 3 + ["artisan"] * 3, "tie")])
+def test_founders_on_thin_or_tied_evidence_are_inconclusive(pioneers, why):
+    r = founder_origins(_panel(_founder_rows(pioneers), "recall"), pioneer_until=1985, detail=False)
+    assert r.status == "inconclusive" and why in r.claim("founders").reason
+
+
+def test_founders_supported_with_enough_pioneers():
+    r = founder_origins(_panel(_founder_rows(["merchant"] * 4 + ["artisan"]), "recall"), pioneer_until=1985,
+                        detail=False)
+    assert r.status == "supported" and "4 of 5 pioneers were merchants" in r.verdict
+
+
+def test_an_undated_take_off_makes_founders_inconclusive_not_arbitrary():
+    r = founder_origins(_panel(_founder_rows(["merchant"] * 4)), phases=_phases(expansion_detected=False),
+                        detail=False)
+    assert r.status == "inconclusive" and "not dated" in r.verdict
+
+
+def test_a_bug_is_failed_with_its_traceback(monkeypatch):
+    import clusterecon.hypotheses.performance as perf
+
+    def boom(*a, **k):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(perf, "analysis_frame", boom)
+    r = innovation_performance(_panel(_stag_rows((2000, 2001), 0.0), "rounds"))
+    assert r.status == "failed" and "RuntimeError: bug" in r.verdict and "traceback" in r.extra
+    assert all(c.status == "failed" for c in r.claims)
+
+
+def test_stagnation_says_when_tfp_falls_back_to_index_numbers(monkeypatch):
+    """The stagnation headline must not rest silently on an implausible production function (issue 10)."""
+    import clusterecon.productivity.selection as sel
+
+    rng = np.random.default_rng(8)
+    rows = []
+    for r in _stag_rows(tuple(range(1990, 2000)), 0.0):
+        k = np.exp(rng.normal(0, 0.4))  # firm size varies, value added per worker as generated
+        emp, sales, mat = r["employees"] * k, r["sales"] * k, r["material_cost"] * k
+        rows.append({**r, "employees": emp, "sales": sales, "material_cost": mat,
+                     "capital": emp * np.exp(rng.normal(0, 0.3)), "wage_bill": 0.5 * (sales - mat)})
+    monkeypatch.setattr(sel, "ELASTICITY_RANGE", (0.9, 1.0))  # make any estimate implausible
+    r = productivity_stagnation(_panel(rows, "rounds"), years=(1990, 1999))
+    assert "production function is implausible" in r.verdict and "Warning:" in r.verdict
+    assert "cost-share index" in r.claim("productivity").statement
+    assert r.tables["TFP source"]["source"].iloc[0].startswith("cost-share")
+
+
+def test_a_degenerate_fit_is_inconclusive_not_failed(monkeypatch):
+    """An estimator that refuses a degenerate design (complete separation, non-convergence, a singular variance) is
+    thin evidence, not a bug: found by the calibration suite on small off-world samples."""
+    import clusterecon.hypotheses.performance as perf
+    from clusterecon.estimators.errors import SeparationError
+
+    def separated(*a, **k):
+        raise SeparationError("complete separation: 4 failures and 4 successes completely determined")
+
+    monkeypatch.setattr(perf, "analysis_frame", separated)
+    r = innovation_performance(_panel(_stag_rows((2000, 2001), 0.0), "rounds"))
+    assert r.status == "inconclusive" and r.verdict.startswith("Inconclusive: degenerate fit")
+    assert all(c.status == "inconclusive" for c in r.claims)
