@@ -24,7 +24,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("analyse", "clusterecon.commands.analyse",
      "validate, run the phase-hypothesis battery and write the report folder"),
     ("replicate", "clusterecon.commands.replicate", "run a replication spec (TOML) and check the published numbers"),
-    ("evaluate", "clusterecon.commands.evaluate", "analyse a training experiment from a design file (TOML) into a report"),
+    ("evaluate", "clusterecon.commands.evaluate", "analyse a training experiment (TOML design file) into a report"),
 ]
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2

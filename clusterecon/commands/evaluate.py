@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", "-o", metavar="DIR", default="clusterecon-evaluation",
                         help="report folder (default ./clusterecon-evaluation)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
-    from ..commands.validate import add_outside_paths_argument
+    from .validate import add_outside_paths_argument
 
     add_outside_paths_argument(parser)
 
