@@ -57,8 +57,9 @@ def test_evaluate_writes_the_report_and_recovers_the_truth(trial_dir, tmp_path, 
     d, paths, e = trial_dir
     out = tmp_path / "report"
     code = main(["evaluate", str(paths["design"]), "--out", str(out), "-q"])
-    text = capsys.readouterr().out
-    assert code in (0, 1), text
+    captured = capsys.readouterr()
+    text = captured.out
+    assert code in (0, 1), text + captured.err
     assert "ITT log_sales" in text and "Lee bounds log_sales" in text and "spillover log_sales" in text
     html = (out / "report.html").read_text()
     for section in ("Baseline balance", "Attrition", "Intention-to-treat effects", "Treatment on the treated",

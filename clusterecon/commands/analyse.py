@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.file is not None and args.sample is not None:
         raise ValueError("give either a survey FILE or --sample, not both")
-    from .report.folder import check_out_folder
+    from ..report.folder import check_out_folder
 
     check_out_folder(args.out, force=args.force)  # before the slow work
     sim = None

@@ -26,12 +26,12 @@ import pandas as pd
 
 from ..report.analyse_report import ReportPaths, _frame_html, _frame_markdown, _links, _Writer
 from ..report.html import Page
-from ..report.render import _md_escape
+from ..report.render import md_escape
 
 
 def _text(page: Page, text: str) -> None:
     """A paragraph of plain (user) text: escaped in both formats, no Markdown interpretation."""
-    page.blocks.append((f"<p>{html.escape(text)}</p>", _md_escape(text)))
+    page.blocks.append((f"<p>{html.escape(text)}</p>", md_escape(text)))
 
 
 def _frame(page: Page, w: _Writer, name: str, df: pd.DataFrame, caption: str) -> None:
