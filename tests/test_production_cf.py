@@ -3,6 +3,7 @@ independent transcription of prodest's criteria, linearmodels as oracle for Wool
 DGP where OLS is biased (tests/reference/production.json holds the numbers and their source)."""
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -218,3 +219,26 @@ def test_acf_bootstrap_by_frequency_weights_equals_the_copied_panel():
         np.testing.assert_allclose(rep(w), copied, atol=1e-7)
     res = acf(d, output="y", free="l", state="k", proxy="m", reps=5, seed=2, n_starts=0)
     assert (res.std_errors > 0).all() and "5 replications, seed 2" in res.variance.describe()
+
+
+@pytest.mark.parametrize("fit", [
+    lambda d: acf(d, output="y", free="l", state="k", proxy="m", reps=0, n_starts=0),
+    lambda d: acf(d, output="y", free="l", state="k", proxy="m", reps=0, n_starts=0, function="translog"),
+    lambda d: levinsohn_petrin(d, output="y", free="l", state="k", proxy="m", reps=0, n_starts=0),
+    lambda d: wooldridge(d, output="y", free="l", state="k", proxy="m"),
+], ids=["acf", "acf-translog", "lp", "wooldridge"])
+def test_predict_applies_the_technology_to_new_firm_years(fit):
+    # identity: on the estimation sample, predict(kind="xb") is the fitted f(x) and kind="tfp" the log TFP
+    d = _dgp(3, n_firms=120)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = fit(d)
+    xb, tfp = r.predict(d, kind="xb"), r.predict(d, kind="tfp")
+    np.testing.assert_allclose(xb.loc[r.fitted.index], r.fitted, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(tfp.loc[r.resid.index], r.resid, rtol=1e-10, atol=1e-10)
+    # new firms: the same technology, output not needed for xb; a missing input gives NaN, not a wrong number
+    new = d.head(4).assign(l=[1.0, 2.0, np.nan, 1.5]).drop(columns="y")
+    p = r.predict(new)
+    assert np.isnan(p.iloc[2]) and np.isfinite(p.drop(p.index[2])).all()
+    with pytest.raises(Exception, match="lacks column"):
+        r.predict(new, kind="tfp")

@@ -232,7 +232,7 @@ def gnr(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Sequence[s
     f_hat = poly(d["V"], order + 1, fterms) @ fcoef + (a.controls @ main.x[nc:] if ncontrols else 0.0)
     variance = VarianceInfo("bootstrap", ("firm",), (a.n_firms,), draws.describe() if draws else "no bootstrap")
     fn = "Cobb-Douglas" if order == 0 else ("translog" if order == 1 else f"polynomial of order {order + 1}")
-    return build_result(
+    return build_result(predictable=False,
         label="GNR", model=f"GNR production function ({fn}, gross output, flexible {a.names['proxy'][0]})",
         arrays=a, names=names, coef=coef, vcov=vcov, variance=variance, inputs=inputs, rts_weights=A_full.sum(0),
         ln_tfp=a.y - f_hat, nobs=a.n, omitted=omitted, elasticity_frame=ef if order > 0 else None, warnings=warns,

@@ -14,7 +14,9 @@ The warnings are also written into ``notes`` so they print in ``summary()`` and 
 Results contract (:mod:`clusterecon.estimators.results`): ``resid`` is log TFP :math:`y - \hat f(x)` (prodest's
 ``predict, residuals``) and ``fitted`` is :math:`\hat f(x)`, both indexed by (firm, year) over every firm-year
 used; inference is normal (``df_inference`` None: bootstrap or GMM variance); no ``with_vcov`` (the bootstrap
-is the variance) and no ``predict`` on new data.
+is the variance). ``predict(newdata)`` applies the estimated technology to other firm-years (the inputs and
+controls under the names used in the fit): ``kind="xb"`` is :math:`\hat f(x)`, ``kind="tfp"`` log TFP
+:math:`y - \hat f(x)` (needs the output column), as prodest's ``predict`` does for the estimation sample.
 Returns to scale :math:`\sum_j \bar\varepsilon_j = a'\theta` is linear in the coefficients (for translog,
 :math:`a` averages the derivative terms over firm-years), so the CRS test is the Wald
 :math:`\chi^2(1) = (a'\hat\theta - 1)^2 / a'\hat V a`.
@@ -37,6 +39,44 @@ from .control_function import PanelArrays
 ELASTICITY_RANGE = (0.0, 1.2)
 RTS_RANGE = (0.5, 1.5)
 MONOTONE_TOLERANCE = 0.10
+
+
+@dataclass(frozen=True)
+class TechnologyPredictor:
+    """Prediction rule of a production function: :math:`\\hat f(x) = \\sum_j \\theta_j t_j(x)` where each term
+    :math:`t_j` is a product of input powers named as in the result (``l``, ``l^2``, ``l*k``) or a control column.
+    Rows with a missing input give NaN."""
+
+    output: str
+    kinds: tuple[str, ...] = ("xb", "tfp")
+
+    def predict(self, res: Any, newdata: Any, kind: str | None) -> pd.Series:
+        from ..estimators.errors import SpecificationError
+
+        kind = kind or "xb"
+        if kind not in self.kinds:
+            raise SpecificationError(f"kind={kind!r}: a production function predicts {self.kinds}")
+        if newdata is None:
+            return res.fitted if kind == "xb" else res.resid
+        frame = getattr(newdata, "frame", newdata)
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"newdata must be a DataFrame or SurveyPanel, got {type(newdata).__name__}")
+        factors = {f.split("^")[0] for name in res.names for f in name.split("*")}
+        need = sorted(factors | ({self.output} if kind == "tfp" else set()))
+        missing = [c for c in need if c not in frame.columns]
+        if missing:
+            raise SpecificationError(f"newdata lacks column(s) {missing} that the production function uses")
+        col = {c: pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan) for c in need}
+        xb = np.zeros(len(frame))
+        for name, b in zip(res.names, res.coef):
+            term = np.ones(len(frame))
+            for f in name.split("*"):
+                base, _, power = f.partition("^")
+                term = term * col[base] ** (int(power) if power else 1)
+            xb += b * term
+        if kind == "xb":
+            return pd.Series(xb, index=frame.index, name="xb")
+        return pd.Series(col[self.output] - xb, index=frame.index, name="tfp")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,8 +153,10 @@ def build_result(*, label: str, model: str, arrays: PanelArrays, names: Sequence
                  elasticity_frame: pd.DataFrame | None = None, warnings: Sequence[str] = (),
                  stats_extra: Mapping[str, float] | None = None, notes: Sequence[str] = (),
                  extra: Mapping[str, Any] | None = None, df_resid: float | None = None,
-                 tests: Mapping[str, TestResult] | None = None) -> ControlFunctionResult:
-    """Assemble the result, run the range diagnostics and the CRS test."""
+                 tests: Mapping[str, TestResult] | None = None, predictable: bool = True
+                 ) -> ControlFunctionResult:
+    """Assemble the result, run the range diagnostics and the CRS test. ``predictable``: ``ln_tfp`` is
+    :math:`y - \\sum_j \\theta_j t_j(x)` over the result's terms, so the technology predicts new data."""
     coef = np.asarray(coef, dtype=float)
     a = np.asarray(rts_weights, dtype=float)
     elast = (elasticity_frame.mean() if elasticity_frame is not None
@@ -135,4 +177,5 @@ def build_result(*, label: str, model: str, arrays: PanelArrays, names: Sequence
         notes=tuple(notes) + tuple(f"Warning: {w}" for w in warns), extra=dict(extra or {}),
         inputs=tuple(inputs), output=arrays.names["output"][0], method=label, tfp=lvl, tfp_growth=growth,
         warnings=tuple(warns), elasticity_frame=elasticity_frame, rts_weights=tuple(a), index=arrays.index,
-        residuals=np.asarray(ln_tfp, dtype=float), fitted_values=arrays.y - ln_tfp)
+        residuals=np.asarray(ln_tfp, dtype=float), fitted_values=arrays.y - ln_tfp,
+        predictor=TechnologyPredictor(arrays.names["output"][0]) if predictable else None)
