@@ -166,6 +166,8 @@ def test_stagnation_on_three_survey_years_is_not_decided_by_an_f_1_1():
 
 def test_productivity_growth_is_not_supported_rather_than_mixed():
     r = productivity_stagnation(_panel(_stag_rows(tuple(range(1990, 2000)), 0.05), "rounds"), years=(1990, 1999))
+    # without capital the productivity measure is labour productivity: one productivity claim, not the same fit twice
+    assert [c.name for c in r.claims] == ["productivity", "price", "output"]
     assert r.claim("productivity").status == "not supported" and r.claim("output").status == "supported"
     assert r.status == "not supported", r.verdict
 
@@ -199,6 +201,35 @@ def test_an_undated_take_off_makes_founders_inconclusive_not_arbitrary():
     r = founder_origins(_panel(_founder_rows(["merchant"] * 4)), phases=_phases(expansion_detected=False),
                         detail=False)
     assert r.status == "inconclusive" and "not dated" in r.verdict
+
+
+def test_the_battery_dates_the_phases_once_and_survives_an_exact_fit(monkeypatch):
+    """Founders, spin-offs, stagnation and exit used to re-run the phase diagnosis (and fail with it): they take the
+    battery's diagnosis."""
+    import clusterecon.hypotheses.phases as phases
+    from clusterecon.hypotheses import analyse
+
+    def again(*a, **k):
+        raise AssertionError("phase diagnosis re-run")
+
+    monkeypatch.setattr(phases, "diagnose_phases", again)  # the battery keeps its own reference to the original
+    rows = [{**r, "founder_prior_occupation": "merchant" if r["founding_year"] < 1988 else "worker",
+             "technology": "simple", "is_spinoff": r["founding_year"] >= 1988, "product_price": 5.0,
+             "material_cost": 0.5 * r["sales"], "employees": 4.0} for r in _exit_rows(innovators_exit=True)]
+    res = analyse(_panel(rows), detail=False, reps=19)
+    assert [k for k, r in res.results.items() if r.status == "failed"] == []
+    # every firm at the same price: the price trend is an exact fit (the within F test used to divide by a zero
+    # SSR and its Wald test hit a singular variance); the price claim alone is inconclusive
+    st = res["stagnation"]
+    assert st.claim("price").status == "inconclusive" and "zero" in st.claim("price").reason
+    assert st.claim("productivity").status in ("supported", "not supported")
+
+
+def test_a_claim_is_judged_once():
+    with pytest.raises(ValueError, match="unique"):
+        HypothesisResult(key="x", title="x", question="?", status="supported", verdict="",
+                         claims=(Claim(name="a", statement="", status="supported"),
+                                 Claim(name="a", statement="", status="not supported")))
 
 
 def test_a_bug_is_failed_with_its_traceback(monkeypatch):

@@ -220,7 +220,8 @@ def _effect_tests(ab: Absorbed, fit: LinearFit, centred: np.ndarray, s: dict[str
     ssr_r = float(S[0, 0] - S[0, 1:] @ np.linalg.solve(S[1:, 1:], S[1:, 0]))
     G = s["fg"].n_groups
     if G > 1 and df_fe > 0:
-        F = ((ssr_r - fit.ssr) / (G - 1)) / (fit.ssr / df_fe)
+        with np.errstate(divide="ignore", invalid="ignore"):  # an exact fit (SSR 0): F is inf (or NaN), no crash
+            F = np.float64(ssr_r - fit.ssr) / (G - 1) / (np.float64(fit.ssr) / df_fe)
         tests["F effects"] = TestResult("F test that all u_i=0", float(F), float(stats.f.sf(F, G - 1, df_fe)),
                                         (float(G - 1), float(df_fe)), "F", "all firm effects are zero",
                                         note="classical")

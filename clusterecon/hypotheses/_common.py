@@ -98,5 +98,15 @@ def run_hypothesis(fn: Callable[[], HypothesisResult], key: str, title: str, que
         return HypothesisResult(**{**res.__dict__, "extra": {"traceback": traceback.format_exc()}})
 
 
+def add_wald(tests: dict, key: str, fit, hypothesis: str) -> None:
+    """``tests[key] = fit.wald_test(hypothesis)`` unless the variance of the tested coefficient is singular (an exact
+    fit: zero standard error): the claim built on that coefficient then says the fit is degenerate, and one
+    degenerate secondary fit does not take the hypothesis's other claims down with it."""
+    try:
+        tests[key] = fit.wald_test(hypothesis)
+    except np.linalg.LinAlgError:
+        pass
+
+
 def fmt_p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"

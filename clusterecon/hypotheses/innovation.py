@@ -31,7 +31,7 @@ import pandas as pd
 from ..estimators.results import TestResult
 from ..panel import SurveyPanel
 from ..schema import INNOVATION_INDICATORS
-from ._common import analysis_frame, fmt_p, require_columns, run_hypothesis
+from ._common import add_wald, analysis_frame, fmt_p, require_columns, run_hypothesis
 from .evidence import RULES, judge_sign, shortfalls
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
@@ -128,7 +128,7 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = T
     if two_periods:
         inter = f"{SCH}:late"
         if pooled is not None and inter in pooled.names:
-            tests["schooling x later period = 0"] = pooled.wald_test(f"{inter} = 0")
+            add_wald(tests, "schooling x later period = 0", pooled, f"{inter} = 0")
         elif pooled is not None:
             limitations.append("the schooling x later-period term was dropped as collinear: "
                                + "; ".join(why for name, why in pooled.dropped_regressors if name == inter))

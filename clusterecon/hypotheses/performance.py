@@ -17,7 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._common import analysis_frame, fmt_p, require_columns, run_hypothesis
+from ._common import add_wald, analysis_frame, fmt_p, require_columns, run_hypothesis
 from .evidence import RULES, judge_sign, shortfalls
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
@@ -66,7 +66,7 @@ def _run(panel: SurveyPanel, vcov: str) -> HypothesisResult:
                                        "one year only, or never changing): firm fixed effects absorb it"))
             continue
         models[f"{label} on innovation (firm and year FE)"] = r
-        tests[f"innovation effect on {label} = 0"] = r.wald_test("any_innovation = 0")
+        add_wald(tests, f"innovation effect on {label} = 0", r, "any_innovation = 0")
         b, se, p = (float(r.params["any_innovation"]), float(r.std_errors["any_innovation"]),
                     float(r.pvalues["any_innovation"]))
         g = r.variance.n_clusters[0] if r.variance.n_clusters else None

@@ -144,6 +144,9 @@ class HypothesisResult:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "claims", tuple(self.claims))
+        names = [c.name for c in self.claims]
+        if len(set(names)) != len(names):  # one status per claim: a claim judged twice is a bug, not a verdict
+            raise ValueError(f"{self.key}: claims must be unique, got {names}")
         tables = dict(self.tables)
         if self.claims and "claims" not in tables:
             tables["claims"] = self.claims_frame()

@@ -26,7 +26,7 @@ from scipy import stats
 
 from ..estimators.results import TestResult
 from ..panel import SurveyPanel
-from ._common import analysis_frame, fmt_p, run_hypothesis
+from ._common import add_wald, analysis_frame, fmt_p, run_hypothesis
 from .evidence import RULES, judge_equivalent, share_gap, shortfalls
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
@@ -168,7 +168,7 @@ def _share_trend(d: pd.DataFrame, t2: int | None, models: dict, tests: dict) -> 
     frame = pre.assign(entry_year=pre["founding_year"] - pre["founding_year"].min()).reset_index()
     r = pooled_ols(frame.set_index(["firm_id", "founding_year"]), "is_spinoff ~ entry_year", vcov="robust")
     models["Spin-off share trend before the quality transition (LPM)"] = r
-    tests["spin-off share trend = 0 (before the quality transition)"] = r.wald_test("entry_year = 0")
+    add_wald(tests, "spin-off share trend = 0 (before the quality transition)", r, "entry_year = 0")
 
 
 def _parent_similarity(f: pd.DataFrame, firms: pd.DataFrame, seed: int) -> TestResult | None:

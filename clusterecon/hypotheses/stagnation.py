@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._common import analysis_frame, fmt_p, run_hypothesis
+from ._common import add_wald, analysis_frame, fmt_p, run_hypothesis
 from .evidence import RULES, judge_at_most, judge_sign, shortfalls
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
@@ -138,17 +138,20 @@ def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str, phases: H
     prod_col, prod_label, warnings = _tfp(panel, f, vcov, models, tables)
     trends = {}
     claims: list[Claim] = []
+    done: set[str] = set()
     for col, label in ((prod_col, prod_label), ("log_va_per_worker", "labour productivity"),
                        ("log_price", "output price"), ("profit_rate", "profit rate")):
-        if col not in f or label in trends or f[col].notna().sum() == 0:
+        # without TFP the productivity claim already is labour productivity: fitted (and claimed) once
+        if col not in f or col in done or f[col].notna().sum() == 0:
             continue
+        done.add(col)
         r, sub = _fe_trend(f, col, vcov)
         if r is None:
             limitations.append(f"{label}: too few firms observed twice for a trend")
             continue
         models[f"{label} trend (firm FE)"] = r
         trends[label] = (float(r.params["trend"]), float(r.std_errors["trend"]), float(r.pvalues["trend"]))
-        tests[f"{label} trend = 0"] = r.wald_test("trend = 0")
+        add_wald(tests, f"{label} trend = 0", r, "trend = 0")
         nums = _trend_numbers(r)
         if col == prod_col:
             status, why, upper = judge_at_most(nums["estimate"], nums["se"], nums["df"],
@@ -191,7 +194,8 @@ def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str, phases: H
 def _short(c: Claim) -> str:
     if c.estimate is None or not np.isfinite(c.estimate):
         return c.reason
-    return f"{100 * c.estimate:+.1f}% a year (s.e. {100 * (c.se or float('nan')):.1f}); {c.reason}"
+    se = c.se if c.se is not None else float("nan")
+    return f"{100 * c.estimate:+.1f}% a year (s.e. {100 * se:.1f}); {c.reason}"
 
 
 def _output_claim(f: pd.DataFrame, models: dict, tests: dict, pooled_ols) -> Claim:
@@ -208,7 +212,7 @@ def _output_claim(f: pd.DataFrame, models: dict, tests: dict, pooled_ols) -> Cla
                       index=pd.MultiIndex.from_arrays([["cluster"] * T, agg.index], names=["c", "year"]))
     r = pooled_ols(df, "log_output ~ trend", vcov="classical")
     models["Cluster output trend"] = r
-    tests["cluster output trend = 0"] = r.wald_test("trend = 0")
+    add_wald(tests, "cluster output trend = 0", r, "trend = 0")
     b, se, p = float(r.params["trend"]), float(r.std_errors["trend"]), float(r.pvalues["trend"])
     status, why = judge_sign(b, se, p, expect=+1, misses=misses)
     return Claim(name="output", statement=statement, status=status, primary=False,
