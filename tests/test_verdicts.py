@@ -79,6 +79,42 @@ def test_innovation_without_innovators_before_the_quality_phase():
     assert r.claim("schooling").n > 0 and r.claim("schooling").rule
 
 
+def test_innovation_events_are_counted_in_firms():
+    """Found by the calibration suite (simulator, every mechanism off): 6 innovating firms observed for 10+ years
+    are 60+ innovating firm-years but only 6 clusters, and the clustered SE on them over-rejects ("supported" in 3 of
+    4 off-world censuses)."""
+    rng = np.random.default_rng(4)
+    rows = []
+    for i in range(60):
+        s = (14.0, 16.0, 12.0, 15.0, 13.0, 11.0)[i] if i < 6 else float(rng.integers(4, 14))
+        for y in range(1990, 2002):
+            rows.append({"firm_id": f"f{i}", "year": y, "manager_schooling_years": s,
+                         "own_brand": bool(i < 6 and y >= 1992 + i % 3)})
+    r = education_innovation(_panel(rows, "rounds"), split_year=1995, detail=False)
+    c = r.claim("schooling")
+    assert c.status == "inconclusive" and "firms that innovate (needs 10)" in c.reason, c.reason
+    # innovators whose schooling (nearly) separates them from the others: schooling is dropped from the probit, as
+    # Stata drops it (quasi-complete separation); a degenerate fit, inconclusive, not failed (margins hit a KeyError)
+    rng = np.random.default_rng(4)
+    sep = []
+    for i in range(60):
+        s = float(rng.integers(4, 17)) + (6.0 if i < 6 else 0.0)
+        sep += [{"firm_id": f"f{i}", "year": y, "manager_schooling_years": s,
+                 "own_brand": bool(i < 6 and y >= 1992 + i % 3)} for y in range(1990, 2002)]
+    r = education_innovation(_panel(sep, "rounds"), split_year=1995, detail=False)
+    assert r.status == "inconclusive" and "schooling dropped" in r.verdict, r.verdict
+
+
+def test_generation_control_is_the_current_managers():
+    """The firm-level manager_generation is the last manager's: a value from the future for earlier years."""
+    from clusterecon.hypotheses._common import analysis_frame
+
+    rows = [{"firm_id": "a", "year": y, "manager_generation": 2, "manager_generation_t": 1 + (y >= 2000)}
+            for y in (1998, 1999, 2000, 2001)]
+    f = analysis_frame(_panel(rows, "rounds"))
+    assert f["second_generation"].tolist() == [0.0, 0.0, 1.0, 1.0]
+
+
 def _exit_rows(innovators_exit: bool, seed=1):
     """90 firms observed 1990–2002; half innovate from 1993; from 1994 a firm exits with probability 0.15 a year
     unless it innovates and ``innovators_exit`` is False."""

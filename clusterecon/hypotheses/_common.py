@@ -57,8 +57,13 @@ def analysis_frame(panel: SurveyPanel, split_year: int | None = None) -> pd.Data
         f["any_innovation"] = (block.max(axis=1, skipna=True) > 0).astype("float64").where(block.notna().any(axis=1))
     split = split_year if split_year is not None else late_split(panel)
     f["late"] = (year >= split).astype("float64")
-    if "manager_generation" in f:
-        f["second_generation"] = (pd.to_numeric(f["manager_generation"], errors="coerce") >= 2).astype("float64")
+    # the current manager's generation when successions are tracked: the firm-level column is the last manager's,
+    # a value from the future for earlier years (conditioning on it makes current schooling a proxy for "the
+    # succession has happened", i.e. for time, and innovation accumulates over time)
+    gen = next((c for c in ("manager_generation_t", "manager_generation") if c in f and f[c].notna().any()), None)
+    if gen is not None:
+        f["second_generation"] = (pd.to_numeric(f[gen], errors="coerce") >= 2).astype("float64").where(
+            f[gen].notna())
     f.attrs["split_year"] = split
     return f
 

@@ -18,7 +18,8 @@ Claim **schooling** (the verdict): in the later period (the quality-improvement 
 else the upper half of the observed years) the probit AME of schooling on innovating is positive at 5% (SEs
 clustered by firm, ``vcov="cluster"``). Years in which no firm (or every firm) innovates carry no information once
 year effects are in the model and are left out of the probit (and said so). Minimum evidence: ≥
-``RULES.min_clusters`` firms, ≥ ``RULES.min_events`` innovating and non-innovating firm-years in the later period;
+``RULES.min_clusters`` firms, ≥ ``RULES.min_events`` firms that innovate and as many that do not (in some year) in
+the later period — innovating is a persistent state, so events are counted in firms, the clusters of the SEs;
 a fit with completely determined observations or a zero/undefined standard error is inconclusive. "Schooling
 matters more later" is reported from the interaction, not judged.
 """
@@ -79,8 +80,8 @@ def education_innovation(panel: SurveyPanel, *, split_year: int | None = None, v
 
 
 RULE = (f"supported if the later-period probit AME of schooling is positive at {RULES.alpha:g} (SEs clustered by "
-        f"firm); needs ≥ {RULES.min_clusters} firms and ≥ {RULES.min_events} innovating and non-innovating "
-        "firm-years; completely determined observations or a zero standard error make it inconclusive")
+        f"firm); needs ≥ {RULES.min_clusters} firms, of which ≥ {RULES.min_events} innovate and ≥ {RULES.min_events} "
+        "do not (in some year); completely determined observations or a zero standard error make it inconclusive")
 
 
 def _informative_years(f: pd.DataFrame, limitations: list, label: str) -> pd.DataFrame:
@@ -119,6 +120,7 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = T
         pooled = _probit_or_trend(probit, f, rhs[: len(rhs) - len(_year_terms(f))], vcov, limitations, "pooled",
                                   required=True)
         models["Probit: any innovation"] = pooled
+        _schooling_kept(pooled, "pooled")
         ame = margins(pooled, dydx=[SCH])
         models["AME: any innovation"] = ame
         b, se, p = float(ame.params[SCH]), float(ame.std_errors[SCH]), float(ame.pvalues[SCH])
@@ -140,6 +142,8 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = T
                 continue
             r = _probit_or_trend(probit, sub, [SCH, *controls], vcov, limitations, label)
             if r is None:
+                continue
+            if not _schooling_kept(r, label, fatal=label == "late", limitations=limitations):
                 continue
             if label == "late":
                 late_fit = r
@@ -188,15 +192,34 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = T
     )
 
 
+def _schooling_kept(fit, label: str, fatal: bool = True, limitations: list | None = None) -> bool:
+    """Whether schooling is still in the probit. Schooling that separates innovators from the others (e.g. every
+    firm above 16 years innovates, none below) is dropped by ``separation="drop"`` as Stata does: no finite estimate,
+    so a degenerate fit — inconclusive (the claim rests on it), or a limitation (a descriptive period)."""
+    from ..estimators.errors import SeparationError
+
+    if SCH in fit.names:
+        return True
+    why = "; ".join(w for n, w in fit.dropped_regressors if n == SCH) or "collinear with the other regressors"
+    if fatal:
+        raise SeparationError(f"schooling dropped from the {label} probit: {why}")
+    if limitations is not None:
+        limitations.append(f"{label} period: schooling dropped from the probit ({why}); its AME is not estimated")
+    return False
+
+
 def _schooling_claim(ame, fit, sample: pd.DataFrame, split: int | None) -> Claim:
     b, se, p = float(ame.params[SCH]), float(ame.std_errors[SCH]), float(ame.pvalues[SCH])
     y = sample["any_innovation"].dropna()
     firms = int(fit.n_entities or 0)
+    # innovating is a persistent state: the events are counted in firms (the clusters of the SEs), not firm-years —
+    # 6 innovating firms observed for 10 years are 6 pieces of evidence, and a clustered SE on them over-rejects
+    ever = y.groupby(level="firm_id").max()
+    inn, non = int((ever == 1).sum()), int((y.groupby(level="firm_id").min() == 0).sum())
     misses = shortfalls([
         (firms >= RULES.min_clusters, f"{firms} firms (needs {RULES.min_clusters} clusters)"),
-        (int(y.sum()) >= RULES.min_events, f"{int(y.sum())} innovating firm-years (needs {RULES.min_events})"),
-        (int((1 - y).sum()) >= RULES.min_events, f"{int((1 - y).sum())} non-innovating firm-years (needs "
-                                                 f"{RULES.min_events})")])
+        (inn >= RULES.min_events, f"{inn} firms that innovate (needs {RULES.min_events})"),
+        (non >= RULES.min_events, f"{non} firms that do not innovate in some year (needs {RULES.min_events})")])
     status, why = judge_sign(b, se, p, expect=+1, misses=misses)
     if status == "supported" and any("completely determined" in n for n in fit.notes):
         status, why = "inconclusive", "some observations are completely determined (quasi-separation): " + next(
