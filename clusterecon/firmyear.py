@@ -50,10 +50,13 @@ def _block_factorize(s: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
     if len(starts) > n // 2:  # not listed in blocks: hashing is cheaper than sorting every row
         return None
     first = s.iloc[starts]
-    order = pc.array_sort_indices(first.array._pa_array).to_numpy()
+    f = first.array._pa_array
+    if len(f) < 2 or not pc.any(pc.less_equal(f[1:], f[:-1])).as_py():  # blocks already in strictly increasing id order
+        return np.repeat(np.arange(len(f), dtype=np.int64), np.diff(np.r_[starts, n])), pd.Index(first.array)
+    order = pc.array_sort_indices(f).to_numpy()
     uniq = first.take(order)
     u = uniq.array._pa_array
-    if len(u) > 1 and pc.any(pc.equal(u[1:], u[:-1])).as_py():
+    if pc.any(pc.equal(u[1:], u[:-1])).as_py():
         return None  # a firm's rows are split over blocks
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
