@@ -41,7 +41,6 @@ def _block_factorize(s: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
     arr = getattr(s.array, "_pa_array", None)
     if arr is None or not pd.api.types.is_string_dtype(s.dtype) or arr.null_count:
         return None
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     n = len(s)
