@@ -68,3 +68,14 @@ def test_factorize_sorted_equals_pandas(ids, runs, missing, dtype):
     codes, uniq = firmyear.factorize_sorted(s)
     assert codes.dtype == np.int64 and codes.tolist() == want_codes.tolist()
     assert list(uniq) == list(want_uniq) and uniq.dtype == pd.Index(want_uniq).dtype
+
+
+def test_keys_of_a_nullable_year_with_missing_values_takes_the_general_path():
+    # Found by the loader fuzz test: a truncated CSV leaves a row whose year is <NA> in an Int64 column; the
+    # whole-year fast path must not try to bincount it.
+    f = pd.DataFrame({"firm_id": pd.array(["A", "B"], dtype="string"),
+                      "year": pd.array([2000, None], dtype="Int64")})
+    k = firmyear.keys_of(f, np.array([1, 2]))
+    assert k.years.tolist() == [2000.0]
+    assert k.ycodes.tolist() == [0, -1]
+    assert np.isnan(k.year[1])
