@@ -82,11 +82,13 @@ def pooled_coverage(runs: pd.DataFrame) -> dict[str, float]:
 
     out = {}
     on = runs[runs["world"] == "on"]
+    census = on["setting"].str.startswith("census")
     for key, k in (("takeoff", "t1"), ("quality", "t2")):
-        det = on["t1_detected"] if k == "t1" else on["t2"].notna()
-        d = on[det]
-        if len(d):
-            out[key] = float(np.mean([_covers(i, t) for i, t in zip(d[f"{k}_int"], d[f"{k}_true"])]))
+        for suffix, rows in (("", on), ("_census", on[census]), ("_survivors", on[~census])):
+            det = rows["t1_detected"] if k == "t1" else rows["t2"].notna()
+            d = rows[det]
+            if len(d):
+                out[key + suffix] = float(np.mean([_covers(i, t) for i, t in zip(d[f"{k}_int"], d[f"{k}_true"])]))
     return out
 
 

@@ -58,3 +58,17 @@ def test_recall_firm_count_rebuilt_from_founding_years():
     traj = trajectories(recall)
     assert traj.index.min() == 1980  # annual series from founding years
     assert traj.loc[2005, "firms"] == recall.n_firms
+
+
+def test_interval_quotes_the_coverage_measured_for_its_design(monkeypatch):
+    """Survivor samples' take-off intervals cover far less often than censuses' (calibration table): the verdict
+    quotes the coverage measured for the design, not a pooled figure."""
+    import clusterecon.hypotheses._coverage as cov
+    from clusterecon.hypotheses.phases import _coverage_text
+
+    monkeypatch.setattr(cov, "COVERAGE", {"takeoff": 0.7, "takeoff_census": 0.9, "takeoff_survivors": 0.5})
+    monkeypatch.setattr(cov, "RUN_DATE", "2026-12-05")
+    assert _coverage_text("takeoff", True) == "; simulated coverage on censuses 90% (2026-12-05)"
+    assert _coverage_text("takeoff", False) == "; simulated coverage on samples of survivors 50% (2026-12-05)"
+    monkeypatch.setattr(cov, "COVERAGE", {"quality": 0.8})
+    assert _coverage_text("quality", False) == "; simulated coverage 80% (2026-12-05)"

@@ -112,11 +112,15 @@ def _adoptions(any_innov: pd.Series) -> pd.DataFrame | None:
     return m.groupby("year").agg(adopters=("now", "sum"), at_risk=("now", "size"))
 
 
-def _coverage_text(kind: str) -> str:
+def _coverage_text(kind: str, complete: bool) -> str:
+    """The coverage the calibration suite measured for such intervals: on censuses (complete entry records) or on
+    samples of survivors, whose intervals cover far less often; the pooled figure when that split is not known."""
     from ._coverage import COVERAGE, RUN_DATE
 
-    c = COVERAGE.get(kind)
-    return f"; simulated coverage {c:.0%} ({RUN_DATE})" if c is not None else ""
+    design = "census" if complete else "survivors"
+    c = COVERAGE.get(f"{kind}_{design}", COVERAGE.get(kind))
+    where = f" on {'censuses' if complete else 'samples of survivors'}" if f"{kind}_{design}" in COVERAGE else ""
+    return f"; simulated coverage{where} {c:.0%} ({RUN_DATE})" if c is not None else ""
 
 
 def _as_test(b: DatedBreak, null: str) -> TestResult:
@@ -243,7 +247,8 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps) -> Hypot
     if "entrants" not in traj or traj["entrants"].dropna().shape[0] < MIN_YEARS:
         raise SkipHypothesis(f"fewer than {MIN_YEARS} years of entry (founding years) to rebuild the cluster's "
                              "history from: the transitions cannot be dated")
-    d = date_phases(traj, alpha=alpha, reps=reps, complete=panel.design.kind == "census")
+    complete = panel.design.kind == "census"
+    d = date_phases(traj, alpha=alpha, reps=reps, complete=complete)
     e, q = d["takeoff"], d["quality"]
     t1, t2, t1_int, t2_int = None, None, None, None
     if expansion_start is not None:
@@ -256,7 +261,7 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps) -> Hypot
             t1, t1_int = d["t1"], d["t1_interval"]
             evidence.append(
                 f"entry takes off in {t1} (from {e.before:.1f} entrants a year to {e.after:.1f} and rising; sup-LR "
-                f"p = {e.pvalue:.3f}; 90% interval {t1_int[0]}–{t1_int[1]}{_coverage_text('takeoff')})")
+                f"p = {e.pvalue:.3f}; 90% interval {t1_int[0]}–{t1_int[1]}{_coverage_text('takeoff', complete)})")
         elif e.reason:
             limitations.append(f"entry take-off: {e.reason}")
     elif e is not None and e.reason:
@@ -278,7 +283,7 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps) -> Hypot
             evidence.append(
                 f"first adoptions of an innovation take off in {t2} (from {100 * q.before:.1f}% of the firms at "
                 f"risk a year to {100 * q.after:.1f}%; sup-LR p = {q.pvalue:.3f}; 90% interval {t2_int[0]}–"
-                f"{t2_int[1]}{_coverage_text('quality')}"
+                f"{t2_int[1]}{_coverage_text('quality', complete)}"
                 + ("; dated jointly with the take-off" if d["joint"] else "") + ")")
         elif q.reason:
             limitations.append(f"quality transition: {q.reason}")
