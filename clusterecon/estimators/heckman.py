@@ -35,6 +35,7 @@ import pandas as pd
 from ..panel import SurveyPanel
 from .covariance import wald_zero
 from .design import SpecificationError, as_panel_frame, build_design, panel_shape, required_variables
+from .index_model import fit_index_model
 from .linear import cluster_columns
 from .ml import maximize, mills, ml_fit, ml_spec
 from .predict import Predictor
@@ -167,14 +168,16 @@ def _names(prep: dict) -> tuple[list[str], list[str]]:
 
 
 def _probit(Z: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """First-step probit (statsmodels), with its OIM covariance and log-likelihood."""
-    import statsmodels.api as sm
+    """First-step probit (statsmodels, on unit-scaled columns: :func:`.index_model.fit_index_model`), with its OIM
+    covariance and log-likelihood."""
+    from .errors import ConvergenceError
 
-    res = sm.Probit(s.astype(float), Z).fit(method="newton", disp=0, maxiter=100, tol=1e-10)
-    if not res.mle_retvals.get("converged", True):
+    try:
+        model, gamma = fit_index_model(s.astype(float), Z, "probit")
+    except ConvergenceError as exc:
         raise SpecificationError("the selection probit did not converge; check the selection regressors for "
-                                 "perfect prediction of the selection indicator")
-    return np.asarray(res.params), np.asarray(res.cov_params()), float(res.llf)
+                                 "perfect prediction of the selection indicator") from exc
+    return gamma, np.linalg.inv(-model.hessian(gamma)), float(model.loglike(gamma))
 
 
 def _header(prep: dict, s: np.ndarray) -> dict:

@@ -8,6 +8,11 @@ the analytic Hessian — the statsmodels ``LikelihoodModel.fit`` idea of shared 
 Convergence (both must hold, as Stata's ``ml`` with ``nrtolerance``): the Newton step is small relative to the
 parameters, max_j |Δθ_j|/max(1, |θ_j|) < ``tol``, and the scaled score g'(−H)⁻¹g < ``nrtol``.
 
+Units never matter: the maximiser works on φ = c·θ with c_j = √|H_jj| at the start (:func:`curvature_scale`),
+so the Newton solve, the numeric Hessian's step, the concavity check and BFGS treat a coefficient on sales in yuan
+and one on a share alike (before, a regressor 1e4 from another in scale made Tobit, Heckman, RE probit,
+conditional and multinomial logit fail with "not negative definite"). The step test stays in θ units.
+
 Without an analytic Hessian, the one used for the covariance is a central difference of the analytic gradient
 with a *scale-aware* step h_j = 10⁻³/√|H_jj| (a first pass with h_j = 10⁻⁵·max(1, |θ_j|) gives the diagonal): a
 parameter multiplying a regressor in the hundreds (experience squared) has a tiny curvature scale, and a step
@@ -28,7 +33,7 @@ from .errors import ConvergenceError
 from .fit import Fit
 from .variance import ML_KINDS, VarianceSpec, parse_vcov
 
-__all__ = ["MLResult", "maximize", "mills", "ml_fit", "ml_spec", "numeric_hessian"]
+__all__ = ["MLResult", "curvature_scale", "maximize", "mills", "ml_fit", "ml_spec", "numeric_hessian"]
 
 
 def _central(grad: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -81,6 +86,54 @@ def maximize(loglik: Callable[[np.ndarray], float], grad: Callable[[np.ndarray],
     ``bfgs_first``: a quasi-Newton run to get near the optimum first (Tobit and Heckman from rough starts);
     ``lower``: {index: bound} (a variance on the log scale at its boundary stops there).
     """
+    theta0 = np.asarray(theta0, dtype=float)
+    # Trial points may overflow a likelihood: the line search and the checks below test finiteness themselves.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        c = curvature_scale(grad, hessian, theta0)
+        cc = np.outer(c, c)
+        fit = _maximize(lambda p: loglik(p / c), lambda p: grad(p / c) / c, theta0 * c,
+                        hessian=None if hessian is None else (lambda p: hessian(p / c) / cc),
+                        reset=None if reset is None else (lambda p: reset(p / c)), what=what, maxiter=maxiter,
+                        tol=tol, nrtol=nrtol, bfgs_first=bfgs_first, advice=advice, c=c,
+                        lower=None if lower is None else {j: b * c[j] for j, b in lower.items()})
+    return MLResult(fit.theta / c, fit.hessian * cc, fit.iterations, fit.crit, fit.step)
+
+
+def curvature_scale(grad: Callable[[np.ndarray], np.ndarray], hessian: Callable[[np.ndarray], np.ndarray] | None,
+                    theta: np.ndarray) -> np.ndarray:
+    """c_j = √|H_jj| at the start: the units in which every parameter has unit curvature.
+
+    The maximiser works on φ = c·θ, so that neither the numeric Hessian's step, nor the Newton solve, nor the
+    concavity check, nor BFGS depends on the units of a regressor (a coefficient on sales in yuan and one on a
+    share differ by 1e8 in θ, not in φ). Without an analytic Hessian the diagonal comes from central differences
+    of the gradient whose step is refined (at most eight passes; shrunk where the likelihood overflowed) until it
+    is ~10⁻³ of the curvature scale.
+    Components with no finite curvature keep c_j = 1."""
+    k = theta.size
+    if hessian is not None:
+        d = np.abs(np.diag(np.asarray(hessian(theta), dtype=float)))
+    else:
+        h = 1e-5 * np.maximum(1.0, np.abs(theta))
+        for _ in range(8):
+            d = np.empty(k)
+            for j in range(k):
+                e = np.zeros(k)
+                e[j] = h[j]
+                d[j] = abs((grad(theta + e)[j] - grad(theta - e)[j]) / (2 * h[j]))
+            ok = np.isfinite(d) & (d > 0)
+            # no finite curvature: the step overflowed the likelihood (an index of 1e3), so shrink it
+            new = np.where(ok, 1e-3 / np.sqrt(np.where(ok, d, 1.0)), np.where(np.isfinite(d), h, h * 1e-4))
+            if np.all((new / h < 3) & (new / h > 1 / 3)):
+                break
+            h = new
+    return np.where(np.isfinite(d) & (d > 0), np.sqrt(np.where(np.isfinite(d) & (d > 0), d, 1.0)), 1.0)
+
+
+def _maximize(loglik: Callable[[np.ndarray], float], grad: Callable[[np.ndarray], np.ndarray], theta0: np.ndarray,
+              *, hessian: Callable[[np.ndarray], np.ndarray] | None, reset: Callable[[np.ndarray], None] | None,
+              what: str, maxiter: int, tol: float, nrtol: float, bfgs_first: bool, lower: dict[int, float] | None,
+              advice: str, c: np.ndarray) -> MLResult:
+    """Newton–Raphson on the scaled parameters φ (``theta0`` is φ₀); the step test is on θ = φ/c."""
     theta = np.asarray(theta0, dtype=float).copy()
     it0 = 0
     if bfgs_first:
@@ -93,7 +146,7 @@ def maximize(loglik: Callable[[np.ndarray], float], grad: Callable[[np.ndarray],
         ll, g, H = loglik(theta), grad(theta), hess(theta)
         step = _newton_step(g, H)
         crit = float(g @ step)
-        rel = float(np.max(np.abs(step) / np.maximum(1.0, np.abs(theta)))) if step.size else 0.0
+        rel = float(np.max(np.abs(step / c) / np.maximum(1.0, np.abs(theta / c)))) if step.size else 0.0
         t, cand = 1.0, theta + step
         while t > 1e-10:
             cand = _bounded(theta + t * step, lower)

@@ -37,7 +37,7 @@ from scipy.special import log_ndtr, ndtr
 from ..panel import SurveyPanel
 from .design import Design, SpecificationError, as_panel_frame, build_design, panel_shape
 from .errors import ConvergenceError
-from .linear import cluster_columns
+from .linear import cluster_columns, independent_columns
 from .ml import maximize, mills, ml_fit, ml_spec
 from .predict import Predictor, Terms
 from .results import UNSET, EstimationResult, TestResult, build_result
@@ -248,7 +248,7 @@ def _censoring(d: Design, lower: float | None, upper: float | None) -> tuple[np.
         raise SpecificationError(
             f"only {int(unc.sum())} of {n} observations of {d.depvar} are uncensored (limits {lower}, {upper}) for "
             f"{k} coefficients: σ and β are not identified; check the limits")
-    if np.linalg.matrix_rank(X) < k:
+    if len(independent_columns(X)) < k:  # unit-free: a column of 1e-8s is not 'collinear'
         raise SpecificationError(f"the regressors of {d.formula!r} are collinear; drop one of {list(d.names)}")
     return left, right
 
