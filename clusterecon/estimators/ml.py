@@ -28,12 +28,13 @@ from typing import Any
 
 import numpy as np
 
-from .design import Design
+from .design import Design, SpecificationError
 from .errors import ConvergenceError
 from .fit import Fit
 from .variance import ML_KINDS, VarianceSpec, parse_vcov
 
-__all__ = ["MLResult", "curvature_scale", "maximize", "mills", "ml_fit", "ml_spec", "numeric_hessian"]
+__all__ = ["MLResult", "curvature_scale", "maximize", "mills", "ml_fit", "ml_spec", "ml_weighted_spec",
+           "numeric_hessian", "sampling_weights"]
 
 
 def _central(grad: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -225,6 +226,45 @@ def ml_spec(vcov: Any, cluster: Any = None, *, estimator: str, supported: tuple[
     """The variance request of an ML estimator (``"classical"`` = ``"oim"``; dof rules ``"stata"``/``"none"``)."""
     return parse_vcov(vcov, cluster, dof=dof, supported=supported, dof_rules=("stata", "none"), estimator=estimator,
                       ml=True)
+
+
+#: Weights an ML estimator accepts: sampling weights (Stata ``[pw=w]``) maximise Σ wᵢℓᵢ with a robust variance.
+ML_WEIGHT_TYPES = ("pweight",)
+
+
+def ml_weighted_spec(vcov: Any, cluster: Any, *, weights: str | None, weights_type: str, estimator: str,
+                     supported: tuple[str, ...] = ML_KINDS) -> tuple[VarianceSpec, list[str]]:
+    """The variance request of an ML estimator that takes sampling weights, and the notes it implies.
+
+    With ``weights`` and no ``vcov`` the variance is robust (cluster if ``cluster`` names a variable), as Stata's
+    pweights force; an explicit ``oim``/``opg`` with sampling weights is refused (the information matrix would
+    treat them as frequencies); other ``weights_type`` values are refused."""
+    notes: list[str] = []
+    if weights is not None and weights_type not in ML_WEIGHT_TYPES:
+        raise SpecificationError(f"weights_type={weights_type!r} is not available for {estimator}: use 'pweight' "
+                                 "(sampling weights, Stata [pw=w]); analytic or frequency weights have no "
+                                 "likelihood meaning here")
+    if vcov is None and weights is not None:
+        vcov = "robust" if cluster is None else "cluster"
+        notes.append("Note: sampling weights imply the robust (linearised) variance, as Stata's pweights do.")
+    spec = ml_spec(vcov or "oim", cluster, estimator=estimator, supported=supported)
+    if weights is not None and spec.kind in ("oim", "opg"):
+        raise SpecificationError("sampling weights need a robust or cluster variance (the information matrix "
+                                 "treats the weights as frequencies); use vcov='robust' or 'cluster'")
+    return spec, notes
+
+
+def sampling_weights(design: Design, weights: str | None) -> np.ndarray | None:
+    """The sampling-weight column of the estimation sample (carried in ``design.extra``); negative weights are
+    refused with the rows named (zero weights are left to the estimator, which omits and counts them)."""
+    if weights is None:
+        return None
+    w = design.extra[weights].to_numpy(dtype=float)
+    if not np.all(np.isfinite(w)) or (w < 0).any():
+        bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+        raise SpecificationError(f"sampling weights {weights!r} are negative in {len(bad)} rows (e.g. "
+                                 f"firm-years {[design.index[i] for i in bad[:5]]}); weights must be >= 0")
+    return w
 
 
 def ml_fit(design: Design, spec: VarianceSpec, hessian: np.ndarray, scores: np.ndarray | None, *,
