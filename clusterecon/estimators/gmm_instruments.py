@@ -447,7 +447,7 @@ def _gmm_level(b: _Builder, spec: GMMStyle, base: str, g: np.ndarray, times: np.
 def finish(b: _Builder, *, tol: float = 1e-10) -> InstrumentSet:
     """Drop instruments that are linear combinations of earlier ones (xtabond2 drops them too; the count it prints
     is the rank), and return the instrument set."""
-    from ._linear import independent_in_gram
+    from .linear import independent_in_gram
 
     Z = b.matrix()
     if Z.shape[1] == 0:
