@@ -34,7 +34,7 @@ from .fit import Fit
 from .variance import ML_KINDS, VarianceSpec, parse_vcov
 
 __all__ = ["MLResult", "curvature_scale", "maximize", "mills", "ml_fit", "ml_spec", "ml_weighted_spec",
-           "numeric_hessian", "sampling_weights"]
+           "numeric_hessian", "positive_weights", "sampling_weights"]
 
 
 def _central(grad: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -265,6 +265,22 @@ def sampling_weights(design: Design, weights: str | None) -> np.ndarray | None:
         raise SpecificationError(f"sampling weights {weights!r} are negative in {len(bad)} rows (e.g. "
                                  f"firm-years {[design.index[i] for i in bad[:5]]}); weights must be >= 0")
     return w
+
+
+def positive_weights(design: Design, weights: str | None) -> tuple[Design, np.ndarray | None, np.ndarray | None]:
+    """The design without zero-weight rows (recorded in ``omitted``), the sampling weights of the rest and the
+    mask of rows kept (None when nothing is dropped)."""
+    from dataclasses import replace
+
+    from .results import Omitted
+
+    w = sampling_weights(design, weights)
+    if w is None or (w > 0).all():
+        return design, w, None
+    keep = w > 0
+    d = replace(design, y=design.y[keep], X=design.X[keep], index=design.index[keep], extra=design.extra.loc[keep],
+                omitted=(*design.omitted, Omitted(f"zero sampling weight ({weights})", int((~keep).sum()))))
+    return d, w[keep], keep
 
 
 def ml_fit(design: Design, spec: VarianceSpec, hessian: np.ndarray, scores: np.ndarray | None, *,

@@ -38,9 +38,9 @@ from ..panel import SurveyPanel
 from .design import Design, SpecificationError, as_panel_frame, build_design, panel_shape
 from .errors import ConvergenceError
 from .linear import cluster_columns, independent_columns
-from .ml import maximize, mills, ml_fit, ml_weighted_spec, sampling_weights
+from .ml import maximize, mills, ml_fit, ml_weighted_spec, positive_weights
 from .predict import Predictor, Terms
-from .results import UNSET, EstimationResult, Omitted, TestResult, build_result
+from .results import UNSET, EstimationResult, TestResult, build_result
 
 __all__ = ["tobit", "TobitResult", "TobitMean", "ConvergenceError"]
 
@@ -203,7 +203,7 @@ def tobit(data: SurveyPanel | pd.DataFrame, formula: str, *, lower: float | None
     spec, wnotes = ml_weighted_spec(vcov, cluster, weights=weights, weights_type=weights_type, estimator="tobit")
     df = as_panel_frame(data, entity=entity, time=time, cross_section=True)
     d = build_design(df, formula, extra=(*cluster_columns(df, spec.clusters), *([weights] if weights else [])))
-    d, w = _positive_weights(d, weights)
+    d, w, _ = positive_weights(d, weights)
     left, right = _censoring(d, lower, upper)
     n, k = d.X.shape
     lik = _TobitLik(d.y, d.X, left, right, lower, upper, w)
@@ -306,16 +306,6 @@ class _TobitLik:
     def grad(self, t: np.ndarray) -> np.ndarray:
         sc = self.obs(t)[1]
         return sc.sum(0) if self.w is None else self.w @ sc
-
-
-def _positive_weights(d: Design, weights: str | None) -> tuple[Design, np.ndarray | None]:
-    """The design without zero-weight rows (recorded in ``omitted``) and the sampling weights of the rest."""
-    w = sampling_weights(d, weights)
-    if w is None or (w > 0).all():
-        return d, w
-    keep = w > 0
-    return replace(d, y=d.y[keep], X=d.X[keep], index=d.index[keep], extra=d.extra.loc[keep],
-                   omitted=(*d.omitted, Omitted(f"zero sampling weight ({weights})", int((~keep).sum())))), w[keep]
 
 
 def _header(d: Design, ll: np.ndarray, left, right, lower, upper, sigma: float,
