@@ -90,61 +90,65 @@ def maximize(loglik: Callable[[np.ndarray], float], grad: Callable[[np.ndarray],
     theta0 = np.asarray(theta0, dtype=float)
     # Trial points may overflow a likelihood: the line search and the checks below test finiteness themselves.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        c = curvature_scale(grad, hessian, theta0)
+        if reset is not None:
+            reset(theta0)
+        c, H0 = curvature_scale(grad, hessian, theta0)
         cc = np.outer(c, c)
         fit = _maximize(lambda p: loglik(p / c), lambda p: grad(p / c) / c, theta0 * c,
                         hessian=None if hessian is None else (lambda p: hessian(p / c) / cc),
                         reset=None if reset is None else (lambda p: reset(p / c)), what=what, maxiter=maxiter,
-                        tol=tol, nrtol=nrtol, bfgs_first=bfgs_first, advice=advice, c=c,
+                        tol=tol, nrtol=nrtol, bfgs_first=bfgs_first, advice=advice, c=c, h0=H0 / cc,
                         lower=None if lower is None else {j: b * c[j] for j, b in lower.items()})
     return MLResult(fit.theta / c, fit.hessian * cc, fit.iterations, fit.crit, fit.step)
 
 
 def curvature_scale(grad: Callable[[np.ndarray], np.ndarray], hessian: Callable[[np.ndarray], np.ndarray] | None,
-                    theta: np.ndarray) -> np.ndarray:
-    """c_j = √|H_jj| at the start: the units in which every parameter has unit curvature.
+                    theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """c_j = √|H_jj| at the start (the units in which every parameter has unit curvature), and the Hessian there.
 
     The maximiser works on φ = c·θ, so that neither the numeric Hessian's step, nor the Newton solve, nor the
     concavity check, nor BFGS depends on the units of a regressor (a coefficient on sales in yuan and one on a
-    share differ by 1e8 in θ, not in φ). Without an analytic Hessian the diagonal comes from central differences
-    of the gradient whose step is refined (at most eight passes; shrunk where the likelihood overflowed) until it
-    is ~10⁻³ of the curvature scale.
+    share differ by 1e8 in θ, not in φ). Without an analytic Hessian it comes from central differences of the
+    gradient with the Newton step's h_j = 10⁻⁵·max(1, |θ_j|) — the Hessian the first Newton iteration needs anyway,
+    so well-scaled models pay nothing extra; where that step is far from the curvature scale (more than one unit
+    of it, or under 10⁻⁴ of it) or overflowed the likelihood, it is refined (at most eight passes).
     Components with no finite curvature keep c_j = 1."""
-    k = theta.size
     if hessian is not None:
-        d = np.abs(np.diag(np.asarray(hessian(theta), dtype=float)))
+        H = np.asarray(hessian(theta), dtype=float)
     else:
         h = 1e-5 * np.maximum(1.0, np.abs(theta))
         for _ in range(8):
-            d = np.empty(k)
-            for j in range(k):
-                e = np.zeros(k)
-                e[j] = h[j]
-                d[j] = abs((grad(theta + e)[j] - grad(theta - e)[j]) / (2 * h[j]))
+            H = _central(grad, theta, h)
+            d = np.abs(np.diag(H))
             ok = np.isfinite(d) & (d > 0)
             # no finite curvature: the step overflowed the likelihood (an index of 1e3), so shrink it
             new = np.where(ok, 1e-3 / np.sqrt(np.where(ok, d, 1.0)), np.where(np.isfinite(d), h, h * 1e-4))
-            if np.all((new / h < 3) & (new / h > 1 / 3)):
+            if np.all((new / h <= 10) & (new / h >= 1e-3)):
                 break
             h = new
-    return np.where(np.isfinite(d) & (d > 0), np.sqrt(np.where(np.isfinite(d) & (d > 0), d, 1.0)), 1.0)
+    d = np.abs(np.diag(H))
+    ok = np.isfinite(d) & (d > 0)
+    return np.where(ok, np.sqrt(np.where(ok, d, 1.0)), 1.0), H
 
 
 def _maximize(loglik: Callable[[np.ndarray], float], grad: Callable[[np.ndarray], np.ndarray], theta0: np.ndarray,
               *, hessian: Callable[[np.ndarray], np.ndarray] | None, reset: Callable[[np.ndarray], None] | None,
               what: str, maxiter: int, tol: float, nrtol: float, bfgs_first: bool, lower: dict[int, float] | None,
-              advice: str, c: np.ndarray) -> MLResult:
-    """Newton–Raphson on the scaled parameters φ (``theta0`` is φ₀); the step test is on θ = φ/c."""
+              advice: str, c: np.ndarray, h0: np.ndarray | None = None) -> MLResult:
+    """Newton–Raphson on the scaled parameters φ (``theta0`` is φ₀); the step test is on θ = φ/c. ``h0``: the
+    Hessian at φ₀ if already computed (used by the first Newton iteration unless BFGS moved away first)."""
     theta = np.asarray(theta0, dtype=float).copy()
     it0 = 0
     if bfgs_first:
         theta, it0 = _bfgs(loglik, grad, theta, maxiter)
+        h0 = None
     hess = hessian or (lambda t: numeric_hessian(grad, t, accurate=False))
     crit, rel = np.inf, np.inf
     for it in range(1, maxiter + 1):
         if reset is not None:
             reset(theta)
-        ll, g, H = loglik(theta), grad(theta), hess(theta)
+        ll, g = loglik(theta), grad(theta)
+        H, h0 = (hess(theta) if h0 is None or not np.all(np.isfinite(h0)) else h0), None
         step = _newton_step(g, H)
         crit = float(g @ step)
         rel = float(np.max(np.abs(step / c) / np.maximum(1.0, np.abs(theta / c)))) if step.size else 0.0
