@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give either a survey FILE or --sample, not both")
     from ..report.folder import check_out_folder
 
-    check_out_folder(args.out, force=args.force)  # before the slow work
+    check_out_folder(args.out, force=args.force, inputs=(args.file, args.mapping))  # before the slow work
     sim = None
     if args.file is None and args.mapping is None and args.sample != "survey":
         name = args.sample or "garments"
@@ -95,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         what = " — ".join(x for x in (res.mapping.name, str(path or "")) if x)
     validation, provenance = res.report, res.provenance
+    firms = getattr(res.mapping, "firms", None)
+    inputs = (args.file, args.mapping, getattr(res.mapping, "source_file", None), getattr(firms, "file", None))
+    check_out_folder(args.out, force=args.force, inputs=inputs)  # the files the mapping named
     result = analyse(panel, progress=lambda s: progress(f"hypothesis: {s}"))
     out = Path(args.out)
     paths = write_report(result, out, panel=panel, validation=validation, provenance=provenance,
