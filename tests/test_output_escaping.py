@@ -17,7 +17,7 @@ from test_tables import make_result
 
 from clusterecon.cli import main
 from clusterecon.report.html import Page, inline_html, md_escape, safe_href
-from clusterecon.report.latex import label_key
+from clusterecon.report.latex import document, label_key
 from clusterecon.report.tables import regression_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,8 +135,7 @@ def test_regression_table_every_format(tmp_path):
     check_latex(t.to_latex(float=False))
     paths = t.save(tmp_path / "t", label="tab:../../x}")
     check_latex(paths["tex"].read_text(encoding="utf-8"))
-    compile_tex(tmp_path, "\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n" + tex
-                + "\n\\end{document}\n", "hostile")
+    compile_tex(tmp_path, document(tex), "hostile")
 
 
 def test_label_keys_and_latex_options_are_sanitised():
@@ -193,5 +192,4 @@ def test_replicate_spec_with_hostile_file_name_and_labels(tmp_path, capsys):
     assert main(["replicate", str(spec), "--out", str(out)]) == 0, capsys.readouterr().err
     check_files(out)
     float_tex = next(f for f in out.glob("*.tex") if not f.stem.endswith("_tabular"))
-    compile_tex(tmp_path, "\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n"
-                + float_tex.read_text(encoding="utf-8") + "\n\\end{document}\n", "spec")
+    compile_tex(tmp_path, document(float_tex.read_text(encoding="utf-8")), "spec")

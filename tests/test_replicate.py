@@ -13,6 +13,7 @@ import pytest
 from test_latex import compile_tex
 
 from clusterecon.cli import main
+from clusterecon.report.latex import document
 from clusterecon.replicate.expr import ExpressionError, evaluate
 from clusterecon.replicate.run import run_spec
 from clusterecon.replicate.spec import SpecError, load_spec, parse_spec
@@ -86,8 +87,7 @@ def test_cli_writes_tables_that_compile(tmp_path, capsys):
     for name in PUBLISHED:
         body += [rf"\input{{{(out / name).as_posix()}.tex}}", rf"\input{{{(out / name).as_posix()}_tabular.tex}}",
                  r"\clearpage"]
-    compile_tex(tmp_path, "\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n"
-                + "\n".join(body) + "\n\\end{document}\n", "replications")
+    compile_tex(tmp_path, document("\n".join(body)), "replications")
 
 
 @pytest.mark.parametrize("spec", TEMPLATES, ids=lambda p: p.stem)

@@ -187,7 +187,7 @@ def test_table_is_immutable_and_data_holds_numbers(fits):
 def test_save_writes_every_format(fits, tmp_path):
     paths = regression_table(fits).save(tmp_path / "sub" / "table1", float=False)
     assert sorted(paths) == ["csv", "html", "md", "tex"]
-    assert paths["tex"].read_text().startswith(r"\begin{tabular}")
+    assert paths["tex"].read_text().startswith("\\begin{threeparttable}\n\\begin{tabular}")  # notes travel with it
     page = paths["html"].read_text()
     assert page.startswith("<!DOCTYPE html>") and "table.clusterecon-table" in page and page.count("<table") == 1
     back = pd.read_csv(paths["csv"], index_col=[0, 1, 2], keep_default_na=False)
@@ -326,7 +326,7 @@ def test_split_equations_side_by_side_and_as_panels():
     assert eqs["merchant"].coef.tolist() == [0.3, 0.4]
     assert eqs["merchant"].std_errors.tolist() == pytest.approx([0.1, 0.1])
     t = regression_table({k: v for k, v in eqs.items() if k != "Other"})
-    assert [(c.text, c.span) for c in t.layout.header[0][1:]] == [("log_sales", 2)]
+    assert [(c.text, c.span) for c in t.layout.header[0][1:]] == [("log(sales)", 2)]  # ln_/log_ names labelled
     assert [c.text for c in t.layout.header[1][1:]] == ["engineer", "merchant"]
     assert t.frame.loc[("", "schooling", "estimate")].tolist() == ["0.200**", "0.400***"]
     stacked = regression_table(panels=split_equations(mn))

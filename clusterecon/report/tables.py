@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .labels import label_of, level_label
 from .render import Cell, Layout, Section, Table, cells, fmt_number, fmt_value, merge_spans
 
 #: Names estimators and peer libraries give the constant; all are shown as one row, last by default (as Stata).
@@ -186,7 +187,7 @@ def regression_table(
                 stat_cells.append(s)
             rows.append(tuple(coef_cells))
             frame_rows[(title, key, "estimate")] = [c.text + c.sup for c in coef_cells[1:]]
-            if stat is not None:
+            if stat is not None and any(c.text for c in stat_cells[1:]):  # no blank row under a coefficient
                 rows.append(tuple(stat_cells))
                 frame_rows[(title, key, stat)] = [c.text for c in stat_cells[1:]]
         for j, res in enumerate(models):
@@ -213,7 +214,7 @@ def regression_table(
         bottom.append((Cell(lab),) + cells(vals, number=True, align=False))
         frame_rows[("", lab, "test")] = vals
     for key, lab in _stat_keys(first, stats).items():
-        vals = [fmt_value(r.glance().get(key) if r is not None else None, digits) for r in first]
+        vals = [fmt_value(_stat_value(r, key), digits) for r in first]
         bottom.append((Cell(lab),) + cells(vals, number=True, align=False))
         frame_rows[("", lab, "stat")] = vals
     if bottom:
@@ -365,11 +366,11 @@ def term_label(key: str, raw: Mapping[int, str] | None, labels: Mapping[str, str
         return " × ".join(term_label(p, None, labels, {}) for p in key.split(":"))
     m = _FACTOR.match(key)
     if m:
-        return f"{term_label(m['var'].strip(), None, labels, {})}: {m['level']}"
+        return level_label(m["var"].strip(), m["level"], labels)
     m = _FUNC.match(key)
     if m:
         return f"{m['f']}({term_label(m['arg'].strip(), None, labels, {})})"
-    return key
+    return label_of(key, labels)  # codebook and derived variables (ln_sales → "log(sales)")
 
 
 def _coef_cells(res: Any, name: str | None, stat: str | None, thresholds: Sequence[float], digits: int,
@@ -449,6 +450,14 @@ def _test_rows(models: Sequence[Any], tests: Sequence[str] | Mapping[str, str] |
         rows.append((label, ["" if t is None else f"{fmt_number(t.stat, digits)} [{t.pvalue:.3f}]"
                              if np.isfinite(t.stat) else "n/a" for t in found]))
     return rows
+
+
+def _stat_value(res: Any, key: str) -> Any:
+    if res is None:
+        return None
+    v = res.glance().get(key)
+    # a regression on one series (a cluster aggregate by year) has no firm dimension: no "Firms 1"
+    return None if key == "Firms" and v == 1 else v
 
 
 def stat_label(key: str) -> str:
