@@ -242,6 +242,8 @@ def render_latex(layout: Layout, *, float: bool = True, siunitx: bool = False, c
         head.append(rf"\label{{{label_key(label)}}}")
     if fit == "resize":  # the caption is not scaled: it comes before the box
         out += head
+        if not float:
+            out.append(r"\noindent")  # exactly \linewidth wide: no paragraph indent before it
         out.append(r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%")
     if tpt:
         out.append(r"\begin{threeparttable}")
@@ -270,7 +272,8 @@ def latex_packages(*, siunitx: bool = False, fit: str | None = None) -> tuple[st
 
 #: Approximate glyph widths of Computer Modern at 10pt (pt): what :func:`estimated_width` sums.
 _GLYPH = {"narrow": 2.8, "digit": 5.0, "lower": 4.9, "upper": 7.2, "space": 3.3}
-_SIZE_PT = {"tiny": 5, "scriptsize": 7, "footnotesize": 8, "small": 9, "normalsize": 10, "large": 12}
+#: Width of each type size's glyphs relative to 10pt (measured with pdflatex: cmr7 and cmr8 are wider designs).
+_SIZE_PT = {"tiny": 6.6, "scriptsize": 8.0, "footnotesize": 8.7, "small": 9.3, "normalsize": 10, "large": 12}
 
 
 def _text_width(text: str, pt: float) -> float:
@@ -303,10 +306,19 @@ def estimated_width(layout: Layout, *, font_size: str | None = None, stub_width_
         col = 0
         for cell in row:
             if cell.span == 1 and col < n:
-                widths[col] = max(widths[col], _text_width(cell.text + cell.sup, pt))
+                widths[col] = max(widths[col], _text_width(cell.text, pt) + 0.7 * _text_width(cell.sup, pt))
             col += cell.span
     if stub_width_pt is not None:
         widths[0] = stub_width_pt
+    for row in layout.all_rows():  # a spanning header wider than its columns widens them
+        col = 0
+        for cell in row:
+            if cell.span > 1 and col + cell.span <= n:
+                need = _text_width(cell.text, pt) - sum(widths[col:col + cell.span]) - pad * (cell.span - 1)
+                if need > 0:
+                    for j in range(col, col + cell.span):
+                        widths[j] += need / cell.span
+            col += cell.span
     for s in layout.sections:  # panel titles span the table
         if s.title:
             widths[0] = max(widths[0], _text_width(s.title, pt) - sum(widths[1:]))
@@ -314,19 +326,21 @@ def estimated_width(layout: Layout, *, font_size: str | None = None, stub_width_
 
 
 def fitting_options(layout: Layout, *, line_width_pt: float = 345.0) -> dict[str, str]:
-    """``font_size``/``stub_width`` that make ``layout`` fit ``line_width_pt`` (345pt: a 10pt ``article``), by
-    wrapping row labels longer than about 30 characters and then stepping the type size down to ``scriptsize``;
-    ``fit="resize"`` only if nothing else fits."""
+    """``font_size``/``stub_width`` that make ``layout`` fit ``line_width_pt`` (345pt: a 10pt ``article``): at each
+    type size from normal down to ``scriptsize``, first as it is, then with row labels wrapped at about 16
+    characters; ``fit="resize"`` only if nothing else fits. ``{}`` when the table fits as it is."""
+    limit = 0.95 * line_width_pt
     longest = max((len(r[0].text) for r in layout.all_rows() if r and r[0].span == 1), default=0)
+    opts: dict[str, str] = {}
     for size in (None, "small", "footnotesize", "scriptsize"):
         pt = _SIZE_PT.get(size or "normalsize", 10)
-        opts: dict[str, str] = {"font_size": size} if size else {}
-        stub_pt = None
-        if longest > 30:
-            stub_pt = round(_text_width("x" * 26, pt))
-            opts["stub_width"] = f"{stub_pt}pt"
-        if estimated_width(layout, font_size=size, stub_width_pt=stub_pt) <= 0.97 * line_width_pt:
+        opts = {"font_size": size} if size else {}
+        if estimated_width(layout, font_size=size) <= limit:
             return opts
+        if longest > 16:
+            stub_pt = round(_text_width("x" * 16, pt))
+            if estimated_width(layout, font_size=size, stub_width_pt=stub_pt) <= limit:
+                return {**opts, "stub_width": f"{stub_pt}pt"}
     return {**opts, "fit": "resize"}
 
 
