@@ -192,10 +192,10 @@ def test_write_report_lists_what_it_could_not_draw(tmp_path):
     """A figure or table the data cannot support is named in the report with the reason, and the rest is written."""
     import pandas as pd
 
-    from clusterecon.samples import bundled_sample
     from clusterecon.hypotheses import AnalysisResult, HypothesisResult
     from clusterecon.load import load_survey
     from clusterecon.report.analyse_report import write_report
+    from clusterecon.samples import bundled_sample
 
     panel = load_survey(*bundled_sample()).panel
     broken = HypothesisResult(key="innovation", title="Broken", question="?", status="supported", verdict="v",

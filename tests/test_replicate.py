@@ -13,10 +13,10 @@ import pytest
 from test_latex import compile_tex
 
 from clusterecon.cli import main
-from clusterecon.report.latex import document
 from clusterecon.replicate.expr import ExpressionError, evaluate
 from clusterecon.replicate.run import run_spec
 from clusterecon.replicate.spec import SpecError, load_spec, parse_spec
+from clusterecon.report.latex import document
 
 ROOT = Path(__file__).resolve().parents[1]
 ANALYSES = ROOT / "analyses"

@@ -27,7 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..load import load_survey
-
     from .analyse import input_source
 
     path, mapping, sim = input_source(args)  # the same default sample as 'analyse'
