@@ -236,3 +236,17 @@ def test_translate_spec_renames_every_place_a_column_is_named():
     assert t.models[0].options["cluster"] == "firm_id"
     assert t.table["order"] == ["training"] and t.table["labels"] == {"training": "Grant"}
     assert t.expected["m"].coef == {"training": 1.0}
+
+
+def test_init_writes_a_commented_template_that_runs(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["replicate", "--init"]) == 0
+    text = (tmp_path / "my_replication.toml").read_text(encoding="utf-8")
+    assert text.count("\n#") > 20 and "docs/replication.md" in text  # commented, points at the format
+    spec = load_spec(tmp_path / "my_replication.toml")
+    assert [m.estimator for m in spec.models] == ["pooled_ols", "within"]
+    assert main(["replicate", "my_replication.toml", "--out", "out"]) == 0
+    assert (tmp_path / "out" / "my_replication.tex").is_file()
+    assert main(["replicate", "--init"]) == 2  # never overwrites silently
+    assert "exists" in capsys.readouterr().err
+    assert main(["replicate", "--init", "--force"]) == 0
