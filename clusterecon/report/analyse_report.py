@@ -399,11 +399,15 @@ def _coefficient_plot(page: Page, w: _Writer, key: str, r: Any, labels: dict[str
                     if not _matches(n, YEAR_DUMMIES) and n not in ("Intercept", "const", "_cons")})
     if not terms:
         return
+    rename = {a: b for a, b in SAME_TERM.items()
+              if not any({a, b} <= set(getattr(m, "names", ())) for m in models.values())}
     paths, notes = w.figure(f"{key}_coefficients",
-                            lambda: plot_coefficients(models, labels=labels, terms=terms))
+                            lambda: plot_coefficients(models, labels=labels, terms=terms, rename=rename))
     if paths:
         page.figure(w.rel(paths["png"]), w.rel(paths["pdf"]),
-                    "Coefficients with 95% confidence intervals across the models (constant omitted)." + _join(notes))
+                    "Estimates with 95% confidence intervals (constant omitted); one panel per outcome and estimand "
+                    "(coefficients of a probit, average marginal effects and linear-model coefficients are on "
+                    "separate axes)." + _join(notes))
 
 
 def _hypothesis_figures(page: Page, w: _Writer, key: str, r: Any, panel: Any, spans: list[tuple]) -> None:

@@ -135,7 +135,7 @@ def _is_plain_number(t: str) -> bool:
 def _table_format(layout: Layout, j: int) -> str:
     """siunitx ``table-format`` for data column ``j``: widest integer part, sign, decimals, and room for the
     brackets before and the bracket or stars after a number (siunitx overprints text it has not reserved)."""
-    int_digits, decimals, sign, stars, pre = 1, 0, False, 0, ""
+    int_digits, decimals, sign, stars, pre = 1, 0, False, "", ""
     for row in layout.all_rows():
         cell = row[j + 1] if j + 1 < len(row) else None
         if cell is None or not cell.number or not cell.align or cell.span != 1:
@@ -150,13 +150,13 @@ def _table_format(layout: Layout, j: int) -> str:
         whole, _, frac = t.lstrip("-").partition(".")
         int_digits = max(int_digits, len(whole))
         decimals = max(decimals, len(frac))
-        stars = max(stars, len(cell.sup))
+        stars = max(stars, cell.sup, key=len)
     opts = [f"table-format={'-' if sign else ''}{int_digits}.{decimals}"]
     if pre:
         opts.append("table-space-text-pre={" + pre + "}")
     if pre or stars:
         opts.append("table-space-text-post={" + ("]" if pre == "[" else ")" if pre else "")
-                    + (_stars("*" * stars) if stars else "") + "}")
+                    + (_stars(stars) if stars else "") + "}")
     return "S[" + ",".join(opts) + "]"
 
 
