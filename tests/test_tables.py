@@ -362,3 +362,14 @@ def test_no_blank_standard_error_row():
     t = regression_table([replace(r, vcov=v)])
     rows = [c[0].text for s in t.layout.sections for c in s.rows]
     assert rows[:3] == ["x", "", "z"]  # x, its s.e., then z directly
+
+
+def test_summary_keeps_names_whole_and_separates_interval_columns():
+    """result.summary(): a long term name is never cut, and negative interval bounds never run together."""
+    long = "manager_schooling_years_time_invariant_endogenous"
+    r = make_result([long, "x"], [-0.5, -0.3], [0.2, 0.15])
+    text = r.summary()
+    assert long in text
+    row = next(line for line in text.splitlines() if line.startswith(long))
+    lo, hi = r.conf_int().loc[long]
+    assert row.split()[-2:] == [f"{lo:.4g}", f"{hi:.4g}"]
