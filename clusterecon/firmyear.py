@@ -23,12 +23,50 @@ import numpy as np
 import pandas as pd
 
 
+def factorize_sorted(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(s, sort=True, use_na_sentinel=True)`` (codes as int64, uniques as an Index of ``s``'s dtype).
+
+    Surveys list firm by firm, so a text id column is a run of blocks: for an Arrow-backed text column whose blocks
+    hold distinct ids, only the first id of each block is sorted (Arrow's sort, no hashing) and the codes are
+    repeated over the blocks. Hashing and sorting every distinct id was the largest single cost of loading a 1M
+    firm-year Parquet file (``benchmarks/bench_load.py``); any other column goes to pandas."""
+    fast = _block_factorize(s) if len(s) > 1 else None
+    if fast is not None:
+        return fast
+    codes, uniq = pd.factorize(s, sort=True, use_na_sentinel=True)
+    return codes.astype(np.int64), pd.Index(uniq)
+
+
+def _block_factorize(s: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
+    arr = getattr(s.array, "_pa_array", None)
+    if arr is None or not pd.api.types.is_string_dtype(s.dtype) or arr.null_count:
+        return None
+    import pyarrow.compute as pc
+
+    n = len(s)
+    boundary = pc.not_equal(arr[1:], arr[:-1]).to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(np.r_[True, boundary])
+    if len(starts) > n // 2:  # not listed in blocks: hashing is cheaper than sorting every row
+        return None
+    first = s.iloc[starts]
+    f = first.array._pa_array
+    if len(f) < 2 or not pc.any(pc.less_equal(f[1:], f[:-1])).as_py():  # blocks already in strictly increasing id order
+        return np.repeat(np.arange(len(f), dtype=np.int64), np.diff(np.r_[starts, n])), pd.Index(first.array)
+    order = pc.array_sort_indices(f).to_numpy()
+    uniq = first.take(order)
+    u = uniq.array._pa_array
+    if pc.any(pc.equal(u[1:], u[:-1])).as_py():
+        return None  # a firm's rows are split over blocks
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return np.repeat(rank, np.diff(np.r_[starts, n])), pd.Index(uniq.array)
+
+
 def firm_codes(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """(codes, sorted ids present): ``codes[i]`` indexes the sorted distinct ids (``-1`` for a missing id). A
     categorical column's codes are reused: only its categories are sorted, and unused ones dropped."""
     if not isinstance(s.dtype, pd.CategoricalDtype):
-        codes, uniq = pd.factorize(s, sort=True, use_na_sentinel=True)
-        return codes.astype(np.int64), pd.Index(uniq)
+        return factorize_sorted(s)
     cats = s.cat.categories
     codes = s.cat.codes.to_numpy().astype(np.int64)
     present = np.bincount(codes + 1, minlength=len(cats) + 1)[1:] > 0

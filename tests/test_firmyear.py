@@ -53,6 +53,23 @@ def test_subset_follows_dropped_rows():
     assert sub.sorted.order.tolist() == [1, 0, 2] and sub.firm.tolist() == [1, 0, 2]
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "B", "é", "ab", "a ", "", "z9", "Ω", "10", "9"]), min_size=1, max_size=12),
+       st.lists(st.integers(1, 4), min_size=1, max_size=12), st.booleans(),
+       st.sampled_from(["str", "string[pyarrow]", object]))
+def test_factorize_sorted_equals_pandas(ids, runs, missing, dtype):
+    """The block shortcut for text ids listed firm by firm (and the fallbacks: split firms, missing ids, object
+    columns) gives exactly pandas' sorted factorisation."""
+    x = [v for v, k in zip(ids, runs * len(ids)) for _ in range(k)]
+    if missing:
+        x[len(x) // 2] = None
+    s = pd.Series(x, dtype=dtype)
+    want_codes, want_uniq = pd.factorize(s, sort=True, use_na_sentinel=True)
+    codes, uniq = firmyear.factorize_sorted(s)
+    assert codes.dtype == np.int64 and codes.tolist() == want_codes.tolist()
+    assert list(uniq) == list(want_uniq) and uniq.dtype == pd.Index(want_uniq).dtype
+
+
 def test_keys_of_a_nullable_year_with_missing_values_takes_the_general_path():
     # Found by the loader fuzz test: a truncated CSV leaves a row whose year is <NA> in an Int64 column; the
     # whole-year fast path must not try to bincount it.

@@ -3,7 +3,9 @@ namespace formulaic evaluates in, and the size bounds of replication-spec expres
 
 from __future__ import annotations
 
+import re
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -161,3 +163,33 @@ def test_bounded_expressions_still_compute(small):
     np.testing.assert_allclose(evaluate("x * 1e300 / 1e300", small).to_numpy(), [1, 2, 3])
     np.testing.assert_allclose(evaluate("2 ** x", small).to_numpy(), [2, 4, 8])  # a column exponent: numpy floats
     assert evaluate("s == 'b'", small).tolist() == [0.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("expr", ["exp(1000)", "exp(x * 1000)", "x / 0", "(-8) ** (1/3)", "(0 - x) ** 0.5",
+                                  "exp(exp(exp(1000)))"])
+def test_expression_results_are_real_and_finite_or_missing(small, expr):
+    """exp overflow, division by zero and Python's complex powers of negative numbers give missing values (like the
+    log of zero), never inf or complex numbers that would reach an estimator, and no RuntimeWarning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = evaluate(expr, small, ("id", "t"))
+    assert not pd.api.types.is_complex_dtype(out.dtype)
+    assert out.isna().all()
+
+
+@pytest.mark.parametrize("expr, message", [
+    ("log(x, 2)", "log() takes 1 argument(s), got 2"),
+    ("where(x > 1, 2)", "where() takes 3 argument(s), got 2"),
+    ("any_of()", "any_of() takes 1 or more"),
+    ("log('a')", "log() takes numbers or columns, not text"),
+])
+def test_function_misuse_is_named_in_the_spec_language(small, expr, message):
+    with pytest.raises(ExpressionError, match=re.escape(message)) as e:
+        evaluate(expr, small, ("id", "t"))
+    assert "lambda" not in str(e.value) and "locals" not in str(e.value)
+
+
+def test_numbers_stand_for_columns_in_where_and_any_of(small):
+    assert evaluate("where(1, x, 0)", small).tolist() == [1.0, 2.0, 3.0]
+    assert evaluate("any_of(0, x - 2)", small).tolist() == [0.0, 0.0, 1.0]
+    assert evaluate("where(x > 1, 'big', 'small')", small).tolist() == ["small", "big", "big"]

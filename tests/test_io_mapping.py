@@ -371,6 +371,13 @@ def test_sections_naming_absent_columns_are_mistakes():
     assert "[missing.columns.employees]: column 'employees'" in msg
 
 
+def test_survey_year_naming_an_absent_column_is_a_mistake():
+    """Without a recall layout a [survey] survey_year column that is not in the file used to be ignored."""
+    with pytest.raises(MappingError) as e:
+        load_survey(BASE, {"rename": {"fid": "firm_id", "yr": "year"}, "survey": {"survey_year": "interview_yr"}})
+    assert "[survey] survey_year = 'interview_yr': column 'interview_yr' is not in <DataFrame>" in str(e.value)
+
+
 # ------------------------------------------------------------------------------------ issue 11: typed keys
 @pytest.mark.parametrize("toml, needle", [
     ('[survey]\nexits_observable = "no"', '[survey] exits_observable = "no": must be true or false'

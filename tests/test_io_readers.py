@@ -205,6 +205,42 @@ def test_workbook_names_the_sheet_read_and_the_others(tmp_path):
     assert load_survey(p, {"source": {"sheet": "data"}}, today_year=2026).ok  # [source] sheet chooses it
 
 
+def _formula_workbook(p, cached: bool):
+    """A workbook with the formula =2*3 in C2, as openpyxl writes it (no calculated value) or, with ``cached``, as
+    Excel saves it (the value 6 stored next to the formula)."""
+    import zipfile
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["firm_id", "year", "sales", "capital"])
+    ws.append(["a", 2000, "=2*3", None])
+    ws.append(["b", 2000, 7, 1.5])
+    wb.save(p)
+    if cached:
+        with zipfile.ZipFile(p) as z:
+            parts = {n: z.read(n) for n in z.namelist()}
+        sheet = "xl/worksheets/sheet1.xml"
+        parts[sheet] = parts[sheet].replace(b"<f>2*3</f><v></v>", b"<f>2*3</f><v>6</v>").replace(
+            b"<f>2*3</f></c>", b"<f>2*3</f><v>6</v></c>")
+        assert b"<v>6</v>" in parts[sheet]
+        with zipfile.ZipFile(p, "w") as z:
+            for n, b in parts.items():
+                z.writestr(n, b)
+    return p
+
+
+def test_uncalculated_formula_cells_are_refused_not_read_as_empty(tmp_path):
+    with pytest.raises(LoadError) as e:
+        read_table(_formula_workbook(tmp_path / "f.xlsx", cached=False))
+    msg = str(e.value)
+    assert "1 formula cell(s) have no calculated value" in msg and "row 1 column 'sales': '=2*3'" in msg
+    assert "open it in Excel or LibreOffice and save it" in msg
+    t = read_table(_formula_workbook(tmp_path / "g.xlsx", cached=True))  # a saved workbook: the value, blanks too
+    assert t.frame["sales"].tolist() == [6, 7] and t.frame["capital"].isna().tolist() == [True, False]
+
+
 MARKERS = ["n/a", "#N/A", "NULL", "None", "NA", "5"]
 
 

@@ -86,6 +86,26 @@ def check_files(folder: Path) -> None:
             check_html(text)
         elif f.suffix == ".md":
             check_markdown(text)
+        elif f.suffix == ".csv":
+            check_csv(text)
+
+
+#: cells a spreadsheet would run as formulas when it opens a CSV (OWASP "CSV injection")
+CSV_HOSTILE = ['=HYPERLINK("http://evil.example","x")', "-2+3+cmd|' /C calc'!A0", "+cmd|' /C calc'!A0",
+               "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", " =1+1"]
+_SIGNED = re.compile(r"[+-](?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:\*{1,3}|[%†‡§])*")
+
+
+def check_csv(text: str) -> None:
+    """No cell of a CSV file starts like a spreadsheet formula, except plain signed numbers."""
+    import csv
+    import io
+
+    for row in csv.reader(io.StringIO(text)):
+        for cell in row:
+            head = cell.lstrip(" \t\r\n")
+            assert not (head[:1] in ("=", "+", "-", "@") or cell[:1] in ("\t", "\r")) or _SIGNED.fullmatch(
+                cell.strip()), f"CSV cell would run as a formula: {cell!r}"
 
 
 # ---------------------------------------------------------------------------------------------------- unit level
@@ -142,6 +162,22 @@ def test_regression_table_every_format(tmp_path):
     compile_tex(tmp_path, document(tex), "hostile")
 
 
+def test_csv_cells_that_look_like_formulas_are_quoted(tmp_path):
+    from clusterecon.report.render import csv_cell
+
+    for s in CSV_HOSTILE:
+        assert csv_cell(s) == "'" + s
+    for s in ("-0.295***", "+1.5e3", "-12%", "(0.380)", "0.5", "north", "-", "a=b"):
+        assert csv_cell(s) == (s if s != "-" else "'-")
+    assert csv_cell(-1.5) == -1.5
+    r = make_result(["x", "z"], [-0.5, -0.25], [0.1, 0.2], depvar=CSV_HOSTILE[0])
+    t = regression_table({CSV_HOSTILE[1]: r, CSV_HOSTILE[2]: r}, labels={"x": CSV_HOSTILE[3], "z": CSV_HOSTILE[4]})
+    text = t.to_csv()
+    check_csv(text)
+    assert "'-2+3+cmd" in text and "-0.500" in text  # quoted text, numbers untouched
+    check_csv(t.save(tmp_path / "t", formats=("csv",))["csv"].read_text(encoding="utf-8"))
+
+
 def test_label_keys_and_latex_options_are_sanitised():
     assert label_key(r"tab:a b}\input{/etc/passwd}") == "tab:a-b-input-etc-passwd"
     assert label_key("}{") == "table"
@@ -189,7 +225,7 @@ def test_replicate_spec_with_hostile_file_name_and_labels(tmp_path, capsys):
         pytest.skip("pdflatex not installed")
     spec = tmp_path / "t}\\input{x}%$_.toml"
     spec.write_text('title = "</script> \\\\input{/etc/passwd} $ % _ {}"\n[data]\nsample = "survey"\n'
-                    '[[model]]\nname = "[x](javascript:alert(1))"\nestimator = "pooled_ols"\n'
+                    '[[model]]\nname = "=HYPERLINK() [x](javascript:alert(1))"\nestimator = "pooled_ols"\n'
                     'formula = "sales ~ employees"\n[table]\nlabels = { employees = "\\\\input{/etc/passwd} <b>" }\n'
                     'notes = ["$ % _ {} </script>"]\n', encoding="utf-8")
     out = tmp_path / "out"

@@ -52,8 +52,10 @@ def firm_ids(s: pd.Series, rows: np.ndarray, log: ProvenanceLog, problems: list[
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes, uniq = s.cat.codes.to_numpy().astype(np.int64), pd.Series(s.cat.categories)
     else:
-        c, u = pd.factorize(s, sort=True, use_na_sentinel=True)
-        codes, uniq = c.astype(np.int64), pd.Series(u)
+        from ..firmyear import factorize_sorted
+
+        c, u = factorize_sorted(s)
+        codes, uniq = c, pd.Series(u.array)
     ids_u = id_strings(uniq).reset_index(drop=True)
     text = pd.api.types.is_string_dtype(s.dtype) and s.dtype != object
     if text and not ids_u.isna().any() and bool((ids_u == uniq).all()) and not isinstance(

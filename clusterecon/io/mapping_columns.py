@@ -43,6 +43,10 @@ def column_mistakes(m: Mapping, columns: Iterable[str], file: str, firm_columns:
 
         raw_recall = {raw for cols in slots(m.recall, sorted(renamed)).values() for raw in cols.values()}
         after = (after - raw_recall) | set(m.recall.wide) | set(m.recall.relative) | set(RECALL_COLUMNS)
+    elif isinstance(m.survey_year, str) and m.survey_year not in have | renamed:
+        c = m.survey_year
+        bad.append(f"[survey] survey_year = {c!r}: column {c!r} is not in {where}{suggest(c, have)}; give the year "
+                   "(2005, no quotes) or the name of the column holding each record's interview year")
     if m.survey_round is not None:
         after.add("survey_round")
     if m.currency and m.currency.column and m.currency.column not in have | renamed:

@@ -336,12 +336,38 @@ def _read_excel(p: Path, sheet: str | int | None, text_columns: tuple[str, ...])
     check_names(header, where)
     cols = [f"Unnamed: {i}" if h is None or str(h).strip() == "" else str(h).strip() for i, h in enumerate(header)]
     body = [tuple(r[:width]) + (None,) * (width - len(r)) for r in rows[1:]]
+    if any(v is None for r in body for v in r):
+        _check_uncalculated(p, chosen, body, cols, where)
     df = pd.DataFrame.from_records(body, columns=cols) if body else pd.DataFrame(columns=cols)
     df = df.infer_objects()
     for c in text_columns:
         if c in df.columns:
             df[c] = _text_ids(df[c])
     return _finish(df, p, "excel", sheet=chosen, sheets=tuple(names))
+
+
+def _check_uncalculated(p: Path, sheet: str, body: list[tuple], cols: list[str], where: str) -> None:
+    """Formula cells whose workbook holds no calculated value (written by a program that does not calculate, e.g.
+    openpyxl or xlsxwriter) read as empty with ``data_only``: refuse them instead of losing the values silently."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(p, read_only=True, data_only=False)
+    try:
+        found = []
+        for i, r in enumerate(wb[sheet].iter_rows(min_row=2, max_row=len(body) + 1, values_only=True)):
+            for j, v in enumerate(r[:len(cols)]):
+                formula = isinstance(v, str) and v.startswith("=") or type(v).__name__ in ("ArrayFormula",
+                                                                                           "DataTableFormula")
+                if formula and body[i][j] is None:
+                    found.append((i + 1, cols[j], str(getattr(v, "text", v))))
+    finally:
+        wb.close()
+    if found:
+        shown = "; ".join(f"row {r} column {c!r}: {f[:40]!r}" for r, c, f in found[:5])
+        raise LoadError(f"{where}: {len(found)} formula cell(s) have no calculated value saved in the workbook "
+                        f"({shown}{'; …' if len(found) > 5 else ''}), so they would read as empty. The workbook was "
+                        "written by a program that does not calculate formulas: open it in Excel or LibreOffice and "
+                        "save it, or export the sheet as CSV")
 
 
 def _text_ids(s: pd.Series) -> pd.Series:

@@ -72,6 +72,25 @@ FUNCTIONS = {
                                        index=c.index).where(_num(c).notna()),
 }
 PANEL_FUNCTIONS = {"lag": 1, "lead": -1, "diff": 0}
+#: (fewest, most) arguments of each function
+ARITY = {"log": (1, 1), "log1p": (1, 1), "exp": (1, 1), "sqrt": (1, 1), "abs": (1, 1), "any_of": (1, 10_000),
+         "where": (3, 3)}
+
+
+def _finite(out):
+    """Arithmetic has real, finite results: infinities (``exp(1000)``, ``x / 0``) and complex numbers (``(-8) **
+    (1/3)`` in Python) become missing, like the log of a non-positive number."""
+    if isinstance(out, pd.Series):
+        if pd.api.types.is_complex_dtype(out.dtype):
+            return pd.Series(np.nan, index=out.index)
+        if pd.api.types.is_float_dtype(out.dtype):
+            return out.where(np.isfinite(out.to_numpy(dtype=float, na_value=np.nan)))
+        return out
+    if isinstance(out, complex):
+        return np.nan
+    if isinstance(out, float) and not np.isfinite(out):
+        return np.nan
+    return out
 
 
 def evaluate(expr: str, frame: pd.DataFrame, index: tuple[str, ...] = ()) -> pd.Series:
@@ -124,7 +143,7 @@ def evaluate(expr: str, frame: pd.DataFrame, index: tuple[str, ...] = ()) -> pd.
                     out = _BIN[type(node.op)](left, right)
                 except (ZeroDivisionError, OverflowError):
                     out = np.nan
-            return out.replace([np.inf, -np.inf], np.nan) if isinstance(out, pd.Series) else out
+            return _finite(out)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -number(node.operand)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
@@ -158,10 +177,21 @@ def evaluate(expr: str, frame: pd.DataFrame, index: tuple[str, ...] = ()) -> pd.
                     return _num(args[0]) - _shift(frame, index, args[0], k)
                 return _shift(frame, index, args[0], k * PANEL_FUNCTIONS[name])
             if name in FUNCTIONS:
-                try:
-                    return FUNCTIONS[name](*args)
-                except (TypeError, AttributeError, ValueError) as e:
-                    raise ExpressionError(f"{expr!r}: {name}(): {e}") from None
+                want = ARITY[name]
+                if not (want[0] <= len(args) <= want[1]):
+                    n = str(want[0]) if want[0] == want[1] else f"{want[0]} or more"
+                    raise ExpressionError(f"{expr!r}: {name}() takes {n} argument(s), got {len(args)}")
+                if name != "where" and any(isinstance(a, str) for a in args):
+                    raise ExpressionError(f"{expr!r}: {name}() takes numbers or columns, not text")
+                if name in ("any_of", "where"):  # a number stands for a column holding it
+                    k = len(args) if name == "any_of" else 1
+                    args = [a if isinstance(a, pd.Series) or i >= k else pd.Series(a, index=frame.index)
+                            for i, a in enumerate(args)]
+                with np.errstate(all="ignore"):
+                    try:
+                        return _finite(FUNCTIONS[name](*args))
+                    except (TypeError, AttributeError, ValueError) as e:
+                        raise ExpressionError(f"{expr!r}: {name}(): {e}") from None
             raise ExpressionError(f"{expr!r}: unknown function {name!r}; available: "
                                   f"{', '.join([*FUNCTIONS, *PANEL_FUNCTIONS])}")
         raise ExpressionError(f"{expr!r}: {ast.unparse(node)!r} is not allowed (use column names, numbers, "

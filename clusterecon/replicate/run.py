@@ -236,7 +236,9 @@ def run_spec(spec: Spec | str | os.PathLike | dict, out_dir: str | os.PathLike |
         paths["tabular"] = bare
         if not checks.empty:
             paths["checks"] = stem.with_name(stem.name + "_checks.csv")
-            checks.to_csv(paths["checks"], index=False)
+            from ..report.render import csv_safe
+
+            csv_safe(checks).to_csv(paths["checks"], index=False)
     return Replication(spec, results, table, checks, paths, note)
 
 

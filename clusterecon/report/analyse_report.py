@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from .html import Page, md_escape
+from .render import csv_safe
 
 #: Trajectory series shown when present, with their panel titles.
 TRAJECTORY_SERIES = {"firms": "Number of firms", "entrants": "Entrants", "output": "Output (sales)",
@@ -131,7 +132,7 @@ class _Writer:
         """A plain DataFrame (a hypothesis's own table): .csv, .md and .html."""
         stem = self.root / "tables" / name
         paths = {"csv": stem.with_suffix(".csv"), "md": stem.with_suffix(".md"), "html": stem.with_suffix(".html")}
-        df.to_csv(paths["csv"])
+        csv_safe(df).to_csv(paths["csv"])
         paths["md"].write_text(_frame_markdown(df), encoding="utf-8")
         paths["html"].write_text(_frame_html(df, standalone=True, title=name), encoding="utf-8")
         self.tables[name] = paths

@@ -114,6 +114,43 @@ def md_escape(text: object) -> str:
     return _LINEBREAKS.sub(" ", str(text).translate(_MD))
 
 
+#: a cell a spreadsheet would run as a formula: = + - @ first (or a tab/CR that some programs skip before them)
+_FORMULA_START = re.compile(r"^[\t\r\n ]*[=+\-@\t\r]")
+#: ...unless it is a plain signed number, possibly with significance marks (``-0.295***``, ``+1.5e3``, ``-12%``)
+_SIGNED_NUMBER = re.compile(r"[+-](?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:\*{1,3}|[%†‡§])*")
+
+
+def csv_cell(value: object) -> object:
+    """``value`` safe to open in a spreadsheet: text that starts like a formula (``=``, ``+``, ``-``, ``@``; a
+    labels such as ``=HYPERLINK(...)`` or ``-2+3+cmd|...``) gets a leading apostrophe, the OWASP advice against CSV
+    injection, so Excel/LibreOffice show it as text instead of running it. Numbers, and text that is a plain signed
+    number (``-0.295***``), are unchanged."""
+    if not isinstance(value, str) or not _FORMULA_START.match(value) or _SIGNED_NUMBER.fullmatch(value.strip()):
+        return value
+    return "'" + value
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text cell, column label and index label passed through :func:`csv_cell` (a copy; ``df``
+    is left as it is)."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype) or isinstance(
+                out[col].dtype, pd.CategoricalDtype):
+            out[col] = out[col].astype(object).map(csv_cell)
+
+    def labels(index: pd.Index) -> pd.Index:
+        if isinstance(index, pd.MultiIndex):
+            return pd.MultiIndex.from_tuples([tuple(csv_cell(v) for v in t) for t in index], names=[
+                csv_cell(n) for n in index.names])
+        return pd.Index([csv_cell(v) for v in index], name=csv_cell(index.name), dtype=object) \
+            if index.dtype == object or pd.api.types.is_string_dtype(index.dtype) else index
+
+    out.columns = labels(out.columns)
+    out.index = labels(out.index)
+    return out
+
+
 _MD = str.maketrans({ch: "\\" + ch for ch in "\\|*_`[]<>#$~^!"})
 
 
@@ -249,8 +286,9 @@ class Table:
         return render_html(self.layout, caption=caption or self.caption, standalone=standalone)
 
     def to_csv(self, path: str | Path | None = None) -> str | None:
-        """The underlying :attr:`frame` as CSV (returned as text when ``path`` is None)."""
-        return self.frame.to_csv(path)
+        """The underlying :attr:`frame` as CSV (returned as text when ``path`` is None); text that a spreadsheet
+        would run as a formula is quoted (:func:`csv_cell`)."""
+        return csv_safe(self.frame).to_csv(path)
 
     def save(self, path_stem: str | Path, formats: Sequence[str] = _FORMATS, **latex_options: object,
              ) -> dict[str, Path]:
@@ -275,7 +313,7 @@ class Table:
             elif fmt == "html":
                 path.write_text(self.to_html(standalone=True), encoding="utf-8")
             else:
-                self.frame.to_csv(path)
+                self.to_csv(path)
             written[fmt] = path
         return written
 
