@@ -1,5 +1,6 @@
 """Replication specs: a small declarative TOML file naming the data, the models, the table layout and the published
-numbers the run must reproduce.
+numbers the run must reproduce. The user documentation of the format is ``docs/replication.md``;
+``clusterecon replicate --init`` writes a commented template (:mod:`.template`).
 
 .. code-block:: toml
 
