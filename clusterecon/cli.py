@@ -4,8 +4,9 @@ Subcommands live in their own modules, listed once in :data:`COMMANDS` as ``(nam
 provides ``add_arguments(parser)`` and ``run(args) -> int`` and is imported only when its command runs, so
 ``clusterecon --help`` and ``import clusterecon.cli`` stay light. Adding a command is one line in the registry.
 
-Exit codes: ``0`` success (for ``validate``: no errors and no warnings), ``1`` the data have problems, ``2`` a usage
-error or a file/mapping that cannot be read. Errors print one readable message; ``--debug`` shows the traceback.
+Exit codes: ``0`` success (for ``validate``: no errors and no warnings; for ``analyse``: the report was written,
+warnings included), ``1`` the data have problems (``analyse``: errors, so no report), ``2`` a usage error or a
+file/mapping that cannot be read. Errors print one readable message; ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -60,7 +61,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_, description=help_, parents=[common])
         sp.set_defaults(_module=module)
         if name == chosen:
-            importlib.import_module(module).add_arguments(sp)
+            mod = importlib.import_module(module)
+            mod.add_arguments(sp)
+            if getattr(mod, "EPILOG", None):  # exit codes and examples, shown by COMMAND --help as written
+                sp.epilog = mod.EPILOG
+                sp.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 

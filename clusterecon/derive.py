@@ -293,7 +293,9 @@ def add_logs(panel: SurveyPanel, columns: Iterable[str], *, policy: str = "na", 
             lx = np.log(np.where(bad, np.nan, x))
         name = prefix + c
         data[name] = pd.array(lx, dtype="Float64")
-        labels[name] = f"log {panel.label(c)}" + (f" (+{constant:g})" if policy == "constant" else "")
+        inner = panel.label(c)
+        inner = inner[0].lower() + inner[1:] if len(inner) > 1 and inner[1].islower() else inner
+        labels[name] = f"log({inner}" + (f" + {constant:g})" if policy == "constant" else ")")
         formula = f"ln({c} + {constant:g})" if policy == "constant" else f"ln({c})"
         entries.append(_entry(f"{name} = {formula} (policy={policy!r})", name, constant=constant
                               if policy == "constant" else None))

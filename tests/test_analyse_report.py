@@ -54,16 +54,21 @@ def check_links(root: Path) -> list[str]:
 
 
 def compile_all(root: Path, tmp: Path) -> int:
-    """\\input every bare tabular and every table float of the folder into one document and compile it."""
+    """Compile the folder's ``tables/tables.tex`` (every table float, as the report tells users to) and every bare
+    tabular \\input into a float, in a plain 10pt article: pdflatex must succeed and no table may be wider than
+    the page (no ``Overfull \\hbox`` in the log)."""
+    from test_tables_fit import assert_fits
+
     tex = sorted((root / "tables").glob("*.tex"))
-    assert tex
-    body = []
-    for f in tex:
-        body.append(rf"\input{{{f.as_posix()}}}")
-        body.append(r"\clearpage" if not f.stem.endswith("_tabular") else r"\par\bigskip")
-    src = "\\documentclass{article}\n\\usepackage{booktabs}\n\\usepackage[margin=1cm,landscape]{geometry}\n" \
-          "\\begin{document}\n" + "\n".join(body) + "\n\\end{document}\n"
-    compile_tex(tmp, src, "report_tables")
+    assert (root / "tables" / "tables.tex") in tex
+    doc = (root / "tables" / "tables.tex").read_text(encoding="utf-8")
+    floats = [f for f in tex if not f.stem.endswith("_tabular") and f.stem != "tables"]
+    assert floats and all(rf"\input{{{f.stem}.tex}}" in doc for f in floats)
+    log = compile_tex(root / "tables", doc, "tables_check")
+    assert "Overfull \\hbox" not in log, log[log.index("Overfull"):][:600]
+    bare = [rf"\begin{{table}}[htbp]\centering\input{{{f.as_posix()}}}\end{{table}}"
+            for f in tex if f.stem.endswith("_tabular")]
+    assert_fits(tmp, "\n".join(bare), "report_tabulars", packages=("graphicx",))
     return len(tex)
 
 
@@ -75,8 +80,8 @@ def survey_report(tmp_path_factory):
 
 def test_survey_sample_end_to_end(survey_report, capsys):
     out, code = survey_report
-    # the raw sample has validation warnings (deliberate defects): report written, exit code 1 as 'validate'
-    assert code == 1
+    # the raw sample has validation warnings (deliberate defects): the report is written and lists them, exit 0
+    assert code == 0
     assert (out / "report.html").is_file() and (out / "report.md").is_file()
     md = (out / "report.md").read_text(encoding="utf-8")
     for section in ("## Verdicts", "## Phase diagnosis", "## Validation report", "## Provenance",
@@ -152,7 +157,7 @@ def test_bundled_raw_simulated_survey_through_its_mapping(tmp_path, capsys):
     code = main(["analyse", str(sim / "garments_raw.dta"), "--mapping", str(sim / "garments_raw_mapping.toml"),
                  "--out", str(out), "--quiet"])
     printed = capsys.readouterr().out
-    assert code in (0, 1)  # 1 only if the loader reports warnings; the report is written either way
+    assert code == 0  # warnings or not, the report is written
     assert "validation:" in printed and "300 firms" in printed
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "## Provenance" in md and "garments_raw" in md
@@ -187,10 +192,10 @@ def test_write_report_lists_what_it_could_not_draw(tmp_path):
     """A figure or table the data cannot support is named in the report with the reason, and the rest is written."""
     import pandas as pd
 
-    from clusterecon.commands.describe import bundled_sample
     from clusterecon.hypotheses import AnalysisResult, HypothesisResult
     from clusterecon.load import load_survey
     from clusterecon.report.analyse_report import write_report
+    from clusterecon.samples import bundled_sample
 
     panel = load_survey(*bundled_sample()).panel
     broken = HypothesisResult(key="innovation", title="Broken", question="?", status="supported", verdict="v",

@@ -158,8 +158,15 @@ def test_console_script_subprocess_exit_codes(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------- describe, codebook
-def test_describe_bundled_sample(capsys):
+def test_describe_and_analyse_default_to_the_same_sample(capsys):
+    """With no FILE both commands use the simulated garments cluster (200 firms, 1970-2014)."""
     code, out, err = run(capsys, "describe")
+    assert code == 0, err
+    assert "simulated garments cluster" in out and "firms 200" in out and "1970" in out and "2014" in out
+
+
+def test_describe_bundled_sample(capsys):
+    code, out, err = run(capsys, "describe", "--sample", "survey")
     assert code == 0, err
     assert "firms 120, firm-years 316, years 1995, 2000, 2005" in out
     assert "firms with gaps: 1 (EG088: 2000)" in out
@@ -193,8 +200,8 @@ def test_describe_from_installed_layout(tmp_path):
     shutil.copytree(ROOT / "clusterecon", site / "clusterecon", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "data", site / "clusterecon" / "sample_data",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    code = ("import sys; from clusterecon.commands.describe import bundled_sample; print(bundled_sample()[0]); "
-            "from clusterecon.cli import main; sys.exit(main(['describe']))")
+    code = ("import sys; from clusterecon.samples import bundled_sample; print(bundled_sample()[0]); "
+            "from clusterecon.cli import main; sys.exit(main(['describe', '--sample', 'survey']))")
     env = {**os.environ, "PYTHONPATH": str(site)}
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -242,3 +249,19 @@ def test_header_only_file_gives_one_clear_message_everywhere(tmp_path, capsys, c
     assert code == 2 and "Traceback" not in err
     assert "has a header (3 column(s): firm_id, year, sales) but no records" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_forgetting_the_mapping_gives_a_hint(capsys):
+    """A raw file read without --mapping: the errors are followed by a hint naming the mapping next to it."""
+    for cmd in ("validate", "describe"):
+        code, out, _ = run(capsys, cmd, str(SAMPLE / "survey.dta"))
+        assert code == 1
+        assert "hint: no --mapping was given" in out and "mapping.toml" in out, cmd
+    code, out, _ = run(capsys, "validate", str(SAMPLE / "survey.dta"), "--mapping", str(SAMPLE / "mapping.toml"))
+    assert "hint:" not in out
+
+
+def test_analyse_help_documents_exit_codes(capsys):
+    code, out, _ = run(capsys, "analyse", "--help")
+    assert code == 0
+    assert "exit codes:" in out and "0  the report was written" in out and "1  the data have errors" in out

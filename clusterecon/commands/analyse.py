@@ -12,8 +12,9 @@ With no FILE it runs on a bundled sample (``--sample``):
 * ``survey`` — the bundled raw survey ``data/sample_survey/`` (Stata file with value labels, recall columns and
   deliberate defects) through its ``mapping.toml``: the path a user's own survey takes.
 
-Exit codes as ``validate``: 0 clean, 1 the data have problems (the report is still written when the panel could be
-built, i.e. warnings only), 2 usage error or unreadable file/mapping.
+Exit codes: 0 the report was written (validation warnings, if any, are listed in its validation section and on
+the terminal), 1 the data have errors and no report was written (with ``--strict``, warnings count as errors),
+2 usage error or unreadable file/mapping. (``validate`` differs: it exits 1 on warnings too.)
 """
 
 from __future__ import annotations
@@ -26,6 +27,16 @@ from pathlib import Path
 from ..samples import bundled_sample, sample_panel
 
 SAMPLES = ("garments", "machinery", "survey")
+
+EPILOG = """exit codes:
+  0  the report was written (validation warnings, if any, are listed in it and printed here)
+  1  the data have errors: no report written (with --strict, warnings count as errors)
+  2  usage error, or a file or mapping that cannot be read
+
+examples:
+  clusterecon analyse                                   # the bundled simulated garments cluster
+  clusterecon analyse --sample survey                   # the bundled raw Stata survey and its mapping
+  clusterecon analyse my_survey.dta --mapping my_mapping.toml --out my-report"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,10 +51,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="replace --out even if it holds files clusterecon did not write")
     parser.add_argument("--strict", action="store_true", help="treat validation warnings as errors")
+    add_sample_argument(parser)
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+
+
+def add_sample_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample", choices=SAMPLES, default=None,
                         help="bundled sample used when no FILE is given (default garments: a simulated cluster "
-                             "observed 1970-2014)")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+                             "observed 1970-2014; survey: the raw Stata sample survey with its mapping)")
+
+
+def input_source(args: argparse.Namespace, progress=lambda _s: None):
+    """``(source, mapping, simulated panel or None)`` for FILE/--mapping/--sample, the same for ``analyse`` and
+    ``describe``: FILE (with --mapping) if given, else the bundled sample (default garments)."""
+    if args.file is not None and args.sample is not None:
+        raise ValueError("give either a survey FILE or --sample, not both")
+    if args.file is None and args.mapping is None and args.sample != "survey":
+        name = args.sample or "garments"
+        progress(f"simulating the bundled {name} sample")
+        sim = sample_panel(name)
+        # validated like any survey (canonical names, design declared), so the report has its validation section
+        from ..io.readers import RawTable
+
+        source = RawTable.from_frame(sim.frame.reset_index(), name=f"simulated {name} sample")
+        mapping = {"survey": {"design": "rounds", "exits_observable": True, "name": f"simulated {name} sample"}}
+        return source, mapping, sim
+    source, mapping = args.file, args.mapping
+    if source is None and mapping is None:
+        source, mapping = bundled_sample()
+    return source, mapping, None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,27 +94,12 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"[{time.perf_counter() - t0:5.1f}s] {step}", file=sys.stderr, flush=True)
 
-    if args.file is not None and args.sample is not None:
-        raise ValueError("give either a survey FILE or --sample, not both")
     from ..report.folder import check_out_folder
 
-    check_out_folder(args.out, force=args.force)  # before the slow work
-    sim = None
-    if args.file is None and args.mapping is None and args.sample != "survey":
-        name = args.sample or "garments"
-        progress(f"simulating the bundled {name} sample")
-        sim = sample_panel(name)
-        # validated like any survey (canonical names, design declared), so the report has its validation section
-        from ..io.readers import RawTable
-
-        source = RawTable.from_frame(sim.frame.reset_index(), name=f"simulated {name} sample")
-        mapping = {"survey": {"design": "rounds", "exits_observable": True, "name": f"simulated {name} sample"}}
-        path, what = None, sim.design.source
-    else:
-        source, mapping = args.file, args.mapping
-        if source is None and mapping is None:
-            source, mapping = bundled_sample()
-        path = source
+    check_out_folder(args.out, force=args.force, inputs=(args.file, args.mapping))  # before the slow work
+    source, mapping, sim = input_source(args, progress)
+    path = None if sim is not None else source
+    what = sim.design.source if sim is not None else ""
     progress(f"loading and validating {path or 'the sample'}")
     res = load_survey(source, mapping, strict=args.strict, sheet=sheet_arg(args.sheet), encoding=args.encoding,
                       allow_outside_paths=args.allow_outside_paths)
@@ -87,22 +108,31 @@ def run(args: argparse.Namespace) -> int:
         print(res.report.to_text(), file=sys.stderr)
         print("clusterecon analyse: the panel cannot be built until the errors above are fixed; no report "
               "written", file=sys.stderr)
+        from .validate import mapping_hint
+
+        hint = mapping_hint(args, res.report)
+        if hint:
+            print(hint, file=sys.stderr)
         return 1
-    exit_code = 0 if res.report.clean else 1
+    warned = not res.report.clean
     panel = res.panel
     if sim is not None:
         panel = panel.replace(design=sim.design, labels={**sim.labels, **panel.labels})
     else:
         what = " — ".join(x for x in (res.mapping.name, str(path or "")) if x)
     validation, provenance = res.report, res.provenance
+    firms = getattr(res.mapping, "firms", None)
+    inputs = (args.file, args.mapping, getattr(res.mapping, "source_file", None), getattr(firms, "file", None))
+    check_out_folder(args.out, force=args.force, inputs=inputs)  # the files the mapping named
     result = analyse(panel, progress=lambda s: progress(f"hypothesis: {s}"))
     out = Path(args.out)
     paths = write_report(result, out, panel=panel, validation=validation, provenance=provenance,
                          title=f"clusterecon analysis — {what}", progress=progress, force=args.force)
     print(summary_text(result, paths, time.perf_counter() - t0))
-    if exit_code:
-        print("the data have validation warnings (see the report's validation section); exit code 1")
-    return exit_code
+    if warned:
+        print("the data have validation warnings: listed in the report's validation section "
+              "(clusterecon validate FILE shows them; --strict treats them as errors)")
+    return 0
 
 
 def summary_text(result, paths, seconds: float) -> str:
@@ -111,10 +141,12 @@ def summary_text(result, paths, seconds: float) -> str:
     years = list(s.get("years", []))
     lines = [f"{s.get('firms')} firms, {s.get('firm_years')} firm-years, {years[0]}–{years[-1]}, design "
              f"{s.get('design')}"]
-    width = max(len(r.title) for r in result.results.values())
-    for r in result.results.values():
-        verdict = r.verdict if len(r.verdict) <= 160 else r.verdict[:157] + "..."
-        lines.append(f"  {r.title:<{width}}  [{r.status}] {verdict}")
+    import textwrap
+
+    for r in result.results.values():  # the verdict in full, wrapped: the research answer is never cut
+        lines.append(f"  {r.title} [{r.status}]")
+        lines.append(textwrap.fill(r.verdict, width=100, initial_indent="      ", subsequent_indent="      ",
+                                   break_long_words=False, break_on_hyphens=False))
     if paths.problems:
         lines.append(f"  ({len(paths.problems)} table(s)/figure(s) could not be drawn; listed in the report)")
     lines.append(f"report: {paths.html}  (also {paths.markdown.name}, {len(paths.tables)} tables in tables/, "

@@ -9,36 +9,46 @@ from __future__ import annotations
 
 import argparse
 
-from ..samples import bundled_sample
 from .validate import add_load_arguments, sheet_arg
 
 SUMMARY_COLUMNS = ("sales", "value_added", "employees", "capital", "va_per_worker", "wage_bill")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .analyse import add_sample_argument
+
     parser.add_argument("file", metavar="FILE", nargs="?",
-                        help="survey file (default: the bundled sample survey with its mapping)")
+                        help="survey file (default: the bundled sample chosen by --sample, as 'analyse')")
     add_load_arguments(parser)
+    add_sample_argument(parser)
     parser.add_argument("--by", default="founder_prior_occupation", metavar="COL",
                         help="firm-level column to group the firm table by (default founder_prior_occupation)")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..load import load_survey
+    from .analyse import input_source
 
-    path, mapping = args.file, args.mapping
+    path, mapping, sim = input_source(args)  # the same default sample as 'analyse'
     title = None
-    if path is None and mapping is None:
-        path, mapping = bundled_sample()
-        title = "bundled sample survey"
+    if args.file is None and args.mapping is None:
+        title = "bundled sample survey" if sim is None else sim.design.source
     res = load_survey(path, mapping, sheet=sheet_arg(args.sheet), encoding=args.encoding,
                       allow_outside_paths=args.allow_outside_paths)
     if res.panel is None:
         print(res.report.to_text())
         print("\nthe panel cannot be built until the errors above are fixed (clusterecon validate shows them too)")
+        from .validate import mapping_hint
+
+        hint = mapping_hint(args, res.report)
+        if hint:
+            print(hint)
         return 1
+    panel = res.panel
+    if sim is not None:  # the simulated sample's design (annual rounds, exits observable) and labels
+        panel = panel.replace(design=sim.design, labels={**sim.labels, **panel.labels})
     name = " — ".join(x for x in (res.mapping.name, title) if x) or res.report.source
-    print(describe_text(res.panel, title=name,
+    print(describe_text(panel, title=name,
                         validation=res.report.summary_line(), by=args.by))
     return 0
 

@@ -54,6 +54,23 @@ def add_outside_paths_argument(parser: argparse.ArgumentParser) -> None:
                              "(refused by default: a file someone sent you should not read your other files)")
 
 
+def mapping_hint(args: argparse.Namespace, report) -> str | None:
+    """A hint when FILE was read without ``--mapping`` and its columns are not canonical (no firm_id/year): raw
+    surveys need a mapping file. Names a ``.toml`` lying next to the file when there is one."""
+    from pathlib import Path
+
+    if getattr(args, "mapping", None) is not None or getattr(args, "file", None) is None:
+        return None
+    if not any(p.rule == "missing_required_column" and p.column in ("firm_id", "year") for p in report.errors):
+        return None
+    here = Path(args.file).parent
+    found = sorted(p.name for p in here.glob("*.toml"))[:3]
+    near = f" ({', '.join(found)} next to the file: --mapping {(here / found[0]).as_posix()}?)" if found else ""
+    return ("hint: no --mapping was given, so the file's column names were taken as canonical ones; a raw survey "
+            "needs a mapping file that renames its columns (firm id, year, ...) and recodes its values: "
+            f"--mapping MAPPING.toml{near}. See docs/mapping.md.")
+
+
 def sheet_arg(s: str | None):
     return int(s) if s is not None and s.isdigit() else s
 
@@ -89,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
         print(report.to_json())
     else:
         print(report.to_text(max_examples=args.max_examples))
+        hint = mapping_hint(args, report)
+        if hint:
+            print("\n" + hint)
     return 0 if report.clean else 1
 
 

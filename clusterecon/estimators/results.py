@@ -249,7 +249,8 @@ class EstimationResult:
     def _se(self) -> np.ndarray:
         d = np.diag(self.vcov).copy()
         # rounding can leave an exactly-zero variance slightly negative (a regressor that fits perfectly)
-        tiny = (d < 0) & (d > -1e-12 * max(1.0, float(np.nanmax(np.abs(d))) if d.size else 1.0))
+        finite = np.abs(d[np.isfinite(d)])  # an all-NaN covariance (e.g. no bootstrap draws) has no scale
+        tiny = (d < 0) & (d > -1e-12 * max(1.0, float(finite.max()) if finite.size else 1.0))
         d[tiny] = 0.0
         with np.errstate(invalid="ignore"):
             return np.sqrt(d)
@@ -430,11 +431,13 @@ class EstimationResult:
         lines.append("-" * width)
         tb = self.tidy()
         stat = "t" if self.uses_t else "z"
-        lines.append(f"{'':<22}{'coef':>11}{'std err':>11}{stat:>9}{f'P>|{stat}|':>9}"
-                     f"{'[0.025':>8}{'0.975]':>8}")
+        # names in full (never cut); every column separated by at least one space (negative bounds included)
+        nw = max([22, *(len(str(n)) + 2 for n in tb.index)])
+        lines.append(f"{'':<{nw}}{'coef':>11}{'std err':>11}{stat:>9}{f'P>|{stat}|':>9}"
+                     f"{'[0.025':>11}{'0.975]':>11}")
         for name, row in tb.iterrows():
-            lines.append(f"{str(name)[:21]:<22}{row.estimate:>11.5g}{row.std_error:>11.5g}{row.statistic:>9.3f}"
-                         f"{row.p_value:>9.3f}{row.ci_lower:>8.3g}{row.ci_upper:>8.3g}")
+            lines.append(f"{str(name):<{nw}}{row.estimate:>11.5g}{row.std_error:>11.5g}{row.statistic:>9.3f}"
+                         f"{row.p_value:>9.3f} {row.ci_lower:>10.4g} {row.ci_upper:>10.4g}")
         lines.append("-" * width)
         for k, v in self.effects.items():
             lines.append(f"{k}: {v}")

@@ -29,6 +29,31 @@ from .spinoffs import spinoff_imitation
 from .stagnation import productivity_stagnation
 
 
+class VerdictFrame(pd.DataFrame):
+    """A DataFrame of verdicts whose text and HTML displays show every verdict in full (the research answer must
+    never be cut with "…"); any operation on it gives a plain DataFrame."""
+
+    @property
+    def _constructor(self) -> type[pd.DataFrame]:
+        return pd.DataFrame
+
+    def __repr__(self) -> str:
+        import textwrap
+
+        if not {"hypothesis", "status", "verdict"} <= set(self.columns):
+            return pd.DataFrame(self).__repr__()
+        blocks = []
+        for key, row in self.iterrows():
+            wrapped = textwrap.fill(str(row["verdict"]), width=100, initial_indent="    ",
+                                    subsequent_indent="    ", break_long_words=False, break_on_hyphens=False)
+            blocks.append(f"{key}: {row['hypothesis']} [{row['status']}]\n{wrapped}")
+        return "\n".join(blocks)
+
+    def _repr_html_(self) -> str:
+        with pd.option_context("display.max_colwidth", None):
+            return pd.DataFrame(self).to_html(notebook=True)
+
+
 @dataclass(frozen=True)
 class AnalysisResult:
     """Every HypothesisResult of the battery, keyed in run order, plus the panel's structure."""
@@ -49,7 +74,9 @@ class AnalysisResult:
         return self.results[key]
 
     def verdicts(self) -> pd.DataFrame:
-        return pd.DataFrame([{"hypothesis": r.title, "status": r.status, "verdict": r.verdict}
+        """One row per hypothesis: title, status and the full verdict. Printed (``print(result.verdicts())``, a
+        notebook) the verdict text is never cut: pandas' 50-character column limit does not apply."""
+        return VerdictFrame([{"hypothesis": r.title, "status": r.status, "verdict": r.verdict}
                              for r in self.results.values()], index=list(self.results))
 
     def claims(self) -> pd.DataFrame:

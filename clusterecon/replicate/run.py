@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,8 @@ def prepare_data(spec: Spec, *, file: str | os.PathLike | None = None,
     index = d.index
     if file is not None or mapping is not None or d.file is not None or d.sample is not None:
         frame, note = _survey_frame(spec, file, mapping, allow_outside_paths)
-        index = index or ("firm_id", "year")
+        # a survey read through a mapping is a panel of (firm_id, year), whatever the spec's own data called them
+        index = ("firm_id", "year")
     else:
         from .datasets import load_dataset
 
@@ -71,6 +73,11 @@ def prepare_data(spec: Spec, *, file: str | os.PathLike | None = None,
     missing = [c for c in d.rename if c not in frame.columns]
     if missing:
         raise SpecError(f"{_src(spec)}[data.rename]: no column(s) {missing} in the data")
+    after = [d.rename.get(c, c) for c in frame.columns]
+    clash = sorted({c for c in after if after.count(c) > 1})
+    if clash:
+        raise SpecError(f"{_src(spec)}[data.rename]: the renamed data would have two columns called "
+                        f"{', '.join(repr(c) for c in clash)}; rename the existing column too or choose another name")
     frame = frame.rename(columns=d.rename)
     for name, expr in d.derive.items():
         try:
@@ -84,6 +91,9 @@ def prepare_data(spec: Spec, *, file: str | os.PathLike | None = None,
             raise SpecError(f"{_src(spec)}[data] filter: {e}") from None
         n0 = len(frame)
         frame = frame[keep.fillna(0).astype(bool).to_numpy()]
+        if n0 and not len(frame):
+            raise SpecError(f"{_src(spec)}[data] filter {d.filter!r} keeps none of the {n0:,} rows; check the "
+                            "condition (and the units of the columns it uses)")
         note += f"; filter {d.filter!r} keeps {len(frame)} of {n0} rows"
     if not index:
         raise SpecError(f"{_src(spec)}[data] index = [entity, time] is needed for dataset {d.dataset!r}")
@@ -118,6 +128,57 @@ def _survey_frame(spec: Spec, file, mapping, allow_outside_paths: bool) -> tuple
     return res.panel.frame.reset_index(), f"survey {file} ({res.report.summary_line()})"
 
 
+_NAME = re.compile(r"(?<![\w.\"'])[A-Za-z_]\w*(?![\w\"'])(?!\s*\()")
+
+
+def _rename_names(text: str, rename: dict[str, str]) -> str:
+    """``text`` (a formula or expression) with every column name in ``rename`` replaced (functions are not)."""
+    return _NAME.sub(lambda m: rename.get(m.group(0), m.group(0)), text)
+
+
+def translate_spec(spec: Spec, rename: dict[str, str]) -> Spec:
+    """``spec`` with its column names translated by a mapping's ``[rename]`` (raw name → canonical name): the index,
+    ``[data]`` rename/derive/filter, model formulas and column options (cluster, entity, time, margins' dydx),
+    ``[table]`` labels/order/keep/drop and the ``[expected]`` term names. So a spec written with one survey's raw
+    names (``fcode``, ``scrap``) runs on any file whose mapping renames those names (``fcode = "firm_id"``)."""
+    import dataclasses
+
+    if not rename:
+        return spec
+
+    def name(x: Any) -> Any:
+        return rename.get(x, x) if isinstance(x, str) else x
+
+    def names(xs: Any) -> Any:
+        return [name(x) for x in xs] if isinstance(xs, (list, tuple)) else name(xs)
+
+    d = spec.data
+    data = dataclasses.replace(
+        d, index=tuple(names(d.index)), rename={name(k): v for k, v in d.rename.items()},
+        derive={k: _rename_names(v, rename) for k, v in d.derive.items()},
+        filter=_rename_names(d.filter, rename) if d.filter else d.filter)
+    models = []
+    for m in spec.models:
+        opts = {k: (names(v) if k in ("cluster", "entity", "time") else v) for k, v in m.options.items()}
+        marg = dict(m.margins) if m.margins is not None else None
+        if marg and "dydx" in marg:
+            marg["dydx"] = names(marg["dydx"])
+        models.append(dataclasses.replace(m, formula=_rename_names(m.formula, rename), options=opts, margins=marg))
+    table = dict(spec.table)
+    for key in ("order", "keep", "drop"):
+        if key in table:
+            table[key] = names(table[key])
+    if "labels" in table:
+        table["labels"] = {name(k): v for k, v in table["labels"].items()}
+    expected = {}
+    for k, e in spec.expected.items():
+        fields = {f.name for f in dataclasses.fields(e)}
+        upd = {q: {name(t): v for t, v in getattr(e, q).items()} for q in ("coef", "se") if q in fields}
+        expected[k] = dataclasses.replace(e, **upd)
+    return dataclasses.replace(spec, data=data, models=tuple(models) if isinstance(spec.models, tuple) else models,
+                               table=table, expected=expected)
+
+
 def _src(spec: Spec) -> str:
     return f"{spec.path}: " if spec.path else ""
 
@@ -135,7 +196,17 @@ def run_spec(spec: Spec | str | os.PathLike | dict, out_dir: str | os.PathLike |
 
     if not isinstance(spec, Spec):
         spec = load_spec(spec, allow_outside_paths=allow_outside_paths)
+    translated = ""
+    if mapping is not None:  # the user's survey: the spec's names go through the user's mapping
+        from ..io import as_mapping
+
+        ren = dict(as_mapping(mapping, lenient=True, allow_outside_paths=allow_outside_paths).rename)
+        used = {k: v for k, v in ren.items() if k != v and _mentions(spec, k)}
+        spec = translate_spec(spec, used)
+        if used:
+            translated = "; spec names translated by the mapping: " + ", ".join(f"{k} → {v}" for k, v in used.items())
     frame, note = prepare_data(spec, file=file, mapping=mapping, allow_outside_paths=allow_outside_paths)
+    note += translated
     results: dict[str, Any] = {}
     for m in spec.models:
         fn = estimator_function(m.estimator)
@@ -166,9 +237,10 @@ def run_spec(spec: Spec | str | os.PathLike | dict, out_dir: str | os.PathLike |
     if out_dir is not None:
         out = Path(out_dir)
         stem = out / (spec.path.stem if spec.path else "replication")
-        paths = dict(table.save(stem, label=f"tab:{stem.name}"))
+        fit = table.fitting_latex_options()  # fits a 10pt article's line (see report.latex.fitting_options)
+        paths = dict(table.save(stem, label=f"tab:{stem.name}", **fit))
         bare = stem.with_name(stem.name + "_tabular.tex")
-        bare.write_text(table.to_latex(float=False), encoding="utf-8")
+        bare.write_text(table.to_latex(float=False, **fit), encoding="utf-8")
         paths["tabular"] = bare
         if not checks.empty:
             paths["checks"] = stem.with_name(stem.name + "_checks.csv")
@@ -176,6 +248,15 @@ def run_spec(spec: Spec | str | os.PathLike | dict, out_dir: str | os.PathLike |
 
             csv_safe(checks).to_csv(paths["checks"], index=False)
     return Replication(spec, results, table, checks, paths, note)
+
+
+def _mentions(spec: Spec, name: str) -> bool:
+    """Whether ``name`` occurs as a column name anywhere in ``spec``."""
+    texts = [spec.data.filter or "", *spec.data.derive.values(), *spec.data.index, *spec.data.rename,
+             *(m.formula for m in spec.models), *(str(v) for m in spec.models for v in m.options.values()),
+             *(str(m.margins) for m in spec.models if m.margins), str(spec.table)]
+    texts += [t for e in spec.expected.values() for q in ("coef", "se") for t in getattr(e, q, {})]
+    return any(name in _NAME.findall(t) or t == name for t in texts)
 
 
 def compare(spec: Spec, results: dict[str, Any]) -> pd.DataFrame:

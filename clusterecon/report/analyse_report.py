@@ -99,14 +99,34 @@ class _Writer:
         return path.relative_to(self.root).as_posix()
 
     def table(self, name: str, table: Any, caption: str) -> dict[str, Path]:
-        """A clusterecon Table: .tex (float) + _tabular.tex (bare) + .md + .html + .csv."""
+        """A clusterecon Table: .tex (float) + _tabular.tex (bare) + .md + .html + .csv.
+
+        The LaTeX fits a 10pt article's line (wrapped row labels, a smaller type size; scaled down only when
+        nothing else fits, which then needs graphicx); the preamble it needs is in ``tables/README.md``."""
         stem = self.root / "tables" / name
-        paths = dict(table.save(stem, caption=caption, label=f"tab:{name}"))
+        fit = table.fitting_latex_options()
+        paths = dict(table.save(stem, caption=caption, label=f"tab:{name}", **fit))
         bare = stem.with_name(f"{name}_tabular.tex")
-        bare.write_text(table.to_latex(float=False), encoding="utf-8")
+        bare.write_text(table.to_latex(float=False, **fit), encoding="utf-8")
         paths["tabular"] = bare
         self.tables[name] = paths
         return paths
+
+    def latex_document(self, title: str) -> Path | None:
+        """``tables/tables.tex``: a complete document that ``\\input``s every LaTeX table of the folder, so that
+        ``pdflatex tables.tex`` in ``tables/`` gives a PDF of the report's tables."""
+        from .latex import document, escape
+
+        names = [n for n, p in self.tables.items() if "tex" in p]
+        if not names:
+            return None
+        resized = any("\\resizebox" in self.tables[n]["tex"].read_text(encoding="utf-8") for n in names)
+        # a file path in the title may break after / and _
+        head = escape(title).replace("/", r"/\allowbreak{}").replace(r"\_", r"\_\allowbreak{}")
+        body = "\n".join([rf"\section*{{\raggedright {head}}}"] + [rf"\input{{{n}.tex}}" for n in names])
+        path = self.root / "tables" / "tables.tex"
+        path.write_text(document(body, packages=("graphicx",) if resized else ()), encoding="utf-8")
+        return path
 
     def frame(self, name: str, df: pd.DataFrame) -> dict[str, Path]:
         """A plain DataFrame (a hypothesis's own table): .csv, .md and .html."""
@@ -204,6 +224,10 @@ def _write(result: Any, root: Path, *, panel: Any, validation: Any, provenance: 
             continue
         w.progress(f"report: {r.title}")
         _hypothesis_section(page, w, key, r, panel, spans, labels)
+    tex_doc = w.latex_document(title)
+    if tex_doc is not None:
+        page.para(f"All LaTeX tables in one document: [{w.rel(tex_doc)}]({w.rel(tex_doc)}) (run `pdflatex "
+                  "tables.tex` in `tables/`; needs the LaTeX packages booktabs, array and threeparttable).")
     _appendix(page, validation, provenance)
     if w.problems:
         page.heading("Left out of this report", 2)
@@ -376,11 +400,15 @@ def _coefficient_plot(page: Page, w: _Writer, key: str, r: Any, labels: dict[str
                     if not _matches(n, YEAR_DUMMIES) and n not in ("Intercept", "const", "_cons")})
     if not terms:
         return
+    rename = {a: b for a, b in SAME_TERM.items()
+              if not any({a, b} <= set(getattr(m, "names", ())) for m in models.values())}
     paths, notes = w.figure(f"{key}_coefficients",
-                            lambda: plot_coefficients(models, labels=labels, terms=terms))
+                            lambda: plot_coefficients(models, labels=labels, terms=terms, rename=rename))
     if paths:
         page.figure(w.rel(paths["png"]), w.rel(paths["pdf"]),
-                    "Coefficients with 95% confidence intervals across the models (constant omitted)." + _join(notes))
+                    "Estimates with 95% confidence intervals (constant omitted); one panel per outcome and estimand "
+                    "(coefficients of a probit, average marginal effects and linear-model coefficients are on "
+                    "separate axes)." + _join(notes))
 
 
 def _hypothesis_figures(page: Page, w: _Writer, key: str, r: Any, panel: Any, spans: list[tuple]) -> None:

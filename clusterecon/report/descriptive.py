@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .labels import label_of, level_label
 from .render import Cell, Layout, Section, Table, cells, fmt_value, merge_spans
 
 STAT_NAMES = {"mean": "Mean", "sd": "SD", "min": "Min", "max": "Max", "median": "Median", "N": "N",
@@ -97,7 +98,7 @@ def _numeric_columns(df: pd.DataFrame, variables: Sequence[str] | None, by: str 
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
             cols[v] = pd.to_numeric(s.astype("Float64") if pd.api.types.is_bool_dtype(s) else s,
                                     errors="coerce").astype(float)
-            names[v] = labels.get(v, v)
+            names[v] = label_of(v, labels) if labels else v  # a bare DataFrame keeps its column names
         else:
             # Levels never observed would only add rows of zeros (a codebook lists every possible code).
             seen = set(s.dropna().unique())
@@ -106,7 +107,7 @@ def _numeric_columns(df: pd.DataFrame, variables: Sequence[str] | None, by: str 
             for lev in levels:
                 key = f"{v}={lev}"
                 cols[key] = (s == lev).astype(float).where(s.notna())
-                names[key] = f"{labels.get(v, v)}: {lev}"
+                names[key] = level_label(v, lev, labels) if labels else f"{v}: {lev}"
     return pd.DataFrame(cols, index=df.index), names
 
 

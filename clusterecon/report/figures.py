@@ -158,50 +158,91 @@ def plot_trajectories(yearly: pd.DataFrame, columns: Sequence[str] | None = None
     return fig
 
 
+def estimand(result: Any) -> str:
+    """What a result's numbers are, for choosing an axis: ``"Average marginal effect"`` (margins), the model's
+    index coefficient (``"Probit coefficient (index)"``, ``"Logit coefficient (log-odds)"``, ...) or
+    ``"Coefficient"`` (linear models). Numbers of different estimands never share an axis."""
+    est = str(getattr(result, "estimator", "")).lower()
+    model = str(getattr(result, "model", "")).lower()
+    if est.startswith("margins") or "marginal effect" in model:
+        return "Average marginal effect" if "average" in model or est.startswith("margins") else "Marginal effect"
+    for key, text in (("probit", "Probit coefficient (index)"), ("logit", "Logit coefficient (log-odds)"),
+                      ("tobit", "Tobit coefficient (latent)"), ("cox", "Cox coefficient (log hazard)"),
+                      ("hazard", "Hazard coefficient"), ("heckman", "Heckman coefficient"),
+                      ("poisson", "Poisson coefficient (log)")):
+        if key in model or key in est:
+            return text
+    return "Coefficient"
+
+
 def plot_coefficients(results: Any, *, terms: Sequence[str] | None = None, model_names: Sequence[str] | None = None,
-                      labels: Mapping[str, str] | None = None, level: float = 0.95, drop_intercept: bool = True,
+                      labels: Mapping[str, str] | None = None, rename: Mapping[str, str] | None = None,
+                      level: float = 0.95, drop_intercept: bool = True,
                       figsize: tuple[float, float] | None = None) -> Any:
     """Coefficient plot: point estimates with ``level`` confidence intervals, models dodged within each term.
 
-    ``results`` as in :func:`~clusterecon.report.tables.regression_table` (a sequence or a mapping name → result);
-    ``terms`` selects and orders terms (names or patterns); labels as in tables.
+    One panel per estimand and dependent variable (:func:`estimand`): probit coefficients, average marginal
+    effects, linear-model coefficients and effects on another outcome are never put on one axis. ``results`` as in
+    :func:`~clusterecon.report.tables.regression_table` (a sequence or a mapping name → result); ``terms`` selects
+    and orders terms (names or patterns); ``labels``/``rename`` as in tables (terms renamed to one name share a
+    row). The legend sits below each panel, never over an interval.
     """
     from .tables import INTERCEPT, result_blocks, term_label, term_rows
 
     models = result_blocks(results, None)[""]
     names = list(model_names or (list(results) if isinstance(results, Mapping) else
                                  [f"({i + 1})" for i in range(len(models))]))
-    rows = term_rows(models, {}, terms, terms, [INTERCEPT] if drop_intercept and terms is None else None)
-    if not rows:
+    lab = dict(labels or {})
+    ren = dict(rename or {})
+    facets: dict[tuple[str, str], list[int]] = {}
+    for j, res in enumerate(models):
+        if res is not None:
+            dv = term_label(res.depvar, {}, lab, {}) if getattr(res, "depvar", None) else ""
+            facets.setdefault((dv, estimand(res)), []).append(j)
+    panels = []
+    for (dv, what), idx in facets.items():
+        sub = [models[j] for j in idx]
+        rows = term_rows(sub, ren, terms, terms, [INTERCEPT] if drop_intercept and terms is None else None)
+        if rows:
+            panels.append((dv, what, idx, rows))
+    if not panels:
         raise ValueError("no coefficients to plot (check terms=)")
-    k, m = len(rows), len(models)
-    offsets = (np.arange(m) - (m - 1) / 2) * (0.7 / max(m, 1))
+    heights = [0.6 + 0.42 * len(rows) * max(1.0, len(idx) / 2) + (0.35 if len(idx) > 1 else 0)
+               for _, _, idx, rows in panels]
     with figure_theme():
-        fig, axes = _figure(figsize=figsize or (FIGSIZE[0], 0.9 + 0.45 * k * max(1, m / 2)))
-        ax = axes[0, 0]
-        for j, res in enumerate(models):
-            if res is None:
-                continue
-            ci = res.conf_int(level)
-            ys, xs, lo, hi = [], [], [], []
-            for i, (_, raw) in enumerate(rows):
-                if j in raw:
-                    t = raw[j]
-                    ys.append(i + offsets[j])
+        fig, axes = _figure(nrows=len(panels), figsize=figsize or (FIGSIZE[0], 0.5 + sum(heights) + 0.35 *
+                                                                   len(panels)),
+                            gridspec_kw={"height_ratios": heights})
+        for ax, (dv, what, idx, rows) in zip(axes[:, 0], panels):
+            m, k = len(idx), len(rows)
+            for pos, j in enumerate(idx):
+                res = models[j]
+                ci = res.conf_int(level)
+                ys, xs, lo, hi = [], [], [], []
+                for i, (_, raw) in enumerate(rows):
+                    t = raw.get(pos)
+                    if t is None:
+                        continue
+                    present = [q for q in range(m) if q in raw]  # dodge among the models that have this term
+                    off = (present.index(pos) - (len(present) - 1) / 2) * (0.6 / max(len(present), 1))
+                    ys.append(i + off)
                     xs.append(float(res.params[t]))
                     lo.append(float(ci.loc[t, "lower"]))
                     hi.append(float(ci.loc[t, "upper"]))
-            xs_a = np.asarray(xs)
-            ax.errorbar(xs_a, ys, xerr=[xs_a - np.asarray(lo), np.asarray(hi) - xs_a], fmt="o", ms=4, capsize=2,
-                        lw=1.2, color=f"C{j}", label=names[j])
-        ax.axvline(0, color="#666666", lw=0.8, ls="--", zorder=0)
-        ax.set_yticks(range(k), [term_label(key, raw, dict(labels or {}), {}) for key, raw in rows])
-        ax.set_ylim(k - 0.5, -0.5)
-        ax.grid(axis="y", visible=False)
-        ax.grid(axis="x", visible=True)
-        ax.set_xlabel(f"Estimate with {level:.0%} confidence interval")
-        if m > 1:
-            ax.legend(loc="best")
+                xs_a = np.asarray(xs)
+                ax.errorbar(xs_a, ys, xerr=[xs_a - np.asarray(lo), np.asarray(hi) - xs_a], fmt="o", ms=4,
+                            capsize=2, lw=1.2, color=f"C{j}", label=names[j])
+            ax.axvline(0, color="#666666", lw=0.8, ls="--", zorder=0)
+            ax.set_yticks(range(k), [term_label(key, raw, lab, ren) for key, raw in rows])
+            ax.set_ylim(k - 0.5, -0.5)
+            ax.grid(axis="y", visible=False)
+            ax.grid(axis="x", visible=True)
+            title = f"{dv}: {what.lower()}" if dv else what
+            ax.set_title(title + (f" ({names[idx[0]]})" if m == 1 else ""), loc="left", fontsize="medium")
+            ax.set_xlabel(f"{what} with {level:.0%} confidence interval", fontsize="small")
+            if m > 1:
+                ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.32 - 0.05 * (k < 3)), ncols=min(m, 3),
+                          fontsize="small", frameon=False)
     return fig
 
 

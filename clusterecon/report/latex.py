@@ -135,7 +135,7 @@ def _is_plain_number(t: str) -> bool:
 def _table_format(layout: Layout, j: int) -> str:
     """siunitx ``table-format`` for data column ``j``: widest integer part, sign, decimals, and room for the
     brackets before and the bracket or stars after a number (siunitx overprints text it has not reserved)."""
-    int_digits, decimals, sign, stars, pre = 1, 0, False, 0, ""
+    int_digits, decimals, sign, stars, pre = 1, 0, False, "", ""
     for row in layout.all_rows():
         cell = row[j + 1] if j + 1 < len(row) else None
         if cell is None or not cell.number or not cell.align or cell.span != 1:
@@ -150,68 +150,198 @@ def _table_format(layout: Layout, j: int) -> str:
         whole, _, frac = t.lstrip("-").partition(".")
         int_digits = max(int_digits, len(whole))
         decimals = max(decimals, len(frac))
-        stars = max(stars, len(cell.sup))
+        stars = max(stars, cell.sup, key=len)
     opts = [f"table-format={'-' if sign else ''}{int_digits}.{decimals}"]
     if pre:
         opts.append("table-space-text-pre={" + pre + "}")
     if pre or stars:
         opts.append("table-space-text-post={" + ("]" if pre == "[" else ")" if pre else "")
-                    + (_stars("*" * stars) if stars else "") + "}")
+                    + (_stars(stars) if stars else "") + "}")
     return "S[" + ",".join(opts) + "]"
+
+
+#: Packages every clusterecon table needs: booktabs (rules), array (a wrapped row-label column) and threeparttable
+#: (notes set below the tabular at exactly its width). ``siunitx=True`` adds siunitx, ``fit="resize"`` graphicx and
+#: ``fit="tabularx"`` tabularx.
+PACKAGES = ("booktabs", "array", "threeparttable")
+FIT_PACKAGES = {"resize": "graphicx", "tabularx": "tabularx"}
+
+_STUB_WRAP = r">{\raggedright\arraybackslash}p"
 
 
 def render_latex(layout: Layout, *, float: bool = True, siunitx: bool = False, caption: str | None = None,
                  label: str | None = None, placement: str = "htbp", font_size: str | None = None,
-                 notes_width: str | None = None) -> str:
+                 notes_width: str | None = None, stub_width: str | None = None, fit: str | None = None) -> str:
     """Render a layout as a booktabs table.
 
-    ``float=True`` wraps the tabular in a ``table`` environment with ``\\caption``/``\\label``; ``float=False``
-    returns the bare ``tabular`` for ``\\input`` (notes stay inside the tabular so they travel with it).
-    ``siunitx=True`` aligns numeric columns on the decimal point with ``S`` columns (needs ``\\usepackage{siunitx}``).
-    Always needs ``\\usepackage{booktabs}``. Notes are one ``l`` cell per note (a long note widens the table);
-    ``notes_width`` (e.g. ``"10cm"`` or ``r"\\linewidth"``) wraps them in a ``p{...}`` cell of that width instead.
+    ``float=True`` wraps the table in a ``table`` environment with ``\\caption``/``\\label``; ``float=False``
+    returns the bare table for ``\\input`` (a ``threeparttable`` holding the tabular and its notes, so the notes
+    travel with it). ``siunitx=True`` aligns numeric columns on the decimal point with ``S`` columns.
+
+    Notes are set below the tabular in a ``threeparttable`` ``tablenotes`` block whose width is the tabular's
+    own width, so a long note wraps instead of widening the table. ``notes_width`` (e.g. ``"10cm"``) instead puts
+    each note in a ``p{...}`` row of that width inside the tabular (no threeparttable). ``stub_width`` (e.g.
+    ``"4cm"``) wraps long row labels in a ragged-right column of that width. ``font_size`` (``"small"``, ...) sets
+    the table's type size. Nothing is scaled unless asked: ``fit="resize"`` shrinks the table to the line width
+    when (and only when) it is wider, ``fit="tabularx"`` makes the table exactly ``\\linewidth`` wide with a
+    wrapping row-label column.
+
+    Preamble: ``\\usepackage{booktabs,array,threeparttable}`` (:data:`PACKAGES`), plus ``siunitx``, ``graphicx``
+    (``fit="resize"``) or ``tabularx`` (``fit="tabularx"``) when used; :func:`document` adds them.
     """
     _check_options(placement, font_size, notes_width)
+    _check_width("stub_width", stub_width)
+    if fit not in (None, "resize", "tabularx"):
+        raise ValueError(f"fit must be None, 'resize' or 'tabularx', got {fit!r}")
     ncol = layout.n_columns
-    if siunitx:
-        spec = "l" + "".join(_table_format(layout, j) for j in range(ncol - 1))
+    if fit == "tabularx":  # the row-label column takes the width left over (stub_width does not apply)
+        stub = _STUB_WRAP[:-1] + "X"
     else:
-        spec = "l" + "c" * (ncol - 1)
-    out: list[str] = []
-    if float:
-        out.append(rf"\begin{{table}}[{placement}]")
-        out.append(r"\centering")
-        if font_size:
-            out.append("\\" + font_size)
-        if caption:
-            out.append(rf"\caption{{{escape(caption)}}}")
-        if label:
-            out.append(rf"\label{{{label_key(label)}}}")
-    out.append(rf"\begin{{tabular}}{{{spec}}}")
-    out.append(r"\toprule")
+        stub = f"{_STUB_WRAP}{{{stub_width}}}" if stub_width else "l"
+    if siunitx:
+        spec = stub + "".join(_table_format(layout, j) for j in range(ncol - 1))
+    else:
+        spec = stub + "c" * (ncol - 1)
+    body: list[str] = []
+    if fit == "tabularx":
+        body.append(rf"\begin{{tabularx}}{{\linewidth}}{{{spec}}}")
+    else:
+        body.append(rf"\begin{{tabular}}{{{spec}}}")
+    body.append(r"\toprule")
     for row in layout.header:
-        out.append(_latex_row(row, siunitx, header=True))
+        body.append(_latex_row(row, siunitx, header=True))
         rules, col = [], 1
         for cell in row:
             if cell.span > 1 and cell.text:
                 rules.append(rf"\cmidrule(lr){{{col}-{col + cell.span - 1}}}")
             col += cell.span
         if rules:
-            out.append(" ".join(rules))
+            body.append(" ".join(rules))
     for section in layout.sections:
-        out.append(r"\midrule")
+        body.append(r"\midrule")
         if section.title:
-            out.append(rf"\multicolumn{{{ncol}}}{{l}}{{\textit{{{escape(section.title)}}}}} \\")
+            body.append(rf"\multicolumn{{{ncol}}}{{l}}{{\textit{{{escape(section.title)}}}}} \\")
         for row in section.rows:
-            out.append(_latex_row(row, siunitx))
-    out.append(r"\bottomrule")
-    note_col = f"p{{{notes_width}}}" if notes_width else "l"
-    for note in layout.notes:
-        out.append(rf"\multicolumn{{{ncol}}}{{{note_col}}}{{\footnotesize {escape(note)}}} \\")
-    out.append(r"\end{tabular}")
+            body.append(_latex_row(row, siunitx))
+    body.append(r"\bottomrule")
+    if notes_width:
+        for note in layout.notes:
+            body.append(rf"\multicolumn{{{ncol}}}{{p{{{notes_width}}}}}{{\footnotesize {escape(note)}}} \\")
+    body.append(r"\end{tabularx}" if fit == "tabularx" else r"\end{tabular}")
+    notes = [] if notes_width else list(layout.notes)
+    tpt = bool(notes) or (float and bool(caption))
+    out: list[str] = []
+    if float:
+        out += [rf"\begin{{table}}[{placement}]", r"\centering"]
+    if font_size:
+        out.append("{\\" + font_size if not float else "\\" + font_size)
+    head = []
+    if float and caption:
+        head.append(rf"\caption{{{escape(caption)}}}")
+    if float and label:
+        head.append(rf"\label{{{label_key(label)}}}")
+    if fit == "resize":  # the caption is not scaled: it comes before the box
+        out += head
+        if not float:
+            out.append(r"\noindent")  # exactly \linewidth wide: no paragraph indent before it
+        out.append(r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%")
+    if tpt:
+        out.append(r"\begin{threeparttable}")
+    if fit != "resize":  # inside the threeparttable the caption is set to the table's width
+        out += head
+    out += body
+    if notes:
+        out += [r"\begin{tablenotes}[flushleft]", r"\footnotesize\raggedright"]
+        out += [rf"\item[] {escape(note)}" for note in notes]
+        out.append(r"\end{tablenotes}")
+    if tpt:
+        out.append(r"\end{threeparttable}")
+    if fit == "resize":
+        out.append("}")
+    if font_size and not float:
+        out.append("}")
     if float:
         out.append(r"\end{table}")
     return "\n".join(out) + "\n"
+
+
+def latex_packages(*, siunitx: bool = False, fit: str | None = None) -> tuple[str, ...]:
+    """The ``\\usepackage`` names a table rendered with these options needs."""
+    return PACKAGES + (("siunitx",) if siunitx else ()) + ((FIT_PACKAGES[fit],) if fit else ())
+
+
+#: Approximate glyph widths of Computer Modern at 10pt (pt): what :func:`estimated_width` sums.
+_GLYPH = {"narrow": 2.8, "digit": 5.0, "lower": 4.9, "upper": 7.2, "space": 3.3}
+#: Width of each type size's glyphs relative to 10pt (measured with pdflatex: cmr7 and cmr8 are wider designs).
+_SIZE_PT = {"tiny": 6.6, "scriptsize": 8.0, "footnotesize": 8.7, "small": 9.3, "normalsize": 10, "large": 12}
+
+
+def _text_width(text: str, pt: float) -> float:
+    w = 0.0
+    for ch in text:
+        if ch in "il.,;:'!|()[]" or ch == " ":
+            w += _GLYPH["narrow"]
+        elif ch.isdigit() or ch in "-+*":
+            w += _GLYPH["digit"]
+        elif ch == " ":
+            w += _GLYPH["space"]
+        elif ch.isupper() or ch in "mwMW%&×—":
+            w += _GLYPH["upper"]
+        else:
+            w += _GLYPH["lower"]
+    return w * pt / 10
+
+
+def estimated_width(layout: Layout, *, font_size: str | None = None, stub_width_pt: float | None = None) -> float:
+    """Rough natural width (pt) of the tabular of ``layout`` (notes excluded: they wrap) in a 10pt document.
+
+    Used to choose a type size and a wrapped row-label column so that generated tables fit the page; the
+    pdflatex compile test (no ``Overfull \\hbox``) is what guarantees it.
+    """
+    pt = _SIZE_PT.get(font_size or "normalsize", 10)
+    pad = 12.0  # 2 \tabcolsep
+    n = layout.n_columns
+    widths = [0.0] * n
+    for row in layout.all_rows():
+        col = 0
+        for cell in row:
+            if cell.span == 1 and col < n:
+                widths[col] = max(widths[col], _text_width(cell.text, pt) + 0.7 * _text_width(cell.sup, pt))
+            col += cell.span
+    if stub_width_pt is not None:
+        widths[0] = stub_width_pt
+    for row in layout.all_rows():  # a spanning header wider than its columns widens them
+        col = 0
+        for cell in row:
+            if cell.span > 1 and col + cell.span <= n:
+                need = _text_width(cell.text, pt) - sum(widths[col:col + cell.span]) - pad * (cell.span - 1)
+                if need > 0:
+                    for j in range(col, col + cell.span):
+                        widths[j] += need / cell.span
+            col += cell.span
+    for s in layout.sections:  # panel titles span the table
+        if s.title:
+            widths[0] = max(widths[0], _text_width(s.title, pt) - sum(widths[1:]))
+    return sum(widths) + pad * n
+
+
+def fitting_options(layout: Layout, *, line_width_pt: float = 345.0) -> dict[str, str]:
+    """``font_size``/``stub_width`` that make ``layout`` fit ``line_width_pt`` (345pt: a 10pt ``article``): at each
+    type size from normal down to ``scriptsize``, first as it is, then with row labels wrapped at about 16
+    characters; ``fit="resize"`` only if nothing else fits. ``{}`` when the table fits as it is."""
+    limit = 0.95 * line_width_pt
+    longest = max((len(r[0].text) for r in layout.all_rows() if r and r[0].span == 1), default=0)
+    opts: dict[str, str] = {}
+    for size in (None, "small", "footnotesize", "scriptsize"):
+        pt = _SIZE_PT.get(size or "normalsize", 10)
+        opts = {"font_size": size} if size else {}
+        if estimated_width(layout, font_size=size) <= limit:
+            return opts
+        if longest > 16:
+            stub_pt = round(_text_width("x" * 16, pt))
+            if estimated_width(layout, font_size=size, stub_width_pt=stub_pt) <= limit:
+                return {**opts, "stub_width": f"{stub_pt}pt"}
+    return {**opts, "fit": "resize"}
 
 
 _SIZES = ("tiny", "scriptsize", "footnotesize", "small", "normalsize", "large", "Large", "LARGE", "huge", "Huge")
@@ -224,8 +354,12 @@ def _check_options(placement: str, font_size: str | None, notes_width: str | Non
         raise ValueError(f"placement must be letters of 'htbpH!', got {placement!r}")
     if font_size is not None and font_size not in _SIZES:
         raise ValueError(f"font_size must be one of {', '.join(_SIZES)}, got {font_size!r}")
-    if notes_width is not None and not _WIDTH.fullmatch(notes_width):
-        raise ValueError(rf"notes_width must be a length such as '10cm' or r'0.9\linewidth', got {notes_width!r}")
+    _check_width("notes_width", notes_width)
+
+
+def _check_width(name: str, value: str | None) -> None:
+    if value is not None and not _WIDTH.fullmatch(value):
+        raise ValueError(rf"{name} must be a length such as '10cm' or r'0.9\linewidth', got {value!r}")
 
 
 def _latex_row(row: tuple[Cell, ...], siunitx: bool, header: bool = False) -> str:
@@ -243,7 +377,9 @@ def _latex_row(row: tuple[Cell, ...], siunitx: bool, header: bool = False) -> st
     return " & ".join(parts) + r" \\"
 
 
-def document(body: str, *, packages: tuple[str, ...] = ("booktabs",)) -> str:
-    """A minimal compilable document around ``body`` (used by tests and by ``save(..., formats=("pdf",))``)."""
-    pre = "\n".join(rf"\usepackage{{{p}}}" for p in packages)
+def document(body: str, *, packages: tuple[str, ...] = (), preamble: str = "") -> str:
+    """A minimal compilable ``article`` around ``body``: :data:`PACKAGES` plus ``packages`` (e.g. ``("siunitx",)``)
+    and any ``preamble`` lines (e.g. a geometry)."""
+    names = list(dict.fromkeys(PACKAGES + tuple(packages)))
+    pre = "\n".join(rf"\usepackage{{{p}}}" for p in names) + ("\n" + preamble if preamble else "")
     return f"\\documentclass{{article}}\n{pre}\n\\begin{{document}}\n{body}\n\\end{{document}}\n"

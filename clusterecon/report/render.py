@@ -257,14 +257,26 @@ class Table:
 
     def to_latex(self, *, float: bool = True, siunitx: bool = False, caption: str | None = None,
                  label: str | None = None, placement: str = "htbp", font_size: str | None = None,
-                 notes_width: str | None = None) -> str:
-        """booktabs LaTeX: a ``table`` float (``float=True``) or a bare ``tabular`` to ``\\input``.
+                 notes_width: str | None = None, stub_width: str | None = None, fit: str | None = None) -> str:
+        """booktabs LaTeX: a ``table`` float (``float=True``) or a bare table to ``\\input``.
 
-        Needs ``\\usepackage{booktabs}`` (and ``siunitx`` with ``siunitx=True``). ``font_size``: e.g. ``"small"``
-        (float only); ``notes_width``: wrap notes at this width (see :func:`~clusterecon.report.latex.render_latex`).
+        Notes sit below the tabular at its width (``threeparttable``). Preamble:
+        ``\\usepackage{booktabs,array,threeparttable}`` (and ``siunitx`` with ``siunitx=True``). ``font_size``:
+        e.g. ``"small"``; ``stub_width``: wrap row labels at this width (``"4cm"``); ``fit``: ``"resize"`` (shrink
+        to the line width if wider, needs graphicx) or ``"tabularx"`` (full line width, needs tabularx), only on
+        request; ``notes_width``: notes as ``p{...}`` rows inside the tabular instead
+        (see :func:`~clusterecon.report.latex.render_latex`).
         """
         return render_latex(self.layout, float=float, siunitx=siunitx, caption=caption or self.caption,
-                            label=label, placement=placement, font_size=font_size, notes_width=notes_width)
+                            label=label, placement=placement, font_size=font_size, notes_width=notes_width,
+                            stub_width=stub_width, fit=fit)
+
+    def fitting_latex_options(self, line_width_pt: float = 345.0) -> dict[str, str]:
+        """Options for :meth:`to_latex` that make this table fit a line of ``line_width_pt`` (345pt: a 10pt
+        ``article``): wrapped row labels and a smaller type size, ``fit="resize"`` only as a last resort."""
+        from .latex import fitting_options
+
+        return fitting_options(self.layout, line_width_pt=line_width_pt)
 
     def to_markdown(self) -> str:
         return render_markdown(self.layout)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .labels import label_of, level_label
 from .render import Cell, Layout, Section, Table, cells, fmt_number, fmt_value, merge_spans
 
 #: Names estimators and peer libraries give the constant; all are shown as one row, last by default (as Stata).
@@ -92,9 +93,10 @@ def regression_table(
     keep: Sequence[str] | None = None,
     drop: Sequence[str] | None = None,
     stat: str | None = "se",
-    stars: Sequence[float] | None = (0.1, 0.05, 0.01),
+    stars: Sequence[float] | Mapping[float, str] | None = (0.1, 0.05, 0.01),
     digits: int = 3,
     model_names: Sequence[str] | None = None,
+    groups: Sequence[tuple[str, int]] | Mapping[str, int] | None = None,
     depvar: bool = True,
     stats: Sequence[str] | Mapping[str, str] | None = None,
     tests: Sequence[str] | Mapping[str, str] | None = None,
@@ -126,13 +128,17 @@ def regression_table(
         Term → display name. Terms renamed to the same name share a row (they must not both occur in one model).
     stat : {"se", "t", "p", "ci", None}
         What is printed under each coefficient.
-    stars : thresholds, optional
-        p-value cut-offs for one, two, three… stars; ``None`` or ``()`` for none. A legend is added to the notes.
+    stars : thresholds, or mapping threshold → symbol, optional
+        p-value cut-offs for one, two, three… stars; ``None`` or ``()`` for none; ``{0.1: "†", 0.05: "*", 0.01:
+        "**"}`` for your own symbols (esttab ``star()``). A legend is added to the notes.
         Stars use each result's own p-values (t(df_resid) or normal, as the estimator reports them).
     digits : int
         Decimals of coefficients and their statistics (and of R², log-likelihood).
     model_names : sequence of str, optional
         Column headings; default ``(1)``, ``(2)``, … (mapping keys when ``results`` is a mapping).
+    groups : sequence of (title, number of columns) or mapping title → number, optional
+        Column groups: a header row spanning adjacent columns (esttab ``mgroups()``), e.g. ``[("OLS", 2), ("FE",
+        2)]``; the spans must add up to the number of columns (``""`` leaves columns ungrouped).
     depvar : bool
         Show a header row with the (labelled) dependent variable of each column, merged across equal neighbours.
     stats : sequence of keys or mapping key → label, optional
@@ -165,7 +171,7 @@ def regression_table(
         raise TableError(f"{len(model_names)} model_names for {ncol} columns")
     if stat not in _STAT_WORDS and stat is not None:
         raise TableError(f"stat={stat!r}; choose 'se', 't', 'p', 'ci' or None")
-    thresholds = sorted(stars or (), reverse=True)
+    thresholds = _star_symbols(stars)
     labels = dict(getattr(labels, "labels", labels) or {})  # a SurveyPanel stands for its labels
     rename = dict(rename or {})
     model_names = [str(m) for m in model_names]
@@ -186,7 +192,7 @@ def regression_table(
                 stat_cells.append(s)
             rows.append(tuple(coef_cells))
             frame_rows[(title, key, "estimate")] = [c.text + c.sup for c in coef_cells[1:]]
-            if stat is not None:
+            if stat is not None and any(c.text for c in stat_cells[1:]):  # no blank row under a coefficient
                 rows.append(tuple(stat_cells))
                 frame_rows[(title, key, stat)] = [c.text for c in stat_cells[1:]]
         for j, res in enumerate(models):
@@ -213,7 +219,7 @@ def regression_table(
         bottom.append((Cell(lab),) + cells(vals, number=True, align=False))
         frame_rows[("", lab, "test")] = vals
     for key, lab in _stat_keys(first, stats).items():
-        vals = [fmt_value(r.glance().get(key) if r is not None else None, digits) for r in first]
+        vals = [fmt_value(_stat_value(r, key), digits) for r in first]
         bottom.append((Cell(lab),) + cells(vals, number=True, align=False))
         frame_rows[("", lab, "stat")] = vals
     if bottom:
@@ -225,12 +231,14 @@ def regression_table(
         if any(dv):
             header.append((Cell(),) + merge_spans(dv))
     header.append((Cell(),) + cells(model_names))
+    if groups:
+        header.insert(0, (Cell(),) + _group_cells(groups, ncol))
 
     all_notes = [notes] if isinstance(notes, str) else list(notes)
     if stat is not None:
         all_notes.append(_STAT_WORDS[stat].replace("95%", f"{level:.0%}"))
     if thresholds:
-        all_notes.append(", ".join(f"{'*' * (i + 1)} p<{t:g}" for i, t in enumerate(thresholds)) + ".")
+        all_notes.append(", ".join(f"{sym} p<{t:g}" for t, sym in thresholds) + ".")
     if variance_note:
         all_notes.extend(_variance_notes(first, model_names))
         for name, res in zip(model_names, first):
@@ -355,7 +363,7 @@ _FUNC = re.compile(r"^(?:np\.)?(?P<f>log|exp|sqrt|log1p)\((?P<arg>.+)\)$")
 def term_label(key: str, raw: Mapping[int, str] | None, labels: Mapping[str, str], rename: Mapping[str, str]) -> str:
     """Display label of a row: rename, then the codebook label of the term (part by part for compound terms)."""
     if key in rename.values() and key not in labels:
-        return key
+        return label_of(key, labels)  # a display name, or a column the codebook knows
     for name in [key, *(raw or {}).values()]:
         if name in labels:
             return labels[name]
@@ -365,14 +373,38 @@ def term_label(key: str, raw: Mapping[int, str] | None, labels: Mapping[str, str
         return " × ".join(term_label(p, None, labels, {}) for p in key.split(":"))
     m = _FACTOR.match(key)
     if m:
-        return f"{term_label(m['var'].strip(), None, labels, {})}: {m['level']}"
+        return level_label(m["var"].strip(), m["level"], labels)
     m = _FUNC.match(key)
     if m:
         return f"{m['f']}({term_label(m['arg'].strip(), None, labels, {})})"
-    return key
+    return label_of(key, labels)  # codebook and derived variables (ln_sales → "log(sales)")
 
 
-def _coef_cells(res: Any, name: str | None, stat: str | None, thresholds: Sequence[float], digits: int,
+def _group_cells(groups: Sequence[tuple[str, int]] | Mapping[str, int], ncol: int) -> tuple[Cell, ...]:
+    pairs = list(groups.items()) if isinstance(groups, Mapping) else [tuple(g) for g in groups]
+    if sum(int(n) for _, n in pairs) != ncol or any(int(n) < 1 for _, n in pairs):
+        raise TableError(f"groups {pairs} span {sum(int(n) for _, n in pairs)} columns; the table has {ncol}")
+    out: list[Cell] = []
+    for title, n in pairs:
+        out.append(Cell(str(title), span=int(n)) if int(n) > 1 else Cell(str(title)))
+    return tuple(out)
+
+
+def _star_symbols(stars: Sequence[float] | Mapping[float, str] | None) -> list[tuple[float, str]]:
+    """``[(threshold, symbol), ...]`` from the largest threshold down: ``(0.1, 0.05, 0.01)`` → ``*``, ``**``,
+    ``***``; a mapping gives its own symbols."""
+    if not stars:
+        return []
+    if isinstance(stars, Mapping):
+        pairs = sorted(((float(t), str(sym)) for t, sym in stars.items()), reverse=True)
+    else:
+        pairs = [(float(t), "*" * (i + 1)) for i, t in enumerate(sorted(stars, reverse=True))]
+    if any(not 0 < t < 1 for t, _ in pairs):
+        raise TableError(f"star thresholds must be p-values between 0 and 1; got {[t for t, _ in pairs]}")
+    return pairs
+
+
+def _coef_cells(res: Any, name: str | None, stat: str | None, thresholds: Sequence[tuple[float, str]], digits: int,
                 level: float) -> tuple[Cell, Cell]:
     if res is None or name is None:
         return Cell(), Cell()
@@ -382,8 +414,8 @@ def _coef_cells(res: Any, name: str | None, stat: str | None, thresholds: Sequen
         return Cell(), Cell()
     se = float(np.sqrt(res.vcov[i, i])) if res.vcov[i, i] >= 0 else float("nan")
     p = float(res.pvalues.iloc[i])
-    nstars = sum(p < t for t in thresholds) if np.isfinite(p) else 0
-    coef = Cell(fmt_number(b, digits), sup="*" * nstars, number=True)
+    passed = [sym for t, sym in thresholds if np.isfinite(p) and p < t]
+    coef = Cell(fmt_number(b, digits), sup=passed[-1] if passed else "", number=True)
     if stat is None or not np.isfinite(se):
         return coef, Cell()
     if stat == "se":
@@ -449,6 +481,14 @@ def _test_rows(models: Sequence[Any], tests: Sequence[str] | Mapping[str, str] |
         rows.append((label, ["" if t is None else f"{fmt_number(t.stat, digits)} [{t.pvalue:.3f}]"
                              if np.isfinite(t.stat) else "n/a" for t in found]))
     return rows
+
+
+def _stat_value(res: Any, key: str) -> Any:
+    if res is None:
+        return None
+    v = res.glance().get(key)
+    # a regression on one series (a cluster aggregate by year) has no firm dimension: no "Firms 1"
+    return None if key == "Firms" and v == 1 else v
 
 
 def stat_label(key: str) -> str:

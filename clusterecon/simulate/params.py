@@ -375,7 +375,8 @@ class Truth:
 
     def summary(self) -> str:
         p = self.params
-        lines = [f"Simulated cluster {p.cluster} ({p.industry}, {p.technology} technology), seed {self.seed}"]
+        seed = self.seed["entropy"] if isinstance(self.seed, dict) and "entropy" in self.seed else self.seed
+        lines = [f"Simulated cluster {p.cluster} ({p.industry}, {p.technology} technology), seed {seed}"]
         lines.append("Phase start years: " + ", ".join(f"{k} {v}" for k, v in self.phase_years.items()))
         lines.append("Innovation: " + self.innovation_index)
         lines += [f"  {k} = {v:g}" for k, v in self.effects.items()]
