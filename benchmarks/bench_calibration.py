@@ -121,7 +121,7 @@ def main() -> None:
             '"""Coverage of the phase-dating intervals measured by the calibration suite (written by\n'
             '``benchmarks/bench_calibration.py --coverage``; quoted next to each interval in the phase verdict)."""\n\n'
             f'RUN_DATE = "{dt.date.today().isoformat()}"\n'
-            f"COVERAGE: dict[str, float] = {{{', '.join(f'{k!r}: {v:.3f}' for k, v in cov.items())}}}\n",
+            "COVERAGE: dict[str, float] = {\n" + "".join(f"    {k!r}: {v:.3f},\n" for k, v in cov.items()) + "}\n",
             encoding="utf-8")
 
 
