@@ -102,7 +102,8 @@ def test_innovation_events_are_counted_in_firms():
         sep += [{"firm_id": f"f{i}", "year": y, "manager_schooling_years": s,
                  "own_brand": bool(i < 6 and y >= 1992 + i % 3)} for y in range(1990, 2002)]
     r = education_innovation(_panel(sep, "rounds"), split_year=1995, detail=False)
-    assert r.status == "inconclusive" and "schooling dropped" in r.verdict, r.verdict
+    # (which degenerate path the estimator takes — schooling dropped, or a singular variance — is its business)
+    assert r.status == "inconclusive" and r.verdict.startswith("Inconclusive: degenerate fit"), r.verdict
 
 
 def test_generation_control_is_the_current_managers():
