@@ -16,6 +16,7 @@ imbalance).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -234,6 +235,8 @@ def group_name(g: Any, by: str) -> str:
         return {"is_spinoff": ("Not spin-off", "Spin-off")}.get(by, ("No", "Yes"))[int(g)]
     if isinstance(g, (float, np.floating)) and float(g).is_integer():
         return str(int(g))
+    if isinstance(g, str) and re.fullmatch(r"[a-z0-9]+(?:_[a-z0-9]+)+", g):  # a code: worker_same_industry
+        return g.replace("_", " ")
     return str(g)
 
 
