@@ -79,9 +79,9 @@ def test_python_blocks_run(page, tmp_path, monkeypatch):
 
 def test_docs_cite_only_files_in_the_repository():
     """A path the docs name under data/, analyses/, docs/ or tests/ exists in the repository."""
-    cited = re.compile(r"`((?:data|analyses|docs|tests|benchmarks)/[A-Za-z0-9_./-]+\.[a-z]+)`")
+    cited = re.compile(r"`((?:data|analyses|docs|tests|benchmarks|clusterecon)/[A-Za-z0-9_./-]+\.[a-z]+)`")
     missing = []
-    for page in [*PAGES, ROOT / "analyses" / "README.md"]:
+    for page in [*PAGES, ROOT / "analyses" / "README.md", *sorted((ROOT / "data").glob("**/README.md"))]:
         for m in cited.finditer(page.read_text(encoding="utf-8")):
             if "*" not in m[1] and not (ROOT / m[1]).exists():
                 missing.append(f"{page.name}: {m[1]}")
