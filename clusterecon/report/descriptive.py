@@ -314,7 +314,7 @@ def balance_table(
     obs = (Cell("Observations"), Cell(f"{n0:,}", number=True, align=False), Cell(),
            Cell(f"{n1:,}", number=True, align=False)) + (Cell(),) * 5
     if strata:
-        notes.append(f"Difference from OLS with {lab.get(strata, strata)} fixed effects.")
+        notes.append(f"Difference from OLS with {label_of(strata, lab) if lab else strata} fixed effects.")
     var_word = (f"cluster-robust by {cluster}" if cluster else
                 "classical" if vcov == "classical" else f"heteroskedasticity-robust ({vcov})")
     notes.append(f"Standard errors {var_word}. Normalized difference: (T − C) / sqrt((SD_T² + SD_C²) / 2).")
