@@ -157,3 +157,35 @@ def test_control_characters_from_the_data_do_not_reach_the_terminal(monkeypatch,
     monkeypatch.setattr(codebook, "run", show)
     assert main(["codebook"]) == 0
     assert capsys.readouterr().out == "firm a\\x1b[2J\\x1b]0;pwned\\x07b\tok\n"
+
+
+# ---------------------------------------------------------------------------------------------------- TOML files
+@pytest.mark.parametrize("defect, needle", [
+    ("deep", "nested too deeply"),
+    ("latin1", "UTF-8"),
+    ("folder", "folder"),
+    ("huge", "is it the right file?"),
+])
+@pytest.mark.parametrize("command", ["mapping", "replicate", "evaluate"])
+def test_unreadable_mapping_spec_or_design_file_is_one_clear_message(tmp_path, capsys, defect, needle, command):
+    """A mapping, spec or design file nested 5000 deep (Python's recursion limit), not UTF-8, a folder, or of
+    many megabytes: one line naming the file, exit code 2, never "this looks like a bug"."""
+    from clusterecon.io.mapping import MAX_TOML_BYTES
+
+    p = tmp_path / "f.toml"
+    if defect == "deep":
+        p.write_text("title = " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    elif defect == "latin1":
+        p.write_bytes('title = "Société"\n'.encode("latin-1"))
+    elif defect == "folder":
+        p.mkdir()
+    else:
+        p.write_text("# padding\n" * (MAX_TOML_BYTES // 10 + 1), encoding="utf-8")
+    (tmp_path / "s.csv").write_text("firm_id,year\na,2000\n", encoding="utf-8")
+    args = (["validate", str(tmp_path / "s.csv"), "--mapping", str(p)] if command == "mapping"
+            else [command, str(p)])
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    if command == "mapping" and defect == "folder":
+        needle = "is a directory"
+    assert needle in err and str(p) in err and "bug" not in err and "Traceback" not in err

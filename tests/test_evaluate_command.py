@@ -108,3 +108,16 @@ def test_hostile_labels_are_escaped(trial_dir, tmp_path, capsys):
     assert "<b>log</b>" not in html
     tex = (out / "tables" / "itt_ancova.tex").read_text()
     assert "sales\\_\\$ \\%" in tex
+
+
+def test_evaluate_out_folder_is_checked_before_the_analysis(trial_dir, tmp_path, capsys):
+    """evaluate wrote straight into --out (stale files stayed, any folder's report.html was overwritten); it now
+    shares analyse's swap: a foreign folder needs --force, the folder holding the design and survey never."""
+    d, paths, _ = trial_dir
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "report.html").write_text("my work", encoding="utf-8")
+    assert main(["evaluate", str(paths["design"]), "--out", str(thesis), "-q"]) == 2
+    assert "--force" in capsys.readouterr().err and (thesis / "report.html").read_text() == "my work"
+    assert main(["evaluate", str(paths["design"]), "--out", str(d), "--force", "-q"]) == 2
+    assert "holds the input file" in capsys.readouterr().err and paths["design"].exists()

@@ -150,3 +150,29 @@ def test_heckman_ml_standard_errors_are_those_of_the_exact_hessian(mroz):
     np.testing.assert_allclose(r.std_errors.to_numpy()[:k], se_ref, rtol=1e-6)
     for name, v in ref["std_errors"].items():
         assert r.std_errors[name] == pytest.approx(v, abs=2e-7), name
+
+
+def test_sampling_weights_equal_expanded_rows_clustered_by_row(mroz):
+    """Stata ``heckman ... [pw=w]``: Σ wᵢℓᵢ with the robust variance on the N sampled rows. Identity: with integer
+    weights, the fit equals the data with row i repeated wᵢ times clustered by the original row (G = N, the same
+    N/(N−1) factor); the LR test of ρ = 0 gives way to the Wald test of atanh ρ = 0; zero weights are counted."""
+    ref = REFS["heckman_ml_mroz"]
+    rng = np.random.default_rng(2)
+    df = mroz.assign(w=rng.integers(1, 4, len(mroz)).astype(float))
+    fw = heckman(df, ref["formula"], select=ref["select"], weights="w")
+    rep = df.loc[df.index.repeat(df["w"].astype(int))].reset_index()
+    fr = heckman(rep, ref["formula"], select=ref["select"], vcov="cluster", cluster="firm")
+    assert fw.variance.kind == "robust" and fw.nobs == len(df) and "sampling weights w" in fw.estimator
+    np.testing.assert_allclose(fw.coef, fr.coef, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(fw.std_errors, fr.std_errors, rtol=1e-5)
+    assert fw.loglik == pytest.approx(fr.loglik, rel=1e-10)
+    assert "lr_rho" not in fw.tests
+    z = fw.params["/athrho"] / fw.std_errors["/athrho"]
+    assert fw.tests["wald_rho"].stat == pytest.approx(z**2)
+    zero = heckman(df.assign(w=np.where(np.arange(len(df)) < 5, 0.0, df.w)), ref["formula"], select=ref["select"],
+                   weights="w")
+    assert zero.nobs == len(df) - 5 and any(o.reason == "zero sampling weight (w)" and o.n == 5 for o in zero.omitted)
+    with pytest.raises(SpecificationError, match="method='ml'"):
+        heckman(df, ref["formula"], select=ref["select"], weights="w", method="twostep")
+    with pytest.raises(SpecificationError, match="robust or cluster"):
+        heckman(df, ref["formula"], select=ref["select"], weights="w", vcov="oim")

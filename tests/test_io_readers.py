@@ -311,3 +311,23 @@ def test_spss_missing_ranges_are_honoured_with_their_reason(tmp_path):
     assert list(zip(r["source_row"], r["code"], r["reason"])) == [
         (2, "9999", "refused"), (3, "9998", "declared missing in the file (range 9990 to 9999)")]
     assert {e.rows for e in res.provenance if e.step == "missing_code"} == {(2,), (3,)}
+
+
+@pytest.mark.parametrize("ext", ["dta", "sav"])
+def test_id_value_labels_that_would_merge_firms_are_not_applied(tmp_path, ext):
+    """Two firm codes labelled "Acme" (or a label that is another code's number) used to become one firm with no
+    trace; the codes are used as the ids then, with a warning and a provenance entry. Unique labels stay names."""
+    from clusterecon.load import load_survey
+
+    df = pd.DataFrame({"firm_id": [1.0, 2.0, 3.0, 4.0], "year": [2000.0, 2001, 2000, 2000], "sales": [1.0, 2, 3, 4]})
+    p = tmp_path / f"s.{ext}"
+    writer = pyreadstat.write_dta if ext == "dta" else pyreadstat.write_sav
+    writer(df, p, variable_value_labels={"firm_id": {1.0: "Acme", 2.0: "Acme", 3.0: "4"}})
+    res = load_survey(p, today_year=2026)
+    assert res.panel.firms.index.tolist() == ["1", "2", "3", "4"]
+    (w,) = res.report.by_rule("id_labels_not_unique")
+    assert w.severity == "warning" and w.rows == (1, 2, 3, 4) and set(w.values) == {"'Acme' ← 1, 2", "'4' ← 3, 4"}
+    assert [e.rows for e in res.provenance if e.step == "read" and "value labels" in e.action] == [(1, 2, 3, 4)]
+    writer(df, p, variable_value_labels={"firm_id": {1.0: "Acme", 2.0: "Best", 3.0: "Coop", 4.0: "Dyn"}})
+    res = load_survey(p, today_year=2026)
+    assert res.panel.firms.index.tolist() == ["Acme", "Best", "Coop", "Dyn"] and not res.report.problems

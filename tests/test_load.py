@@ -6,6 +6,7 @@ import json
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyreadstat
 import pytest
@@ -181,3 +182,14 @@ def test_wide_recall_with_blank_or_text_survey_year_is_an_error_with_rows(tmp_pa
     (e,) = res.report.by_rule("survey_year_invalid")
     assert e.severity == "error" and e.rows == (2, 3) and e.column == "iy" and set(e.values) == {"(blank)", "unknown"}
     assert res.panel is None
+
+
+def test_numeric_ids_keep_their_text_when_another_id_has_a_fraction():
+    """Whole-number ids stored as doubles read as "12"; one id with a fraction used to turn every id into "12.0",
+    so the same firm no longer matched its id in a firm table or another round."""
+    from clusterecon.io.casting import id_strings
+
+    assert id_strings(pd.Series([12.0, np.nan, 2.5, 123456789012.0])).tolist() == ["12", pd.NA, "2.5", "123456789012"]
+    res = load_survey(pd.DataFrame({"firm_id": [12.0, 2.5], "year": [2000, 2000], "sales": [1.0, 2.0]}),
+                      today_year=2026)
+    assert res.panel.firms.index.tolist() == ["12", "2.5"]

@@ -165,6 +165,24 @@ def test_bad_expression_names_the_derived_column(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("data, message", [
+    ('[data.rename]\nsales = "year"', "[data.rename]: the renamed data would have two columns called 'year'"),
+    ('filter = "sales > 1e12"', "[data] filter 'sales > 1e12' keeps none of the"),
+])
+def test_rename_clash_and_empty_filter_are_spec_errors(tmp_path, capsys, data, message):
+    """Renaming onto an existing column gave pandas' "all keys need to be the same shape"; a filter that keeps no
+    row was reported as "no observations left after dropping missing values"."""
+    (tmp_path / "d.csv").write_text("firm_id,year,sales,employees\na,2000,1.5,3\nb,2000,2.5,4\nc,2000,3.5,6\n",
+                                    encoding="utf-8")
+    spec = tmp_path / "s.toml"
+    spec.write_text('[data]\nfile = "d.csv"\nindex = ["firm_id", "year"]\n' + data + "\n"
+                    + '[[model]]\nname = "a"\nestimator = "pooled_ols"\nformula = "sales ~ employees"\n',
+                    encoding="utf-8")
+    assert main(["replicate", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "bug" not in err
+
+
 # ---------------------------------------------------------------------------------------------------- expressions
 @pytest.fixture
 def small():

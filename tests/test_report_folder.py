@@ -82,6 +82,24 @@ def test_analyse_refuses_a_foreign_folder_before_the_analysis(tmp_path, capsys):
     assert (out / "chapter1.tex").read_text() == "my work"
 
 
+@pytest.mark.parametrize("earlier_report", [False, True])
+def test_a_folder_holding_the_survey_or_mapping_is_refused_even_with_force(tmp_path, capsys, earlier_report):
+    """--out data --force (or an earlier report folder the survey was saved into) would delete the input files."""
+    data = tmp_path / "data"
+    (data / "raw").mkdir(parents=True)
+    if earlier_report:
+        (data / MARKER).write_text("{}", encoding="utf-8")
+    survey = data / "raw" / "s.csv"
+    survey.write_text("firm_id,year,sales\na,2000,1\n", encoding="utf-8")
+    (tmp_path / "m.toml").write_text('[source]\nfile = "data/raw/s.csv"\n', encoding="utf-8")
+    with pytest.raises(ReportFolderError, match=r"holds the input file .*s\.csv; replacing the folder would delete"):
+        check_out_folder(data, force=True, inputs=[survey])
+    for args in ([str(survey)], ["--mapping", str(tmp_path / "m.toml")]):  # the file named in the mapping too
+        assert main(["analyse", *args, "--out", str(data), "--force", "--quiet"]) == 2
+        assert "holds the input file" in capsys.readouterr().err
+        assert survey.read_text(encoding="utf-8").startswith("firm_id")
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -152,3 +152,30 @@ def test_survey_panel_input_and_firm_clusters():
     assert np.allclose(a.coef, b.coef, rtol=1e-8)
     assert b.variance.kind == "cluster" and b.variance.n_clusters == (500,) and b.n_entities == 500
     assert "cluster-robust by firm_id (G=500)" in b.summary()
+
+
+def test_sampling_weights_equal_expanded_rows_clustered_by_row(mroz):
+    """Stata ``tobit ... [pw=w]``: Σ wᵢℓᵢ with the robust variance on the N sampled rows. Identity: with integer
+    weights the fit equals the data with row i repeated wᵢ times, clustered by the original row (G = N clusters,
+    the same G/(G−1) = N/(N−1) factor), to rounding; zero weights are omitted and counted."""
+    rng = np.random.default_rng(0)
+    df = mroz.assign(w=rng.integers(1, 4, len(mroz)).astype(float))
+    fw = tobit(df, REF["formula"], weights="w")
+    rep = df.loc[df.index.repeat(df["w"].astype(int))].reset_index()
+    fr = tobit(rep, REF["formula"], vcov="cluster", cluster="firm")
+    assert fw.variance.kind == "robust" and fw.nobs == len(df) and "sampling weights w" in fw.estimator
+    np.testing.assert_allclose(fw.coef, fr.coef, rtol=1e-8)
+    np.testing.assert_allclose(fw.std_errors, fr.std_errors, rtol=1e-7)
+    assert fw.loglik == pytest.approx(fr.loglik, rel=1e-10)
+    assert fw.rsquared["pseudo"] == pytest.approx(fr.rsquared["pseudo"], rel=1e-8)
+    assert "lr" not in fw.tests and "wald" in fw.tests  # Stata: no LR test with pweights
+    # unit weights reproduce the unweighted robust fit; scaling the weights changes nothing
+    np.testing.assert_allclose(tobit(df.assign(w=1.0), REF["formula"], weights="w").vcov,
+                               tobit(df, REF["formula"], vcov="robust").vcov, rtol=1e-7)
+    np.testing.assert_allclose(tobit(df.assign(w=df.w * 7.5), REF["formula"], weights="w").vcov, fw.vcov, rtol=1e-7)
+    zero = tobit(df.assign(w=np.where(np.arange(len(df)) < 5, 0.0, df.w)), REF["formula"], weights="w")
+    assert zero.nobs == len(df) - 5 and any(o.reason == "zero sampling weight (w)" and o.n == 5 for o in zero.omitted)
+    with pytest.raises(SpecificationError, match="weights_type='aweight' is not available for tobit"):
+        tobit(df, REF["formula"], weights="w", weights_type="aweight")
+    with pytest.raises(SpecificationError, match="robust or cluster"):
+        tobit(df, REF["formula"], weights="w", vcov="oim")

@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..report.folder import check_out_folder
 
-    check_out_folder(args.out, force=args.force)  # before the slow work
+    check_out_folder(args.out, force=args.force, inputs=(args.file, args.mapping))  # before the slow work
     source, mapping, sim = input_source(args, progress)
     path = None if sim is not None else source
     what = sim.design.source if sim is not None else ""
@@ -121,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         what = " — ".join(x for x in (res.mapping.name, str(path or "")) if x)
     validation, provenance = res.report, res.provenance
+    firms = getattr(res.mapping, "firms", None)
+    inputs = (args.file, args.mapping, getattr(res.mapping, "source_file", None), getattr(firms, "file", None))
+    check_out_folder(args.out, force=args.force, inputs=inputs)  # the files the mapping named
     result = analyse(panel, progress=lambda s: progress(f"hypothesis: {s}"))
     out = Path(args.out)
     paths = write_report(result, out, panel=panel, validation=validation, provenance=provenance,

@@ -17,7 +17,10 @@ from pathlib import Path
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("design", metavar="DESIGN.toml", help="evaluation design file (TOML)")
     parser.add_argument("--out", "-o", metavar="DIR", default="clusterecon-evaluation",
-                        help="report folder (default ./clusterecon-evaluation)")
+                        help="report folder (default ./clusterecon-evaluation); written whole and swapped in at "
+                        "the end, replacing an earlier clusterecon report there")
+    parser.add_argument("--force", action="store_true",
+                        help="replace --out even if it holds files clusterecon did not write")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
     from .validate import add_outside_paths_argument
 
@@ -35,9 +38,13 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"[{time.perf_counter() - t0:5.1f}s] {step}", file=sys.stderr, flush=True)
 
+    from ..report.folder import check_out_folder
+
     spec = load_design_file(args.design, allow_outside_paths=args.allow_outside_paths)
+    inputs = (args.design, getattr(spec, "data_file", None), getattr(spec, "mapping", None))
+    check_out_folder(args.out, force=args.force, inputs=inputs)  # before the slow work
     res = run_evaluation(spec, progress=progress)
-    paths = write_evaluation_report(res, Path(args.out), progress=progress)
+    paths = write_evaluation_report(res, Path(args.out), progress=progress, force=args.force)
     print(summary_text(res, paths, time.perf_counter() - t0))
     warn = res.validation is not None and not res.validation.clean
     return 1 if (paths.problems or warn) else 0

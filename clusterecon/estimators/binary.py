@@ -36,33 +36,15 @@ from scipy import stats
 
 from ..panel import SurveyPanel
 from .design import Design, as_panel_frame, build_design, panel_shape
-from .errors import ConvergenceError, SeparationError, SpecificationError
+from .errors import ConvergenceError, SeparationError
 from .index_model import fit_index_model, index_margins_spec, link_functions
 from .linear import cluster_columns, drop_collinear
-from .ml import maximize, ml_fit, ml_spec
+from .ml import maximize, ml_fit, ml_weighted_spec, sampling_weights
 from .predict import Predictor
 from .results import EstimationResult, Omitted, TestResult, build_result
 from .separation import check_binary, handle_separation, post_fit_separation
 
 __all__ = ["ConvergenceError", "SeparationError", "logit", "probit"]
-
-WEIGHT_TYPES = ("pweight",)
-
-
-def _weights(design: Design, weights: str | None, weights_type: str) -> np.ndarray | None:
-    if weights is None:
-        return None
-    if weights_type not in WEIGHT_TYPES:
-        raise SpecificationError(f"weights_type={weights_type!r} is not available for logit/probit: use 'pweight' "
-                                 "(sampling weights, Stata [pw=w]); analytic weights have no meaning for a binary "
-                                 "outcome")
-    w = design.extra[weights].to_numpy(dtype=float)
-    if (w < 0).any():
-        bad = np.flatnonzero(w < 0)[:5]
-        raise SpecificationError(f"sampling weights {weights!r} are negative in {int((w < 0).sum())} rows (e.g. "
-                                 f"firm-years {[design.index[i] for i in bad]}); weights must be >= 0")
-    return w
-
 
 def _weighted_fit(model: Any, w: np.ndarray, beta: np.ndarray, maxiter: int, link: str) -> tuple[np.ndarray,
                                                                                                   np.ndarray]:
@@ -96,17 +78,10 @@ def _sample(design: Design, w: np.ndarray | None, weights: str | None, separatio
 def _binary(data: SurveyPanel | pd.DataFrame, formula: str, link: str, *, vcov: str | None, cluster: Any,
             separation: str, maxiter: int, weights: str | None, weights_type: str, entity: str | None,
             time: str | None) -> EstimationResult:
-    notes: list[str] = []
-    if vcov is None and weights is not None:
-        vcov = "robust" if cluster is None else "cluster"
-        notes.append("Note: sampling weights imply the robust (linearised) variance, as Stata's pweights do.")
-    spec = ml_spec(vcov or "oim", cluster, estimator=link)
-    if weights is not None and spec.kind in ("oim", "opg"):
-        raise SpecificationError("sampling weights need a robust or cluster variance (the information matrix "
-                                 "treats the weights as frequencies); use vcov='robust' or 'cluster'")
+    spec, notes = ml_weighted_spec(vcov, cluster, weights=weights, weights_type=weights_type, estimator=link)
     df = as_panel_frame(data, entity=entity, time=time, cross_section=True)
     design = build_design(df, formula, extra=(*cluster_columns(df, spec.clusters), *([weights] if weights else [])))
-    s = _sample(design, _weights(design, weights, weights_type), weights, separation)
+    s = _sample(design, sampling_weights(design, weights), weights, separation)
     y, X, names, w = s["y"], s["X"], s["names"], s["w"]
     model, beta = fit_index_model(y, X, link, maxiter, names=names, separation=separation)
     if w is None:

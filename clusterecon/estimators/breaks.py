@@ -109,7 +109,16 @@ def _as_arrays(y, X) -> tuple[np.ndarray, np.ndarray]:
 
 
 def chow_test(y, X=None, break_at: int = 0) -> TestResult:
-    """Chow F test of a break before observation ``break_at`` (0-based: regime 2 starts there)."""
+    """Chow F test of a break before observation ``break_at`` (0-based: regime 2 starts there).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.r_[np.zeros(20), np.ones(20)] + np.random.default_rng(0).normal(scale=0.1, size=40)
+    >>> t = chow_test(y, break_at=20)
+    >>> t.df, bool(t.pvalue < 1e-6)
+    ((1, 38), True)
+    """
     y, X = _as_arrays(y, X)
     T, q = X.shape
     if not (q <= break_at <= T - q):
@@ -169,7 +178,16 @@ class BreakTest:
 
 
 def sup_f_test(y, X=None, trim: float = 0.15) -> BreakTest:
-    """Andrews (1993) sup-F test for one break at an unknown date; statistic on the Wald scale (q·F)."""
+    """Andrews (1993) sup-F test for one break at an unknown date; statistic on the Wald scale (q·F).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.r_[np.zeros(25), np.ones(15)] + np.random.default_rng(0).normal(scale=0.2, size=40)
+    >>> t = sup_f_test(y)
+    >>> t.break_at, bool(t.pvalue < 0.01)
+    (25, True)
+    """
     y, X = _as_arrays(y, X)
     T, q = X.shape
     lo, hi = max(int(np.floor(trim * T)), q), min(int(np.ceil((1 - trim) * T)), T - q)
@@ -230,6 +248,13 @@ def sequential_breaks(y, X=None, *, max_breaks: int = 3, trim: float = 0.15, alp
     (the largest gain from splitting one of the l+1 segments, scaled by the residual variance of the (l+1)-break
     fit, Wald scale) against the Bai–Perron (2003) critical value; stop at the first non-rejection.
     Segments are at least ``trim``·T long.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.r_[np.zeros(30), 2 * np.ones(30), np.zeros(30)] + np.random.default_rng(1).normal(size=90) * 0.3
+    >>> sequential_breaks(y, max_breaks=3).breaks
+    (30, 60)
     """
     y, X = _as_arrays(y, X)
     T, q = X.shape

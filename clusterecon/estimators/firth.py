@@ -38,6 +38,7 @@ from scipy.special import expit, log_expit
 
 from ..panel import SurveyPanel
 from .design import SpecificationError, build_design, panel_shape
+from .linear import independent_columns
 from .results import EstimationResult, TestResult, VarianceInfo
 
 
@@ -63,9 +64,23 @@ def _pll(y: np.ndarray, X: np.ndarray, beta: np.ndarray) -> tuple[float, np.ndar
 
 def firth_fit(y: np.ndarray, X: np.ndarray, *, fixed: dict[int, float] | None = None, start: np.ndarray | None = None,
               maxiter: int = 200, tol: float = 1e-10, maxstep: float = 5.0) -> FirthFit:
-    """Maximise the penalised log-likelihood, optionally with some coefficients fixed (``{index: value}``)."""
-    y = np.asarray(y, dtype=float)
+    """Maximise the penalised log-likelihood, optionally with some coefficients fixed (``{index: value}``).
+
+    Fitted on unit-RMS columns (the Jeffreys-prior penalty is invariant to reparametrisation, so only the
+    constant Σ log s_j of the log-determinant changes, and it is added back): the Newton step cap and the
+    convergence test are then unit-free (a regressor in units of 1e4 never converged before)."""
     X = np.asarray(X, dtype=float)
+    s = np.sqrt((X * X).mean(0)) if len(X) else np.ones(X.shape[1])
+    s = np.where(np.isfinite(s) & (s > 0), s, 1.0)
+    fit = _firth_fit(np.asarray(y, dtype=float), X / s, fixed={j: v * s[j] for j, v in (fixed or {}).items()},
+                     start=None if start is None else np.asarray(start, dtype=float) * s, maxiter=maxiter, tol=tol,
+                     maxstep=maxstep)
+    return FirthFit(fit.beta / s, fit.pll + float(np.log(s).sum()), fit.cov / np.outer(s, s), fit.converged,
+                    fit.iterations)
+
+
+def _firth_fit(y: np.ndarray, X: np.ndarray, *, fixed: dict[int, float], start: np.ndarray | None, maxiter: int,
+               tol: float, maxstep: float) -> FirthFit:
     k = X.shape[1]
     fixed = fixed or {}
     free = np.array([j for j in range(k) if j not in fixed], dtype=int)
@@ -114,14 +129,14 @@ def profile_interval(y: np.ndarray, X: np.ndarray, fit: FirthFit, j: int, level:
     """Profile penalised-likelihood confidence interval of beta_j."""
     crit = float(stats.chi2.ppf(level, 1))
     b = fit.beta[j]
-    se = float(np.sqrt(max(fit.cov[j, j], 1e-12)))
+    se = float(np.sqrt(fit.cov[j, j])) if fit.cov[j, j] > 0 else 1e-6
 
     def g(v: float) -> float:
         return profile_test(y, X, fit, j, v) - crit
 
     out = []
     for sign in (-1.0, 1.0):
-        step = max(se, 0.1)
+        step = se  # in the coefficient's own units
         far = b + sign * step
         for _ in range(60):
             if g(far) > 0:
@@ -132,7 +147,7 @@ def profile_interval(y: np.ndarray, X: np.ndarray, fit: FirthFit, j: int, level:
             out.append(sign * np.inf)
             continue
         lo, hi = sorted((b, far))
-        out.append(float(optimize.brentq(g, lo, hi, xtol=1e-10)))
+        out.append(float(optimize.brentq(g, lo, hi, xtol=1e-10 * max(se, 1e-300), rtol=1e-12)))
     return out[0], out[1]
 
 
@@ -155,7 +170,7 @@ def firth_logit(data: SurveyPanel | pd.DataFrame, formula: str, *, level: float 
         raise SpecificationError(f"{design.depvar!r} does not vary ({int(y[0])} in every row): nothing to estimate")
     X = design.X
     names = list(design.names)
-    if np.linalg.matrix_rank(X) < X.shape[1]:
+    if len(independent_columns(X)) < X.shape[1]:  # unit-free rank test
         raise SpecificationError(f"the regressors of {formula!r} are collinear; drop one of {names}")
     fit = firth_fit(y, X)
     if not fit.converged:

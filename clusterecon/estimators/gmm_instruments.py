@@ -140,6 +140,14 @@ def gmm(vars: str | Sequence[str], lags: tuple[int, int | None] = (1, None), *, 
     ``gmm(L.n)`` in xtabond2 (an endogenous variable or the dependent variable), ``gmm("w", (1, None))`` a
     predetermined one. ``collapse``: one column per lag instead of one per period and lag (Roodman 2009b).
     ``split``: test the transformed- and level-equation parts separately (difference-in-Hansen).
+
+    Examples
+    --------
+    >>> g = gmm("n", (2, 4), collapse=True)
+    >>> g.lags, g.collapse, g.eq
+    ((2, 4), True, 'both')
+
+    Pass it to :func:`~clusterecon.estimators.arellano_bond` / ``blundell_bond`` as ``instruments=[g, ...]``.
     """
     a, b = lags
     if b is not None and b < a:
@@ -150,7 +158,14 @@ def gmm(vars: str | Sequence[str], lags: tuple[int, int | None] = (1, None), *, 
 def iv(*vars: str | Sequence[str], eq: str = "both", passthru: bool = False, mz: bool = False) -> IVStyle:
     """IV-style instruments, xtabond2 ``ivstyle(vars, equation(eq) [passthru] [mz])``: one column per variable,
     transformed like the regressors in the transformed equation (untransformed with ``passthru``), in levels in the
-    level equation. A missing value removes the row from the sample unless ``mz`` (missing → 0)."""
+    level equation. A missing value removes the row from the sample unless ``mz`` (missing → 0).
+
+    Examples
+    --------
+    >>> s = iv("k", "w", eq="diff")
+    >>> len(s.terms), s.eq, s.passthru
+    (2, 'diff', False)
+    """
     flat: list[str] = []
     for v in vars:
         flat.extend([v] if isinstance(v, str) else list(v))
@@ -432,7 +447,7 @@ def _gmm_level(b: _Builder, spec: GMMStyle, base: str, g: np.ndarray, times: np.
 def finish(b: _Builder, *, tol: float = 1e-10) -> InstrumentSet:
     """Drop instruments that are linear combinations of earlier ones (xtabond2 drops them too; the count it prints
     is the rank), and return the instrument set."""
-    from ._linear import independent_in_gram
+    from .linear import independent_in_gram
 
     Z = b.matrix()
     if Z.shape[1] == 0:

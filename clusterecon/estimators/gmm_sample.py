@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ._linear import independent_in_gram, warn_dropped
 from .design import SpecificationError
 from .gmm_instruments import (
     GMMStyle,
@@ -38,6 +37,7 @@ from .gmm_instruments import (
     term_name,
     transform_adjoint,
 )
+from .linear import independent_in_gram, warn_dropped
 from .results import Omitted
 
 __all__ = ["GMMProblem", "GMMSample", "build_sample", "parse_formula"]

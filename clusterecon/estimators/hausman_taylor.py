@@ -261,18 +261,26 @@ class _Fitted:
 def _tsls(W: np.ndarray, y: np.ndarray, A: np.ndarray, full: bool = False):
     """2SLS of y on W with instruments A from cross-products: Ŵ = A(A'A)⁺A'W, b = (Ŵ'W)⁻¹Ŵ'y.
 
-    The pseudo-inverse (on column-equilibrated A'A) tolerates redundant instruments, e.g. the constant among both
-    the firm means of x1 and z1. Returns b, residuals y − Wb and, with ``full``, Ŵ (deferred) and (Ŵ'Ŵ)⁻¹.
+    The pseudo-inverses (on column-equilibrated A'A and Ŵ'W) tolerate redundant instruments, e.g. the constant
+    among both the firm means of x1 and z1. Both sides are equilibrated because a pseudo-inverse's cut-off is
+    relative: regressors in units 1e-4 and 1e4 apart would otherwise lose the small one's direction (its
+    coefficient came out 0). Returns b, residuals y − Wb and, with ``full``, Ŵ (deferred) and (Ŵ'Ŵ)⁻¹.
     """
-    scale = np.sqrt((A * A).sum(0))
-    scale[scale == 0] = 1.0
+    scale = _col_norms(A)
     As = A / scale
     P = np.linalg.pinv(As.T @ As, hermitian=True)
-    AW, Ay = As.T @ W, As.T @ y
-    C = P @ AW  # first-stage coefficients on the scaled instruments
-    bread = np.linalg.pinv(AW.T @ C, hermitian=True)
-    b = bread @ (C.T @ Ay)
+    ws = _col_norms(W)
+    AW, Ay = As.T @ (W / ws), As.T @ y
+    C = P @ AW  # first-stage coefficients of the scaled regressors on the scaled instruments
+    bread = np.linalg.pinv(AW.T @ C, hermitian=True) / np.outer(ws, ws)
+    b = bread @ ((C * ws).T @ Ay)
     e = y - W @ b
     if full:
-        return b, e, _Fitted(As, C), bread
+        return b, e, _Fitted(As, C * ws), bread
     return b, e
+
+
+def _col_norms(M: np.ndarray) -> np.ndarray:
+    scale = np.sqrt((M * M).sum(0))
+    scale[scale == 0] = 1.0
+    return scale

@@ -40,7 +40,7 @@ import pandas as pd
 from ..panel import SurveyPanel
 from .design import Design, SpecificationError, build_design, panel_shape
 from .errors import ConvergenceError
-from .linear import cluster_columns
+from .linear import cluster_columns, independent_columns
 from .ml import maximize, ml_fit, ml_spec
 from .predict import Predictor
 from .results import EstimationResult, Omitted, build_result
@@ -296,7 +296,8 @@ def discrete_hazard(data: SurveyPanel | pd.DataFrame, formula: str, *, link: str
                                            "or simplify the duration terms.")
     params, H = fit.theta, fit.hessian
     se = np.sqrt(np.maximum(np.diag(np.linalg.inv(-H)), 0))
-    big = [n for n, b, e in zip(d.names, params, se) if abs(b) > 15 or e > 1e4]
+    rms = np.sqrt((d.X * d.X).mean(0))  # judged on the index scale b·rms(x): units do not make a coefficient big
+    big = [n for n, b, e, r in zip(d.names, params, se, rms) if abs(b) * r > 15 or e * r > 1e4]
     if big:
         raise ConvergenceError(f"coefficients of {big} diverge (|b| > 15 or huge SE): those regressors predict exit "
                                "(or survival) perfectly in some category; drop or merge them")
@@ -350,7 +351,7 @@ def _check_event(d: Design, f: str) -> None:
     if len(vals) < 2:
         raise SpecificationError(f"{d.depvar!r} is {int(d.y[0])} in every firm-period: no variation to estimate a "
                                  "hazard (no exits observed, or every row is an exit)")
-    if np.linalg.matrix_rank(d.X.T @ d.X, hermitian=True) < d.X.shape[1]:
+    if len(independent_columns(d.X)) < d.X.shape[1]:  # unit-free rank test
         raise SpecificationError(f"the regressors of {f!r} are collinear; drop one of {list(d.names)}")
 
 

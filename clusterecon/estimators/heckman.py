@@ -27,7 +27,7 @@ Stata [R] heckman, Methods and formulas.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -35,8 +35,9 @@ import pandas as pd
 from ..panel import SurveyPanel
 from .covariance import wald_zero
 from .design import SpecificationError, as_panel_frame, build_design, panel_shape, required_variables
+from .index_model import fit_index_model
 from .linear import cluster_columns
-from .ml import maximize, mills, ml_fit, ml_spec
+from .ml import maximize, mills, ml_fit, ml_weighted_spec, positive_weights
 from .predict import Predictor
 from .results import EstimationResult, Omitted, TestResult, VarianceInfo, build_result
 
@@ -57,8 +58,9 @@ class HeckmanResult(EstimationResult):
 
 
 def heckman(data: SurveyPanel | pd.DataFrame, formula: str, *, select: str, method: str = "ml",
-            vcov: str = "oim", cluster: str | Sequence[str] | None = None, maxiter: int = 100,
-            entity: str | None = None, time: str | None = None) -> EstimationResult:
+            vcov: str | None = None, cluster: str | Sequence[str] | None = None, maxiter: int = 100,
+            weights: str | None = None, weights_type: str = "pweight", entity: str | None = None,
+            time: str | None = None) -> EstimationResult:
     """Heckman selection model of ``formula`` with selection equation ``select``.
 
     Parameters
@@ -72,6 +74,9 @@ def heckman(data: SurveyPanel | pd.DataFrame, formula: str, *, select: str, meth
     method : ``"ml"`` (default, Stata ``heckman``) or ``"twostep"`` (Stata ``heckman, twostep``).
     vcov : ``"oim"`` (default), ``"opg"``, ``"robust"`` (= ``"hc1"``), ``"hc0"`` or ``"cluster"`` (ML only; the
         two-step uses the Heckman–Greene formula and refuses the others).
+    weights, weights_type : sampling weights (``"pweight"``, Stata ``heckman ... [pw=w]``; ML only): maximises
+        Σ wᵢℓᵢ with the robust variance (cluster if ``cluster`` is named); zero weights are omitted and counted;
+        the LR test of ρ = 0 becomes a Wald test of atanh ρ = 0, as Stata reports it.
 
     Returns
     -------
@@ -101,16 +106,23 @@ def heckman(data: SurveyPanel | pd.DataFrame, formula: str, *, select: str, meth
     """
     if method not in ("ml", "twostep"):
         raise SpecificationError(f"method={method!r}: use 'ml' or 'twostep'")
-    spec = ml_spec(vcov, cluster, estimator="heckman")
+    if method == "twostep" and weights is not None:
+        raise SpecificationError("sampling weights need method='ml' (the two-step covariance has no weighted form "
+                                 "here)")
+    spec, wnotes = ml_weighted_spec(vcov, cluster, weights=weights, weights_type=weights_type, estimator="heckman")
     if method == "twostep" and spec.kind != "oim":
         raise SpecificationError("the two-step estimator has its own corrected covariance (Heckman 1979/Greene); "
                                  "robust or clustered SEs need method='ml'")
     df = as_panel_frame(data, entity=entity, time=time, cross_section=True)
-    prep = _prepare(df, formula, select, extra=list(cluster_columns(df, spec.clusters)))
+    prep = _prepare(df, formula, select, extra=[*cluster_columns(df, spec.clusters), *([weights] if weights else [])])
     dy, dz, s = prep["outcome"], prep["selection"], prep["s"]
     if method == "twostep":
         return _twostep(dy, dz, s, prep)
-    return _ml(dy, dz, s, prep, spec, maxiter)
+    dy, w, keep = positive_weights(dy, weights)
+    if keep is not None:
+        dz, s = replace(dz, y=dz.y[keep], X=dz.X[keep], index=dz.index[keep], extra=dz.extra.loc[keep]), s[keep]
+        prep = {**prep, "omitted": (*prep["omitted"], dy.omitted[-1])}
+    return _ml(dy, dz, s, {**prep, "w": w, "weights": weights, "notes": tuple(wnotes)}, spec, maxiter)
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -167,14 +179,16 @@ def _names(prep: dict) -> tuple[list[str], list[str]]:
 
 
 def _probit(Z: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """First-step probit (statsmodels), with its OIM covariance and log-likelihood."""
-    import statsmodels.api as sm
+    """First-step probit (statsmodels, on unit-scaled columns: :func:`.index_model.fit_index_model`), with its OIM
+    covariance and log-likelihood."""
+    from .errors import ConvergenceError
 
-    res = sm.Probit(s.astype(float), Z).fit(method="newton", disp=0, maxiter=100, tol=1e-10)
-    if not res.mle_retvals.get("converged", True):
+    try:
+        model, gamma = fit_index_model(s.astype(float), Z, "probit")
+    except ConvergenceError as exc:
         raise SpecificationError("the selection probit did not converge; check the selection regressors for "
-                                 "perfect prediction of the selection indicator")
-    return np.asarray(res.params), np.asarray(res.cov_params()), float(res.llf)
+                                 "perfect prediction of the selection indicator") from exc
+    return gamma, np.linalg.inv(-model.hessian(gamma)), float(model.loglike(gamma))
 
 
 def _header(prep: dict, s: np.ndarray) -> dict:
@@ -230,8 +244,8 @@ def _twostep(dy, dz, s, prep) -> EstimationResult:
 class _HeckLik:
     """Per-observation log-likelihood and scores in θ = (β, γ, atanh ρ, ln σ)."""
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, Z: np.ndarray, s: np.ndarray):
-        self.ky, self.kz, self.n, self.s = X.shape[1], Z.shape[1], len(s), s
+    def __init__(self, X: np.ndarray, y: np.ndarray, Z: np.ndarray, s: np.ndarray, w: np.ndarray | None = None):
+        self.ky, self.kz, self.n, self.s, self.w = X.shape[1], Z.shape[1], len(s), s, w
         self.Xs, self.ys, self.Zs, self.Zn = X[s], y[s], Z[s], Z[~s]
 
     def obs(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -256,22 +270,28 @@ class _HeckLik:
         sc[s, -1] = u * u - 1 - m * rho * u / root
         return ll, sc
 
+    def weighted(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """wᵢℓᵢ and wᵢsᵢ (the plain contributions without sampling weights)."""
+        ll, sc = self.obs(t)
+        return (ll, sc) if self.w is None else (self.w * ll, self.w[:, None] * sc)
+
     def loglik(self, t: np.ndarray) -> float:
-        return float(self.obs(t)[0].sum())
+        return float(self.weighted(t)[0].sum())
 
     def grad(self, t: np.ndarray) -> np.ndarray:
-        return self.obs(t)[1].sum(0)
+        return self.weighted(t)[1].sum(0)
 
 
 def _ml(dy, dz, s, prep, spec, maxiter: int) -> EstimationResult:
     X, y, Z = dy.X, dy.y, dz.X
-    lik = _HeckLik(X, y, Z, s)
-    p2 = _twostep_parts(X, y, Z, s)
+    w = prep.get("w")
+    lik = _HeckLik(X, y, Z, s, w)
+    p2 = _twostep_parts(X, y, Z, s)  # unweighted: starting values only
     rho0 = float(np.clip(p2["rho"], -0.9, 0.9))
     theta0 = np.r_[p2["b"][:-1], p2["gamma"], np.arctanh(rho0), np.log(p2["sigma"])]
     fit = maximize(lik.loglik, lik.grad, theta0, what="Heckman ML", maxiter=maxiter, bfgs_first=True)
     theta = fit.theta
-    ll, scores = lik.obs(theta)
+    ll, scores = lik.weighted(theta)
     rho, sig = float(np.tanh(theta[-2])), float(np.exp(theta[-1]))
     # Ancillary rows (Stata prints them under the table): ρ, σ, λ = ρσ by the delta method.
     k = theta.size
@@ -281,29 +301,50 @@ def _ml(dy, dz, s, prep, spec, maxiter: int) -> EstimationResult:
     G[2, -2], G[2, -1] = (1 - rho**2) * sig, rho * sig
     rec = ml_fit(dy, spec, fit.hessian, scores, jacobian=np.vstack([np.eye(k), G]))
     on, sn = _names(prep)
-    # LR test of independent equations: probit + normal regression on the selected sample.
-    from scipy import stats
-
-    e = lik.ys - lik.Xs @ np.linalg.lstsq(lik.Xs, lik.ys, rcond=None)[0]
-    n1 = len(lik.ys)
-    ll_ols = -0.5 * n1 * (_LOG2PI + np.log(e @ e / n1) + 1)
-    lr = max(0.0, 2 * (float(ll.sum()) - (p2["llp"] + ll_ols)))
+    tests = _rho_lr(lik, ll, p2["llp"])
     xb = X @ theta[:X.shape[1]]
-    return build_result(
+    res = build_result(
         rec, spec, cls=HeckmanResult, wald_terms=[i for i, nm in enumerate(on) if not nm.endswith(":Intercept")],
         wald_null="outcome slopes are zero", model="Heckman selection model (maximum likelihood)",
-        estimator="maximum likelihood", depvar=prep["depvar"],
+        estimator="maximum likelihood" + (f", sampling weights {prep['weights']}" if w is not None else ""),
+        depvar=prep["depvar"],
         names=(*on, *sn, "/athrho", "/lnsigma", "rho", "sigma", "lambda"), coef=np.r_[theta, rho, sig, rho * sig],
         nobs=len(s), df_resid=float(len(s) - k), n_params=k, formula=dy.formula, loglik=float(ll.sum()),
         omitted=prep["omitted"], **panel_shape(dy.index),
         stats={**_header(prep, s), "rho": rho, "sigma": sig, "lambda": rho * sig},
-        tests={"lr_rho": TestResult("LR", lr, float(stats.chi2.sf(lr, 1)), 1, "chi2", "rho = 0 (independent "
-                                    "equations)")},
-        notes=(f"Estimated parameters: equations, /athrho = atanh(rho), /lnsigma = ln(sigma); rho, sigma and "
+        tests=tests,
+        notes=(*prep.get("notes", ()),
+               "Estimated parameters: equations, /athrho = atanh(rho), /lnsigma = ln(sigma); rho, sigma and "
                f"lambda = rho*sigma are transformations (delta method). ML converged in {fit.iterations} "
                "iterations.",),
         index=dy.index, fitted_values=xb, predictor=Predictor(dy.terms, columns=tuple(dy.names)),
-        extra={"method": "ml", "iterations": fit.iterations, "start": "two-step estimates"})
+        extra={"method": "ml", "iterations": fit.iterations, "start": "two-step estimates",
+               "weights": prep.get("weights")})
+    return res if w is None else _rho_wald(res, k - 2)
+
+
+def _rho_wald(res: EstimationResult, j: int) -> EstimationResult:
+    """Wald test of atanh ρ = 0 (coefficient ``j``) under the result's variance (Stata's test with pweights)."""
+    from scipy import stats
+
+    z2 = float((res.coef[j] / res.std_errors.iloc[j]) ** 2)
+    test = TestResult("Wald", z2, float(stats.chi2.sf(z2, 1)), 1, "chi2", "rho = 0 (independent equations)")
+    return replace(res, tests={**res.tests, "wald_rho": test})
+
+
+def _rho_lr(lik: _HeckLik, ll: np.ndarray, llp: float) -> dict[str, TestResult]:
+    """LR test of independent equations (ρ = 0) against probit + normal regression on the selected sample; none
+    with sampling weights (no likelihood-ratio theory: :func:`_rho_wald` instead, as Stata reports)."""
+    from scipy import stats
+
+    if lik.w is not None:
+        return {}
+    e = lik.ys - lik.Xs @ np.linalg.lstsq(lik.Xs, lik.ys, rcond=None)[0]
+    n1 = len(lik.ys)
+    ll_ols = -0.5 * n1 * (_LOG2PI + np.log(e @ e / n1) + 1)
+    lr = max(0.0, 2 * (float(ll.sum()) - (llp + ll_ols)))
+    return {"lr_rho": TestResult("LR", lr, float(stats.chi2.sf(lr, 1)), 1, "chi2", "rho = 0 (independent "
+                                 "equations)")}
 
 
 __all__ = ["heckman", "HeckmanResult"]

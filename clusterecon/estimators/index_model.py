@@ -28,32 +28,39 @@ def fit_index_model(y: np.ndarray, X: np.ndarray, link: str, maxiter: int = 100,
     in a note."""
     from statsmodels.discrete.discrete_model import Logit, Probit
 
-    model = (Logit if link == "logit" else Probit)(y, X)
+    cls = Logit if link == "logit" else Probit
+    # Fitted on unit-RMS columns and scaled back (b_j = b̃_j / s_j): statsmodels' Newton tests the absolute change
+    # in the parameters, so a regressor in units of 1e8 (sales in yuan) next to a share never converged.
+    scale = np.sqrt((X * X).mean(0)) if len(y) else np.ones(X.shape[1])
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+    scaled = cls(y, X / scale)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = model.fit(method="newton", maxiter=maxiter, disp=False, start_params=start)
+        res = scaled.fit(method="newton", maxiter=maxiter, disp=False,
+                         start_params=None if start is None else np.asarray(start) * scale)
         if not res.mle_retvals.get("converged", False):
-            res2 = model.fit(method="bfgs", maxiter=10 * maxiter, disp=False, start_params=res.params)
+            res2 = scaled.fit(method="bfgs", maxiter=10 * maxiter, disp=False, start_params=res.params)
             if res2.mle_retvals.get("converged", False):
-                res2 = model.fit(method="newton", maxiter=maxiter, disp=False, start_params=res2.params)
+                res2 = scaled.fit(method="newton", maxiter=maxiter, disp=False, start_params=res2.params)
             res = res2
+    model, params = cls(y, X), np.asarray(res.params) / scale
     info = res.mle_retvals
     if not info.get("converged", False):
         F, _ = link_functions(link)
-        p = F(X @ np.asarray(res.params))
+        p = F(X @ params)
         determined = np.abs(y - p) < 1e-6
         if determined.any():
             names = [f"x{j}" for j in range(X.shape[1])] if names is None else names
-            post_fit_separation(y, X, names, p, np.asarray(res.params), separation, tol=1e-6)
+            post_fit_separation(y, X, names, p, params, separation, tol=1e-6)
             if separation == "drop" and np.isfinite(res.llf):
-                return model, np.asarray(res.params)
+                return model, params
         flag = {1: "maximum number of iterations reached", 2: "gradient and/or function calls not changing"}
         raise ConvergenceError(
             f"{link} did not converge (Newton {maxiter} iterations, then BFGS {10 * maxiter}: "
             f"{flag.get(info.get('warnflag'), info.get('warnflag'))}). Try: rescale regressors with large values "
             "(e.g. income in thousands), check for perfect prediction by a combination of regressors, drop "
             "collinear terms, or raise maxiter")
-    return model, np.asarray(res.params)
+    return model, params
 
 
 def link_functions(link: str):

@@ -145,7 +145,7 @@ def drop_collinear(X: np.ndarray, names: Sequence[str], tol: float = 1e-10,
                    ) -> tuple[np.ndarray, list[str], list[str]]:
     """(X with the independent columns, their names, the names dropped) by :func:`independent_in_gram` of the
     uncentred X'X (all-zero columns dropped); for the ML estimators, which report the names."""
-    keep = independent_in_gram(X.T @ X, tol, tiny=0.0)
+    keep = independent_in_gram(scaled_gram(X.T @ X), tol, tiny=0.0)  # units do not decide collinearity
     kept = set(keep.tolist())
     return X[:, keep], [names[j] for j in keep], [names[j] for j in range(X.shape[1]) if j not in kept]
 

@@ -249,7 +249,8 @@ class EstimationResult:
     def _se(self) -> np.ndarray:
         d = np.diag(self.vcov).copy()
         # rounding can leave an exactly-zero variance slightly negative (a regressor that fits perfectly)
-        tiny = (d < 0) & (d > -1e-12 * max(1.0, float(np.nanmax(np.abs(d))) if d.size else 1.0))
+        finite = np.abs(d[np.isfinite(d)])  # an all-NaN covariance (e.g. no bootstrap draws) has no scale
+        tiny = (d < 0) & (d > -1e-12 * max(1.0, float(finite.max()) if finite.size else 1.0))
         d[tiny] = 0.0
         with np.errstate(invalid="ignore"):
             return np.sqrt(d)

@@ -37,8 +37,8 @@ from scipy.special import log_ndtr, ndtr
 from ..panel import SurveyPanel
 from .design import Design, SpecificationError, as_panel_frame, build_design, panel_shape
 from .errors import ConvergenceError
-from .linear import cluster_columns
-from .ml import maximize, mills, ml_fit, ml_spec
+from .linear import cluster_columns, independent_columns
+from .ml import maximize, mills, ml_fit, ml_weighted_spec, positive_weights
 from .predict import Predictor, Terms
 from .results import UNSET, EstimationResult, TestResult, build_result
 
@@ -151,8 +151,9 @@ class TobitResult(EstimationResult):
 
 
 def tobit(data: SurveyPanel | pd.DataFrame, formula: str, *, lower: float | None = UNSET, upper: float | None = None,
-          vcov: str = "oim", cluster: str | Sequence[str] | None = None, maxiter: int = 100,
-          entity: str | None = None, time: str | None = None) -> TobitResult:
+          vcov: str | None = None, cluster: str | Sequence[str] | None = None, maxiter: int = 100,
+          weights: str | None = None, weights_type: str = "pweight", entity: str | None = None,
+          time: str | None = None) -> TobitResult:
     """Tobit of ``formula`` with left limit ``lower`` and/or right limit ``upper`` (Stata ``tobit, ll() ul()``).
 
     Parameters
@@ -167,6 +168,9 @@ def tobit(data: SurveyPanel | pd.DataFrame, formula: str, *, lower: float | None
         two-limit Tobit. Values strictly beyond a limit are refused: they mean the limit is wrong.
     vcov, cluster : ``"oim"`` (default, Stata's), ``"opg"``, ``"robust"`` (= ``"hc1"``, ·N/(N−1)), ``"hc0"`` or
         ``"cluster"`` (by firm unless ``cluster`` names one or two variables, ·G/(G−1)).
+    weights, weights_type : a column of sampling weights (``"pweight"``, Stata ``[pw=w]``): maximises Σ wᵢℓᵢ
+        with the robust variance (cluster if ``cluster`` is named) computed on the N sampled rows; zero weights
+        are omitted and counted; the LR test is replaced by a Wald test, as Stata does.
 
     Returns
     -------
@@ -196,32 +200,38 @@ def tobit(data: SurveyPanel | pd.DataFrame, formula: str, *, lower: float | None
                                  "lower=0, upper=1 for a share); with neither it is a linear regression")
     if lower is not None and upper is not None and not lower < upper:
         raise SpecificationError(f"lower limit {lower} must be below upper limit {upper}")
-    spec = ml_spec(vcov, cluster, estimator="tobit")
+    spec, wnotes = ml_weighted_spec(vcov, cluster, weights=weights, weights_type=weights_type, estimator="tobit")
     df = as_panel_frame(data, entity=entity, time=time, cross_section=True)
-    d = build_design(df, formula, extra=cluster_columns(df, spec.clusters))
+    d = build_design(df, formula, extra=(*cluster_columns(df, spec.clusters), *([weights] if weights else [])))
+    d, w, _ = positive_weights(d, weights)
     left, right = _censoring(d, lower, upper)
     n, k = d.X.shape
-    lik = _TobitLik(d.y, d.X, left, right, lower, upper)
+    lik = _TobitLik(d.y, d.X, left, right, lower, upper, w)
     fit = maximize(lik.loglik, lik.grad, lik.start(), what="Tobit", maxiter=maxiter, bfgs_first=True)
     theta = fit.theta
     ll, scores = lik.obs(theta)
+    ll, scores = (ll, scores) if w is None else (w * ll, w[:, None] * scores)
     sigma = float(np.exp(theta[-1]))
     J = np.eye(k + 1)
     J[-1, -1] = sigma  # dσ/d ln σ
     rec = ml_fit(d, spec, fit.hessian, scores, inference="fixed", df_fixed=float(n - k), jacobian=J)
     coef = np.r_[theta[:-1], sigma]
-    stats_, tests, rsq = _header(d, ll, left, right, lower, upper, sigma)
+    stats_, tests, rsq = _header(d, ll, left, right, lower, upper, sigma, w)
+    wald = bool(tests.pop("slopes", False))  # sampling weights: a Wald test of the slopes replaces the LR test
     mean = TobitMean(lower, upper, "censored")
     fitted = mean(coef, d.X)
     res = build_result(
-        rec, spec, cls=TobitResult, model="Tobit regression", estimator="maximum likelihood", depvar=d.depvar,
+        rec, spec, cls=TobitResult, model="Tobit regression", depvar=d.depvar,
+        estimator="maximum likelihood" + (f", sampling weights {weights}" if w is not None else ""),
+        wald_terms=list(range(1, k)) if wald else None,
+        wald_null="all slopes are zero",
         names=(*d.names, "sigma"), coef=coef, nobs=n, df_resid=float(n - k), formula=formula,
         loglik=float(ll.sum()), rsquared=rsq, omitted=d.omitted, stats=stats_, tests=tests,
-        notes=(f"Limits: lower={lower}, upper={upper}; ML converged in {fit.iterations} iterations.",
+        notes=(*wnotes, f"Limits: lower={lower}, upper={upper}; ML converged in {fit.iterations} iterations.",
                "sigma: standard deviation of the latent error (SE by the delta method from ln sigma)."),
         **panel_shape(d.index), index=d.index, residuals=d.y - fitted, fitted_values=fitted,
         predictor=Predictor(d.terms or Terms(d.names)), extra={"ln_sigma": float(theta[-1]),
-                                                               "iterations": fit.iterations},
+                                                               "iterations": fit.iterations, "weights": weights},
         lower=lower, upper=upper, n_left=int(left.sum()), n_right=int(right.sum()),
         n_uncensored=int((~(left | right)).sum()), X=d.X)
     # The generic margins(result) uses the censored mean E[y|x], as Wooldridge's APEs do.
@@ -248,7 +258,7 @@ def _censoring(d: Design, lower: float | None, upper: float | None) -> tuple[np.
         raise SpecificationError(
             f"only {int(unc.sum())} of {n} observations of {d.depvar} are uncensored (limits {lower}, {upper}) for "
             f"{k} coefficients: σ and β are not identified; check the limits")
-    if np.linalg.matrix_rank(X) < k:
+    if len(independent_columns(X)) < k:  # unit-free: a column of 1e-8s is not 'collinear'
         raise SpecificationError(f"the regressors of {d.formula!r} are collinear; drop one of {list(d.names)}")
     return left, right
 
@@ -256,7 +266,8 @@ def _censoring(d: Design, lower: float | None, upper: float | None) -> tuple[np.
 class _TobitLik:
     """Per-observation log-likelihood and scores in θ = (β, ln σ)."""
 
-    def __init__(self, y, X, left, right, lower, upper):
+    def __init__(self, y, X, left, right, lower, upper, w=None):
+        self.w = w
         self.unc = ~(left | right)
         self.left, self.right = left, right
         self.a = lower if lower is not None else 0.0
@@ -289,14 +300,19 @@ class _TobitLik:
         return ll, sc
 
     def loglik(self, t: np.ndarray) -> float:
-        return float(self.obs(t)[0].sum())
+        ll = self.obs(t)[0]
+        return float(ll.sum() if self.w is None else self.w @ ll)
 
     def grad(self, t: np.ndarray) -> np.ndarray:
-        return self.obs(t)[1].sum(0)
+        sc = self.obs(t)[1]
+        return sc.sum(0) if self.w is None else self.w @ sc
 
 
-def _header(d: Design, ll: np.ndarray, left, right, lower, upper, sigma: float) -> tuple[dict, dict, dict]:
-    """Censoring counts, the LR test against the constant-only Tobit and the pseudo-R² (Stata's header)."""
+def _header(d: Design, ll: np.ndarray, left, right, lower, upper, sigma: float,
+            w: np.ndarray | None = None) -> tuple[dict, dict, dict]:
+    """Censoring counts, the LR test against the constant-only Tobit and the pseudo-R² (Stata's header); with
+    sampling weights the pseudo-R² uses the weighted log pseudo-likelihoods and the LR test gives way to a Wald
+    test (``tests["slopes"]`` flags it to the caller)."""
     from scipy import stats as sps
 
     n, k = d.X.shape
@@ -306,23 +322,28 @@ def _header(d: Design, ll: np.ndarray, left, right, lower, upper, sigma: float) 
     if d.has_constant and k > 1:
         a = lower if lower is not None else 0.0
         b = upper if upper is not None else 0.0
-        ll0 = _constant_only_loglik(d.y, left, right, a, b)
-        lr = 2 * (float(ll.sum()) - ll0)
+        ll0 = _constant_only_loglik(d.y, left, right, a, b, w)
         rsq["pseudo"] = 1 - float(ll.sum()) / ll0
+        if w is not None:
+            tests["slopes"] = True
+            return stats_, tests, rsq
+        lr = 2 * (float(ll.sum()) - ll0)
         tests["lr"] = TestResult("LR", lr, float(sps.chi2.sf(lr, k - 1)), k - 1, "chi2",
                                  "all slopes are zero", note="against the constant-only Tobit")
     return stats_, tests, rsq
 
 
-def _constant_only_loglik(y: np.ndarray, left: np.ndarray, right: np.ndarray, a: float, b: float) -> float:
-    """Maximised log-likelihood of the Tobit with only a constant (for the LR test and pseudo-R²)."""
+def _constant_only_loglik(y: np.ndarray, left: np.ndarray, right: np.ndarray, a: float, b: float,
+                          w: np.ndarray | None = None) -> float:
+    """Maximised (weighted) log-likelihood of the Tobit with only a constant (for the LR test and pseudo-R²)."""
+    w = np.ones(len(y)) if w is None else w
     unc = ~(left | right)
-    yu = y[unc]
+    yu, wu = y[unc], w[unc]
 
     def f(t: np.ndarray) -> float:
         mu, s = t[0], np.exp(t[1])
-        v = np.sum(-0.5 * _LOG2PI - t[1] - 0.5 * ((yu - mu) / s) ** 2)
-        v += left.sum() * log_ndtr((a - mu) / s) + right.sum() * log_ndtr((mu - b) / s)
+        v = wu @ (-0.5 * _LOG2PI - t[1] - 0.5 * ((yu - mu) / s) ** 2)
+        v += w[left].sum() * log_ndtr((a - mu) / s) + w[right].sum() * log_ndtr((mu - b) / s)
         return float(v)
 
     from scipy.optimize import minimize

@@ -32,7 +32,7 @@ Econometrics Journal 21(2). Stata ``boottest``, R ``fwildclusterboot``, Python `
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
@@ -143,12 +143,57 @@ def wild_cluster_bootstrap(
     level : confidence level of the interval by test inversion (``None``: no interval).
     obs_weights : analytic (WLS) weights.
     n_partialled : coefficients partialled out of X and y (absorbed effects counted in K as the estimator does).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> g = np.repeat(np.arange(8), 25)
+    >>> X = np.column_stack([np.ones(200), rng.normal(size=200)])
+    >>> y = X @ [1.0, 0.0] + rng.normal(size=8)[g] + rng.normal(size=200)
+    >>> res = wild_cluster_bootstrap(X, y, g, 1, names=["const", "x"], seed=1)
+    >>> res.param, res.B, res.full_enumeration
+    ('x', 256, True)
     """
+    X, y, codes, G, R, param = _bootstrap_inputs(X, y, clusters, R, names, obs_weights)
+    n, k = X.shape
+    Binv = np.linalg.inv(X.T @ X)
+    beta = Binv @ (X.T @ y)
+    uhat = y - X @ beta
+    S0, M = _cluster_sums(codes, G, X, uhat)
+    RB = R @ Binv
+    c = G / (G - 1) * (n - 1) / (n - k - n_partialled)
+    a0 = S0 @ RB  # a_g = R B S_g (unrestricted scores)
+    se = float(np.sqrt(c * a0 @ a0))
+    est = float(R @ beta)
+    t = (est - r) / se
+
+    V, full = draw_weights(weights, G, B, np.random.default_rng(seed))
+    tstar = _bootstrap_t(V, S0, M, Binv, RB, R, c, est, impose_null)
+
+    def pvalue(rr: float) -> float:
+        tt = (est - rr) / se
+        return float(np.mean(np.abs(tstar(rr)) > abs(tt)))
+
+    p = pvalue(r)
+    ci = None
+    if level is not None:
+        ci = _invert(pvalue, est, se, 1 - level, G)
+    return WildBootstrapResult(param=param, estimate=est, null=float(r), tstat=float(t), pvalue=p, conf_int=ci,
+                               level=float(level or 0.95), B=V.shape[1], n_clusters=G, nobs=n, weights=weights,
+                               impose_null=impose_null, full_enumeration=full, seed=seed, std_error=se,
+                               cluster=cluster_name)
+
+
+def _bootstrap_inputs(X: Any, y: Any, clusters: Any, R: Any, names: Sequence[str] | None,
+                      obs_weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, Any, str]:
+    """Checked arrays (weighted by √w for WLS), cluster codes and their number, the restriction vector and its
+    label."""
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float).ravel()
     if X.ndim != 2 or X.shape[0] != y.shape[0]:
         raise ValueError(f"X must be (n, k) with n = len(y) = {len(y)}; got {X.shape}")
-    n, k = X.shape
+    k = X.shape[1]
     if obs_weights is not None:
         sw = np.sqrt(np.asarray(obs_weights, dtype=float))
         X, y = X * sw[:, None], y * sw
@@ -168,58 +213,27 @@ def wild_cluster_bootstrap(
         param = " + ".join(f"{c:g}*{nm}" for c, nm in zip(R, names or [f"x{i}" for i in range(k)]) if c)
     if R.shape != (k,):
         raise ValueError(f"R must have {k} elements")
+    return X, y, codes, G, R, param
 
-    XtX = X.T @ X
-    Binv = np.linalg.inv(XtX)
-    beta = Binv @ (X.T @ y)
-    uhat = y - X @ beta
-    S0, M = _cluster_sums(codes, G, X, uhat)
-    RB = R @ Binv
-    c = G / (G - 1) * (n - 1) / (n - k - n_partialled)
-    a0 = S0 @ RB  # a_g = R B S_g (unrestricted scores)
-    se = float(np.sqrt(c * a0 @ a0))
-    est = float(R @ beta)
-    t = (est - r) / se
 
-    rng = np.random.default_rng(seed)
-    V, full = draw_weights(weights, G, B, rng)
-    Bdraws = V.shape[1]
+def _bootstrap_t(V: np.ndarray, S0: np.ndarray, M: np.ndarray, Binv: np.ndarray, RB: np.ndarray, R: np.ndarray,
+                 c: float, est: float, impose_null: bool) -> Callable[[float], np.ndarray]:
+    """The bootstrap t statistics as a function of the null value (WCR: the restricted residuals move with it)."""
     RBM = np.einsum("j,hjl->hl", RB, M @ Binv)  # (G, k): R B X_h'X_h B
-
-    def components(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return _components(S, RB, RBM, V)
-
-    if impose_null:
-        q = Binv @ R / (RB @ R)  # ũ(δ) = û + δ X q with δ = Rβ̂ − r
-        Mq = M @ q  # (G, k): X_g'X_g q
-        num0, D0 = components(S0)
-        num1, D1 = components(Mq)
-        q00, q01, q11 = (D0 * D0).sum(0), (D0 * D1).sum(0), (D1 * D1).sum(0)
-
-        def tstar(rr: float) -> np.ndarray:
-            d = est - rr
-            den = c * (q00 + 2 * d * q01 + d * d * q11)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return (num0 + d * num1) / np.sqrt(den)
-    else:
-        num0, D0 = components(S0)
+    num0, D0 = _components(S0, RB, RBM, V)
+    if not impose_null:
         tstar_u = num0 / np.sqrt(c * (D0 * D0).sum(0))
+        return lambda rr: tstar_u
+    q = Binv @ R / (RB @ R)  # ũ(δ) = û + δ X q with δ = Rβ̂ − r
+    num1, D1 = _components(M @ q, RB, RBM, V)  # M q: X_g'X_g q
+    q00, q01, q11 = (D0 * D0).sum(0), (D0 * D1).sum(0), (D1 * D1).sum(0)
 
-        def tstar(rr: float) -> np.ndarray:
-            return tstar_u
-
-    def pvalue(rr: float) -> float:
-        tt = (est - rr) / se
-        return float(np.mean(np.abs(tstar(rr)) > abs(tt)))
-
-    p = pvalue(r)
-    ci = None
-    if level is not None:
-        ci = _invert(pvalue, est, se, 1 - level, G)
-    return WildBootstrapResult(param=param, estimate=est, null=float(r), tstat=float(t), pvalue=p, conf_int=ci,
-                               level=float(level or 0.95), B=Bdraws, n_clusters=G, nobs=n, weights=weights,
-                               impose_null=impose_null, full_enumeration=full, seed=seed, std_error=se,
-                               cluster=cluster_name)
+    def tstar(rr: float) -> np.ndarray:
+        d = est - rr
+        den = c * (q00 + 2 * d * q01 + d * d * q11)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (num0 + d * num1) / np.sqrt(den)
+    return tstar
 
 
 def _components(S: np.ndarray, RB: np.ndarray, RBM: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -292,6 +306,19 @@ def wild_bootstrap(result: Any, param: str, data: Any = None, *, cluster: str | 
     result's clustering variable (else the firm), and a cluster column that was not carried into the estimation
     sample is looked up in ``data``. Results without a fit (built by hand) are rebuilt from ``result.formula`` on
     ``data`` and must reproduce the coefficients. Other keywords go to :func:`wild_cluster_bootstrap`.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from clusterecon.estimators import pooled_ols
+    >>> rng = np.random.default_rng(3)
+    >>> firm = np.repeat(np.arange(12), 10)
+    >>> df = pd.DataFrame({"firm": firm, "year": np.tile(np.arange(10), 12), "x": rng.normal(size=120)})
+    >>> df["y"] = 0.5 * df.x + rng.normal(size=12)[firm] + rng.normal(size=120)
+    >>> r = pooled_ols(df, "y ~ x", vcov="cluster", entity="firm", time="year")
+    >>> wb = wild_bootstrap(r, "x", B=999, seed=1)
+    >>> wb.n_clusters, wb.full_enumeration, bool(wb.pvalue < 0.05)
+    (12, False, True)
     """
     if param not in result.names:
         raise KeyError(f"{param!r} is not a coefficient of this result; have {list(result.names)}")

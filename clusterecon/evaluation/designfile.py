@@ -197,10 +197,21 @@ def load_design_file(path: str | Path, *, allow_outside_paths: bool = False) -> 
     path = Path(path)
     if not path.exists():
         raise DesignFileError(path, [f"file not found: {path}"])
+    from ..io.mapping import MAX_TOML_BYTES
+
+    if path.is_dir():
+        raise DesignFileError(path, ["is a folder; give the path of a .toml design file"])
+    if path.stat().st_size > MAX_TOML_BYTES:
+        raise DesignFileError(path, [f"{path.stat().st_size:,} bytes; a design file is a small text file (at most "
+                                     f"{MAX_TOML_BYTES:,} bytes): is it the right file?"])
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+    except tomllib.TOMLDecodeError as e:
         raise DesignFileError(path, [f"not valid TOML: {e}"]) from None
+    except UnicodeDecodeError as e:
+        raise DesignFileError(path, [f"not UTF-8 (offset {e.start}); save it as UTF-8"]) from None
+    except RecursionError:
+        raise DesignFileError(path, ["arrays or tables nested too deeply to read"]) from None
     return parse_design(raw, path, allow_outside_paths=allow_outside_paths)
 
 

@@ -159,7 +159,7 @@ def itt_setup(data: Any, outcome: str, design: ExperimentDesign, *, method: str 
 def itt_arrays(data: Any, outcome: str, design: ExperimentDesign, *, method: str = "ancova", **kw: Any,
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """(X, y, cluster labels, column of the treatment) of the ITT regression, for joint bootstraps."""
-    from ..estimators._linear import fast_design
+    from ..estimators.linear import fast_design
 
     frame, formula, _, clus, _ = itt_setup(data, outcome, design, method=method, **kw)
     d = fast_design(frame, formula, extra=[clus] if clus else [])

@@ -64,7 +64,7 @@ def randomization_inference(data: Any, outcome: str, design: ExperimentDesign | 
                             **kw: Any) -> RandomizationResult:
     """Randomisation-inference p-value of the ITT (module docstring) with the same regression as
     :func:`.itt.itt` (``method`` ``"ancova"`` or ``"post"``)."""
-    from ..estimators._linear import fast_design
+    from ..estimators.linear import fast_design
     from .itt import itt_setup
 
     if statistic not in ("t", "coef"):

@@ -40,9 +40,23 @@ def _frame(page: Page, w: _Writer, name: str, df: pd.DataFrame, caption: str) ->
     page.raw_table(_frame_html(df), _frame_markdown(df), _links(w, paths))
 
 
-def write_evaluation_report(res: Any, out_dir: str | Path, *, progress: Callable[[str], None] | None = None
-                            ) -> ReportPaths:
-    """Write the report folder for an :class:`~clusterecon.evaluation.run.EvaluationResult`."""
+def write_evaluation_report(res: Any, out_dir: str | Path, *, progress: Callable[[str], None] | None = None,
+                            force: bool = False) -> ReportPaths:
+    """Write the report folder for an :class:`~clusterecon.evaluation.run.EvaluationResult`.
+
+    Like ``analyse``, the folder is written whole into a fresh temporary folder and swapped in at the end
+    (:func:`clusterecon.report.folder.replaced_folder`): an earlier report leaves no stale file, a folder clusterecon
+    did not write is refused unless ``force``, and one holding the design file or the survey is always refused."""
+    from ..report.folder import replaced_folder
+
+    spec = res.spec
+    inputs = (getattr(spec, "path", None), getattr(spec, "data_file", None), getattr(spec, "mapping", None))
+    with replaced_folder(out_dir, force=force, inputs=inputs) as tmp:
+        paths = _write_evaluation(res, tmp, progress)
+    return paths.moved(Path(out_dir))
+
+
+def _write_evaluation(res: Any, out_dir: Path, progress: Callable[[str], None] | None) -> ReportPaths:
     from ..report.descriptive import balance_table
     from ..report.tables import regression_table
 

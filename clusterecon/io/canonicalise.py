@@ -61,6 +61,13 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
         for c in (t.na_conversions if t is not None else ()):
             log.add("read", f"{len(c.rows)} cells of {c.column} holding {c.marker!r} read as missing (NA policy: "
                     "docs/mapping.md)", c.column, rows=c.rows, marker=c.marker, file=t.path)
+    for col, shared, rows in raw.ids_as_codes:
+        msg = (f"value labels of the identifier {col} are shared by different codes ({len(shared)} label(s)); the "
+               "codes are used as the ids so that these firms are not merged")
+        log.add("read", msg, col, rows=rows, shared=list(shared))
+        problems.append(Problem.make("warning", "id_labels_not_unique", msg, column=col, rows=rows, values=shared,
+                                     source=src, fix="give each firm its own label in the file (or drop the value "
+                                     "labels of the id) if the firms should be shown by name"))
     df = raw.frame.copy(deep=False)  # copy-on-write: assigning columns never touches the caller's frame
     df["source_row"] = raw.source_row
     labels = dict(raw.variable_labels)

@@ -31,6 +31,7 @@ def id_strings(s: pd.Series) -> pd.Series:
         whole = np.isfinite(v) & (np.floor(v) == v)
         if whole[~np.isnan(v)].all():
             return pd.Series(pd.array(v, dtype="Float64").astype("Int64").astype("string"), index=s.index)
+        s = s.astype(object)  # one id with a fraction must not give the whole ones a ".0" (they would not join)
     if pd.api.types.is_integer_dtype(s.dtype):
         return s.astype("Int64").astype("string")
     if s.dtype == object:  # mixed cells (Excel): numbers that are whole lose their .0 one by one

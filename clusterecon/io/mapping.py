@@ -45,6 +45,8 @@ SCALE_WORDS = {"units": 1.0, "ones": 1.0, "hundreds": 1e2, "thousands": 1e3, "in
                "millions": 1e6, "in millions": 1e6, "billions": 1e9}
 CODE_KINDS = ("category", "bool", "string")
 _WS = re.compile(r"\s+")
+#: Largest mapping, spec or design file read (bytes): they are hand-written text, and the TOML parser holds it all.
+MAX_TOML_BYTES = 5_000_000
 
 
 def norm_code(v: Any) -> str:
@@ -185,6 +187,9 @@ def load_mapping(path: str | Path, *, lenient: bool = False, allow_outside_paths
         raise LoadError(f"mapping file {p} does not exist (looked in {p.parent.resolve()})")
     if p.is_dir():
         raise LoadError(f"mapping file {p} is a directory; give the path of a .toml mapping file")
+    if p.stat().st_size > MAX_TOML_BYTES:
+        raise LoadError(f"mapping file {p} is {p.stat().st_size:,} bytes; a mapping is a small text file (at most "
+                        f"{MAX_TOML_BYTES:,} bytes): is it the right file?")
     try:
         with open(p, "rb") as fh:
             d = tomllib.load(fh)
@@ -192,6 +197,8 @@ def load_mapping(path: str | Path, *, lenient: bool = False, allow_outside_paths
         raise LoadError(f"mapping file {p} is not valid TOML: {e}. See docs/mapping.md for the format") from e
     except UnicodeDecodeError as e:
         raise LoadError(f"mapping file {p} is not UTF-8 (offset {e.start}); save it as UTF-8") from e
+    except RecursionError:
+        raise LoadError(f"mapping file {p}: arrays or tables nested too deeply to read") from None
     return _parse(d, str(p), p.parent, lenient=lenient, allow_outside=allow_outside_paths)
 
 
@@ -207,8 +214,13 @@ def as_mapping(m: Mapping | dict | str | Path | None, *, lenient: bool = False,
 
 
 # ---------------------------------------------------------------------------------------------------------- types
-def toml_text(v: Any) -> str:
-    """A value as it is written in TOML (a message shows ``"no"`` with its quotes and ``true`` in lower case)."""
+def toml_text(v: Any, _depth: int = 0) -> str:
+    """A value as it is written in TOML (a message shows ``"no"`` with its quotes and ``true`` in lower case);
+    long text and deep lists are shortened with "…"."""
+    if isinstance(v, str) and len(v) > 200:
+        return toml_text(v[:200]) + "…"
+    if isinstance(v, list) and _depth >= 3:
+        return "[…]"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
@@ -216,7 +228,7 @@ def toml_text(v: Any) -> str:
     if isinstance(v, dict):
         return "a table"
     if isinstance(v, list):
-        return "[" + ", ".join(toml_text(x) for x in v[:5]) + (", …]" if len(v) > 5 else "]")
+        return "[" + ", ".join(toml_text(x, _depth + 1) for x in v[:5]) + (", …]" if len(v) > 5 else "]")
     return repr(v)
 
 

@@ -27,7 +27,7 @@ import codecs
 import csv
 import os
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,8 @@ class RawTable:
     declared_ranges: dict[str, list[tuple[float, float, str]]] = field(default_factory=dict)
     sheets: tuple[str, ...] = ()
     na_conversions: tuple[NAConversion, ...] = ()
+    #: identifier columns read as their codes because value labels would have merged ids: (column, values, rows)
+    ids_as_codes: tuple[tuple[str, tuple[str, ...], np.ndarray], ...] = ()
 
     @property
     def n_rows(self) -> int:
@@ -148,7 +150,7 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, encod
         if fmt == "excel":
             return _read_excel(p, sheet, text_columns)
         if fmt in ("stata", "spss"):
-            return _read_labelled(p, fmt, encoding)
+            return _read_labelled(p, fmt, encoding, text_columns)
         return _read_parquet(p, text_columns)
     except LoadError:
         raise
@@ -382,7 +384,10 @@ def _text_ids(s: pd.Series) -> pd.Series:
 
 
 # ---------------------------------------------------------------------------------------------------------- stata/spss
-def _read_labelled(p: Path, fmt: str, encoding: str | None) -> RawTable:
+def _read_labelled(p: Path, fmt: str, encoding: str | None, text_columns: tuple[str, ...] = ()) -> RawTable:
+    """Stata/SPSS through pyreadstat, value labels applied. An identifier column (``text_columns``) whose labels
+    would make different ids one (two codes labelled "Acme", or a label that is another code's number) is read as
+    its codes instead, recorded in :attr:`RawTable.ids_as_codes`."""
     import pyreadstat
 
     # user_missing=True: SPSS user-missing codes and Stata's .a–.z stay visible so their reasons survive (they
@@ -417,7 +422,32 @@ def _read_labelled(p: Path, fmt: str, encoding: str | None) -> RawTable:
             labels = val_labels.get(col, {})
             for v in vals:
                 declared.setdefault(col, {})[v] = labels.get(v, "declared missing in the file")
-    return _finish(df, p, fmt, var_labels, val_labels, encoding=encoding, declared=declared, ranges=ranges)
+    as_codes = []
+    for col in text_columns:
+        if col in val_labels and col in df.columns:
+            codes = reader(str(p), usecols=[col], apply_value_formats=False, encoding=encoding,
+                           user_missing=True)[0][col]
+            shared = _shared_labels(codes, val_labels[col])
+            if shared:
+                df[col] = codes
+                del val_labels[col]
+                rows = np.flatnonzero(codes.isin([c for cs in shared.values() for c in cs]).to_numpy()) + 1
+                as_codes.append((col, tuple(f"{lab!r} ← {', '.join(_code_text(c) for c in cs)}"
+                                            for lab, cs in list(shared.items())[:20]), rows))
+    t = _finish(df, p, fmt, var_labels, val_labels, encoding=encoding, declared=declared, ranges=ranges)
+    return replace(t, ids_as_codes=tuple(as_codes)) if as_codes else t
+
+
+def _code_text(c: Any) -> str:
+    return str(int(c)) if isinstance(c, float) and c.is_integer() else str(c)
+
+
+def _shared_labels(codes: pd.Series, labels: dict) -> dict[str, list]:
+    """Labels (as the ids would read) that several distinct codes present in ``codes`` would show as."""
+    shown: dict[str, list] = {}
+    for c in pd.unique(codes.dropna()):
+        shown.setdefault(str(labels.get(c, _code_text(c))).strip(), []).append(c)
+    return {k: v for k, v in shown.items() if len(v) > 1}
 
 
 def _stata_extended(s: pd.Series, letters: list[str], labels: dict) -> tuple[pd.Series, dict[str, str]]:

@@ -73,6 +73,11 @@ def prepare_data(spec: Spec, *, file: str | os.PathLike | None = None,
     missing = [c for c in d.rename if c not in frame.columns]
     if missing:
         raise SpecError(f"{_src(spec)}[data.rename]: no column(s) {missing} in the data")
+    after = [d.rename.get(c, c) for c in frame.columns]
+    clash = sorted({c for c in after if after.count(c) > 1})
+    if clash:
+        raise SpecError(f"{_src(spec)}[data.rename]: the renamed data would have two columns called "
+                        f"{', '.join(repr(c) for c in clash)}; rename the existing column too or choose another name")
     frame = frame.rename(columns=d.rename)
     for name, expr in d.derive.items():
         try:
@@ -86,6 +91,9 @@ def prepare_data(spec: Spec, *, file: str | os.PathLike | None = None,
             raise SpecError(f"{_src(spec)}[data] filter: {e}") from None
         n0 = len(frame)
         frame = frame[keep.fillna(0).astype(bool).to_numpy()]
+        if n0 and not len(frame):
+            raise SpecError(f"{_src(spec)}[data] filter {d.filter!r} keeps none of the {n0:,} rows; check the "
+                            "condition (and the units of the columns it uses)")
         note += f"; filter {d.filter!r} keeps {len(frame)} of {n0} rows"
     if not index:
         raise SpecError(f"{_src(spec)}[data] index = [entity, time] is needed for dataset {d.dataset!r}")

@@ -189,13 +189,26 @@ def load_spec(source: str | os.PathLike | dict, *, allow_outside_paths: bool = F
     if isinstance(source, dict):
         raw = source
     else:
+        from ..io.mapping import MAX_TOML_BYTES
+
         path = Path(source)
         if not path.exists():
             raise SpecError(f"spec file not found: {path}")
+        if path.is_dir():
+            raise SpecError(f"{path} is a folder; give the path of a .toml spec file")
+        if path.stat().st_size > MAX_TOML_BYTES:
+            raise SpecError(f"{path}: {path.stat().st_size:,} bytes; a spec is a small text file (at most "
+                            f"{MAX_TOML_BYTES:,} bytes): is it the right file?")
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as e:
             raise SpecError(f"{path}: not valid TOML: {e}") from None
+        except UnicodeDecodeError as e:
+            raise SpecError(f"{path}: not UTF-8 (offset {e.start}); save it as UTF-8") from None
+        except (RecursionError, OSError) as e:
+            why = "arrays or tables nested too deeply to read" if isinstance(e, RecursionError) else \
+                f"cannot be read ({e.strerror or e})"
+            raise SpecError(f"{path}: {why}") from None
     return parse_spec(raw, path, allow_outside_paths=allow_outside_paths)
 
 

@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,9 +23,13 @@ class ReportFolderError(ValueError):
     """The output folder cannot be used; the message says why and what to do."""
 
 
-def check_out_folder(out: str | os.PathLike, *, force: bool = False) -> Path:
+def check_out_folder(out: str | os.PathLike, *, force: bool = False,
+                     inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
     """``out`` as a Path if a report may replace it (missing, empty, an earlier clusterecon report, or ``force``);
-    else :class:`ReportFolderError`. Call it before the slow work so that a bad ``--out`` fails at once."""
+    else :class:`ReportFolderError`. Call it before the slow work so that a bad ``--out`` fails at once.
+
+    Refused even with ``force``: a folder that holds one of ``inputs`` (the survey, its mapping: replacing the folder
+    would delete them) and a folder directly below the root (``/tmp``, ``/usr``) that is not an earlier report."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ReportFolderError(f"--out {out} is a file, not a folder; choose a folder name")
@@ -36,6 +40,14 @@ def check_out_folder(out: str | os.PathLike, *, force: bool = False) -> Path:
     if real == Path(real.anchor) or real == Path.home().resolve() or cwd.is_relative_to(real):
         raise ReportFolderError(f"--out {out} would replace {real} (the root, your home or the working folder); "
                                 "give a folder of its own, e.g. --out clusterecon-report")
+    for f in inputs:
+        if f is not None and Path(f).resolve().is_relative_to(real):
+            raise ReportFolderError(f"--out {out} holds the input file {f}; replacing the folder would delete it. "
+                                    "Write the report to a folder of its own, e.g. --out clusterecon-report")
+    if (force and len(real.parts) <= 2 and out.is_dir() and any(out.iterdir())
+            and not (out / MARKER).is_file()):
+        raise ReportFolderError(f"--out {out} is a top-level system folder; --force does not replace it. Give a "
+                                "folder of its own, e.g. --out clusterecon-report")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file() and not force:
         raise ReportFolderError(
             f"--out {out} is not empty and was not written by clusterecon (no {MARKER} file in it); its files "
@@ -44,11 +56,12 @@ def check_out_folder(out: str | os.PathLike, *, force: bool = False) -> Path:
 
 
 @contextmanager
-def replaced_folder(out: str | os.PathLike, *, force: bool = False) -> Iterator[Path]:
+def replaced_folder(out: str | os.PathLike, *, force: bool = False,
+                    inputs: Iterable[str | os.PathLike | None] = ()) -> Iterator[Path]:
     """Yield a fresh temporary folder next to ``out``; on success mark it and swap it in for ``out`` (two renames
     on the same file system; the earlier folder is deleted only after the new one is in place). On failure the
     temporary folder is removed and ``out`` is left as it was."""
-    out = check_out_folder(out, force=force)
+    out = check_out_folder(out, force=force, inputs=inputs)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = _new_folder(out, "new")
     try:
