@@ -122,7 +122,7 @@ def test_balance_with_strata_missing_values_and_errors(rct):
     assert t.frame.loc["Workers", "control_n"] + t.frame.loc["Workers", "treatment_n"] == 114
     assert any("1 rows with missing" in n for n in t.layout.notes)
     assert any("Workers (5)" in n for n in t.layout.notes)
-    assert any("strata_id fixed effects" in n for n in t.layout.notes)
+    assert any("Randomisation stratum (training RCT) fixed effects" in n for n in t.layout.notes)
     bad = rct.assign(strata_id=rct.treat_offered.astype(int))
     with pytest.raises(DescriptiveError, match="does not vary within strata_id"):
         balance_table(bad, ["profit"], strata="strata_id")

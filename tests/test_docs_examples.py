@@ -79,9 +79,9 @@ def test_python_blocks_run(page, tmp_path, monkeypatch):
 
 def test_docs_cite_only_files_in_the_repository():
     """A path the docs name under data/, analyses/, docs/ or tests/ exists in the repository."""
-    cited = re.compile(r"`((?:data|analyses|docs|tests|benchmarks)/[A-Za-z0-9_./-]+\.[a-z]+)`")
+    cited = re.compile(r"`((?:data|analyses|docs|tests|benchmarks|clusterecon)/[A-Za-z0-9_./-]+\.[a-z]+)`")
     missing = []
-    for page in [*PAGES, ROOT / "analyses" / "README.md"]:
+    for page in [*PAGES, ROOT / "analyses" / "README.md", *sorted((ROOT / "data").glob("**/README.md"))]:
         for m in cited.finditer(page.read_text(encoding="utf-8")):
             if "*" not in m[1] and not (ROOT / m[1]).exists():
                 missing.append(f"{page.name}: {m[1]}")
@@ -97,3 +97,23 @@ def test_rules_catch_an_unmarked_block(tmp_path):
 
 if os.environ.get("CI") == "true":  # the executed docs must not silently shrink to nothing
     assert len(RUNNABLE) >= 5, RUNNABLE
+
+
+def test_docs_site_builds_without_warnings(tmp_path):
+    """mkdocs.yml lists every page of docs/ and `mkdocs build --strict` (warnings are errors) succeeds."""
+    import subprocess
+    import sys
+
+    if os.environ.get("CI") != "true":
+        pytest.importorskip("mkdocs")
+    import yaml
+
+    conf = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    listed = {next(iter(item.values())) for item in conf["nav"]}
+    pages = {p.name for p in (ROOT / "docs").glob("*.md")}
+    assert listed == pages, f"pages missing from mkdocs.yml nav: {sorted(pages - listed)}"
+    r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"),
+                        "-d", str(tmp_path / "site")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "WARNING" not in r.stderr, r.stderr[-3000:]
+    assert (tmp_path / "site" / "tutorial" / "index.html").is_file()

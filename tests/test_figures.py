@@ -177,3 +177,35 @@ def test_coefficient_plot_never_mixes_estimands(tmp_path):
             ys = np.asarray(c.lines[0].get_ydata(), dtype=float)
             assert np.allclose(ys, np.round(ys))
     check_saved(fig, tmp_path, "estimands")
+
+
+def test_coefficient_plot_has_no_overlapping_text_or_legend(tmp_path):
+    """Drawn at the saved size: tick labels of a panel do not overlap each other, no legend covers a panel's
+    plotting area, and panels do not overlap (the issue's "legend covers an interval")."""
+    from dataclasses import replace
+
+    fits = {}
+    for i in range(4):
+        fits[f"Model {i + 1}"] = replace(make_result(["manager_schooling_years", "own_brand", "age", "exporter"],
+                                                     [0.1 * i, 0.2, 0.01, -0.1], [0.05, 0.1, 0.005, 0.08]),
+                                         depvar="ln_sales" if i < 2 else "any_innovation")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = plot_coefficients(fits)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = [ax.get_window_extent(renderer) for ax in fig.axes]
+    for a in range(len(boxes)):
+        for b in range(a + 1, len(boxes)):
+            assert not boxes[a].overlaps(boxes[b]), "panels overlap"
+    for ax, box in zip(fig.axes, boxes):
+        ticks = [t.get_window_extent(renderer) for t in ax.get_yticklabels() if t.get_text()]
+        for a in range(len(ticks)):
+            for b in range(a + 1, len(ticks)):
+                assert not ticks[a].overlaps(ticks[b]), "tick labels overlap"
+        for other in fig.axes:
+            leg = other.get_legend()
+            if leg is not None:
+                assert not leg.get_window_extent(renderer).overlaps(box), "a legend covers a panel"
+    check_saved(fig, tmp_path, "no_overlap")

@@ -373,3 +373,21 @@ def test_summary_keeps_names_whole_and_separates_interval_columns():
     row = next(line for line in text.splitlines() if line.startswith(long))
     lo, hi = r.conf_int().loc[long]
     assert row.split()[-2:] == [f"{lo:.4g}", f"{hi:.4g}"]
+
+
+def test_derived_variables_are_labelled():
+    """The names the battery and derive create are shown with labels, never raw (issue 15)."""
+    from clusterecon.report.labels import label_of, level_label
+
+    want = {"ln_value_added": "log(value added)", "log_tfp": "log(TFP)", "profit_rate": "Profit rate",
+            "entry_year": "Entry year", "log_output": "log(cluster output)", "ln_employees": "log(employees)",
+            "mean_any_innovation": "Firm mean of any innovation", "log_duration": "log(years at risk)",
+            "log_age": "log(firm age)"}
+    assert {k: label_of(k) for k in want} == want
+    assert level_label("prior_occupation", "other") == "Founder's prior occupation: other"
+    assert label_of("x_unknown") == "x_unknown"  # a name nobody knows is shown as written
+    t = regression_table([make_result(["prior_occupation[T.worker_same_industry]", "ln_capital"], [0.1, 0.2],
+                                      [0.05, 0.05], depvar="ln_value_added")])
+    text = t.to_markdown()
+    assert "Founder's prior occupation: worker same industry" in text and "log(value added)" in text
+    assert "ln\\_" not in text and "prior\\_occupation" not in text

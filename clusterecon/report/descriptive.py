@@ -16,6 +16,7 @@ imbalance).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -234,6 +235,8 @@ def group_name(g: Any, by: str) -> str:
         return {"is_spinoff": ("Not spin-off", "Spin-off")}.get(by, ("No", "Yes"))[int(g)]
     if isinstance(g, (float, np.floating)) and float(g).is_integer():
         return str(int(g))
+    if isinstance(g, str) and re.fullmatch(r"[a-z0-9]+(?:_[a-z0-9]+)+", g):  # a code: worker_same_industry
+        return g.replace("_", " ")
     return str(g)
 
 
@@ -311,7 +314,7 @@ def balance_table(
     obs = (Cell("Observations"), Cell(f"{n0:,}", number=True, align=False), Cell(),
            Cell(f"{n1:,}", number=True, align=False)) + (Cell(),) * 5
     if strata:
-        notes.append(f"Difference from OLS with {lab.get(strata, strata)} fixed effects.")
+        notes.append(f"Difference from OLS with {label_of(strata, lab) if lab else strata} fixed effects.")
     var_word = (f"cluster-robust by {cluster}" if cluster else
                 "classical" if vcov == "classical" else f"heteroskedasticity-robust ({vcov})")
     notes.append(f"Standard errors {var_word}. Normalized difference: (T − C) / sqrt((SD_T² + SD_C²) / 2).")

@@ -33,7 +33,11 @@ figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; 
 figcaption { font-size: 0.9em; color: #444; }
 p.links { font-size: 0.85em; color: #555; }
 pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+div.table-wrap { overflow-x: auto; max-width: 100%; }
 """.strip()
+#: Every table of a page sits in this box: a table wider than the page scrolls inside it, the page does not.
+_WRAP = '<div class="table-wrap">{}</div>'
+
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _ITALIC = re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
@@ -137,8 +141,8 @@ class Page:
         """A small data frame shown in the page (no index); cells of the ``markup`` columns are in the Markdown
         subset (user parts escaped with :func:`md_escape`), all others plain text."""
         d = df.reset_index(drop=True)
-        self.blocks.append((frame_html(d.set_index(d.columns[0]) if len(d.columns) > 1 else d, markup=markup),
-                            md_table(d, markup=markup)))
+        self.blocks.append((_WRAP.format(frame_html(d.set_index(d.columns[0]) if len(d.columns) > 1 else d,
+                                                    markup=markup)), md_table(d, markup=markup)))
 
     def raw_table(self, table_html: str, table_md: str, links: Sequence[tuple[str, str]]) -> None:
         """A table (HTML fragment, Markdown text) followed by links to its files."""
@@ -150,7 +154,8 @@ class Page:
             md_file = next((h for t, h in links if h.endswith(".md")), None)
             if md_file:
                 md = f"Table: [{md_file}]({md_file}). Files: {md_links}"
-        self.blocks.append((table_html + (f'<p class="links">Files: {link_html}</p>' if links else ""), md))
+        self.blocks.append((_WRAP.format(table_html) + (f'<p class="links">Files: {link_html}</p>' if links else ""),
+                            md))
 
     def figure(self, png: str, pdf: str, caption: str) -> None:
         """A figure written by the report (relative ``png``/``pdf`` paths) with a plain-text caption."""

@@ -28,6 +28,7 @@ DERIVED_LABELS: dict[str, str] = {
     "pioneer": "Pioneer", "any_innovation": "Any innovation", "n_innovations": "Number of innovations",
     "innovation_share": "Share of firms innovating", "exit": "Exit", "exited": "Exit", "spinoff": "Spin-off",
     "post": "After treatment", "treat": "Treated", "price": "Mean price",
+    "duration": "Years at risk", "event": "Event", "exit_year": "Exit year", "founding_year": "Founding year",
 }
 
 _PREFIXES = (("ln_", "log({})"), ("log_", "log({})"), ("mean_", "Firm mean of {}"), ("L.", "{} (lagged)"),
