@@ -60,3 +60,14 @@ def test_interval_coverage_over_replications():
         b = count_takeoff(_counts(rng, before=1.0, after=4.0), range(30), start=1, reps=99, null_reps=19)
         cover += b.interval is not None and b.interval[0] <= 8 <= b.interval[1]
     assert cover >= 0.8 * n  # nominal 90%
+
+
+def test_a_kink_near_the_end_does_not_make_the_newton_step_singular():
+    # issue 10 calibration (simulator, 1995-start census, every mechanism off, seed 1006): the quality transition,
+    # dated in 2031 from 2 adoptions, puts the entry rate's kink one year before the end, where entry is 1 then 0;
+    # the kink coefficient diverges and, with an absolute ridge, the batched Hessian was exactly singular
+    # (LinAlgError), which the battery reported as a failed phase diagnosis
+    y = [5, 0, 0, 0, 0, 0, 3, 1, 3, 1, 1, 0, 2, 2, 5, 0, 3, 0, 3, 1, 2, 4, 3, 1, 2, 5, 1, 2, 4, 5, 4, 2, 0, 2, 2, 3,
+         1, 0]
+    b = count_takeoff(y, range(1995, 2033), start=1, kink_year=2031, reps=49)
+    assert b.index is not None and np.isfinite(b.stat) and b.interval is not None

@@ -112,8 +112,17 @@ def _loglin_fit(Y: np.ndarray, logE: np.ndarray, X: np.ndarray, mask: np.ndarray
         g = (Ym - mu) @ X
         if np.max(np.abs(g)) < 1e-8:
             break
-        H = (mu @ XX).reshape(C, B, k, k) + ridge
-        step = np.clip(np.linalg.solve(H, g[..., None])[..., 0], -5.0, 5.0)
+        H = (mu @ XX).reshape(C, B, k, k)
+        # a ridge relative to the Hessian's scale: an absolute 1e-9 vanishes in rounding when the rate is large and
+        # two columns are nearly collinear over the few years with events (a series of zeros with one count of 2
+        # made the Hessian exactly singular), so the step is taken on H + 1e-10·max|diag H|·I + 1e-9·I
+        scale = np.abs(np.diagonal(H, axis1=-2, axis2=-1)).max(-1)[..., None, None]
+        H = H + ridge + 1e-10 * scale * np.eye(k)
+        try:
+            sol = np.linalg.solve(H, g[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            sol = (np.linalg.pinv(H) @ g[..., None])[..., 0]
+        step = np.clip(sol, -5.0, 5.0)
         beta = beta + step.transpose(0, 2, 1)
     eta = np.clip(X @ beta + off, -30.0, 30.0).transpose(0, 2, 1)
     mu = np.exp(eta)

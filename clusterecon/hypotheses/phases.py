@@ -10,9 +10,16 @@ outcomes are recalled for a few benchmark years only.
 
 Dating (Sonobe & Otsuka 2006; :func:`clusterecon.estimators.transitions.count_takeoff`): quantity expansion starts
 when entry takes off — annual entrant counts switch from a low constant rate to a log-linear one (Poisson; sup-LR
-test with a parametric-bootstrap p-value against one constant rate on a census, against a smooth trend of at most
-``SURVIVOR_TREND`` a year on a sample of survivors, whose entry counts rise with founding year only because older
-cohorts had longer to exit);
+test with a parametric-bootstrap p-value against one constant rate). The take-off is dated only from complete entry
+records (:func:`entry_records_complete`: a census, or annual rounds with exits recorded from the cluster's first
+founding year on). On a sample of survivors (a recall survey, or rounds drawn among the
+firms active in the first round) the count of firms by founding year is entry times the probability of surviving to
+the interview, which falls with age: survivor counts rise with founding year without any take-off, and any rising
+(take-off-like) shape can be produced by survival alone when survival by age is unknown — which such a design never
+observes (no firm that closed before the interview is in it). The take-off is then not dated: the diagnosis is
+``inconclusive`` for it, with the reason, and a date you know can be passed as ``expansion_start`` (the calibration
+suite found survivor-sample dates within ±2 years in 43% of the simulator's recall surveys, their intervals
+covering 43%: wrong more often than right);
 quality improvement starts when first adoptions of an innovation take off — the firms observed without any
 innovation in year t−1 that have one in t, per firm at risk (same model with the firms at risk as exposure). When
 adoptions are observed in at least ``MIN_QUALITY_YEARS`` consecutive-year pairs with ``MIN_SHARE_FIRMS`` firms at
@@ -25,8 +32,6 @@ years observed.
 """
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -41,9 +46,15 @@ PHASES = ("initiation", "quantity expansion", "quality improvement")
 MIN_YEARS = 8
 MIN_QUALITY_YEARS = 8
 MIN_SHARE_FIRMS = 10
-#: the largest yearly trend in entry (log points) that a survivor-only sample can show without a take-off: the
-#: apparent growth produced when up to 10% of firms exit each year (older cohorts have had longer to exit)
+#: the largest yearly trend (log points) the no-transition model of first adoptions allows on samples of survivors
 SURVIVOR_TREND = 0.10
+#: why the entry take-off is not dated on a sample of survivors (module docstring)
+SURVIVOR_REASON = (
+    "the entry take-off cannot be dated from a sample of survivors: firms are counted by founding year only if they "
+    "survived to the interview, so older cohorts are thinned by exits whose rate by age the design never observes, "
+    "and survivor counts rise with founding year with or without a take-off (in the calibration suite, dates from "
+    "such samples were within ±2 years of the truth less than half the time); pass expansion_start=<year> if the "
+    "start is known from other sources, or use a census of every firm ever active")
 KEY, TITLE = "phases", "Phase diagnosis"
 QUESTION = "Which phase is the cluster in, and when did it enter it?"
 
@@ -112,6 +123,22 @@ def _adoptions(any_innov: pd.Series) -> pd.DataFrame | None:
     return m.groupby("year").agg(adopters=("now", "sum"), at_risk=("now", "size"))
 
 
+def entry_records_complete(panel: SurveyPanel) -> bool:
+    """Do the founding years count every entrant (up to random sampling), not only survivors? True for a census,
+    and for annual rounds with exits recorded that start no later than the earliest founding year (every firm is
+    seen from its founding year on, whether it survives or not: the bundled samples); False for a recall survey
+    (survivors to the interview) and for rounds that start after firms were founded (survivors to the first round)
+    or skip years (a firm founded and closed between two rounds is never seen)."""
+    if panel.design.kind == "census":
+        return True
+    if not panel.design.can_study_exit:
+        return False
+    years = np.array(sorted(panel.years))
+    fy = pd.to_numeric(panel.firms.get("founding_year", pd.Series(dtype=float)), errors="coerce").dropna()
+    annual = len(years) > 1 and bool(np.all(np.diff(years) == 1))
+    return annual and len(fy) > 0 and years[0] <= fy.min()
+
+
 def _coverage_text(kind: str, complete: bool) -> str:
     """The coverage the calibration suite measured for such intervals: on censuses (complete entry records) or on
     samples of survivors, whose intervals cover far less often; the pooled figure when that split is not known."""
@@ -140,7 +167,8 @@ def date_phases(traj: pd.DataFrame, *, alpha: float = 0.05, reps: int | None = N
     otherwise the no-take-off model allows a smooth trend (survivor samples)."""
     kw = {"max_trend": 0.0 if complete else SURVIVOR_TREND, **({} if reps is None else {"reps": reps})}
     out: dict = {"takeoff": None, "quality": None, "joint": False, "t1": None, "t2": None, "t1_interval": None,
-                 "t2_interval": None, "quality_series": False}
+                 "t2_interval": None, "quality_series": False,
+                 "takeoff_undatable": None if complete else SURVIVOR_REASON}
     if "entrants" not in traj or traj["entrants"].dropna().shape[0] < MIN_YEARS:
         return out
     entry = traj["entrants"].fillna(0).astype(float)
@@ -157,6 +185,11 @@ def date_phases(traj: pd.DataFrame, *, alpha: float = 0.05, reps: int | None = N
         return _takeoff(adopt, exposure=risk.to_numpy(), after_year=after, name="quality transition", **kw)
 
     q = quality(None) if adopt is not None else None
+    if not complete:
+        # survivor-only entry records: the take-off is not identified (module docstring); the quality transition
+        # (first adoptions per firm at risk among the firms observed) is dated on its own
+        out.update(quality=q, t2=q.year if q is not None else None, t2_interval=q.interval if q is not None else None)
+        return out
     if q is not None and q.detected(alpha):
         # both dates in one model: the entry take-off given the quality date (the entry rate kinks there), the
         # quality date given the take-off (searched after it), until neither moves
@@ -184,21 +217,8 @@ def date_phases(traj: pd.DataFrame, *, alpha: float = 0.05, reps: int | None = N
 
 
 def _entry_takeoff(entry: pd.Series, complete: bool, kw: dict, kink_year: int | None = None) -> DatedBreak:
-    """The entry take-off. On a sample of survivors, older cohorts are under-represented by an unknown survival
-    rate s: the date is estimated with s at half of ``SURVIVOR_TREND`` (entry counts weighted by e^{s(t − last)}),
-    and the interval is the union of the intervals for s = 0, ½ and 1 × ``SURVIVOR_TREND`` — a confidence set that
-    keeps its level whatever the survival rate in that range (a union over the nuisance parameter)."""
-    if complete:
-        return _takeoff(entry, start=1, kink_year=kink_year, name="entry take-off", **kw)
-    t = entry.index.to_numpy(dtype=float)
-    # the no-take-off model keeps allowing a total trend of SURVIVOR_TREND (survival s in the weights, the rest free)
-    fits = [_takeoff(entry, start=1, kink_year=kink_year, name="entry take-off", exposure=np.exp(s * (t - t[-1])),
-                     **{**kw, "max_trend": SURVIVOR_TREND - s}) for s in (SURVIVOR_TREND / 2, 0.0, SURVIVOR_TREND)]
-    mid = fits[0]
-    ints = [f.interval for f in fits if f.interval is not None]
-    if mid.index is None or not ints:
-        return mid
-    return replace(mid, interval=(min(i[0] for i in ints), max(i[1] for i in ints)))
+    """The entry take-off on complete entry records (a census; survivor samples are not dated: module docstring)."""
+    return _takeoff(entry, start=1, kink_year=kink_year, name="entry take-off", **kw)
 
 
 def diagnose_phases(panel: SurveyPanel, *, expansion_start: int | None = None, quality_start: int | None = None,
@@ -247,7 +267,7 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps) -> Hypot
     if "entrants" not in traj or traj["entrants"].dropna().shape[0] < MIN_YEARS:
         raise SkipHypothesis(f"fewer than {MIN_YEARS} years of entry (founding years) to rebuild the cluster's "
                              "history from: the transitions cannot be dated")
-    complete = panel.design.kind == "census"
+    complete = entry_records_complete(panel)
     d = date_phases(traj, alpha=alpha, reps=reps, complete=complete)
     e, q = d["takeoff"], d["quality"]
     t1, t2, t1_int, t2_int = None, None, None, None
@@ -255,8 +275,7 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps) -> Hypot
         t1 = int(expansion_start)
         evidence.append(f"quantity expansion from {t1} as given")
     elif e is not None and e.index is not None:
-        tests["entry take-off"] = _as_test(e, "no take-off: entry follows one constant rate (census) or one "
-                                          "log-linear trend (survivor samples)")
+        tests["entry take-off"] = _as_test(e, "no take-off: entry follows one constant rate")
         if e.detected(alpha):
             t1, t1_int = d["t1"], d["t1_interval"]
             evidence.append(
@@ -266,12 +285,22 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps) -> Hypot
             limitations.append(f"entry take-off: {e.reason}")
     elif e is not None and e.reason:
         limitations.append(f"entry take-off: {e.reason}")
+    undatable = d.get("takeoff_undatable") if expansion_start is None else None
+    if undatable and panel.design.kind == "rounds":
+        undatable = undatable.replace("survived to the interview", "survived to the first round (or were founded "
+                                      "and closed between rounds)")
+    if undatable and panel.design.kind not in ("recall", "rounds"):
+        undatable = ("the entry take-off is not dated: the survey design is not declared, so the founding years may "
+                     "come from survivors only (" + undatable.split(": ", 1)[1] + "); declare "
+                     "SurveyDesign(kind='census') if the data hold every firm ever active")
+    if undatable:
+        limitations.append(undatable)
     expansion_fallback = t1 is None
     years_all = traj.index.to_numpy()
     if t1 is None:
         t1 = int(years_all.min())
-        limitations.append("no significant take-off of entry: the first year observed is taken as the start of "
-                           "quantity expansion")
+        limitations.append(("the take-off is not dated" if undatable else "no significant take-off of entry")
+                           + ": the first year observed is taken as the start of quantity expansion")
     if quality_start is not None:
         t2 = int(quality_start)
         evidence.append(f"quality improvement from {t2} as given")
@@ -315,11 +344,14 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps) -> Hypot
                            "judged" + (" (" + undated["text"] + ")" if undated is not None else ""))
     lead = (f"In {years[-1]} the cluster is in the {current} phase" if judged
             else f"In {years[-1]} the cluster is at least in the {current} phase")
-    verdict = (f"{lead}: quantity expansion from {t1}" + quality_txt
-               + ("; " + "; ".join(evidence) if evidence else "") + ".")
+    start_txt = ("the start of quantity expansion is not dated (entry counted among survivors cannot separate a "
+                 "take-off from the thinning of older cohorts by exit; pass expansion_start= if it is known)"
+                 if undatable else f"quantity expansion from {t1}")
+    verdict = (f"{lead}: {start_txt}" + quality_txt + ("; " + "; ".join(evidence) if evidence else "") + ".")
     spans = [(p, int(g.index.min()), int(g.index.max())) for p, g in table.groupby("phase", sort=False)]
     return HypothesisResult(
-        key=KEY, title=TITLE, question=QUESTION, status="descriptive", verdict=verdict, tests=tests,
+        key=KEY, title=TITLE, question=QUESTION, status="inconclusive" if undatable else "descriptive",
+        verdict=verdict, tests=tests,
         tables={"phases": table, "trajectories": traj}, figures={"trajectories": traj},
         assumptions=("entry is Poisson with a constant rate in initiation and a log-linear rate in quantity "
                      "expansion; first adoptions of an innovation (per firm at risk) likewise take off when quality "
@@ -327,6 +359,7 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps) -> Hypot
                      "on recall surveys entry and the firm count count survivors only"),
         limitations=tuple(limitations),
         extra={"expansion_start": t1, "expansion_detected": not expansion_fallback, "expansion_interval": t1_int,
+               "expansion_undatable": undatable,
                "quality_start": t2, "quality_interval": t2_int, "jointly_dated": bool(d["joint"]),
                "quality_undated": t2 is None and current == PHASES[2], "phase_judged": judged, "spans": spans,
                "current_phase": current},
