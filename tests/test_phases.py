@@ -72,3 +72,52 @@ def test_interval_quotes_the_coverage_measured_for_its_design(monkeypatch):
     assert _coverage_text("takeoff", False) == "; simulated coverage on samples of survivors 50% (2026-12-05)"
     monkeypatch.setattr(cov, "COVERAGE", {"quality": 0.8})
     assert _coverage_text("quality", False) == "; simulated coverage 80% (2026-12-05)"
+
+
+def _survivors(seed=3, years=range(1970, 2006), rate=8.0, window=8):
+    """Constant entry (8 a year, no take-off at all) seen through survival to the interview in 2005, with an exit
+    hazard of 25% a year in a firm's first 6 years and 1% after (young firms exit most): survivor counts by founding
+    year rise steeply in the last years. The earlier dating (a survivor-trend bound of 10%/yr) found a significant
+    take-off in 2003 on this panel (seed 3) — a date for a transition that never happened (issue 10)."""
+    rng = np.random.default_rng(seed)
+    last = years[-1]
+    rows, fid = [], 0
+    for fy in years:
+        for _ in range(rng.poisson(rate)):
+            age = last - fy
+            if rng.random() < np.exp(-0.25 * min(age, 6) - 0.01 * max(age - 6, 0)):
+                for y in range(max(fy, last - window + 1), last + 1):
+                    rows.append({"firm_id": str(fid), "year": y, "founding_year": fy, "sales": 100.0,
+                                 "material_cost": 50.0, "employees": 5.0, "own_brand": bool(rng.random() < 0.3)})
+                fid += 1
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("kind", ["recall", "rounds", "unknown"])
+def test_survivor_samples_do_not_date_the_take_off(kind):
+    df = _survivors()
+    design = SurveyDesign(kind=kind, exits_observable=True if kind == "rounds" else None)
+    res = diagnose_phases(SurveyPanel.from_frame(df, design=design), reps=49)
+    ex = res.extra
+    assert not ex["expansion_detected"] and ex["expansion_interval"] is None
+    assert res.status == "inconclusive" and "not dated" in res.verdict
+    assert ex["expansion_undatable"] and "pass expansion_start" in ex["expansion_undatable"]
+    assert "entry take-off" not in res.tests
+    # a date known from elsewhere is used as given, and the diagnosis is descriptive again
+    given = diagnose_phases(SurveyPanel.from_frame(df, design=design), expansion_start=1980, reps=49)
+    assert given.status == "descriptive" and given.extra["expansion_start"] == 1980
+
+
+def test_entry_records_are_complete_for_a_census_and_annual_rounds_from_the_first_founding_year():
+    from clusterecon.hypotheses.phases import entry_records_complete
+
+    p = _cluster()
+    assert entry_records_complete(p)
+    df = p.frame.reset_index()
+    full = SurveyPanel.from_frame(df, design=SurveyDesign(kind="rounds", exits_observable=True))
+    assert entry_records_complete(full)  # every firm seen from its founding year on (the bundled samples)
+    late = SurveyPanel.from_frame(df[df["year"] >= 1990], design=SurveyDesign(kind="rounds", exits_observable=True))
+    assert not entry_records_complete(late)  # firms founded before 1990 are there only if they survived to it
+    sparse = SurveyPanel.from_frame(df[df["year"] % 2 == 0], design=SurveyDesign(kind="rounds", exits_observable=True))
+    assert not entry_records_complete(sparse)
+    assert not entry_records_complete(SurveyPanel.from_frame(df, design=SurveyDesign(kind="recall")))

@@ -312,3 +312,30 @@ def test_a_degenerate_fit_is_inconclusive_not_failed(monkeypatch):
     r = innovation_performance(_panel(_stag_rows((2000, 2001), 0.0), "rounds"))
     assert r.status == "inconclusive" and r.verdict.startswith("Inconclusive: degenerate fit")
     assert all(c.status == "inconclusive" for c in r.claims)
+
+
+def test_stagnation_warns_that_money_productivity_mixes_prices_when_prices_fall():
+    """Issue 10: on the garments sample TFP in money falls (about −9%/yr) while prices fall about 8%/yr; a verdict
+    on revenue productivity must say that it mixes price and productivity. Here physical productivity is flat and
+    the price falls 8% a year, so value added in money falls with it."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(40):
+        a = rng.normal(0, 0.2)
+        for y in range(1990, 2000):
+            price = np.exp(2 - 0.08 * (y - 1990) + rng.normal(0, 0.02))
+            va = np.exp(1 + a + rng.normal(0, 0.05)) * 10 * price  # flat physical value added per worker
+            rows.append({"firm_id": f"f{i}", "year": y, "founding_year": 1980, "sales": 2 * va,
+                         "material_cost": va, "employees": 10.0, "product_price": price})
+    r = productivity_stagnation(_panel(rows, "rounds"), years=(1990, 1999))
+    assert r.claim("price").status == "supported" and r.claim("productivity").estimate < -0.05
+    cav = r.extra["revenue_caveat"]
+    assert cav and "mixes prices and physical productivity" in cav and cav in r.verdict
+    import re
+
+    price = float(re.search(r"price moves ([+-][0-9.]+)% a year", cav).group(1))
+    net = float(re.search(r"roughly ([+-][0-9.]+)% a year", cav).group(1))
+    assert -9 < price < -7 and abs(net) < 1  # the truth: prices −8%/yr, physical productivity flat
+    # no caveat when prices do not fall
+    flat = [{**row, "product_price": 5.0 * np.exp(rng.normal(0, 0.02))} for row in rows]
+    assert productivity_stagnation(_panel(flat, "rounds"), years=(1990, 1999)).extra["revenue_caveat"] is None

@@ -16,7 +16,10 @@ quality transition; ``years=`` overrides):
 * **price** (secondary): the within-firm trend of the log output price is negative (firm FE, clustered SEs).
 
 Reported besides: the trends of log value added per worker and of the profit rate (value added − wage bill)/sales,
-and the year profile of each.
+and the year profile of each. Productivity built from sales in money is revenue productivity: when the price claim
+finds prices falling over the same years, the verdict warns that the productivity claim mixes prices and physical
+productivity and gives the trend net of the price trend (the garments sample: revenue TFP about −9% a year while
+prices fall about 8% a year).
 """
 
 from __future__ import annotations
@@ -173,6 +176,9 @@ def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str, phases: H
         claims.append(Claim(name="price", statement="the output price falls during quantity expansion",
                             status="skipped", primary=False, reason="no output prices in the survey"))
     claims.append(_output_claim(f, models, tests, pooled_ols))
+    caveat = _revenue_caveat(claims, prod_label)
+    if caveat:
+        warnings = [*warnings, caveat]
     status = combine_status(claims)
     verdict = f"{status.capitalize()}: over {how}, " + "; ".join(f"{c.name} [{c.status}]: {_short(c)}"
                                                                  for c in claims)
@@ -187,8 +193,27 @@ def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str, phases: H
                              "yearly means": profile},
         figures={"profile": profile}, limitations=tuple(limitations + warnings),
         assumptions=("linear trends within the expansion years", "firm fixed effects; SEs clustered by firm"),
-        extra={"years": years, "productivity_measure": prod_label, "tfp_warnings": tuple(warnings)},
+        extra={"years": years, "productivity_measure": prod_label, "tfp_warnings": tuple(warnings),
+               "revenue_caveat": caveat},
     )
+
+
+def _revenue_caveat(claims: list[Claim], prod_label: str) -> str | None:
+    """Productivity measured from sales in money is revenue productivity: price times physical productivity. When
+    prices are observed to fall over the same years, a flat or falling revenue TFP does not show that physical
+    productivity stagnated (Foster, Haltiwanger & Syverson 2008): the verdict says so, with the trend that remains
+    once the price trend is taken out (revenue trend − price trend, a first-order split)."""
+    prod = next((c for c in claims if c.name == "productivity"), None)
+    price = next((c for c in claims if c.name == "price"), None)
+    if prod is None or price is None or price.status != "supported" or prod.estimate is None \
+            or price.estimate is None or not np.isfinite(prod.estimate) or not np.isfinite(price.estimate):
+        return None
+    net = prod.estimate - price.estimate
+    return (f"{prod_label} is measured from sales in money, so it is revenue productivity — it mixes prices and "
+            f"physical productivity: over these years it moves {100 * prod.estimate:+.1f}% a year while the output "
+            f"price moves {100 * price.estimate:+.1f}% a year (significantly falling), so physical productivity "
+            f"changes by roughly {100 * net:+.1f}% a year; the productivity claim judges revenue productivity, not "
+            "physical efficiency")
 
 
 def _short(c: Claim) -> str:
