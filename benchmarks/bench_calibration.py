@@ -39,14 +39,19 @@ def _pct(x: float) -> str:
     return "" if pd.isna(x) else f"{100 * x:.0f}%"
 
 
-def markdown(runs: pd.DataFrame, seconds: float, reps: int) -> str:
+def markdown(runs: pd.DataFrame, seconds: float, reps: int, note: str = "") -> str:
     ct = claim_table(runs)
     dtab = dating_table(runs)
     fails = failures(runs)
     today = dt.date.today().isoformat()
-    lines = [f"Run {today}: {reps} replications per setting and world, {len(runs)} runs, {seconds / 60:.0f} min on 2 "
-             "workers (shared, loaded machine). `python benchmarks/bench_calibration.py --reps "
-             f"{reps}` regenerates it.", "",
+    per = "; ".join(f"{d}: {g['seed'].nunique()} replications per setting and world (seeds {g['seed'].min()}–"
+                    f"{g['seed'].max()})" for d, g in runs.groupby("dgp", sort=False))
+    n_lo = int(runs.groupby("dgp")["seed"].nunique().min())
+    se = lambda p: 100 * np.sqrt(p * (1 - p) / n_lo)  # noqa: E731
+    lines = [f"Run {today}: {per}; {len(runs)} runs on 2 workers (shared, loaded machine){note}. Monte Carlo s.e. of "
+             f"a rate p over n = {n_lo} runs: √(p(1−p)/n) — ±{se(0.5):.0f} points at 50%, ±{se(0.8):.0f} at 80/20%, "
+             f"±{se(0.9):.0f} at 90/10%. `python benchmarks/bench_calibration.py --reps {n_lo} --coverage` "
+             "regenerates it.", "",
              f"`failed` (bugs) in all runs: {len(fails)}.", ""]
     lines += ["**Claims.** n = runs behind 'supported | on' (for innovation, performance and exit only the runs whose "
               "quality phase had started within the years observed); supported | on = power (every effect on); "
@@ -99,13 +104,25 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="write the table here instead of into docs/hypotheses.md")
     ap.add_argument("--runs", default=None, help="also pickle the raw runs here")
     ap.add_argument("--coverage", action="store_true", help="rewrite clusterecon/hypotheses/_coverage.py")
+    ap.add_argument("--dgps", default="simulator,reduced form",
+                    help="comma-separated generators to run (default both)")
+    ap.add_argument("--merge", nargs="*", default=(),
+                    help="pickled runs (--runs of earlier invocations) to add before the table is written, e.g. the "
+                         "reduced form run while the simulator was still changing")
+    ap.add_argument("--note", default="", help="text added to the table's first line (e.g. the simulator's commit)")
+    ap.add_argument("--no-table", action="store_true", help="only pickle the runs (--runs); write no table")
     a = ap.parse_args()
     t0 = time.perf_counter()
-    runs = calibrate(a.reps, n_jobs=a.jobs)
+    dgps = tuple(d.strip() for d in a.dgps.split(",") if d.strip())
+    runs = calibrate(a.reps, n_jobs=a.jobs, dgps=dgps) if a.reps > 0 and dgps else pd.DataFrame()
     seconds = time.perf_counter() - t0
     if a.runs:
         runs.to_pickle(a.runs)
-    md = markdown(runs, seconds, a.reps)
+    if a.no_table:
+        return
+    if a.merge:
+        runs = pd.concat([*(pd.read_pickle(m) for m in a.merge), runs], ignore_index=True)
+    md = markdown(runs, seconds, a.reps, f"; {a.note}" if a.note else "")
     print(md)
     if a.out:
         Path(a.out).write_text(md, encoding="utf-8")
