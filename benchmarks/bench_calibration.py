@@ -101,6 +101,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--seed0", type=int, default=1000, help="first seed (chunks of replications: --seed0 1008 ...)")
     ap.add_argument("--out", default=None, help="write the table here instead of into docs/hypotheses.md")
     ap.add_argument("--runs", default=None, help="also pickle the raw runs here")
     ap.add_argument("--coverage", action="store_true", help="rewrite clusterecon/hypotheses/_coverage.py")
@@ -114,7 +115,7 @@ def main() -> None:
     a = ap.parse_args()
     t0 = time.perf_counter()
     dgps = tuple(d.strip() for d in a.dgps.split(",") if d.strip())
-    runs = calibrate(a.reps, n_jobs=a.jobs, dgps=dgps) if a.reps > 0 and dgps else pd.DataFrame()
+    runs = calibrate(a.reps, n_jobs=a.jobs, dgps=dgps, seed0=a.seed0) if a.reps > 0 and dgps else pd.DataFrame()
     seconds = time.perf_counter() - t0
     if a.runs:
         runs.to_pickle(a.runs)
