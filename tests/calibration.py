@@ -246,12 +246,12 @@ def oracle_one(dgp: str, setting_name: str, seed: int, world: str = "on") -> dic
     return row
 
 
-def oracle_power(reps: int, *, n_jobs: int = 2, seed0: int = 1000) -> pd.DataFrame:
+def oracle_power(reps: int, *, n_jobs: int = 2, seed0: int = 1000, cells=ORACLE_CELLS) -> pd.DataFrame:
     """Per (dgp, small-design cell): power of the battery, with the true dates, and of the bare test (no
     minimum-evidence rule), over the on-world replications whose quality phase had started in the years observed."""
     from joblib import Parallel, delayed
 
-    settings = sorted({s for s, _ in ORACLE_CELLS})
+    settings = sorted({s for s, _ in cells})
     jobs = [(d, s, seed0 + i, w) for d in ("simulator", "reduced form") for s in settings for i in range(reps)
             for w in ("on", "off")]
     rows = pd.DataFrame(Parallel(n_jobs=n_jobs)(delayed(oracle_one)(*j) for j in jobs))
@@ -259,7 +259,7 @@ def oracle_power(reps: int, *, n_jobs: int = 2, seed0: int = 1000) -> pd.DataFra
     for (dgp, setting), g in rows.groupby(["dgp", "setting"], sort=False):
         off = g[g["world"] == "off"]
         g = g[g["present"] & (g["world"] == "on")]
-        for cs, claim in ORACLE_CELLS:
+        for cs, claim in cells:
             if cs != setting:
                 continue
             out.append({"dgp": dgp, "setting": setting, "claim": claim, "n": len(g),
