@@ -199,7 +199,7 @@ class Keys:
             blocks = self.file_blocks
             out = None
             if blocks is not None:  # each firm's rows are together in the file: compare neighbours, no gather
-                v, missing = _comparable(s)
+                v, missing = _comparable(s, raw=True)
                 if not missing.any() and not np.any((v[1:] != v[:-1]) & self._same_firm_as_previous):
                     first = np.empty(len(blocks), dtype=np.int64)
                     first[self._block_rank] = blocks
@@ -230,8 +230,13 @@ class Keys:
     def _block_rank(self) -> np.ndarray:
         """For each file-order block, the rank of its firm among the firms present (the sorted order's groups)."""
         if ("rank",) not in self._firm_reductions:
-            present = np.flatnonzero(np.bincount(self.firm, minlength=len(self.ids)))
-            self._firm_reductions[("rank",)] = np.searchsorted(present, self.firm[self.file_blocks])
+            block_firm = self.firm[self.file_blocks]
+            if len(block_firm) == len(self.ids):  # every id has rows: a firm's rank is its code
+                rank = block_firm
+            else:
+                present = np.flatnonzero(np.bincount(self.firm, minlength=len(self.ids)))
+                rank = np.searchsorted(present, block_firm)
+            self._firm_reductions[("rank",)] = rank
         return self._firm_reductions[("rank",)]
 
     @property
@@ -268,9 +273,15 @@ def keys_of(frame: pd.DataFrame, rows: np.ndarray | None = None,
     return Keys(fcodes, ids, year, ycodes, years, sort_order(fcodes, ycodes, len(years), rows), rows)
 
 
-def _comparable(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(values to compare for equality, missing mask): numbers as floats, anything else as integer codes."""
+def _comparable(s: pd.Series, raw: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(values to compare for equality, missing mask): numbers as floats, anything else as integer codes. ``raw``:
+    a nullable numeric column's own values and mask, without a float copy (the values under the mask are
+    arbitrary: only for callers that compare when nothing is missing)."""
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        a = s.array
+        data, mask = getattr(a, "_data", None), getattr(a, "_mask", None)
+        if raw and isinstance(data, np.ndarray) and isinstance(mask, np.ndarray) and data.dtype.kind in "iuf":
+            return data, (mask | np.isnan(data)) if data.dtype.kind == "f" else mask
         v = s.to_numpy(dtype=np.float64, na_value=np.nan)
         return v, np.isnan(v)
     codes = s.cat.codes.to_numpy() if isinstance(s.dtype, pd.CategoricalDtype) else pd.factorize(
