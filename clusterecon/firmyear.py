@@ -48,7 +48,7 @@ def _block_factorize(s: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
     starts = np.flatnonzero(np.r_[True, boundary])
     if len(starts) > n // 2:  # not listed in blocks: hashing is cheaper than sorting every row
         return None
-    first = s.iloc[starts]
+    first = pd.Series(s.array.take(starts), copy=False)  # the array's take: s.iloc would also take the row index
     f = first.array._pa_array
     if len(f) < 2 or not pc.any(pc.less_equal(f[1:], f[:-1])).as_py():  # blocks already in strictly increasing id order
         return np.repeat(np.arange(len(f), dtype=np.int64), np.diff(np.r_[starts, n])), pd.Index(first.array)
@@ -263,8 +263,10 @@ def keys_of(frame: pd.DataFrame, rows: np.ndarray | None = None,
         # whole years, none missing (a nullable Int64 year with <NA> takes the general path below)
         yi = y.to_numpy()
         lo = yi.min()
-        present = np.bincount(yi - lo) > 0
-        ycodes, years = (np.cumsum(present) - 1)[yi - lo], (lo + np.flatnonzero(present)).astype(np.float64)
+        off = yi - lo
+        present = np.bincount(off) > 0
+        ycodes = off if present.all() else (np.cumsum(present) - 1)[off]  # every year between present: the offset
+        years = (lo + np.flatnonzero(present)).astype(np.float64)
         year = yi.astype(np.float64)
     else:
         year = (y.to_numpy(dtype=np.float64, na_value=np.nan) if pd.api.types.is_numeric_dtype(y.dtype)

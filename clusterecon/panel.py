@@ -121,8 +121,9 @@ class SurveyPanel:
         if (ycodes < 0).any() or not np.array_equal(year_vals, np.floor(year_vals)):
             raise PanelError("every row needs a year, and years must be whole numbers; validate the data first")
         fs, ys = fy.take(fcodes), fy.take(ycodes)
-        same = (fs[1:] == fs[:-1]) & (ys[1:] == ys[:-1])
-        if same.any():
+        # listed firm by firm with increasing years: no (firm, year) repeats, nothing to compare
+        same = None if keys.pairs_in_file_order else (fs[1:] == fs[:-1]) & (ys[1:] == ys[:-1])
+        if same is not None and same.any():
             o = np.arange(len(fs)) if fy.order is None else fy.order
             dup_rows = np.unique(np.r_[o[1:][same], o[:-1][same]])
             ex = list(dict.fromkeys(zip(firm_ids[fcodes[dup_rows]].tolist(),
@@ -268,6 +269,8 @@ def _compact(keys: firmyear.Keys) -> tuple[np.ndarray, pd.Index, firmyear.FirmYe
     """Firm codes and ids without the ids no row uses (rows dropped since the keys were made); neither the order
     of the rows nor where each firm's rows start changes."""
     f = keys.firm
+    if keys.file_blocks is not None and len(keys.file_blocks) == len(keys.ids):  # every id has its block of rows
+        return f, keys.ids, keys.sorted
     present = np.bincount(f[f >= 0], minlength=len(keys.ids)) > 0
     if present.all():
         return f, keys.ids, keys.sorted
