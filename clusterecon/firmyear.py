@@ -201,9 +201,7 @@ class Keys:
             if blocks is not None:  # each firm's rows are together in the file: compare neighbours, no gather
                 v, missing = _comparable(s, raw=True)
                 if not missing.any() and not np.any((v[1:] != v[:-1]) & self._same_firm_as_previous):
-                    first = np.empty(len(blocks), dtype=np.int64)
-                    first[self._block_rank] = blocks
-                    out = (first, np.zeros(len(blocks), dtype=bool))
+                    out = self._block_first
             self._firm_reductions[key] = out if out is not None else first_and_varies(s, self.sorted)
         return self._firm_reductions[key]
 
@@ -219,6 +217,19 @@ class Keys:
                 blocks = b if len(b) == len(self.sorted.starts) else None
             self._firm_reductions[("blocks",)] = blocks
         return self._firm_reductions[("blocks",)]
+
+    @property
+    def _block_first(self) -> tuple[np.ndarray, np.ndarray]:
+        """(first row of each firm, in id order; no firm varies): the answer of every complete column that is
+        constant within each file block, computed once (read-only, shared by those columns)."""
+        if ("first",) not in self._firm_reductions:
+            blocks = self.file_blocks
+            first = np.empty(len(blocks), dtype=np.int64)
+            first[self._block_rank] = blocks
+            varies = np.zeros(len(blocks), dtype=bool)
+            first.flags.writeable = varies.flags.writeable = False
+            self._firm_reductions[("first",)] = (first, varies)
+        return self._firm_reductions[("first",)]
 
     @property
     def _same_firm_as_previous(self) -> np.ndarray:
