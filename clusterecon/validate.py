@@ -500,7 +500,7 @@ def _check_panel_rules(ctx: _Ctx, benchmark_years: tuple[int, ...] | None) -> No
         j = np.flatnonzero(wide)
         if len(j):
             p_, c_ = prev[j], cur[j]
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 ratio = c_ / p_
             j = j[same[j] & (p_ > 0) & (c_ > 0) & ((ratio > JUMP_FACTOR) | (ratio < 1 / JUMP_FACTOR))]
         if len(j):
