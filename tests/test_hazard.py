@@ -147,3 +147,46 @@ def test_cloglog_equals_statsmodels_glm(sim):
     assert r.loglik == pytest.approx(ref.llf, abs=1e-6)
     se_obs = np.sqrt(np.diag(np.linalg.inv(-glm.hessian(ref.params, observed=True))))
     assert np.allclose(r.std_errors, se_obs, rtol=1e-6)
+
+
+def _weighted_risk_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(6)
+    rows = [(f, t, x) for f, x in zip(range(400), rng.normal(size=400)) for t in range(1, 6)]
+    rs = pd.DataFrame(rows, columns=["firm_id", "year", "x"]).set_index(["firm_id", "year"])
+    rs["duration"] = rs.index.get_level_values("year").astype(float)
+    rs["exit"] = (rng.random(len(rs)) < 1 / (1 + np.exp(2.5 - 0.8 * rs.x))).astype(float)
+    rs = rs[rs.groupby(level=0)["exit"].cumsum().groupby(level=0).shift(fill_value=0) == 0]
+    w = rng.choice([1.0, 2.5, 4.0], size=400)  # a stratified sample: three sampling weights by firm
+    return rs.assign(w=w[rs.index.get_level_values(0)])
+
+
+@pytest.mark.parametrize("vcov", ["robust", "cluster"])
+def test_sampling_weights_equal_the_pweighted_logit(vcov):
+    # Identity: a logit hazard without duration terms is a logit on the risk set, and logit [pw=w] is pinned to
+    # Stata in test_binary.py; coefficients and robust/clustered s.e. must agree.
+    from clusterecon.estimators.binary import logit
+
+    rs = _weighted_risk_frame()
+    h = discrete_hazard(rs, "~ x", duration=None, weights="w", vcov=vcov)
+    ref = logit(rs, "exit ~ x", weights="w", vcov=vcov)
+    np.testing.assert_allclose(h.params.to_numpy(), ref.params.to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(h.std_errors.to_numpy(), ref.std_errors.to_numpy(), rtol=1e-7)
+
+
+def test_sampling_weights_cloglog_point_estimates_equal_weighted_glm_and_force_robust_variance():
+    import statsmodels.api as sm
+
+    rs = _weighted_risk_frame()
+    h = discrete_hazard(rs, "~ x", duration=None, weights="w", link="cloglog")
+    X = sm.add_constant(rs[["x"]]).to_numpy()
+    g = sm.GLM(rs["exit"].to_numpy(), X, family=sm.families.Binomial(sm.families.links.CLogLog()),
+               freq_weights=rs["w"].to_numpy()).fit(tol=1e-12)
+    np.testing.assert_allclose(h.params.to_numpy(), g.params, rtol=1e-7)
+    assert h.variance.kind == "robust" and any("sampling weights" in n for n in h.notes)
+    with pytest.raises(SpecificationError, match="robust or cluster"):
+        discrete_hazard(rs, "~ x", duration=None, weights="w", vcov="oim")
+    # zero weights are left out and counted, never silently
+    z = rs.assign(w=np.where(rs.index.get_level_values(0) < 10, 0.0, rs["w"]))
+    hz = discrete_hazard(z, "~ x", duration=None, weights="w")
+    assert hz.nobs == int((z["w"] > 0).sum())
+    assert any("zero sampling weight" in o.reason for o in hz.omitted)

@@ -155,3 +155,44 @@ def test_firm_level_outcome_uses_one_row_per_firm():
     with pytest.raises(SpecificationError, match=r"level='firm' but \['z'\] vary within firms"):
         mnlogit(panel, "occ ~ x + z", level="firm")
     assert any("constant within firms but z vary" in n for n in mnlogit(panel, "occ ~ x + z").notes)
+
+
+def _weighted_occupations() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    n = 600
+    df = pd.DataFrame({"school": rng.integers(6, 17, n).astype(float)})
+    u = rng.gumbel(size=(n, 3)) + np.column_stack([0 * df.school, 0.2 * df.school - 2, 0.4 * df.school - 4])
+    df["occ"] = np.array(["merchant", "engineer", "worker"])[u.argmax(axis=1)]
+    return df.assign(w=rng.choice([1.0, 2.0, 3.0], n))
+
+
+def test_sampling_weights_equal_frequency_replication_for_the_point_estimates():
+    # Identity: maximising Σ wᵢℓᵢ with integer weights is maximising ℓ on the data with each row repeated wᵢ times.
+    df = _weighted_occupations()
+    r = mnlogit(df, "occ ~ school", base="merchant", weights="w")
+    rep = df.loc[df.index.repeat(df["w"].astype(int))].reset_index(drop=True)
+    ref = mnlogit(rep, "occ ~ school", base="merchant")
+    np.testing.assert_allclose(r.params.to_numpy(), ref.params.to_numpy(), rtol=1e-8)
+    assert r.llf == pytest.approx(ref.llf, rel=1e-10)
+    assert r.variance.kind == "robust" and any("sampling weights" in n for n in r.notes)
+    assert r.nobs == len(df)
+
+
+@pytest.mark.parametrize("vcov,cluster", [("robust", None), ("cluster", "school")])
+def test_sampling_weights_with_two_outcomes_equal_the_pweighted_logit(vcov, cluster):
+    # Identity: a two-outcome mlogit is a logit; logit [pw=w] is pinned to Stata in test_binary.py, so the
+    # weighted scores, weighted Hessian and the robust/clustered sandwich must agree with it.
+    d = _weighted_occupations().query("occ != 'worker'").assign(eng=lambda x: (x.occ == "engineer") * 1.0)
+    a = mnlogit(d, "occ ~ school", base="merchant", weights="w", vcov=vcov, cluster=cluster)
+    b = logit(d, "eng ~ school", weights="w", vcov=vcov, cluster=cluster)
+    np.testing.assert_allclose(a.params.to_numpy(), b.params.to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(a.std_errors.to_numpy(), b.std_errors.to_numpy(), rtol=1e-7)
+
+
+def test_sampling_weights_refuse_the_information_matrix_and_count_zero_weights():
+    df = _weighted_occupations()
+    with pytest.raises(SpecificationError, match="robust or cluster"):
+        mnlogit(df, "occ ~ school", base="merchant", weights="w", vcov="oim")
+    z = df.assign(w=np.where(df.index < 50, 0.0, df["w"]))
+    r = mnlogit(z, "occ ~ school", base="merchant", weights="w")
+    assert r.nobs == 550 and any("zero sampling weight" in o.reason for o in r.omitted)

@@ -41,7 +41,7 @@ from ..panel import SurveyPanel
 from .design import Design, SpecificationError, build_design, panel_shape
 from .errors import ConvergenceError
 from .linear import cluster_columns, independent_columns
-from .ml import maximize, ml_fit, ml_spec
+from .ml import maximize, ml_fit, ml_weighted_spec, positive_weights
 from .predict import Predictor
 from .results import EstimationResult, Omitted, build_result
 
@@ -242,9 +242,9 @@ def _hazard_formula(formula: str, event: str, duration: str | None) -> str:
 
 
 def discrete_hazard(data: SurveyPanel | pd.DataFrame, formula: str, *, link: str = "logit",
-                    duration: str | None = "log", clock: str | None = None, vcov: str = "oim",
-                    cluster: str | Sequence[str] | None = None, event: str = "exit",
-                    maxiter: int = 100) -> EstimationResult:
+                    duration: str | None = "log", clock: str | None = None, vcov: str | None = None,
+                    cluster: str | Sequence[str] | None = None, event: str = "exit", maxiter: int = 100,
+                    weights: str | None = None, weights_type: str = "pweight") -> EstimationResult:
     """Discrete-time hazard of exit: GLM Binomial with logit or cloglog link on the firm-year risk set.
 
     Parameters
@@ -257,6 +257,11 @@ def discrete_hazard(data: SurveyPanel | pd.DataFrame, formula: str, *, link: str
         ``None``.
     vcov : ``"oim"`` (default, as Stata), ``"cluster"`` (by firm unless ``cluster`` names a variable; advisable:
         a firm's rows are one spell), ``"robust"``, ``"hc0"``, ``"opg"``.
+    weights, weights_type : a column of sampling weights (``"pweight"``, Stata ``logit/cloglog [pw=w]``):
+        maximises Σ wᵢℓᵢ with the robust variance (cluster if ``cluster`` is named), as Stata forces for
+        pweights: V = c·H⁻¹(Σ wᵢ²sᵢsᵢ')H⁻¹ with H the weighted Hessian, c = N/(N−1) (or G/(G−1) clustered).
+        Zero weights are left out and counted. Stratified surveys (e.g. size terciles) need them for
+        population hazards.
 
     Returns
     -------
@@ -283,14 +288,16 @@ def discrete_hazard(data: SurveyPanel | pd.DataFrame, formula: str, *, link: str
     """
     if link not in ("logit", "cloglog"):
         raise SpecificationError(f"link={link!r}: use 'logit' or 'cloglog'")
-    spec = ml_spec(vcov, cluster, estimator="discrete_hazard")
+    spec, wnotes = ml_weighted_spec(vcov, cluster, weights=weights, weights_type=weights_type,
+                                    estimator="discrete_hazard")
     if duration not in DURATION_TERMS:
         raise SpecificationError(f"duration={duration!r}: use one of {list(DURATION_TERMS)}")
     rs, pre_omitted, notes = _risk_frame(data, clock, duration, event)
     f = _hazard_formula(formula, event, duration)
-    d = build_design(rs, f, extra=cluster_columns(rs, spec.clusters))
+    d = build_design(rs, f, extra=(*cluster_columns(rs, spec.clusters), *([weights] if weights else [])))
+    d, w, _ = positive_weights(d, weights)
     _check_event(d, f)
-    lik = _BinomialLik(d.y, d.X, link)
+    lik = _BinomialLik(d.y, d.X, link, w)
     fit = maximize(lik.loglik, lik.grad, lik.start(), hessian=lik.hessian, what=f"discrete_hazard ({link})",
                    maxiter=maxiter, advice="Look for a regressor that predicts exit perfectly, rescale regressors, "
                                            "or simplify the duration terms.")
@@ -304,15 +311,17 @@ def discrete_hazard(data: SurveyPanel | pd.DataFrame, formula: str, *, link: str
     h = lik.mean(params)
     return build_result(
         ml_fit(d, spec, H, lik.scores(params)), spec, model=f"Discrete-time hazard ({link})",
-        estimator=f"binomial {link} (maximum likelihood, Newton)", depvar=d.depvar, names=d.names, coef=params,
+        estimator=f"binomial {link} (maximum likelihood, Newton)"
+        + (f", sampling weights {weights}" if w is not None else ""), depvar=d.depvar, names=d.names, coef=params,
         nobs=len(d.y), df_resid=float(len(d.y) - len(params)), formula=f, loglik=lik.loglik(params),
         omitted=(*pre_omitted, *d.omitted), **panel_shape(d.index),
         stats={"Exits": int(d.y.sum()), "Firm-periods at risk": len(d.y)},
-        notes=(*notes, f"Duration dependence: {duration or 'none'}; cloglog coefficients are proportional-hazard "
-                       "log hazard ratios" if link == "cloglog" else
+        notes=(*wnotes, *notes,
+               f"Duration dependence: {duration or 'none'}; cloglog coefficients are proportional-hazard "
+               "log hazard ratios" if link == "cloglog" else
                f"Duration dependence: {duration or 'none'}; coefficients are log odds of exit."),
         index=d.index, residuals=d.y - h, fitted_values=h, predictor=Predictor(d.terms, link=link, kinds=("pr",)),
-        extra={"link": link, "duration": duration, "iterations": fit.iterations})
+        extra={"link": link, "duration": duration, "iterations": fit.iterations, "weights": weights})
 
 
 def _risk_frame(data: Any, clock: str | None, duration: str | None, event: str) -> tuple[pd.DataFrame, tuple, list]:
@@ -361,15 +370,16 @@ class _BinomialLik:
     Written here rather than calling statsmodels' GLM because its IRLS solves a least-squares problem by SVD at
     every iteration: on 74,909 firm-periods × 44 columns (duration dummies) it took 7.8–9.7 s against 0.9–2.2 s
     for Newton steps on X'WX, same machine and run. The tests check equality with statsmodels' GLM (logit and
-    cloglog) to 1e-7.
+    cloglog) to 1e-7. Sampling weights ``w`` multiply each observation's log-likelihood, score and Hessian term.
     """
 
-    def __init__(self, y: np.ndarray, X: np.ndarray, link: str):
+    def __init__(self, y: np.ndarray, X: np.ndarray, link: str, w: np.ndarray | None = None):
         self.y, self.X, self.link = y, X, link
+        self.w = np.ones(len(y)) if w is None else w
 
     def start(self) -> np.ndarray:
         b = np.zeros(self.X.shape[1])
-        ybar = float(np.clip(self.y.mean(), 1e-6, 1 - 1e-6))
+        ybar = float(np.clip(np.average(self.y, weights=self.w), 1e-6, 1 - 1e-6))
         const = np.flatnonzero(np.all(self.X == 1.0, axis=0))
         if const.size:
             b[const[0]] = np.log(ybar / (1 - ybar)) if self.link == "logit" else np.log(-np.log1p(-ybar))
@@ -378,16 +388,17 @@ class _BinomialLik:
     def _parts(self, b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         from scipy.special import expit, log_expit
 
-        y, eta = self.y, np.clip(self.X @ b, -700, 700)
+        y, w, eta = self.y, self.w, np.clip(self.X @ b, -700, 700)
         if self.link == "logit":
             p = expit(eta)
-            return float(np.sum(y * log_expit(eta) + (1 - y) * log_expit(-eta))), y - p, p * (1 - p)
+            return float(np.sum(w * (y * log_expit(eta) + (1 - y) * log_expit(-eta)))), w * (y - p), w * p * (1 - p)
         mu = np.exp(np.minimum(eta, 50))
         p = -np.expm1(-mu)
         ratio = np.where(y == 1, mu * (1 - p) / np.maximum(p, 1e-300), 0.0)
-        ll = float(np.sum(y * np.log(np.maximum(p, 1e-300)) - (1 - y) * mu))
+        ll = float(np.sum(w * (y * np.log(np.maximum(p, 1e-300)) - (1 - y) * mu)))
         # observed information weight: −∂²ℓ/∂η²
-        return ll, np.where(y == 1, ratio, -mu), np.where(y == 1, ratio * (mu / np.maximum(p, 1e-300) - 1), mu)
+        return ll, w * np.where(y == 1, ratio, -mu), w * np.where(y == 1, ratio * (mu / np.maximum(p, 1e-300) - 1),
+                                                                  mu)
 
     def loglik(self, b: np.ndarray) -> float:
         return self._parts(b)[0]

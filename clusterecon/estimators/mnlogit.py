@@ -34,7 +34,7 @@ from .design import SpecificationError, as_panel_frame, build_design, panel_shap
 from .errors import ConvergenceError, SeparationError
 from .linear import cluster_columns, drop_collinear
 from .margins import MarginsSpec
-from .ml import maximize, ml_fit, ml_spec
+from .ml import maximize, ml_fit, ml_weighted_spec, positive_weights
 from .predict import Terms
 from .results import EstimationResult, TestResult, build_result
 
@@ -92,10 +92,11 @@ class SoftmaxMean:
         return P[:, :, None] * (B.T[None, :, :] - bbar[:, None, :])  # (n, J, k)
 
 
-def _mn_margins_spec(X: np.ndarray, names: Sequence[str], outcomes: Sequence[Any]) -> MarginsSpec:
+def _mn_margins_spec(X: np.ndarray, names: Sequence[str], outcomes: Sequence[Any],
+                     weights: np.ndarray | None = None) -> MarginsSpec:
     mean = SoftmaxMean(len(names))
     return MarginsSpec(predict=mean, dydx=mean.dydx, X=np.array(X, dtype=float), names=tuple(names),
-                       outcomes=tuple(str(o) for o in outcomes), label="Pr(outcome)")
+                       outcomes=tuple(str(o) for o in outcomes), label="Pr(outcome)", weights=weights)
 
 
 def _empty_cells(codes: np.ndarray, X: np.ndarray, names: Sequence[str], outcomes: Sequence[Any]) -> list[str]:
@@ -146,9 +147,10 @@ def _choose_level(frame: pd.DataFrame, formula: str, depvar: str, level: str, cl
                  "(outcome and regressors are constant within firms).")
 
 
-def mnlogit(data: SurveyPanel | pd.DataFrame, formula: str, *, base: Any = None, vcov: str = "oim",
+def mnlogit(data: SurveyPanel | pd.DataFrame, formula: str, *, base: Any = None, vcov: str | None = None,
             cluster: str | Sequence[str] | None = None, separation: str = "warn", maxiter: int = 100,
-            level: str = "auto", entity: str | None = None, time: str | None = None) -> EstimationResult:
+            level: str = "auto", entity: str | None = None, time: str | None = None, weights: str | None = None,
+            weights_type: str = "pweight") -> EstimationResult:
     """Multinomial logit of an unordered categorical outcome.
 
     Parameters
@@ -160,6 +162,10 @@ def mnlogit(data: SurveyPanel | pd.DataFrame, formula: str, *, base: Any = None,
     vcov, cluster : ``"oim"`` (default), ``"opg"``, ``"robust"`` (= ``"hc1"``, N/(N−1)), ``"hc0"`` or
         ``"cluster"`` (G/(G−1); by firm unless ``cluster`` names one or two variables).
     separation : ``"warn"`` (note empty outcome × dummy cells) or ``"raise"``.
+    weights, weights_type : a column of sampling weights (``"pweight"``, Stata ``mlogit [pw=w]``): maximises
+        Σ wᵢℓᵢ with the robust variance c·H⁻¹(Σ wᵢ²sᵢsᵢ')H⁻¹ (c = N/(N−1); cluster if ``cluster`` is named), as
+        Stata forces for pweights; the LR test gives way to a Wald test and margins average with the weights.
+        Zero weights are left out and counted.
     level : ``"auto"`` uses one row per firm when the outcome and all regressors are constant within firms (a
         founder's occupation on firm attributes: a SurveyPanel repeats them every year); ``"firm"`` insists on
         that; ``"row"`` uses every row as given.
@@ -185,28 +191,32 @@ def mnlogit(data: SurveyPanel | pd.DataFrame, formula: str, *, base: Any = None,
     >>> r.extra["outcomes"], r.predict(df.head(2)).shape
     (('merchant', 'engineer', 'worker'), (2, 3))
     """
-    spec = ml_spec(vcov, cluster, estimator="mnlogit")
+    spec, wnotes = ml_weighted_spec(vcov, cluster, weights=weights, weights_type=weights_type, estimator="mnlogit")
     if separation not in ("warn", "raise"):
         raise SpecificationError(f"separation={separation!r}: choose 'warn' or 'raise'")
     frame = as_panel_frame(data, entity=entity, time=time, cross_section=True)
     depvar = formula.split("~", 1)[0].strip()
     if depvar not in frame.columns:
         raise SpecificationError(f"outcome {depvar!r} not found; available: {list(frame.columns)[:40]}")
-    frame, level_note = _choose_level(frame, formula, depvar, level, spec.clusters)
+    frame, level_note = _choose_level(frame, formula, depvar, level, (*spec.clusters, *([weights] if weights else [])))
     codes, outcomes = _outcome_codes(frame[depvar], base)
-    design = build_design(frame.assign(**{depvar: codes}), formula, extra=cluster_columns(frame, spec.clusters))
+    design = build_design(frame.assign(**{depvar: codes}), formula,
+                          extra=(*cluster_columns(frame, spec.clusters), *([weights] if weights else [])))
+    design, w, _ = positive_weights(design, weights)
     X, names, collinear = drop_collinear(design.X, list(design.names))
     y = design.y.astype(int)
     lost = [outcomes[c] for c in range(len(outcomes)) if c not in np.unique(y)]
     if lost:
         raise SpecificationError(f"outcome(s) {lost} of {depvar!r} occur only in rows dropped for missing values; "
                                  "recode or drop those categories")
-    notes = [level_note] if level_note else []
+    notes = [*wnotes, level_note] if level_note else list(wnotes)
     notes += _separation_notes(y, X, names, outcomes, separation)
-    params, H, model = _fit(y, X, maxiter, cells=_empty_cells(y, X, names, outcomes))
-    ll, (k, J) = float(model.loglike(params)), (X.shape[1], len(outcomes))
-    freq = np.bincount(y, minlength=J) / len(y)
-    ll0 = float(len(y) * (freq * np.log(freq)).sum())
+    wn = np.ones(len(y)) if w is None else w
+    params, H, model = _fit(y, X, maxiter, cells=_empty_cells(y, X, names, outcomes), w=w)
+    ll = float(wn @ np.asarray(model.loglikeobs(params)).reshape(len(y), -1).sum(axis=1))
+    k, J = X.shape[1], len(outcomes)
+    freq = np.bincount(y, weights=wn, minlength=J) / wn.sum()
+    ll0 = float(wn.sum() * (freq * np.log(freq)).sum())
     pnames = [f"{o}:{v}" for o in outcomes[1:] for v in names]
     slopes = [i for i, n in enumerate(pnames) if not n.endswith(":Intercept")]
     q = (J - 1) * (k - (1 if "Intercept" in names else 0))
@@ -216,8 +226,9 @@ def mnlogit(data: SurveyPanel | pd.DataFrame, formula: str, *, base: Any = None,
                  + ".")
     P = SoftmaxMean(k)(params, X)
     return build_result(
-        ml_fit(design, spec, H, model.score_obs(params)), spec, wald_terms=None if oim else slopes,
-        wald_null="all slopes = 0", wald_key="model", model="Multinomial logit", estimator="ML (Newton)",
+        ml_fit(design, spec, H, wn[:, None] * model.score_obs(params)), spec, wald_terms=None if oim else slopes,
+        wald_null="all slopes = 0", wald_key="model", model="Multinomial logit",
+        estimator="ML (Newton)" + (f", sampling weights {weights}" if w is not None else ""),
         depvar=design.depvar,
         names=pnames, coef=params, nobs=len(y), df_resid=float(len(y) - len(params)), formula=formula,
         **panel_shape(design.index), rsquared={"pseudo": 1 - ll / ll0}, loglik=ll, omitted=design.omitted,
@@ -228,7 +239,7 @@ def mnlogit(data: SurveyPanel | pd.DataFrame, formula: str, *, base: Any = None,
         notes=tuple(notes), index=design.index, fitted_values=P[np.arange(len(y)), y],
         predictor=_MNPredictor(design.terms, tuple(names), tuple(str(o) for o in outcomes)),
         extra={"outcomes": tuple(outcomes), "base": outcomes[0], "counts": counts,
-               "margins": _mn_margins_spec(X, names, outcomes), "index": design.index})
+               "margins": _mn_margins_spec(X, names, outcomes, w), "index": design.index, "weights": weights})
 
 
 def _separation_notes(y: np.ndarray, X: np.ndarray, names: Sequence[str], outcomes: Sequence[Any],
@@ -243,15 +254,28 @@ def _separation_notes(y: np.ndarray, X: np.ndarray, names: Sequence[str], outcom
     return ["Warning: " + msg + "."]
 
 
-def _fit(y: np.ndarray, X: np.ndarray, maxiter: int, cells: list[str]) -> tuple[np.ndarray, np.ndarray, Any]:
+def _fit(y: np.ndarray, X: np.ndarray, maxiter: int, cells: list[str],
+         w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, Any]:
     """statsmodels ``MNLogit`` supplies the likelihood, score and Hessian; :func:`.ml.maximize` runs Newton from 0
-    (parameters outcome-major: all of outcome 1, then outcome 2, ...)."""
+    (parameters outcome-major: all of outcome 1, then outcome 2, ...). With sampling weights ``w`` the
+    pseudo-likelihood Σ wᵢℓᵢ, its score and Hessian are weighted here (statsmodels' MNLogit takes no weights)."""
     from statsmodels.discrete.discrete_model import MNLogit
 
     model = MNLogit(y, X)
     start = np.zeros(X.shape[1] * (len(np.unique(y)) - 1))
+    if w is None:
+        loglike, score, hessian = model.loglike, model.score, model.hessian
+    else:
+        def loglike(b: np.ndarray) -> float:
+            return float(w @ np.asarray(model.loglikeobs(b)).reshape(len(w), -1).sum(axis=1))
+
+        def score(b: np.ndarray) -> np.ndarray:
+            return w @ model.score_obs(b)
+
+        def hessian(b: np.ndarray) -> np.ndarray:
+            return _weighted_hessian(b, X, w)
     try:
-        fit = maximize(model.loglike, model.score, start, hessian=model.hessian, maxiter=maxiter,
+        fit = maximize(loglike, score, start, hessian=hessian, maxiter=maxiter,
                        what="multinomial logit",
                        advice="Try: merging rare outcome categories, rescaling regressors, removing variables that "
                               "perfectly predict an outcome, or raising maxiter.")
@@ -261,6 +285,19 @@ def _fit(y: np.ndarray, X: np.ndarray, maxiter: int, cells: list[str]) -> tuple[
                                   + f" ({exc})") from None
         raise
     return fit.theta, fit.hessian, model
+
+
+def _weighted_hessian(params: np.ndarray, X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Σ wᵢ ∂²ℓᵢ/∂β∂β': block (j, l) = −X' diag(wᵢ pᵢⱼ(δⱼₗ − pᵢₗ)) X over the non-base outcomes."""
+    k = X.shape[1]
+    P = _softmax_probs(params, X, k)[:, 1:]
+    J1 = P.shape[1]
+    H = np.empty((k * J1, k * J1))
+    for j in range(J1):
+        for m in range(j, J1):
+            c = w * P[:, j] * ((j == m) - P[:, m])
+            H[j * k:(j + 1) * k, m * k:(m + 1) * k] = H[m * k:(m + 1) * k, j * k:(j + 1) * k] = -(X.T * c) @ X
+    return H
 
 
 @dataclass(frozen=True)

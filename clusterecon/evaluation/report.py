@@ -195,7 +195,7 @@ def _reg_table(page: Page, w: _Writer, name: str, models: dict[str, Any], term: 
 
 
 def _coef_plot(page: Page, w: _Writer, models: dict[str, Any], term: str, labels: dict[str, str]) -> None:
-    from ..report.figures import _figure, figure_theme
+    from ..report.figures import figure_theme, new_figure
 
     def draw():
         names = list(models)
@@ -207,7 +207,7 @@ def _coef_plot(page: Page, w: _Writer, models: dict[str, Any], term: str, labels
             lo.append(ci[0])
             hi.append(ci[1])
         with figure_theme():
-            fig, axes = _figure(figsize=(6.0, 0.8 + 0.45 * len(names)))
+            fig, axes = new_figure(figsize=(6.0, 0.8 + 0.45 * len(names)))
             ax = axes[0, 0]
             y = np.arange(len(names))[::-1]
             ax.errorbar(est, y, xerr=[est - np.array(lo), np.array(hi) - est], fmt="o", capsize=3)
@@ -223,7 +223,7 @@ def _coef_plot(page: Page, w: _Writer, models: dict[str, Any], term: str, labels
 
 
 def _event_study(page: Page, w: _Writer, st: dict[str, Any], labels: dict[str, str]) -> None:
-    from ..report.figures import _figure, figure_theme
+    from ..report.figures import figure_theme, new_figure
 
     page.heading("Staggered roll-out: event study", 2, anchor="event-study")
     o = st.get("outcome", "")
@@ -251,7 +251,7 @@ def _event_study(page: Page, w: _Writer, st: dict[str, Any], labels: dict[str, s
 
     def draw():
         with figure_theme():
-            fig, axes = _figure(figsize=(6.5, 3.8))
+            fig, axes = new_figure(figsize=(6.5, 3.8))
             ax = axes[0, 0]
             for k, (est, part) in enumerate(df.groupby("estimator", sort=True)):
                 x = part.index.to_numpy() + (k - 0.5) * 0.15

@@ -62,7 +62,7 @@ def figure_theme() -> Iterator[None]:
         yield
 
 
-def _figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = FIGSIZE, **kw: Any) -> tuple[Any, Any]:
+def new_figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = FIGSIZE, **kw: Any) -> tuple[Any, Any]:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=figsize, layout="constrained")
@@ -123,7 +123,7 @@ def plot_trajectories(yearly: pd.DataFrame, columns: Sequence[str] | None = None
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
     with figure_theme():
-        fig, axes = _figure(nrows, ncols, figsize or (3.2 * ncols, 2.4 * nrows + 0.3), sharex=True)
+        fig, axes = new_figure(nrows, ncols, figsize or (3.2 * ncols, 2.4 * nrows + 0.3), sharex=True)
         full = pd.RangeIndex(int(df.index.min()), int(df.index.max()) + 1)
         for k, ax in enumerate(axes.flat):
             if k >= n:
@@ -210,7 +210,7 @@ def plot_coefficients(results: Any, *, terms: Sequence[str] | None = None, model
     heights = [0.6 + 0.42 * len(rows) * max(1.0, len(idx) / 2) + (0.35 if len(idx) > 1 else 0)
                for _, _, idx, rows in panels]
     with figure_theme():
-        fig, axes = _figure(nrows=len(panels), figsize=figsize or (FIGSIZE[0], 0.5 + sum(heights) + 0.35 *
+        fig, axes = new_figure(nrows=len(panels), figsize=figsize or (FIGSIZE[0], 0.5 + sum(heights) + 0.35 *
                                                                    len(panels)),
                             gridspec_kw={"height_ratios": heights})
         for ax, (dv, what, idx, rows) in zip(axes[:, 0], panels):
@@ -289,7 +289,7 @@ def plot_schooling_innovation(data: Any, *, schooling: str = "manager_schooling_
     d = d.assign(**{innovation: d[innovation].astype(float), schooling: d[schooling].astype(float)})
     lab = {**(getattr(data, "labels", None) or {}), **(labels or {})}
     with figure_theme():
-        fig, axes = _figure(figsize=figsize)
+        fig, axes = new_figure(figsize=figsize)
         ax = axes[0, 0]
         sns.lineplot(data=d, x=schooling, y=innovation, hue=period, marker="o", errorbar=("ci", 95),
                      n_boot=200, seed=0, ax=ax, palette="colorblind", err_style="band")
@@ -319,7 +319,7 @@ def plot_entry_by_founder(data: Any, *, founding: str = "founding_year", by: str
     counts = counts.reindex(range(int(counts.index.min()), int(counts.index.max()) + 1), fill_value=0)
     lab = {**(getattr(data, "labels", None) or {}), **(labels or {})}
     with figure_theme():
-        fig, axes = _figure(figsize=figsize)
+        fig, axes = new_figure(figsize=figsize)
         ax = axes[0, 0]
         if phases:
             shade_phases(ax, phases)
@@ -386,7 +386,7 @@ def plot_survival(data: Any, *, by: str | None = "is_spinoff", founding: str = "
     groups = [(None, sv)] if by is None else [(k, d) for k, d in sv.groupby(by, sort=True)]
     lab = {**(getattr(data, "labels", None) or {}), **(labels or {})}
     with figure_theme():
-        fig, axes = _figure(figsize=figsize)
+        fig, axes = new_figure(figsize=figsize)
         ax = axes[0, 0]
         for j, (key, d) in enumerate(groups):
             sf = SurvfuncRight(d["age_out"].to_numpy(float), d["exited"].to_numpy(int),
