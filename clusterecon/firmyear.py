@@ -48,7 +48,7 @@ def _block_factorize(s: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
     starts = np.flatnonzero(np.r_[True, boundary])
     if len(starts) > n // 2:  # not listed in blocks: hashing is cheaper than sorting every row
         return None
-    first = s.iloc[starts]
+    first = pd.Series(s.array.take(starts), copy=False)  # the array's take: s.iloc would also take the row index
     f = first.array._pa_array
     if len(f) < 2 or not pc.any(pc.less_equal(f[1:], f[:-1])).as_py():  # blocks already in strictly increasing id order
         return np.repeat(np.arange(len(f), dtype=np.int64), np.diff(np.r_[starts, n])), pd.Index(first.array)
@@ -199,11 +199,9 @@ class Keys:
             blocks = self.file_blocks
             out = None
             if blocks is not None:  # each firm's rows are together in the file: compare neighbours, no gather
-                v, missing = _comparable(s)
+                v, missing = _comparable(s, raw=True)
                 if not missing.any() and not np.any((v[1:] != v[:-1]) & self._same_firm_as_previous):
-                    first = np.empty(len(blocks), dtype=np.int64)
-                    first[self._block_rank] = blocks
-                    out = (first, np.zeros(len(blocks), dtype=bool))
+                    out = self._block_first
             self._firm_reductions[key] = out if out is not None else first_and_varies(s, self.sorted)
         return self._firm_reductions[key]
 
@@ -221,6 +219,19 @@ class Keys:
         return self._firm_reductions[("blocks",)]
 
     @property
+    def _block_first(self) -> tuple[np.ndarray, np.ndarray]:
+        """(first row of each firm, in id order; no firm varies): the answer of every complete column that is
+        constant within each file block, computed once (read-only, shared by those columns)."""
+        if ("first",) not in self._firm_reductions:
+            blocks = self.file_blocks
+            first = np.empty(len(blocks), dtype=np.int64)
+            first[self._block_rank] = blocks
+            varies = np.zeros(len(blocks), dtype=bool)
+            first.flags.writeable = varies.flags.writeable = False
+            self._firm_reductions[("first",)] = (first, varies)
+        return self._firm_reductions[("first",)]
+
+    @property
     def _same_firm_as_previous(self) -> np.ndarray:
         if ("same",) not in self._firm_reductions:
             self._firm_reductions[("same",)] = self.firm[1:] == self.firm[:-1]
@@ -230,8 +241,13 @@ class Keys:
     def _block_rank(self) -> np.ndarray:
         """For each file-order block, the rank of its firm among the firms present (the sorted order's groups)."""
         if ("rank",) not in self._firm_reductions:
-            present = np.flatnonzero(np.bincount(self.firm, minlength=len(self.ids)))
-            self._firm_reductions[("rank",)] = np.searchsorted(present, self.firm[self.file_blocks])
+            block_firm = self.firm[self.file_blocks]
+            if len(block_firm) == len(self.ids):  # every id has rows: a firm's rank is its code
+                rank = block_firm
+            else:
+                present = np.flatnonzero(np.bincount(self.firm, minlength=len(self.ids)))
+                rank = np.searchsorted(present, block_firm)
+            self._firm_reductions[("rank",)] = rank
         return self._firm_reductions[("rank",)]
 
     @property
@@ -258,8 +274,10 @@ def keys_of(frame: pd.DataFrame, rows: np.ndarray | None = None,
         # whole years, none missing (a nullable Int64 year with <NA> takes the general path below)
         yi = y.to_numpy()
         lo = yi.min()
-        present = np.bincount(yi - lo) > 0
-        ycodes, years = (np.cumsum(present) - 1)[yi - lo], (lo + np.flatnonzero(present)).astype(np.float64)
+        off = yi - lo
+        present = np.bincount(off) > 0
+        ycodes = off if present.all() else (np.cumsum(present) - 1)[off]  # every year between present: the offset
+        years = (lo + np.flatnonzero(present)).astype(np.float64)
         year = yi.astype(np.float64)
     else:
         year = (y.to_numpy(dtype=np.float64, na_value=np.nan) if pd.api.types.is_numeric_dtype(y.dtype)
@@ -268,9 +286,15 @@ def keys_of(frame: pd.DataFrame, rows: np.ndarray | None = None,
     return Keys(fcodes, ids, year, ycodes, years, sort_order(fcodes, ycodes, len(years), rows), rows)
 
 
-def _comparable(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(values to compare for equality, missing mask): numbers as floats, anything else as integer codes."""
+def _comparable(s: pd.Series, raw: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(values to compare for equality, missing mask): numbers as floats, anything else as integer codes. ``raw``:
+    a nullable numeric column's own values and mask, without a float copy (the values under the mask are
+    arbitrary: only for callers that compare when nothing is missing)."""
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        a = s.array
+        data, mask = getattr(a, "_data", None), getattr(a, "_mask", None)
+        if raw and isinstance(data, np.ndarray) and isinstance(mask, np.ndarray) and data.dtype.kind in "iuf":
+            return data, (mask | np.isnan(data)) if data.dtype.kind == "f" else mask
         v = s.to_numpy(dtype=np.float64, na_value=np.nan)
         return v, np.isnan(v)
     codes = s.cat.codes.to_numpy() if isinstance(s.dtype, pd.CategoricalDtype) else pd.factorize(

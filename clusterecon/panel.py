@@ -121,8 +121,9 @@ class SurveyPanel:
         if (ycodes < 0).any() or not np.array_equal(year_vals, np.floor(year_vals)):
             raise PanelError("every row needs a year, and years must be whole numbers; validate the data first")
         fs, ys = fy.take(fcodes), fy.take(ycodes)
-        same = (fs[1:] == fs[:-1]) & (ys[1:] == ys[:-1])
-        if same.any():
+        # listed firm by firm with increasing years: no (firm, year) repeats, nothing to compare
+        same = None if keys.pairs_in_file_order else (fs[1:] == fs[:-1]) & (ys[1:] == ys[:-1])
+        if same is not None and same.any():
             o = np.arange(len(fs)) if fy.order is None else fy.order
             dup_rows = np.unique(np.r_[o[1:][same], o[:-1][same]])
             ex = list(dict.fromkeys(zip(firm_ids[fcodes[dup_rows]].tolist(),
@@ -134,10 +135,17 @@ class SurveyPanel:
         firm_index = pd.Index(firm_ids, dtype="string", name="firm_id")
         firms = _firm_table(d, fcols, keys, firm_index)
         rest = [c for c in d.columns if c not in fcols and c not in ("firm_id", "year")]
-        data = d[rest] if fy.order is None else d[rest].take(fy.order)
-        data = data.assign(**{c: _text(data[c]) for c in rest if _needs_text(c, data[c])})
-        data.index = pd.MultiIndex(levels=[firm_index, pd.Index(year_vals.astype(np.int64), name="year")],
-                                   codes=[fs, ys], names=["firm_id", "year"], verify_integrity=False)
+        index = pd.MultiIndex(levels=[firm_index, pd.Index(year_vals.astype(np.int64), name="year")],
+                              codes=[fs, ys], names=["firm_id", "year"], verify_integrity=False)
+        # the columns' arrays are reordered directly: Series/DataFrame.take also takes (and checks) the row index,
+        # which cost three times the data's own reordering (benchmarks/bench_load.py)
+        if fy.order is None:  # nothing to reorder: the frame's columns, shared copy-on-write
+            data = d[rest]
+            data = data.assign(**{c: _text(data[c]) for c in rest if _needs_text(c, data[c])})
+            data.index = index
+        else:  # new arrays, owned by the panel
+            cols = {c: _text(d[c], fy.order) if _needs_text(c, d[c]) else d[c].array.take(fy.order) for c in rest}
+            data = pd.DataFrame(cols, index=index, columns=pd.Index(rest, dtype=d.columns.dtype), copy=False)
         lab = dict(schema.LABELS)
         lab.update(labels or {})
         prov = provenance.freeze() if isinstance(provenance, ProvenanceLog) else tuple(provenance)
@@ -216,9 +224,11 @@ class SurveyPanel:
                 f"{s['years'][-1:]}, T {s['T_min']}–{s['T_max']}, design={s['design']})")
 
 
-def _text(s: pd.Series):
-    """A categorical column as text: its categories taken by code (much cheaper than ``astype("string")``)."""
-    return pd.array(s.cat.categories, dtype="string").take(s.cat.codes.to_numpy(), allow_fill=True)
+def _text(s: pd.Series, order: np.ndarray | None = None):
+    """A categorical column as text: its categories taken by code (much cheaper than ``astype("string")``), the
+    rows in ``order`` when given."""
+    codes = s.cat.codes.to_numpy()
+    return pd.array(s.cat.categories, dtype="string").take(codes if order is None else codes[order], allow_fill=True)
 
 
 def _unique_sorted(idx: pd.MultiIndex) -> bool:
@@ -259,6 +269,8 @@ def _compact(keys: firmyear.Keys) -> tuple[np.ndarray, pd.Index, firmyear.FirmYe
     """Firm codes and ids without the ids no row uses (rows dropped since the keys were made); neither the order
     of the rows nor where each firm's rows start changes."""
     f = keys.firm
+    if keys.file_blocks is not None and len(keys.file_blocks) == len(keys.ids):  # every id has its block of rows
+        return f, keys.ids, keys.sorted
     present = np.bincount(f[f >= 0], minlength=len(keys.ids)) > 0
     if present.all():
         return f, keys.ids, keys.sorted
@@ -276,8 +288,11 @@ def _firm_table(d: pd.DataFrame, fcols: list[str], keys: firmyear.Keys, firm_ind
         if varies.any():
             bad[c] = firm_index[np.flatnonzero(varies)[:5]].tolist()
         col = d[c]
-        vals = col.take(first) if (first >= 0).all() else col.reset_index(drop=True).reindex(first)
-        out[c] = _text(vals) if _needs_text(c, vals) else vals.array
+        if (first >= 0).all():  # the column's array, not the Series: no row index to take along
+            out[c] = _text(col, first) if _needs_text(c, col) else col.array.take(first)
+        else:
+            vals = col.reset_index(drop=True).reindex(first)
+            out[c] = _text(vals) if _needs_text(c, vals) else vals.array
     if bad:
         detail = "; ".join(f"{c}: firms {ids}" for c, ids in bad.items())
         raise PanelError(f"firm-level attributes vary within a firm ({detail}); fix the data or declare the "

@@ -385,7 +385,9 @@ def _recode_column(df, col, spec, cm: CodeMap, vlabels: dict, log, problems, src
         cats = allowed + sorted({str(v) for v in new_vals} - set(allowed))
         pos = {c: j for j, c in enumerate(cats)}
         lut_codes = np.array([pos[str(v)] for v in new_vals] + [-1], dtype=np.int64)
-        out = pd.Categorical.from_codes(lut_codes[np.where(codes < 0, len(uniq), codes)], categories=cats)
+        # the codes index ``cats`` by construction: pandas' range check of a million codes is skipped
+        out = pd.Categorical.from_codes(lut_codes[np.where(codes < 0, len(uniq), codes)], categories=cats,
+                                        validate=False)
     else:
         lut = pd.array([*map(str, new_vals), pd.NA], dtype="string")
         out = lut[np.where(codes < 0, len(uniq), codes)]

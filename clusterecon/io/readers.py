@@ -500,8 +500,13 @@ def _is_text(s: pd.Series) -> bool:
 def _na_text(s: pd.Series) -> np.ndarray:
     """Cells whose text is exactly one of :data:`NA_TEXT`, or empty or spaces only (up to 3 characters: longer
     blanks are read as missing where they matter, by the casts); only texts that short are compared."""
+    arr = getattr(s.array, "_pa_array", None)
     if s.dtype == object:
         short = s.map(lambda v: isinstance(v, str) and len(v) <= 3).to_numpy(dtype=bool)
+    elif arr is not None:  # Arrow-backed text: Arrow's kernel counts the characters (pandas' .str.len is 10x slower)
+        import pyarrow.compute as pc
+
+        short = pc.fill_null(pc.less_equal(pc.utf8_length(arr), 3), False).to_numpy(zero_copy_only=False)
     else:
         short = (s.str.len() <= 3).to_numpy(dtype=bool, na_value=False)
     mask = np.zeros(len(s), dtype=bool)

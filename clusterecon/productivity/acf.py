@@ -16,7 +16,8 @@ Following R ``prodest`` (``prodestACF``/``finalACF``/``gACF``, Rovigatti 2017) f
 
 Starting values (``start=None``): the first-stage coefficients of the linear terms (and, for translog, of the
 matching second-order terms) — prodest's, without its N(0, 0.01) noise. The criterion can have several roots:
-the fit is also started from the OLS coefficients and from ``n_starts`` seeded perturbations (±0.5); distinct
+the fit is also started from the OLS coefficients, from 0.5 on every input (prodest's documented example start)
+and from ``n_starts`` seeded perturbations (±0.5); distinct
 minima and the spread of the estimates across starts are reported in ``extra["roots"]``/``extra["start_spread"]``
 and as a warning. Gross output with the materials proxy among the inputs follows Stata ``prodest`` (lagged
 materials instrument materials); Gandhi, Navarro & Rivers (2020) show the flexible input is not identified by
@@ -220,7 +221,12 @@ def acf(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Sequence[s
     s0 = np.asarray(spec.start, dtype=float) if spec.start is not None else d["start"]
     r = d["rows"]
     b_ols = ols(a.y[r], d["X"][r])[0][1:]
-    sols = [solve(resid, s0), solve(resid, b_ols)] + [solve(resid, s) for s in start_grid(s0, n_starts, seed)]
+    # prodest's documented example start (man/prodestACF.Rd: theta0 = c(.5, .5, .5)) on the inputs, 0 elsewhere:
+    # on its Chilean panel it reaches the exact root (criterion 0) that neither the first-stage nor the OLS start
+    # finds
+    half = np.array([0.5 if sum(e) == 1 else 0.0 for e in d["terms"]] + [0.0] * (k - len(d["terms"])))
+    sols = [solve(resid, s0), solve(resid, b_ols), solve(resid, half)] + \
+        [solve(resid, s) for s in start_grid(s0, n_starts, seed)]
     roots = distinct_roots(sols)
     main, chosen = _choose(sols[0], roots, root, inp_names := _input_names(a, spec), d, spec)
     conv = np.array([s.x for s in sols if s.converged])

@@ -54,13 +54,16 @@ from .control_function import PanelArrays, monomials, panel_arrays, poly, poly_e
 from .pf_result import ControlFunctionResult, build_result
 
 WEIGHTINGS = ("one-step", "two-step")
+EQUATION1 = ("wooldridge", "prodest")
 FUNCTIONS = ("cobb-douglas", "translog")
 
 
-def system(a: PanelArrays, poly_order: int = 2, translog: bool = False) -> dict:
+def system(a: PanelArrays, poly_order: int = 2, translog: bool = False, equation1: str = "wooldridge") -> dict:
     """The stacked system (rows: equation 1 then equation 2 for the firm-years with a lag). Production terms
     x(f, s): the inputs (Cobb–Douglas) or also their squares and cross products (translog); in equation 2 every
-    term containing a free input is instrumented by the same term with the free inputs lagged."""
+    term containing a free input is instrumented by the same term with the free inputs lagged.
+    ``equation1="prodest"``: equation 1's state-level coefficients restricted to β_s (R prodest's
+    ``prodestWRDG_GMM``; see :func:`wooldridge`)."""
     S, F, C = a.state.shape[1], a.free.shape[1], a.controls.shape[1]
     inp = np.column_stack([a.free, a.state])
     pterms = monomials(F + S, 2 if translog else 1)
@@ -79,6 +82,9 @@ def system(a: PanelArrays, poly_order: int = 2, translog: bool = False) -> dict:
     one = np.ones((n, 1))
     p, x, c1, c_rest = P[r], a.controls[r], c_all[r], c_all[r][:, keep]
     k1, k_lag = c1.shape[1], c_all.shape[1]
+    if equation1 == "prodest":
+        c1 = c_rest
+        k1 = c1.shape[1]
     X1 = np.hstack([one, p, x, c1, np.zeros((n, 1 + k_lag))])
     X2 = np.hstack([one, p, x, np.zeros((n, k1)), one, c_lag[r]])
     Z1 = np.hstack([one, p, x, c_rest])
@@ -120,15 +126,23 @@ def gmm(y: np.ndarray, X: np.ndarray, Z: np.ndarray, firm: np.ndarray, weighting
 def wooldridge(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Sequence[str],
                state: str | Sequence[str], proxy: str | Sequence[str], controls: str | Sequence[str] = (),
                poly_order: int = 2, weighting: str = "one-step", lag: str = "calendar",
-               function: str = "cobb-douglas") -> ControlFunctionResult:
-    """Wooldridge (2009) one-step system GMM production function with analytic firm-clustered SEs (see the
-    module docstring)."""
+               function: str = "cobb-douglas", equation1: str = "wooldridge") -> ControlFunctionResult:
+    r"""Wooldridge (2009) one-step system GMM production function with analytic firm-clustered SEs (see the
+    module docstring).
+
+    ``equation1="prodest"`` reproduces R prodest 1.0.2's ``prodestWRDG_GMM``: equation 1 has no coefficients of
+    its own on the state levels (they are restricted to β_s), which the module docstring explains is biased; its
+    point estimates equal prodest's (its second step weights by :math:`(\hat\sigma^2 Z'Z)^{-1}`, proportional to
+    the one-step weight). prodest's standard errors are homoskedastic with :math:`\hat\sigma^2 = u'u/N` over
+    the 2N stacked residuals — √2 times the homoskedastic system formula; ours stay firm-clustered."""
+    if equation1 not in EQUATION1:
+        raise SpecificationError(f"equation1 must be one of {EQUATION1}, got {equation1!r}")
     if weighting not in WEIGHTINGS:
         raise SpecificationError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
     if function not in FUNCTIONS:
         raise SpecificationError(f"function must be one of {FUNCTIONS}, got {function!r}")
     a, omitted = panel_arrays(data, output=output, free=free, state=state, proxy=proxy, controls=controls, lag=lag)
-    sysm = system(a, poly_order, function == "translog")
+    sysm = system(a, poly_order, function == "translog", equation1)
     if sysm["n"] <= sysm["X"].shape[1]:
         raise SpecificationError(f"Wooldridge: only {sysm['n']} firm-years have the lag year ({lag!r} lags)")
     theta, V, J = gmm(sysm["y"], sysm["X"], sysm["Z"], sysm["firm"], weighting)
@@ -139,7 +153,9 @@ def wooldridge(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Seq
     nt = len(sysm["terms"])
     E, A = poly_elasticities(sysm["inp"], sysm["terms"], coef[:nt])
     tests = {}
-    notes = [f"Polynomial of order {poly_order} in state and proxy; g linear; {weighting} GMM"]
+    notes = [f"Polynomial of order {poly_order} in state and proxy; g linear; {weighting} GMM"
+             + ("; equation 1's state coefficients restricted to beta_s (R prodest's prodestWRDG_GMM)"
+                if equation1 == "prodest" else "")]
     if J is not None:
         df = sysm["Z"].shape[1] - sysm["X"].shape[1]
         tests["Hansen J"] = TestResult("Hansen J", J, float(stats.chi2.sf(J, df)), df, "chi2",
