@@ -5,8 +5,8 @@ fields here, and the human codebook (``docs/codebook.md``, ``clusterecon codeboo
 that the two never disagree.
 
 The core names listed in the foundation issue are a contract with later modules and users' scripts: never rename
-them. Extensions follow ``shared/research/literature.md`` §3 (managers changing over time, recall flags and survey
-rounds, currency, training-RCT columns).
+them. Extensions cover what the cluster surveys of Sonobe & Otsuka (2006, 2011) record beyond the core: managers
+changing over time, recall flags and survey rounds, currency, and training-RCT columns.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 r"""Education-driven innovation (quality improvement): do more educated managers innovate, and more so later?
 
-Default specifications (``shared/research/literature.md`` §1C, hypotheses C1–C5; Sonobe, Hu & Otsuka 2004):
+Default specifications (as in Sonobe, Hu & Otsuka 2004, J. Comp. Econ. 32:542-563, and the case studies of
+Sonobe & Otsuka 2006, 2011):
 
 1. Pooled probit, SEs clustered by firm, of ``any_innovation`` (own brand, own retail shop, long-term
    subcontracting or exporting) on manager schooling, schooling × later period, prior occupation, second

@@ -3,7 +3,8 @@
 Both return a :class:`DescriptiveTable` that renders through the same engine as regression tables
 (:mod:`.render`, :mod:`.latex`), with the numbers in ``.frame``.
 
-Balance tables follow common RCT practice (e.g. the training experiments in ``shared/research/literature.md``):
+Balance tables follow common RCT practice (e.g. the Kaizen training experiments of Higuchi, Mhede & Sonobe 2019 and
+Higuchi, Nam & Sonobe 2015, JEBO 120):
 arm means and standard deviations, the difference estimated by OLS of the baseline variable on the treatment
 indicator (with strata fixed effects when the randomisation was stratified), its standard error and p-value, and
 the normalized difference of Imbens and Wooldridge (2009, J. Econ. Lit. 47(1), eq. 3),

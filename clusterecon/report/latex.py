@@ -3,7 +3,8 @@
 Every table (regression, descriptive, balance) is first laid out as a :class:`~clusterecon.report.render.Layout`
 (plain-text cells) and only then rendered; this module is the LaTeX half of that single rendering engine.
 Plain text is escaped here and nowhere else, so a label such as ``profit_%_of sales & #2`` can never break a
-document (the class of bugs in linearmodels #560 and fixest #201 listed in ``shared/research/anchors.md`` §2.3).
+document (the class of bugs in linearmodels issue #560, https://github.com/bashtage/linearmodels/issues/560, and
+fixest issues #201/#185/#303: unescaped underscores and ``#``, broken ``\\&``).
 
 Written here rather than taken from pandas ``Styler.to_latex`` because that renderer has no notion of coefficient
 stars, spanning model headers with ``\\cmidrule``, panel titles, or siunitx-safe text cells.

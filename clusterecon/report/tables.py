@@ -11,7 +11,7 @@ labels the same way. statsmodels and linearmodels results are accepted through :
 
 Built here rather than with statsmodels ``summary_col`` / linearmodels ``compare`` / stargazer because none of them
 takes clusterecon's variance and fixed-effect metadata, and their LaTeX export has known escaping and FE-row bugs
-(``shared/research/anchors.md`` §2.3).
+(linearmodels issue #560; fixest issues #201, #185, #303; statsmodels #9280/#10218 on FE rows).
 """
 
 from __future__ import annotations
