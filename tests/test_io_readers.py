@@ -51,6 +51,32 @@ def test_latin1_refused_without_encoding_and_read_with_it(tmp_path):
     assert t.frame["town"].tolist() == ["Accra", "Kéta"]
 
 
+def test_a_bad_byte_far_from_the_start_is_found_with_its_offset(tmp_path):
+    # UTF-8 is not checked by a pass of its own: pandas decodes strictly and the failure is located afterwards
+    p = tmp_path / "late.csv"
+    raw = b"id,town\n" + b"".join(b"%d,Accra\n" % i for i in range(20_000)) + b"20000,K\xe9ta\n"
+    p.write_bytes(raw)
+    with pytest.raises(LoadError) as e:
+        read_table(p)
+    assert f"is not UTF-8 (byte 0xe9 at offset {raw.index(bytes([0xE9]))})" in str(e.value)
+
+
+def test_a_latin1_file_whose_bytes_also_break_a_row_is_reported_as_latin1_first(tmp_path):
+    p = tmp_path / "both.csv"
+    p.write_bytes(b"id,town\n1,Accra\n2,K\xe9ta,extra,fields\n")
+    with pytest.raises(LoadError, match="is not UTF-8"):
+        read_table(p)
+
+
+def test_blank_and_na_texts_are_found_in_ascii_and_non_ascii_columns(tmp_path):
+    # ASCII columns are measured in bytes, others in characters: both must find the same NA texts and blanks
+    p = tmp_path / "na.csv"
+    p.write_text("id,town,name\n1,NA,Kéta\n2,Accra,\u3000\u3000\n3,.,NA\n4,Tema,Ho\n", encoding="utf-8")
+    t = read_table(p)
+    assert t.frame["town"].isna().tolist() == [True, False, True, False]
+    assert t.frame["name"].isna().tolist() == [False, True, True, False]
+
+
 def test_unknown_encoding_name(tmp_path):
     p = tmp_path / "s.csv"
     p.write_text("a\n1\n")
