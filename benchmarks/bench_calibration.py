@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 from pathlib import Path
@@ -48,7 +49,9 @@ def markdown(runs: pd.DataFrame, seconds: float, reps: int, note: str = "") -> s
                     f"{g['seed'].max()})" for d, g in runs.groupby("dgp", sort=False))
     n_lo = int(runs.groupby("dgp")["seed"].nunique().min())
     se = lambda p: 100 * np.sqrt(p * (1 - p) / n_lo)  # noqa: E731
-    lines = [f"Run {today}: {per}; {len(runs)} runs on 2 workers (shared, loaded machine){note}. Monte Carlo s.e. of "
+    load = f"load average {os.getloadavg()[0]:.1f} at the end" if hasattr(os, "getloadavg") else "load not measured"
+    lines = [f"Run {today}: {per}; {len(runs)} runs on 2 workers in {seconds / 60:.1f} min ({load}){note}. "
+             "Monte Carlo s.e. of "
              f"a rate p over n = {n_lo} runs: √(p(1−p)/n) — ±{se(0.5):.0f} points at 50%, ±{se(0.8):.0f} at 80/20%, "
              f"±{se(0.9):.0f} at 90/10%. `python benchmarks/bench_calibration.py --reps {n_lo} --coverage` "
              "regenerates it.", "",
