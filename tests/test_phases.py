@@ -108,6 +108,17 @@ def test_survivor_samples_do_not_date_the_take_off(kind):
     assert given.status == "descriptive" and given.extra["expansion_start"] == 1980
 
 
+def test_the_survivor_reason_names_how_each_design_loses_firms():
+    from clusterecon.hypotheses.phases import survivor_reason
+
+    recall, rounds, unknown = survivor_reason("recall"), survivor_reason("rounds"), survivor_reason("unknown")
+    assert "survived to the interview" in recall and "first round" not in recall
+    assert "survived to the first round (or were founded and closed between rounds)" in rounds
+    assert "not declared" in unknown and "SurveyDesign(kind='census')" in unknown
+    assert all("pass expansion_start=<year>" in r for r in (recall, rounds, unknown))
+    assert all(r.count("(") == r.count(")") for r in (recall, rounds, unknown))
+
+
 def test_entry_records_are_complete_for_a_census_and_annual_rounds_from_the_first_founding_year():
     from clusterecon.hypotheses.phases import entry_records_complete
 

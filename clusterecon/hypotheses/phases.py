@@ -48,13 +48,27 @@ MIN_QUALITY_YEARS = 8
 MIN_SHARE_FIRMS = 10
 #: the largest yearly trend (log points) the no-transition model of first adoptions allows on samples of survivors
 SURVIVOR_TREND = 0.10
-#: why the entry take-off is not dated on a sample of survivors (module docstring)
-SURVIVOR_REASON = (
-    "the entry take-off cannot be dated from a sample of survivors: firms are counted by founding year only if they "
-    "survived to the interview, so older cohorts are thinned by exits whose rate by age the design never observes, "
-    "and survivor counts rise with founding year with or without a take-off (in the calibration suite, dates from "
-    "such samples were within ±2 years of the truth less than half the time); pass expansion_start=<year> if the "
-    "start is known from other sources, or use a census of every firm ever active")
+_WHY_SURVIVORS = (
+    "firms are counted by founding year only if they {survived}, so older cohorts are thinned by exits whose rate by "
+    "age the design never observes, and survivor counts rise with founding year with or without a take-off (in the "
+    "calibration suite, dates from such samples were within ±2 years of the truth less than half the time)")
+
+
+def survivor_reason(kind: str) -> str:
+    """Why the entry take-off is not dated on a sample of survivors (module docstring), worded for the survey
+    design ``kind`` ('recall', 'rounds', or anything else: a design that was not declared)."""
+    if kind in ("recall", "rounds"):
+        survived = ("survived to the first round (or were founded and closed between rounds)" if kind == "rounds"
+                    else "survived to the interview")
+        return ("the entry take-off cannot be dated from a sample of survivors: " + _WHY_SURVIVORS.format(
+            survived=survived) + "; pass expansion_start=<year> if the start is known from other sources, or use a "
+            "census of every firm ever active")
+    return ("the entry take-off is not dated: the survey design is not declared, so the founding years may come "
+            "from survivors only (" + _WHY_SURVIVORS.format(survived="survived to the interview") + "); declare "
+            "SurveyDesign(kind='census') if the data hold every firm ever active, or pass expansion_start=<year> "
+            "if the start is known from other sources")
+
+
 KEY, TITLE = "phases", "Phase diagnosis"
 QUESTION = "Which phase is the cluster in, and when did it enter it?"
 
@@ -164,11 +178,11 @@ def date_phases(traj: pd.DataFrame, *, alpha: float = 0.05, reps: int | None = N
     """Date the take-off and the quality transition from the trajectories (see the module docstring): a dict with
     ``takeoff`` and ``quality`` (:class:`DatedBreak` or None), whether they were dated in one model (``joint``),
     the dates ``t1``, ``t2`` and their intervals. ``complete``: entry records cover every firm (a census);
-    otherwise the no-take-off model allows a smooth trend (survivor samples)."""
+    otherwise the no-take-off model allows a smooth trend (survivor samples) and ``takeoff_undatable`` is True."""
     kw = {"max_trend": 0.0 if complete else SURVIVOR_TREND, **({} if reps is None else {"reps": reps})}
     out: dict = {"takeoff": None, "quality": None, "joint": False, "t1": None, "t2": None, "t1_interval": None,
                  "t2_interval": None, "quality_series": False,
-                 "takeoff_undatable": None if complete else SURVIVOR_REASON}
+                 "takeoff_undatable": not complete}
     if "entrants" not in traj or traj["entrants"].dropna().shape[0] < MIN_YEARS:
         return out
     entry = traj["entrants"].fillna(0).astype(float)
@@ -285,14 +299,7 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps) -> Hypot
             limitations.append(f"entry take-off: {e.reason}")
     elif e is not None and e.reason:
         limitations.append(f"entry take-off: {e.reason}")
-    undatable = d.get("takeoff_undatable") if expansion_start is None else None
-    if undatable and panel.design.kind == "rounds":
-        undatable = undatable.replace("survived to the interview", "survived to the first round (or were founded "
-                                      "and closed between rounds)")
-    if undatable and panel.design.kind not in ("recall", "rounds"):
-        undatable = ("the entry take-off is not dated: the survey design is not declared, so the founding years may "
-                     "come from survivors only (" + undatable.split(": ", 1)[1] + "); declare "
-                     "SurveyDesign(kind='census') if the data hold every firm ever active")
+    undatable = survivor_reason(panel.design.kind) if d.get("takeoff_undatable") and expansion_start is None else None
     if undatable:
         limitations.append(undatable)
     expansion_fallback = t1 is None
