@@ -199,6 +199,21 @@ def test_motion_controls_enter_the_law_of_motion(chile):
     assert np.isfinite(lp.coef).all()
 
 
+def test_a_law_of_motion_with_too_many_terms_is_refused_at_once(chile):
+    # 30 dummies as shifters make a 5,984-term cubic; it ran for hours (49 crashed OpenBLAS) before this check
+    import time
+
+    from clusterecon.estimators.design import SpecificationError
+
+    rng = np.random.default_rng(0)
+    names = [f"d{j}" for j in range(30)]
+    d = chile.assign(**{c: (rng.integers(0, 30, len(chile)) == j).astype(float) for j, c in enumerate(names)})
+    t0 = time.perf_counter()
+    with pytest.raises(SpecificationError, match=r"5,984 terms.*fewer motion_controls"):
+        acf(d, proxy="log_materials", reps=0, n_starts=0, motion_controls=names, **SPEC)
+    assert time.perf_counter() - t0 < 30
+
+
 def _contract(res, data, output):
     import pickle
 

@@ -23,6 +23,7 @@ numpy/scipy only: no maintained Python package estimates these models (see ``doc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from itertools import combinations_with_replacement
@@ -196,6 +197,10 @@ def ols(y: np.ndarray, X: np.ndarray, constant: bool = True) -> tuple[np.ndarray
     return b, A @ b
 
 
+#: most terms a law-of-motion polynomial may have (its cross-product matrix is pseudo-inverted at every step)
+MAX_MOTION_TERMS = 500
+
+
 def motion_basis(w: np.ndarray, motion: str = "poly", order: int = 3, extra: np.ndarray | None = None,
                  ) -> np.ndarray:
     """Regressors of the law of motion :math:`g(\\omega_{t-1}[, P])`: a constant and a raw polynomial of order
@@ -205,6 +210,15 @@ def motion_basis(w: np.ndarray, motion: str = "poly", order: int = 3, extra: np.
         raise SpecificationError(f"law of motion must be one of {MOTIONS}, got {motion!r}")
     d = 1 if motion == "ar1" else order
     cols = w[:, None] if extra is None else np.column_stack([w, extra])
+    n_terms = math.comb(cols.shape[1] + d, d)
+    if n_terms > min(MAX_MOTION_TERMS, len(w)):
+        # the full polynomial grows as C(m + d, d): 30 shifters at order 3 are 5,984 terms, whose pseudo-inverse at
+        # every step ran for hours (49 crashed OpenBLAS) instead of failing
+        raise SpecificationError(
+            f"the law of motion would have {n_terms:,} terms (a full polynomial of order {d} in ω_(t-1) and "
+            f"{cols.shape[1] - 1} shifters) for {len(w):,} firm-years; the limit is {MAX_MOTION_TERMS} and the number "
+            "of firm-years. Pass fewer motion_controls (e.g. one innovation share, not a dummy per year), or "
+            "motion='ar1' or a lower motion_order")
     return np.column_stack([np.ones(len(w)), poly(cols, d)])
 
 
@@ -406,6 +420,8 @@ def solve(resid: Callable[[np.ndarray], np.ndarray], start: np.ndarray, tol: flo
     try:
         jac = resid.jac if isinstance(resid, Moments) else "2-point"
         r = least_squares(resid, start, jac=jac, method="lm", xtol=tol, ftol=tol, gtol=tol, max_nfev=4000)
+    except SpecificationError:  # a model that cannot be fitted from any start is the user's to fix, not a non-root
+        raise
     except (ValueError, np.linalg.LinAlgError):
         return Solution(start, np.full_like(start, np.nan), float("nan"), False)
     crit = float(r.fun @ r.fun)
