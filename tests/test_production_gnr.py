@@ -200,7 +200,7 @@ def test_motion_controls_enter_the_law_of_motion(chile):
 
 
 def test_a_law_of_motion_with_too_many_terms_is_refused_at_once(chile):
-    # 30 dummies as shifters make a 5,984-term cubic; it ran for hours (49 crashed OpenBLAS) before this check
+    # 30 dummies as shifters make a 5,984-term cubic; it ran over 10 minutes unfinished (49 crashed OpenBLAS)
     import time
 
     from clusterecon.estimators.design import SpecificationError

@@ -213,7 +213,7 @@ def motion_basis(w: np.ndarray, motion: str = "poly", order: int = 3, extra: np.
     n_terms = math.comb(cols.shape[1] + d, d)
     if n_terms > min(MAX_MOTION_TERMS, len(w)):
         # the full polynomial grows as C(m + d, d): 30 shifters at order 3 are 5,984 terms, whose pseudo-inverse at
-        # every step ran for hours (49 crashed OpenBLAS) instead of failing
+        # every step ran over 10 minutes without finishing (49 crashed OpenBLAS) instead of failing
         raise SpecificationError(
             f"the law of motion would have {n_terms:,} terms (a full polynomial of order {d} in ω_(t-1) and "
             f"{cols.shape[1] - 1} shifters) for {len(w):,} firm-years; the limit is {MAX_MOTION_TERMS} and the number "
