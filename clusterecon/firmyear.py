@@ -286,14 +286,24 @@ def keys_of(frame: pd.DataFrame, rows: np.ndarray | None = None,
     return Keys(fcodes, ids, year, ycodes, years, sort_order(fcodes, ycodes, len(years), rows), rows)
 
 
+def masked_parts(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """A nullable numeric column's own values and missing mask (pandas' masked arrays: Int64, Float64, …), without
+    a copy; None for any other storage. The values under the mask are arbitrary."""
+    a = s.array
+    data, mask = getattr(a, "_data", None), getattr(a, "_mask", None)
+    if isinstance(data, np.ndarray) and isinstance(mask, np.ndarray) and data.dtype.kind in "iuf":
+        return data, mask
+    return None
+
+
 def _comparable(s: pd.Series, raw: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(values to compare for equality, missing mask): numbers as floats, anything else as integer codes. ``raw``:
     a nullable numeric column's own values and mask, without a float copy (the values under the mask are
     arbitrary: only for callers that compare when nothing is missing)."""
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        a = s.array
-        data, mask = getattr(a, "_data", None), getattr(a, "_mask", None)
-        if raw and isinstance(data, np.ndarray) and isinstance(mask, np.ndarray) and data.dtype.kind in "iuf":
+        parts = masked_parts(s) if raw else None
+        if parts is not None:
+            data, mask = parts
             return data, (mask | np.isnan(data)) if data.dtype.kind == "f" else mask
         v = s.to_numpy(dtype=np.float64, na_value=np.nan)
         return v, np.isnan(v)

@@ -192,11 +192,9 @@ def _as_float(s: pd.Series) -> np.ndarray:
     if pd.api.types.is_bool_dtype(s.dtype):
         return s.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
     if pd.api.types.is_numeric_dtype(s.dtype):
-        a = s.array
-        data, mask = getattr(a, "_data", None), getattr(a, "_mask", None)
-        if (isinstance(data, np.ndarray) and data.dtype == np.float64 and isinstance(mask, np.ndarray)
-                and not mask.any()):  # a complete Float64 column: its own values, read-only, no copy
-            v = data.view()
+        parts = firmyear.masked_parts(s)
+        if parts is not None and parts[0].dtype == np.float64 and not parts[1].any():
+            v = parts[0].view()  # a complete Float64 column: its own values, read-only, no copy
             v.flags.writeable = False
             return v
         return s.to_numpy(dtype=np.float64, na_value=np.nan)

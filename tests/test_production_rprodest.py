@@ -126,6 +126,8 @@ def test_wooldridge_prodest_form_equals_prodestWRDG_GMM(chile):
     assert abs(default.coef[2] - res.coef[2]) > 0.1
     with pytest.raises(Exception, match="equation1"):
         wooldridge(chile, proxy="log_materials", equation1="stata", **SPEC)
+    with pytest.raises(Exception, match="equation1"):  # the system builder itself never falls back silently
+        system(a, equation1="stata")
 
 
 @pytest.mark.slow

@@ -64,6 +64,8 @@ def system(a: PanelArrays, poly_order: int = 2, translog: bool = False, equation
     term containing a free input is instrumented by the same term with the free inputs lagged.
     ``equation1="prodest"``: equation 1's state-level coefficients restricted to β_s (R prodest's
     ``prodestWRDG_GMM``; see :func:`wooldridge`)."""
+    if equation1 not in EQUATION1:
+        raise SpecificationError(f"equation1 must be one of {EQUATION1}, got {equation1!r}")
     S, F, C = a.state.shape[1], a.free.shape[1], a.controls.shape[1]
     inp = np.column_stack([a.free, a.state])
     pterms = monomials(F + S, 2 if translog else 1)
@@ -81,10 +83,9 @@ def system(a: PanelArrays, poly_order: int = 2, translog: bool = False, equation
     n = int(r.sum())
     one = np.ones((n, 1))
     p, x, c1, c_rest = P[r], a.controls[r], c_all[r], c_all[r][:, keep]
-    k1, k_lag = c1.shape[1], c_all.shape[1]
-    if equation1 == "prodest":
+    if equation1 == "prodest":  # no equation-1 coefficients of its own on the state levels
         c1 = c_rest
-        k1 = c1.shape[1]
+    k1, k_lag = c1.shape[1], c_all.shape[1]
     X1 = np.hstack([one, p, x, c1, np.zeros((n, 1 + k_lag))])
     X2 = np.hstack([one, p, x, np.zeros((n, k1)), one, c_lag[r]])
     Z1 = np.hstack([one, p, x, c_rest])
@@ -135,8 +136,6 @@ def wooldridge(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Seq
     point estimates equal prodest's (its second step weights by :math:`(\hat\sigma^2 Z'Z)^{-1}`, proportional to
     the one-step weight). prodest's standard errors are homoskedastic with :math:`\hat\sigma^2 = u'u/N` over
     the 2N stacked residuals — √2 times the homoskedastic system formula; ours stay firm-clustered."""
-    if equation1 not in EQUATION1:
-        raise SpecificationError(f"equation1 must be one of {EQUATION1}, got {equation1!r}")
     if weighting not in WEIGHTINGS:
         raise SpecificationError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
     if function not in FUNCTIONS:
