@@ -41,12 +41,19 @@ class SurveyDesign:
     ``kind``: ``"recall"`` = one interview with recall questions for benchmark years (survivors only: exits are
     not observable); ``"rounds"`` = repeated survey rounds; ``"census"`` = every firm ever active (simulated truth,
     administrative data). ``exits_observable`` defaults from ``kind`` but can be set explicitly.
+
+    ``expansion_start`` / ``quality_start``: phase dates known from outside the data (the cluster's history, with
+    ``history_source`` saying where from, e.g. a mapping's ``[history]``); the battery uses them instead of dating
+    the transitions, which a survey of survivors cannot do.
     """
 
     kind: SurveyKind = "unknown"
     survey_years: tuple[int, ...] = ()
     exits_observable: bool | None = None
     source: str = ""
+    expansion_start: int | None = None
+    quality_start: int | None = None
+    history_source: str = ""
 
     @property
     def can_study_exit(self) -> bool:

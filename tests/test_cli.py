@@ -265,3 +265,18 @@ def test_analyse_help_documents_exit_codes(capsys):
     code, out, _ = run(capsys, "analyse", "--help")
     assert code == 0
     assert "exit codes:" in out and "0  the report was written" in out and "1  the data have errors" in out
+
+
+def test_analyse_takes_phase_dates_known_from_the_clusters_history(capsys, tmp_path):
+    # a recall survey of survivors cannot date the take-off; the dates the case study gives are taken as given
+    recall = Path(__file__).resolve().parents[1] / "data" / "simulated" / "garments_recall_2005.csv"
+    code, out, err = run(capsys, "analyse", str(recall), "--out", str(tmp_path / "r"), "-q",
+                         "--expansion-start", "1974", "--quality-start", "1996")
+    assert code == 0, err
+    flat = " ".join(out.split())  # verdicts are wrapped at 100 columns
+    assert "the start of quantity expansion and of quality improvement as given, not estimated" in flat
+    assert "Phase diagnosis [descriptive]" in flat
+    code, out, err = run(capsys, "analyse", str(recall), "--out", str(tmp_path / "r2"), "-q",
+                         "--expansion-start", "2010")
+    assert code == 2 and "expansion_start = 2010 lies outside the years the data cover" in err
+    assert not (tmp_path / "r2").exists()

@@ -464,3 +464,27 @@ def test_mapping_mistakes_survive_an_unreadable_survey(tmp_path):
     with pytest.raises(MappingError) as e:
         load_survey(tmp_path / "missing.csv", mp)
     assert "[survey] round = \"2\"" in str(e.value) and "missing.csv does not exist" in str(e.value)
+
+
+def test_history_dates_reach_the_design_and_every_mistake_is_named(tmp_path):
+    import pandas as pd
+
+    csv = tmp_path / "s.csv"
+    pd.DataFrame({"firm_id": ["a", "a", "b"], "year": [2000, 2001, 2000], "sales": [1.0, 2.0, 3.0]}).to_csv(
+        csv, index=False)
+    good = tmp_path / "m.toml"
+    good.write_text('[history]\nexpansion_start = 1985\nquality_start = 1996\nsource = "Sonobe & Otsuka 2006, ch. 4"\n')
+    d = load_survey(csv, good).design
+    assert (d.expansion_start, d.quality_start, d.history_source) == (1985, 1996, "Sonobe & Otsuka 2006, ch. 4")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[history]\nexpansion_start = "1985"\nquality_start = 1980.5\nsourc = "x"\n')
+    with pytest.raises(MappingError) as e:
+        load_mapping(bad)
+    text = str(e.value)
+    assert "[history] expansion_start = \"1985\"" in text and "quality_start = 1980.5" in text
+    assert "sourc" in text and "source" in text  # the unknown key, with the close match
+    order = tmp_path / "order.toml"
+    order.write_text('[history]\nexpansion_start = 1996\nquality_start = 1985\n')
+    with pytest.raises(MappingError) as e:
+        load_mapping(order)
+    assert "not after expansion_start = 1996" in str(e.value) and "without their source" in str(e.value)

@@ -132,3 +132,34 @@ def test_entry_records_are_complete_for_a_census_and_annual_rounds_from_the_firs
     sparse = SurveyPanel.from_frame(df[df["year"] % 2 == 0], design=SurveyDesign(kind="rounds", exits_observable=True))
     assert not entry_records_complete(sparse)
     assert not entry_records_complete(SurveyPanel.from_frame(df, design=SurveyDesign(kind="recall")))
+
+
+def test_dates_from_the_clusters_history_travel_with_the_design_and_name_their_source():
+    # issue 10: a survey of survivors cannot date the take-off, and the remedy it prints (dates known from the
+    # cluster's history) must reach the battery from the mapping, the design and the command line
+    from clusterecon.hypotheses import analyse
+    from clusterecon.hypotheses.phases import given_dates
+
+    df = _survivors()
+    design = SurveyDesign(kind="recall", expansion_start=1980, quality_start=2030, history_source="case study, ch. 4")
+    panel = SurveyPanel.from_frame(df, design=design)
+    assert given_dates(panel) == (1980, 2030, "case study, ch. 4")
+    res = diagnose_phases(panel, reps=49)
+    assert res.status == "descriptive" and res.extra["expansion_given"] and res.extra["quality_given"]
+    assert "as given (case study, ch. 4), not estimated" in res.verdict
+    assert "quality improvement not begun in the years observed (from 2030)" in res.verdict
+    assert res.extra["current_phase"] == "quantity expansion" and res.extra["phase_judged"]
+    # an argument overrides the design, and then no source is claimed for it
+    assert given_dates(panel, expansion_start=1979) == (1979, 2030, "case study, ch. 4")
+    assert given_dates(SurveyPanel.from_frame(df, design=SurveyDesign(kind="recall")), 1979) == (1979, None, "")
+    last = max(panel.years)
+    for bad, match in (({"expansion_start": last + 1}, "expansion_start = .* outside"),
+                       ({"expansion_start": 1800}, "outside the years"),
+                       ({"expansion_start": 1990, "quality_start": 1985}, "not after expansion_start")):
+        with pytest.raises(ValueError, match=match):
+            given_dates(panel, **bad)
+        with pytest.raises(ValueError, match=match):  # before any test runs: the caller's mistake, not a failure
+            analyse(panel, reps=49, **bad)
+    out = analyse(panel, reps=49, detail=False)
+    assert out.options["expansion_start"] == 1980 and out.options["quality_start"] == 2030
+    assert "failed" not in set(out.verdicts()["status"])

@@ -298,7 +298,7 @@ def test_test_rows_and_dropped_regressor_note():
 
 @pytest.mark.filterwarnings("ignore:The inplace keyword")  # inside pyfixest, not ours
 def test_pyfixest_adapter_fixed_effects_with_spaces():
-    """anchors.md §2.3: maketables marked FE as "-" for "y ~ x | f1 + f2" (spaces); here every effect gets "Yes"."""
+    """maketables marked FE as "-" for "y ~ x | f1 + f2" (spaces); here every effect gets "Yes"."""
     pf = pytest.importorskip("pyfixest")
     from linearmodels.datasets import wage_panel
 

@@ -36,7 +36,8 @@ EPILOG = """exit codes:
 examples:
   clusterecon analyse                                   # the bundled simulated garments cluster
   clusterecon analyse --sample survey                   # the bundled raw Stata survey and its mapping
-  clusterecon analyse my_survey.dta --mapping my_mapping.toml --out my-report"""
+  clusterecon analyse my_survey.dta --mapping my_mapping.toml --out my-report
+  clusterecon analyse recall.csv --expansion-start 1985 --quality-start 1996   # dates from the cluster's history"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="replace --out even if it holds files clusterecon did not write")
     parser.add_argument("--strict", action="store_true", help="treat validation warnings as errors")
     add_sample_argument(parser)
+    parser.add_argument("--expansion-start", metavar="YEAR", type=int, default=None,
+                        help="year quantity expansion began, known from the cluster's history: used instead of "
+                             "dating it (a survey of survivors cannot date it); overrides the mapping's [history]")
+    parser.add_argument("--quality-start", metavar="YEAR", type=int, default=None,
+                        help="year quality improvement began, known from the cluster's history: used instead of "
+                             "dating it; overrides the mapping's [history]")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
 
 
@@ -124,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
     firms = getattr(res.mapping, "firms", None)
     inputs = (args.file, args.mapping, getattr(res.mapping, "source_file", None), getattr(firms, "file", None))
     check_out_folder(args.out, force=args.force, inputs=inputs)  # the files the mapping named
-    result = analyse(panel, progress=lambda s: progress(f"hypothesis: {s}"))
+    result = analyse(panel, progress=lambda s: progress(f"hypothesis: {s}"), expansion_start=args.expansion_start,
+                     quality_start=args.quality_start)
     out = Path(args.out)
     paths = write_report(result, out, panel=panel, validation=validation, provenance=provenance,
                          title=f"clusterecon analysis — {what}", progress=progress, force=args.force)

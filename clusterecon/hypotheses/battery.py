@@ -23,7 +23,7 @@ from .exit import innovation_exit
 from .founders import founder_origins
 from .innovation import education_innovation
 from .performance import innovation_performance
-from .phases import diagnose_phases
+from .phases import diagnose_phases, given_dates
 from .result import HypothesisResult
 from .spinoffs import spinoff_imitation
 from .stagnation import productivity_stagnation
@@ -96,15 +96,21 @@ class AnalysisResult:
 
 
 def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None, vcov: str = "cluster",
-            split_year: int | None = None, detail: bool = True, reps: int | None = None) -> AnalysisResult:
+            split_year: int | None = None, detail: bool = True, reps: int | None = None,
+            expansion_start: int | None = None, quality_start: int | None = None) -> AnalysisResult:
     """Run the battery on ``panel``. ``progress`` is called with the name of each step as it starts;
     ``detail=False`` fits only the models the verdicts rest on (for Monte Carlo work); ``reps``: bootstrap draws of
-    the phase dating (default 199)."""
+    the phase dating (default 199). ``expansion_start`` / ``quality_start``: phase dates known from the cluster's
+    history, used instead of dated ones (default: those ``panel.design`` carries, e.g. from a mapping's
+    ``[history]``); a survey of survivors cannot date the take-off itself. A date outside the data's years raises
+    :class:`ValueError` before anything runs."""
     step = progress or (lambda _name: None)
     results: dict[str, HypothesisResult] = {}
+    given_dates(panel, expansion_start, quality_start)  # a wrong date is the caller's mistake, not a failed test
     step("phase diagnosis")
-    phases = run_hypothesis(lambda: diagnose_phases(panel, reps=reps), "phases", "Phase diagnosis",
-                            "Which phase is the cluster in?")
+    phases = run_hypothesis(lambda: diagnose_phases(panel, reps=reps, expansion_start=expansion_start,
+                                                    quality_start=quality_start),
+                            "phases", "Phase diagnosis", "Which phase is the cluster in?")
     results["phases"] = phases
     step("founders")
     results["founders"] = founder_origins(panel, phases=phases, detail=detail)
@@ -121,4 +127,7 @@ def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None
     results["performance"] = innovation_performance(panel, vcov=vcov)
     step("exit of non-innovators")
     results["exit"] = innovation_exit(panel, phases=phases)
-    return AnalysisResult(structure=panel.structure(), results=results, options={"vcov": vcov, "split_year": split})
+    given = {k: phases.extra.get(k) if phases.extra.get(g) else None
+             for k, g in (("expansion_start", "expansion_given"), ("quality_start", "quality_given"))}
+    return AnalysisResult(structure=panel.structure(), results=results,
+                          options={"vcov": vcov, "split_year": split, **given})

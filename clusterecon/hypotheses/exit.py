@@ -1,5 +1,5 @@
-r"""Exit of non-innovators (quality improvement; ``literature.md`` §1E): are firms that do not innovate the ones
-that leave?
+r"""Exit of non-innovators (quality improvement; Sonobe & Otsuka 2006, ch. 2; 2011, ch. 1): are firms that do
+not innovate the ones that leave?
 
 Claim **exit**: on the firm-year risk set (:func:`~clusterecon.estimators.hazard.risk_set`: firms enter at their first
 observed year, covariates predetermined — the firm's last operating row before the interval) during the

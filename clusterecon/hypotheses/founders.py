@@ -1,5 +1,5 @@
 r"""Founders (initiation): merchants start industries with simple technology, engineers those with complex
-technology (Sonobe & Otsuka 2006, ch. 2; ``literature.md`` §1A, hypothesis A1).
+technology (Sonobe & Otsuka 2006, ch. 2).
 
 On the firm table (one row per firm):
 

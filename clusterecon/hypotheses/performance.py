@@ -1,5 +1,5 @@
-r"""Innovation → performance (quality improvement; ``literature.md`` §1D): do firms that innovate grow and perform
-better?
+r"""Innovation → performance (quality improvement; Sonobe & Otsuka 2006, ch. 2; 2011, ch. 1): do firms that innovate
+grow and perform better?
 
 Claims, each from a regression with firm and year fixed effects (the within-firm gain from innovating; SEs clustered
 by firm, ``vcov="cluster"``):

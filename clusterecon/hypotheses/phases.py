@@ -61,12 +61,13 @@ def survivor_reason(kind: str) -> str:
         survived = ("survived to the first round (or were founded and closed between rounds)" if kind == "rounds"
                     else "survived to the interview")
         return ("the entry take-off cannot be dated from a sample of survivors: " + _WHY_SURVIVORS.format(
-            survived=survived) + "; pass expansion_start=<year> if the start is known from other sources, or use a "
-            "census of every firm ever active")
+            survived=survived) + "; pass expansion_start=<year> if the start is known from other sources (on the "
+            "command line --expansion-start, in the mapping [history] expansion_start), or use a census of every firm "
+            "ever active")
     return ("the entry take-off is not dated: the survey design is not declared, so the founding years may come "
             "from survivors only (" + _WHY_SURVIVORS.format(survived="survived to the interview") + "); declare "
             "SurveyDesign(kind='census') if the data hold every firm ever active, or pass expansion_start=<year> "
-            "if the start is known from other sources")
+            "if the start is known from other sources (--expansion-start; the mapping's [history])")
 
 
 KEY, TITLE = "phases", "Phase diagnosis"
@@ -235,13 +236,45 @@ def _entry_takeoff(entry: pd.Series, complete: bool, kw: dict, kink_year: int | 
     return _takeoff(entry, start=1, kink_year=kink_year, name="entry take-off", **kw)
 
 
+def given_dates(panel: SurveyPanel, expansion_start: int | None = None, quality_start: int | None = None
+                ) -> tuple[int | None, int | None, str]:
+    """``(expansion_start, quality_start, source)``: the dates passed, else those the survey design carries (a
+    mapping's ``[history]``), checked against the years the data cover; :class:`ValueError` names a date that
+    cannot be right."""
+    d = panel.design
+    t1 = expansion_start if expansion_start is not None else d.expansion_start
+    t2 = quality_start if quality_start is not None else d.quality_start
+    from_design = (expansion_start is None and d.expansion_start is not None) or (
+        quality_start is None and d.quality_start is not None)
+    source = d.history_source if from_design else ""
+    years = panel.years
+    if not years or (t1 is None and t2 is None):
+        return None, None, ""
+    founded = panel.frame["founding_year"].dropna() if "founding_year" in panel.frame.columns else pd.Series([])
+    first = int(min(years[0], founded.min())) if len(founded) else int(years[0])
+    # a quality start after the last year observed says that quality improvement had not begun by then
+    for name, t, last in (("expansion_start", t1, years[-1]), ("quality_start", t2, years[-1] + 100)):
+        if t is not None and (int(t) != t or not first <= t <= last):
+            raise ValueError(f"{name} = {t} lies outside the years the data cover ({first}–{years[-1]}, founding "
+                             "years included): give a year inside them" + (
+                                 ", or a later one for quality improvement that began after the survey"
+                                 if name == "quality_start" and t > first else ""))
+    if t1 is not None and t2 is not None and t2 <= t1:
+        raise ValueError(f"quality_start = {t2} is not after expansion_start = {t1}: quality improvement follows "
+                         "quantity expansion")
+    return (None if t1 is None else int(t1)), (None if t2 is None else int(t2)), source
+
+
 def diagnose_phases(panel: SurveyPanel, *, expansion_start: int | None = None, quality_start: int | None = None,
                     alpha: float = 0.05, reps: int | None = None) -> HypothesisResult:
-    """Date the transitions and classify each year; dates you know (e.g. from the case-study narrative) can be
-    given instead of estimated. ``reps``: bootstrap draws of the tests and intervals (default 199)."""
+    """Date the transitions and classify each year. Dates known from outside the data (the case-study narrative,
+    trade records) are used instead of estimated ones: passed here, or carried by ``panel.design`` (a mapping's
+    ``[history]`` table, with its source); a survey of survivors needs them for the take-off (module docstring).
+    ``reps``: bootstrap draws of the tests and intervals (default 199)."""
+    t1, t2, source = given_dates(panel, expansion_start, quality_start)
     try:
         traj = trajectories(panel)
-        return _diagnose(panel, traj, expansion_start, quality_start, alpha, reps)
+        return _diagnose(panel, traj, t1, t2, alpha, reps, source)
     except SkipHypothesis as e:
         return HypothesisResult.skipped(KEY, TITLE, QUESTION, str(e))
 
@@ -276,8 +309,9 @@ def _benchmark_comparison(panel: SurveyPanel, tests: dict) -> dict | None:
                     f"{yrs.max()} ({'p < 0.001' if p < 0.001 else f'p = {p:.3f}'})"}
 
 
-def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps) -> HypothesisResult:
+def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, source="") -> HypothesisResult:
     tests, limitations, evidence = {}, [], []
+    given = f"as given ({source})" if source else "as given"
     if "entrants" not in traj or traj["entrants"].dropna().shape[0] < MIN_YEARS:
         raise SkipHypothesis(f"fewer than {MIN_YEARS} years of entry (founding years) to rebuild the cluster's "
                              "history from: the transitions cannot be dated")
@@ -287,7 +321,6 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps) -> Hypot
     t1, t2, t1_int, t2_int = None, None, None, None
     if expansion_start is not None:
         t1 = int(expansion_start)
-        evidence.append(f"quantity expansion from {t1} as given")
     elif e is not None and e.index is not None:
         tests["entry take-off"] = _as_test(e, "no take-off: entry follows one constant rate")
         if e.detected(alpha):
@@ -310,7 +343,6 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps) -> Hypot
                            + ": the first year observed is taken as the start of quantity expansion")
     if quality_start is not None:
         t2 = int(quality_start)
-        evidence.append(f"quality improvement from {t2} as given")
     elif q is not None and q.index is not None:
         tests["first adoptions take-off"] = _as_test(q, "no transition: first adoptions follow one constant rate "
                                                      "(census) or one log-linear trend")
@@ -341,7 +373,8 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps) -> Hypot
     # transition (long enough) and did not; a short window in which innovation does not rise significantly cannot be
     # placed in a phase
     judged = bool(d.get("quality_series")) or quality_start is not None or (undated is not None and undated["rose"])
-    quality_txt = (f", quality improvement from {t2}" if t2 else
+    quality_txt = (f", quality improvement from {t2}" if t2 and t2 <= years[-1] else
+                   f", quality improvement not begun in the years observed (from {t2})" if t2 else
                    ", quality improvement under way but not datable from the benchmark years" if current == PHASES[2]
                    else ", no quality-improvement transition detected" if judged
                    else "; whether quality improvement has begun cannot be judged from the years observed")
@@ -354,6 +387,10 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps) -> Hypot
     start_txt = ("the start of quantity expansion is not dated (entry counted among survivors cannot separate a "
                  "take-off from the thinning of older cohorts by exit; pass expansion_start= if it is known)"
                  if undatable else f"quantity expansion from {t1}")
+    named = [w for w, x in (("quantity expansion", expansion_start), ("quality improvement", quality_start))
+             if x is not None]
+    if named:  # dates known from the cluster's history: said once, with their source
+        evidence.insert(0, f"the start of {' and of '.join(named)} {given}, not estimated")
     verdict = (f"{lead}: {start_txt}" + quality_txt + ("; " + "; ".join(evidence) if evidence else "") + ".")
     spans = [(p, int(g.index.min()), int(g.index.max())) for p, g in table.groupby("phase", sort=False)]
     return HypothesisResult(
@@ -366,6 +403,8 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps) -> Hypot
                      "on recall surveys entry and the firm count count survivors only"),
         limitations=tuple(limitations),
         extra={"expansion_start": t1, "expansion_detected": not expansion_fallback, "expansion_interval": t1_int,
+               "expansion_given": expansion_start is not None, "quality_given": quality_start is not None,
+               "history_source": source,
                "expansion_undatable": undatable,
                "quality_start": t2, "quality_interval": t2_int, "jointly_dated": bool(d["joint"]),
                "quality_undated": t2 is None and current == PHASES[2], "phase_judged": judged, "spans": spans,

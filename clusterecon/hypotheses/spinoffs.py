@@ -1,5 +1,5 @@
 r"""Spin-off imitation (quantity expansion): entry during quantity expansion is dominated by spin-offs from
-incumbents, who imitate (Sonobe, Akoten & Otsuka 2009; ``literature.md`` §1A, hypotheses A3–A4).
+incumbents, who imitate (Sonobe, Akoten & Otsuka 2009; Sonobe & Otsuka 2006, ch. 2).
 
 Both claims use the phases dated by the phase diagnosis (entry before the take-off = initiation; from the take-off
 to the quality transition = quantity expansion), never one trend over all founding years:

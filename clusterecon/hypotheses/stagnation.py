@@ -1,5 +1,5 @@
 r"""Productivity stagnation in quantity expansion: output grows while productivity does not, and prices fall
-(Sonobe & Otsuka 2006, chs. 4–8; ``literature.md`` §1B, hypothesis B1).
+(Sonobe & Otsuka 2006, chs. 4–8).
 
 Within the quantity-expansion years dated by the phase diagnosis (from the entry take-off to the year before the
 quality transition; ``years=`` overrides):
@@ -69,7 +69,8 @@ def _expansion_years(panel: SurveyPanel, phases: HypothesisResult | None) -> tup
                              "productivity_stagnation(panel, years=(first, last)) to test a span you know")
     for phase, lo, hi in ph.get("spans", []):
         if phase == "quantity expansion":
-            how = (f"the quantity-expansion years {lo}–{hi} dated by the phase diagnosis" if ph.get(
+            how = (f"the quantity-expansion years {lo}–{hi} " + ("as given" if ph.get("expansion_given") else
+                                                                  "dated by the phase diagnosis") if ph.get(
                 "expansion_detected") else f"the years {lo}–{hi} before any dated quality transition (the entry "
                    "take-off is not dated)")
             return (lo, hi), how

@@ -37,6 +37,7 @@ SECTIONS: dict[str, tuple[str, ...] | None] = {
     "recall": ("survey_year", "round", "wide", "relative"),
     "firms": ("file", "key", "sheet", "encoding"),
     "duplicates": ("policy",),
+    "history": ("expansion_start", "quality_start", "source"),
 }
 DESIGNS = ("recall", "rounds", "census")
 UNKNOWN_POLICIES = ("error", "unknown")
@@ -140,6 +141,9 @@ class Mapping:
     survey_year: int | str | None = None
     survey_round: int | None = None
     exits_observable: bool | None = None
+    expansion_start: int | None = None
+    quality_start: int | None = None
+    history_source: str = ""
     rename: dict[str, str] = field(default_factory=dict)
     codes: dict[str, CodeMap] = field(default_factory=dict)
     missing_codes: dict[str, str] = field(default_factory=dict)
@@ -342,6 +346,7 @@ def _parse(d: dict[str, Any], path: str, base: Path, *, lenient: bool = False, a
     kw: dict[str, Any] = {"path": path, "base_dir": base, "name": _key(d, "name", "", [], "text", default="")}
     _source(sec.get("source", {}), files, kw, bad)
     _survey(sec.get("survey", {}), kw, bad)
+    _history(sec.get("history", {}), kw, bad)
     kw["rename"] = _rename(sec.get("rename", {}), bad)
     kw["codes"], kw["unknown_policy"] = _codes(sec.get("codes", {}), bad)
     _missing(sec.get("missing", {}), kw, bad)
@@ -408,6 +413,23 @@ def _survey(s: dict, kw: dict, bad: list[str]) -> None:
     _key(s, "country", "[survey]", bad, "text")
     kw.update(design=design, survey_year=sy, survey_round=_key(s, "round", "[survey]", bad, "count"),
               exits_observable=_key(s, "exits_observable", "[survey]", bad, "bool"))
+
+
+def _history(h: dict, kw: dict, bad: list[str]) -> None:
+    """Phase dates known from the cluster's history (case-study narrative, trade records), used by the battery
+    instead of dating them: what a survey of survivors cannot do (:mod:`clusterecon.hypotheses.phases`)."""
+    t1 = _key(h, "expansion_start", "[history]", bad, "year")
+    t2 = _key(h, "quality_start", "[history]", bad, "year")
+    if t1 is not None and t2 is not None and t2 <= t1:
+        bad.append(f"[history] quality_start = {t2} is not after expansion_start = {t1}: quality improvement follows "
+                   "quantity expansion; check the two years")
+        t2 = None
+    source = _key(h, "source", "[history]", bad, "text", default="")
+    if (t1 is not None or t2 is not None) and not source:
+        bad.append("[history] gives phase dates without their source: add source = \"...\" (the study or record "
+                   "the dates come from), which the report prints next to them")
+    kw.update(expansion_start=None if t1 is None else int(t1), quality_start=None if t2 is None else int(t2),
+              history_source=source)
 
 
 def _rename(r: dict, bad: list[str]) -> dict[str, str]:

@@ -6,8 +6,8 @@ a Student-t with the source's residual degrees of freedom where the source uses 
 linearmodels ``debiased``, pyfixest always), the normal otherwise, so stars match the source's p-values.
 
 Absorbed effects become indicator rows: linearmodels' entity/time effects as ``Firm FE``/``Year FE``; each pyfixest
-fixed effect (``y ~ x | f1 + f2``, spaces or not: the maketables ``split("+")`` bug in anchors.md §2.3) as
-``<name> FE`` (``firm_id`` → ``Firm FE``, ``year`` → ``Year FE``).
+fixed effect (``y ~ x | f1 + f2``, spaces or not: maketables splits on ``"+"`` and marked effects written with
+spaces as "-") as ``<name> FE`` (``firm_id`` → ``Firm FE``, ``year`` → ``Year FE``).
 """
 
 from __future__ import annotations
