@@ -53,6 +53,19 @@ def test_degenerate_fits_are_never_significant():
     assert judge_sign(0.5, 0.1, 1e-6, expect=1, misses=["3 years (needs 5)"])[0] == "inconclusive"
 
 
+def test_an_s_e_of_rounding_noise_is_degenerate_for_the_margin_rules():
+    # found by the calibration: on the simulator's censuses every entrant sells at its year's one market price, and
+    # the imitation regression returned gaps of 1e-13 with HC1 s.e. of 1e-10 to 2e-9 — "equivalent within ±0.1"
+    # (TOST p = 0.000) in half the runs, inconclusive (s.e. exactly 0) in the other half
+    for se in (2.4e-9, 1.2e-10, 0.0):
+        status, why, _ = judge_equivalent(8.5e-14, se, 600, margin=0.10)
+        assert status == "inconclusive" and "degenerate" in why and "zero up to rounding" in why
+        assert judge_at_most(8.5e-14, se, 600, margin=0.02)[0] == "inconclusive"
+    # a survey-sized s.e. is evidence: 1e-4 is tiny against the margin but a million times the rounding noise
+    assert judge_equivalent(0.001, 1e-4, 600, margin=0.10)[0] == "supported"
+    assert judge_at_most(-0.05, 0.003, 600, margin=0.02)[0] == "supported"
+
+
 def test_null_claims_need_a_margin():
     # stagnation: "not significantly positive" is not evidence of stagnation; a tight bound below the margin is
     assert judge_at_most(0.05, 0.005, 200, margin=0.02)[0] == "not supported"

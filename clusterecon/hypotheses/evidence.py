@@ -12,6 +12,12 @@ not degenerate (a degenerate fit is never counted as significant):
   inconclusive otherwise.
 
 "No significant effect" is therefore never read as evidence of no effect: a null claim needs an equivalence margin.
+
+A fit is degenerate (:func:`degenerate`) when its estimate or s.e. is not finite, when the s.e. is zero up to
+rounding of the estimate, or — for the margin rules — when the s.e. is below a millionth of the margin: no sample a
+survey can hold measures an effect that precisely, and such an s.e. is the rounding noise of an exact fit (every
+entrant selling at the one market price of its year gave price gaps of 1e-13 with s.e. 1e-9, which the two
+one-sided tests would call "equivalent").
 """
 
 from __future__ import annotations
@@ -58,15 +64,17 @@ class EvidenceRules:
 RULES = EvidenceRules()
 
 
-def degenerate(estimate: float | None, se: float | None, pvalue: float | None = None) -> str | None:
-    """Why a fit cannot count as evidence (None when it can)."""
+def degenerate(estimate: float | None, se: float | None, pvalue: float | None = None, *,
+               scale: float | None = None) -> str | None:
+    """Why a fit cannot count as evidence (None when it can); ``scale``: the size of effect the claim is judged
+    against (a margin), below a millionth of which an s.e. is rounding noise (module docstring)."""
     if estimate is None or not math.isfinite(estimate):
         return "the estimate is not finite (non-convergence or separation)"
     if se is None or not math.isfinite(se):
         return "the standard error is undefined (a degenerate fit: separation, a singular variance or no variation)"
-    if se <= 1e-10 * max(1.0, abs(estimate)):
-        return ("the standard error is zero (a degenerate fit: the data have no variation left around the estimate, "
-                "e.g. identical values or an exact fit)")
+    if se <= 1e-10 * max(1.0, abs(estimate)) or (scale is not None and se <= 1e-6 * abs(scale)):
+        return (f"the standard error is zero up to rounding ({se:.1e}: a degenerate fit, the data have no variation "
+                "left around the estimate, e.g. identical values or an exact fit)")
     if pvalue is not None and not math.isfinite(pvalue):
         return "the p-value is undefined"
     return None
@@ -98,9 +106,9 @@ def judge_sign(estimate: float | None, se: float | None, pvalue: float | None, *
     return "not supported", f"not significantly {word} at {alpha:g} (p = {pvalue:.3f})"
 
 
-def _undecidable(estimate, se, misses: Sequence[str]) -> str | None:
+def _undecidable(estimate, se, misses: Sequence[str], scale: float | None = None) -> str | None:
     """The reason a claim cannot be decided before its rule is applied (minimum evidence, degenerate fit)."""
-    return _short(misses) if misses else degenerate(estimate, se)
+    return _short(misses) if misses else degenerate(estimate, se, scale=scale)
 
 
 def share_gap(a: int, b: int, c: int, n: int) -> tuple[float, float, float]:
@@ -120,7 +128,7 @@ def _crit(df: float | None, level: float) -> float:
 def judge_at_most(estimate: float | None, se: float | None, df: float | None, *, margin: float,
                   misses: Sequence[str] = (), alpha: float = RULES.alpha) -> tuple[ClaimStatus, str, float]:
     """"Does not rise by more than ``margin``": returns (status, reason, one-sided upper bound)."""
-    why = _undecidable(estimate, se, misses)
+    why = _undecidable(estimate, se, misses, scale=margin)
     if why:
         return "inconclusive", why, float("nan")
     c = _crit(df, 1 - alpha)
@@ -137,7 +145,7 @@ def judge_at_most(estimate: float | None, se: float | None, df: float | None, *,
 def judge_equivalent(estimate: float | None, se: float | None, df: float | None, *, margin: float,
                      misses: Sequence[str] = (), alpha: float = RULES.alpha) -> tuple[ClaimStatus, str, float]:
     """"No difference beyond ±``margin``" by two one-sided tests: returns (status, reason, TOST p-value)."""
-    why = _undecidable(estimate, se, misses)
+    why = _undecidable(estimate, se, misses, scale=margin)
     if why:
         return "inconclusive", why, float("nan")
     dist = stats.norm if df is None or not math.isfinite(df) else stats.t(df)
