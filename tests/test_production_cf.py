@@ -172,13 +172,7 @@ def test_acf_recovers_elasticities_where_ols_is_biased():
 SIM = Path(__file__).resolve().parents[1] / "data" / "simulated"
 
 
-@pytest.mark.parametrize("name", [
-    "machinery_rounds",
-    pytest.param("garments_recall_2005", marks=pytest.mark.xfail(strict=True, reason=(
-        "recall error: ACF's labour elasticity is 0.85 against a true 0.6. Over simulated garments clusters with "
-        "this design it averages (0.71, 0.28), sd 0.08: the controlled law of motion removes the design bias "
-        "(exact answers: 0.59, 0.33) but not the recall measurement error; see docs/production.md"))),
-])
+@pytest.mark.parametrize("name", ["machinery_rounds", "garments_recall_2005"])
 def test_battery_tfp_is_within_0_1_of_the_simulators_truth(name):
     from clusterecon.load import load_survey
     from clusterecon.productivity.registry import best_production_function
