@@ -7,7 +7,7 @@ persistence is estimated by difference GMM (Arellano-Bond) and system GMM (Blund
 within estimates as the usual bracket.
 
 Data: the bundled simulated machinery cluster (``data/simulated/machinery_rounds.csv``): four yearly survey
-rounds 2001-2004 of 250 firms. Four consecutive years are the minimum for difference GMM with one lag of the
+rounds 2001-2004 of 200 firms. Four consecutive years are the minimum for difference GMM with one lag of the
 dependent variable (levels lagged two years instrument the 2003 and 2004 differences). The garments sample has
 recall years 1995/2000/2005 only: a lag there would be five years (index the panel by benchmark if that is the
 question), so it is not used here.

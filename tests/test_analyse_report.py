@@ -139,8 +139,8 @@ def test_garments_sample_end_to_end(tmp_path, capsys):
     assert captured.out.count("[") >= 6
     assert "Traceback" not in captured.err
     md = (out / "report.md").read_text(encoding="utf-8")
-    # the simulated truth: quantity expansion from 1974, quality improvement from 1996
-    assert "quantity expansion from 1974" in md and "quality improvement from 1996" in md
+    # the simulated truth: quantity expansion from 1974, quality improvement from 1997
+    assert "quantity expansion from 1974" in md and "quality improvement from 1997" in md
     for fig in ("trajectories", "schooling_innovation", "entry_by_founder", "survival"):
         assert (out / "figures" / f"{fig}.png").is_file() and (out / "figures" / f"{fig}.pdf").is_file()
     assert any((out / "figures").glob("*_coefficients.png"))

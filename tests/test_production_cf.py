@@ -172,23 +172,46 @@ def test_acf_recovers_elasticities_where_ols_is_biased():
 SIM = Path(__file__).resolve().parents[1] / "data" / "simulated"
 
 
-@pytest.mark.parametrize("name", [
-    "machinery_rounds",
-    pytest.param("garments_recall_2005", marks=pytest.mark.xfail(strict=True, reason=(
-        "recall error: ACF's labour elasticity is 0.85 against a true 0.6. Over simulated garments clusters with "
-        "this design it averages (0.71, 0.28), sd 0.08: the controlled law of motion removes the design bias "
-        "(exact answers: 0.59, 0.33) but not the recall measurement error; see docs/production.md"))),
-])
+@pytest.mark.parametrize("name", ["machinery_rounds", "garments_recall_2005", "garments", "machinery"])
 def test_battery_tfp_is_within_0_1_of_the_simulators_truth(name):
+    """Issue 14: on every bundled simulated sample (the two survey files and the two ``analyse`` samples) the battery
+    fits ACF on value added deflated by the cluster's price index, with elasticities within 0.1 of the truth."""
     from clusterecon.load import load_survey
     from clusterecon.productivity.registry import best_production_function
+    from clusterecon.samples import sample_panel
 
-    panel = load_survey(SIM / f"{name}.csv").panel
-    truth = json.loads((SIM / f"{name}.truth.json").read_text())["params"]
+    if name in ("garments", "machinery"):
+        panel = sample_panel(name)
+        truth = panel.truth.to_dict()["params"]
+    else:
+        panel = load_survey(SIM / f"{name}.csv").panel
+        truth = json.loads((SIM / f"{name}.truth.json").read_text())["params"]
     res, notes = best_production_function(panel.frame)
     assert res.method == "ACF" and any("innovation_index" in n for n in res.notes)
+    assert any(n.startswith("Output deflated") for n in res.notes)
     assert abs(res.params["ln_employees"] - truth["beta_labour"]) < 0.1
     assert abs(res.params["ln_capital"] - truth["beta_capital"]) < 0.1
+
+
+def test_battery_deflates_by_the_clusters_median_price():
+    from clusterecon.productivity.registry import best_production_function, output_price_index
+
+    rng = np.random.default_rng(0)
+    idx = pd.MultiIndex.from_product([range(40), range(2000, 2004)], names=["firm_id", "year"])
+    f = pd.DataFrame({"product_price": 10.0 * 0.9 ** (idx.get_level_values(1) - 2000)}, index=idx)
+    f.loc[f.index.get_level_values(0) < 5, "product_price"] *= 1.5  # a few premium prices do not move the median
+    p = output_price_index(f)
+    np.testing.assert_allclose(p.to_numpy(), 0.9 ** (idx.get_level_values(1) - 2000))
+    two = pd.concat([f.assign(cluster="a"), f.assign(cluster="b", product_price=f["product_price"] * 3)])
+    np.testing.assert_allclose(output_price_index(two).to_numpy(), np.tile(p.to_numpy(), 2))
+    few = f[(f.index.get_level_values(1) < 2003) | (f.index.get_level_values(0) < 4)]
+    assert output_price_index(few).isna().sum() == 4  # 2003 has 4 prices: no index, those rows are left out
+    assert output_price_index(f.drop(columns="product_price")) is None
+    f = f.assign(sales=rng.uniform(50, 100, len(f)), material_cost=10.0, capital=1.0, employees=1.0)
+    _, notes = best_production_function(f.drop(columns="product_price"))
+    assert any("current money" in n for n in notes)
+    _, notes = best_production_function(f, deflate=False)
+    assert any("deflate=False" in n for n in notes)
 
 
 def test_production_function_methods_on_a_survey_panel():

@@ -174,6 +174,8 @@ def test_parameter_checks_and_presets():
         ClusterParams(innovator_indicator_prob=(0.5, 0.5))
     with pytest.raises(ValueError, match="unknown preset"):
         preset("shoes")
+    with pytest.raises(ValueError, match="tfp_persistence"):
+        ClusterParams(tfp_persistence=1.0)
     m = machinery(n_founders=4)
     assert m.n_founders == 4 and m.technology == "complex" and m.founder_occupation == "engineer"
     assert garments().replace(n_years=10).n_years == 10
@@ -185,3 +187,26 @@ def test_parameter_checks_and_presets():
     assert len(outside) and (outside["founder_prior_occupation"].astype(str) == "farmer").all()
     with pytest.raises(RuntimeError, match="max_firms"):
         simulate_frame(garments(max_firms=20), 0)
+
+
+@pytest.mark.parametrize("rho", [0.8, 0.4])
+def test_productivity_is_a_stationary_ar1(rho):
+    """Without innovation gains, entrants' TFP gap or selective exit, true log TFP is the AR(1) u_it = ρ u_i,t−1 +
+    η_it with stationary variance tfp_sd² + tfp_shock_sd² (entrants drawn from that law), the first-order Markov
+    process control-function estimators assume: the regression of ω_t on ω_t−1 recovers ρ and the innovation
+    variance, and entrants' and incumbents' ω have the stationary variance."""
+    p = garments(tfp_persistence=rho, innovation_pays=False, entrant_tfp_gap=0.0, exit_selects=False)
+    df, _ = simulate_frame(p, 11)
+    om = df.set_index(["firm_id", "year"])["true_tfp"].sort_index()
+    lag = om.groupby(level="firm_id").shift()  # a census sees every firm every year it is active
+    ok = lag.notna().to_numpy()
+    y, x = om.to_numpy()[ok], lag.to_numpy()[ok]
+    assert len(y) > 5000
+    b = np.polyfit(x, y, 1)
+    resid = y - np.polyval(b, x)
+    var_u = p.tfp_sd**2 + p.tfp_shock_sd**2
+    assert b[0] == pytest.approx(rho, abs=0.03) and abs(b[1]) < 0.01
+    assert resid.var() == pytest.approx((1 - rho**2) * var_u, rel=0.08)
+    assert om.var() == pytest.approx(var_u, rel=0.1) and abs(om.mean()) < 0.02
+    entry = df["year"] == df["founding_year"]
+    assert df.loc[entry, "true_tfp"].var() == pytest.approx(var_u, rel=0.15)

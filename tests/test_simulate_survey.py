@@ -244,9 +244,9 @@ def test_bundled_samples_are_what_the_script_makes_and_load_cleanly(tmp_path):
         assert (tmp_path / name).read_bytes() == (mod.HERE / name).read_bytes(), (
             f"data/simulated/{name} is stale: run python data/simulated/make_samples.py and update its README")
     truth = json.loads((mod.HERE / "garments_recall_2005.truth.json").read_text())
-    assert truth["phase_years"]["quality_improvement"] == 1996  # as data/simulated/README.md states
+    assert truth["phase_years"]["quality_improvement"] == 1998  # as data/simulated/README.md states
     assert json.loads((mod.HERE / "machinery_rounds.truth.json").read_text())["phase_years"][
-        "quality_improvement"] == 2002
+        "quality_improvement"] == 2000
     res = load_survey(mod.HERE / "garments_raw.dta", mod.HERE / "garments_raw_mapping.toml")
     assert res.ok, res.report.to_text()
     canon = pd.read_csv(mod.HERE / "garments_recall_2005.csv").set_index(["firm_id", "year"])

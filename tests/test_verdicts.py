@@ -328,7 +328,7 @@ def test_a_degenerate_fit_is_inconclusive_not_failed(monkeypatch):
 
 
 def test_stagnation_warns_that_money_productivity_mixes_prices_when_prices_fall():
-    """Issue 10: on the garments sample TFP in money falls (about −9%/yr) while prices fall about 8%/yr; a verdict
+    """Issue 10: on the garments sample TFP in money falls (about −8.4%/yr) while prices fall about 7.5%/yr; a verdict
     on revenue productivity must say that it mixes price and productivity. Here physical productivity is flat and
     the price falls 8% a year, so value added in money falls with it."""
     rng = np.random.default_rng(3)

@@ -36,10 +36,13 @@ Each firm i is followed in calendar years t = t0, …, t0+T−1; parameters are 
    Entrants draw :math:`\ln L` around ``founder_size``/``entrant_size``. Employees are whole persons ≥ 1.
    Capital :math:`K_{it} = \kappa\,L_{it}\,e^{k_i + v_{it}}`, :math:`k_i \sim N(0, \text{capital\_sd}^2)`,
    :math:`v_{it} \sim N(0, \text{capital\_shock\_sd}^2)`.
-6. **Productivity**. :math:`\omega_{it} = \omega_i + \delta I_{it} - \text{gap}\,e^{-\text{age}_{it}/\lambda}
-   + \varepsilon_{it}`, :math:`\omega_i \sim N(0, \text{tfp\_sd}^2)`, :math:`\varepsilon \sim N(0,
-   \text{tfp\_shock\_sd}^2)`: imitators' productivity stagnates (entrants catch up with the lag λ =
-   ``imitation_lag``); innovation adds δ = ``tfp_gain``. Output :math:`y_{it} = e^{\omega_{it}} L^{\beta_l}
+6. **Productivity**. :math:`\omega_{it} = u_{it} + \delta I_{it} - \text{gap}\,e^{-\text{age}_{it}/\lambda}`
+   with :math:`u` a stationary AR(1), the first-order Markov process that control-function estimators assume
+   (Olley & Pakes 1996; Ackerberg, Caves & Frazer 2015): :math:`u_{it} = \rho u_{i,t-1} + \eta_{it}`,
+   :math:`\eta \sim N(0, (1-\rho^2)\sigma_u^2)`, an entrant's :math:`u \sim N(0, \sigma_u^2)`, with
+   ρ = ``tfp_persistence`` and :math:`\sigma_u^2 = \text{tfp\_sd}^2 + \text{tfp\_shock\_sd}^2`.
+   Imitators' productivity stagnates (entrants catch up with the lag λ = ``imitation_lag``); innovation adds
+   δ = ``tfp_gain``. Output :math:`y_{it} = e^{\omega_{it}} L^{\beta_l}
    K^{\beta_k}`; ``true_tfp`` = :math:`\omega_{it}`.
 7. **Market**. Cluster demand for the standard product:
    :math:`P_t = A(1+g)^{t-t_0}(Q_t/Q_{ref})^{-1/\eta}`, :math:`Q_t = \sum_{i \notin sub} y_{it}` — price falls as
@@ -160,7 +163,7 @@ def _enter(st: _State, rng: np.random.Generator, p: ClusterParams, year: int, n_
     mean_s = p.spinoff_schooling_mean if kind == "spinoff" else p.founder_schooling_mean
     st.school[s] = np.clip(np.round(rng.normal(mean_s, p.founder_schooling_sd, n_new)), 0, p.max_schooling)
     st.gen[s] = 1
-    st.omega[s] = rng.normal(0.0, p.tfp_sd, n_new)
+    st.omega[s] = rng.normal(0.0, p.tfp_stationary_sd, n_new)  # the AR(1)'s stationary law: no entry-cohort drift
     st.gap[s] = 0.0 if kind == "founder" else p.entrant_tfp_gap
     st.kint[s] = rng.normal(0.0, p.capital_sd, n_new)
     size = p.founder_size if kind == "founder" else p.entrant_size
@@ -281,8 +284,11 @@ def run(p: ClusterParams, seed: Any = None) -> tuple[dict[str, np.ndarray], dict
         K = p.capital_per_worker * L * np.exp(st.kint[ids] + rng.normal(0.0, p.capital_shock_sd, m))
         # 6. productivity and output
         age = year - st.born[ids]
-        omega = (st.omega[ids] + delta * innov - st.gap[ids] * np.exp(-age / p.imitation_lag)
-                 + rng.normal(0.0, p.tfp_shock_sd, m))
+        # AR(1) persistent productivity, updated for incumbents; an entrant keeps its entry draw this year (one draw
+        # per alive firm either way, so the random stream does not depend on tfp_persistence)
+        eta = rng.normal(0.0, p.tfp_innovation_sd, m)
+        st.omega[ids] = np.where(old, p.tfp_persistence * st.omega[ids] + eta, st.omega[ids])
+        omega = st.omega[ids] + delta * innov - st.gap[ids] * np.exp(-age / p.imitation_lag)
         if not p.stagnation and quantity_start is not None:
             omega = omega + p.expansion_tfp_growth * (year - quantity_start)
         y = np.exp(omega) * L**p.beta_labour * K**p.beta_capital

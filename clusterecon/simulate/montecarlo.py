@@ -39,9 +39,10 @@ def fe_production(data: Any, truth: Truth) -> Any:
     Targets: ``np.log(employees)`` → ``beta_labour``; ``np.log(capital)`` → ``beta_capital``; ``innovator`` →
     ``log_revenue_tfp_gain`` (θ + δ). Needs a survey with ``keep_truth=True``. SEs clustered by firm.
 
-    Measured on the default design (1,000 replications): bias −0.004, −0.009, −0.009 and coverage 0.964, 0.925,
-    0.916 — the small downward bias comes from exits (selection on past TFP shocks) and subcontractors' cost-plus
-    prices; with exits switched off the bias is ≤ 0.004 and coverage ≈ 0.95 (see ``docs/simulator.md``).
+    Measured on the default design (1,000 replications): bias −0.001, −0.011, −0.015 and coverage 0.934, 0.922,
+    0.916 — the small downward bias on capital and innovation comes from exits (selection on past TFP shocks) and
+    subcontractors' cost-plus prices; with exits switched off it is ≤ 0.002 and coverage 0.96–0.97 (see
+    ``docs/simulator.md``).
     """
     from ..estimators.within import within
 

@@ -10,6 +10,7 @@ the parameters, the true phase years and the true effects; it rides on ``SurveyP
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from types import MappingProxyType
@@ -57,8 +58,11 @@ class ClusterParams:
     Technology and firm size
     ------------------------
     beta_labour, beta_capital : output elasticities, ``y = exp(ω) L^βl K^βk``.
-    tfp_sd : standard deviation of the permanent firm effect in log TFP.
-    tfp_shock_sd : standard deviation of the i.i.d. yearly log-TFP shock.
+    tfp_sd, tfp_shock_sd : log TFP's persistent part is a stationary AR(1) with variance
+        ``tfp_sd² + tfp_shock_sd²`` (the firm-effect and yearly-shock variances of a firm effect + i.i.d. shock
+        model, which has the same cross-section dispersion but is not the Markov process control functions need).
+    tfp_persistence : AR(1) coefficient ρ in [0, 1) of log TFP, ``u_it = ρ u_i,t−1 + η_it``; the innovation η has
+        sd ``sqrt((1 − ρ²)(tfp_sd² + tfp_shock_sd²))`` and entrants draw u from the stationary law.
     capital_per_worker : capital per worker (currency units); ``capital_sd`` its firm-level log dispersion and
         ``capital_shock_sd`` the sd of its yearly log shock.
     max_employees : cap on a firm's employees (keeps log size finite in long simulations).
@@ -152,6 +156,7 @@ class ClusterParams:
     beta_capital: float = 0.3
     tfp_sd: float = 0.15
     tfp_shock_sd: float = 0.1
+    tfp_persistence: float = 0.8
     capital_per_worker: float = 1.0
     capital_sd: float = 0.3
     capital_shock_sd: float = 0.25
@@ -218,6 +223,8 @@ class ClusterParams:
             raise ValueError(f"technology must be 'simple' or 'complex', not {self.technology!r}")
         if self.n_years < 2 or self.n_founders < 1:
             raise ValueError("n_years must be >= 2 and n_founders >= 1")
+        if not 0 <= self.tfp_persistence < 1:
+            raise ValueError(f"tfp_persistence must be in [0, 1) (a stationary AR(1)), not {self.tfp_persistence!r}")
         if self.demand_elasticity <= 0:
             raise ValueError("demand_elasticity must be positive")
         for name in ("outside_occupations", "successor_occupations"):
@@ -243,6 +250,16 @@ class ClusterParams:
     @property
     def years(self) -> range:
         return range(self.start_year, self.start_year + self.n_years)
+
+    @property
+    def tfp_stationary_sd(self) -> float:
+        """sd of the stationary law of the AR(1) part of log TFP, sqrt(tfp_sd² + tfp_shock_sd²)."""
+        return math.hypot(self.tfp_sd, self.tfp_shock_sd)
+
+    @property
+    def tfp_innovation_sd(self) -> float:
+        """sd of the AR(1) innovation η that keeps the variance stationary, sqrt(1 − ρ²) · tfp_stationary_sd."""
+        return math.sqrt(1.0 - self.tfp_persistence**2) * self.tfp_stationary_sd
 
     @property
     def effective_schooling_coef(self) -> float:
@@ -396,6 +413,8 @@ def true_effects(p: ClusterParams) -> dict[str, float]:
     * ``beta_labour``, ``beta_capital``: output elasticities of the quantity production function.
     * ``log_price_premium`` (θ), ``log_tfp_gain`` (δ) of innovation; ``log_revenue_tfp_gain`` = θ + δ is the
       coefficient on the innovation dummy in a firm+year fixed-effects regression of ln sales on ln L, ln K and it.
+    * ``tfp_persistence``: ρ of log TFP's AR(1) part, what a control function's law of motion ``motion="ar1"``
+      estimates.
     """
     theta, delta, _, _ = p.effective_innovation
     return {
@@ -407,5 +426,6 @@ def true_effects(p: ClusterParams) -> dict[str, float]:
         "log_price_premium": theta,
         "log_tfp_gain": delta,
         "log_revenue_tfp_gain": theta + delta,
+        "tfp_persistence": p.tfp_persistence,
     }
 

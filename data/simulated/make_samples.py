@@ -7,7 +7,7 @@ Writes, next to this script:
 * ``garments_recall_2005.csv`` — garments-like cluster (simple technology, merchant founders), one interview in
   2005 with recall for 1995 and 2000, 300 firms (simple random sample of the survivors), canonical names;
 * ``machinery_rounds.csv`` — machinery-like cluster (complex technology, engineer founders), four yearly rounds
-  2001–2004 of 250 firms stratified by size, canonical names (closures appear as ``active = False`` rows);
+  2001–2004 of 200 firms stratified by size, canonical names (closures appear as ``active = False`` rows);
 * ``garments_raw.dta`` + ``garments_raw_mapping.toml`` — the garments survey as fieldwork delivers it (wide recall
   columns, numeric codes, yes = 1 / no = 2, money in thousands, −9/−8 missing codes) with the mapping that cleans it;
 * ``*.truth.json`` — the truth of each file (parameters, phase years, true effects, sampling);
@@ -49,7 +49,9 @@ def main(out: Path = HERE, *, quiet: bool = False) -> None:
     (out / "garments_raw.dta.truth.json").write_text(json.dumps(g.truth.to_dict(), indent=2, default=str) + "\n",
                                                      encoding="utf-8")
     m_census = simulate(machinery(), seed=SEEDS["machinery"][0])
-    m = survey(m_census, kind="rounds", survey_years=(2001, 2002, 2003, 2004), n_firms=250, stratify="size",
+    # 200 of the 245 firms active in 2001: with AR(1) productivity (tfp_persistence) fewer firms survive than the
+    # 250 drawn before, and a request above the population interviews everyone, which is no longer a stratified sample
+    m = survey(m_census, kind="rounds", survey_years=(2001, 2002, 2003, 2004), n_firms=200, stratify="size",
                seed=SEEDS["machinery"][1])
     _write(m, "machinery_rounds", out)
     if quiet:
