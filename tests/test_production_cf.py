@@ -191,6 +191,23 @@ def test_battery_tfp_is_within_0_1_of_the_simulators_truth(name):
     assert any(n.startswith("Output deflated") for n in res.notes)
     assert abs(res.params["ln_employees"] - truth["beta_labour"]) < 0.1
     assert abs(res.params["ln_capital"] - truth["beta_capital"]) < 0.1
+    # the TFP the stagnation hypothesis judges comes from the same fit (it once fitted ACF in money without the
+    # innovation shifter: (0.545, 0.422) on garments_recall_2005), put back in money: revenue productivity
+    from clusterecon.hypotheses._common import analysis_frame
+    from clusterecon.productivity.selection import guarded_tfp
+
+    frame = analysis_frame(panel)
+    choice = guarded_tfp(frame)
+    assert choice.method == "acf" and not choice.warnings and "TFP in money" in choice.source
+    assert dict(choice.result.params) == pytest.approx(dict(res.params), abs=1e-8)
+    b = choice.result.params
+    va = np.log(frame["sales"].astype(float) - frame["material_cost"].astype(float))
+    money = va - b["ln_employees"] * np.log(frame["employees"].astype(float)) - b["ln_capital"] * np.log(
+        frame["capital"].astype(float))
+    tfp = choice.ln_tfp.dropna()
+    assert len(tfp) > 0.9 * len(res.tfp)
+    np.testing.assert_allclose(tfp - tfp.mean(), (money.reindex(tfp.index) - money.reindex(tfp.index).mean()),
+                               atol=1e-6)
 
 
 def test_battery_deflates_by_the_clusters_median_price():

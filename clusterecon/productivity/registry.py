@@ -10,7 +10,7 @@ OP when investment is, index numbers last.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -126,6 +126,62 @@ def output_price_index(frame: pd.DataFrame, column: str = "product_price") -> pd
                      index=frame.index, name="output_price_index")
 
 
+@dataclass(frozen=True)
+class SurveySetup:
+    """How a survey's production function is fitted (:func:`survey_setup`): the frame with deflated sales and
+    material cost (and ``innovation_index`` when the survey has indicators), the deflator (``None`` in money), the lag
+    and the law-of-motion shifters, and one note per choice."""
+
+    frame: pd.DataFrame
+    deflator: pd.Series | None
+    lag: str
+    shifters: dict
+    notes: tuple[str, ...]
+
+    def options(self, method: str) -> dict[str, Any]:
+        """Fitting options of a :data:`PRIORITY` method: the lag, ACF's plausible root, no bootstrap (surveys judge
+        trends and verdicts, not the elasticities' s.e.), the shifters where the law of motion takes them."""
+        return {"lag": self.lag, **({"root": "plausible"} if method == "acf" else {}),
+                **({"reps": 0} if method != "wooldridge" else {}),
+                **(self.shifters if method in MOTION_CONTROLLED else {})}
+
+    def in_money(self, ln_tfp: pd.Series) -> pd.Series:
+        """Log TFP of the deflated fit back on the scale of output in money (revenue productivity): + ln P_ct."""
+        if self.deflator is None:
+            return ln_tfp
+        return ln_tfp + np.log(self.deflator.reindex(ln_tfp.index).to_numpy())
+
+
+def survey_setup(frame: pd.DataFrame, *, deflate: bool = True) -> SurveySetup:
+    """The choices :func:`best_production_function` documents (deflation, lag, law of motion), made once for every
+    caller that fits a survey's production function (also :func:`~.selection.guarded_tfp`)."""
+    notes: list[str] = []
+    years = pd.Index(frame.index.get_level_values(1))
+    firms = pd.Index(frame.index.get_level_values(0))
+    consecutive = int(((pd.Series(years).diff() == 1) & (pd.Series(firms).shift() == firms).to_numpy()).sum())
+    lag = "calendar" if consecutive >= 50 else "previous"
+    index = output_price_index(frame) if deflate else None
+    if index is not None:
+        frame = frame.assign(sales=pd.to_numeric(frame["sales"], errors="coerce") / index,
+                             material_cost=pd.to_numeric(frame["material_cost"], errors="coerce") / index)
+        lost = int(index.isna().sum())
+        notes.append("output deflated: sales and material cost divided by the cluster-year median product price "
+                     "(relative to the first year), so TFP does not move with the cluster's output price"
+                     + (f"; {lost} firm-years in cluster-years with fewer than {MIN_PRICES} prices are left out"
+                        if lost else ""))
+    else:
+        notes.append("output in current money: " + ("deflate=False" if not deflate else "no product_price column "
+                     "with enough prices for a cluster-year price index") + " (TFP includes the output price)")
+    shifters: dict[str, Any] = {}
+    innov = innovation_index(frame)
+    if innov is not None:
+        frame = frame.assign(innovation_index=innov)
+        shifters = {"motion_controls": ["innovation_index"]}
+        notes.append("law of motion g(omega_(t-1), innovation_index): the share of innovation indicators a firm "
+                     "reports shifts expected productivity (De Loecker 2013)")
+    return SurveySetup(frame, index, lag, shifters, tuple(notes))
+
+
 def best_production_function(frame: pd.DataFrame, *, deflate: bool = True, **options: Any) -> tuple[Any, list[str]]:
     r"""The highest-priority control-function estimator the data support (:data:`PRIORITY`), fitted by
     :func:`production_function` on value added; ``(result, notes)`` with one note per estimator tried and why it
@@ -152,37 +208,13 @@ def best_production_function(frame: pd.DataFrame, *, deflate: bool = True, **opt
     from ..estimators.design import SpecificationError
     from .cobb_douglas import production_function
 
-    notes: list[str] = []
-    years = pd.Index(frame.index.get_level_values(1))
-    firms = pd.Index(frame.index.get_level_values(0))
-    consecutive = int(((pd.Series(years).diff() == 1) & (pd.Series(firms).shift() == firms).to_numpy()).sum())
-    lag = "calendar" if consecutive >= 50 else "previous"
-    index = output_price_index(frame) if deflate else None
-    if index is not None:
-        frame = frame.assign(sales=pd.to_numeric(frame["sales"], errors="coerce") / index,
-                             material_cost=pd.to_numeric(frame["material_cost"], errors="coerce") / index)
-        lost = int(index.isna().sum())
-        notes.append("output deflated: sales and material cost divided by the cluster-year median product price "
-                     "(relative to the first year), so TFP does not move with the cluster's output price"
-                     + (f"; {lost} firm-years in cluster-years with fewer than {MIN_PRICES} prices are left out"
-                        if lost else ""))
-    else:
-        notes.append("output in current money: " + ("deflate=False" if not deflate else "no product_price column "
-                     "with enough prices for a cluster-year price index") + " (TFP includes the output price)")
-    shifters: dict[str, Any] = {}
-    innov = innovation_index(frame)
-    if innov is not None:
-        frame = frame.assign(innovation_index=innov)
-        shifters = {"motion_controls": ["innovation_index"]}
-        notes.append("law of motion g(omega_(t-1), innovation_index): the share of innovation indicators a firm "
-                     "reports shifts expected productivity (De Loecker 2013)")
+    setup = survey_setup(frame, deflate=deflate)
+    frame, notes = setup.frame, list(setup.notes)
     for method, column in PRIORITY:
         if column not in frame.columns or pd.to_numeric(frame[column], errors="coerce").gt(0).sum() < 30:
             notes.append(f"{method.upper()}: no usable {column}")
             continue
-        kw = {"lag": lag, **({"root": "plausible"} if method == "acf" else {}),
-              **({"reps": 0} if method != "wooldridge" else {}),
-              **(shifters if method in MOTION_CONTROLLED else {}), **options}
+        kw = {**setup.options(method), **options}
         try:
             res = production_function(frame, method=method, **kw)
             # the output deflator is part of the model: it prints with the result, not only in the battery's notes

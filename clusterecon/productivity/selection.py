@@ -39,7 +39,8 @@ MIN_FIRMS = 20
 class Preference:
     """A registered method's rank and what it needs beyond output, labour and capital. ``linear``: the method is
     one of the linear-panel estimators that take ``vcov=`` (the control-function ones carry their own inference);
-    ``options``: a function of the frame giving the method's fitting options."""
+    ``options``: a function of the frame giving the method's fitting options; ``survey``: fitted as
+    :func:`~.registry.survey_setup` sets up a survey (deflated output, innovation in the law of motion, the lag)."""
 
     method: str
     priority: int
@@ -48,6 +49,7 @@ class Preference:
     note: str = ""
     linear: bool = False
     options: Callable[[pd.DataFrame], dict[str, Any]] | None = None
+    survey: bool = False
 
 
 #: the preference order (highest priority first when sorted); two-way FE first among the built-in methods because
@@ -61,26 +63,10 @@ PREFERENCES: dict[str, Preference] = {
 
 def prefer(method: str, priority: int, *, requires: Sequence[str] = (), min_firms_repeated: int = MIN_FIRMS,
            note: str = "", linear: bool = False,
-           options: Callable[[pd.DataFrame], dict[str, Any]] | None = None) -> None:
+           options: Callable[[pd.DataFrame], dict[str, Any]] | None = None, survey: bool = False) -> None:
     """Put a registered production-function method into the preference order (higher priority is tried first)."""
     PREFERENCES[method] = Preference(method, int(priority), tuple(requires), int(min_firms_repeated), note, linear,
-                                     options)
-
-
-def _control_function_options(method: str) -> Callable[[pd.DataFrame], dict[str, Any]]:
-    """Fitting options of the control-function estimators as :mod:`.registry` sets them for a survey: the lag is
-    the calendar year when enough consecutive years are observed, else the previous observation (benchmark years);
-    ACF reports its plausible root; no bootstrap (the battery judges trends, not the elasticities' SEs)."""
-
-    def opts(frame: pd.DataFrame) -> dict[str, Any]:
-        years = pd.Series(frame.index.get_level_values(1))
-        firms = pd.Series(frame.index.get_level_values(0))
-        consecutive = int(((years.diff() == 1) & (firms.shift() == firms)).sum())
-        return {"lag": "calendar" if consecutive >= 50 else "previous",
-                **({"root": "plausible"} if method == "acf" else {}), **({"reps": 0} if method != "wooldridge"
-                                                                        else {})}
-
-    return opts
+                                     options, survey)
 
 
 def _register_control_functions() -> None:
@@ -92,8 +78,8 @@ def _register_control_functions() -> None:
         return
     for k, (method, column) in enumerate(PRIORITY):
         if method not in PREFERENCES:
-            prefer(method, 100 - 10 * k, requires=(column,) if column else (), options=_control_function_options(
-                method), note="control function (Ackerberg-Caves-Frazer, Levinsohn-Petrin, Olley-Pakes, Wooldridge)")
+            prefer(method, 100 - 10 * k, requires=(column,) if column else (), survey=True,
+                   note="control function (Ackerberg-Caves-Frazer, Levinsohn-Petrin, Olley-Pakes, Wooldridge)")
 
 
 @dataclass(frozen=True)
@@ -170,6 +156,7 @@ def guarded_tfp(data: SurveyPanel | pd.DataFrame, *, vcov: str = "cluster", rent
     module docstring). ``vcov`` is passed to the estimator explicitly (default: clustered by firm)."""
     from .cobb_douglas import production_function
     from .index_numbers import cost_share_tfp
+    from .registry import survey_setup
 
     frame = as_panel_frame(data)
     choice = best_method(frame)
@@ -177,16 +164,24 @@ def guarded_tfp(data: SurveyPanel | pd.DataFrame, *, vcov: str = "cluster", rent
     result = None
     if choice.method is not None:
         pref = PREFERENCES[choice.method]
-        kw = {**(pref.options(frame) if pref.options else {}), **({"vcov": vcov} if pref.linear else {}), **options}
+        setup = survey_setup(frame) if pref.survey else None
+        kw = {**(setup.options(choice.method) if setup else {}), **(pref.options(frame) if pref.options else {}),
+              **({"vcov": vcov} if pref.linear else {}), **options}
         try:
-            result = production_function(frame, method=choice.method, **kw)
+            result = production_function(setup.frame if setup else frame, method=choice.method, **kw)
         except Exception as e:  # noqa: BLE001 - an estimator that cannot be fitted falls back like an implausible one
             warnings.append(f"the {choice.method} production function could not be estimated ({e})")
         if result is not None:
             bad = implausible(result)
             if not bad:
-                return TFPChoice(result.tfp, f"residual of a Cobb-Douglas production function ({choice.method}; "
-                                 f"returns to scale {result.returns_to_scale:.2f})", choice.method, result,
+                deflated = setup is not None and setup.deflator is not None
+                # the elasticities are the technology, estimated on real output; the TFP the battery judges stays
+                # revenue productivity (the stagnation verdict says what that mixes)
+                tfp = setup.in_money(result.tfp) if deflated else result.tfp
+                how = ("; elasticities from value added deflated by the cluster's median product price, TFP in "
+                       "money" if deflated else "")
+                return TFPChoice(tfp, f"residual of a Cobb-Douglas production function ({choice.method}; "
+                                 f"returns to scale {result.returns_to_scale:.2f}{how})", choice.method, result,
                                  (), choice)
             warnings.append(f"the {choice.method} production function is implausible: " + "; ".join(bad))
     if {"wage_bill", "capital", "sales", "material_cost"} <= set(frame.columns):
