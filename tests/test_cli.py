@@ -278,5 +278,5 @@ def test_analyse_takes_phase_dates_known_from_the_clusters_history(capsys, tmp_p
     assert "Phase diagnosis [descriptive]" in flat
     code, out, err = run(capsys, "analyse", str(recall), "--out", str(tmp_path / "r2"), "-q",
                          "--expansion-start", "2010")
-    assert code == 2 and "expansion_start = 2010 lies outside the years the data cover" in err
+    assert code == 2 and "expansion_start = 2010 must be a year between 1800 and the last year observed" in err
     assert not (tmp_path / "r2").exists()

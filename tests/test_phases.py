@@ -153,8 +153,10 @@ def test_dates_from_the_clusters_history_travel_with_the_design_and_name_their_s
     assert given_dates(panel, expansion_start=1979) == (1979, 2030, "case study, ch. 4")
     assert given_dates(SurveyPanel.from_frame(df, design=SurveyDesign(kind="recall")), 1979) == (1979, None, "")
     last = max(panel.years)
-    for bad, match in (({"expansion_start": last + 1}, "expansion_start = .* outside"),
-                       ({"expansion_start": 1800}, "outside the years"),
+    # survivors need not include a firm founded before the take-off: an earlier start is accepted
+    assert given_dates(panel, expansion_start=min(panel.years) - 30, quality_start=2030)[0] == min(panel.years) - 30
+    for bad, match in (({"expansion_start": last + 1}, "expansion_start = .* last year observed"),
+                       ({"expansion_start": 1700}, "between 1800"),
                        ({"expansion_start": 1990, "quality_start": 1985}, "not after expansion_start")):
         with pytest.raises(ValueError, match=match):
             given_dates(panel, **bad)

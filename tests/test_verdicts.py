@@ -209,13 +209,36 @@ def _stag_rows(years, growth, n=40, seed=5):
 
 
 def test_stagnation_on_three_survey_years_is_not_decided_by_an_f_1_1():
-    r = productivity_stagnation(_panel(_stag_rows((2000, 2002, 2004), 0.0), "rounds"), years=(2000, 2004))
+    r = productivity_stagnation(_panel(_stag_rows((2000, 2002, 2004), 0.0), "census"), years=(2000, 2004))
     out = r.claim("output")
     assert out.status == "inconclusive" and "3 years" in out.reason
 
 
+def test_summed_sales_of_survivors_are_not_the_clusters_output():
+    # calibration, rounds drawn among the first round's firms: their summed sales fell with their exits and the
+    # output claim said "not supported" in 90% of runs while the cluster's output grew
+    rows = [r for r in _stag_rows(tuple(range(1990, 2000)), 0.0) if not (r["firm_id"] < "f2" and r["year"] > 1994)]
+    for kind in ("rounds", "recall"):
+        out = productivity_stagnation(_panel(rows, kind), years=(1990, 1999)).claim("output")
+        assert out.status == "inconclusive" and "not the cluster's output" in out.reason
+    every = _stag_rows(tuple(range(1990, 2000)), 0.0)  # a census: every firm, output rising 5% a year
+    assert productivity_stagnation(_panel(every, "census"), years=(1990, 1999)).claim("output").status == "supported"
+
+
+def test_a_trend_observed_for_one_firm_is_too_thin_not_a_failure():
+    # calibration: on a survivor sample only one firm reported prices twice, and the firm-clustered price trend
+    # raised "a clustered variance needs at least 2 clusters": the stagnation hypothesis ended `failed`
+    rows = _stag_rows(tuple(range(1990, 2000)), 0.0)
+    for r in rows:
+        if r["firm_id"] != "f0":
+            r["product_price"] = np.nan
+    res = productivity_stagnation(_panel(rows, "census"), years=(1990, 1999))
+    assert res.status != "failed"
+    assert res.claim("price").status == "skipped" and any("output price: too few firms" in x for x in res.limitations)
+
+
 def test_productivity_growth_is_not_supported_rather_than_mixed():
-    r = productivity_stagnation(_panel(_stag_rows(tuple(range(1990, 2000)), 0.05), "rounds"), years=(1990, 1999))
+    r = productivity_stagnation(_panel(_stag_rows(tuple(range(1990, 2000)), 0.05), "census"), years=(1990, 1999))
     # without capital the productivity measure is labour productivity: one productivity claim, not the same fit twice
     assert [c.name for c in r.claims] == ["productivity", "price", "output"]
     assert r.claim("productivity").status == "not supported" and r.claim("output").status == "supported"

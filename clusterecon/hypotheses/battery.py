@@ -102,7 +102,7 @@ def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None
     ``detail=False`` fits only the models the verdicts rest on (for Monte Carlo work); ``reps``: bootstrap draws of
     the phase dating (default 199). ``expansion_start`` / ``quality_start``: phase dates known from the cluster's
     history, used instead of dated ones (default: those ``panel.design`` carries, e.g. from a mapping's
-    ``[history]``); a survey of survivors cannot date the take-off itself. A date outside the data's years raises
+    ``[history]``); a survey of survivors cannot date the take-off itself. An impossible date raises
     :class:`ValueError` before anything runs."""
     step = progress or (lambda _name: None)
     results: dict[str, HypothesisResult] = {}

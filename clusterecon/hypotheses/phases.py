@@ -250,15 +250,14 @@ def given_dates(panel: SurveyPanel, expansion_start: int | None = None, quality_
     years = panel.years
     if not years or (t1 is None and t2 is None):
         return None, None, ""
-    founded = panel.frame["founding_year"].dropna() if "founding_year" in panel.frame.columns else pd.Series([])
-    first = int(min(years[0], founded.min())) if len(founded) else int(years[0])
-    # a quality start after the last year observed says that quality improvement had not begun by then
-    for name, t, last in (("expansion_start", t1, years[-1]), ("quality_start", t2, years[-1] + 100)):
-        if t is not None and (int(t) != t or not first <= t <= last):
-            raise ValueError(f"{name} = {t} lies outside the years the data cover ({first}–{years[-1]}, founding "
-                             "years included): give a year inside them" + (
-                                 ", or a later one for quality improvement that began after the survey"
-                                 if name == "quality_start" and t > first else ""))
+    # a survey of survivors may hold no firm founded before the take-off: an earlier start is not a mistake, a
+    # start after the last year observed (no expansion in the data) or before 1800 is
+    last = int(years[-1])
+    if t1 is not None and (int(t1) != t1 or not 1800 <= t1 <= last):
+        raise ValueError(f"expansion_start = {t1} must be a year between 1800 and the last year observed ({last})")
+    if t2 is not None and (int(t2) != t2 or not 1800 <= t2 <= last + 100):
+        raise ValueError(f"quality_start = {t2} must be a year (after the last one observed, {last}, if quality "
+                         "improvement began after the survey)")
     if t1 is not None and t2 is not None and t2 <= t1:
         raise ValueError(f"quality_start = {t2} is not after expansion_start = {t1}: quality improvement follows "
                          "quantity expansion")

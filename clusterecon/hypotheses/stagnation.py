@@ -30,6 +30,7 @@ import pandas as pd
 from ..panel import SurveyPanel
 from ._common import add_wald, analysis_frame, fmt_p, run_hypothesis
 from .evidence import RULES, judge_at_most, judge_sign, shortfalls
+from .phases import entry_records_complete
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
 KEY, TITLE = "stagnation", "Productivity stagnation (quantity expansion)"
@@ -39,7 +40,8 @@ PROD_RULE = (f"supported if the one-sided {100 * (1 - RULES.alpha):g}% upper bou
              f"{RULES.stagnation_margin:g} a year; not supported if significantly positive and at least that; needs "
              f"≥ {RULES.min_panel_years} years and ≥ {RULES.min_clusters} firms observed twice")
 OUT_RULE = (f"supported if the trend of log cluster output is positive at {RULES.alpha:g} (t test, T − 2 df); needs "
-            f"≥ {RULES.min_trend_years} years")
+            f"≥ {RULES.min_trend_years} years and complete entry records (a census, or annual rounds that take in "
+            "entrants): a sample of survivors or incumbents does not sum to the cluster's output")
 PRICE_RULE = (f"supported if the firm-FE trend of the log output price is negative at {RULES.alpha:g} (clustered by "
               f"firm); needs ≥ {RULES.min_panel_years} years and ≥ {RULES.min_clusters} firms observed twice")
 
@@ -83,7 +85,10 @@ def _fe_trend(f: pd.DataFrame, y: str, vcov: str):
     sub = f[f[y].notna()]
     reps = sub.groupby(level="firm_id").size()
     sub = sub[sub.index.get_level_values("firm_id").isin(reps[reps >= 2].index)]
-    if sub.index.get_level_values("year").nunique() < 2 or sub.shape[0] < 4:
+    # one firm observed twice cannot carry a firm-clustered trend (the calibration's survivor designs met it for the
+    # price): too few firms, never a failed hypothesis
+    if (sub.index.get_level_values("year").nunique() < 2 or sub.shape[0] < 4
+            or sub.index.get_level_values("firm_id").nunique() < 2):
         return None, sub
     return within(sub, f"{y} ~ trend", effects="firm", vcov=vcov), sub
 
@@ -176,7 +181,7 @@ def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str, phases: H
     if not any(c.name == "price" for c in claims):
         claims.append(Claim(name="price", statement="the output price falls during quantity expansion",
                             status="skipped", primary=False, reason="no output prices in the survey"))
-    claims.append(_output_claim(f, models, tests, pooled_ols))
+    claims.append(_output_claim(f, models, tests, pooled_ols, complete=entry_records_complete(panel)))
     caveat = _revenue_caveat(claims, prod_label)
     if caveat:
         warnings = [*warnings, caveat]
@@ -224,8 +229,15 @@ def _short(c: Claim) -> str:
     return f"{100 * c.estimate:+.1f}% a year (s.e. {100 * se:.1f}); {c.reason}"
 
 
-def _output_claim(f: pd.DataFrame, models: dict, tests: dict, pooled_ols) -> Claim:
+def _output_claim(f: pd.DataFrame, models: dict, tests: dict, pooled_ols, *, complete: bool = True) -> Claim:
     statement = "cluster output grows during quantity expansion"
+    if not complete:
+        # the calibration found it: summed sales of rounds drawn among the first round's firms fell with their exits
+        # ("not supported" in 90% of runs) while the cluster's output grew
+        return Claim(name="output", statement=statement, status="inconclusive", primary=False, rule=OUT_RULE,
+                     reason="the survey holds survivors or a fixed sample of incumbents (entry records are not "
+                            "complete), so its summed sales are not the cluster's output: firms that closed before "
+                            "the interview, or entered after the sample was drawn, are missing")
     agg = f.groupby(level="year")["sales"].sum(min_count=1) if "sales" in f else pd.Series(dtype=float)
     agg = agg[agg > 0]
     T = len(agg)
