@@ -257,7 +257,7 @@ def _founder_rows(pioneers: list[str], later_merchants: int = 2, later: int = 20
     return rows
 
 
-@pytest.mark.parametrize("pioneers, why", [(["merchant"], "1 pioneers"),
+@pytest.mark.parametrize("pioneers, why", [(["merchant"], "1 pioneer (needs 3)"),
                                            (["merchant"] * 3 + ["artisan"] * 3, "tie")])
 def test_founders_on_thin_or_tied_evidence_are_inconclusive(pioneers, why):
     r = founder_origins(_panel(_founder_rows(pioneers), "recall"), pioneer_until=1985, detail=False)

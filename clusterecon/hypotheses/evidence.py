@@ -23,6 +23,7 @@ one-sided tests would call "equivalent").
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -80,9 +81,23 @@ def degenerate(estimate: float | None, se: float | None, pvalue: float | None = 
     return None
 
 
+_PLURAL = re.compile(r"^1 ((?:[\w-]+ )*?)(pioneer|entrant|spin-off|exit|firm-year|firm|year)s\b( that do not innovate| "
+                     r"that innovate)?")
+
+
+def _singular(why: str) -> str:
+    """"1 pioneers (needs 3)" → "1 pioneer (needs 3)": the counts lead the messages, and verdicts are pasted into
+    papers."""
+    def fix(m: re.Match) -> str:
+        verb = {" that do not innovate": " that does not innovate", " that innovate": " that innovates"}.get(
+            m.group(3) or "", "")
+        return f"1 {m.group(1)}{m.group(2)}{verb}"
+    return _PLURAL.sub(fix, why)
+
+
 def shortfalls(checks: Sequence[tuple[bool, str]]) -> list[str]:
     """The minimum-evidence rules not met: ``checks`` are (rule holds, what it requires and what was found)."""
-    return [why for ok, why in checks if not ok]
+    return [_singular(why) for ok, why in checks if not ok]
 
 
 def _short(misses: Sequence[str]) -> str:
