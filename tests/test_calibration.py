@@ -48,3 +48,18 @@ def test_survivor_designs_say_they_cannot_date_the_take_off(dgp):
     assert not row["t1_detected"] and row["t1_int"] is None and row["phases"] == "inconclusive"
     assert row["founders/founders"] in ("inconclusive", "skipped") and row["spinoffs/entry"] in ("inconclusive",
                                                                                                  "skipped")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dgp", ["simulator", "reduced form"])
+def test_survivor_designs_with_the_clusters_dates_answer_stagnation(dgp):
+    # a recall survey fielded in quantity expansion cannot date the take-off; given the dates a user knows from the
+    # cluster's history it tests stagnation (100% power, 0-5% size at 40 replications, docs/hypotheses.md), and the
+    # summed sales of survivors are not taken for the cluster's output
+    setting = next(s for s in SETTINGS if s.name == "recall in expansion, dates given")
+    on, off = (run_one(dgp, setting, w, 1000, reps=49) for w in ("on", "off"))
+    assert not _failed(on) and not _failed(off)
+    assert on["phases"] == "descriptive" and on["t1"] == on["t1_true"]
+    assert on["stagnation/productivity"] == "supported" and on["stagnation/price"] == "supported"
+    assert off["stagnation/productivity"] != "supported"
+    assert on["stagnation/output"] == "inconclusive"
