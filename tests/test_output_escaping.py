@@ -220,6 +220,25 @@ def test_analyse_report_with_hostile_names(hostile_survey, tmp_path, capsys):
     check_files(out / "tables")
 
 
+def test_a_hostile_history_source_is_text_in_every_report_format(tmp_path, capsys):
+    # the mapping's [history] source is printed next to the phase dates in every verdict that uses them
+    src = Path(__file__).resolve().parents[1] / "data" / "simulated" / "garments_recall_2005.csv"
+    shutil.copy(src, tmp_path / "survey.csv")
+    (tmp_path / "m.toml").write_text(
+        '[history]\nexpansion_start = 1974\nquality_start = 1996\nsource = "</script><b>x</b> \\\\input{/etc/passwd} '
+        '[l](javascript:alert(1)) | =HYPERLINK()"\n', encoding="utf-8")
+    out = tmp_path / "report"
+    code = main(["analyse", str(tmp_path / "survey.csv"), "--mapping", str(tmp_path / "m.toml"), "--out", str(out),
+                 "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    html_text = (out / "report.html").read_text(encoding="utf-8")
+    md = (out / "report.md").read_text(encoding="utf-8")
+    p = check_html(html_text)
+    check_markdown(md, headings=sum(p.tags.count(h) for h in HEADINGS))
+    assert "as given (&lt;/script&gt;&lt;b&gt;x&lt;/b&gt;" in html_text
+    check_files(out / "tables")
+
+
 def test_replicate_spec_with_hostile_file_name_and_labels(tmp_path, capsys):
     if shutil.which("pdflatex") is None:
         pytest.skip("pdflatex not installed")
