@@ -143,15 +143,18 @@ def test_dates_from_the_clusters_history_travel_with_the_design_and_name_their_s
     df = _survivors()
     design = SurveyDesign(kind="recall", expansion_start=1980, quality_start=2030, history_source="case study, ch. 4")
     panel = SurveyPanel.from_frame(df, design=design)
-    assert given_dates(panel) == (1980, 2030, "case study, ch. 4")
+    assert given_dates(panel) == (1980, 2030, ("case study, ch. 4", "case study, ch. 4"))
     res = diagnose_phases(panel, reps=49)
     assert res.status == "descriptive" and res.extra["expansion_given"] and res.extra["quality_given"]
     assert "as given (case study, ch. 4), not estimated" in res.verdict
     assert "quality improvement not begun in the years observed (from 2030)" in res.verdict
     assert res.extra["current_phase"] == "quantity expansion" and res.extra["phase_judged"]
     # an argument overrides the design, and then no source is claimed for it
-    assert given_dates(panel, expansion_start=1979) == (1979, 2030, "case study, ch. 4")
-    assert given_dates(SurveyPanel.from_frame(df, design=SurveyDesign(kind="recall")), 1979) == (1979, None, "")
+    assert given_dates(panel, expansion_start=1979) == (1979, 2030, ("", "case study, ch. 4"))
+    assert given_dates(SurveyPanel.from_frame(df, design=SurveyDesign(kind="recall")), 1979) == (1979, None, ("", ""))
+    mixed = diagnose_phases(panel, expansion_start=1979, reps=49).verdict
+    assert "the start of quantity expansion as given, not estimated" in mixed
+    assert "the start of quality improvement as given (case study, ch. 4), not estimated" in mixed
     last = max(panel.years)
     # survivors need not include a firm founded before the take-off: an earlier start is accepted
     assert given_dates(panel, expansion_start=min(panel.years) - 30, quality_start=2030)[0] == min(panel.years) - 30

@@ -237,19 +237,20 @@ def _entry_takeoff(entry: pd.Series, complete: bool, kw: dict, kink_year: int | 
 
 
 def given_dates(panel: SurveyPanel, expansion_start: int | None = None, quality_start: int | None = None
-                ) -> tuple[int | None, int | None, str]:
-    """``(expansion_start, quality_start, source)``: the dates passed, else those the survey design carries (a
-    mapping's ``[history]``), checked against the years the data cover; :class:`ValueError` names a date that
-    cannot be right."""
+                ) -> tuple[int | None, int | None, tuple[str, str]]:
+    """``(expansion_start, quality_start, (source of each))``: the dates passed, else those the survey design
+    carries (a mapping's ``[history]``, whose ``source`` goes with them; a date passed here has none), checked
+    against the years the data cover; :class:`ValueError` names a date that cannot be right."""
+    from ..io.mapping import phase_order_mistake
+
     d = panel.design
     t1 = expansion_start if expansion_start is not None else d.expansion_start
     t2 = quality_start if quality_start is not None else d.quality_start
-    from_design = (expansion_start is None and d.expansion_start is not None) or (
-        quality_start is None and d.quality_start is not None)
-    source = d.history_source if from_design else ""
+    sources = (d.history_source if expansion_start is None and t1 is not None else "",
+               d.history_source if quality_start is None and t2 is not None else "")
     years = panel.years
     if not years or (t1 is None and t2 is None):
-        return None, None, ""
+        return None, None, ("", "")
     # a survey of survivors may hold no firm founded before the take-off: an earlier start is not a mistake, a
     # start after the last year observed (no expansion in the data) or before 1800 is
     last = int(years[-1])
@@ -258,10 +259,10 @@ def given_dates(panel: SurveyPanel, expansion_start: int | None = None, quality_
     if t2 is not None and (int(t2) != t2 or not 1800 <= t2 <= last + 100):
         raise ValueError(f"quality_start = {t2} must be a year (after the last one observed, {last}, if quality "
                          "improvement began after the survey)")
-    if t1 is not None and t2 is not None and t2 <= t1:
-        raise ValueError(f"quality_start = {t2} is not after expansion_start = {t1}: quality improvement follows "
-                         "quantity expansion")
-    return (None if t1 is None else int(t1)), (None if t2 is None else int(t2)), source
+    order = phase_order_mistake(t1, t2)
+    if order:
+        raise ValueError(order)
+    return (None if t1 is None else int(t1)), (None if t2 is None else int(t2)), sources
 
 
 def diagnose_phases(panel: SurveyPanel, *, expansion_start: int | None = None, quality_start: int | None = None,
@@ -270,10 +271,10 @@ def diagnose_phases(panel: SurveyPanel, *, expansion_start: int | None = None, q
     trade records) are used instead of estimated ones: passed here, or carried by ``panel.design`` (a mapping's
     ``[history]`` table, with its source); a survey of survivors needs them for the take-off (module docstring).
     ``reps``: bootstrap draws of the tests and intervals (default 199)."""
-    t1, t2, source = given_dates(panel, expansion_start, quality_start)
+    t1, t2, sources = given_dates(panel, expansion_start, quality_start)
     try:
         traj = trajectories(panel)
-        return _diagnose(panel, traj, t1, t2, alpha, reps, source)
+        return _diagnose(panel, traj, t1, t2, alpha, reps, sources)
     except SkipHypothesis as e:
         return HypothesisResult.skipped(KEY, TITLE, QUESTION, str(e))
 
@@ -308,9 +309,8 @@ def _benchmark_comparison(panel: SurveyPanel, tests: dict) -> dict | None:
                     f"{yrs.max()} ({'p < 0.001' if p < 0.001 else f'p = {p:.3f}'})"}
 
 
-def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, source="") -> HypothesisResult:
+def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=("", "")) -> HypothesisResult:
     tests, limitations, evidence = {}, [], []
-    given = f"as given ({source})" if source else "as given"
     if "entrants" not in traj or traj["entrants"].dropna().shape[0] < MIN_YEARS:
         raise SkipHypothesis(f"fewer than {MIN_YEARS} years of entry (founding years) to rebuild the cluster's "
                              "history from: the transitions cannot be dated")
@@ -386,10 +386,14 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, source="
     start_txt = ("the start of quantity expansion is not dated (entry counted among survivors cannot separate a "
                  "take-off from the thinning of older cohorts by exit; pass expansion_start= if it is known)"
                  if undatable else f"quantity expansion from {t1}")
-    named = [w for w, x in (("quantity expansion", expansion_start), ("quality improvement", quality_start))
-             if x is not None]
-    if named:  # dates known from the cluster's history: said once, with their source
-        evidence.insert(0, f"the start of {' and of '.join(named)} {given}, not estimated")
+    named = [(w, src) for w, x, src in zip(("quantity expansion", "quality improvement"),
+                                            (expansion_start, quality_start), sources) if x is not None]
+    by_source: dict[str, list[str]] = {}
+    for w, src in named:
+        by_source.setdefault(src, []).append(w)
+    # dates known from the cluster's history: said once per source, before the estimated evidence
+    evidence[:0] = [f"the start of {' and of '.join(ws)} as given{f' ({src})' if src else ''}, not estimated"
+                    for src, ws in by_source.items()]
     verdict = (f"{lead}: {start_txt}" + quality_txt + ("; " + "; ".join(evidence) if evidence else "") + ".")
     spans = [(p, int(g.index.min()), int(g.index.max())) for p, g in table.groupby("phase", sort=False)]
     return HypothesisResult(
@@ -403,7 +407,7 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, source="
         limitations=tuple(limitations),
         extra={"expansion_start": t1, "expansion_detected": not expansion_fallback, "expansion_interval": t1_int,
                "expansion_given": expansion_start is not None, "quality_given": quality_start is not None,
-               "history_source": source,
+               "history_source": "; ".join(dict.fromkeys(src for src in sources if src)),
                "expansion_undatable": undatable,
                "quality_start": t2, "quality_interval": t2_int, "jointly_dated": bool(d["joint"]),
                "quality_undated": t2 is None and current == PHASES[2], "phase_judged": judged, "spans": spans,

@@ -415,14 +415,23 @@ def _survey(s: dict, kw: dict, bad: list[str]) -> None:
               exits_observable=_key(s, "exits_observable", "[survey]", bad, "bool"))
 
 
+def phase_order_mistake(expansion_start: int | None, quality_start: int | None) -> str | None:
+    """Why two phase dates cannot both be right (None when they can): the one rule for the mapping's ``[history]``
+    and for dates passed to the battery (:func:`clusterecon.hypotheses.phases.given_dates`)."""
+    if expansion_start is not None and quality_start is not None and quality_start <= expansion_start:
+        return (f"quality_start = {quality_start} is not after expansion_start = {expansion_start}: quality "
+                "improvement follows quantity expansion")
+    return None
+
+
 def _history(h: dict, kw: dict, bad: list[str]) -> None:
     """Phase dates known from the cluster's history (case-study narrative, trade records), used by the battery
     instead of dating them: what a survey of survivors cannot do (:mod:`clusterecon.hypotheses.phases`)."""
     t1 = _key(h, "expansion_start", "[history]", bad, "year")
     t2 = _key(h, "quality_start", "[history]", bad, "year")
-    if t1 is not None and t2 is not None and t2 <= t1:
-        bad.append(f"[history] quality_start = {t2} is not after expansion_start = {t1}: quality improvement follows "
-                   "quantity expansion; check the two years")
+    order = phase_order_mistake(t1, t2)
+    if order:
+        bad.append(f"[history] {order}; check the two years")
         t2 = None
     source = _key(h, "source", "[history]", bad, "text", default="")
     if (t1 is not None or t2 is not None) and not source:

@@ -41,7 +41,8 @@ def fe_production(data: Any, truth: Truth) -> Any:
 
     Measured on the default design (1,000 replications): bias −0.001, −0.011, −0.015 and coverage 0.934, 0.922,
     0.916 — the small downward bias on capital and innovation comes from exits (selection on past TFP shocks) and
-    subcontractors' cost-plus prices; with exits switched off it is ≤ 0.002 and coverage 0.96–0.97 (see
+    subcontractors' cost-plus prices; with exits switched off (R = 150) it is ≤ 0.002 on capital and innovation,
+    with coverage 0.96–0.97, while labour's is −0.011 (about 3.5 Monte Carlo s.e., not explained; see
     ``docs/simulator.md``).
     """
     from ..estimators.within import within
