@@ -274,9 +274,27 @@ def test_analyse_takes_phase_dates_known_from_the_clusters_history(capsys, tmp_p
                          "--expansion-start", "1974", "--quality-start", "1996")
     assert code == 0, err
     flat = " ".join(out.split())  # verdicts are wrapped at 100 columns
-    assert "the start of quantity expansion and of quality improvement as given, not estimated" in flat
+    assert ("the start of quantity expansion and of quality improvement as given (on the command line, no source "
+            "stated), not estimated") in flat
     assert "Phase diagnosis [descriptive]" in flat
     code, out, err = run(capsys, "analyse", str(recall), "--out", str(tmp_path / "r2"), "-q",
                          "--expansion-start", "2010")
-    assert code == 2 and "expansion_start = 2010 must be a year between 1800 and the last year observed" in err
+    # named as the user gave it, not by the Python argument
+    assert code == 2 and ("the start of quantity expansion (--expansion-start or [history] expansion_start) = 2010 "
+                          "must be a year between 1800 and the last year observed") in err
     assert not (tmp_path / "r2").exists()
+
+
+def test_analyse_credits_command_line_dates_to_the_history_source_in_every_verdict(capsys, tmp_path):
+    recall = Path(__file__).resolve().parents[1] / "data" / "simulated" / "garments_recall_2005.csv"
+    code, out, err = run(capsys, "analyse", str(recall), "--out", str(tmp_path / "r"), "-q", "--expansion-start",
+                         "1974", "--quality-start", "1996", "--history-source", "Sonobe & Otsuka 2006, ch. 4")
+    assert code == 0, err
+    md = " ".join((tmp_path / "r" / "report.md").read_text(encoding="utf-8").split())
+    assert "as given (Sonobe \\& Otsuka 2006, ch. 4), not estimated" in md or \
+        "as given (Sonobe & Otsuka 2006, ch. 4), not estimated" in md
+    assert "from 1996 (as given: Sonobe" in md  # the schooling split and the exit risk period say where 1996 is from
+    # a source without a date to credit is a usage error
+    code, out, err = run(capsys, "analyse", str(recall), "--out", str(tmp_path / "r2"), "-q",
+                         "--history-source", "field notes")
+    assert code == 2 and "--history-source names who dates the phases" in err

@@ -153,7 +153,7 @@ def test_dates_from_the_clusters_history_travel_with_the_design_and_name_their_s
     assert given_dates(panel, expansion_start=1979) == (1979, 2030, ("", "case study, ch. 4"))
     assert given_dates(SurveyPanel.from_frame(df, design=SurveyDesign(kind="recall")), 1979) == (1979, None, ("", ""))
     mixed = diagnose_phases(panel, expansion_start=1979, reps=49).verdict
-    assert "the start of quantity expansion as given, not estimated" in mixed
+    assert "the start of quantity expansion as given (no source stated), not estimated" in mixed
     assert "the start of quality improvement as given (case study, ch. 4), not estimated" in mixed
     last = max(panel.years)
     # survivors need not include a firm founded before the take-off: an earlier start is accepted
@@ -168,3 +168,59 @@ def test_dates_from_the_clusters_history_travel_with_the_design_and_name_their_s
     out = analyse(panel, reps=49, detail=False)
     assert out.options["expansion_start"] == 1980 and out.options["quality_start"] == 2030
     assert "failed" not in set(out.verdicts()["status"])
+
+
+# ---------------------------------------------------------------------------------------------- dates given
+def test_given_dates_are_used_when_entry_cannot_be_rebuilt():
+    # no founding years on a sample design: no entry series; the dates the user gives still place the years
+    # (before: the diagnosis was skipped as "cannot be dated" and the dates given were dropped)
+    p = _cluster()
+    p = p.replace(firms=p.firms.drop(columns="founding_year"), design=SurveyDesign(kind="rounds"))
+    res = diagnose_phases(p, expansion_start=1986, quality_start=1996, history_source="field notes", reps=19)
+    assert res.status == "descriptive"
+    assert (res.extra["expansion_start"], res.extra["quality_start"]) == (1986, 1996)
+    assert "as given (field notes), not estimated" in res.verdict
+    assert any("only the dates given are used" in s for s in res.limitations)
+    assert diagnose_phases(p, reps=19).status == "skipped"  # with nothing given there is nothing to place them by
+
+
+def test_a_given_date_constrains_the_estimated_one():
+    p = _cluster(seed=1)
+    free = diagnose_phases(p, reps=49).extra
+    assert abs(free["quality_start"] - 1996) <= 2
+    # a given expansion start: the quality transition is searched after it, and its test is listed
+    late = diagnose_phases(p, expansion_start=1990, reps=49)
+    assert "first adoptions take-off" in late.tests
+    t2 = late.extra["quality_start"]
+    assert t2 is None or t2 > 1990
+    # too few years after it to search: said, not silently dropped
+    assert any("after the given start of quantity expansion (1998): not dated" in s
+               for s in diagnose_phases(p, expansion_start=1998, reps=49).limitations)
+    assert late.extra["expansion_source"] == "" and late.extra["quality_source"] is None
+    # a given quality start earlier than the estimated take-off: the take-off is not placed after it
+    early = diagnose_phases(p, quality_start=1984, reps=49)
+    spans = early.extra["spans"]
+    starts = {ph: lo for ph, lo, _ in spans}
+    assert early.extra["expansion_start"] <= 1984 and starts["quality improvement"] == 1984
+    assert [ph for ph, _, _ in spans] == sorted((ph for ph, _, _ in spans), key=["initiation", "quantity expansion",
+                                                                                  "quality improvement"].index)
+    assert not early.extra["jointly_dated"] and "dated jointly" not in early.verdict
+
+
+@pytest.mark.parametrize("bad", [1985.5, "1985", True, float("nan"), float("inf"), [1985]])
+def test_a_date_that_is_not_a_whole_year_is_a_value_error_naming_it(bad):
+    from clusterecon.hypotheses.phases import given_dates
+
+    with pytest.raises(ValueError, match=r"expansion_start = .* must be a whole year"):
+        given_dates(_cluster(), expansion_start=bad)
+    assert given_dates(_cluster(), expansion_start=np.int64(1985))[0] == 1985
+
+
+def test_every_verdict_that_uses_a_given_date_names_its_source():
+    import clusterecon as ce
+    from clusterecon.samples import sample_panel
+
+    r = ce.analyse(sample_panel("machinery"), expansion_start=1975, quality_start=2000, history_source="Field notes",
+                   reps=19, detail=False)
+    for key in ("phases", "founders", "spinoffs", "stagnation", "innovation", "exit"):
+        assert "Field notes" in r.results[key].verdict, (key, r.results[key].verdict)

@@ -59,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quality-start", metavar="YEAR", type=int, default=None,
                         help="year quality improvement began, known from the cluster's history: used instead of "
                              "dating it; overrides the mapping's [history]")
+    parser.add_argument("--history-source", metavar="TEXT", default=None,
+                        help="who dates the phases given by --expansion-start/--quality-start (a study, a trade "
+                             "association's records), quoted in every verdict that uses them")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
 
 
@@ -131,8 +134,20 @@ def run(args: argparse.Namespace) -> int:
     firms = getattr(res.mapping, "firms", None)
     inputs = (args.file, args.mapping, getattr(res.mapping, "source_file", None), getattr(firms, "file", None))
     check_out_folder(args.out, force=args.force, inputs=inputs)  # the files the mapping named
-    result = analyse(panel, progress=lambda s: progress(f"hypothesis: {s}"), expansion_start=args.expansion_start,
-                     quality_start=args.quality_start)
+    given = args.expansion_start is not None or args.quality_start is not None
+    if args.history_source is not None and not given:
+        raise ValueError("--history-source names who dates the phases: give it with --expansion-start or "
+                         "--quality-start")
+    source_text = (args.history_source or "on the command line, no source stated") if given else None
+    try:
+        result = analyse(panel, progress=lambda s: progress(f"hypothesis: {s}"),
+                         expansion_start=args.expansion_start, quality_start=args.quality_start,
+                         history_source=source_text)
+    except ValueError as e:  # a date that cannot be right: named as the user gave it
+        raise ValueError(str(e).replace("expansion_start =", "the start of quantity expansion (--expansion-start or "
+                                        "[history] expansion_start) =").replace(
+            "quality_start =", "the start of quality improvement (--quality-start or [history] quality_start) =")
+        ) from None
     out = Path(args.out)
     paths = write_report(result, out, panel=panel, validation=validation, provenance=provenance,
                          title=f"clusterecon analysis — {what}", progress=progress, force=args.force)

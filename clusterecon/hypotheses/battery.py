@@ -23,7 +23,7 @@ from .exit import innovation_exit
 from .founders import founder_origins
 from .innovation import education_innovation
 from .performance import innovation_performance
-from .phases import diagnose_phases, given_dates
+from .phases import date_origin, diagnose_phases, given_dates
 from .result import HypothesisResult
 from .spinoffs import spinoff_imitation
 from .stagnation import productivity_stagnation
@@ -97,19 +97,21 @@ class AnalysisResult:
 
 def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None, vcov: str = "cluster",
             split_year: int | None = None, detail: bool = True, reps: int | None = None,
-            expansion_start: int | None = None, quality_start: int | None = None) -> AnalysisResult:
+            expansion_start: int | None = None, quality_start: int | None = None,
+            history_source: str | None = None) -> AnalysisResult:
     """Run the battery on ``panel``. ``progress`` is called with the name of each step as it starts;
     ``detail=False`` fits only the models the verdicts rest on (for Monte Carlo work); ``reps``: bootstrap draws of
     the phase dating (default 199). ``expansion_start`` / ``quality_start``: phase dates known from the cluster's
     history, used instead of dated ones (default: those ``panel.design`` carries, e.g. from a mapping's
-    ``[history]``); a survey of survivors cannot date the take-off itself. An impossible date raises
+    ``[history]``); a survey of survivors cannot date the take-off itself. ``history_source``: who gives the dates
+    passed here (quoted, with the date, in every verdict that uses it). An impossible date raises
     :class:`ValueError` before anything runs."""
     step = progress or (lambda _name: None)
     results: dict[str, HypothesisResult] = {}
     given_dates(panel, expansion_start, quality_start)  # a wrong date is the caller's mistake, not a failed test
     step("phase diagnosis")
     phases = run_hypothesis(lambda: diagnose_phases(panel, reps=reps, expansion_start=expansion_start,
-                                                    quality_start=quality_start),
+                                                    quality_start=quality_start, history_source=history_source),
                             "phases", "Phase diagnosis", "Which phase is the cluster in?")
     results["phases"] = phases
     step("founders")
@@ -122,7 +124,9 @@ def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None
     split = split_year if split_year is not None else phases.extra.get("quality_start")
     if split is not None and not any(y >= split for y in panel.years):
         split = None
-    results["innovation"] = education_innovation(panel, split_year=split, vcov=vcov, detail=detail)
+    origin = date_origin(phases.extra, "quality") if split_year is None and split is not None else ""
+    results["innovation"] = education_innovation(panel, split_year=split, vcov=vcov, detail=detail,
+                                                 split_origin=origin)
     step("innovation and performance")
     results["performance"] = innovation_performance(panel, vcov=vcov)
     step("exit of non-innovators")

@@ -23,6 +23,7 @@ import numpy as np
 from ..panel import SurveyPanel
 from ._common import analysis_panel, fmt_p, run_hypothesis
 from .evidence import RULES, judge_sign, shortfalls
+from .phases import date_origin
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
 KEY, TITLE = "exit", "Exit of non-innovators"
@@ -60,7 +61,7 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None) -> HypothesisResul
     period = "all observed years"
     if t2 is not None:
         rs = rs[rs.index.get_level_values("year") >= t2]
-        period = f"the quality-improvement years from {t2}"
+        period = f"the quality-improvement years from {t2}{date_origin(phases.extra, 'quality')}"
     n_missing = int(rs["any_innovation"].isna().sum())
     rs = rs[rs["any_innovation"].notna() & np.isfinite(rs["log_duration"])]
     if n_missing:

@@ -25,6 +25,7 @@ from ..estimators.results import TestResult
 from ..panel import SurveyPanel
 from ._common import fmt_p, run_hypothesis
 from .evidence import RULES, share_gap, shortfalls
+from .phases import date_origin
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
 KEY, TITLE = "founders", "Founders' prior occupations (initiation)"
@@ -98,7 +99,7 @@ def _pioneer_cut(panel: SurveyPanel, d: pd.DataFrame, pioneer_until: int | None,
     start = ph.get("expansion_start") if ph.get("expansion_detected") else None
     if start is None:
         return None, "the entry take-off is not dated"
-    return start - 1, f"founded before the entry take-off in {start}"
+    return start - 1, f"founded before the entry take-off in {start}{date_origin(ph, 'expansion')}"
 
 
 def _run(panel: SurveyPanel, pioneer_until: int | None, phases: HypothesisResult | None,
@@ -122,7 +123,9 @@ def _run(panel: SurveyPanel, pioneer_until: int | None, phases: HypothesisResult
                              statement=f"pioneers of a {t}-technology cluster were mostly {EXPECTED[t]}s",
                              status="inconclusive", rule=RULE,
                              reason="the entry take-off is not dated, so pioneers cannot be told from later "
-                                    "entrants (pass pioneer_until= if you know it)") for t in techs)
+                                    "entrants (give the start of quantity expansion if the cluster's history "
+                                    "dates it: --expansion-start, [history] expansion_start, or pioneer_until= in "
+                                    "Python)") for t in techs)
         return HypothesisResult(key=KEY, title=TITLE, question=QUESTION, status=combine_status(claims),
                                 verdict="Inconclusive: " + claims[0].reason + ".", claims=claims,
                                 tables={"occupation by founding year": pd.crosstab(

@@ -74,10 +74,12 @@ def _year_terms(f: pd.DataFrame) -> list[str]:
 
 
 def education_innovation(panel: SurveyPanel, *, split_year: int | None = None, vcov: str = "cluster",
-                         detail: bool = True) -> HypothesisResult:
+                         detail: bool = True, split_origin: str = "") -> HypothesisResult:
     """Run the education → innovation battery on ``panel`` (see the module docstring). ``detail=False`` fits only
-    the models the verdict rests on (pooled and by-period probits), for Monte Carlo work."""
-    return run_hypothesis(lambda: _run(panel, split_year, vcov, detail), KEY, TITLE, QUESTION, claims=("schooling",))
+    the models the verdict rests on (pooled and by-period probits), for Monte Carlo work. ``split_origin``: how the
+    split year was obtained, printed after it (e.g. ``" (as given: …)"``, :func:`.phases.date_origin`)."""
+    return run_hypothesis(lambda: _run(panel, split_year, vcov, detail, split_origin), KEY, TITLE, QUESTION,
+                          claims=("schooling",))
 
 
 RULE = (f"supported if the later-period probit AME of schooling is positive at {RULES.alpha:g} (SEs clustered by "
@@ -97,7 +99,8 @@ def _informative_years(f: pd.DataFrame, limitations: list, label: str) -> pd.Dat
     return f
 
 
-def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = True) -> HypothesisResult:
+def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = True,
+         split_origin: str = "") -> HypothesisResult:
     from ..estimators.binary import probit
     from ..estimators.margins import margins
     from ..estimators.within import within
@@ -168,7 +171,7 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = T
     ame_model = models[late_name] if use_late else ame
     fit = late_fit if use_late else pooled
     sample = f[f["late"] == 1] if use_late else f
-    claim = _schooling_claim(ame_model, fit, sample, split if use_late else None)
+    claim = _schooling_claim(ame_model, fit, sample, split if use_late else None, split_origin)
     status = combine_status([claim])
     verdict = f"{status.capitalize()}: {claim.reason}"
     if use_late and pooled is not None:
@@ -209,7 +212,7 @@ def _schooling_kept(fit, label: str, fatal: bool = True, limitations: list | Non
     return False
 
 
-def _schooling_claim(ame, fit, sample: pd.DataFrame, split: int | None) -> Claim:
+def _schooling_claim(ame, fit, sample: pd.DataFrame, split: int | None, origin: str = "") -> Claim:
     b, se, p = float(ame.params[SCH]), float(ame.std_errors[SCH]), float(ame.pvalues[SCH])
     y = sample["any_innovation"].dropna()
     firms = int(fit.n_entities or 0)
@@ -225,7 +228,7 @@ def _schooling_claim(ame, fit, sample: pd.DataFrame, split: int | None) -> Claim
     if status == "supported" and any("completely determined" in n for n in fit.notes):
         status, why = "inconclusive", "some observations are completely determined (quasi-separation): " + next(
             n for n in fit.notes if "completely determined" in n)
-    when = f"from {split} on" if split is not None else "over all years"
+    when = f"from {split}{origin} on" if split is not None else "over all years"
     return Claim(name="schooling", statement=f"managers with more schooling are more likely to innovate ({when})",
                  status=status, test=f"probit AME of schooling {when}, z test, SEs clustered by firm", estimate=b,
                  se=se, pvalue=p, n=int(fit.nobs), n_units=f"firm-years ({firms} firms)",

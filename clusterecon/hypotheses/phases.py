@@ -175,11 +175,17 @@ def _takeoff(series: pd.Series, **kw) -> DatedBreak:
 
 
 def date_phases(traj: pd.DataFrame, *, alpha: float = 0.05, reps: int | None = None,
-                complete: bool = True) -> dict:
+                complete: bool = True, given_t1: int | None = None, given_t2: int | None = None) -> dict:
     """Date the take-off and the quality transition from the trajectories (see the module docstring): a dict with
     ``takeoff`` and ``quality`` (:class:`DatedBreak` or None), whether they were dated in one model (``joint``),
     the dates ``t1``, ``t2`` and their intervals. ``complete``: entry records cover every firm (a census);
-    otherwise the no-take-off model allows a smooth trend (survivor samples) and ``takeoff_undatable`` is True."""
+    otherwise the no-take-off model allows a smooth trend (survivor samples) and ``takeoff_undatable`` is True.
+
+    A date known from the cluster's history (``given_t1``, ``given_t2``) is not estimated, and the other date is
+    estimated given it, as in the joint model: the quality transition searched after a given take-off, the take-off
+    with its entry rate kinked at a given quality start (and only a take-off before it counts)."""
+    if given_t1 is not None or given_t2 is not None:
+        return _date_given(traj, alpha, reps, complete, given_t1, given_t2)
     kw = {"max_trend": 0.0 if complete else SURVIVOR_TREND, **({} if reps is None else {"reps": reps})}
     out: dict = {"takeoff": None, "quality": None, "joint": False, "t1": None, "t2": None, "t1_interval": None,
                  "t2_interval": None, "quality_series": False,
@@ -231,47 +237,128 @@ def date_phases(traj: pd.DataFrame, *, alpha: float = 0.05, reps: int | None = N
     return out
 
 
+def _series(traj: pd.DataFrame, complete: bool, reps: int | None):
+    """(bootstrap/trend options, entry series or None, adoption series or None, its exposure) for the dating."""
+    kw = {"max_trend": 0.0 if complete else SURVIVOR_TREND, **({} if reps is None else {"reps": reps})}
+    entry = (traj["entrants"].fillna(0).astype(float)
+             if "entrants" in traj and traj["entrants"].dropna().shape[0] >= MIN_YEARS else None)
+    adopt = risk = None
+    if "adopters" in traj:
+        ok = traj["adoption_at_risk"].fillna(0) >= MIN_SHARE_FIRMS
+        adopt, risk = traj.loc[ok, "adopters"].astype(float), traj.loc[ok, "adoption_at_risk"].astype(float)
+        if len(adopt) < MIN_QUALITY_YEARS:
+            adopt = risk = None
+    return kw, entry, adopt, risk
+
+
+def _date_given(traj: pd.DataFrame, alpha: float, reps: int | None, complete: bool, given_t1: int | None,
+                given_t2: int | None) -> dict:
+    """:func:`date_phases` when one or both dates are known from the cluster's history."""
+    kw, entry, adopt, risk = _series(traj, complete, reps)
+    out: dict = {"takeoff": None, "quality": None, "joint": False, "t1": given_t1, "t2": given_t2,
+                 "t1_interval": None, "t2_interval": None, "quality_series": adopt is not None,
+                 "takeoff_undatable": not complete and given_t1 is None, "notes": []}
+    if given_t2 is None and adopt is not None:
+        if given_t1 is not None and (adopt.index > given_t1).sum() < MIN_QUALITY_YEARS:
+            out["notes"].append(f"quality transition: fewer than {MIN_QUALITY_YEARS} years of first adoptions after "
+                                f"the given start of quantity expansion ({given_t1}): not dated")
+            out["quality_series"] = False  # not searched: the years after it are not judged quantity expansion
+        else:
+            q = _takeoff(adopt, exposure=risk.to_numpy(), after_year=given_t1, name="quality transition", **kw)
+            out.update(quality=q, t2=q.year if q.detected(alpha) else None,
+                       t2_interval=q.interval if q.detected(alpha) else None)
+    elif given_t1 is None and entry is not None and complete:
+        before = entry.loc[entry.index < given_t2]
+        if len(before) >= MIN_YEARS:
+            e = _entry_takeoff(entry, complete, kw, kink_year=given_t2)
+            if e.index is not None and e.detected(alpha) and e.year >= given_t2:
+                out["notes"].append(f"the entry take-off dated in {e.year} is not before the given start of "
+                                    f"quality improvement ({given_t2}): not used")
+            elif e.index is not None:
+                out.update(takeoff=e, t1=e.year if e.detected(alpha) else None,
+                           t1_interval=e.interval if e.detected(alpha) else None)
+    return out
+
+
 def _entry_takeoff(entry: pd.Series, complete: bool, kw: dict, kink_year: int | None = None) -> DatedBreak:
     """The entry take-off on complete entry records (a census; survivor samples are not dated: module docstring)."""
     return _takeoff(entry, start=1, kink_year=kink_year, name="entry take-off", **kw)
 
 
-def given_dates(panel: SurveyPanel, expansion_start: int | None = None, quality_start: int | None = None
-                ) -> tuple[int | None, int | None, tuple[str, str]]:
-    """``(expansion_start, quality_start, (source of each))``: the dates passed, else those the survey design
-    carries (a mapping's ``[history]``, whose ``source`` goes with them; a date passed here has none), checked
-    against the years the data cover; :class:`ValueError` names a date that cannot be right."""
+def given_dates(panel: SurveyPanel, expansion_start: int | None = None, quality_start: int | None = None,
+                source: str | None = None) -> tuple[int | None, int | None, tuple[str, str]]:
+    """``(expansion_start, quality_start, (source of each))``: the dates passed (credited to ``source``), else
+    those the survey design carries (a mapping's ``[history]``, whose ``source`` goes with them), checked against
+    the years the data cover; :class:`ValueError` names a date that cannot be right."""
     from ..io.mapping import phase_order_mistake
 
     d = panel.design
+    for name, x in (("expansion_start", expansion_start), ("quality_start", quality_start)):
+        if x is not None and not _whole_year(x):
+            raise ValueError(f"{name} = {x!r} must be a whole year such as 1985")
     t1 = expansion_start if expansion_start is not None else d.expansion_start
     t2 = quality_start if quality_start is not None else d.quality_start
-    sources = (d.history_source if expansion_start is None and t1 is not None else "",
-               d.history_source if quality_start is None and t2 is not None else "")
+    given = source or ""
+    sources = (given if expansion_start is not None else d.history_source if t1 is not None else "",
+               given if quality_start is not None else d.history_source if t2 is not None else "")
     years = panel.years
     if not years or (t1 is None and t2 is None):
         return None, None, ("", "")
     # a survey of survivors may hold no firm founded before the take-off: an earlier start is not a mistake, a
     # start after the last year observed (no expansion in the data) or before 1800 is
     last = int(years[-1])
-    if t1 is not None and (int(t1) != t1 or not 1800 <= t1 <= last):
-        raise ValueError(f"expansion_start = {t1} must be a year between 1800 and the last year observed ({last})")
-    if t2 is not None and (int(t2) != t2 or not 1800 <= t2 <= last + 100):
-        raise ValueError(f"quality_start = {t2} must be a year (after the last one observed, {last}, if quality "
-                         "improvement began after the survey)")
+    if t1 is not None and not 1800 <= t1 <= last:
+        raise ValueError(f"expansion_start = {int(t1)} must be a year between 1800 and the last year observed "
+                         f"({last})")
+    if t2 is not None and not 1800 <= t2 <= last + 100:
+        raise ValueError(f"quality_start = {int(t2)} must be a year between 1800 and {last + 100} (later than the "
+                         f"last year observed, {last}, if quality improvement began after the survey)")
     order = phase_order_mistake(t1, t2)
     if order:
         raise ValueError(order)
     return (None if t1 is None else int(t1)), (None if t2 is None else int(t2)), sources
 
 
+def _whole_year(x: object) -> bool:
+    """An int (not a bool), or a finite float with no fraction: what a year passed from Python can be."""
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, (int, np.integer)):
+        return True
+    return isinstance(x, (float, np.floating)) and bool(np.isfinite(x)) and float(x).is_integer()
+
+
+def date_origin(extra: dict, which: str) -> str:
+    """How a phase date in a phase diagnosis's ``extra`` was obtained, to follow the date in a verdict: ``""``
+    when it was estimated, else ``" (as given: SOURCE)"`` — every verdict that rests on a date known from the
+    cluster's history says so and names who gave it. ``which``: ``"expansion"`` or ``"quality"``."""
+    if not extra.get(f"{which}_given"):
+        return ""
+    src = extra.get(f"{which}_source") or ""
+    return f" (as given: {src})" if src else " (as given; no source stated)"
+
+
+def span_origin(extra: dict, *, start: bool = True, end: bool = True) -> str:
+    """:func:`date_origin` for a span of years whose start is the start of expansion and whose end the start of
+    quality improvement: ``" (start and end as given: SOURCE)"``, one source per group of dates."""
+    by_source: dict[str, list[str]] = {}
+    for which, lead, used in (("expansion", "start", start), ("quality", "end", end)):
+        if used and extra.get(f"{which}_given"):
+            by_source.setdefault(extra.get(f"{which}_source") or "", []).append(lead)
+    parts = [f"{' and '.join(leads)} as given" + (f": {src}" if src else "; no source stated")
+             for src, leads in by_source.items()]
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def diagnose_phases(panel: SurveyPanel, *, expansion_start: int | None = None, quality_start: int | None = None,
-                    alpha: float = 0.05, reps: int | None = None) -> HypothesisResult:
+                    history_source: str | None = None, alpha: float = 0.05, reps: int | None = None
+                    ) -> HypothesisResult:
     """Date the transitions and classify each year. Dates known from outside the data (the case-study narrative,
-    trade records) are used instead of estimated ones: passed here, or carried by ``panel.design`` (a mapping's
-    ``[history]`` table, with its source); a survey of survivors needs them for the take-off (module docstring).
-    ``reps``: bootstrap draws of the tests and intervals (default 199)."""
-    t1, t2, sources = given_dates(panel, expansion_start, quality_start)
+    trade records) are used instead of estimated ones: passed here (``history_source``: who gives them, quoted in
+    every verdict that uses them), or carried by ``panel.design`` (a mapping's ``[history]`` table, with its
+    source); a survey of survivors needs them for the take-off (module docstring). The date not given is estimated
+    given the other. ``reps``: bootstrap draws of the tests and intervals (default 199)."""
+    t1, t2, sources = given_dates(panel, expansion_start, quality_start, history_source)
     try:
         traj = trajectories(panel)
         return _diagnose(panel, traj, t1, t2, alpha, reps, sources)
@@ -312,10 +399,15 @@ def _benchmark_comparison(panel: SurveyPanel, tests: dict) -> dict | None:
 def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=("", "")) -> HypothesisResult:
     tests, limitations, evidence = {}, [], []
     if "entrants" not in traj or traj["entrants"].dropna().shape[0] < MIN_YEARS:
-        raise SkipHypothesis(f"fewer than {MIN_YEARS} years of entry (founding years) to rebuild the cluster's "
-                             "history from: the transitions cannot be dated")
+        short = (f"fewer than {MIN_YEARS} years of entry (founding years) to rebuild the cluster's history from")
+        if expansion_start is None and quality_start is None:
+            raise SkipHypothesis(short + ": the transitions cannot be dated")
+        # dates known from the cluster's history need no entry series: the years are placed by them
+        limitations.append(short + ": only the dates given are used")
     complete = entry_records_complete(panel)
-    d = date_phases(traj, alpha=alpha, reps=reps, complete=complete)
+    d = date_phases(traj, alpha=alpha, reps=reps, complete=complete, given_t1=expansion_start,
+                    given_t2=quality_start)
+    limitations.extend(d.get("notes", ()))
     e, q = d["takeoff"], d["quality"]
     t1, t2, t1_int, t2_int = None, None, None, None
     if expansion_start is not None:
@@ -337,7 +429,8 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
     expansion_fallback = t1 is None
     years_all = traj.index.to_numpy()
     if t1 is None:
-        t1 = int(years_all.min())
+        # before a given quality start: a window that opens in quality improvement has no expansion years in it
+        t1 = int(years_all.min()) if quality_start is None else min(int(years_all.min()), int(quality_start))
         limitations.append(("the take-off is not dated" if undatable else "no significant take-off of entry")
                            + ": the first year observed is taken as the start of quantity expansion")
     if quality_start is not None:
@@ -351,10 +444,15 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
                 f"first adoptions of an innovation take off in {t2} (from {100 * q.before:.1f}% of the firms at "
                 f"risk a year to {100 * q.after:.1f}%; sup-LR p = {q.pvalue:.3f}; 90% interval {t2_int[0]}–"
                 f"{t2_int[1]}{_coverage_text('quality', complete)}"
-                + ("; dated jointly with the take-off" if d["joint"] else "") + ")")
+                + ("; dated jointly with the take-off" if d["joint"] else
+                   f"; searched after the given start of quantity expansion, {t1}" if expansion_start is not None
+                   else "") + ")")
+        elif q.detected(alpha):  # an estimated take-off that is not after the start of expansion is not used
+            limitations.append(f"quality transition: the take-off of first adoptions dated in {d['t2']} is not "
+                               f"after the start of quantity expansion ({t1}): not used")
         elif q.reason:
             limitations.append(f"quality transition: {q.reason}")
-    if not d.get("quality_series"):
+    if not d.get("quality_series") and not any(n.startswith("quality transition") for n in d.get("notes", ())):
         limitations.append(f"fewer than {MIN_QUALITY_YEARS} consecutive-year pairs with {MIN_SHARE_FIRMS}+ firms "
                            "observed without an innovation (a recall survey with few benchmark years, or short "
                            "rounds): the start of quality improvement cannot be dated")
@@ -384,7 +482,8 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
     lead = (f"In {years[-1]} the cluster is in the {current} phase" if judged
             else f"In {years[-1]} the cluster is at least in the {current} phase")
     start_txt = ("the start of quantity expansion is not dated (entry counted among survivors cannot separate a "
-                 "take-off from the thinning of older cohorts by exit; pass expansion_start= if it is known)"
+                 "take-off from the thinning of older cohorts by exit; give the start if the cluster's history dates "
+                 "it: expansion_start= in Python, --expansion-start on the command line, or [history] in the mapping)"
                  if undatable else f"quantity expansion from {t1}")
     named = [(w, src) for w, x, src in zip(("quantity expansion", "quality improvement"),
                                             (expansion_start, quality_start), sources) if x is not None]
@@ -392,7 +491,7 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
     for w, src in named:
         by_source.setdefault(src, []).append(w)
     # dates known from the cluster's history: said once per source, before the estimated evidence
-    evidence[:0] = [f"the start of {' and of '.join(ws)} as given{f' ({src})' if src else ''}, not estimated"
+    evidence[:0] = [f"the start of {' and of '.join(ws)} as given ({src or 'no source stated'}), not estimated"
                     for src, ws in by_source.items()]
     verdict = (f"{lead}: {start_txt}" + quality_txt + ("; " + "; ".join(evidence) if evidence else "") + ".")
     spans = [(p, int(g.index.min()), int(g.index.max())) for p, g in table.groupby("phase", sort=False)]
@@ -408,6 +507,8 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
         extra={"expansion_start": t1, "expansion_detected": not expansion_fallback, "expansion_interval": t1_int,
                "expansion_given": expansion_start is not None, "quality_given": quality_start is not None,
                "history_source": "; ".join(dict.fromkeys(src for src in sources if src)),
+               "expansion_source": sources[0] if expansion_start is not None else None,
+               "quality_source": sources[1] if quality_start is not None else None,
                "expansion_undatable": undatable,
                "quality_start": t2, "quality_interval": t2_int, "jointly_dated": bool(d["joint"]),
                "quality_undated": t2 is None and current == PHASES[2], "phase_judged": judged, "spans": spans,

@@ -28,6 +28,7 @@ from ..estimators.results import TestResult
 from ..panel import SurveyPanel
 from ._common import add_wald, analysis_frame, fmt_p, run_hypothesis
 from .evidence import RULES, judge_equivalent, share_gap, shortfalls
+from .phases import span_origin
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
 KEY, TITLE = "spinoffs", "Spin-off imitation (quantity expansion)"
@@ -47,7 +48,8 @@ def spinoff_imitation(panel: SurveyPanel, *, phases: HypothesisResult | None = N
     return run_hypothesis(lambda: _run(panel, phases, seed), KEY, TITLE, QUESTION, claims=("entry", "imitation"))
 
 
-def _entry_claim(d: pd.DataFrame, t1: int | None, t2: int | None, tests: dict) -> Claim:
+def _entry_claim(d: pd.DataFrame, t1: int | None, t2: int | None, tests: dict, origin: str = "") -> Claim:
+    """``origin``: how the phase dates were obtained (:func:`.phases.date_origin`), printed after the span."""
     statement = "spin-offs are a larger share of entrants in quantity expansion than in initiation"
     if t1 is None:
         return Claim(name="entry", statement=statement, status="inconclusive", rule=ENTRY_RULE,
@@ -63,7 +65,7 @@ def _entry_claim(d: pd.DataFrame, t1: int | None, t2: int | None, tests: dict) -
     if b and n:
         tests["spin-off share, expansion > initiation entrants"] = TestResult(
             "Fisher exact", diff, p, 1, "exact", "spin-off share of expansion entrants <= initiation entrants")
-    span = f"{t1}–{t2 - 1}" if t2 is not None else f"{t1} on"
+    span = (f"{t1}–{t2 - 1}" if t2 is not None else f"{t1} on") + origin
     nums = dict(test="Fisher exact test, one-sided: spin-off share, expansion vs initiation entrants", estimate=diff,
                 se=se, pvalue=p, n=b + n, n_units=f"entrants ({n} in initiation, {b} in expansion {span})",
                 rule=ENTRY_RULE)
@@ -73,7 +75,7 @@ def _entry_claim(d: pd.DataFrame, t1: int | None, t2: int | None, tests: dict) -
     ok = diff > 0 and p < RULES.alpha
     return Claim(name="entry", statement=statement, status="supported" if ok else "not supported",
                  reason=f"{a} of {b} expansion entrants ({100 * a / b:.0f}%) against {c} of {n} initiation entrants "
-                        f"({100 * c / n:.0f}%) are spin-offs ({fmt_p(p)})", **nums)
+                        f"({100 * c / n:.0f}%) are spin-offs ({fmt_p(p)}; expansion {span})", **nums)
 
 
 def _imitation_claim(f: pd.DataFrame, models: dict) -> Claim:
@@ -106,14 +108,16 @@ def _imitation_claim(f: pd.DataFrame, models: dict) -> Claim:
                  rule=IMIT_RULE, reason=why)
 
 
-def _phase_dates(panel: SurveyPanel, phases: HypothesisResult | None) -> tuple[int | None, int | None]:
+def _phase_dates(panel: SurveyPanel, phases: HypothesisResult | None) -> tuple[int | None, int | None, str]:
+    """(start of expansion, start of quality improvement, how they were obtained: "" when both were estimated)."""
     if phases is None:
         from .phases import diagnose_phases
 
         phases = diagnose_phases(panel)
     ph = phases.extra
     t1 = ph.get("expansion_start") if ph.get("expansion_detected") else None
-    return t1, ph.get("quality_start")
+    t2 = ph.get("quality_start")
+    return t1, t2, span_origin(ph, start=t1 is not None, end=t2 is not None)
 
 
 def _run(panel: SurveyPanel, phases: HypothesisResult | None, seed: int) -> HypothesisResult:
@@ -124,11 +128,11 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None, seed: int) -> Hypo
         raise SkipHypothesis("the survey has no founding years")
     d = firms[["is_spinoff", "founding_year"]].dropna().astype({"founding_year": int})
     d["is_spinoff"] = d["is_spinoff"].astype(float)
-    t1, t2 = _phase_dates(panel, phases)
+    t1, t2, origin = _phase_dates(panel, phases)
     models, tests, limitations = {}, {}, []
     by_year = d.groupby("founding_year").agg(entrants=("is_spinoff", "size"), spinoff_share=("is_spinoff", "mean"))
     by_year["entry_rate"] = by_year["entrants"] / by_year["entrants"].cumsum().shift(1)
-    claims = [_entry_claim(d, t1, t2, tests)]
+    claims = [_entry_claim(d, t1, t2, tests, origin)]
     _share_trend(d, t2, models, tests)
     f = analysis_frame(panel)
     if "log_price" in f and "founding_year" in f:

@@ -30,7 +30,7 @@ import pandas as pd
 from ..panel import SurveyPanel
 from ._common import add_wald, analysis_frame, fmt_p, run_hypothesis
 from .evidence import RULES, judge_at_most, judge_sign, shortfalls
-from .phases import entry_records_complete
+from .phases import entry_records_complete, span_origin
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
 KEY, TITLE = "stagnation", "Productivity stagnation (quantity expansion)"
@@ -71,8 +71,9 @@ def _expansion_years(panel: SurveyPanel, phases: HypothesisResult | None) -> tup
                              "productivity_stagnation(panel, years=(first, last)) to test a span you know")
     for phase, lo, hi in ph.get("spans", []):
         if phase == "quantity expansion":
-            how = (f"the quantity-expansion years {lo}–{hi} " + ("as given" if ph.get("expansion_given") else
-                                                                  "dated by the phase diagnosis") if ph.get(
+            how = (f"the quantity-expansion years {lo}–{hi}" + (
+                span_origin(ph) if ph.get("expansion_given") or ph.get("quality_given")
+                else " dated by the phase diagnosis") if ph.get(
                 "expansion_detected") else f"the years {lo}–{hi} before any dated quality transition (the entry "
                    "take-off is not dated)")
             return (lo, hi), how
