@@ -119,7 +119,7 @@ def _moments(a: PanelArrays, spec: ACFSpec, d: dict) -> tuple[Moments, int]:
     r = d["rows"]
     D = d["D"][r] if d["D"] is not None else None
     return gmm_innovation_moments("ACF", d["phi"][r], a.lag(d["phi"])[r], d["X"][r], d["lX"][r], d["Z"][r],
-                                  spec.motion, spec.motion_order, D), int(r.sum())
+                                  spec.motion, spec.motion_order, D, arrays=a), int(r.sum())
 
 
 class _WeightedReplication:

@@ -158,7 +158,7 @@ def _moments(a: PanelArrays, spec: GNRSpec, d: dict) -> tuple[Moments, int]:
     r = d["rows"]
     D = d["D"][r] if d["D"] is not None else None
     return gmm_innovation_moments("GNR", d["ycal"][r], a.lag(d["ycal"])[r], d["X"][r], d["lX"][r], d["Z"][r],
-                                  spec.motion, spec.motion_order, D), int(r.sum())
+                                  spec.motion, spec.motion_order, D, arrays=a), int(r.sum())
 
 
 def _start(a: PanelArrays, d: dict) -> np.ndarray:

@@ -190,9 +190,7 @@ def control_function_two_step(data: SurveyPanel | pd.DataFrame, *, label: str, o
         a = PanelArrays(**{**a.__dict__, "extra": {**a.extra, _SURVIVAL: _survival(a, flag, spec, s1)}})
     resid, n2 = _stage2(a, spec, s1)
     if n2 <= a.state.shape[1] + motion_order + 1:
-        raise SpecificationError(f"{label}: only {n2} firm-years have the lag year ({lag!r} lags); the second "
-                                 "stage needs firms observed in consecutive years (lag='previous' uses the "
-                                 "previous survey year)")
+        raise SpecificationError(a.lag_shortage(label, n2).replace("the GMM stage", "the second stage"))
     s0 = np.asarray(spec.start, dtype=float) if spec.start is not None else s1["start"]
     sols = [solve(resid, s0)] + [solve(resid, s) for s in start_grid(s0, n_starts, seed)]
     main = sols[0]
