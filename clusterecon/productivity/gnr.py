@@ -53,7 +53,6 @@ import numpy as np
 import pandas as pd
 
 from ..estimators.design import SpecificationError
-from ..estimators.results import VarianceInfo
 from ..panel import SurveyPanel
 from .control_function import (
     Moments,
@@ -72,7 +71,7 @@ from .control_function import (
     start_grid,
     term_names,
 )
-from .pf_bootstrap import bootstrap
+from .pf_bootstrap import bootstrap, bootstrap_variance
 from .pf_result import ControlFunctionResult, build_result
 
 FUNCTIONS = {"cobb-douglas": 0, "translog": 1}
@@ -230,7 +229,7 @@ def gnr(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Sequence[s
         warns.append(f"{draws.n_failed} of {draws.reps} bootstrap replications failed")
     ef = pd.DataFrame(E, index=a.index, columns=inputs)
     f_hat = poly(d["V"], order + 1, fterms) @ fcoef + (a.controls @ main.x[nc:] if ncontrols else 0.0)
-    variance = VarianceInfo("bootstrap", ("firm",), (a.n_firms,), draws.describe() if draws else "no bootstrap")
+    variance = bootstrap_variance(draws, a.n_firms)
     fn = "Cobb-Douglas" if order == 0 else ("translog" if order == 1 else f"polynomial of order {order + 1}")
     return build_result(predictable=False,
         label="GNR", model=f"GNR production function ({fn}, gross output, flexible {a.names['proxy'][0]})",

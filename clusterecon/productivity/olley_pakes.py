@@ -42,7 +42,6 @@ import numpy as np
 import pandas as pd
 
 from ..estimators.design import SpecificationError
-from ..estimators.results import VarianceInfo
 from ..panel import SurveyPanel
 from .control_function import (
     Moments,
@@ -62,7 +61,7 @@ from .control_function import (
     start_grid,
     term_names,
 )
-from .pf_bootstrap import bootstrap
+from .pf_bootstrap import bootstrap, bootstrap_variance
 from .pf_result import ControlFunctionResult, build_result, monotone_warning
 
 _SURVIVAL = "_survival_probability"
@@ -213,7 +212,7 @@ def control_function_two_step(data: SurveyPanel | pd.DataFrame, *, label: str, o
     E, A = poly_elasticities(s1["inp"], s1["prod_terms"], coef[:nt])
     ef = pd.DataFrame(E, index=a.index, columns=inputs) if spec.translog else None
     ln_tfp = a.y - poly(s1["inp"], 2, s1["prod_terms"]) @ coef[:nt]
-    variance = VarianceInfo("bootstrap", ("firm",), (a.n_firms,), draws.describe() if draws else "no bootstrap")
+    variance = bootstrap_variance(draws, a.n_firms)
     return build_result(
         label=label, model=f"{label} production function ({function}, proxy {a.names['proxy'][0]})", arrays=a,
         names=names, coef=coef, vcov=vcov, variance=variance, inputs=inputs,
