@@ -63,8 +63,9 @@ class VarianceInfo:
     """What variance estimator produced ``cov``.
 
     ``kind``: classical | robust (HC1) | hc0 | hc2 | hc3 | cluster | cluster2 | driscoll-kraay | oim | opg |
-    bootstrap | delta; ``clusters``: the clustering column(s); ``n_clusters``: G for each; ``dof_rule``: the
-    small-sample rule in words (e.g. ``"Stata xtreg: G/(G-1)·(N-1)/(N-K), K = slopes + constant"``).
+    bootstrap | delta | none (standard errors not computed, ``dof_rule`` says why: e.g. ``"reps=0"``);
+    ``clusters``: the clustering column(s); ``n_clusters``: G for each; ``dof_rule``: the small-sample rule in words
+    (e.g. ``"Stata xtreg: G/(G-1)·(N-1)/(N-K), K = slopes + constant"``).
     """
 
     kind: str
@@ -74,6 +75,8 @@ class VarianceInfo:
     bandwidth: int | None = None
 
     def describe(self) -> str:
+        if self.kind == "none":
+            return "standard errors not computed" + (f" ({self.dof_rule})" if self.dof_rule else "")
         names = {
             "classical": "classical (homoskedastic)",
             "robust": "heteroskedasticity-robust (HC1)",
@@ -418,12 +421,13 @@ class EstimationResult:
         if self.t_min is not None:
             head.append(("T min/mean/max", f"{self.t_min} / {self.t_mean:.2f} / {self.t_max}"))
         labels = {"r2": "R-squared", "adj": "Adj. R-squared", "pseudo": "Pseudo R-squared"}
-        for k, v in self.rsquared.items():
-            head.append((labels.get(k, f"R-squared {k}"), f"{v:.4f}"))
+        for k, v in self.rsquared.items():  # an undefined R² (e.g. between, when firm means do not vary): n/a
+            head.append((labels.get(k, f"R-squared {k}"), f"{v:.4f}" if np.isfinite(v) else "n/a"))
         if self.loglik is not None:
             head.append(("Log-likelihood", f"{self.loglik:.4f}"))
         for k, v in self.stats.items():
-            head.append((k, f"{v:.6g}" if isinstance(v, (float, np.floating)) else str(v)))
+            head.append((k, (f"{v:.6g}" if np.isfinite(v) else "n/a") if isinstance(v, (float, np.floating))
+                         else str(v)))
         for k, v in head:
             lines.append(f"{k:<24}{v:>54}")
         lines.append(f"Variance: {self.variance.describe()}")
@@ -436,6 +440,10 @@ class EstimationResult:
         lines.append(f"{'':<{nw}}{'coef':>11}{'std err':>11}{stat:>9}{f'P>|{stat}|':>9}"
                      f"{'[0.025':>11}{'0.975]':>11}")
         for name, row in tb.iterrows():
+            if not np.isfinite(row.std_error):  # no standard error (e.g. not computed): inference columns n/a
+                lines.append(f"{str(name):<{nw}}{row.estimate:>11.5g}{'n/a':>11}{'n/a':>9}{'n/a':>9} {'n/a':>10} "
+                             f"{'n/a':>10}")
+                continue
             lines.append(f"{str(name):<{nw}}{row.estimate:>11.5g}{row.std_error:>11.5g}{row.statistic:>9.3f}"
                          f"{row.p_value:>9.3f} {row.ci_lower:>10.4g} {row.ci_upper:>10.4g}")
         lines.append("-" * width)

@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 
 from ..estimators.design import SpecificationError
-from ..estimators.results import VarianceInfo
 from ..panel import SurveyPanel
 from .control_function import (
     Moments,
@@ -56,7 +55,7 @@ from .control_function import (
     start_grid,
     term_names,
 )
-from .pf_bootstrap import bootstrap
+from .pf_bootstrap import bootstrap, bootstrap_variance
 from .pf_result import ControlFunctionResult, build_result, monotone_warning, range_warnings
 
 FUNCTIONS = ("cobb-douglas", "translog")
@@ -119,7 +118,7 @@ def _moments(a: PanelArrays, spec: ACFSpec, d: dict) -> tuple[Moments, int]:
     r = d["rows"]
     D = d["D"][r] if d["D"] is not None else None
     return gmm_innovation_moments("ACF", d["phi"][r], a.lag(d["phi"])[r], d["X"][r], d["lX"][r], d["Z"][r],
-                                  spec.motion, spec.motion_order, D), int(r.sum())
+                                  spec.motion, spec.motion_order, D, arrays=a), int(r.sum())
 
 
 class _WeightedReplication:
@@ -257,7 +256,7 @@ def acf(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Sequence[s
     ef = pd.DataFrame(E, index=a.index, columns=inp_names) if spec.translog else None
     ln_tfp = a.y - d["X"][:, :nt] @ coef[:nt]
     kind = "gross output" if spec.gross else "value added"
-    variance = VarianceInfo("bootstrap", ("firm",), (a.n_firms,), draws.describe() if draws else "no bootstrap")
+    variance = bootstrap_variance(draws, a.n_firms, "reps=0" if not reps else "the GMM stage did not converge")
     return build_result(
         label="ACF", model=f"ACF production function ({function}, {kind}, proxy {a.names['proxy'][0]})",
         arrays=a, names=names, coef=coef, vcov=vcov, variance=variance, inputs=inp_names,

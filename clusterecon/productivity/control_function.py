@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import combinations_with_replacement
 
 import numpy as np
@@ -43,7 +43,9 @@ MOTIONS = ("poly", "ar1")
 class PanelArrays:
     """Estimation rows sorted by (firm, year): output ``y``, blocks ``free``/``state``/``proxy``/``controls``
     (n × k each) with their column names, firm codes, years, and ``has_lag`` (the previous row is this firm-year's
-    lag). ``index`` is the (firm, year) index of the rows."""
+    lag). ``index`` is the (firm, year) index of the rows. ``lag_kind``: ``"calendar"`` or ``"previous"`` (see
+    :func:`panel_arrays`); ``missing_years``: for each column left missing in every firm-year of some years, those
+    years (their firm-years are left out, so the firm-years after them lose their lag)."""
 
     y: np.ndarray
     free: np.ndarray
@@ -56,6 +58,8 @@ class PanelArrays:
     names: dict[str, tuple[str, ...]]
     index: pd.MultiIndex
     extra: dict[str, np.ndarray]
+    lag_kind: str = "calendar"
+    missing_years: dict[str, tuple] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -76,6 +80,24 @@ class PanelArrays:
     def lag_block(self, m: np.ndarray) -> np.ndarray:
         """Every column of ``m`` lagged within firm."""
         return np.column_stack([self.lag(c) for c in m.T]) if m.shape[1] else m.astype(float)
+
+    def lag_reason(self) -> str:
+        """Why a firm-year has no lag, as listed among the omitted rows of an estimator that uses only the
+        firm-years with one (Wooldridge)."""
+        return ("no previous observation (lag): the firm's first observed year" if self.lag_kind == "previous" else
+                "no previous observation (lag): the firm is not observed in the calendar year before")
+
+    def lag_shortage(self, label: str, n: int) -> str:
+        """The error when too few firm-years have a lag: how many, and the real cause when a column is missing in
+        whole years (e.g. a shifter the survey only asks in its last year)."""
+        msg = f"{label}: only {n} firm-years have the lag year ({self.lag_kind!r} lags)"
+        if self.missing_years:
+            gaps = "; ".join(f"{c} is missing in {', '.join(str(y) for y in ys)}"
+                             for c, ys in self.missing_years.items())
+            return (f"{msg}: {gaps}, so those years' firm-years are left out and the firm-years after them have no "
+                    "previous observation")
+        return msg + ("; the GMM stage needs firms observed in consecutive years (lag='previous' uses the previous "
+                      "survey year)" if self.lag_kind == "calendar" else "; the GMM stage needs firms observed twice")
 
     def firm_blocks(self) -> tuple[np.ndarray, np.ndarray]:
         """Start row and number of rows of each firm (rows are sorted by firm)."""
@@ -125,11 +147,16 @@ def panel_arrays(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | S
     keep = np.ones(len(frame), dtype=bool)
     omitted: list[Omitted] = []
     values = {}
+    years_all = np.asarray(frame.index.get_level_values(1))
+    missing_years: dict[str, tuple] = {}
     for c in used:
         v = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(v) & keep
         if bad.any():
             omitted.append(Omitted(f"missing or non-finite {c}", int(bad.sum())))
+            seen = pd.Series(np.isfinite(v)).groupby(years_all).any()
+            if (~seen).any() and seen.any():
+                missing_years[c] = tuple(seen.index[~seen.to_numpy()])
         keep &= ~bad
         values[c] = v
     idx = frame.index[keep]
@@ -154,7 +181,7 @@ def panel_arrays(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | S
         y=values[output][keep][order], free=block("free"), state=block("state"), proxy=block("proxy"),
         controls=block("controls"), firm=firm, year=year_num, has_lag=has_lag,
         names={k: tuple(v) for k, v in blocks.items()}, index=idx,
-        extra={c: values[c][keep][order] for c in extra})
+        extra={c: values[c][keep][order] for c in extra}, lag_kind=lag, missing_years=missing_years)
     return arr, omitted
 
 
@@ -332,12 +359,14 @@ def poly_elasticities(inp: np.ndarray, terms: list[tuple[int, ...]], coef: np.nd
 
 def gmm_innovation_moments(label: str, target: np.ndarray, target_lag: np.ndarray, X: np.ndarray, lX: np.ndarray,
                            Z: np.ndarray, motion: str, order: int, shifters: np.ndarray | None = None,
-                           w: np.ndarray | None = None) -> Moments:
+                           w: np.ndarray | None = None, arrays: PanelArrays | None = None) -> Moments:
     r"""ACF/GNR's GMM criterion as least-squares residuals: with :math:`\omega(\theta) = \text{target} -
     X\theta` (and its lag), :math:`\xi` from :func:`innovation_jacobian` and :math:`W = (Z'Z)^{-1}/N = LL'`, the
     residuals :math:`L'Z'\xi` have sum of squares :math:`(Z'\xi)'W(Z'\xi)`. ``w``: frequency weights (see
-    :func:`innovation_jacobian`)."""
+    :func:`innovation_jacobian`); ``arrays``: the panel, to say why too few firm-years have a lag."""
     if Z.shape[0] <= Z.shape[1] + order + 1:
+        if arrays is not None:
+            raise SpecificationError(arrays.lag_shortage(label, Z.shape[0]))
         raise SpecificationError(f"{label}: only {Z.shape[0]} firm-years have the lag year; the GMM stage needs firms "
                                  "observed in consecutive years (lag='previous' uses the previous survey year)")
     Zw = Z if w is None else Z * w[:, None]

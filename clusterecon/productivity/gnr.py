@@ -53,7 +53,6 @@ import numpy as np
 import pandas as pd
 
 from ..estimators.design import SpecificationError
-from ..estimators.results import VarianceInfo
 from ..panel import SurveyPanel
 from .control_function import (
     Moments,
@@ -72,7 +71,7 @@ from .control_function import (
     start_grid,
     term_names,
 )
-from .pf_bootstrap import bootstrap
+from .pf_bootstrap import bootstrap, bootstrap_variance
 from .pf_result import ControlFunctionResult, build_result
 
 FUNCTIONS = {"cobb-douglas": 0, "translog": 1}
@@ -158,7 +157,7 @@ def _moments(a: PanelArrays, spec: GNRSpec, d: dict) -> tuple[Moments, int]:
     r = d["rows"]
     D = d["D"][r] if d["D"] is not None else None
     return gmm_innovation_moments("GNR", d["ycal"][r], a.lag(d["ycal"])[r], d["X"][r], d["lX"][r], d["Z"][r],
-                                  spec.motion, spec.motion_order, D), int(r.sum())
+                                  spec.motion, spec.motion_order, D, arrays=a), int(r.sum())
 
 
 def _start(a: PanelArrays, d: dict) -> np.ndarray:
@@ -230,7 +229,7 @@ def gnr(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Sequence[s
         warns.append(f"{draws.n_failed} of {draws.reps} bootstrap replications failed")
     ef = pd.DataFrame(E, index=a.index, columns=inputs)
     f_hat = poly(d["V"], order + 1, fterms) @ fcoef + (a.controls @ main.x[nc:] if ncontrols else 0.0)
-    variance = VarianceInfo("bootstrap", ("firm",), (a.n_firms,), draws.describe() if draws else "no bootstrap")
+    variance = bootstrap_variance(draws, a.n_firms)
     fn = "Cobb-Douglas" if order == 0 else ("translog" if order == 1 else f"polynomial of order {order + 1}")
     return build_result(predictable=False,
         label="GNR", model=f"GNR production function ({fn}, gross output, flexible {a.names['proxy'][0]})",

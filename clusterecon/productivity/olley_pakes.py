@@ -42,7 +42,6 @@ import numpy as np
 import pandas as pd
 
 from ..estimators.design import SpecificationError
-from ..estimators.results import VarianceInfo
 from ..panel import SurveyPanel
 from .control_function import (
     Moments,
@@ -62,7 +61,7 @@ from .control_function import (
     start_grid,
     term_names,
 )
-from .pf_bootstrap import bootstrap
+from .pf_bootstrap import bootstrap, bootstrap_variance
 from .pf_result import ControlFunctionResult, build_result, monotone_warning
 
 _SURVIVAL = "_survival_probability"
@@ -190,9 +189,7 @@ def control_function_two_step(data: SurveyPanel | pd.DataFrame, *, label: str, o
         a = PanelArrays(**{**a.__dict__, "extra": {**a.extra, _SURVIVAL: _survival(a, flag, spec, s1)}})
     resid, n2 = _stage2(a, spec, s1)
     if n2 <= a.state.shape[1] + motion_order + 1:
-        raise SpecificationError(f"{label}: only {n2} firm-years have the lag year ({lag!r} lags); the second "
-                                 "stage needs firms observed in consecutive years (lag='previous' uses the "
-                                 "previous survey year)")
+        raise SpecificationError(a.lag_shortage(label, n2).replace("the GMM stage", "the second stage"))
     s0 = np.asarray(spec.start, dtype=float) if spec.start is not None else s1["start"]
     sols = [solve(resid, s0)] + [solve(resid, s) for s in start_grid(s0, n_starts, seed)]
     main = sols[0]
@@ -215,7 +212,7 @@ def control_function_two_step(data: SurveyPanel | pd.DataFrame, *, label: str, o
     E, A = poly_elasticities(s1["inp"], s1["prod_terms"], coef[:nt])
     ef = pd.DataFrame(E, index=a.index, columns=inputs) if spec.translog else None
     ln_tfp = a.y - poly(s1["inp"], 2, s1["prod_terms"]) @ coef[:nt]
-    variance = VarianceInfo("bootstrap", ("firm",), (a.n_firms,), draws.describe() if draws else "no bootstrap")
+    variance = bootstrap_variance(draws, a.n_firms)
     return build_result(
         label=label, model=f"{label} production function ({function}, proxy {a.names['proxy'][0]})", arrays=a,
         names=names, coef=coef, vcov=vcov, variance=variance, inputs=inputs,

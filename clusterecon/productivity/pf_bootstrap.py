@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..estimators.results import VarianceInfo
 from .control_function import PanelArrays
 
 Fit = Callable[[PanelArrays], np.ndarray]
@@ -60,6 +61,15 @@ class BootstrapDraws:
     def describe(self) -> str:
         s = f"firm-cluster bootstrap, {self.reps} replications, seed {self.seed}"
         return s + (f" ({self.n_failed} failed, left out)" if self.n_failed else "")
+
+
+def bootstrap_variance(draws: BootstrapDraws | None, n_firms: int, why_none: str = "reps=0") -> VarianceInfo:
+    """The variance record of a bootstrapped production function: the firm-cluster bootstrap, or — with no draws
+    (``reps=0``, or an estimate that did not converge) — standard errors not computed, saying why (never a
+    bootstrap claim over NaN standard errors)."""
+    if draws is None:
+        return VarianceInfo("none", dof_rule=why_none)
+    return VarianceInfo("bootstrap", ("firm",), (n_firms,), draws.describe())
 
 
 def draw_firms(n_firms: int, reps: int, seed: int) -> np.ndarray:

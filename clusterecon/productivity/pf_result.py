@@ -149,15 +149,36 @@ def tfp_series(arrays: PanelArrays, ln_tfp: np.ndarray, label: str) -> tuple[pd.
 
 def build_result(*, label: str, model: str, arrays: PanelArrays, names: Sequence[str], coef: np.ndarray,
                  vcov: np.ndarray, variance: VarianceInfo, inputs: Sequence[str], rts_weights: np.ndarray,
-                 ln_tfp: np.ndarray, nobs: int, omitted: Sequence[Omitted] = (),
+                 ln_tfp: np.ndarray, nobs: int, omitted: Sequence[Omitted] = (), used: np.ndarray | None = None,
                  elasticity_frame: pd.DataFrame | None = None, warnings: Sequence[str] = (),
                  stats_extra: Mapping[str, float] | None = None, notes: Sequence[str] = (),
                  extra: Mapping[str, Any] | None = None, df_resid: float | None = None,
                  tests: Mapping[str, TestResult] | None = None, predictable: bool = True
                  ) -> ControlFunctionResult:
     """Assemble the result, run the range diagnostics and the CRS test. ``predictable``: ``ln_tfp`` is
-    :math:`y - \\sum_j \\theta_j t_j(x)` over the result's terms, so the technology predicts new data."""
+    :math:`y - \\sum_j \\theta_j t_j(x)` over the result's terms, so the technology predicts new data.
+
+    Row accounting (every firm-year that reached the estimator is used or listed): ``omitted`` holds the rows
+    :func:`~.control_function.panel_arrays` left out; ``used`` (a mask over ``arrays``' rows, default all) marks the
+    firm-years the estimate uses when that is fewer than the panel's — Wooldridge's system needs each firm-year's
+    lag — and the others are listed here as having no previous observation (or a missing lagged value), so that
+    ``nobs`` + the listed omissions = the firm-years passed in."""
     coef = np.asarray(coef, dtype=float)
+    omitted = list(omitted)
+    if used is not None:
+        used = np.asarray(used, dtype=bool)
+        no_lag = int((~arrays.has_lag & ~used).sum())
+        lag_missing = int((arrays.has_lag & ~used).sum())
+        if no_lag:
+            omitted.append(Omitted(arrays.lag_reason(), no_lag))
+        if lag_missing:
+            omitted.append(Omitted("lagged value missing (lag)", lag_missing))
+        unused = no_lag + lag_missing
+    else:
+        unused = 0
+    if int(nobs) != arrays.n - unused:
+        raise ValueError(f"{label}: nobs={nobs} but {arrays.n - unused} firm-years are accounted as used "
+                         f"({arrays.n} in the estimation arrays, {unused} listed as unused)")
     a = np.asarray(rts_weights, dtype=float)
     elast = (elasticity_frame.mean() if elasticity_frame is not None
              else pd.Series(coef[[list(names).index(i) for i in inputs]], index=list(inputs)))

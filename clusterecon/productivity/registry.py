@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..estimators.results import Omitted
+from ..panel import SurveyPanel
 from .cobb_douglas import register_method
 from .pf_result import ControlFunctionResult
 
@@ -102,6 +104,11 @@ def _gnr(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[
 
 #: fewest firm prices a cluster-year needs for its price index (else its rows are left out of the deflated fit)
 MIN_PRICES = 5
+#: least share of the firm-years with output and inputs on which a law-of-motion shifter must be observed to enter
+#: the law of motion (the estimators leave out a firm-year without it, and the lag of the firm-year after it)
+SHIFTER_COVERAGE = 0.95
+#: why a firm-year is left out when its cluster-year has no price index
+NO_PRICE = (f"no product price to deflate by (cluster-year median price missing: fewer than {MIN_PRICES} prices)")
 
 
 def output_price_index(frame: pd.DataFrame, column: str = "product_price") -> pd.Series | None:
@@ -129,14 +136,24 @@ def output_price_index(frame: pd.DataFrame, column: str = "product_price") -> pd
 @dataclass(frozen=True)
 class SurveySetup:
     """How a survey's production function is fitted (:func:`survey_setup`): the frame with deflated sales and
-    material cost (and ``innovation_index`` when the survey has indicators), the deflator (``None`` in money), the lag
-    and the law-of-motion shifters, and one note per choice."""
+    material cost (and ``innovation_index`` when the survey observes it where the estimators need it), the deflator
+    (``None`` in money), the lag and the law-of-motion shifters, one note per choice, and ``omitted``: the firm-years
+    the setup itself left out of ``frame`` (output and inputs present, but no price index to deflate by), which
+    :meth:`account` adds to a result's omitted rows."""
 
     frame: pd.DataFrame
     deflator: pd.Series | None
     lag: str
     shifters: dict
     notes: tuple[str, ...]
+    omitted: tuple[Omitted, ...] = ()
+
+    def account(self, result: Any) -> Any:
+        """``result`` fitted on :attr:`frame`, with the firm-years the setup left out listed first among its omitted
+        rows (so nobs + omitted = the survey's firm-years)."""
+        if not self.omitted:
+            return result
+        return replace(result, omitted=(*self.omitted, *result.omitted))
 
     def options(self, method: str) -> dict[str, Any]:
         """Fitting options of a :data:`PRIORITY` method: the lag, ACF's plausible root, no bootstrap (surveys judge
@@ -152,19 +169,43 @@ class SurveySetup:
         return ln_tfp + np.log(self.deflator.reindex(ln_tfp.index).to_numpy())
 
 
-def survey_setup(frame: pd.DataFrame, *, deflate: bool = True) -> SurveySetup:
+def _has_inputs(frame: pd.DataFrame) -> pd.Series:
+    """Firm-years whose value added, capital and employees can be logged (the rows an estimator can use)."""
+    num = {c: pd.to_numeric(frame[c], errors="coerce") if c in frame.columns else pd.Series(np.nan, index=frame.index)
+           for c in ("sales", "material_cost", "capital", "employees")}
+    return ((num["sales"] - num["material_cost"]) > 0) & (num["material_cost"] > 0) & (num["capital"] > 0) & (
+        num["employees"] > 0)
+
+
+def survey_setup(data: SurveyPanel | pd.DataFrame, *, deflate: bool = True) -> SurveySetup:
     """The choices :func:`best_production_function` documents (deflation, lag, law of motion), made once for every
-    caller that fits a survey's production function (also :func:`~.selection.guarded_tfp`)."""
+    caller that fits a survey's production function (also :func:`~.selection.guarded_tfp`).
+
+    The innovation index enters the law of motion only when it is observed on at least :data:`SHIFTER_COVERAGE` of
+    the firm-years with output and inputs; otherwise it is left out and a note says where it is missing (a shifter
+    missing in whole survey years would drop those years and the lags of the years after them)."""
+    from ..estimators.design import as_panel_frame
+
+    frame = as_panel_frame(data)
     notes: list[str] = []
+    omitted: list[Omitted] = []
     years = pd.Index(frame.index.get_level_values(1))
     firms = pd.Index(frame.index.get_level_values(0))
     consecutive = int(((pd.Series(years).diff() == 1) & (pd.Series(firms).shift() == firms).to_numpy()).sum())
     lag = "calendar" if consecutive >= 50 else "previous"
     index = output_price_index(frame) if deflate else None
     if index is not None:
+        # firm-years with output and materials but no price index: left out here, under their own reason (they
+        # would otherwise reach the estimator as "missing value_added")
+        priced = pd.to_numeric(frame["sales"], errors="coerce").notna() & pd.to_numeric(
+            frame["material_cost"], errors="coerce").notna()
+        unpriced = (index.isna() & priced).to_numpy()
+        if unpriced.any():
+            omitted.append(Omitted(NO_PRICE, int(unpriced.sum())))
         frame = frame.assign(sales=pd.to_numeric(frame["sales"], errors="coerce") / index,
                              material_cost=pd.to_numeric(frame["material_cost"], errors="coerce") / index)
-        lost = int(index.isna().sum())
+        frame, index = frame.loc[~unpriced], index.loc[~unpriced]
+        lost = int(unpriced.sum())
         notes.append("output deflated: sales and material cost divided by the cluster-year median product price "
                      "(relative to the first year), so TFP does not move with the cluster's output price"
                      + (f"; {lost} firm-years in cluster-years with fewer than {MIN_PRICES} prices are left out"
@@ -175,17 +216,31 @@ def survey_setup(frame: pd.DataFrame, *, deflate: bool = True) -> SurveySetup:
     shifters: dict[str, Any] = {}
     innov = innovation_index(frame)
     if innov is not None:
-        frame = frame.assign(innovation_index=innov)
-        shifters = {"motion_controls": ["innovation_index"]}
-        notes.append("law of motion g(omega_(t-1), innovation_index): the share of innovation indicators a firm "
-                     "reports shifts expected productivity (De Loecker 2013)")
-    return SurveySetup(frame, index, lag, shifters, tuple(notes))
+        usable = _has_inputs(frame)
+        seen = innov[usable].notna()
+        if len(seen) and seen.mean() >= SHIFTER_COVERAGE:
+            frame = frame.assign(innovation_index=innov)
+            shifters = {"motion_controls": ["innovation_index"]}
+            notes.append("law of motion g(omega_(t-1), innovation_index): the share of innovation indicators a firm "
+                         "reports shifts expected productivity (De Loecker 2013)")
+        else:
+            by_year = seen.groupby(level=1).mean()
+            gaps = [str(y) for y, v in by_year.items() if v < 0.5]
+            where = f"missing in {', '.join(gaps)}" if gaps else "missing on many firm-years"
+            notes.append(f"law of motion without innovation_index: the innovation shifter is {where} (observed on "
+                         f"{int(seen.sum())} of {len(seen)} firm-years with output and inputs, fewer than "
+                         f"{SHIFTER_COVERAGE:.0%}); with it the estimators would leave those firm-years out and the "
+                         "firm-years after them would lose their lag")
+    return SurveySetup(frame, index, lag, shifters, tuple(notes), tuple(omitted))
 
 
-def best_production_function(frame: pd.DataFrame, *, deflate: bool = True, **options: Any) -> tuple[Any, list[str]]:
+def best_production_function(data: SurveyPanel | pd.DataFrame, *, deflate: bool = True, **options: Any,
+                             ) -> tuple[Any, list[str]]:
     r"""The highest-priority control-function estimator the data support (:data:`PRIORITY`), fitted by
     :func:`production_function` on value added; ``(result, notes)`` with one note per estimator tried and why it
-    was passed over, and one on the output deflator. Returns ``(None, notes)`` when none applies.
+    was passed over, and one on the output deflator. Returns ``(None, notes)`` when none applies. ``data``: a
+    :class:`~clusterecon.panel.SurveyPanel` or a (firm, year)-indexed frame, as :func:`production_function` takes.
+    The result's omitted rows include the firm-years the deflation left out (:attr:`SurveySetup.omitted`).
 
     * **Deflation** (``deflate=True``, when the survey has ``product_price``): sales and material cost are divided
       by the cluster-year output price index :math:`P_{ct}` (:func:`output_price_index`), so the output is real value
@@ -204,19 +259,26 @@ def best_production_function(frame: pd.DataFrame, *, deflate: bool = True, **opt
       ACF/LP/OP (:func:`~.control_function.motion_controls`): without it, ACF on the three recall years 5 years
       apart of the garments design puts (0.37, 0.55) on (labour, capital) against a true (0.6, 0.3) on average over
       simulated clusters, with it (0.59, 0.33) (measured with the simulator's earlier firm-effect productivity).
+      The share enters only where it is observed on at least :data:`SHIFTER_COVERAGE` of the firm-years with
+      output and inputs (a survey that asks the indicators in its last year only would otherwise lose the earlier
+      years and every lag); a note says when and why it was left out.
     """
     from ..estimators.design import SpecificationError
     from .cobb_douglas import production_function
 
-    setup = survey_setup(frame, deflate=deflate)
+    setup = survey_setup(data, deflate=deflate)
     frame, notes = setup.frame, list(setup.notes)
     for method, column in PRIORITY:
         if column not in frame.columns or pd.to_numeric(frame[column], errors="coerce").gt(0).sum() < 30:
             notes.append(f"{method.upper()}: no usable {column}")
             continue
         kw = {**setup.options(method), **options}
+        if "motion_controls" in kw and method not in MOTION_CONTROLLED:
+            kw.pop("motion_controls")  # Wooldridge's g is linear in omega_(t-1) alone: it takes no shifters
+            notes.append(f"{method.upper()}: fitted without the law-of-motion shifters {options['motion_controls']} "
+                         "(its law of motion takes none)")
         try:
-            res = production_function(frame, method=method, **kw)
+            res = setup.account(production_function(frame, method=method, **kw))
             # the output deflator is part of the model: it prints with the result, not only in the battery's notes
             return replace(res, notes=(notes[0][0].upper() + notes[0][1:], *res.notes)), notes
         except (SpecificationError, np.linalg.LinAlgError, ValueError) as e:

@@ -169,6 +169,7 @@ def guarded_tfp(data: SurveyPanel | pd.DataFrame, *, vcov: str = "cluster", rent
               **({"vcov": vcov} if pref.linear else {}), **options}
         try:
             result = production_function(setup.frame if setup else frame, method=choice.method, **kw)
+            result = setup.account(result) if setup else result
         except Exception as e:  # noqa: BLE001 - an estimator that cannot be fitted falls back like an implausible one
             warnings.append(f"the {choice.method} production function could not be estimated ({e})")
         if result is not None:

@@ -143,7 +143,7 @@ def wooldridge(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Seq
     a, omitted = panel_arrays(data, output=output, free=free, state=state, proxy=proxy, controls=controls, lag=lag)
     sysm = system(a, poly_order, function == "translog", equation1)
     if sysm["n"] <= sysm["X"].shape[1]:
-        raise SpecificationError(f"Wooldridge: only {sysm['n']} firm-years have the lag year ({lag!r} lags)")
+        raise SpecificationError(a.lag_shortage("Wooldridge", sysm["n"]).replace("the GMM stage", "the system"))
     theta, V, J = gmm(sysm["y"], sysm["X"], sysm["Z"], sysm["firm"], weighting)
     sh = sysm["shared"]
     inputs = [*a.names["free"], *a.names["state"]]
@@ -167,5 +167,5 @@ def wooldridge(data: SurveyPanel | pd.DataFrame, *, output: str, free: str | Seq
         inputs=inputs, rts_weights=np.r_[A.sum(axis=0), np.zeros(len(a.names["controls"]))],
         ln_tfp=a.y - poly(sysm["inp"], 2, sysm["terms"]) @ coef[:nt],
         elasticity_frame=pd.DataFrame(E, index=a.index, columns=inputs) if function == "translog" else None,
-        nobs=sysm["n"], omitted=omitted, stats_extra={"System firm-years": sysm["n"]}, notes=notes,
+        nobs=sysm["n"], used=sysm["rows"], omitted=omitted, stats_extra={"System firm-years": sysm["n"]}, notes=notes,
         extra={"theta": theta, "vcov_all": V, "J": J}, tests=tests)
