@@ -119,3 +119,17 @@ def test_innovation_performance_has_power_and_size():
     # innovation that pays nothing (ClusterParams.innovation_pays=False): "supported" needs a positive sales effect at
     # 5% (two-sided, so 2.5% nominal); binomial(30, .025): P(X >= 4) < 0.01
     assert _performance_hits(reps, 4000, innovation_pays=False) <= 3
+
+
+def test_an_inaccurate_quadrature_in_the_descriptive_cre_probit_is_a_limitation_not_a_terminal_warning(rounds_panel):
+    # the battery's user cannot raise the quadrature points: the failed check goes into the report's limitations
+    import warnings
+
+    from clusterecon.hypotheses import education_innovation
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Quadrature check")
+        res = education_innovation(rounds_panel)
+    quad = [s for s in res.limitations if "Quadrature check" in s]
+    assert quad and all("CRE probit (descriptive" in s and "raise points" not in s for s in quad)
+    assert any("Quadrature check" in n for n in res.models["CRE probit"].notes)

@@ -263,7 +263,7 @@ def _check_quadrature(res: EstimationResult, y, X, g, points: int, rule: str, ma
             f"change in a coefficient or OIM standard error {worst:.2g}")
     if worst > CHECK_TOL:
         warnings.warn(note + f" > {CHECK_TOL:g}: the {points}-point quadrature is not accurate here; raise points "
-                      "(e.g. points=24 or 32)", stacklevel=4)
+                      f"(e.g. points={2 * points})", stacklevel=4)
     return replace(res, notes=(*res.notes, note + "."), stats={**res.stats, "Quadrature check (max rel. change)":
                                                                 worst})
 
