@@ -16,6 +16,8 @@ import importlib
 import sys
 import warnings
 
+from ._controls import visible_controls
+
 #: (command, module providing add_arguments/run, one-line help)
 COMMANDS: list[tuple[str, str, str]] = [
     ("validate", "clusterecon.commands.validate", "check a survey file against the canonical schema and report"),
@@ -83,16 +85,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class _Printable:
-    """A text stream that shows control characters from the data (a firm id or label with ``ESC[2J``) as
-    ``\\x1b`` escapes instead of sending them to the terminal; line breaks and tabs pass."""
-
-    _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f, *range(0x80, 0xa0)]}
+    """A text stream that shows control characters from the data (a firm id or label with ``ESC[2J``) and bidi
+    overrides as ``\\x1b``/``\\u202e`` escapes instead of sending them to the terminal; line breaks and tabs pass.
+    The same rule as the report files (:func:`clusterecon._controls.visible_controls`)."""
 
     def __init__(self, stream) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        return self._stream.write(text.translate(self._CONTROL))
+        return self._stream.write(visible_controls(text, keep="\n\t"))
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)

@@ -11,12 +11,11 @@ spillovers, Lee bounds and the event-study figure, as one HTML/Markdown page plu
 
 Tables are written by the shared writers of :mod:`clusterecon.report` (``regression_table``, ``balance_table``,
 the page builder and the figure theme); every user string (title, labels, outcome names, file names) is escaped
-for HTML, Markdown and LaTeX by them or here.
+for HTML, Markdown and LaTeX by them or here, control characters and bidi overrides included (shown as escapes).
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,12 @@ import pandas as pd
 
 from ..report.analyse_report import ReportPaths, _frame_html, _frame_markdown, _links, _Writer
 from ..report.html import Page
-from ..report.render import md_escape
+from ..report.render import html_escape, md_escape
 
 
 def _text(page: Page, text: str) -> None:
     """A paragraph of plain (user) text: escaped in both formats, no Markdown interpretation."""
-    page.blocks.append((f"<p>{html.escape(text)}</p>", md_escape(text)))
+    page.blocks.append((f"<p>{html_escape(text)}</p>", md_escape(text)))
 
 
 def _frame(page: Page, w: _Writer, name: str, df: pd.DataFrame, caption: str) -> None:

@@ -3,7 +3,11 @@
 Text blocks (:meth:`Page.para`, :meth:`Page.bullets`) take a small Markdown subset (``**bold**``, ``*italic*``,
 ``[text](href)``, backslash escapes) written by clusterecon; every user string in them (labels, names, verdict
 texts that quote variables, error messages) goes through :func:`md_escape` first, so it shows as text in both
-formats. Headings, titles, captions, frame cells and preformatted blocks are plain text and escaped here. Links go
+formats. Headings, titles, captions, frame cells and preformatted blocks are plain text and escaped here
+(:func:`~clusterecon.report.render.html_escape`). In both formats a line break in a user string is a space (a
+preformatted block keeps its lines) and any other control character or bidi override shows as its escape
+(``\\x1b``, :func:`~clusterecon._controls.visible_controls`): ``cat report.md`` runs no terminal escape sequence,
+and text cannot be reordered to read differently from what it is. Links go
 only to ``#anchors`` and relative paths inside the report folder (:func:`safe_href`): no ``javascript:``, no
 scheme, no ``..``. Table blocks take an HTML fragment from the table engine (which escapes its cells) plus download
 links. Kept here rather than a templating library (jinja2 is not a dependency) because the page is a flat list of
@@ -18,7 +22,7 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from .render import TABLE_CSS, md_escape
+from .render import TABLE_CSS, html_escape, md_escape, md_visible, plain_text
 
 __all__ = ["Page", "frame_html", "inline_html", "md_escape", "md_table", "safe_href"]
 
@@ -54,14 +58,15 @@ def safe_href(href: str) -> bool:
 
 def inline_html(text: str) -> str:
     """Convert the Markdown subset (bold, italic, safe links, backslash escapes) to HTML; everything else is
-    escaped. A backslash-escaped character is always literal text."""
+    escaped. A backslash-escaped character is always literal text; a control character is shown as its escape
+    (:func:`~clusterecon.report.render.md_visible`), which also frees NUL for the placeholders used here."""
     kept: list[str] = []
 
     def keep(m: re.Match) -> str:
         kept.append(html.escape(m[1]))
         return f"\x00{len(kept) - 1}\x00"
 
-    s = _ESCAPED.sub(keep, str(text).replace("\x00", ""))
+    s = _ESCAPED.sub(keep, md_visible(text))
     s = html.escape(s, quote=False)
     s = _LINK.sub(lambda m: f'<a href="{html.escape(m[2])}">{m[1]}</a>' if safe_href(html.unescape(m[2]))
                   else m[0], s)
@@ -76,7 +81,7 @@ def md_table(df: pd.DataFrame, markup: Sequence[str] = ()) -> str:
     def cell(v: object, raw: bool) -> str:
         if v is None or (isinstance(v, float) and v != v):
             return ""
-        return str(v).replace("|", "\\|").replace("\n", " ") if raw else md_escape(v)
+        return _one_line(md_visible(v)).replace("|", "\\|") if raw else md_escape(v)
 
     cols = [md_escape(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
@@ -88,21 +93,22 @@ def md_table(df: pd.DataFrame, markup: Sequence[str] = ()) -> str:
 
 def frame_html(df: pd.DataFrame, *, standalone: bool = False, title: str = "", markup: Sequence[str] = ()) -> str:
     """A frame as a plain bordered HTML table. Every cell, index entry and column name is escaped, except the cells
-    of the columns (or index) named in ``markup``, converted from the page's Markdown subset."""
+    of the columns (or index) named in ``markup``, converted from the page's Markdown subset. A line break in a
+    cell is a space, as in a paragraph (pandas would show it as a literal ``\\n``)."""
     def cell(v: object, raw: bool) -> object:
         if raw:
-            return inline_html(str(v))
-        return html.escape(v) if isinstance(v, str) else v
+            return inline_html(_one_line(v))
+        return html_escape(v) if isinstance(v, str) else v
 
     df = df.copy()
     for c in df.columns:
         df[c] = [cell(v, c in markup) for v in df[c]]
     df.index = pd.Index([cell(i, df.index.name in markup) for i in df.index],
-                        name=None if df.index.name is None else html.escape(str(df.index.name)))
-    df.columns = [html.escape(str(c)) for c in df.columns]
+                        name=None if df.index.name is None else html_escape(df.index.name))
+    df.columns = [html_escape(c) for c in df.columns]
     body = df.to_html(classes="frame", border=0, na_rep="", escape=False)
     if standalone:
-        return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>\n"
+        return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html_escape(title)}</title>\n"
                 f"<style>\n{PAGE_CSS}\n</style></head><body>\n{body}\n</body></html>\n")
     return body
 
@@ -119,21 +125,23 @@ class Page:
         anchor = re.sub(r"[^A-Za-z0-9_-]", "", anchor or "")
         ident = f' id="{anchor}"' if anchor else ""
         md_anchor = f'<a id="{anchor}"></a>\n\n' if anchor else ""
-        self.blocks.append((f"<h{level}{ident}>{html.escape(text)}</h{level}>",
+        self.blocks.append((f"<h{level}{ident}>{html_escape(text)}</h{level}>",
                             f"{md_anchor}{'#' * level} {md_escape(text)}"))
 
     def para(self, text: str) -> None:
         """A paragraph in the Markdown subset (escape user parts with :func:`md_escape`)."""
-        self.blocks.append((f"<p>{inline_html(text)}</p>", _one_line(text)))
+        self.blocks.append((f"<p>{inline_html(text)}</p>", _one_line(md_visible(text))))
 
     def bullets(self, items: Iterable[str]) -> None:
         """A bullet list; items in the Markdown subset (escape user parts with :func:`md_escape`)."""
         items = list(items)
         self.blocks.append(("<ul>" + "".join(f"<li>{inline_html(i)}</li>" for i in items) + "</ul>",
-                            "\n".join(f"- {_one_line(i)}" for i in items)))
+                            "\n".join(f"- {_one_line(md_visible(i))}" for i in items)))
 
     def pre(self, text: str) -> None:
-        """Preformatted plain text; the Markdown fence is longer than any run of backticks in ``text``."""
+        """Preformatted plain text (lines and tabs kept, other controls shown as escapes); the Markdown fence is
+        longer than any run of backticks in ``text``."""
+        text = plain_text(text, keep="\n\t")
         fence = "`" * max(3, 1 + max((len(r) for r in re.findall("`+", text)), default=0))
         self.blocks.append((f"<pre>{html.escape(text)}</pre>", f"{fence}\n{text.rstrip()}\n{fence}"))
 
@@ -147,7 +155,7 @@ class Page:
     def raw_table(self, table_html: str, table_md: str, links: Sequence[tuple[str, str]]) -> None:
         """A table (HTML fragment, Markdown text) followed by links to its files."""
         links = [(t, h) for t, h in links if safe_href(h)]
-        link_html = " · ".join(f'<a href="{html.escape(h)}">{html.escape(t)}</a>' for t, h in links)
+        link_html = " · ".join(f'<a href="{html.escape(h)}">{html_escape(t)}</a>' for t, h in links)
         md_links = " · ".join(f"[{md_escape(t)}]({h})" for t, h in links)
         md = (table_md + "\n" if table_md else "") + (f"Files: {md_links}" if links else "")
         if not table_md:
@@ -162,16 +170,16 @@ class Page:
         if not (safe_href(png) and safe_href(pdf)):
             raise ValueError(f"figure paths must be relative paths inside the report folder, got {png!r}, {pdf!r}")
         cap = md_escape(caption)
-        self.blocks.append((f'<figure><img src="{html.escape(png)}" alt="{html.escape(caption)}">'
-                            f'<figcaption>{html.escape(caption)} <a href="{html.escape(pdf)}">PDF</a></figcaption>'
+        self.blocks.append((f'<figure><img src="{html.escape(png)}" alt="{html_escape(caption)}">'
+                            f'<figcaption>{html_escape(caption)} <a href="{html.escape(pdf)}">PDF</a></figcaption>'
                             "</figure>",
                             f"![{cap}]({png})\n\n{cap} ([PDF]({pdf}))"))
 
     def html(self) -> str:
         body = "\n".join(h for h, _ in self.blocks)
         return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-                f"<title>{html.escape(self.title)}</title>\n<style>\n{PAGE_CSS}\n{TABLE_CSS}\n</style></head>\n"
-                f"<body>\n<h1>{html.escape(self.title)}</h1>\n{body}\n</body></html>\n")
+                f"<title>{html_escape(self.title)}</title>\n<style>\n{PAGE_CSS}\n{TABLE_CSS}\n</style></head>\n"
+                f"<body>\n<h1>{html_escape(self.title)}</h1>\n{body}\n</body></html>\n")
 
     def markdown(self) -> str:
         return f"# {md_escape(self.title)}\n\n" + "\n\n".join(m for _, m in self.blocks if m) + "\n"

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from .._controls import BREAKS, visible_controls
+
 if TYPE_CHECKING:  # pragma: no cover
     from .render import Cell, Layout
 
@@ -66,21 +68,24 @@ _SPECIAL = {
     "Δ": r"$\Delta$",
     "\u00a0": "~",
 }
-# Line breaks (a blank line is \par, which ends a tabular row with an error) and other control characters.
-_SPECIAL.update({ch: " " for ch in "\n\r\t\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})
+# Line breaks and tabs become spaces (a blank line is \par, which ends a tabular row with an error); every other
+# control character (pdflatex stops at ESC, NUL, ...) was made a visible escape first (:func:`escape`).
+_SPECIAL.update({ch: " " for ch in BREAKS})
 _TABLE = str.maketrans(_SPECIAL)
 
 
 def escape(text: object) -> str:
     """Escape plain text for LaTeX text mode (``\\ & % $ # _ { } ~ ^ < > |`` and common Unicode symbols).
 
-    Output compiles in a bare ``article`` with pdflatex's default encodings (no fontenc/textcomp needed).
+    Output compiles in a bare ``article`` with pdflatex's default encodings (no fontenc/textcomp needed). Line
+    breaks and tabs become spaces; other control characters and bidi overrides, which pdflatex rejects or which
+    disguise text, are shown as their escape (``\\x1b``, :func:`clusterecon._controls.visible_controls`).
 
     :class:`Raw` strings pass through unchanged.
     """
     if isinstance(text, Raw):
         return str(text)
-    return str(text).translate(_TABLE)
+    return visible_controls(str(text), keep=BREAKS).translate(_TABLE)
 
 
 def label_key(label: str) -> str:

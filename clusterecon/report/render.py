@@ -2,7 +2,10 @@
 
 Regression tables (:mod:`.tables`) and descriptive/balance tables (:mod:`.descriptive`) only build a Layout plus
 the DataFrame behind it; all of them inherit :class:`Table` and so render through the same code. Cells hold plain
-text; each renderer escapes for its own format (LaTeX in :mod:`.latex`).
+text; each renderer escapes for its own format (LaTeX in :mod:`.latex`, Markdown :func:`md_escape`, HTML
+:func:`html_escape`, CSV :func:`csv_cell`), and every one of these escapers shows control characters and bidi
+overrides from user strings as visible escapes (:func:`clusterecon._controls.visible_controls`), so that no output
+file carries a terminal escape sequence, a character pdflatex rejects or text reordered to disguise it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._controls import BREAKS, visible_controls
 from .latex import Raw, render_latex
 
 
@@ -102,16 +106,33 @@ def merge_spans(texts: Sequence[str]) -> tuple[Cell, ...]:
 
 
 # ---------------------------------------------------------------------------------------------------- markdown
-_LINEBREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_BREAKS = str.maketrans(dict.fromkeys(BREAKS, " "))
+
+
+def plain_text(text: object, keep: str = "") -> str:
+    """``text`` on one line: line breaks and tabs made spaces (except those in ``keep``, e.g. ``"\\n\\t"`` for a
+    preformatted block), every other control character and bidi override shown as its escape (``\\x1b``). The
+    common first step of :func:`md_escape` and :func:`html_escape`."""
+    breaks = {k: v for k, v in _BREAKS.items() if chr(k) not in keep} if keep else _BREAKS
+    return visible_controls(str(text), keep=BREAKS).translate(breaks)
 
 
 def md_escape(text: object) -> str:
     """Plain text for Markdown: every character with a Markdown (or GitHub math/HTML) meaning backslash-escaped
-    and line breaks made spaces, so that no user string can open a link, an HTML tag, a heading or a table cell.
-    :class:`~clusterecon.report.latex.Raw` strings pass through unchanged."""
+    and line breaks and tabs made spaces, so that no user string can open a link, an HTML tag, a heading or a table
+    cell; other control characters and bidi overrides are shown as their escape (``\\x1b``), so that ``cat
+    report.md`` runs no terminal escape sequence. :class:`~clusterecon.report.latex.Raw` strings pass through
+    unchanged."""
     if isinstance(text, Raw):
         return str(text)
-    return _LINEBREAKS.sub(" ", str(text).translate(_MD))
+    return plain_text(text).translate(_MD)
+
+
+def md_visible(text: object) -> str:
+    """Text already in Markdown (clusterecon's markup around :func:`md_escape`-d user parts) with any control
+    character left in it shown as an escape that stays literal in Markdown (``\\\\x1b``); line breaks and tabs
+    are left to the caller."""
+    return visible_controls(str(text), keep=BREAKS, backslash="\\\\")
 
 
 #: a cell a spreadsheet would run as a formula: = + - @ first (or a tab/CR that some programs skip before them)
@@ -124,8 +145,13 @@ def csv_cell(value: object) -> object:
     """``value`` safe to open in a spreadsheet: text that starts like a formula (``=``, ``+``, ``-``, ``@``; a
     labels such as ``=HYPERLINK(...)`` or ``-2+3+cmd|...``) gets a leading apostrophe, the OWASP advice against CSV
     injection, so Excel/LibreOffice show it as text instead of running it. Numbers, and text that is a plain signed
-    number (``-0.295***``), are unchanged."""
-    if not isinstance(value, str) or not _FORMULA_START.match(value) or _SIGNED_NUMBER.fullmatch(value.strip()):
+    number (``-0.295***``), are unchanged. Control characters other than tab and line breaks (which a quoted CSV
+    cell holds as they are), and bidi overrides, are shown as their escape (``\\x1b``): a CSV file is also read
+    with ``cat``."""
+    if not isinstance(value, str):
+        return value
+    value = visible_controls(value, keep="\t\n\r")
+    if not _FORMULA_START.match(value) or _SIGNED_NUMBER.fullmatch(value.strip()):
         return value
     return "'" + value
 
@@ -189,12 +215,19 @@ def render_markdown(layout: Layout) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- html
+def html_escape(text: object, *, keep: str = "") -> str:
+    """Plain text for HTML (text or a quoted attribute): ``& < > " '`` escaped, line breaks and tabs made spaces
+    (except those in ``keep``: ``"\\n\\t"`` in a ``<pre>`` block), other control characters and bidi overrides
+    shown as their escape (``\\x1b``)."""
+    return html.escape(plain_text(text, keep))
+
+
 def _html_cell(cell: Cell, tag: str) -> str:
-    body = str(cell.text) if isinstance(cell.text, Raw) else html.escape(cell.text)
+    body = str(cell.text) if isinstance(cell.text, Raw) else html_escape(cell.text)
     if cell.italic and body:
         body = f"<em>{body}</em>"
     if cell.sup:
-        body += f"<sup>{html.escape(cell.sup)}</sup>"
+        body += f"<sup>{html_escape(cell.sup)}</sup>"
     span = f' colspan="{cell.span}"' if cell.span > 1 else ""
     return f"<{tag}{span}>{body}</{tag}>"
 
@@ -216,14 +249,14 @@ def render_html(layout: Layout, *, caption: str | None = None, table_class: str 
                 standalone: bool = False) -> str:
     """An HTML ``<table>`` (``standalone=True``: a complete page with :data:`TABLE_CSS`)."""
     if standalone:
-        title = html.escape(caption or "Table")
+        title = html_escape(caption or "Table")
         return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>\n<style>\n{TABLE_CSS}\n"
                 f"</style></head><body>\n{render_html(layout, caption=caption, table_class=table_class)}"
                 "</body></html>\n")
     n = layout.n_columns
     out = [f'<table class="{html.escape(table_class)}">']
     if caption:
-        out.append(f"<caption>{html.escape(caption)}</caption>")
+        out.append(f"<caption>{html_escape(caption)}</caption>")
     out.append("<thead>")
     for r in layout.header:
         out.append("<tr>" + "".join(_html_cell(c, "th") for c in r) + "</tr>")
@@ -231,14 +264,14 @@ def render_html(layout: Layout, *, caption: str | None = None, table_class: str 
     for s in layout.sections:
         out.append("<tbody>")
         if s.title:
-            out.append(f'<tr><th colspan="{n}" style="text-align:left"><em>{html.escape(s.title)}</em></th></tr>')
+            out.append(f'<tr><th colspan="{n}" style="text-align:left"><em>{html_escape(s.title)}</em></th></tr>')
         for r in s.rows:
             out.append("<tr>" + _html_cell(r[0], "th") + "".join(_html_cell(c, "td") for c in r[1:]) + "</tr>")
         out.append("</tbody>")
     if layout.notes:
         out.append("<tfoot>")
         for note in layout.notes:
-            out.append(f'<tr><td colspan="{n}">{html.escape(str(note))}</td></tr>')
+            out.append(f'<tr><td colspan="{n}">{html_escape(note)}</td></tr>')
         out.append("</tfoot>")
     out.append("</table>")
     return "\n".join(out) + "\n"
