@@ -298,3 +298,18 @@ def test_analyse_credits_command_line_dates_to_the_history_source_in_every_verdi
     code, out, err = run(capsys, "analyse", str(recall), "--out", str(tmp_path / "r2"), "-q",
                          "--history-source", "field notes")
     assert code == 2 and "--history-source names who dates the phases" in err
+
+
+def test_simulate_refuses_options_it_would_ignore_and_says_what_it_changed(capsys, tmp_path):
+    # each mistake: one line on stderr in the command line's error format, exit 2, no file written
+    for args, msg in ((("--survey-year", "2005", "--benchmark-years", "2010"), "are not before the survey year 2005"),
+                      (("--rounds", "2000", "2000"), "--rounds [2000, 2000] repeat a year"),
+                      (("--rounds", "2000", "2002", "--survey-year", "2004"), "--survey-year belongs to a recall"),
+                      (("--census", "--benchmark-years", "1990"), "--benchmark-years belongs to a recall"),
+                      (("--firms", "-1"), "--firms must be positive")):
+        out_file = tmp_path / "s.csv"
+        code, out, err = run(capsys, "simulate", *args, "--out", str(out_file))
+        assert code == 2 and msg in err and "clusterecon: error:" in err and not out, (args, out, err)
+        assert not out_file.exists()
+    code, out, err = run(capsys, "simulate", "--firms", "100000", "--out", str(tmp_path / "all.csv"))
+    assert code == 0 and "note: 100000 firms requested but only" in out

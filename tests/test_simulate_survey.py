@@ -218,7 +218,7 @@ def test_cli_writes_a_survey_that_validate_accepts(tmp_path, capsys):
     raw = tmp_path / "raw.csv"
     assert cli.run(p.parse_args(["--out", str(raw), "--raw", "--firms", "80", "--exact"])) == 0
     assert main(["validate", str(raw), "--mapping", str(tmp_path / "raw_mapping.toml")]) == 0
-    assert cli.run(p.parse_args(["--out", str(tmp_path / "x.xlsx")])) == 2
+    assert main(["simulate", "--out", str(tmp_path / "x.xlsx")]) == 2
 
 
 def _make_samples():

@@ -19,7 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", choices=("garments", "machinery"), default="garments",
                         help="garments: simple technology, merchant founders; machinery: complex, engineer founders")
     parser.add_argument("--firms", type=int, default=None, help="sample size (default: every eligible firm)")
-    parser.add_argument("--survey-year", type=int, default=2005, help="interview year of a recall survey")
+    parser.add_argument("--survey-year", type=int, default=None, help="interview year of a recall survey (default "
+                        "2005)")
     parser.add_argument("--benchmark-years", type=int, nargs="*", default=None,
                         help="recall years (default: survey year − 10 and − 5)")
     parser.add_argument("--rounds", type=int, nargs="+", default=None,
@@ -47,8 +48,17 @@ def run(args: argparse.Namespace) -> int:
     suffix = out.suffix.lower()
     allowed = (".csv", ".dta") if args.raw else (".csv", ".parquet", ".dta")
     if suffix not in allowed:
-        print(f"clusterecon simulate: --out must end in {', '.join(allowed)} (got {out.name!r})")
-        return 2
+        raise ValueError(f"--out must end in {', '.join(allowed)} (got {out.name!r})")
+    # options of another design are refused, not ignored
+    other = [o for o, v, used in (("--survey-year", args.survey_year, not (args.rounds or args.census)),
+                                  ("--benchmark-years", args.benchmark_years, not (args.rounds or args.census)))
+             if v is not None and not used]
+    if other:
+        raise ValueError(f"{' and '.join(other)} belong{'' if len(other) > 1 else 's'} to a recall survey; with "
+                         f"{'--census' if args.census else '--rounds'} leave {'them' if len(other) > 1 else 'it'} out")
+    if args.census and args.rounds:
+        raise ValueError("give --census or --rounds, not both")
+    survey_year = 2005 if args.survey_year is None else args.survey_year
     params = preset(args.preset, schooling_matters=not args.no_schooling_effect)
     sim_seed, field_seed = np.random.SeedSequence(args.seed).spawn(2)
     census = simulate(params, seed=sim_seed)
@@ -60,13 +70,12 @@ def run(args: argparse.Namespace) -> int:
             panel = survey(census, kind="rounds", survey_years=args.rounds, n_firms=args.firms,
                            stratify=args.stratify, fieldwork=fw, seed=field_seed)
         else:
-            bench = args.benchmark_years if args.benchmark_years is not None else [args.survey_year - 10,
-                                                                                    args.survey_year - 5]
-            panel = survey(census, kind="recall", survey_year=args.survey_year, benchmark_years=bench,
+            bench = args.benchmark_years if args.benchmark_years is not None else [survey_year - 10,
+                                                                                    survey_year - 5]
+            panel = survey(census, kind="recall", survey_year=survey_year, benchmark_years=bench,
                            n_firms=args.firms, stratify=args.stratify, fieldwork=fw, seed=field_seed)
-    except ValueError as e:
-        print(f"clusterecon simulate: {e}")
-        return 2
+    except ValueError as e:  # the command line's one error format (stderr, exit 2)
+        raise ValueError(str(e).replace("n_firms", "--firms").replace("survey_years", "--rounds")) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.raw:
         raw_path, map_path = write_raw(panel, out, seed=field_seed)
@@ -91,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
     truth_path.write_text(dumps(panel.truth.to_dict(), indent=2), encoding="utf-8")
     s = panel.structure()
     print(f"wrote {written}: {s['firms']} firms, {s['firm_years']} firm-years, design {s['design']}")
+    note = (panel.truth.sampling or {}).get("note")
+    if note:  # e.g. more firms asked for than the cluster has: said, not capped silently
+        print(f"note: {note}")
     print(panel.truth.summary())
     print(f"truth: {truth_path}")
     return 0

@@ -208,7 +208,11 @@ def survey_frame(census: pd.DataFrame, truth: Truth, *, kind: SurveyKind = "reca
         return out[cols].reset_index(drop=True), truth.with_sampling(kind="census", n=int(out["firm_id"].nunique()))
     if kind == "recall":
         sy = int(survey_year) if survey_year is not None else last
-        bench = sorted({int(b) for b in benchmark_years if int(b) < sy})
+        late = sorted({int(b) for b in benchmark_years if int(b) >= sy})
+        if late:  # a recall question cannot be about a year after the interview: refused, not dropped
+            raise ValueError(f"benchmark years {late} are not before the survey year {sy}: recall questions ask "
+                             "about earlier years")
+        bench = sorted({int(b) for b in benchmark_years})
         if any(b not in truth.phase_by_year for b in bench) or sy not in truth.phase_by_year:
             raise ValueError(f"survey year {sy} and benchmark years {bench} must lie within the simulated years "
                              f"{min(truth.phase_by_year)}–{max(truth.phase_by_year)}")
@@ -229,6 +233,8 @@ def survey_frame(census: pd.DataFrame, truth: Truth, *, kind: SurveyKind = "reca
                     eligible="firms active in the survey year (survivors only)")
     elif kind == "rounds":
         rounds = sorted({int(y) for y in survey_years})
+        if len(rounds) < len(list(survey_years)):
+            raise ValueError(f"survey_years {list(survey_years)} repeat a year: each round is one year")
         if not rounds:
             raise ValueError("kind='rounds' needs survey_years, e.g. survey_years=(2000, 2002, 2004)")
         frame = census[years_all == rounds[0]]
