@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import firmyear
 from .io import LoadError, Mapping, MappingError, RawTable, as_mapping, canonicalise, read_table
+from .io.mapping import phase_range_mistake
 from .panel import PanelError, SurveyDesign, SurveyPanel
 from .problems import Problem
 from .provenance import ProvenanceEntry, ProvenanceLog
@@ -105,6 +106,10 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
         except PanelError as e:  # a defect the rules did not catch: still one readable problem, never a traceback
             report = report.merged([Problem.make("error", "panel", str(e), source=source,
                                                  fix="see the message; correct the file or the mapping")])
+        history = _history_mistake(panel, m) if panel is not None else None
+        if history:  # the mapping's phase dates against the years the data cover: found by validate, not later
+            panel = None
+            report = report.merged([history])
     return LoadResult(panel, report, log.freeze(), frame, can.missing_reasons, design, m)
 
 
@@ -115,6 +120,19 @@ def read_panel(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
     if res.panel is None:
         raise LoadError(res.report.to_text())
     return res.panel
+
+
+def _history_mistake(panel: SurveyPanel, m: Mapping) -> Problem | None:
+    """The mapping's ``[history]`` dates checked against the years the data cover (the mapping alone cannot)."""
+    d = panel.design
+    if (d.expansion_start is None and d.quality_start is None) or not panel.years:
+        return None
+    wrong = phase_range_mistake(d.expansion_start, d.quality_start, int(panel.years[-1]))
+    if not wrong:
+        return None
+    return Problem.make("error", "history_dates", f"[history] {wrong}", source=str(m.path or ""),
+                        fix="correct the year in the mapping's [history] table (or leave it out to date the phase "
+                            "from the data)")
 
 
 def _name_other_sheets(report: _validate.ValidationReport, others: list[str]) -> _validate.ValidationReport:

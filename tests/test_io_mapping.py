@@ -488,3 +488,27 @@ def test_history_dates_reach_the_design_and_every_mistake_is_named(tmp_path):
     with pytest.raises(MappingError) as e:
         load_mapping(order)
     assert "not after expansion_start = 1996" in str(e.value) and "without their source" in str(e.value)
+    # a TOML date is quoted as written, not as a Python repr
+    dated = tmp_path / "dated.toml"
+    dated.write_text('[history]\nexpansion_start = 1985-01-01\nsource = "x"\n')
+    with pytest.raises(MappingError) as e:
+        load_mapping(dated)
+    assert "expansion_start = 1985-01-01: must be" in str(e.value) and "datetime" not in str(e.value)
+
+
+def test_history_dates_outside_the_data_are_a_validation_error_not_a_later_crash(tmp_path):
+    # before: validate passed and analyse stopped with a usage error; the check needs the data's years, so the
+    # loader makes it, with the mapping's name and the fix
+    import pandas as pd
+
+    csv = tmp_path / "s.csv"
+    pd.DataFrame({"firm_id": ["a", "a", "b"], "year": [2000, 2001, 2000], "sales": [1.0, 2.0, 3.0]}).to_csv(
+        csv, index=False)
+    for body, said in (("quality_start = 2150", "quality_start = 2150 must be a year between 1800 and 2101"),
+                       ("expansion_start = 2003", "expansion_start = 2003 must be a year between 1800 and the last")):
+        m = tmp_path / "m.toml"
+        m.write_text(f'[history]\n{body}\nsource = "notes"\n')
+        res = load_survey(csv, m)
+        assert res.panel is None and not res.report.ok
+        (p,) = res.report.by_rule("history_dates")
+        assert said in p.message and "[history]" in p.fix and p.source == str(m)

@@ -342,12 +342,15 @@ def test_a_degenerate_fit_is_inconclusive_not_failed(monkeypatch):
     from clusterecon.estimators.errors import SeparationError
 
     def separated(*a, **k):
-        raise SeparationError("complete separation: 4 failures and 4 successes completely determined")
+        raise SeparationError("complete separation: 4 failures and 4 successes completely determined. Remove 'x' "
+                              "from the model, or use a penalised (Firth) logit")
 
     monkeypatch.setattr(perf, "analysis_frame", separated)
     r = innovation_performance(_panel(_stag_rows((2000, 2001), 0.0), "rounds"))
     assert r.status == "inconclusive" and r.verdict.startswith("Inconclusive: degenerate fit")
     assert all(c.status == "inconclusive" for c in r.claims)
+    # the estimator's advice to change the model is not passed on: the battery's user cannot act on it
+    assert "completely determined" in r.verdict and "Remove" not in r.verdict and "too few or too uniform" in r.verdict
 
 
 def test_stagnation_warns_that_money_productivity_mixes_prices_when_prices_fall():

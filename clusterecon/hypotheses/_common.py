@@ -3,6 +3,7 @@ and the wrapper that turns "the data cannot support this" into a skipped result 
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Callable
 
@@ -94,8 +95,11 @@ def run_hypothesis(fn: Callable[[], HypothesisResult], key: str, title: str, que
         return HypothesisResult.skipped(key, title, question, str(e), claims=claims)
     except (SeparationError, ConvergenceError, np.linalg.LinAlgError) as e:
         # a degenerate fit (no finite estimate, no convergence, a singular variance) is thin evidence, not a bug
-        res = HypothesisResult.skipped(key, title, question, f"degenerate fit ({type(e).__name__}: {e})",
-                                       status="inconclusive", claims=claims)
+        # the estimator's advice on changing its model is for its own callers: the battery's model is fixed
+        why = re.split(r"\. (?:Remove|Drop) ", str(e), maxsplit=1)[0].rstrip(".")
+        res = HypothesisResult.skipped(key, title, question, f"degenerate fit ({type(e).__name__}: {why}); the data "
+                                       "are too few or too uniform to decide the claim", status="inconclusive",
+                                       claims=claims)
         return HypothesisResult(**{**res.__dict__, "extra": {"traceback": traceback.format_exc()}})
     except Exception as e:  # noqa: BLE001 - the battery must finish; the failure is reported, not hidden
         res = HypothesisResult.skipped(key, title, question, f"{type(e).__name__}: {e}", status="failed",

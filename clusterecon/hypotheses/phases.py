@@ -290,7 +290,7 @@ def given_dates(panel: SurveyPanel, expansion_start: int | None = None, quality_
     """``(expansion_start, quality_start, (source of each))``: the dates passed (credited to ``source``), else
     those the survey design carries (a mapping's ``[history]``, whose ``source`` goes with them), checked against
     the years the data cover; :class:`ValueError` names a date that cannot be right."""
-    from ..io.mapping import phase_order_mistake
+    from ..io.mapping import phase_order_mistake, phase_range_mistake
 
     d = panel.design
     for name, x in (("expansion_start", expansion_start), ("quality_start", quality_start)):
@@ -304,15 +304,9 @@ def given_dates(panel: SurveyPanel, expansion_start: int | None = None, quality_
     years = panel.years
     if not years or (t1 is None and t2 is None):
         return None, None, ("", "")
-    # a survey of survivors may hold no firm founded before the take-off: an earlier start is not a mistake, a
-    # start after the last year observed (no expansion in the data) or before 1800 is
-    last = int(years[-1])
-    if t1 is not None and not 1800 <= t1 <= last:
-        raise ValueError(f"expansion_start = {int(t1)} must be a year between 1800 and the last year observed "
-                         f"({last})")
-    if t2 is not None and not 1800 <= t2 <= last + 100:
-        raise ValueError(f"quality_start = {int(t2)} must be a year between 1800 and {last + 100} (later than the "
-                         f"last year observed, {last}, if quality improvement began after the survey)")
+    wrong = phase_range_mistake(t1, t2, int(years[-1]))
+    if wrong:
+        raise ValueError(wrong)
     order = phase_order_mistake(t1, t2)
     if order:
         raise ValueError(order)

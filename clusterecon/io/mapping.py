@@ -13,6 +13,7 @@ structural and the column mistakes and reports them all in one :class:`~clustere
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import math
 import re
 import tomllib
@@ -233,6 +234,8 @@ def toml_text(v: Any, _depth: int = 0) -> str:
         return "a table"
     if isinstance(v, list):
         return "[" + ", ".join(toml_text(x, _depth + 1) for x in v[:5]) + (", …]" if len(v) > 5 else "]")
+    if isinstance(v, (dt.date, dt.time)):  # TOML dates and times are written bare, as ISO 8601
+        return v.isoformat()
     return repr(v)
 
 
@@ -421,6 +424,21 @@ def phase_order_mistake(expansion_start: int | None, quality_start: int | None) 
     if expansion_start is not None and quality_start is not None and quality_start <= expansion_start:
         return (f"quality_start = {quality_start} is not after expansion_start = {expansion_start}: quality "
                 "improvement follows quantity expansion")
+    return None
+
+
+def phase_range_mistake(expansion_start: int | None, quality_start: int | None, last: int) -> str | None:
+    """Why a phase date cannot be right for data whose last year is ``last`` (None when it can): a survey of
+    survivors may hold no firm founded before the take-off, so an early start is not a mistake; a start after the
+    last year observed (no expansion in the data) or before 1800 is. Quality improvement may have begun after the
+    survey (up to a century later). Shared by the loader (a mapping's ``[history]`` against the data) and the
+    battery (dates passed to it)."""
+    if expansion_start is not None and not 1800 <= expansion_start <= last:
+        return (f"expansion_start = {int(expansion_start)} must be a year between 1800 and the last year observed "
+                f"({last})")
+    if quality_start is not None and not 1800 <= quality_start <= last + 100:
+        return (f"quality_start = {int(quality_start)} must be a year between 1800 and {last + 100} (later than "
+                f"the last year observed, {last}, if quality improvement began after the survey)")
     return None
 
 
