@@ -10,7 +10,10 @@ the loader's time (``benchmarks/bench_load.py``). Here they are computed once, w
 * the sort is a counting sort on the dense (firm, year) code (a scatter, not a comparison sort) when the keys are
   unique, and nothing at all when the rows already are in firm-year order;
 * per-firm "first value, and does it vary?" are ``reduceat`` passes over the sorted codes, cached per column so
-  that the validator's firm-attribute rule and the panel's firm table share them.
+  that the validator's firm-attribute rule and the panel's firm table share them;
+* when each firm's rows sit together in the file, an attribute is proved constant by comparing neighbouring rows;
+  Arrow-backed text (a CSV's text columns) is compared by Arrow's kernel, not factorised first (hashing a million
+  strings cost three times as much).
 
 No library offers these grouped reductions on presorted codes, hence the helpers.
 """
@@ -199,8 +202,8 @@ class Keys:
             blocks = self.file_blocks
             out = None
             if blocks is not None:  # each firm's rows are together in the file: compare neighbours, no gather
-                v, missing = _comparable(s, raw=True)
-                if not missing.any() and not np.any((v[1:] != v[:-1]) & self._same_firm_as_previous):
+                differs = _neighbours_differ(s)
+                if differs is not None and not np.any(differs & self._same_firm_as_previous):
                     out = self._block_first
             self._firm_reductions[key] = out if out is not None else first_and_varies(s, self.sorted)
         return self._firm_reductions[key]
@@ -310,6 +313,21 @@ def _comparable(s: pd.Series, raw: bool = False) -> tuple[np.ndarray, np.ndarray
     codes = s.cat.codes.to_numpy() if isinstance(s.dtype, pd.CategoricalDtype) else pd.factorize(
         s, use_na_sentinel=True)[0]
     return codes, codes < 0
+
+
+def _neighbours_differ(s: pd.Series) -> np.ndarray | None:
+    """``s[i + 1] != s[i]`` for each row ``i``, or ``None`` when a value is missing. Arrow-backed text (a CSV's text
+    columns) is compared by Arrow's kernel: factorising a million strings to compare their codes cost three times
+    as much (``benchmarks/bench_load.py``)."""
+    arr = getattr(s.array, "_pa_array", None)
+    if arr is not None and pd.api.types.is_string_dtype(s.dtype):
+        if arr.null_count:
+            return None
+        import pyarrow.compute as pc
+
+        return pc.not_equal(arr[1:], arr[:-1]).to_numpy(zero_copy_only=False)
+    v, missing = _comparable(s, raw=True)
+    return None if missing.any() else v[1:] != v[:-1]
 
 
 def first_and_varies(s: pd.Series, o: FirmYearOrder) -> tuple[np.ndarray, np.ndarray]:

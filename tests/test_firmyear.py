@@ -46,6 +46,31 @@ def test_sort_order_matches_lexsort_and_reductions_match_groupby(df):
             assert (first[i] < 0 and pd.isna(firsts[fid])) or v[first[i]] == firsts[fid]
 
 
+@settings(max_examples=120, deadline=None)
+@given(firm_years(), st.lists(st.one_of(st.none(), st.sampled_from(["x", "y", "é", ""])), min_size=60, max_size=60),
+       st.sampled_from(["str", "string[pyarrow]", object, "category"]), st.booleans(), st.booleans())
+def test_first_and_varies_of_text_matches_groupby(df, values, dtype, per_firm, complete):
+    """Text attributes (Arrow-backed text compared by Arrow's kernel, others by their codes) reduce as groupby
+    does; ``per_firm`` makes them constant within each firm, ``complete`` leaves no value missing (the
+    neighbour-comparison shortcut's case when the firms' rows are together)."""
+    keys = firmyear.keys_of(df)
+    if complete:
+        values = [v or "x" for v in values]
+    if per_firm:
+        vals = [values[keys.firm[i] % 60] if keys.firm[i] >= 0 else values[i] for i in range(len(df))]
+    else:
+        vals = values[:len(df)]
+    v = pd.Series(vals, dtype=dtype, name="v")
+    first, varies = keys.first_and_varies(v)
+    o = np.arange(len(df)) if keys.sorted.order is None else keys.sorted.order
+    ref = df.assign(v=v.astype(object)).iloc[o].dropna(subset=["firm_id"]).groupby("firm_id", sort=True)["v"]
+    assert varies.tolist() == (ref.nunique() > 1).tolist()
+    firsts = ref.first()
+    for i, fid in enumerate(keys.ids):
+        if not varies[i]:
+            assert (first[i] < 0 and pd.isna(firsts[fid])) or v[first[i]] == firsts[fid]
+
+
 def test_subset_follows_dropped_rows():
     df = pd.DataFrame({"firm_id": ["b", "a", "a", "c"], "year": [2001, 2000, 2001, 2000]})
     keys = firmyear.keys_of(df)
