@@ -378,3 +378,15 @@ def test_stagnation_warns_that_money_productivity_mixes_prices_when_prices_fall(
     # no caveat when prices do not fall
     flat = [{**row, "product_price": 5.0 * np.exp(rng.normal(0, 0.02))} for row in rows]
     assert productivity_stagnation(_panel(flat, "rounds"), years=(1990, 1999)).extra["revenue_caveat"] is None
+
+
+def test_stagnation_skipped_for_unplaceable_years_says_how_to_give_the_phase_dates():
+    # three recall years cannot be placed in a phase; the advice must reach command-line users too (before, it
+    # named only the Python call)
+    from clusterecon.load import read_panel
+    from clusterecon.samples import bundled_sample
+
+    panel = read_panel(*bundled_sample())
+    r = productivity_stagnation(panel)
+    assert r.status == "skipped" and "cannot be placed in a phase" in r.verdict
+    assert "--expansion-start" in r.verdict and "[history]" in r.verdict and "productivity_stagnation(" in r.verdict

@@ -46,6 +46,11 @@ PRICE_RULE = (f"supported if the firm-FE trend of the log output price is negati
               f"firm); needs ≥ {RULES.min_panel_years} years and ≥ {RULES.min_clusters} firms observed twice")
 
 
+#: what a user who knows the cluster's history can do when the survey's years cannot be placed in a phase
+SPAN_ADVICE = ("if the cluster's history dates its phases, give them (--expansion-start/--quality-start with "
+               "--history-source, the mapping's [history], or analyse(panel, expansion_start=…, quality_start=…)), "
+               "or test a span you know with productivity_stagnation(panel, years=(first, last))")
+
 def productivity_stagnation(panel: SurveyPanel, *, years: tuple[int, int] | None = None, vcov: str = "cluster",
                             phases: HypothesisResult | None = None, years_source: str = "user-given years",
                             ) -> HypothesisResult:
@@ -63,12 +68,12 @@ def _expansion_years(panel: SurveyPanel, phases: HypothesisResult | None) -> tup
     ph = phases.extra
     if ph.get("phase_judged") is False:
         raise SkipHypothesis("the survey's years cannot be placed in a phase (too few years to see whether quality "
-                             "improvement has begun), so quantity-expansion years cannot be identified; pass "
-                             "productivity_stagnation(panel, years=(first, last)) to test a span you know")
+                             "improvement has begun), so quantity-expansion years cannot be identified; "
+                             + SPAN_ADVICE)
     if ph.get("quality_undated"):
         raise SkipHypothesis("quality improvement is under way but its start cannot be dated from the survey's years, "
-                             "so the quantity-expansion years cannot be separated from it; pass "
-                             "productivity_stagnation(panel, years=(first, last)) to test a span you know")
+                             "so the quantity-expansion years cannot be separated from it; "
+                             + SPAN_ADVICE)
     for phase, lo, hi in ph.get("spans", []):
         if phase == "quantity expansion":
             how = (f"the quantity-expansion years {lo}–{hi}" + (
