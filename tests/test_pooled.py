@@ -106,3 +106,30 @@ def test_plain_frame_is_a_cross_section_and_panel_estimators_ask_for_the_index()
     assert r.nobs == 3 and r.variance.n_clusters == (3,)
     with pytest.raises(SpecificationError, match="indexed by \\(firm, year\\)"):
         within(df, "y ~ x")
+
+
+def test_model_wald_test_is_missing_not_noise_when_clusters_are_fewer_than_restrictions():
+    # a cluster-robust variance has rank ≤ G − 1: with 4 clusters and 6 slopes the joint test does not exist;
+    # Stata prints "F(6, 3) = ." — before, the solve gave F = −3e16, and with 3 clusters and 3 slopes it raised
+    import numpy as np
+    import pandas as pd
+
+    from clusterecon.estimators import pooled_ols
+
+    rng = np.random.default_rng(0)
+    n = 120
+    d = pd.DataFrame({"firm": np.arange(n), "year": 2000, "town": np.arange(n) % 4, "g3": np.arange(n) % 3})
+    X = rng.normal(size=(n, 6))
+    for j in range(6):
+        d[f"x{j}"] = X[:, j]
+    d["y"] = 0.1 * X[:, 0] + rng.normal(size=n)
+    df = d.set_index(["firm", "year"])
+    r = pooled_ols(df, "y ~ x0 + x1 + x2 + x3 + x4 + x5", vcov="cluster", cluster="town")
+    w = r.tests["wald"]
+    assert np.isnan(w.stat) and np.isnan(w.pvalue) and w.df == (6, 3.0) and "rank 3 < 6" in w.note
+    assert "F(6, 3) = ." in str(w) and "F(6, 3) = ." in r.summary()
+    r3 = pooled_ols(df, "y ~ x0 + x1 + x2", vcov="cluster", cluster="g3")  # G − 1 = 2 < 3: no error
+    assert np.isnan(r3.tests["wald"].stat) and np.isfinite(r3.std_errors).all()
+    # enough clusters: the usual F, and the same test recomputed under another variance
+    ok = r.with_vcov("robust").tests["wald"]
+    assert np.isfinite(ok.stat) and 0 <= ok.pvalue <= 1

@@ -123,6 +123,8 @@ class TestResult:
 
     def __str__(self) -> str:
         df = f"({self.df[0]:g}, {self.df[1]:g})" if isinstance(self.df, tuple) else f"({self.df:g})"
+        if not np.isfinite(self.stat):  # Stata's "F(q, df) = ." — the reason is in the note
+            return f"{self.name}: {self.dist}{df} = .  [H0: {self.null}]" + (f"  ({self.note})" if self.note else "")
         s = f"{self.name}: {self.dist}{df} = {self.stat:.4f}, p = {self.pvalue:.4f}  [H0: {self.null}]"
         return s + (f"  ({self.note})" if self.note else "")
 
@@ -529,14 +531,37 @@ def wald_zero_test(coef: np.ndarray, V: np.ndarray, idx: Sequence[int], null: st
 
 def wald(coef: np.ndarray, V: np.ndarray, R: np.ndarray, r: np.ndarray, df: float | None,
          desc: str) -> TestResult:
-    """W = (Rb − r)'(R V R')⁻¹(Rb − r); F(q, df) = W/q when ``df`` is set, χ²(q) otherwise."""
+    """W = (Rb − r)'(R V R')⁻¹(Rb − r); F(q, df) = W/q when ``df`` is set, χ²(q) otherwise.
+
+    When R V R' has rank below q — a cluster-robust variance has rank at most G − 1, so with fewer clusters than
+    restrictions — the statistic does not exist: it is returned as NaN with the reason, as Stata reports
+    ``F(q, df) = .`` (its solve would otherwise return noise such as F = −3e16, or fail)."""
     diff = R @ coef - r
-    w = float(diff @ np.linalg.solve(R @ V @ R.T, diff))
     q = R.shape[0]
+    M = R @ V @ R.T
+    rank = _psd_rank(M)
+    if rank < q:
+        note = (f"not computable: the variance of the {q} restrictions has rank {rank} < {q} (a cluster-robust "
+                "variance has rank at most G − 1: too few clusters for a joint test of this many coefficients)")
+        dist_df = (q, float(df)) if df is not None else q
+        return TestResult("Wald F" if df is not None else "Wald", float("nan"), float("nan"), dist_df,
+                          "F" if df is not None else "chi2", desc, note)
+    w = float(diff @ np.linalg.solve(M, diff))
     if df is not None:
         f = w / q
         return TestResult("Wald F", f, float(stats.f.sf(f, q, df)), (q, float(df)), "F", desc)
     return TestResult("Wald", w, float(stats.chi2.sf(w, q)), q, "chi2", desc)
+
+
+def _psd_rank(M: np.ndarray, rtol: float = 1e-10) -> int:
+    """Numerical rank of a symmetric positive semi-definite matrix, unit-free (on its correlation scale)."""
+    d = np.sqrt(np.clip(np.diag(M), 0.0, None))
+    ok = d > 0
+    if not ok.any():
+        return 0
+    C = M[np.ix_(ok, ok)] / np.outer(d[ok], d[ok])
+    ev = np.linalg.eigvalsh((C + C.T) / 2)
+    return int((ev > rtol * max(float(ev.max()), 1.0)).sum())
 
 
 _SCI = re.compile(r"(?<![\w.`])((?:\d+\.?\d*|\.\d+)[eE][+-]?\d+)")

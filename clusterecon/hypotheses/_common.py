@@ -112,9 +112,11 @@ def add_wald(tests: dict, key: str, fit, hypothesis: str) -> None:
     fit: zero standard error): the claim built on that coefficient then says the fit is degenerate, and one
     degenerate secondary fit does not take the hypothesis's other claims down with it."""
     try:
-        tests[key] = fit.wald_test(hypothesis)
+        t = fit.wald_test(hypothesis)
     except np.linalg.LinAlgError:
-        pass
+        return
+    if np.isfinite(t.stat):  # a rank-deficient variance gives a test that does not exist (NaN): left out
+        tests[key] = t
 
 
 def fmt_p(p: float) -> str:
