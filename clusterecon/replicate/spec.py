@@ -100,6 +100,36 @@ class ModelSpec:
     margins: dict[str, Any] | None = None
 
 
+class PrintedFloat(float):
+    """A float read from a spec file that keeps its literal text: ``0.200`` is printed to 3 decimals, which the
+    float 0.2 cannot say (``tomllib.loads(..., parse_float=PrintedFloat)``)."""
+
+    text: str
+
+    def __new__(cls, text: str) -> PrintedFloat:
+        obj = super().__new__(cls, text.replace("_", ""))
+        obj.text = text
+        return obj
+
+
+def printed_decimals(value: float) -> int:
+    """Decimals of ``value`` as written: from the spec's literal text when it was read from a file (trailing zeros
+    count: ``0.200`` → 3, ``1.5e-3`` → 4), else from the shortest repr of the float (a spec given as a dict)."""
+    import decimal
+
+    import numpy as np
+
+    text = getattr(value, "text", None)
+    if text is not None:
+        try:
+            exp = decimal.Decimal(text.replace("_", "")).as_tuple().exponent
+        except decimal.InvalidOperation:
+            exp = None
+        if isinstance(exp, int):
+            return max(0, -exp)
+    return len(np.format_float_positional(float(value), trim="-").partition(".")[2])
+
+
 @dataclass(frozen=True)
 class Tolerance:
     """Half (``units`` = 0.5) or one unit of the last printed digit (``decimals`` or ``significant``), or an
@@ -120,10 +150,7 @@ class Tolerance:
         if self.decimals is not None:
             return self.units * 10.0 ** (-self.decimals) + eps
         if self.printed:
-            import numpy as np
-
-            text = np.format_float_positional(float(value), trim="-")
-            return self.units * 10.0 ** (-len(text.partition(".")[2])) + eps
+            return self.units * 10.0 ** (-printed_decimals(value)) + eps
         if self.significant is not None and value != 0:
             return self.units * 10.0 ** (math.floor(math.log10(abs(value))) - self.significant + 1) + eps
         return 1e-6 * max(1.0, abs(value))
@@ -200,7 +227,7 @@ def load_spec(source: str | os.PathLike | dict, *, allow_outside_paths: bool = F
             raise SpecError(f"{path}: {path.stat().st_size:,} bytes; a spec is a small text file (at most "
                             f"{MAX_TOML_BYTES:,} bytes): is it the right file?")
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            raw = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=PrintedFloat)
         except tomllib.TOMLDecodeError as e:
             raise SpecError(f"{path}: not valid TOML: {e}") from None
         except UnicodeDecodeError as e:
