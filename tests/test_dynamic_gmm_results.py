@@ -192,3 +192,18 @@ def test_with_vcov_refuses_what_gmm_cannot_compute(panel):
             r.with_vcov(**kwargs)
     with pytest.raises(TypeError):
         arellano_bond(panel, F, **KW, no_such_option=1)
+
+
+def test_summary_labels_system_gmm_as_levels_and_differences(panel):
+    """User sweep: blundell_bond's summary said "two-step GMM, first differences" and "Firm FE: Yes (differenced
+    out)", the labels of difference GMM; system GMM also estimates the levels equations, where the firm effect is not
+    removed but assumed uncorrelated with the instruments. Difference GMM keeps its labels."""
+    bb, ab = fit(blundell_bond, panel), fit(arellano_bond, panel)
+    assert bb.estimator == "two-step system GMM, levels and first differences"
+    assert bb.effects["Firm FE"] == "Yes (differenced out; levels equations use instruments uncorrelated with it)"
+    assert "system GMM, levels and first differences" in bb.summary()
+    assert ab.estimator == "two-step GMM, first differences" and ab.effects["Firm FE"] == "Yes (differenced out)"
+    assert "two-step GMM, first differences" in ab.summary()
+    fod = fit(blundell_bond, panel, transform="fod", steps=1)
+    assert fod.estimator == "one-step system GMM, levels and forward orthogonal deviations"
+    assert fod.effects["Firm FE"].startswith("Yes (orthogonal deviations; levels equations")

@@ -121,3 +121,50 @@ def test_evaluate_out_folder_is_checked_before_the_analysis(trial_dir, tmp_path,
     assert "--force" in capsys.readouterr().err and (thesis / "report.html").read_text() == "my work"
     assert main(["evaluate", str(paths["design"]), "--out", str(d), "--force", "-q"]) == 2
     assert "holds the input file" in capsys.readouterr().err and paths["design"].exists()
+
+
+def _small_trial(tmp_path, column, value, estimators='"ancova", "tot"'):
+    """A small simulated trial whose raw column ``column`` is set to ``value`` for every firm-round (raw codes of
+    the mapping: 1 = true, 2 = false), analysed with ``estimators`` only."""
+    import pandas as pd
+
+    paths = simulate_experiment(seed=7, n_clusters=10, firms_per_cluster=10).write(tmp_path / "trial")
+    raw = pd.read_csv(paths["raw"])
+    raw[column] = value
+    raw.to_csv(paths["raw"], index=False)
+    text = paths["design"].read_text()
+    text = text.replace('"ancova", "did", "tot", "attrition", "lee_bounds"', estimators)
+    text = text.replace("practices = true", "practices = false").replace("romano_wolf = true", "romano_wolf = false")
+    text = text.replace("randomization_inference = 999", "randomization_inference = 0")
+    paths["design"].write_text(text)
+    return paths["design"]
+
+
+@pytest.mark.parametrize("code, arm", [(1, "every firm was offered"), (2, "no firm was offered")])
+def test_evaluate_all_or_no_firms_offered_is_one_clear_error(tmp_path, capsys, code, arm):
+    """User sweep R7: with every firm offered, evaluate ended with "clusterecon: error: 'treat_offered'" (a KeyError
+    from the summary of an ITT whose offer had been dropped) after warning about an internal column "_T". Without a
+    control group (or without offered firms) nothing can be estimated: one message naming the column, exit 2 (the
+    data cannot be used), and no internal names."""
+    design = _small_trial(tmp_path, "offer", code)
+    rc = main(["evaluate", str(design), "--out", str(tmp_path / "rep"), "-q"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert f"clusterecon: error: {arm} the treatment (treat_offered is" in err
+    assert "cannot be identified" in err and "check the treat_offered column" in err
+    assert "_T" not in err and "'treat_offered'\n" not in err and "bug" not in err
+    assert not (tmp_path / "rep").exists()
+
+
+def test_evaluate_tot_without_compliers_reports_why(tmp_path, capsys):
+    """User sweep R4: with take-up 0 for every firm the report listed "TOT of log_sales: LinAlgError: Singular
+    matrix". The ITT still runs; the TOT step says the first stage is not identified."""
+    design = _small_trial(tmp_path, "attend", 2)
+    out = tmp_path / "rep"
+    rc = main(["evaluate", str(design), "--out", str(out), "-q"])
+    text = capsys.readouterr().out
+    assert rc == 1 and "ITT log_sales" in text and "TOT log_sales" not in text
+    md = (out / "report.md").read_text().replace("\\_", "_")  # markdown escapes underscores
+    assert ("TOT of log_sales: no firm took up the training (treat_attended is 0 for all" in md
+            and "the first stage is not identified, so the TOT cannot be estimated; the ITT stands" in md)
+    assert "LinAlgError" not in md and "Singular matrix" not in md and "SpecificationError" not in md

@@ -247,3 +247,56 @@ def test_spillovers_recover_known_effects():
     assert "network_exposure" in ex.names
     with pytest.raises(SpecificationError, match="treated-cluster column"):
         spillover_effects(f, "log_sales", ExperimentDesign())
+
+
+# ------------------------------------------------------------------------------------------- user sweep edges
+def test_spillover_labels_follow_the_dummies_in_the_model():
+    """spillover_effects said "Strata FE: Yes" whenever the round dummies were in (a test for "C(" in the formula)
+    and had no round label; spillover_exposure kept pooled OLS's "Year FE: No" while holding round dummies."""
+    e = simulate_experiment(seed=31, assignment="partial", spillover=0.15, n_clusters=20)
+    f = e.frame.copy()
+    f["log_sales"] = np.log(f["sales"])
+    d = ExperimentDesign(assignment="cluster", treated_cluster="treat_cluster", exposure="network_exposure",
+                         strata=None)
+    assert spillover_effects(f, "log_sales", d, wild=False).effects == {"Strata FE": "No", "Round FE": "Yes"}
+    assert spillover_exposure(f, "log_sales", d, wild=False).effects == {"Strata FE": "No", "Round FE": "Yes"}
+    ds = d.replace(strata="strata_id")
+    if f["strata_id"].nunique() > 1:
+        assert spillover_effects(f, "log_sales", ds, wild=False).effects["Strata FE"] == "Yes"
+
+
+@pytest.mark.parametrize("value", [0, 1])
+def test_attrition_and_lee_bounds_refuse_a_single_arm(trial, value):
+    """User sweep R7: with every firm offered, the attrition table warned "dropped regressor(s): _T" (an internal
+    column) and failed later; the attrition steps now refuse with the user's column name."""
+    _, f = trial
+    g = f.assign(treat_offered=value)
+    arm = "no firm was offered" if value == 0 else "every firm was offered"
+    with pytest.raises(SpecificationError, match=f"{arm} the treatment .*difference in attrition"):
+        attrition_table(g, ExperimentDesign(), outcome="log_sales")
+    with pytest.raises(SpecificationError, match=f"{arm} the treatment .*the Lee bounds"):
+        lee_bounds(g, "log_sales", ExperimentDesign(), B=10)
+
+
+def test_attrition_warnings_use_the_users_names(trial):
+    """Warnings from the attrition regressions name the treatment column, not the internal ``_T``."""
+    import warnings
+
+    from clusterecon.evaluation.attrition import _in_user_names
+
+    def warns():
+        warnings.warn("dropped regressor(s): _T (collinear); _TA (constant); C(strata_id)[T._T]", UserWarning,
+                      stacklevel=2)
+        return 1
+
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        assert _in_user_names({"_TA": "offer x attrited", "_T": "offer"}, warns) == 1
+    assert [str(x.message) for x in w] == [
+        "dropped regressor(s): offer (collinear); offer x attrited (constant); C(strata_id)[T._T]"]
+
+
+def test_kling_index_without_controls_says_so(trial):
+    _, f = trial
+    with pytest.raises(SpecificationError, match=r"no control firms \(treat_offered is never 0\)"):
+        kling_index(f.assign(treat_offered=1), ["log_sales"], ExperimentDesign())

@@ -185,3 +185,95 @@ def test_recovers_known_effects(trial):
     assert lo < e.truth["tot"] < hi
     fs = t.extra["first_stage"]["treat_attended"]["treat_offered"]
     assert fs == pytest.approx(e.truth["first_stage"], abs=0.08)
+
+
+# ------------------------------------------------------------------------------------------- user sweep edges
+@pytest.mark.parametrize("strata", [None, "", "one_stratum"])
+def test_strata_fe_label_follows_the_dummies_in_the_model(trial, strata):
+    """User sweep R2: with no strata (``strata=None``, ``strata = ""`` in a design file, or a strata column with one
+    value) the ITT and TOT said "Strata FE: Yes" because the round dummies C(round) matched a test for "C(" in
+    the formula. The labels now come from the dummies the fit holds."""
+    from clusterecon.report import regression_table
+
+    _, f = trial
+    f = f.assign(one_stratum=1)
+    d = ExperimentDesign(baseline=(2010,), follow_up=(2011, 2012), strata=strata)
+    for r in (itt(f, "log_sales", d, wild=False), itt(f, "log_sales", d, method="post", wild=False),
+              tot(f, "log_sales", d, wild=False)):
+        assert not [n for n in r.names if "strata" in n or "one_stratum" in n]
+        assert r.effects == {"Strata FE": "No", "Round FE": "Yes"}
+        assert "| Strata FE | No |" in regression_table([r]).to_markdown()
+    one = ExperimentDesign(baseline=(2010,), follow_up=(2011,))
+    r = itt(f, "log_sales", one, wild=False)  # one follow-up: strata dummies and no round dummies
+    assert any(n.startswith("C(strata_id)") for n in r.names) and not any("round" in n for n in r.names)
+    assert r.effects == {"Strata FE": "Yes", "Round FE": "No"}
+    assert tot(f, "log_sales", one, wild=False).effects == {"Strata FE": "Yes", "Round FE": "No"}
+
+
+def test_iv2sls_fe_labels_follow_the_formula(cluster_trial):
+    """iv2sls said "Year FE: No" whatever the formula; with C(year) dummies it now says Yes."""
+    _, f = cluster_trial
+    f = f.assign(offer=f["treat_offered"].astype(float), attend=f["treat_attended"].astype(float))
+    plain = iv2sls(f, "log_sales ~ 1", endog="attend", instruments="offer", vcov="robust")
+    years = iv2sls(f, "log_sales ~ C(year)", endog="attend", instruments="offer", vcov="robust")
+    assert plain.effects == {"Firm FE": "No", "Year FE": "No"}
+    assert years.effects == {"Firm FE": "No", "Year FE": "Yes"}
+
+
+@pytest.mark.parametrize("value, message", [
+    (False, r"no firm took up the training \(treat_attended is 0 for all \d+ firm-rounds analysed\): the first "
+            r"stage is not identified, so the TOT cannot be estimated; the ITT stands"),
+    (True, r"every firm took up the training, controls included \(treat_attended is 1 for all"),
+])
+def test_tot_without_variation_in_takeup_is_a_clear_error(trial, value, message):
+    """User sweep R4: take-up 0 for everyone (no compliers) raised a bare LinAlgError: Singular matrix."""
+    _, f = trial
+    d = ExperimentDesign(baseline=(2010,), follow_up=(2011, 2012))
+    with pytest.raises(SpecificationError, match=message):
+        tot(f.assign(treat_attended=value), "log_sales", d)
+    f2 = f.assign(offer=f["treat_offered"].astype(float), attend=0.0)
+    with pytest.raises(SpecificationError, match="attend does not vary .*first stage is not identified"):
+        iv2sls(f2, "log_sales ~ 1", endog="attend", instruments="offer")
+
+
+@pytest.mark.parametrize("value, message", [
+    (1, r"every firm was offered the treatment \(treat_offered is 1 for all \d+ firm-rounds analysed\): with no "
+        r"control group {what} cannot be identified; check the treat_offered column"),
+    (0, r"no firm was offered the treatment \(treat_offered is 0 for all \d+ firm-rounds analysed\): with no "
+        r"treated group {what} cannot be identified"),
+])
+def test_all_or_no_firms_offered_is_refused(trial, value, message):
+    """User sweep R4/R7: with every firm offered, itt() returned a result without the treatment coefficient (only a
+    "dropped regressor(s): treat_offered" warning). Every estimator of the offer now refuses, naming the column."""
+    import warnings
+
+    _, f = trial
+    f = f.assign(treat_offered=value)
+    d = ExperimentDesign(baseline=(2010,), follow_up=(2011, 2012))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused before any regression warns about a dropped regressor
+        for what, call in (("the ITT", lambda: itt(f, "log_sales", d)),
+                           ("the ITT", lambda: itt(f, "log_sales", d, method="post")),
+                           (r"the ITT \(DiD\)", lambda: itt(f, "log_sales", d, method="did")),
+                           ("the TOT", lambda: tot(f, "log_sales", d))):
+            with pytest.raises(SpecificationError, match=message.format(what=what)):
+                call()
+
+
+def test_treatment_dropped_as_collinear_is_refused(trial):
+    """A fit that lost the offer (both arms present, but other regressors reproduce it, e.g. strata holding one arm
+    each) is refused, not returned without the coefficient the caller asked for."""
+    from types import SimpleNamespace
+
+    from clusterecon.evaluation.itt import require_coef
+
+    _, f = trial
+    d = ExperimentDesign(baseline=(2010,), follow_up=(2011, 2012))
+    r = itt(f, "log_sales", d, wild=False)
+    gone = SimpleNamespace(names=tuple(n for n in r.names if n != "treat_offered"),
+                           dropped_regressors=(("treat_offered", "collinear with other regressors"),))
+    with pytest.raises(SpecificationError, match=r"treat_offered was dropped from the regression \(collinear with "
+                                                 r"other regressors\) \(each value of strata_id holds only offered "
+                                                 r"firms or only controls\): the ITT is not identified"):
+        require_coef(gone, "treat_offered", "the ITT", d)
+    assert require_coef(r, "treat_offered", "the ITT", d) is r

@@ -334,17 +334,24 @@ def _result(sample: GMMSample, fit: GMMFit, spec: VarianceSpec, codes: np.ndarra
     index, resid, fitted = _residuals(sample, e, [fit.entity, fit.time_name])
     tr = "first differences" if pb.transform == "fd" else "forward orthogonal deviations"
     L, K = pb.inst.L, len(pb.names)
+    steps = "one" if m.steps == 1 else "two"
+    gone = "differenced out" if pb.transform == "fd" else "orthogonal deviations"
+    if pb.system:  # the level equations keep the firm effect in their error; their instruments must not covary
+        estimator = f"{steps}-step system GMM, levels and {tr}"
+        firm_fe = f"Yes ({gone}; levels equations use instruments uncorrelated with it)"
+    else:
+        estimator = f"{steps}-step GMM, {tr}"
+        firm_fe = f"Yes ({gone})"
     return build_result(
         fit, spec, cls=DynamicGMMResult, wald_terms=[j for j, n in enumerate(pb.names) if n != "Intercept"],
         wald_null="all coefficients except the constant are zero", model=fit.model,
-        estimator=f"{'one' if m.steps == 1 else 'two'}-step GMM, {tr}" + (f", h({pb.h})" if pb.h != 3 else ""),
+        estimator=estimator + (f", h({pb.h})" if pb.h != 3 else ""),
         depvar=dep, names=tuple(pb.names), coef=m.step.b, nobs=pb.nobs, df_resid=float(pb.nobs - K),
         formula=formula, n_entities=fit.n_firms, index=index, residuals=resid, fitted_values=fitted,
         t_min=int(per_firm.min()), t_mean=float(per_firm.mean()), t_max=int(per_firm.max()),
         omitted=tuple(omitted_rows(sample, dep, terms)), dropped_regressors=tuple(sample.dropped),
         stats={"Instruments": L, "Instruments / groups": f"{L} / {fit.n_firms}"},
-        effects={"Firm FE": "Yes (" + ("differenced out" if pb.transform == "fd" else "orthogonal deviations") + ")",
-                 "Year FE": "Yes" if time_dummies else "No"},
+        effects={"Firm FE": firm_fe, "Year FE": "Yes" if time_dummies else "No"},
         tests=tests, notes=tuple(notes), predictor=LagPredictor.of(sample, terms, time_dummies),
         extra={"sigma2": m.sigma2, "one_step_coef": m.one_step.b, "n_transformed_rows": pb.rows.n_d,
                "n_level_rows": pb.rows.n_l},

@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..estimators.design import SpecificationError
-from .design import ExperimentDesign, as_binary, frame_of, require, round_values
+from .design import ExperimentDesign, as_binary, frame_of, require, require_both_arms, round_values
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ def imbens_manski(lower: float, upper: float, se_l: float, se_u: float, level: f
     return lower - c * se_l, upper + c * se_u
 
 
-def _follow_up_frame(data: Any, outcome: str, design: ExperimentDesign, round_: Any) -> pd.DataFrame:
+def _follow_up_frame(data: Any, outcome: str, design: ExperimentDesign, round_: Any, what: str) -> pd.DataFrame:
     frame = frame_of(data)
     design = design.with_rounds(frame)
     require(frame, outcome, design.treatment)
@@ -150,6 +150,7 @@ def _follow_up_frame(data: Any, outcome: str, design: ExperimentDesign, round_: 
     if df.empty:
         raise SpecificationError(f"no rows in follow-up round(s) {list(rounds)}")
     df["_T"] = as_binary(df[design.treatment], design.treatment).to_numpy()
+    require_both_arms(df["_T"], design.treatment, what)
     y = pd.to_numeric(df[outcome], errors="coerce").astype("float64")
     att = (as_binary(df[design.attrition], design.attrition).to_numpy() == 1) if design.attrition and \
         design.attrition in df.columns else np.zeros(len(df), dtype=bool)
@@ -166,7 +167,7 @@ def lee_bounds(data: Any, outcome: str, design: ExperimentDesign | None = None, 
     ``"baseline"`` for quantiles (``baseline_quantiles``) of the baseline outcome (firms without one form a cell).
     Attrition = the design's attrition flag or a missing outcome."""
     design = (design or ExperimentDesign()).with_rounds(frame_of(data))
-    df = _follow_up_frame(data, outcome, design, round)
+    df = _follow_up_frame(data, outcome, design, round, "the Lee bounds (trimming one arm against the other)")
     firm = str(frame_of(data).index.names[0])
     notes = []
     cells = None
@@ -224,7 +225,8 @@ def attrition_table(data: Any, design: ExperimentDesign | None = None, *, outcom
     design = (design or ExperimentDesign()).with_rounds(frame_of(data))
     frame = frame_of(data)
     firm = str(frame.index.names[0])
-    df = _follow_up_frame(data, outcome or _any_numeric(frame), design, None)
+    df = _follow_up_frame(data, outcome or _any_numeric(frame), design, None,
+                          "the difference in attrition between offered firms and controls")
     df["_A"] = 1.0 - df["_S"]
     rows = []
     vcov_kind = "cluster" if design.assignment == "cluster" else "robust"
@@ -233,9 +235,19 @@ def attrition_table(data: Any, design: ExperimentDesign | None = None, *, outcom
         else None
     rhs = "_T" + (f" + C({strata})" if strata else "")
 
+    names = {"_TA": f"{design.treatment} x attrited", "_T": design.treatment, "_A": "attrited",
+             "_x": "baseline variable"}
+
+    def ols(work: pd.DataFrame, formula: str):
+        return _in_user_names(names, lambda: pooled_ols(work, formula, vcov=vcov_kind, cluster=clus))
+
     def diff(part: pd.DataFrame, label: str) -> None:
         work = part.set_index([firm, "_round"])
-        r = pooled_ols(work, f"_A ~ {rhs}", vcov=vcov_kind, cluster=clus)
+        r = ols(work, f"_A ~ {rhs}")
+        if "_T" not in r.names:
+            raise SpecificationError(f"{design.treatment} was dropped from the attrition regression (collinear with "
+                                     f"the strata dummies of {strata}: each stratum holds only offered firms or only "
+                                     "controls), so the difference in attrition between arms is not identified")
         rows.append({"round": label, "attrition (control)": part.loc[part["_T"] == 0, "_A"].mean(),
                      "attrition (offered)": part.loc[part["_T"] == 1, "_A"].mean(),
                      "difference": r.params["_T"], "std. error": r.std_errors["_T"], "p-value": r.pvalues["_T"],
@@ -265,14 +277,30 @@ def attrition_table(data: Any, design: ExperimentDesign | None = None, *, outcom
         w["_TA"] = w["_T"] * w["_A"]
         w = w.reset_index()
         w["_round"] = 0
-        r = pooled_ols(w.set_index([firm, "_round"]), f"_x ~ _T + _A + _TA{' + C(' + strata + ')' if strata else ''}",
-                       vcov=vcov_kind, cluster=clus)
+        r = ols(w.set_index([firm, "_round"]), f"_x ~ _T + _A + _TA{' + C(' + strata + ')' if strata else ''}")
         ft = r.wald_test("_A = 0, _TA = 0")
         sel_rows.append({"baseline variable": c, "F (attriters = stayers)": ft.stat, "p-value (F)": ft.pvalue,
                          "T x attrited": r.params["_TA"], "std. error": r.std_errors["_TA"],
                          "p-value (T x attrited)": r.pvalues["_TA"], "N": r.nobs})
     sel = pd.DataFrame(sel_rows).set_index("baseline variable") if sel_rows else pd.DataFrame()
     return tab, sel
+
+
+def _in_user_names(names: dict[str, str], fn: Any) -> Any:
+    """``fn()`` with its warnings re-issued in the user's names instead of the internal columns (``_T`` → the
+    treatment column), longest names first so ``_TA`` is not read as ``_T`` + ``A``."""
+    import re
+    import warnings
+
+    pat = re.compile(r"(?<![A-Za-z0-9_.])(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+                     + r")(?![A-Za-z0-9_])")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn()
+    for w in caught:
+        warnings.warn_explicit(pat.sub(lambda m: names[m.group(1)], str(w.message)), w.category, w.filename,
+                               w.lineno)
+    return out
 
 
 def _any_numeric(frame: pd.DataFrame) -> str:

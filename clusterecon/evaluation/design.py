@@ -107,6 +107,20 @@ def as_binary(s: pd.Series, name: str) -> pd.Series:
     return v.astype("float64")
 
 
+def require_both_arms(t: Any, treatment: str, what: str = "the ITT") -> None:
+    """Refuse a sample in which every firm was offered the treatment, or none was: with no comparison group
+    ``what`` is not identified (the offer would be dropped as collinear with the constant). ``t``: the 0/1 offer
+    of the rows the estimate uses (missing values ignored; an empty sample is left to the caller's checks)."""
+    v = pd.Series(np.asarray(t, dtype="float64")).dropna()
+    if not v.empty and v.nunique() < 2:
+        none = float(v.iloc[0]) == 0.0
+        arm = ("no firm was offered the treatment" if none else "every firm was offered the treatment")
+        lacking = "treated group" if none else "control group"
+        raise SpecificationError(f"{arm} ({treatment} is {int(v.iloc[0])} for all {len(v)} firm-rounds analysed): "
+                                 f"with no {lacking} {what} cannot be identified; check the {treatment} column "
+                                 "(the design's treatment), which must mark offered firms 1 and controls 0")
+
+
 def frame_of(data: Any) -> pd.DataFrame:
     """The (firm, year)-indexed frame of a SurveyPanel or DataFrame."""
     return as_panel_frame(data)

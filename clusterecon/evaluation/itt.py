@@ -35,7 +35,7 @@ from ..estimators.design import SpecificationError
 from ..estimators.pooled import pooled_ols
 from ..estimators.results import EstimationResult
 from ..estimators.wild_bootstrap import wild_bootstrap
-from .design import ExperimentDesign, as_binary, frame_of, require, round_values
+from .design import ExperimentDesign, as_binary, frame_of, require, require_both_arms, round_values
 
 METHODS = ("ancova", "did", "post")
 WILD_BELOW = 30
@@ -50,9 +50,11 @@ def _check_name(name: str, what: str) -> str:
 
 
 def analysis_frame(data: Any, outcome: str, design: ExperimentDesign, *, rounds: Any = None,
-                   missing_baseline: str = "indicator", extra: tuple[str, ...] = ()) -> tuple[pd.DataFrame, list[str]]:
+                   missing_baseline: str = "indicator", extra: tuple[str, ...] = (), what: str = "the ITT",
+                   ) -> tuple[pd.DataFrame, list[str]]:
     """Follow-up rows with the treatment as 0/1, the baseline outcome and its missing indicator, strata and the
-    cluster column; indexed (firm, round). Returns the frame and notes on what was imputed or dropped."""
+    cluster column; indexed (firm, round). Returns the frame and notes on what was imputed or dropped. Refuses
+    follow-up rows (with the outcome observed) that are all offered or all controls: ``what`` is not identified."""
     frame = frame_of(data)
     design = design.with_rounds(frame)
     _check_name(outcome, "outcome")
@@ -87,6 +89,7 @@ def analysis_frame(data: Any, outcome: str, design: ExperimentDesign, *, rounds:
               if c and c in fu.columns and c not in (firm, "round", outcome)]]
     out = fu[list(dict.fromkeys(keep))].rename(columns={"_T": design.treatment})
     out[outcome] = pd.to_numeric(out[outcome], errors="coerce").astype("float64")
+    require_both_arms(out.loc[out[outcome].notna(), design.treatment], design.treatment, what)
     return out.set_index([firm, "round"]).sort_index(), notes
 
 
@@ -104,6 +107,28 @@ def _rhs(outcome: str, design: ExperimentDesign, frame: pd.DataFrame, *, baselin
         terms.append("C(round)")
     terms += [_check_name(c, "control") for c in design.controls]
     return " + ".join(terms)
+
+
+def _effects(res: EstimationResult, design: ExperimentDesign) -> dict[str, str]:
+    """Strata and round FE labels from the dummies the fitted model holds (not from the formula's text: the round
+    dummies ``C(round)`` are not strata dummies, and a strata column with one value adds none)."""
+    def has(term: str | None) -> bool:
+        return bool(term) and any(str(n).startswith(f"C({term})") for n in res.names)
+
+    return {"Strata FE": "Yes" if has(design.strata) else "No", "Round FE": "Yes" if has("round") else "No"}
+
+
+def require_coef(res: EstimationResult, name: str, what: str, design: ExperimentDesign) -> EstimationResult:
+    """Refuse a fit from which ``name`` (the offer) was dropped as collinear: a result without it would answer a
+    different question. Both arms are present by then, so the other regressors (usually the strata) explain it."""
+    if name in res.names:
+        return res
+    why = dict(res.dropped_regressors).get(name, "collinear with other regressors")
+    hint = (f" (each value of {design.strata} holds only offered firms or only controls)"
+            if design.strata and any(str(n).startswith(f"C({design.strata})") for n in res.names) else "")
+    raise SpecificationError(f"{name} was dropped from the regression ({why}){hint}: {what} is not identified; "
+                             "randomise within strata (both arms in each) or leave out the regressors that "
+                             f"reproduce {name}")
 
 
 def _variance_choice(design: ExperimentDesign, n_rounds: int, vcov: str | None) -> tuple[str, str | None]:
@@ -133,12 +158,11 @@ def itt(data: Any, outcome: str, design: ExperimentDesign | None = None, *, meth
                                                   missing_baseline=missing_baseline)
     nr = frame.index.get_level_values("round").nunique()
     T = design.treatment
-    res = pooled_ols(frame, formula, vcov=kind, cluster=clus)
+    res = require_coef(pooled_ols(frame, formula, vcov=kind, cluster=clus), T, "the ITT", design)
     label = {"ancova": "ANCOVA", "post": "POST"}[method]
     res = replace(res, model=f"ITT ({label})", estimator=f"OLS, {label}" + (f", {nr} follow-ups pooled with round "
                                                                               "effects" if nr > 1 else ""),
-                  notes=(*res.notes, *notes), effects={"Strata FE": "Yes" if "C(" in formula else "No",
-                                                       "Round FE": "Yes" if nr > 1 else "No"})
+                  notes=(*res.notes, *notes), effects=_effects(res, design))
     return _attach_wild(res, T, frame, wild=wild, B=B, seed=seed, weights=weights)
 
 
@@ -191,13 +215,16 @@ def _did(data: Any, outcome: str, design: ExperimentDesign, *, rounds: Any, vcov
     fol = design.follow_up if rounds is None else tuple(rounds if isinstance(rounds, (list, tuple)) else (rounds,))
     df = df[df["round"].isin((*design.baseline, *fol))]
     tp = f"{design.treatment}_post"
-    df[tp] = as_binary(df[design.treatment], design.treatment).to_numpy() * df["round"].isin(fol).to_numpy()
+    offered = as_binary(df[design.treatment], design.treatment).to_numpy()
+    df[tp] = offered * df["round"].isin(fol).to_numpy()
     df[outcome] = pd.to_numeric(df[outcome], errors="coerce").astype("float64")
+    require_both_arms(offered[df[outcome].notna().to_numpy()], design.treatment, "the ITT (DiD)")
     cols = [firm, "round", outcome, tp, *([design.cluster] if design.cluster in df.columns else [])]
     work = df[list(dict.fromkeys(cols))].set_index([firm, "round"]).sort_index()
     kind, clus = _variance_choice(design, 2, vcov)
     formula = f"{outcome} ~ {tp} + C(round)"
-    res = within(work, formula, effects="firm", vcov=kind, cluster=clus)
+    res = require_coef(within(work, formula, effects="firm", vcov=kind, cluster=clus), tp, "the ITT (DiD)",
+                       design.replace(strata=None))
     res = replace(res, model="ITT (DiD)", estimator="within (firm effects) with round effects, treatment x post",
                   effects={"Firm FE": "Yes", "Round FE": "Yes"})
     # the within fit carries its demeaned regressors: the bootstrap runs on them (FWL; firms nest in the clusters)
@@ -236,6 +263,20 @@ def _with_wild(res: EstimationResult, wb: Any) -> EstimationResult:
     return replace(res, tests=tests, stats=stats, notes=(*res.notes, note), extra={**res.extra, "wild": wb})
 
 
+def _require_takeup_varies(d: pd.Series, takeup: str) -> None:
+    """Refuse take-up that is the same for every firm-round: the first stage has nothing to identify."""
+    v = d.dropna()
+    if v.empty or v.nunique() > 1:
+        return
+    if float(v.iloc[0]) == 0.0:
+        raise SpecificationError(f"no firm took up the training ({takeup} is 0 for all {len(v)} firm-rounds "
+                                 "analysed): the first stage is not identified, so the TOT cannot be estimated; the "
+                                 f"ITT stands (check the {takeup} column if firms did attend)")
+    raise SpecificationError(f"every firm took up the training, controls included ({takeup} is 1 for all {len(v)} "
+                             "firm-rounds analysed): the offer does not change attendance, so the first stage is not "
+                             f"identified and the TOT cannot be estimated; the ITT stands (check the {takeup} column)")
+
+
 def tot(data: Any, outcome: str, design: ExperimentDesign | None = None, *, rounds: Any = None,
         vcov: str | None = None, baseline: bool = True, missing_baseline: str = "indicator", wild: Any = "auto",
         B: int = 9999, seed: Any = 0, weights: str | None = None) -> EstimationResult:
@@ -249,17 +290,17 @@ def tot(data: Any, outcome: str, design: ExperimentDesign | None = None, *, roun
     if not design.takeup:
         raise SpecificationError("the TOT needs the take-up column (design takeup = ...)")
     frame, notes = analysis_frame(data, outcome, design, rounds=rounds, missing_baseline=missing_baseline,
-                                  extra=(design.takeup,))
+                                  extra=(design.takeup,), what="the TOT")
     D = design.takeup
     frame[D] = as_binary(frame[D], D).to_numpy()
+    _require_takeup_varies(frame.loc[frame[outcome].notna(), D], D)
     nr = frame.index.get_level_values("round").nunique()
     kind, clus = _variance_choice(design, nr, vcov)
     rhs = _rhs(outcome, design, frame, baseline=baseline, rounds=nr, treatment_term="")
     rhs = rhs.lstrip(" +") or "1"
     res = iv2sls(frame, f"{outcome} ~ {rhs}", endog=D, instruments=design.treatment, vcov=kind, cluster=clus,
                  model="TOT (2SLS)")
-    res = replace(res, notes=(*res.notes, *notes), effects={"Strata FE": "Yes" if "C(" in rhs else "No",
-                                                            "Round FE": "Yes" if nr > 1 else "No"})
+    res = replace(res, notes=(*res.notes, *notes), effects=_effects(res, design))
     if _wants_wild(res, wild):
         itt_res = itt(data, outcome, design, rounds=rounds, vcov=vcov, missing_baseline=missing_baseline,
                       wild=True, B=B, seed=seed, weights=weights)

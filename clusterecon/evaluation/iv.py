@@ -96,6 +96,13 @@ def iv2sls(data: SurveyPanel | pd.DataFrame, formula: str, *, endog: Sequence[st
     ZtZi = np.linalg.inv(Z.T @ Z)
     Pi = ZtZi @ (Z.T @ X)  # first-stage coefficients of every column of X
     Xhat = Z @ Pi
+    if np.linalg.matrix_rank(Xhat) < Xhat.shape[1]:
+        flat = [v for v in endog if np.ptp(X[:, xnames.index(v)]) == 0]
+        why = (f"{', '.join(flat)} does not vary (the same value in all {X.shape[0]} observations)" if flat else
+               f"the instruments {', '.join(instruments)} do not predict {', '.join(endog)} beyond the exogenous "
+               "regressors")
+        raise SpecificationError(f"{why}: the first stage is not identified, so 2SLS cannot be estimated (an "
+                                 "endogenous regressor needs variation that the excluded instruments explain)")
     bread = np.linalg.inv(Xhat.T @ Xhat)
     bread = (bread + bread.T) / 2
     b = bread @ (Xhat.T @ d.y)
@@ -133,11 +140,16 @@ def iv2sls(data: SurveyPanel | pd.DataFrame, formula: str, *, endog: Sequence[st
         tests["anderson_rubin"] = ar["test0"]
         notes.append(f"Anderson-Rubin {level:.0%} confidence set for {endog[0]}: {ar['set']}")
     shape = panel_shape(d.index)
+    lv = [str(x) for x in d.index.names[:2]]
+
+    def dummies(level: str) -> str:  # the labels say what the formula put in, e.g. C(year) for year effects
+        return "Yes" if any(nm.startswith(f"C({level})") for nm in xnames) else "No"
+
     return EstimationResult(
         model=model, estimator=f"2SLS ({', '.join(endog)} instrumented by {', '.join(instruments)})",
         depvar=d.depvar, names=xnames, coef=b, vcov=V, variance=info, nobs=n, df_resid=df, formula=full, **shape,
         omitted=d.omitted, stats=stats_, tests=tests, notes=tuple(notes), extra=extra,
-        effects={"Firm FE": "No", "Year FE": "No"},
+        effects={"Firm FE": dummies(lv[0]), "Year FE": dummies(lv[1]) if len(lv) > 1 else "No"},
     )
 
 

@@ -43,6 +43,10 @@ def kling_index(data: Any, outcomes: Sequence[str], design: ExperimentDesign | N
     if missing:
         raise SpecificationError(f"index components not in the data: {missing}")
     T = as_binary(frame[design.treatment], design.treatment)
+    if not (T == 0).any():
+        raise SpecificationError(f"no control firms ({design.treatment} is never 0): the index standardises each "
+                                 f"component against the controls, so it cannot be built; check the "
+                                 f"{design.treatment} column, which must mark controls 0")
     rnd = round_values(frame, design.round_column)
     Z = pd.DataFrame(index=frame.index)
     for o in outcomes:

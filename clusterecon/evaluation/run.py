@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..estimators.design import SpecificationError
 from .designfile import EvaluationSpec
 
 #: Bootstrap draws for the standard errors of the Lee bounds (primary outcomes only).
@@ -90,6 +91,7 @@ def run_evaluation(spec: EvaluationSpec, *, progress: Callable[[str], None] | No
     say(f"loading {spec.data_file.name}")
     frame, panel, validation, provenance, notes = load_frame(spec)
     design = spec.design.with_rounds(frame)
+    _require_comparison(frame, design)
     problems: list[str] = []
     primary = list(spec.primary)
     secondary = list(spec.secondary)
@@ -107,6 +109,9 @@ def run_evaluation(spec: EvaluationSpec, *, progress: Callable[[str], None] | No
     def attempt(what: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
+        except SpecificationError as e:  # the data cannot support this step: the message says why and what to do
+            problems.append(f"{what}: {e}")
+            return None
         except Exception as e:  # noqa: BLE001 - a step the data cannot support is reported, the rest goes on
             problems.append(f"{what}: {type(e).__name__}: {e}")
             return None
@@ -195,6 +200,17 @@ def run_evaluation(spec: EvaluationSpec, *, progress: Callable[[str], None] | No
         attrition=attrition, staggered=staggered, summary=summary, tot_summary=tot_summary, romano_wolf=rw,
         notes=tuple(notes), problems=tuple(problems), outcomes=outcomes,
         families={"primary": tuple(fam_p), "secondary": tuple(o for o in secondary if o in out["itt"])})
+
+
+def _require_comparison(frame: pd.DataFrame, design: Any) -> None:
+    """Stop before any step when the follow-up rounds have no control group or no offered firm: every estimate of
+    the evaluation compares the two arms, so a report would only list the same failure for each step."""
+    from .design import as_binary, require, require_both_arms, round_values
+
+    require(frame, design.treatment)
+    rows = np.isin(round_values(frame, design.round_column), design.follow_up)
+    require_both_arms(as_binary(frame.loc[rows, design.treatment], design.treatment), design.treatment,
+                      "the effect of the offer")
 
 
 def inference_pvalue(res: Any) -> tuple[float, str]:

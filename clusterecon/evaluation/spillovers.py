@@ -32,7 +32,7 @@ from ..estimators.design import SpecificationError
 from ..estimators.pooled import pooled_ols
 from ..estimators.results import EstimationResult
 from .design import ExperimentDesign, as_binary
-from .itt import _attach_wild, _check_name, itt_setup
+from .itt import _attach_wild, _check_name, _effects, itt_setup, require_coef
 
 SPILL = "untreated_in_treated_cluster"
 
@@ -60,10 +60,12 @@ def spillover_effects(data: Any, outcome: str, design: ExperimentDesign | None =
         raise SpecificationError("the design has no untreated firms in treated clusters or no pure-control "
                                  "clusters: spillovers are not identified")
     res = pooled_ols(frame, formula, vcov=kind, cluster=clus)
+    for name in (design.treatment, SPILL):
+        res = require_coef(res, name, "the ITT and spillover", design)
     diff = res.wald_test(f"{design.treatment} = {SPILL}")
     res = replace(res, model="Partial-population ITT and spillover", tests={**res.tests, "treated_vs_spillover":
                                                                           diff}, notes=(*res.notes, *notes),
-                  effects={"Strata FE": "Yes" if "C(" in formula else "No"})
+                  effects=_effects(res, design))
     res = _attach_wild(res, SPILL, frame, wild=wild, B=B, seed=seed, weights=weights)
     return res
 
@@ -78,6 +80,7 @@ def spillover_exposure(data: Any, outcome: str, design: ExperimentDesign | None 
     d = design.replace(assignment="cluster") if design.cluster else design
     frame, formula, kind, clus, notes = itt_setup(data, outcome, d, method=method, vcov=vcov, extra=(x,),
                                                   extra_terms=(x,), **kw)
-    res = pooled_ols(frame, formula, vcov=kind, cluster=clus)
-    res = replace(res, model="ITT with spillover exposure", notes=(*res.notes, *notes))
+    res = require_coef(pooled_ols(frame, formula, vcov=kind, cluster=clus), x, "the spillover per unit of exposure",
+                       design)
+    res = replace(res, model="ITT with spillover exposure", notes=(*res.notes, *notes), effects=_effects(res, design))
     return _attach_wild(res, x, frame, wild=wild, B=B, seed=seed, weights=weights)
