@@ -313,3 +313,11 @@ def test_simulate_refuses_options_it_would_ignore_and_says_what_it_changed(capsy
         assert not out_file.exists()
     code, out, err = run(capsys, "simulate", "--firms", "100000", "--out", str(tmp_path / "all.csv"))
     assert code == 0 and "note: 100000 firms requested but only" in out
+
+
+def test_python_dash_m_runs_the_command_line():
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "clusterecon", "codebook"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "firm_id" in p.stdout
