@@ -300,3 +300,22 @@ def test_kling_index_without_controls_says_so(trial):
     _, f = trial
     with pytest.raises(SpecificationError, match=r"no control firms \(treat_offered is never 0\)"):
         kling_index(f.assign(treat_offered=1), ["log_sales"], ExperimentDesign())
+
+
+def test_attrition_table_with_attriters_in_one_arm_only_tests_attrition_alone(trial):
+    """With every offered firm followed up, offer x attrited is constant (zero) and is dropped: the selective
+    attrition test is of attrited alone and the interaction's columns are empty, instead of a KeyError."""
+    import warnings
+
+    e, f = trial
+    g = f.copy()
+    offered = g["treat_offered"] == 1
+    g.loc[offered & g["log_sales"].isna(), "log_sales"] = 5.0  # no offered firm attrits
+    att = ExperimentDesign().attrition
+    if att in g.columns:
+        g[att] = g[att].where(~offered, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tab, sel = attrition_table(g, outcome="log_sales", covariates=("practice_score",))
+    assert (tab["attrition (offered)"] == 0).all() and (tab["attrition (control)"] > 0).all()
+    assert len(sel) and sel["p-value (F)"].notna().all() and sel["T x attrited"].isna().all()

@@ -278,10 +278,15 @@ def attrition_table(data: Any, design: ExperimentDesign | None = None, *, outcom
         w = w.reset_index()
         w["_round"] = 0
         r = ols(w.set_index([firm, "_round"]), f"_x ~ _T + _A + _TA{' + C(' + strata + ')' if strata else ''}")
-        ft = r.wald_test("_A = 0, _TA = 0")
+        # attriters in one arm only: T x attrited equals attrited (or is zero) and is dropped as collinear; the
+        # F test is then of attrited alone and the interaction's columns are empty (NaN), not a KeyError
+        inter = "_TA" in r.names
+        ft = r.wald_test("_A = 0, _TA = 0" if inter else "_A = 0")
+        nan = float("nan")
         sel_rows.append({"baseline variable": c, "F (attriters = stayers)": ft.stat, "p-value (F)": ft.pvalue,
-                         "T x attrited": r.params["_TA"], "std. error": r.std_errors["_TA"],
-                         "p-value (T x attrited)": r.pvalues["_TA"], "N": r.nobs})
+                         "T x attrited": r.params["_TA"] if inter else nan,
+                         "std. error": r.std_errors["_TA"] if inter else nan,
+                         "p-value (T x attrited)": r.pvalues["_TA"] if inter else nan, "N": r.nobs})
     sel = pd.DataFrame(sel_rows).set_index("baseline variable") if sel_rows else pd.DataFrame()
     return tab, sel
 
