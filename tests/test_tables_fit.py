@@ -177,3 +177,75 @@ def test_evaluation_report_tables_fit(tmp_path):
     body = "\n".join(rf"\input{{{p.as_posix()}}}" if not p.stem.endswith("_tabular") else
                      bare(rf"\input{{{p.as_posix()}}}") for p in tex)
     assert_fits(tmp_path, body, "evaluation", packages=("graphicx",))
+
+
+def _tutorial_preamble() -> str:
+    """The ``\\usepackage`` lines docs/tutorial.md step 4 tells a user to add to a paper's preamble."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "tutorial.md").read_text(encoding="utf-8")
+    step = text[text.index("## 4. The tables as a PDF"):text.index("## 5.")]
+    lines = re.findall(r"\\usepackage\{[^}]+\}", step)
+    assert lines, "docs/tutorial.md step 4 no longer states a preamble"
+    return "\n".join(dict.fromkeys(lines))
+
+
+def test_tutorial_preamble_compiles_a_resized_table(tmp_path):
+    """fitting_latex_options() may choose fit="resize" (as the analyse report does for a wide table): the preamble
+    the tutorial gives must compile that table \\input into a paper (user sweep R6)."""
+    from test_tables import make_result
+
+    from clusterecon.report import regression_table
+
+    fit = make_result(["x", "z"], [1.0, 0.5], [0.1, 0.2])
+    wide = regression_table({f"Specification {i}": fit for i in range(8)})
+    opts = wide.fitting_latex_options()
+    assert opts.get("fit") == "resize"
+    (tmp_path / "table.tex").write_text(wide.to_latex(**opts), encoding="utf-8")
+    (tmp_path / "table_tabular.tex").write_text(wide.to_latex(float=False, **opts), encoding="utf-8")
+    paper = ("\\documentclass{article}\n" + _tutorial_preamble() + "\n\\begin{document}\n\\input{table.tex}\n"
+             "\\begin{table}[htbp]\\centering\n\\input{table_tabular.tex}\n\\end{table}\n\\end{document}\n")
+    compile_tex(tmp_path, paper, "paper")
+
+
+def test_a_table_that_needs_more_packages_names_them_in_its_first_line():
+    from test_tables import make_result
+
+    from clusterecon.report import regression_table
+    from clusterecon.report.latex import latex_packages
+
+    t = regression_table([make_result(["x"], [1.0], [0.5])])
+    for opts in ({"fit": "resize"}, {"fit": "resize", "float": False}, {"fit": "tabularx"}, {"siunitx": True}):
+        first = t.to_latex(**opts).splitlines()[0]
+        need = latex_packages(siunitx=bool(opts.get("siunitx")), fit=opts.get("fit"))
+        assert first == "% clusterecon table; needs \\usepackage{" + ",".join(need) + "}", (opts, first)
+    assert t.to_latex(float=False).startswith("\\begin{threeparttable}")  # the base packages: no comment
+
+
+def test_report_tables_that_are_resized_say_they_need_graphicx(tmp_path):
+    """The files the analyse report writes with \\resizebox carry the package comment (the report chooses
+    fit="resize" through fitting_latex_options)."""
+    from test_tables import make_result
+
+    from clusterecon.report import regression_table
+    from clusterecon.report.analyse_report import _Writer
+
+    fit = make_result(["x", "z"], [1.0, 0.5], [0.1, 0.2])
+    w = _Writer(tmp_path, lambda _s: None)
+    paths = w.table("wide_models", regression_table({f"Specification {i}": fit for i in range(8)}), "Wide")
+    for key in ("tex", "tabular"):
+        text = paths[key].read_text(encoding="utf-8")
+        assert "\\resizebox" in text
+        assert text.splitlines()[0] == "% clusterecon table; needs \\usepackage{booktabs,array,threeparttable,graphicx}"
+
+
+def test_docs_notes_width_example_fits_a_default_article(tmp_path):
+    """docs/tables.md's ``to_latex(notes_width="12cm")``: the note row, padding included, is 12cm (< 345pt), so no
+    Overfull \\hbox (it was 8.43pt too wide: user sweep); ``notes_width=r"\\linewidth"`` fits exactly."""
+    from test_tables import make_result
+
+    from clusterecon.report import regression_table
+
+    t = regression_table([make_result(["x"], [1.0], [0.5])], notes="a long note that wraps " * 12)
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "tables.md").read_text(encoding="utf-8")
+    assert 't.to_latex(notes_width="12cm")' in docs
+    assert_fits(tmp_path, "\n".join([t.to_latex(notes_width="12cm"), t.to_latex(notes_width=r"\linewidth"),
+                                     bare(t.to_latex(float=False, notes_width="12cm"))]), "notes_width")

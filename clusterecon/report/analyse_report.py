@@ -102,7 +102,7 @@ class _Writer:
         """A clusterecon Table: .tex (float) + _tabular.tex (bare) + .md + .html + .csv.
 
         The LaTeX fits a 10pt article's line (wrapped row labels, a smaller type size; scaled down only when
-        nothing else fits, which then needs graphicx); the preamble it needs is in ``tables/README.md``."""
+        nothing else fits, which then needs graphicx, named in the file's first line)."""
         stem = self.root / "tables" / name
         fit = table.fitting_latex_options()
         paths = dict(table.save(stem, caption=caption, label=f"tab:{name}", **fit))
@@ -227,7 +227,8 @@ def _write(result: Any, root: Path, *, panel: Any, validation: Any, provenance: 
     tex_doc = w.latex_document(title)
     if tex_doc is not None:
         page.para(f"All LaTeX tables in one document: [{w.rel(tex_doc)}]({w.rel(tex_doc)}) (run `pdflatex "
-                  "tables.tex` in `tables/`; needs the LaTeX packages booktabs, array and threeparttable).")
+                  "tables.tex` in `tables/`; needs the LaTeX packages booktabs, array and threeparttable, and "
+                  "graphicx for the tables scaled to the page width).")
     _appendix(page, validation, provenance)
     if w.problems:
         page.heading("Left out of this report", 2)

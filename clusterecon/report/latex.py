@@ -13,6 +13,7 @@ stars, spanning model headers with ``\\cmidrule``, panel titles, or siunitx-safe
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import TYPE_CHECKING
 
 from .._controls import BREAKS, visible_controls
@@ -43,49 +44,121 @@ _SPECIAL = {
     "<": r"$<$",
     ">": r"$>$",
     "|": r"$|$",
-    # Unicode that pdflatex's default utf8 input either lacks or sets badly.
-    "²": r"\textsuperscript{2}",
-    "³": r"\textsuperscript{3}",
-    "×": r"$\times$",
-    "−": r"$-$",
+    "\u00a0": "~",
     "–": "--",
     "—": "---",
-    "≤": r"$\leq$",
-    "≥": r"$\geq$",
-    "±": r"$\pm$",
-    "·": r"$\cdot$",
-    "α": r"$\alpha$",
-    "β": r"$\beta$",
-    "γ": r"$\gamma$",
-    "δ": r"$\delta$",
-    "ε": r"$\varepsilon$",
-    "θ": r"$\theta$",
-    "λ": r"$\lambda$",
-    "μ": r"$\mu$",
-    "ρ": r"$\rho$",
-    "σ": r"$\sigma$",
-    "χ": r"$\chi$",
-    "Δ": r"$\Delta$",
-    "\u00a0": "~",
+    "‚": ",",
+    "„": ",,",
+    "‛": "`",
+    "‟": "``",
+    "«": r"$\ll$",  # guillemets need T1 fonts
+    "»": r"$\gg$",
+    "‹": r"$\langle$",
+    "›": r"$\rangle$",
+    "′": "$'$",
+    "″": "$''$",
+    "‴": "$'''$",
+    # spaces: widths LaTeX has; zero-width characters set nothing
+    **dict.fromkeys("\u2000\u2001\u2002\u2003\u2004\u2005\u2008\u205f\u3000", " "),
+    **dict.fromkeys("\u2006\u2009\u200a\u202f", r"\,"),
+    "\u2007": "~",
+    **dict.fromkeys("\u200b\u200d\u2060\ufeff", ""),
+    # fractions without a Latin-1 character
+    **{ch: rf"$\frac{{{a}}}{{{b}}}$" for ch, (a, b) in zip("⅓⅔⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞", (
+        (1, 3), (2, 3), (1, 5), (2, 5), (3, 5), (4, 5), (1, 6), (5, 6), (1, 8), (3, 8), (5, 8), (7, 8)))},
+    # superscript and subscript digits and signs (\textsubscript is in the kernel since 2015)
+    **{ch: rf"\textsuperscript{{{t}}}" for ch, t in zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁼⁽⁾ⁿⁱ", "0123456789+=()ni")},
+    "⁻": r"\textsuperscript{$-$}",
+    **{ch: rf"\textsubscript{{{t}}}" for ch, t in zip("₀₁₂₃₄₅₆₇₈₉₊₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼ",
+                                                        "0123456789+=()aeoxhklmnpstij")},
+    "₋": r"\textsubscript{$-$}",
+    # symbols set in math mode, where the default fonts have them
+    **{ch: f"${cmd}$" for ch, cmd in {
+        # Greek (lower case in math italic, upper case upright as in plain TeX); variants
+        "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\varepsilon", "ζ": r"\zeta",
+        "η": r"\eta", "θ": r"\theta", "ι": r"\iota", "κ": r"\kappa", "λ": r"\lambda", "μ": r"\mu", "ν": r"\nu",
+        "ξ": r"\xi", "ο": "o", "π": r"\pi", "ρ": r"\rho", "ς": r"\varsigma", "σ": r"\sigma", "τ": r"\tau",
+        "υ": r"\upsilon", "φ": r"\varphi", "χ": r"\chi", "ψ": r"\psi", "ω": r"\omega",
+        "Α": r"\mathrm{A}", "Β": r"\mathrm{B}", "Γ": r"\Gamma", "Δ": r"\Delta", "Ε": r"\mathrm{E}",
+        "Ζ": r"\mathrm{Z}", "Η": r"\mathrm{H}", "Θ": r"\Theta", "Ι": r"\mathrm{I}", "Κ": r"\mathrm{K}",
+        "Λ": r"\Lambda", "Μ": r"\mathrm{M}", "Ν": r"\mathrm{N}", "Ξ": r"\Xi", "Ο": r"\mathrm{O}", "Π": r"\Pi",
+        "Ρ": r"\mathrm{P}", "Σ": r"\Sigma", "Τ": r"\mathrm{T}", "Υ": r"\Upsilon", "Φ": r"\Phi",
+        "Χ": r"\mathrm{X}", "Ψ": r"\Psi", "Ω": r"\Omega",
+        "ϐ": r"\beta", "ϑ": r"\vartheta", "ϒ": r"\Upsilon", "ϕ": r"\phi", "ϖ": r"\varpi", "ϰ": r"\kappa",
+        "ϱ": r"\varrho", "ϴ": r"\Theta", "ϵ": r"\epsilon", "µ": r"\mu",
+        # operators, relations, sets, logic
+        "×": r"\times", "÷": r"\div", "±": r"\pm", "∓": r"\mp", "−": "-", "·": r"\cdot", "⋅": r"\cdot",
+        "∙": r"\bullet", "∗": r"\ast", "∘": r"\circ", "⋆": r"\star", "∖": r"\setminus", "∕": "/", "∶": ":",
+        "≤": r"\leq", "≥": r"\geq", "≦": r"\leq", "≧": r"\geq", "≠": r"\neq", "≈": r"\approx",
+        "≡": r"\equiv", "≢": r"\not\equiv", "∼": r"\sim", "≃": r"\simeq", "≅": r"\cong", "≍": r"\asymp",
+        "≐": r"\doteq", "∝": r"\propto", "≪": r"\ll", "≫": r"\gg", "≺": r"\prec", "≻": r"\succ",
+        "≼": r"\preceq", "≽": r"\succeq",
+        "∞": r"\infty", "∑": r"\sum", "∏": r"\prod", "∐": r"\coprod", "∫": r"\int", "∮": r"\oint",
+        "√": r"\surd", "∂": r"\partial", "∇": r"\nabla", "∆": r"\Delta", "∈": r"\in", "∉": r"\notin",
+        "∊": r"\in", "∋": r"\ni", "∌": r"\not\ni", "∀": r"\forall", "∃": r"\exists", "∄": r"\not\exists",
+        "∅": r"\emptyset", "∩": r"\cap", "∪": r"\cup", "⊂": r"\subset", "⊃": r"\supset",
+        "⊆": r"\subseteq", "⊇": r"\supseteq", "⊄": r"\not\subset", "⊅": r"\not\supset", "∧": r"\wedge",
+        "∨": r"\vee", "¬": r"\neg", "⊕": r"\oplus", "⊖": r"\ominus", "⊗": r"\otimes", "⊙": r"\odot",
+        "⊥": r"\perp", "⊤": r"\top", "⊢": r"\vdash", "⊣": r"\dashv", "⊨": r"\models", "∥": r"\parallel",
+        "‖": r"\|", "∣": r"\mid", "∠": r"\angle", "°": r"^\circ", "⋯": r"\cdots", "⋮": r"\vdots",
+        "⋱": r"\ddots", "⟨": r"\langle", "⟩": r"\rangle", "〈": r"\langle", "〉": r"\rangle",
+        "⌊": r"\lfloor", "⌋": r"\rfloor", "⌈": r"\lceil", "⌉": r"\rceil", "‣": r"\triangleright",
+        "ℓ": r"\ell", "ℏ": r"\hbar", "ℑ": r"\Im", "ℜ": r"\Re", "℘": r"\wp", "ℵ": r"\aleph",
+        "ℝ": r"\mathbf{R}", "ℕ": r"\mathbf{N}", "ℤ": r"\mathbf{Z}", "ℚ": r"\mathbf{Q}", "ℂ": r"\mathbf{C}",
+        "ℙ": r"\mathbf{P}", "\U0001d53c": r"\mathbf{E}",
+        # arrows
+        "→": r"\rightarrow", "←": r"\leftarrow", "↑": r"\uparrow", "↓": r"\downarrow",
+        "↔": r"\leftrightarrow", "↕": r"\updownarrow", "⇒": r"\Rightarrow", "⇐": r"\Leftarrow",
+        "⇔": r"\Leftrightarrow", "⇑": r"\Uparrow", "⇓": r"\Downarrow", "↦": r"\mapsto",
+        "⟶": r"\longrightarrow", "⟵": r"\longleftarrow", "⟷": r"\longleftrightarrow",
+        "⟹": r"\Longrightarrow", "⟸": r"\Longleftarrow", "⟺": r"\Longleftrightarrow",
+        "↗": r"\nearrow", "↘": r"\searrow", "↙": r"\swarrow", "↖": r"\nwarrow",
+        "↪": r"\hookrightarrow", "↩": r"\hookleftarrow",
+    }.items()},
 }
 # Line breaks and tabs become spaces (a blank line is \par, which ends a tabular row with an error); every other
 # control character (pdflatex stops at ESC, NUL, ...) was made a visible escape first (:func:`escape`).
 _SPECIAL.update({ch: " " for ch in BREAKS})
 _TABLE = str.maketrans(_SPECIAL)
 
+#: Non-ASCII characters pdflatex sets as they are with its default setup (utf8 input, OT1 text fonts and the TS1
+#: symbols of the kernel): accented Latin letters, typographic punctuation, currency and letter-like signs. Each
+#: was compiled in a bare ``article`` (TeX Live 2022); ``tests/test_latex.py`` compiles them all again.
+NATIVE = frozenset(
+    "¡¢£¤¥¦§¨©ª\u00ad®¯´¶¸º¼½¾¿ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝßàáâãäåæçèéêëìíîïñòóôõöøùúûüýÿ"
+    "ĀāĂăĆćĈĉĊċČčĎďĒēĔĕĖėĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭİıĲĳĴĵĶķĹĺĻļĽľŁłŃńŅņŇňŌōŎŏŐőŒœŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰű"
+    "ŴŵŶŷŸŹźŻżŽžƒǄǅǆǇǈǉǊǋǌǍǎǏǐǑǒǓǔǢǣǦǧǨǩǰǴǵȘșȚțȲȳȷˆˇ˘˙˜˝"
+    "ḂḃḍḞḟḠḡḥḰḱḷṃṅṇṛṣṭẎẏẐẑẞỲỳ"
+    "\u200c‐‑‒―‘’“”†‡•…‰‱※‽⁄⁎⁒₡₤₦₩₫€₱℃№℗℞℠™℧℮◦◯ﬀﬁﬂﬃﬄﬅﬆ"
+)
+_UNSET = re.compile("[^\x00-\x7f" + "".join(sorted(NATIVE)) + "]")
+
+
+def unsettable(ch: str) -> str:
+    """What LaTeX output shows for a character pdflatex cannot set with its default setup (Cyrillic, CJK, emoji,
+    symbols that need amssymb, combining marks left after NFC): its code point as visible text, ``[U+1F600]``.
+    The one rule for such characters: raw, they stop pdflatex (``Unicode character ... not set up for use with
+    LaTeX``)."""
+    return f"[U+{ord(ch):04X}]"
+
 
 def escape(text: object) -> str:
-    """Escape plain text for LaTeX text mode (``\\ & % $ # _ { } ~ ^ < > |`` and common Unicode symbols).
+    """Escape plain text for LaTeX text mode (``\\ & % $ # _ { } ~ ^ < > |`` and Unicode).
 
-    Output compiles in a bare ``article`` with pdflatex's default encodings (no fontenc/textcomp needed). Line
-    breaks and tabs become spaces; other control characters and bidi overrides, which pdflatex rejects or which
-    disguise text, are shown as their escape (``\\x1b``, :func:`clusterecon._controls.visible_controls`).
+    Output compiles in a bare ``article`` with pdflatex's default encodings (no fontenc, inputenc or extra
+    packages): the text is NFC-normalised; Greek letters, math symbols and arrows become math-mode commands,
+    super-/subscript digits ``\\textsuperscript``/``\\textsubscript``; accented Latin letters and typographic
+    symbols that pdflatex sets itself (:data:`NATIVE`) stay; every other character becomes its code point
+    (:func:`unsettable`, ``[U+4E2D]``). Line breaks and tabs become spaces; other control characters and bidi
+    overrides, which pdflatex rejects or which disguise text, are shown as their escape (``\\x1b``,
+    :func:`clusterecon._controls.visible_controls`).
 
     :class:`Raw` strings pass through unchanged.
     """
     if isinstance(text, Raw):
         return str(text)
-    return visible_controls(str(text), keep=BREAKS).translate(_TABLE)
+    out = unicodedata.normalize("NFC", visible_controls(str(text), keep=BREAKS)).translate(_TABLE)
+    return out if out.isascii() else _UNSET.sub(lambda m: unsettable(m[0]), out)
 
 
 def label_key(label: str) -> str:
@@ -186,14 +259,17 @@ def render_latex(layout: Layout, *, float: bool = True, siunitx: bool = False, c
 
     Notes are set below the tabular in a ``threeparttable`` ``tablenotes`` block whose width is the tabular's
     own width, so a long note wraps instead of widening the table. ``notes_width`` (e.g. ``"10cm"``) instead puts
-    each note in a ``p{...}`` row of that width inside the tabular (no threeparttable). ``stub_width`` (e.g.
+    each note in a row of that width inside the tabular (no threeparttable); the width includes the row's column
+    padding, so ``notes_width=r"\\linewidth"`` is exactly as wide as the line. ``stub_width`` (e.g.
     ``"4cm"``) wraps long row labels in a ragged-right column of that width. ``font_size`` (``"small"``, ...) sets
     the table's type size. Nothing is scaled unless asked: ``fit="resize"`` shrinks the table to the line width
     when (and only when) it is wider, ``fit="tabularx"`` makes the table exactly ``\\linewidth`` wide with a
     wrapping row-label column.
 
     Preamble: ``\\usepackage{booktabs,array,threeparttable}`` (:data:`PACKAGES`), plus ``siunitx``, ``graphicx``
-    (``fit="resize"``) or ``tabularx`` (``fit="tabularx"``) when used; :func:`document` adds them.
+    (``fit="resize"``) or ``tabularx`` (``fit="tabularx"``) when used; :func:`document` adds them. A table that
+    needs more than :data:`PACKAGES` starts with a comment naming them all
+    (``% clusterecon table; needs \\usepackage{booktabs,array,threeparttable,graphicx}``).
     """
     _check_options(placement, font_size, notes_width)
     _check_width("stub_width", stub_width)
@@ -230,13 +306,17 @@ def render_latex(layout: Layout, *, float: bool = True, siunitx: bool = False, c
         for row in section.rows:
             body.append(_latex_row(row, siunitx))
     body.append(r"\bottomrule")
-    if notes_width:
+    if notes_width:  # the note row, column padding included, is notes_width wide: "\linewidth" fits the line
+        width = rf"\dimexpr {notes_width}-2\tabcolsep\relax"
         for note in layout.notes:
-            body.append(rf"\multicolumn{{{ncol}}}{{p{{{notes_width}}}}}{{\footnotesize {escape(note)}}} \\")
+            body.append(rf"\multicolumn{{{ncol}}}{{p{{{width}}}}}{{\footnotesize {escape(note)}}} \\")
     body.append(r"\end{tabularx}" if fit == "tabularx" else r"\end{tabular}")
     notes = [] if notes_width else list(layout.notes)
     tpt = bool(notes) or (float and bool(caption))
     out: list[str] = []
+    needs = latex_packages(siunitx=siunitx, fit=fit)
+    if needs != PACKAGES:  # a file that \input fails in a preamble without them says so in its first line
+        out.append(f"% clusterecon table; needs \\usepackage{{{','.join(needs)}}}")
     if float:
         out += [rf"\begin{{table}}[{placement}]", r"\centering"]
     if font_size:

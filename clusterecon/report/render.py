@@ -214,6 +214,31 @@ def render_markdown(layout: Layout) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------------------------------------------- csv
+def render_csv(layout: Layout) -> str:
+    """The table as a spreadsheet shows it: the rows of :func:`render_markdown` (same labels, stars after the
+    number, a panel title in a row of its own, a spanning header in its first column), then an empty row and one
+    row per note with its text in the first column. Every cell goes through :func:`csv_cell` (no formulas)."""
+    import csv
+    import io
+
+    n = layout.n_columns
+    rows: list[list[Cell]] = [_expand(r) for r in layout.header]
+    for s in layout.sections:
+        if s.title:
+            rows.append([Cell(s.title)])
+        rows.extend(_expand(r) for r in s.rows)
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    for r in rows:
+        w.writerow([csv_cell(str(c.text) + c.sup) for c in r] + [""] * (n - len(r)))
+    if layout.notes:
+        w.writerow([""] * n)
+        for note in layout.notes:
+            w.writerow([csv_cell(note)] + [""] * (n - 1))
+    return out.getvalue()
+
+
 # ---------------------------------------------------------------------------------------------------- html
 def html_escape(text: object, *, keep: str = "") -> str:
     """Plain text for HTML (text or a quoted attribute): ``& < > " '`` escaped, line breaks and tabs made spaces
@@ -296,8 +321,9 @@ class Table:
         Notes sit below the tabular at its width (``threeparttable``). Preamble:
         ``\\usepackage{booktabs,array,threeparttable}`` (and ``siunitx`` with ``siunitx=True``). ``font_size``:
         e.g. ``"small"``; ``stub_width``: wrap row labels at this width (``"4cm"``); ``fit``: ``"resize"`` (shrink
-        to the line width if wider, needs graphicx) or ``"tabularx"`` (full line width, needs tabularx), only on
-        request; ``notes_width``: notes as ``p{...}`` rows inside the tabular instead
+        to the line width if wider, needs graphicx; :meth:`fitting_latex_options` returns it for a table nothing
+        else fits) or ``"tabularx"`` (full line width, needs tabularx), only on request; ``notes_width``: notes as
+        rows of that width (column padding included) inside the tabular instead
         (see :func:`~clusterecon.report.latex.render_latex`).
         """
         return render_latex(self.layout, float=float, siunitx=siunitx, caption=caption or self.caption,
@@ -306,7 +332,8 @@ class Table:
 
     def fitting_latex_options(self, line_width_pt: float = 345.0) -> dict[str, str]:
         """Options for :meth:`to_latex` that make this table fit a line of ``line_width_pt`` (345pt: a 10pt
-        ``article``): wrapped row labels and a smaller type size, ``fit="resize"`` only as a last resort."""
+        ``article``): wrapped row labels and a smaller type size, ``fit="resize"`` only as a last resort (the
+        table then needs graphicx: ``\\usepackage{booktabs,array,threeparttable,graphicx}``)."""
         from .latex import fitting_options
 
         return fitting_options(self.layout, line_width_pt=line_width_pt)
@@ -319,9 +346,15 @@ class Table:
         return render_html(self.layout, caption=caption or self.caption, standalone=standalone)
 
     def to_csv(self, path: str | Path | None = None) -> str | None:
-        """The underlying :attr:`frame` as CSV (returned as text when ``path`` is None); text that a spreadsheet
-        would run as a formula is quoted (:func:`csv_cell`)."""
-        return csv_safe(self.frame).to_csv(path)
+        """The table as CSV, as the other formats show it (:func:`render_csv`: the same labels and stars, the notes
+        as rows after an empty row); returned as text when ``path`` is None. Text that a spreadsheet would run as
+        a formula is quoted (:func:`csv_cell`). The numbers behind the table are :attr:`frame` (and ``data``)."""
+        text = render_csv(self.layout)
+        if path is None:
+            return text
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        return None
 
     def save(self, path_stem: str | Path, formats: Sequence[str] = _FORMATS, **latex_options: object,
              ) -> dict[str, Path]:
