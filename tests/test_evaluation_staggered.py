@@ -65,6 +65,8 @@ def test_aggregations_match_did_documentation(cs):
     ref = REF["callaway_santanna_mpdta"]
     simple = cs.aggregate("simple")
     assert _close(simple.params["ATT"], ref["simple"]["att"], ref["simple"]["digits"])
+    # long differences remove the firm effect: the table row must not say "Firm FE: No"
+    assert simple.effects["Firm FE"] == "Yes (differenced out)"
     dyn = cs.aggregate("dynamic")
     assert _close(dyn.params["ATT"], ref["dynamic"]["overall"][0])
     for e, est, se_boot in ref["dynamic"]["event"]:

@@ -197,7 +197,9 @@ class CallawaySantAnna:
             model=model, estimator="Callaway-Sant'Anna (2021), DiD on long differences", depvar=self.depvar,
             names=tuple(names), coef=coef, vcov=V, variance=self._variance_info(), nobs=self.n * self.extra["T"],
             n_entities=self.n, omitted=self.omitted, tests=tests, notes=tuple(notes),
-            effects={"Firm FE": "No", "Year FE": "No"}, extra={"influence": psi, "aggregation": kind},
+            # long differences Y_t − Y_b remove the firm effect; the comparison group's change removes the period's
+            effects={"Firm FE": "Yes (differenced out)", "Year FE": "Yes (control group's change)"},
+            extra={"influence": psi, "aggregation": kind},
         )
 
     def uniform_critical_value(self, result: EstimationResult, *, level: float = 0.95, B: int = 999,
