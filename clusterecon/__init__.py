@@ -31,5 +31,10 @@ _LAZY: dict[str, str] = {
 
 from ._lazy import lazy_exports  # noqa: E402
 
-__getattr__, __dir__, _names = lazy_exports(__name__, _LAZY)
+#: subpackages and modules reachable as attributes (``import clusterecon as ce; ce.report.latex.PACKAGES``), imported
+#: on first access
+_SUBMODULES = ("chunked", "derive", "evaluation", "hypotheses", "io", "load", "panel", "productivity", "replicate",
+               "report", "samples", "validate")
+
+__getattr__, __dir__, _names = lazy_exports(__name__, _LAZY, submodules=_SUBMODULES)
 __all__ = [*_names, "__version__"]

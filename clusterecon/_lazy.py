@@ -4,19 +4,28 @@ linearmodels, formulaic or matplotlib (measured by benchmarks/bench_analyse.py: 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
 def lazy_exports(package: str, names: Mapping[str, str], aliases: Mapping[str, str] | None = None,
+                 submodules: Iterable[str] = (),
                  ) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
     """``(__getattr__, __dir__, __all__)`` for ``package``: ``names`` maps a public name to the module defining it
     (absolute, or relative to ``package`` when it starts with a dot); ``aliases`` maps a public name to the name it
-    has in that module. A name equal to its module's last component and absent from it resolves to the module."""
+    has in that module. A name equal to its module's last component and absent from it resolves to the module.
+    ``submodules``: modules of ``package`` reachable as attributes (``clusterecon.report.latex.PACKAGES`` after
+    ``from clusterecon import report``), imported on first access; they are in ``dir()`` but not ``__all__``, so
+    ``from package import *`` does not import them."""
     aliases = dict(aliases or {})
+    subs = {s: f"{package}.{s}" for s in submodules}
     namespace = importlib.import_module(package).__dict__
 
     def __getattr__(name: str) -> Any:
+        if name in subs and name not in names:
+            value = importlib.import_module(subs[name])
+            namespace[name] = value
+            return value
         try:
             target = names[name]
         except KeyError:
@@ -28,4 +37,5 @@ def lazy_exports(package: str, names: Mapping[str, str], aliases: Mapping[str, s
         return value
 
     all_names = sorted(names)
-    return __getattr__, lambda: all_names, all_names
+    listed = sorted({*names, *subs})
+    return __getattr__, lambda: listed, all_names

@@ -321,3 +321,19 @@ def test_python_dash_m_runs_the_command_line():
 
     p = subprocess.run([sys.executable, "-m", "clusterecon", "codebook"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and "firm_id" in p.stdout
+
+
+def test_analyse_prints_the_validation_warnings_on_stderr_unless_quiet(capsys, tmp_path):
+    """README and `analyse --help` promise the warnings "listed in it and printed here"; the terminal showed only a
+    count. They go to stderr as `clusterecon validate` prints them (rule, message, rows), stdout's summary is
+    unchanged, and -q leaves them to the report."""
+    args = ["analyse", str(SAMPLE / "survey.dta"), "--mapping", str(SAMPLE / "mapping.toml")]
+    code, out, err = run(capsys, *args, "--out", str(tmp_path / "a"))
+    assert code == 0
+    _, validated, _ = run(capsys, "validate", str(SAMPLE / "survey.dta"), "--mapping", str(SAMPLE / "mapping.toml"))
+    warnings_text = validated[validated.index("WARNINGS"):validated.index("INFO")].strip()
+    assert "[WARNING] zero_employees column 'employees'" in warnings_text and "1 row(s): 17" in warnings_text
+    assert warnings_text in err
+    assert "[WARNING]" not in out and out.startswith("validation: ") and "the data have validation warnings" in out
+    code, out_q, err_q = run(capsys, *args, "--out", str(tmp_path / "b"), "-q")
+    assert code == 0 and "[WARNING]" not in err_q + out_q

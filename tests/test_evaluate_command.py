@@ -168,3 +168,92 @@ def test_evaluate_tot_without_compliers_reports_why(tmp_path, capsys):
     assert ("TOT of log_sales: no firm took up the training (treat_attended is 0 for all" in md
             and "the first stage is not identified, so the TOT cannot be estimated; the ITT stands" in md)
     assert "LinAlgError" not in md and "Singular matrix" not in md and "SpecificationError" not in md
+
+
+_DOC_DESIGN = """title = "Kaizen training"
+[data]
+file = "training_trial_raw.csv"
+mapping = "training_trial_mapping.toml"
+log = ["sales"]
+[design]
+treatment = "treat_offered"
+strata = "strata_id"
+assignment = "firm"
+cluster = "cluster"
+takeup = "treat_attended"
+attrition = "attrited"
+[rounds]
+column = "year"
+baseline = [2010]
+follow_up = [2011, 2012]
+[outcomes]
+primary = ["log_sales"]
+practices = true
+[analysis]
+estimators = ESTIMATORS
+bootstrap_draws = 999
+randomization_inference = 99
+seed = 1
+[spillovers]
+treated_cluster = "treat_cluster"
+exposure = "network_exposure"
+[staggered]
+first_treated = "first_treated_year"
+control = "never"
+"""
+
+
+@pytest.fixture(scope="module")
+def firm_trial(tmp_path_factory):
+    d = tmp_path_factory.mktemp("firmtrial")
+    simulate_experiment(seed=1).write(d)
+    return d
+
+
+def test_evaluate_sections_not_in_estimators_are_not_run_but_said(firm_trial, tmp_path, capsys):
+    """docs/evaluation.md's design file on a firm-level trial: [staggered] names a column the data do not have, but
+    'staggered' is not in estimators, so the event study is not attempted (was a raw KeyError 'first_treated_year'
+    after every other step) and the report and terminal say the section was not run."""
+    f = firm_trial / "doc_design.toml"
+    f.write_text(_DOC_DESIGN.replace("ESTIMATORS", '["ancova", "tot", "lee_bounds"]'))
+    out = tmp_path / "rep"
+    code = main(["evaluate", str(f), "--out", str(out), "-q"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.out + captured.err
+    assert "not run: [staggered]: 'staggered' is not in [analysis] estimators" in captured.out
+    assert "not run: [spillovers]: 'spillovers' is not in [analysis] estimators" in captured.out
+    assert "spillover log_sales" not in captured.out
+    md = (out / "report.md").read_text()
+    assert "Left out of this report" in md and "staggered-adoption event study" in md
+    assert not (out / "tables" / "event_study.csv").exists()
+
+
+def test_evaluate_columns_missing_from_the_data_are_design_mistakes_listed_at_once(firm_trial, tmp_path, capsys):
+    f = firm_trial / "bad_columns.toml"
+    f.write_text(_DOC_DESIGN.replace("ESTIMATORS", '["ancova", "tot", "staggered", "spillovers"]')
+                 .replace('takeup = "treat_attended"', 'takeup = "treat_attend"')
+                 .replace('primary = ["log_sales"]', 'primary = ["log_sales", "profit"]'))
+    out = tmp_path / "rep"
+    code = main(["evaluate", str(f), "--out", str(out), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "3 mistake(s)" in err and "KeyError" not in err and "bug in clusterecon" not in err
+    assert "[design] takeup = 'treat_attend': no such column" in err and "did you mean 'treat_attended'" in err
+    assert "[outcomes] primary[1] = 'profit': no such column" in err
+    assert "[staggered] first_treated = 'first_treated_year': no such column" in err
+    assert "map the column in training_trial_mapping.toml" in err
+    assert not out.exists()  # found before any estimate
+
+
+def test_estimator_listed_without_its_section_is_a_design_mistake(tmp_path):
+    (tmp_path / "d.csv").write_text("firm_id,year\n")
+    f = tmp_path / "d.toml"
+    f.write_text('[data]\nfile = "d.csv"\n[outcomes]\nprimary = ["y"]\n[analysis]\n'
+                 'estimators = ["staggered", "spillovers", "randomization"]\nrandomization_inference = 0\n')
+    with pytest.raises(DesignFileError) as err:
+        load_design_file(f)
+    msg = str(err.value)
+    assert "3 mistake(s)" in msg
+    assert "lists 'staggered' but [staggered] first_treated is not set" in msg
+    assert "lists 'spillovers' but [spillovers] treated_cluster is not set" in msg
+    assert "lists 'randomization' but randomization_inference = 0" in msg

@@ -357,3 +357,39 @@ def test_id_value_labels_that_would_merge_firms_are_not_applied(tmp_path, ext):
     writer(df, p, variable_value_labels={"firm_id": {1.0: "Acme", 2.0: "Best", 3.0: "Coop", 4.0: "Dyn"}})
     res = load_survey(p, today_year=2026)
     assert res.panel.firms.index.tolist() == ["Acme", "Best", "Coop", "Dyn"] and not res.report.problems
+
+
+def test_stata_encoding_latin1_reads_a_stata13_file_and_is_not_used_for_stata14(tmp_path):
+    """``--encoding latin-1`` on a Stata 14+ file failed with ReadStat's "unsupported character set" and advice to
+    re-export the file; Stata 14+ text is UTF-8 by definition, so the encoding is not used (applying it would turn
+    'Café' into 'CafÃ©') and the table says so. ReadStat's iconv does not know Python's spelling 'latin-1', so the
+    name is translated; a Stata 13-or-earlier file is decoded with it."""
+    from clusterecon.io.readers import stata_release
+
+    df = pd.DataFrame({"name": ["Café", "Zoë"], "x": [1, 2]})
+    old, new = tmp_path / "old.dta", tmp_path / "new.dta"
+    df.to_stata(old, version=114, write_index=False)
+    df.to_stata(new, version=118, write_index=False)
+    assert (stata_release(old), stata_release(new)) == (114, 118)
+    t = read_table(old, encoding="latin-1")
+    assert t.frame["name"].tolist() == ["Café", "Zoë"] and t.notes == ()
+    t = read_table(new, encoding="latin-1")
+    assert t.frame["name"].tolist() == ["Café", "Zoë"]
+    assert len(t.notes) == 1 and "Stata 14 or later (format 118)" in t.notes[0] and "UTF-8" in t.notes[0]
+    with pytest.raises(LoadError, match="unknown encoding 'klingon'"):
+        read_table(old, encoding="klingon")
+
+
+def test_validate_stata15_sample_with_encoding_notes_it_instead_of_failing(capsys):
+    from pathlib import Path
+
+    from clusterecon.cli import main
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample_survey"
+    code = main(["validate", str(sample / "survey.dta"), "--mapping", str(sample / "mapping.toml"),
+                 "--encoding", "latin-1"])
+    out = capsys.readouterr()
+    assert code == 1, out.err  # the sample's own warnings, as without --encoding
+    assert "could not be read" not in out.err and "re-export" not in out.err
+    assert "[INFO] encoding_not_used: encoding 'latin-1' not used: survey.dta was written by Stata 14 or later" \
+        in out.out

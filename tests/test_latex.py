@@ -192,3 +192,24 @@ def test_html_of_any_text_is_well_formed():
     assert root.find("caption").text == "a<b & c"
     # the text of each note, with its line breaks and tabs shown as spaces (as everywhere in the HTML outputs)
     assert [td.text for td in root.find("tfoot").iter("td")] == [re.sub("[\n\t]", " ", n) for n in fuzz.layout.notes]
+
+
+def test_report_latex_is_reachable_as_documented_without_importing_it_first():
+    """docs/tables.md names ``report.latex.PACKAGES`` and ``report.latex.document(body)`` after
+    ``from clusterecon import report``, and ``ce.report`` after ``import clusterecon as ce``: both raised
+    AttributeError unless ``clusterecon.report.latex`` had been imported. Checked in a fresh interpreter (this test
+    session has long imported the module), which must also not import matplotlib or statsmodels for it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys\nfrom clusterecon import report\nimport clusterecon as ce\n"
+            "assert ce.report is report and 'booktabs' in report.latex.PACKAGES\n"
+            "assert report.latex.document('x').count('\\\\begin{document}') == 1\n"
+            "assert ce.productivity.__name__ == 'clusterecon.productivity'\n"
+            "assert 'latex' in dir(report) and 'latex' not in report.__all__\n"
+            "assert not {'matplotlib', 'statsmodels'} & set(sys.modules), sorted(sys.modules)\n")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr

@@ -94,3 +94,31 @@ def test_ccd_is_unit_invariant():
     scaled = df.assign(sales=df["sales"] * 1000, material_cost=df["material_cost"] * 1000,
                        wage_bill=df["wage_bill"] * 1000, capital=df["capital"] * 1000)
     assert np.allclose(ccd_tfp(scaled).ln_tfp, base, atol=1e-10)
+
+
+def test_production_function_options_a_method_does_not_take_are_refused_or_noted():
+    """docs/production.md lists "ols", "fe" next to reps=49: production_function(method="ols", reps=49) raised a raw
+    TypeError from pooled_ols. Bootstrap options given to a method without a bootstrap (ols, fe, twoway,
+    wooldridge) are not used and the result says so; any other option a method does not take is one error naming
+    the method and the options it takes, with the nearest one suggested, for every method."""
+    from clusterecon.derive import derive_all
+    from clusterecon.estimators.design import SpecificationError
+    from clusterecon.productivity import production_function
+    from clusterecon.productivity.cobb_douglas import METHODS, method_options
+    from clusterecon.samples import sample_panel
+
+    panel = derive_all(sample_panel("garments"))
+    for m in ("ols", "fe"):
+        res = production_function(panel, method=m, reps=49, seed=1)
+        assert any(n.startswith(f"reps=49, seed=1 not used: method {m!r} has no bootstrap") for n in res.notes)
+        assert "not used" in res.summary()
+    for m in METHODS:
+        takes = method_options(m)
+        assert takes, m
+        assert ("reps" in takes) == (m in ("acf", "lp", "op", "gnr")), m
+        with pytest.raises(SpecificationError, match=rf"method='{m}'\) does not take 'bogus_option'; it takes "):
+            production_function(panel, method=m, bogus_option=1)
+    with pytest.raises(SpecificationError, match="does not take 'rot' \\(did you mean 'root'\\?\\)"):
+        production_function(panel, method="acf", rot="plausible")
+    with pytest.raises(SpecificationError, match="'capitl' \\(did you mean 'capital'"):
+        production_function(panel, method="ols", inputs=["capitl", "employees"])

@@ -62,7 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history-source", metavar="TEXT", default=None,
                         help="who dates the phases given by --expansion-start/--quality-start (a study, a trade "
                              "association's records), quoted in every verdict that uses them")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress lines and no validation warnings on stderr (the report lists them)")
 
 
 def add_sample_argument(parser: argparse.ArgumentParser) -> None:
@@ -125,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
             print(hint, file=sys.stderr)
         return 1
     warned = not res.report.clean
+    if warned and not args.quiet:  # the same text as `clusterecon validate`, before the slow work
+        print(res.report.to_text(), file=sys.stderr, flush=True)
     panel = res.panel
     if sim is not None:
         panel = panel.replace(design=sim.design, labels={**sim.labels, **panel.labels})

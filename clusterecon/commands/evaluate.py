@@ -67,6 +67,8 @@ def summary_text(res, paths, seconds: float) -> str:
     for o, (plain, tight) in res.lee.items():
         lines.append(f"  Lee bounds {o}: [{plain.lower:.4g}, {plain.upper:.4g}]" + (
             f", tightened [{tight.lower:.4g}, {tight.upper:.4g}]" if tight is not None else ""))
+    for r in res.not_run:
+        lines.append(f"  not run: {r}")
     if paths.problems:
         lines.append(f"  ({len(paths.problems)} step(s) could not run; listed in the report)")
     lines.append(f"report: {paths.html}  (also {paths.markdown.name}, {len(paths.tables)} tables, "

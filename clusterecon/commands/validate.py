@@ -43,8 +43,8 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mapping", "-m", metavar="M", help="TOML mapping from the raw file to the schema "
                         "(docs/mapping.md); omit when the file already uses canonical names")
     parser.add_argument("--sheet", metavar="S", help="Excel sheet name or 0-based number")
-    parser.add_argument("--encoding", metavar="E", help="text encoding of a CSV or old Stata/SPSS file "
-                        "(e.g. latin-1, cp1252)")
+    parser.add_argument("--encoding", metavar="E", help="text encoding of a CSV, SPSS or Stata <= 13 file "
+                        "(e.g. latin-1, cp1252); Stata 14+ files are UTF-8 and ignore it (noted in the report)")
     add_outside_paths_argument(parser)
 
 

@@ -105,6 +105,11 @@ class EvaluationSpec:
     encoding: str | None = None
     path: Path | None = None
     allow_outside_paths: bool = False
+    #: (design-file key, column) for every column the file names, checked against the data before any estimate
+    #: (:func:`design_column_mistakes`)
+    named_columns: tuple[tuple[str, str], ...] = ()
+    #: sections given whose estimator is not in [analysis] estimators (not run; the report says so)
+    unused_sections: tuple[str, ...] = ()
 
     @property
     def outcomes(self) -> tuple[str, ...]:
@@ -313,6 +318,17 @@ def parse_design(raw: dict, path: Path, *, allow_outside_paths: bool = False) ->
     tighten = a.get("lee_tighten", "baseline")
     tighten = None if tighten == "" else tighten if tighten == "baseline" else _ident(tighten, "[analysis] lee_tighten",
                                                                                       bad)
+    for est, key, section in (("staggered", "first_treated", "staggered"), ("spillovers", "treated_cluster",
+                                                                           "spillovers")):
+        if est in ests and not sec[section].get(key):
+            example = "first_treated_year" if est == "staggered" else "treat_cluster"
+            bad.append(f"[analysis] estimators lists {est!r} but [{section}] {key} is not set: name the column "
+                       f"([{section}] {key} = \"{example}\") or remove {est!r} from estimators")
+    if "randomization" in ests and ri == 0:
+        bad.append("[analysis] estimators lists 'randomization' but randomization_inference = 0 (off): set it to a "
+                   "number of re-randomisations (e.g. 999) or remove 'randomization' from estimators")
+    unused = tuple(f"[{section}]" for section in ("spillovers", "staggered") if sec[section] and section not in ests)
+    named = _named_columns(data, d, r, o, sec["spillovers"], sec["staggered"], tighten, ests)
     design = None
     if not bad:
         try:
@@ -326,4 +342,61 @@ def parse_design(raw: dict, path: Path, *, allow_outside_paths: bool = False) ->
         primary=primary, secondary=secondary, practices=bool(o.get("practices", False)), labels=labels,
         index=index, estimators=ests, wild=wild, bootstrap_draws=draws, romano_wolf=a.get("romano_wolf", True),
         randomization_inference=ri, lee_tighten=tighten, seed=a.get("seed", 1), staggered_control=control,
-        sheet=data.get("sheet"), encoding=data.get("encoding"), path=path, allow_outside_paths=allow_outside_paths)
+        sheet=data.get("sheet"), encoding=data.get("encoding"), path=path, allow_outside_paths=allow_outside_paths,
+        named_columns=named, unused_sections=unused)
+
+
+def _named_columns(data: dict, d: dict, r: dict, o: dict, sp: dict, st: dict, tighten: str | None,
+                   ests: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(key, column) of every column the design file names for a step that runs (a section whose estimator is not
+    listed names no column that must exist)."""
+    out: list[tuple[str, str]] = []
+
+    def add(key: str, v: Any) -> None:
+        if isinstance(v, str) and _IDENT.match(v):
+            out.append((key, v))
+
+    for i, v in enumerate(data.get("log", [])):
+        add(f"[data] log[{i}]", v)
+    add("[design] treatment", d.get("treatment", "treat_offered"))
+    for key in ("strata", "takeup", "attrition"):
+        add(f"[design] {key}", d.get(key))
+    add("[design] cluster", d.get("cluster", "cluster" if d.get("assignment") == "cluster" else None))
+    for i, v in enumerate(d.get("controls", [])):
+        add(f"[design] controls[{i}]", v)
+    add("[rounds] column", r.get("column", "year"))
+    for key in ("primary", "secondary"):
+        for i, v in enumerate(o.get(key, [])):
+            add(f"[outcomes] {key}[{i}]", v)
+    ix = o.get("index")
+    if isinstance(ix, dict):
+        for i, v in enumerate(ix.get("components", []) if isinstance(ix.get("components"), list) else []):
+            add(f"[outcomes.index] components[{i}]", v)
+    if "lee_bounds" in ests and tighten not in (None, "baseline"):
+        add("[analysis] lee_tighten", tighten)
+    if "spillovers" in ests:
+        for key in ("treated_cluster", "exposure"):
+            add(f"[spillovers] {key}", sp.get(key))
+    if "staggered" in ests:
+        add("[staggered] first_treated", st.get("first_treated"))
+    return tuple(out)
+
+
+def design_column_mistakes(spec: EvaluationSpec, raw: Any, derived: Any = ()) -> list[str]:
+    """One line per column the design file names that is not in the data: ``raw`` the survey's columns after
+    the mapping (index levels included), ``derived`` the columns the design file adds (logs, practice scores,
+    the index). Logs must name a raw column; everything else may name a derived one."""
+    raw = [str(c) for c in raw]
+    have = set(raw) | {str(c) for c in derived}
+    src = spec.data_file.name if spec.data_file is not None else "the survey"
+    where = f"{src} (after the mapping {spec.mapping.name})" if spec.mapping is not None else src
+    fix = (f"correct the design file, or map the column in {spec.mapping.name}" if spec.mapping is not None else
+           "correct the design file, or rename the column with a mapping ([data] mapping)")
+    bad = []
+    for key, col in spec.named_columns:
+        pool = set(raw) if key.startswith("[data] log") else have
+        if col not in pool:
+            from ..io.errors import suggest
+
+            bad.append(f"{key} = {col!r}: no such column in {where}{suggest(col, pool)}; {fix}")
+    return bad

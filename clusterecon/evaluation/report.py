@@ -143,6 +143,13 @@ def _write_evaluation(res: Any, out_dir: Path, progress: Callable[[str], None] |
         _reg_table(page, w, "spillovers", res.spillovers, None, "ITT on offered firms and spillover on untreated "
                    "firms in treated clusters (relative to pure-control clusters)", labels, regression_table,
                    keep=[T, "untreated_in_treated_cluster"])
+    if res.spillover_exposure:
+        if not res.spillovers:
+            page.heading("Spillovers (partial-population design)", 2, anchor="spillovers")
+        x = res.spec.design.exposure
+        _reg_table(page, w, "spillover_exposure", res.spillover_exposure, None, f"Spillover per unit of exposure "
+                   f"({labels.get(x, x)}), controlling for the firm's own offer", labels, regression_table,
+                   keep=[T, x])
 
     if res.randomization:
         rows = [{"outcome": o, "statistic": r.statistic, "observed": r.observed, "p (randomisation)": r.pvalue,
@@ -157,9 +164,9 @@ def _write_evaluation(res: Any, out_dir: Path, progress: Callable[[str], None] |
         page.heading("Derived variables", 2)
         for n in res.notes:
             _text(page, n)
-    if res.problems or w.problems:
+    if res.problems or w.problems or res.not_run:
         page.heading("Left out of this report", 2)
-        for pr in (*res.problems, *w.problems):
+        for pr in (*res.not_run, *res.problems, *w.problems):
             _text(page, pr)
     if res.validation is not None:
         page.heading("Validation report", 2, anchor="validation")

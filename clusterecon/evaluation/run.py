@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..estimators.design import SpecificationError
-from .designfile import EvaluationSpec
+from .designfile import EvaluationSpec, design_column_mistakes
 
 #: Bootstrap draws for the standard errors of the Lee bounds (primary outcomes only).
 LEE_DRAWS = 250
@@ -46,6 +46,10 @@ class EvaluationResult:
     romano_wolf: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
+    #: steps the design file describes but does not ask for (a section whose estimator is not listed): not run,
+    #: said in the report and on the terminal, not counted as problems
+    not_run: tuple[str, ...] = ()
+    spillover_exposure: dict[str, Any] = field(default_factory=dict)
     outcomes: tuple[str, ...] = ()
     families: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -60,6 +64,7 @@ def load_frame(spec: EvaluationSpec) -> tuple[pd.DataFrame, Any, Any, list, list
     if res.panel is None:
         raise ValueError(f"the survey {spec.data_file.name} cannot be loaded:\n{res.report.to_text()}")
     panel = res.panel
+    _check_named_columns(spec, panel.frame)
     notes: list[str] = []
     if spec.log:
         panel = add_logs(panel, spec.log, policy="na", prefix="log_")
@@ -78,6 +83,25 @@ def load_frame(spec: EvaluationSpec) -> tuple[pd.DataFrame, Any, Any, list, list
         notes.append(f"{spec.index['name']}: Kling-Liebman-Katz index of {', '.join(spec.index['components'])} "
                      "(z-scores against controls in each round, averaged over available components)")
     return frame, panel, res.report, list(getattr(res, "provenance", []) or []), notes
+
+
+def _check_named_columns(spec: EvaluationSpec, frame: pd.DataFrame) -> None:
+    """Every column the design file names, found before any derivation or estimate; all missing ones are listed
+    at once as design-file mistakes (a missing column would otherwise stop one step half-way through)."""
+    from .designfile import DesignFileError
+    from .practices import SCORE
+
+    derived = [f"log_{c}" for c in spec.log]
+    if spec.practices:
+        from .. import schema
+
+        derived += [SCORE, *(f"practice_{a}" for a in schema.PRACTICE_AREAS)]
+    if spec.index:
+        derived.append(spec.index["name"])
+    raw = [*frame.columns, *(n for n in frame.index.names if n is not None)]
+    bad = design_column_mistakes(spec, raw, derived)
+    if bad:
+        raise DesignFileError(spec.path or spec.data_file, bad)
 
 
 def run_evaluation(spec: EvaluationSpec, *, progress: Callable[[str], None] | None = None) -> EvaluationResult:
@@ -117,7 +141,13 @@ def run_evaluation(spec: EvaluationSpec, *, progress: Callable[[str], None] | No
             return None
 
     out: dict[str, dict[str, Any]] = {k: {} for k in ("itt", "did", "post", "tot", "spillovers", "randomization",
-                                                       "lee")}
+                                                       "lee", "spillover_exposure")}
+    not_run = [f"{sec}: {sec.strip('[]')!r} is not in [analysis] estimators (add it to run "
+               f"{'the spillover estimates' if sec == '[spillovers]' else 'the staggered-adoption event study'})"
+               for sec in spec.unused_sections]
+    if spec.randomization_inference and design.treated_cluster is not None:
+        not_run.append("randomisation inference: the design is partial-population ([spillovers] treated_cluster), "
+                       "whose two-stage assignment re-randomising the offer within strata would not reproduce")
     for o in outcomes:
         if o not in frame.columns:
             problems.append(f"outcome {o!r} is not in the data (after derivations); left out")
@@ -136,12 +166,17 @@ def run_evaluation(spec: EvaluationSpec, *, progress: Callable[[str], None] | No
             r = attempt(f"TOT of {o}", lambda o=o: tot(frame, o, design, **boot))
             if r is not None:
                 out["tot"][o] = r
-        if ("spillovers" in ests or design.treated_cluster) and design.treated_cluster:
-            from .spillovers import spillover_effects
+        if "spillovers" in ests and design.treated_cluster:
+            from .spillovers import spillover_effects, spillover_exposure
 
             r = attempt(f"spillovers on {o}", lambda o=o: spillover_effects(frame, o, design, **boot))
             if r is not None:
                 out["spillovers"][o] = r
+            if design.exposure:
+                r = attempt(f"spillover per unit of exposure on {o}",
+                            lambda o=o: spillover_exposure(frame, o, design, **boot))
+                if r is not None:
+                    out["spillover_exposure"][o] = r
         if spec.randomization_inference and design.treated_cluster is None:
             r = attempt(f"randomisation inference for {o}", lambda o=o: randomization_inference(
                 frame, o, design, R=spec.randomization_inference, seed=spec.seed))
@@ -171,7 +206,7 @@ def run_evaluation(spec: EvaluationSpec, *, progress: Callable[[str], None] | No
             spec.bootstrap_draws, 1999), seed=spec.seed))
 
     staggered: dict[str, Any] = {}
-    if design.first_treated and ("staggered" in ests or design.first_treated):
+    if "staggered" in ests and design.first_treated:
         from .staggered import callaway_santanna, sun_abraham
 
         o = primary[0] if primary else outcomes[0]
@@ -198,7 +233,7 @@ def run_evaluation(spec: EvaluationSpec, *, progress: Callable[[str], None] | No
     return EvaluationResult(
         spec=spec, frame=frame, panel=panel, validation=validation, provenance=provenance, **out,
         attrition=attrition, staggered=staggered, summary=summary, tot_summary=tot_summary, romano_wolf=rw,
-        notes=tuple(notes), problems=tuple(problems), outcomes=outcomes,
+        notes=tuple(notes), problems=tuple(problems), not_run=tuple(not_run), outcomes=outcomes,
         families={"primary": tuple(fam_p), "secondary": tuple(o for o in secondary if o in out["itt"])})
 
 

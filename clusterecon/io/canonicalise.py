@@ -68,6 +68,11 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
         problems.append(Problem.make("warning", "id_labels_not_unique", msg, column=col, rows=rows, values=shared,
                                      source=src, fix="give each firm its own label in the file (or drop the value "
                                      "labels of the id) if the firms should be shown by name"))
+    for t in (raw, firms):
+        for note in (t.notes if t is not None else ()):
+            log.add("read", note, file=t.path)
+            problems.append(Problem.make("info", "encoding_not_used", note, source=t.label,
+                                         fix="leave out the encoding option for this file"))
     df = raw.frame.copy(deep=False)  # copy-on-write: assigning columns never touches the caller's frame
     df["source_row"] = raw.source_row
     labels = dict(raw.variable_labels)

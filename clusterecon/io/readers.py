@@ -86,6 +86,8 @@ class RawTable:
     na_conversions: tuple[NAConversion, ...] = ()
     #: identifier columns read as their codes because value labels would have merged ids: (column, values, rows)
     ids_as_codes: tuple[tuple[str, tuple[str, ...], np.ndarray], ...] = ()
+    #: what the reader decided that the user should know (an ``encoding`` a Stata 14+ file does not use)
+    notes: tuple[str, ...] = ()
 
     @property
     def n_rows(self) -> int:
@@ -123,8 +125,10 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, encod
     path : CSV/TSV (``.csv``, ``.txt``, ``.tsv``, ``.tab``), Excel (``.xlsx``, ``.xls``), Stata ``.dta``,
         SPSS ``.sav``, Parquet (``.parquet``).
     sheet : Excel sheet name or 0-based index (default: the first sheet).
-    encoding : text encoding of a CSV/TSV (or a legacy Stata/SPSS file). A CSV that is neither UTF-8 nor UTF-16/32
-        (recognised by its byte-order mark or NUL pattern) is refused unless its encoding is stated.
+    encoding : text encoding of a CSV/TSV, of a Stata file written by Stata 13 or earlier, or of an SPSS file (whose
+        own declaration it overrides). A CSV that is neither UTF-8 nor UTF-16/32 (recognised by its byte-order mark
+        or NUL pattern) is refused unless its encoding is stated. Stata 14 and later write UTF-8 by definition, so
+        for their files the encoding is not used, and :attr:`RawTable.notes` says so.
     text_columns : columns to keep as text in CSV/Excel (identifiers such as ``"007"`` keep their leading zeros).
 
     Raises
@@ -397,17 +401,78 @@ def _text_ids(s: pd.Series) -> pd.Series:
 
 
 # ---------------------------------------------------------------------------------------------------------- stata/spss
+def stata_release(p: Path) -> int | None:
+    """The format number of a Stata file (``114`` Stata 10–12, ``115`` 12, ``117`` 13, ``118`` 14–18, ``119`` 15+
+    with many variables, ``120``/``121`` with aliases), or ``None`` when the header is not Stata's."""
+    with open(p, "rb") as fh:
+        head = fh.read(64)
+    if head.startswith(b"<stata_dta>"):
+        start = head.find(b"<release>")
+        end = head.find(b"</release>")
+        digits = head[start + 9:end] if 0 <= start < end else b""
+        return int(digits) if digits.isdigit() else None
+    return head[0] if head and 102 <= head[0] <= 115 else None
+
+
+#: Stata writes UTF-8 from this format on (Stata 14); older files use the platform's code page
+STATA_UTF8_RELEASE = 118
+
+
+def _reader_encoding(p: Path, fmt: str, encoding: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """(encoding to give pyreadstat, notes). The name is Python's (``latin-1``, ``cp1252``), checked and spelled
+    the way ReadStat's iconv knows it (it refuses ``latin-1``); a Stata 14+ file is UTF-8 whatever is asked, so the
+    encoding is not used (passing it would turn every accented letter into two: ``CafÃ©``)."""
+    if encoding is None:
+        return None, ()
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise LoadError(f"file {p}: unknown encoding {encoding!r}; use e.g. 'latin-1', 'cp1252', 'utf-8'") from None
+    if fmt == "stata":
+        release = stata_release(p)
+        if release is not None and release >= STATA_UTF8_RELEASE:
+            return None, (f"encoding {encoding!r} not used: {p.name} was written by Stata 14 or later (format "
+                          f"{release}), which stores text as UTF-8 by definition; an encoding applies to CSV files, "
+                          "SPSS files and Stata files from Stata 13 or earlier",)
+    return _ICONV.get(name, name), ()
+
+
+#: Python codec names ReadStat's iconv spells differently
+_ICONV = {"mac-roman": "MACINTOSH", "euc_kr": "EUC-KR", "euc_jp": "EUC-JP"}
+
+
 def _read_labelled(p: Path, fmt: str, encoding: str | None, text_columns: tuple[str, ...] = ()) -> RawTable:
     """Stata/SPSS through pyreadstat, value labels applied. An identifier column (``text_columns``) whose labels
     would make different ids one (two codes labelled "Acme", or a label that is another code's number) is read as
     its codes instead, recorded in :attr:`RawTable.ids_as_codes`."""
     import pyreadstat
 
+    asked = encoding
+    encoding, notes = _reader_encoding(p, fmt, encoding)
+    try:
+        df, meta = _read_with(p, fmt, encoding)
+    except pyreadstat.ReadstatError as e:
+        if encoding is not None and "character set" in str(e):
+            raise LoadError(f"file {p}: the {fmt} reader does not know the encoding {asked!r}; give another name "
+                            "for it (e.g. 'cp1252' for Windows Western European, 'latin1', 'utf-8')") from None
+        raise
+    return _labelled_table(p, fmt, encoding, text_columns, df, meta, notes)
+
+
+def _read_with(p: Path, fmt: str, encoding: str | None) -> tuple[pd.DataFrame, Any]:
+    import pyreadstat
+
     # user_missing=True: SPSS user-missing codes and Stata's .a–.z stay visible so their reasons survive (they
     # become NA in canonicalise, which records each cell's reason)
     reader = pyreadstat.read_dta if fmt == "stata" else pyreadstat.read_sav
-    df, meta = reader(str(p), apply_value_formats=True, formats_as_category=True, encoding=encoding,
-                      user_missing=True)
+    return reader(str(p), apply_value_formats=True, formats_as_category=True, encoding=encoding, user_missing=True)
+
+
+def _labelled_table(p: Path, fmt: str, encoding: str | None, text_columns: tuple[str, ...], df: pd.DataFrame,
+                    meta: Any, notes: tuple[str, ...]) -> RawTable:
+    import pyreadstat
+
+    reader = pyreadstat.read_dta if fmt == "stata" else pyreadstat.read_sav
     var_labels = {k: v for k, v in (meta.column_names_to_labels or {}).items() if v}
     val_labels = {k: dict(v) for k, v in (meta.variable_value_labels or {}).items() if v}
     declared: dict[str, dict[Any, str]] = {}
@@ -448,7 +513,7 @@ def _read_labelled(p: Path, fmt: str, encoding: str | None, text_columns: tuple[
                 as_codes.append((col, tuple(f"{lab!r} ← {', '.join(_code_text(c) for c in cs)}"
                                             for lab, cs in list(shared.items())[:20]), rows))
     t = _finish(df, p, fmt, var_labels, val_labels, encoding=encoding, declared=declared, ranges=ranges)
-    return replace(t, ids_as_codes=tuple(as_codes)) if as_codes else t
+    return replace(t, ids_as_codes=tuple(as_codes), notes=notes)
 
 
 def _code_text(c: Any) -> str:

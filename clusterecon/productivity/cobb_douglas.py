@@ -37,19 +37,71 @@ Method = Callable[..., EstimationResult]
 METHODS: dict[str, Method] = {}
 #: the proxy column a registered control-function method uses unless ``proxy=`` is given
 PROXIES: dict[str, str] = {}
+#: method -> (zero-argument callable returning the estimator function(s) its options go to, the arguments the
+#: method itself sets, the options it handles itself); :func:`method_options` reads the signatures
+_TARGETS: dict[str, tuple[Callable[[], Sequence[Callable]], tuple[str, ...], tuple[str, ...]]] = {}
+#: options of the bootstrap standard errors: a method without a bootstrap ignores them and its result says so
+BOOTSTRAP_OPTIONS = ("reps", "seed", "n_jobs")
 
 
-def register_method(name: str, *, proxy: str | None = None) -> Callable[[Method], Method]:
+def register_method(name: str, *, proxy: str | None = None, target: Callable[[], Sequence[Callable]] | None = None,
+                    fixed: Sequence[str] = (), own: Sequence[str] = ()) -> Callable[[Method], Method]:
     """Register a production-function estimator under ``name`` (how OP/LP/ACF plug in); ``proxy``: the level
-    column it takes as proxy by default (logged like the inputs)."""
+    column it takes as proxy by default (logged like the inputs). ``target`` returns the function(s) the method
+    passes its options to, ``fixed`` the arguments it sets itself and ``own`` the options it takes itself: from
+    them :func:`production_function` tells a user which options a method takes (without ``target``, any)."""
 
     def deco(fn: Method) -> Method:
         METHODS[name] = fn
         if proxy is not None:
             PROXIES[name] = proxy
+        if target is not None:
+            _TARGETS[name] = (target, tuple(fixed), tuple(own))
         return fn
 
     return deco
+
+
+def method_options(method: str) -> tuple[str, ...] | None:
+    """The options ``production_function(method=method, ...)`` takes (sorted), or None when the method does not
+    declare them. ``proxy`` is among them for the control-function methods."""
+    import inspect
+
+    if method not in _TARGETS:
+        return None
+    target, fixed, own = _TARGETS[method]
+    names = set(own) | ({"proxy"} if method in PROXIES else set())
+    for fn in target():
+        for p in inspect.signature(fn).parameters.values():
+            if p.kind is p.KEYWORD_ONLY and p.name not in fixed:
+                names.add(p.name)
+    return tuple(sorted(names - {"data", "formula"}))
+
+
+def _check_options(method: str, options: dict[str, Any]) -> list[str]:
+    """Refuse options ``method`` does not take (naming the ones it does); bootstrap options given to a method
+    without a bootstrap are removed from ``options`` and returned as a note."""
+    takes = method_options(method)
+    if takes is None:
+        return []
+    notes = []
+    unused = [k for k in BOOTSTRAP_OPTIONS if k in options and k not in takes]
+    if unused:
+        given = ", ".join(f"{k}={options.pop(k)!r}" for k in unused)
+        booted = ", ".join(m for m in METHODS if "reps" in (method_options(m) or ()))
+        notes.append(f"{given} not used: method {method!r} has no bootstrap (its standard errors are analytic); the "
+                     f"bootstrap options apply to {booted}")
+    unknown = [k for k in options if k not in takes]
+    if unknown:
+        import difflib
+
+        from ..estimators.design import SpecificationError
+
+        near = {k: difflib.get_close_matches(k, takes, n=1) for k in unknown}
+        hints = "; ".join(f"{k!r}" + (f" (did you mean {near[k][0]!r}?)" if near[k] else "") for k in unknown)
+        raise SpecificationError(f"production_function(method={method!r}) does not take {hints}; it takes "
+                                 f"{', '.join(takes)}")
+    return notes
 
 
 def _formula(y: str, inputs: Sequence[str], controls: Sequence[str], year_dummies: bool) -> str:
@@ -57,7 +109,19 @@ def _formula(y: str, inputs: Sequence[str], controls: Sequence[str], year_dummie
     return f"{y} ~ " + " + ".join(rhs)
 
 
-@register_method("ols")
+def _pooled() -> tuple[Callable, ...]:
+    from ..estimators.pooled import pooled_ols
+
+    return (pooled_ols,)
+
+
+def _within() -> tuple[Callable, ...]:
+    from ..estimators.within import within
+
+    return (within,)
+
+
+@register_method("ols", target=_pooled, own=("year_dummies",))
 def _ols(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[str], *, year_dummies: bool = True,
          **kw: Any) -> EstimationResult:
     from ..estimators.pooled import pooled_ols
@@ -65,7 +129,7 @@ def _ols(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[
     return pooled_ols(frame, _formula(y, inputs, controls, year_dummies), **kw)
 
 
-@register_method("fe")
+@register_method("fe", target=_within, fixed=("effects",), own=("year_dummies",))
 def _fe(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[str], *, year_dummies: bool = False,
         **kw: Any) -> EstimationResult:
     from ..estimators.within import within
@@ -73,7 +137,7 @@ def _fe(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[s
     return within(frame, _formula(y, inputs, controls, year_dummies), effects="firm", **kw)
 
 
-@register_method("twoway")
+@register_method("twoway", target=_within, fixed=("effects",), own=("year_dummies",))
 def _twoway(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[str], **kw: Any,
             ) -> EstimationResult:
     from ..estimators.within import within
@@ -151,6 +215,8 @@ def production_function(
     """
     if method not in METHODS:
         raise ValueError(f"unknown production-function method {method!r}; available: {sorted(METHODS)}")
+    options = dict(options)
+    option_notes = _check_options(method, options)
     frame = as_panel_frame(data)
     if output == "value_added":
         y = frame["sales"] - frame["material_cost"]
@@ -166,7 +232,11 @@ def production_function(
     proxy = options.pop("proxy", PROXIES.get(method))
     missing = [c for c in [*inputs, *controls, *([proxy] if proxy else [])] if c not in frame.columns]
     if missing:
-        raise KeyError(f"production function inputs/controls/proxy not found: {missing}")
+        from ..estimators.design import SpecificationError
+        from ..io.errors import suggest
+
+        raise SpecificationError("production function inputs/controls/proxy not in the data: " + "; ".join(
+            f"{c!r}{suggest(c, frame.columns)}" for c in missing) + " (name a column of the panel, or derive it first)")
     logs = {f"ln_{out_name}": y, **{f"ln_{c}": frame[c] for c in [*inputs, *([proxy] if proxy else [])]}}
     shifters = list(options.get("motion_controls", ()))  # law-of-motion shifters, passed in levels
     work, omitted = _log_positive(frame[list(dict.fromkeys([*controls, *shifters]))], logs)
@@ -175,7 +245,7 @@ def production_function(
         options["proxy"] = f"ln_{proxy}"
     fit = METHODS[method](work, f"ln_{out_name}", ln_inputs, list(controls), **options)
     if isinstance(fit, ProductionFunctionResult):  # control-function estimators build their own result
-        return replace(fit, omitted=tuple(omitted) + tuple(fit.omitted))
+        return replace(fit, omitted=tuple(omitted) + tuple(fit.omitted), notes=(*fit.notes, *option_notes))
     b = fit.params[ln_inputs].to_numpy()
     tfp = pd.Series(work[f"ln_{out_name}"].to_numpy() - work[ln_inputs].to_numpy() @ b, index=work.index,
                     name="ln_tfp")
@@ -189,5 +259,6 @@ def production_function(
         model=f"Cobb-Douglas production function ({out_name}, {method})",
         stats={**fit.stats, "Returns to scale": float(b.sum()), "Returns to scale (s.e.)": float(np.sqrt(v.sum()))},
         tests={**fit.tests, "CRS": crs},
+        notes=(*fit.notes, *option_notes),
     )
     return ProductionFunctionResult(**base, inputs=tuple(ln_inputs), output=out_name, method=method, tfp=tfp)

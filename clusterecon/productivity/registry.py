@@ -26,6 +26,34 @@ PRIORITY: tuple[tuple[str, str | None], ...] = (("acf", "material_cost"), ("lp",
                                                  ("op", "investment"), ("wooldridge", "material_cost"))
 
 
+#: the arguments the registered wrappers set themselves (not options a user passes)
+_FIXED = ("output", "free", "state", "proxy", "controls", "value_added", "label", "flexible")
+
+
+def _acf_fn() -> tuple:
+    from .acf import acf
+
+    return (acf,)
+
+
+def _two_step_fns() -> tuple:
+    from .olley_pakes import control_function_two_step, olley_pakes
+
+    return (olley_pakes, control_function_two_step)
+
+
+def _wooldridge_fn() -> tuple:
+    from .wooldridge_pf import wooldridge
+
+    return (wooldridge,)
+
+
+def _gnr_fn() -> tuple:
+    from .gnr import gnr
+
+    return (gnr,)
+
+
 def _roles(inputs: Sequence[str], proxy: str) -> tuple[list[str], list[str], bool]:
     state = [c for c in inputs if "capital" in c] or [inputs[-1]]
     gross = any(c == proxy for c in inputs)
@@ -33,7 +61,7 @@ def _roles(inputs: Sequence[str], proxy: str) -> tuple[list[str], list[str], boo
     return free, state, gross
 
 
-@register_method("acf", proxy="material_cost")
+@register_method("acf", proxy="material_cost", target=_acf_fn, fixed=_FIXED)
 def _acf(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[str], *, proxy: str,
          **kw: Any) -> ControlFunctionResult:
     from .acf import acf
@@ -42,7 +70,7 @@ def _acf(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[
     return acf(frame, output=y, free=free, state=state, proxy=proxy, controls=controls, value_added=not gross, **kw)
 
 
-@register_method("lp", proxy="material_cost")
+@register_method("lp", proxy="material_cost", target=_two_step_fns, fixed=_FIXED)
 def _lp(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[str], *, proxy: str,
         **kw: Any) -> ControlFunctionResult:
     from .levinsohn_petrin import levinsohn_petrin
@@ -51,7 +79,7 @@ def _lp(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[s
     return levinsohn_petrin(frame, output=y, free=free, state=state, proxy=proxy, controls=controls, **kw)
 
 
-@register_method("op", proxy="investment")
+@register_method("op", proxy="investment", target=_two_step_fns, fixed=_FIXED)
 def _op(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[str], *, proxy: str,
         **kw: Any) -> ControlFunctionResult:
     from .olley_pakes import olley_pakes
@@ -60,13 +88,12 @@ def _op(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[s
     return olley_pakes(frame, output=y, free=free, state=state, proxy=proxy, controls=controls, **kw)
 
 
-@register_method("wooldridge", proxy="material_cost")
+@register_method("wooldridge", proxy="material_cost", target=_wooldridge_fn, fixed=_FIXED)
 def _wrdg(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[str], *, proxy: str,
           **kw: Any) -> ControlFunctionResult:
     from .wooldridge_pf import wooldridge
 
     free, state, _ = _roles(inputs, proxy)
-    kw = {k: v for k, v in kw.items() if k not in ("reps", "seed", "n_jobs")}
     return wooldridge(frame, output=y, free=free, state=state, proxy=proxy, controls=controls, **kw)
 
 
@@ -86,7 +113,7 @@ def innovation_index(frame: pd.DataFrame) -> pd.Series | None:
     return ind.mean(axis=1, skipna=True).astype(float)
 
 
-@register_method("gnr", proxy="material_cost")
+@register_method("gnr", proxy="material_cost", target=_gnr_fn, fixed=_FIXED)
 def _gnr(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[str], *, proxy: str,
          **kw: Any) -> ControlFunctionResult:
     """GNR on gross output: ``proxy`` (materials, logged) is the flexible input and its log share of revenue is
@@ -98,7 +125,6 @@ def _gnr(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[
         from ..estimators.design import SpecificationError
 
         raise SpecificationError("GNR estimates gross output: use output='gross' (materials among the inputs)")
-    kw.pop("root", None)
     return gnr(frame, output=y, free=free, state=state, flexible=proxy, controls=controls, **kw)
 
 

@@ -40,4 +40,8 @@ _LAZY: dict[str, str] = {
 }
 _ALIASES = {"escape_latex": "escape"}
 
-__getattr__, __dir__, __all__ = lazy_exports(__name__, _LAZY, _ALIASES)
+#: modules reachable as attributes (``report.latex.PACKAGES``, ``report.latex.document(body)``: docs/tables.md)
+_SUBMODULES = ("adapters", "analyse_report", "descriptive", "figures", "folder", "html", "labels", "latex", "render",
+               "tables")
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _LAZY, _ALIASES, _SUBMODULES)

@@ -337,6 +337,8 @@ def design_toml(exp: Experiment, *, data: str, mapping: str, title: str) -> str:
              f"randomization_inference = {0 if p.assignment == 'partial' else 999}", "seed = 1"]
     if p.assignment == "partial":
         lines += ["", "[spillovers]", 'treated_cluster = "treat_cluster"', 'exposure = "network_exposure"']
+        lines[lines.index('estimators = ["ancova", "did", "tot", "attrition", "lee_bounds"]')] = \
+            'estimators = ["ancova", "did", "tot", "attrition", "lee_bounds", "spillovers"]'
     if p.assignment == "staggered":
         lines += ["", "[staggered]", 'first_treated = "first_treated_year"']
         lines[lines.index('estimators = ["ancova", "did", "tot", "attrition", "lee_bounds"]')] = \
