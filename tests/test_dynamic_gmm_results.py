@@ -207,3 +207,33 @@ def test_summary_labels_system_gmm_as_levels_and_differences(panel):
     fod = fit(blundell_bond, panel, transform="fod", steps=1)
     assert fod.estimator == "one-step system GMM, levels and forward orthogonal deviations"
     assert fod.effects["Firm FE"].startswith("Yes (orthogonal deviations; levels equations")
+
+
+def test_moments_met_exactly_by_every_firm_leave_hansen_not_computable_instead_of_noise():
+    """Docs walkthrough: on the garments sample with its founding years (one firm in each of 1970-73) the year-dummy
+    moments are met exactly, Ŝ is singular, and an inverse of the singular X'ZWZ'X printed Hansen J = 59,172."""
+    import warnings
+
+    import numpy as np
+    import pytest
+
+    from clusterecon.derive import derive_all
+    from clusterecon.estimators import arellano_bond, blundell_bond, gmm, iv
+    from clusterecon.estimators.gmm_estimation import StepNotIdentified, solve_step
+    from clusterecon.samples import sample_panel
+
+    with pytest.raises(StepNotIdentified, match="rank 1 < 2"):
+        solve_step(np.array([[1.0, 2.0], [2.0, 4.0]]), np.array([1.0, 1.0]), np.eye(2))
+    f = derive_all(sample_panel("garments")).frame
+    kw = dict(gmm=gmm("ln_sales", (2, 4), collapse=True), iv=iv("ln_employees"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = arellano_bond(f, "ln_sales ~ lag(ln_sales, 1) + ln_employees", steps=1, vcov="cluster", **kw)
+        s = blundell_bond(f, "ln_sales ~ lag(ln_sales, 1) + ln_employees", **kw)
+        late = arellano_bond(f[f.index.get_level_values("year") >= 1975], "ln_sales ~ lag(ln_sales, 1) + "
+                             "ln_employees", steps=1, vcov="cluster", **kw)
+    for r in (d, s):
+        h = r.tests["Hansen"]
+        assert np.isnan(h.stat) and "not computable" in h.note and "rank" in h.note
+    assert any("met exactly by every firm" in n and "C(year)[T.1971]" in n for n in s.notes)
+    assert np.isfinite(late.tests["Hansen"].stat) and late.tests["Hansen"].df == 2  # the docs' example: sound

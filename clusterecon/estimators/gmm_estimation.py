@@ -39,7 +39,7 @@ from .covariance import nested_in
 from .design import SpecificationError
 from .fit import Fit, register, warn_few_clusters
 from .gmm_sample import GMMProblem
-from .results import VarianceInfo
+from .results import VarianceInfo, psd_rank
 from .variance import VarianceSpec
 
 __all__ = ["GMMFit", "Moments", "Step", "firm_clusters", "gmm_variance", "solve_step"]
@@ -74,10 +74,18 @@ class Step:
         return self.A_inv @ ZX.T @ self.W
 
 
+class StepNotIdentified(SpecificationError):
+    """X'ZWZ'X has rank below K: the weights leave too few independent moments for the coefficients."""
+
+
 def solve_step(ZX: np.ndarray, Zy: np.ndarray, W: np.ndarray) -> Step:
     WZX = W @ ZX
     A = ZX.T @ WZX
-    A_inv = np.linalg.inv((A + A.T) / 2)
+    A = (A + A.T) / 2
+    rank = psd_rank(A)
+    if rank < A.shape[0]:  # inv() of a singular A returns noise (a Hansen J of 59,172 was seen), never an error
+        raise StepNotIdentified(f"X'ZWZ'X has rank {rank} < {A.shape[0]} coefficients")
+    A_inv = np.linalg.inv(A)
     b = A_inv @ (WZX.T @ Zy)
     return Step(b, A_inv, W, Zy - ZX @ b)
 
@@ -208,16 +216,35 @@ def estimate(pb: GMMProblem, steps: int, codes: np.ndarray | None, notes: list[s
     Uc1 = by_cluster(U1, codes)
     S = cross(Uc1)
     W2 = inv_psd(S, "the two-step weighting matrix (the covariance of the moments)", notes)
+    flat = _exact_moments(S, pb.inst.names)
+    if flat and steps == 2:
+        notes.append(f"{len(flat)} moment(s) are met exactly by every firm's one-step residuals ({', '.join(flat[:6])}"
+                     f"{', …' if len(flat) > 6 else ''}; e.g. the year dummy of a year with one firm): they carry no "
+                     "information and get no weight in the two-step estimate")
     common = dict(ZX=ZX, Zy=Zy, one_step=s1, U1=U1, steps=steps, sigma2=sigma2(pb, e1, X.shape[1]),
                   sargan=float(s1.Ze @ s1.W @ s1.Ze) / sigma2(pb, e1), nobs=pb.nobs,
                   has_constant="Intercept" in pb.names)
     if steps == 1:
         return Moments(step=s1, U=U1, **common), e1
-    s2 = solve_step(ZX, Zy, W2)
+    try:
+        s2 = solve_step(ZX, Zy, W2)
+    except StepNotIdentified as e:
+        why = (f" because {len(flat)} moment(s) are met exactly by every firm ({', '.join(flat[:6])}"
+               f"{', …' if len(flat) > 6 else ''}: e.g. year dummies of years with one firm; drop those years or "
+               "the time dummies)") if flat else ""
+        raise SpecificationError(f"two-step GMM is not identified: {e}{why}; the one-step estimate (steps=1) "
+                                 "does not use these weights") from None
     e2 = y - X @ s2.b
     row_codes = pb.rows.firm if codes is None else codes[pb.rows.firm]
     return Moments(step=s2, U=firm_scores(pb, e2), weight_codes=codes, S=S,
                    windmeijer=windmeijer(pb, row_codes, Uc1, s1, s2, ZX), **common), e2
+
+
+def _exact_moments(S: np.ndarray, names: list[str], rtol: float = 1e-10) -> list[str]:
+    """Instruments whose moment has (numerically) zero variance across clusters: Σᵢ Zᵢ'ê₁ᵢ is zero in every cluster."""
+    d = np.diag(S)
+    top = float(d.max()) if d.size else 0.0
+    return [names[j] for j in np.flatnonzero(d <= rtol * top)] if top > 0 else []
 
 
 # ------------------------------------------------------------------------------------------------ clusters

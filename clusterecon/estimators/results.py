@@ -539,7 +539,7 @@ def wald(coef: np.ndarray, V: np.ndarray, R: np.ndarray, r: np.ndarray, df: floa
     diff = R @ coef - r
     q = R.shape[0]
     M = R @ V @ R.T
-    rank = _psd_rank(M)
+    rank = psd_rank(M)
     if rank < q:
         note = (f"not computable: the variance of the {q} restrictions has rank {rank} < {q} (a cluster-robust "
                 "variance has rank at most G − 1: too few clusters for a joint test of this many coefficients)")
@@ -553,7 +553,7 @@ def wald(coef: np.ndarray, V: np.ndarray, R: np.ndarray, r: np.ndarray, df: floa
     return TestResult("Wald", w, float(stats.chi2.sf(w, q)), q, "chi2", desc)
 
 
-def _psd_rank(M: np.ndarray, rtol: float = 1e-10) -> int:
+def psd_rank(M: np.ndarray, rtol: float = 1e-10) -> int:
     """Numerical rank of a symmetric positive semi-definite matrix, unit-free (on its correlation scale)."""
     d = np.sqrt(np.clip(np.diag(M), 0.0, None))
     ok = d > 0
@@ -622,4 +622,4 @@ def _quote(text: str, names: Sequence[str]) -> str:
 
 
 __all__ = ["EstimationResult", "Omitted", "RSQUARED_KEYS", "TestResult", "VarianceInfo", "build_result",
-           "restriction_matrix", "wald", "wald_zero_test", "add_wald_test"]
+           "restriction_matrix", "wald", "wald_zero_test", "add_wald_test", "psd_rank"]
