@@ -224,3 +224,32 @@ def test_every_verdict_that_uses_a_given_date_names_its_source():
                    reps=19, detail=False)
     for key in ("phases", "founders", "spinoffs", "stagnation", "innovation", "exit"):
         assert "Field notes" in r.results[key].verdict, (key, r.results[key].verdict)
+
+
+def test_a_census_that_starts_after_the_first_founding_is_not_dated_from_survivors():
+    # user sweep: a "census" of 1995-2005 (founding from 1980) was dated like a full census ("take-off 1986 …
+    # coverage on censuses 96%") and stagnation named years it never observed
+    from clusterecon.hypotheses.phases import entry_records_complete, entry_series_complete
+    from clusterecon.hypotheses.stagnation import productivity_stagnation
+
+    full = _cluster(seed=2)
+    late = full.replace(data=full.data[full.data.index.get_level_values("year") >= 1995])
+    assert entry_series_complete(full) and not entry_series_complete(late)
+    assert entry_records_complete(late)  # the years it covers are complete: cluster output can be summed
+    res = diagnose_phases(late, reps=49)
+    assert res.status == "inconclusive" and "the census starts after the earliest founding year" in " ".join(
+        res.limitations)
+    st = productivity_stagnation(late, phases=res)  # constant productivity: an exact fit (was ZeroDivisionError)
+    assert st.status == "inconclusive" and "over the years 1995–1997" in st.verdict
+    assert "(of the span 1980–1997, the years observed)" in st.verdict
+
+
+def test_an_undated_take_off_is_said_in_the_phase_verdict_not_only_in_the_limitations():
+    # user sweep: "quantity expansion from 1985" where 1985 was only the first year observed (take-off p = 0.32)
+    founded = {f"f{i}": 1985 + 2 * i for i in range(15)}  # one entrant every other year: no take-off
+    rows = [{"firm_id": f, "year": y, "founding_year": fy, "sales": 100.0, "material_cost": 50.0, "employees": 5.0,
+             "active": True} for f, fy in founded.items() for y in range(fy, 2015)]
+    res = diagnose_phases(SurveyPanel.from_frame(pd.DataFrame(rows), design=SurveyDesign(kind="census")), reps=49)
+    assert not res.extra["expansion_detected"]
+    assert "the start of quantity expansion is not dated (no significant take-off of entry" in res.verdict
+    assert "quantity expansion from" not in res.verdict

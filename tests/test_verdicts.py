@@ -390,3 +390,15 @@ def test_stagnation_skipped_for_unplaceable_years_says_how_to_give_the_phase_dat
     r = productivity_stagnation(panel)
     assert r.status == "skipped" and "cannot be placed in a phase" in r.verdict
     assert "--expansion-start" in r.verdict and "[history]" in r.verdict and "productivity_stagnation(" in r.verdict
+
+
+def test_stagnation_without_prices_says_productivity_is_revenue_productivity():
+    # user sweep: with prices the verdict warns that revenue TFP mixes prices; without them it said nothing, the
+    # case where the user cannot check it
+    rows = _stag_rows(tuple(range(1990, 2000)), 0.0)
+    for r in rows:
+        del r["product_price"]
+    res = productivity_stagnation(_panel(rows, "census"), years=(1990, 1999))
+    assert res.claim("productivity").status == "supported" and res.claim("price").status == "skipped"
+    assert "no output prices, so how much of its trend is a price trend cannot be told" in res.verdict
+    assert res.extra["revenue_caveat"]

@@ -268,3 +268,16 @@ def test_absorb_equals_projection_on_dummies(seed, G, T, frac, weighted):
     np.testing.assert_allclose(ab.Z, Z - D @ coef, atol=1e-9)
     rank_D = np.linalg.matrix_rank(D)
     assert ab.n_absorbed + ab.n_partialled == rank_D
+
+
+def test_an_exactly_constant_outcome_gives_an_undefined_rho_not_a_zero_division():
+    # found through the battery (a census with constant productivity ended `failed`): sigma_u = sigma_e = 0
+    import numpy as np
+    import pandas as pd
+
+    from clusterecon.estimators.within import within
+
+    df = pd.DataFrame({"firm": np.repeat(["a", "b", "c"], 4), "year": np.tile([1, 2, 3, 4], 3), "y": 1.0,
+                       "x": np.arange(12.0)}).set_index(["firm", "year"])
+    r = within(df, "y ~ x", effects="firm")
+    assert np.isnan(r.stats["rho"]) and r.stats["sigma_e"] == 0

@@ -227,7 +227,8 @@ def _effect_tests(ab: Absorbed, fit: LinearFit, centred: np.ndarray, s: dict[str
                                         note="classical")
     sigma_e = float(np.sqrt(fit.ssr / df_fe)) if df_fe > 0 else float("nan")
     sigma_u = float(np.std(u, ddof=1)) if G > 1 else float("nan")  # û_i up to the constant
-    return tests, {"sigma_u": sigma_u, "sigma_e": sigma_e, "rho": sigma_u**2 / (sigma_u**2 + sigma_e**2)}
+    den = sigma_u**2 + sigma_e**2  # 0 for an outcome that is exactly constant: rho is undefined, not an error
+    return tests, {"sigma_u": sigma_u, "sigma_e": sigma_e, "rho": sigma_u**2 / den if den > 0 else float("nan")}
 
 
 def _estimated_effects(s: dict[str, Any], fit: LinearFit, effects: str, u: np.ndarray,

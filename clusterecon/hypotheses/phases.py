@@ -56,7 +56,13 @@ _WHY_SURVIVORS = (
 
 def survivor_reason(kind: str) -> str:
     """Why the entry take-off is not dated on a sample of survivors (module docstring), worded for the survey
-    design ``kind`` ('recall', 'rounds', or anything else: a design that was not declared)."""
+    design ``kind`` ('recall', 'rounds', 'census' starting after the earliest founding year, or anything else: a
+    design that was not declared)."""
+    if kind == "census":
+        return ("the entry take-off cannot be dated: the census starts after the earliest founding year, so for the "
+                "years before its first year it lists only the firms that survived to it (" + _WHY_SURVIVORS.format(
+                    survived="survived to the census's first year") + "); pass expansion_start=<year> if the start "
+                "is known from other sources (--expansion-start; the mapping's [history])")
     if kind in ("recall", "rounds"):
         survived = ("survived to the first round (or were founded and closed between rounds)" if kind == "rounds"
                     else "survived to the interview")
@@ -143,7 +149,8 @@ def entry_records_complete(panel: SurveyPanel) -> bool:
     and for annual rounds with exits recorded that start no later than the earliest founding year (every firm is
     seen from its founding year on, whether it survives or not: the bundled samples); False for a recall survey
     (survivors to the interview) and for rounds that start after firms were founded (survivors to the first round)
-    or skip years (a firm founded and closed between two rounds is never seen)."""
+    or skip years (a firm founded and closed between two rounds is never seen). For the years observed a census
+    is complete whenever it starts; for dating entry before its first year see :func:`entry_series_complete`."""
     if panel.design.kind == "census":
         return True
     if not panel.design.can_study_exit:
@@ -152,6 +159,18 @@ def entry_records_complete(panel: SurveyPanel) -> bool:
     fy = pd.to_numeric(panel.firms.get("founding_year", pd.Series(dtype=float)), errors="coerce").dropna()
     annual = len(years) > 1 and bool(np.all(np.diff(years) == 1))
     return annual and len(fy) > 0 and years[0] <= fy.min()
+
+
+def entry_series_complete(panel: SurveyPanel) -> bool:
+    """Is the entry series by founding year complete back to the earliest founding year (what dating the take-off
+    needs)? :func:`entry_records_complete`, except that a census whose first year comes after the earliest founding
+    year lists only the firms alive then: before its first year, its founding years count survivors."""
+    if not entry_records_complete(panel):
+        return False
+    if panel.design.kind != "census" or not panel.years:
+        return True
+    fy = pd.to_numeric(panel.firms.get("founding_year", pd.Series(dtype=float)), errors="coerce").dropna()
+    return len(fy) == 0 or min(panel.years) <= fy.min()
 
 
 def _coverage_text(kind: str, complete: bool) -> str:
@@ -398,7 +417,7 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
             raise SkipHypothesis(short + ": the transitions cannot be dated")
         # dates known from the cluster's history need no entry series: the years are placed by them
         limitations.append(short + ": only the dates given are used")
-    complete = entry_records_complete(panel)
+    complete = entry_series_complete(panel)
     d = date_phases(traj, alpha=alpha, reps=reps, complete=complete, given_t1=expansion_start,
                     given_t2=quality_start)
     limitations.extend(d.get("notes", ()))
@@ -475,10 +494,18 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
                            "judged" + (" (" + undated["text"] + ")" if undated is not None else ""))
     lead = (f"In {years[-1]} the cluster is in the {current} phase" if judged
             else f"In {years[-1]} the cluster is at least in the {current} phase")
-    start_txt = ("the start of quantity expansion is not dated (entry counted among survivors cannot separate a "
-                 "take-off from the thinning of older cohorts by exit; give the start if the cluster's history dates "
-                 "it: expansion_start= in Python, --expansion-start on the command line, or [history] in the mapping)"
-                 if undatable else f"quantity expansion from {t1}")
+    takeoff_test = tests.get("entry take-off")
+    if undatable:
+        start_txt = ("the start of quantity expansion is not dated (entry counted among survivors cannot separate a "
+                     "take-off from the thinning of older cohorts by exit; give the start if the cluster's history "
+                     "dates it: expansion_start= in Python, --expansion-start on the command line, or [history] in "
+                     "the mapping)")
+    elif expansion_fallback:  # the first year observed stands in for an undated start: said in the verdict itself
+        why = (f"no significant take-off of entry, sup-LR p = {takeoff_test.pvalue:.3f}" if takeoff_test is not None
+               else "the take-off could not be tested")
+        start_txt = f"the start of quantity expansion is not dated ({why}); the years from {t1} are taken as it"
+    else:
+        start_txt = f"quantity expansion from {t1}"
     named = [(w, src) for w, x, src in zip(("quantity expansion", "quality improvement"),
                                             (expansion_start, quality_start), sources) if x is not None]
     by_source: dict[str, list[str]] = {}

@@ -81,7 +81,14 @@ def _expansion_years(panel: SurveyPanel, phases: HypothesisResult | None) -> tup
                 else " dated by the phase diagnosis") if ph.get(
                 "expansion_detected") else f"the years {lo}–{hi} before any dated quality transition (the entry "
                    "take-off is not dated)")
-            return (lo, hi), how
+            # the phase spans reach back to the founding years; the trends can only use the years observed
+            first, last = min(panel.years), max(panel.years)
+            lo_o, hi_o = max(lo, first), min(hi, last)
+            if lo_o > hi_o:
+                break
+            if (lo_o, hi_o) != (lo, hi):
+                how = how.replace(f"{lo}–{hi}", f"{lo_o}–{hi_o}", 1) + f" (of the span {lo}–{hi}, the years observed)"
+            return (lo_o, hi_o), how
     raise SkipHypothesis("the phase diagnosis finds no quantity-expansion years within the years observed")
 
 
@@ -217,6 +224,12 @@ def _revenue_caveat(claims: list[Claim], prod_label: str) -> str | None:
     once the price trend is taken out (revenue trend − price trend, a first-order split)."""
     prod = next((c for c in claims if c.name == "productivity"), None)
     price = next((c for c in claims if c.name == "price"), None)
+    if prod is not None and prod.status == "supported" and (price is None or price.status == "skipped"):
+        # the case where the user cannot check it: said, not left out
+        return (f"{prod_label} is measured from sales in money, so it is revenue productivity — price times "
+                "physical productivity; the survey has no output prices, so how much of its trend is a price trend "
+                "cannot be told (in quantity expansion prices typically fall): the productivity claim judges revenue "
+                "productivity, not physical efficiency")
     if prod is None or price is None or price.status != "supported" or prod.estimate is None \
             or price.estimate is None or not np.isfinite(prod.estimate) or not np.isfinite(price.estimate):
         return None
