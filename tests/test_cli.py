@@ -337,3 +337,29 @@ def test_analyse_prints_the_validation_warnings_on_stderr_unless_quiet(capsys, t
     assert "[WARNING]" not in out and out.startswith("validation: ") and "the data have validation warnings" in out
     code, out_q, err_q = run(capsys, *args, "--out", str(tmp_path / "b"), "-q")
     assert code == 0 and "[WARNING]" not in err_q + out_q
+
+
+def test_a_survey_of_two_clusters_is_analysed_one_cluster_at_a_time(capsys, tmp_path):
+    # user sweep: a garments and a machinery census in one file were pooled silently (one take-off for both,
+    # pioneers cut at the earlier date, summed output, one price index)
+    import pandas as pd
+
+    from clusterecon.samples import sample_panel
+
+    parts = []
+    for name in ("garments", "machinery"):
+        f = sample_panel(name).frame.reset_index()
+        f["firm_id"] = name[0] + f["firm_id"].astype(str)
+        f["cluster"] = name
+        parts.append(f)
+    path = tmp_path / "two.csv"
+    pd.concat(parts).to_csv(path, index=False)
+    code, out, err = run(capsys, "analyse", str(path), "--out", str(tmp_path / "r"), "-q")
+    assert code == 2 and "the survey holds 2 clusters ('garments', 'machinery')" in err and "--cluster" in err
+    assert not (tmp_path / "r").exists()
+    code, out, err = run(capsys, "analyse", str(path), "--out", str(tmp_path / "r"), "-q", "--cluster", "machinery")
+    assert code == 0, err
+    one, = [ln for ln in out.splitlines() if "firm-years" in ln][:1]
+    assert f"{sample_panel('machinery').n_firms} firms" in one
+    code, out, err = run(capsys, "analyse", str(path), "--out", str(tmp_path / "r3"), "-q", "--cluster", "machinry")
+    assert code == 2 and "did you mean 'machinery'" in err

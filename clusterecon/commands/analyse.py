@@ -59,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quality-start", metavar="YEAR", type=int, default=None,
                         help="year quality improvement began, known from the cluster's history: used instead of "
                              "dating it; overrides the mapping's [history]")
+    parser.add_argument("--cluster", metavar="NAME", default=None,
+                        help="the cluster to analyse when the survey holds several (its cluster column); the "
+                             "battery analyses one cluster at a time")
     parser.add_argument("--history-source", metavar="TEXT", default=None,
                         help="who dates the phases given by --expansion-start/--quality-start (a study, a trade "
                              "association's records), quoted in every verdict that uses them")
@@ -142,10 +145,15 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--history-source names who dates the phases: give it with --expansion-start or "
                          "--quality-start")
     source_text = (args.history_source or "on the command line, no source stated") if given else None
+    from ..hypotheses.battery import one_cluster
+
+    panel = one_cluster(panel, args.cluster)  # the report's tables describe the cluster the verdicts are about
+    if args.cluster is not None:
+        what = f"{what} — cluster {args.cluster}" if what else f"cluster {args.cluster}"
     try:
         result = analyse(panel, progress=lambda s: progress(f"hypothesis: {s}"),
                          expansion_start=args.expansion_start, quality_start=args.quality_start,
-                         history_source=source_text)
+                         history_source=source_text, cluster=args.cluster)
     except ValueError as e:  # a date that cannot be right: named as the user gave it
         raise ValueError(str(e).replace("expansion_start =", "the start of quantity expansion (--expansion-start or "
                                         "[history] expansion_start) =").replace(

@@ -10,6 +10,7 @@ information, exits not observable) is skipped with its reason; an unexpected err
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -27,6 +28,27 @@ from .phases import date_origin, diagnose_phases, given_dates
 from .result import HypothesisResult
 from .spinoffs import spinoff_imitation
 from .stagnation import productivity_stagnation
+
+
+def one_cluster(panel: SurveyPanel, cluster: str | None) -> SurveyPanel:
+    """``panel`` restricted to the firms of ``cluster`` (the firm column ``cluster``); the panel itself when it holds
+    one cluster and none is named. Several clusters and no choice is a :class:`ValueError` listing them."""
+    col = panel.firms["cluster"] if "cluster" in panel.firms.columns else None
+    names = sorted(str(v) for v in col.dropna().unique()) if col is not None else []
+    if cluster is None:
+        if len(names) > 1:
+            shown = ", ".join(map(repr, names[:10])) + (", …" if len(names) > 10 else "")
+            raise ValueError(f"the survey holds {len(names)} clusters ({shown}); the battery dates the phases, sums "
+                             "output and builds the price index of one cluster, so it analyses one at a time: "
+                             f"choose one with --cluster {names[0]!r} (Python: analyse(panel, cluster=...))")
+        return panel
+    if str(cluster) not in names:
+        near = difflib.get_close_matches(str(cluster), names, n=1)
+        raise ValueError(f"cluster {cluster!r} is not in the survey" + (f" (did you mean {near[0]!r}?)" if near
+                                                                       else "") + f"; its clusters: {names}")
+    keep = col.index[col.astype("string") == str(cluster)]
+    fid = panel.data.index.get_level_values("firm_id")
+    return panel.replace(data=panel.data[fid.isin(keep)], firms=panel.firms.loc[keep])
 
 
 class VerdictFrame(pd.DataFrame):
@@ -98,16 +120,19 @@ class AnalysisResult:
 def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None, vcov: str = "cluster",
             split_year: int | None = None, detail: bool = True, reps: int | None = None,
             expansion_start: int | None = None, quality_start: int | None = None,
-            history_source: str | None = None) -> AnalysisResult:
+            history_source: str | None = None, cluster: str | None = None) -> AnalysisResult:
     """Run the battery on ``panel``. ``progress`` is called with the name of each step as it starts;
     ``detail=False`` fits only the models the verdicts rest on (for Monte Carlo work); ``reps``: bootstrap draws of
     the phase dating (default 199). ``expansion_start`` / ``quality_start``: phase dates known from the cluster's
     history, used instead of dated ones (default: those ``panel.design`` carries, e.g. from a mapping's
     ``[history]``); a survey of survivors cannot date the take-off itself. ``history_source``: who gives the dates
-    passed here (quoted, with the date, in every verdict that uses it). An impossible date raises
-    :class:`ValueError` before anything runs."""
+    passed here (quoted, with the date, in every verdict that uses it). ``cluster``: the cluster to analyse when
+    the survey holds several (the ``cluster`` column): phases, entry, the cluster's output and its price index are
+    one cluster's, so several are never pooled — without ``cluster`` such a survey is a :class:`ValueError`, as is
+    an impossible date, before anything runs."""
     step = progress or (lambda _name: None)
     results: dict[str, HypothesisResult] = {}
+    panel = one_cluster(panel, cluster)
     given_dates(panel, expansion_start, quality_start)  # a wrong date is the caller's mistake, not a failed test
     step("phase diagnosis")
     phases = run_hypothesis(lambda: diagnose_phases(panel, reps=reps, expansion_start=expansion_start,
