@@ -18,7 +18,9 @@ errors
 warnings
     ``value_added_nonpositive`` (sales − material_cost ≤ 0), ``zero_employees``, ``jump`` (a year-on-year ratio
     beyond ×20 or below ÷20 in sales, employees or capital between a firm's consecutive observations),
-    ``year_gap`` (a firm skips one of the panel's benchmark years between its first and last observation).
+    ``year_gap`` (a firm skips one of the panel's benchmark years between its first and last observation),
+    ``constant_column`` (sales, material cost, employees or capital identical in every record),
+    ``census_entry_missed`` (in a census, a firm founded inside the years covered but first seen later).
 info
     ``survivor_only`` (a recall panel: firms that exited before the interview were never surveyed). The loader adds
     its own (``exact_duplicate_dropped``, ``firm_ids_merged``, ``duplicate_resolved``, ...) next to these.
@@ -465,6 +467,37 @@ def _check_warnings(ctx: _Ctx) -> None:
         if zero.any():
             ctx.add("warning", "zero_employees", "zero employees (is the owner counted?)", column="employees",
                     mask=zero, fix="count the owner-manager, or set missing if the firm was not operating")
+    for col in ("sales", "material_cost", "employees", "capital"):
+        if col not in f.columns:
+            continue
+        v = ctx.num(col)
+        ok = np.isfinite(v)
+        # min == max is one pass each (no hashing): a 1M-row file pays microseconds for a rule that rarely fires
+        if ok.sum() >= 10 and np.min(v[ok]) == np.max(v[ok]):
+            ctx.add("warning", "constant_column", f"every record has the same {col} ({_fmt(v[ok][0])}): a "
+                    "placeholder or an export error? Trends and elasticities of a constant are not estimable",
+                    column=col, mask=ok, values=[_fmt(v[ok][0])],
+                    fix=f"check the export of {col} (a filled-in default, a formula copied down)")
+
+
+def _check_census_entry(ctx: _Ctx) -> None:
+    """In a census every firm is seen from its founding year on (or from the census's first year, if founded
+    before): a firm founded inside the years covered but first seen later cannot be, and its founding year or the
+    census's coverage is wrong (the battery would date entry from it)."""
+    f = ctx.frame
+    if not {"firm_id", "year", "founding_year"} <= set(f.columns):
+        return
+    d = pd.DataFrame({"firm": f["firm_id"].to_numpy(), "year": ctx.num("year"), "fy": ctx.num("founding_year")})
+    first_year = np.nanmin(d["year"]) if np.isfinite(d["year"]).any() else np.nan
+    g = d.groupby("firm", sort=False).agg(first=("year", "min"), fy=("fy", "min"))
+    late = g.index[(g["fy"] >= first_year) & (g["first"] > g["fy"])]
+    if len(late):
+        mask = d["firm"].isin(late).to_numpy() & (d["year"].to_numpy() == d["firm"].map(g["first"]).to_numpy())
+        ctx.add("warning", "census_entry_missed", f"{len(late)} firm(s) founded inside the years the census covers "
+                "are first seen after their founding year: a census sees every firm from its founding",
+                column="founding_year", mask=mask, values=[str(x) for x in late[:10]],
+                fix="check these founding years, or declare the survey's real design (rounds of the firms alive "
+                    "at the first round, or a recall survey) in the mapping's [survey] design")
 
 
 def _check_panel_rules(ctx: _Ctx, benchmark_years: tuple[int, ...] | None) -> None:
@@ -591,6 +624,8 @@ def validate(frame: pd.DataFrame, *, source: str = "", strict: bool = False, sur
     if has_keys:
         _check_panel_rules(ctx, tuple(benchmark_years) if benchmark_years else None)
     kind = _design_kind(design)
+    if kind == "census":
+        _check_census_entry(ctx)
     recall_flag = "is_recall" in cols and bool(frame["is_recall"].fillna(False).astype(bool).any())
     if kind == "recall" or (kind == "unknown" and recall_flag):
         ctx.add("info", "survivor_only", "recall panel from one interview: it holds survivors only, so firms that "

@@ -292,3 +292,23 @@ def test_non_finite_values_are_errors_with_original_rows():
     assert all(p.severity == "error" for p in r.by_rule("non_finite"))
     # reported once: not again as a negative value, a jump or a non-positive value added
     assert not r.by_rule("negative_value") and not r.by_rule("jump") and not r.by_rule("value_added_nonpositive")
+
+
+def test_a_constant_key_column_and_a_census_that_missed_entrants_are_warnings():
+    # user sweep: sales = 1000 in every record, and a "census" whose firms were all founded in 1970 but first seen
+    # up to 44 years later, passed with "no problems found" and the battery issued verdicts on them
+    from clusterecon.panel import SurveyDesign
+
+    rows = [{"firm_id": f"f{i}", "year": y, "founding_year": 1970 if i < 3 else 1990, "sales": 1000.0,
+             "employees": 5.0 + i} for i in range(6) for y in range(1990 + 2 * i, 2000)]
+    df = pd.DataFrame(rows)
+    r = validate(df, today_year=2026, design=SurveyDesign(kind="census"))
+    (c,) = r.by_rule("constant_column")
+    assert c.column == "sales" and c.severity == "warning" and c.n == len(df)
+    (m,) = r.by_rule("census_entry_missed")
+    # f0-f2 were founded (1970) before the census's first year (1990): not flagged; f3, f4 founded in 1990 are
+    # first seen in 1996 and 1998
+    assert m.values == ("f3", "f4") and m.message.startswith("2 firm(s)")
+    assert not validate(df, today_year=2026, design=SurveyDesign(kind="rounds")).by_rule("census_entry_missed")
+    df["sales"] = np.arange(len(df), dtype=float) + 1.0
+    assert not validate(df, today_year=2026).by_rule("constant_column")
