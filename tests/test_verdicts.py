@@ -402,3 +402,11 @@ def test_stagnation_without_prices_says_productivity_is_revenue_productivity():
     assert res.claim("productivity").status == "supported" and res.claim("price").status == "skipped"
     assert "no output prices, so how much of its trend is a price trend cannot be told" in res.verdict
     assert res.extra["revenue_caveat"]
+
+
+def test_stagnation_skipped_for_unplaceable_years_gives_the_real_reason():
+    # user sweep: a 45-year census with no innovation columns was skipped for "too few years"
+    rows = _stag_rows(tuple(range(1970, 2000)), 0.0)
+    res = productivity_stagnation(_panel(rows, "census"))
+    assert res.status == "skipped" and "the survey records no innovation indicator" in res.verdict
+    assert "too few years" not in res.verdict

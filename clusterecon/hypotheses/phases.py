@@ -465,10 +465,16 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
                                f"after the start of quantity expansion ({t1}): not used")
         elif q.reason:
             limitations.append(f"quality transition: {q.reason}")
+    quality_why = None
     if not d.get("quality_series") and not any(n.startswith("quality transition") for n in d.get("notes", ())):
-        limitations.append(f"fewer than {MIN_QUALITY_YEARS} consecutive-year pairs with {MIN_SHARE_FIRMS}+ firms "
-                           "observed without an innovation (a recall survey with few benchmark years, or short "
-                           "rounds): the start of quality improvement cannot be dated")
+        if "innovation_share" not in traj:
+            quality_why = "the survey records no innovation indicator"
+        else:
+            pairs = int((traj.get("adoption_at_risk", pd.Series(dtype=float)).fillna(0) >= MIN_SHARE_FIRMS).sum())
+            quality_why = (f"only {pairs} consecutive-year pair(s) have {MIN_SHARE_FIRMS}+ firms observed without an "
+                           f"innovation (needs {MIN_QUALITY_YEARS}: a recall survey with few benchmark years, short "
+                           "rounds, few firms, or firms that innovate from their first year)")
+        limitations.append(quality_why + ": the start of quality improvement cannot be dated")
     years = years_all
     phase = np.where(years < t1, PHASES[0], np.where((t2 is None) | (years < (t2 or 10**6)), PHASES[1], PHASES[2]))
     table = pd.DataFrame({"phase": phase}, index=traj.index)
@@ -533,5 +539,6 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
                "expansion_undatable": undatable,
                "quality_start": t2, "quality_interval": t2_int, "jointly_dated": bool(d["joint"]),
                "quality_undated": t2 is None and current == PHASES[2], "phase_judged": judged, "spans": spans,
+               "quality_undatable_reason": quality_why,
                "current_phase": current},
     )

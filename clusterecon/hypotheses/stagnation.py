@@ -67,9 +67,9 @@ def _expansion_years(panel: SurveyPanel, phases: HypothesisResult | None) -> tup
         phases = diagnose_phases(panel)
     ph = phases.extra
     if ph.get("phase_judged") is False:
-        raise SkipHypothesis("the survey's years cannot be placed in a phase (too few years to see whether quality "
-                             "improvement has begun), so quantity-expansion years cannot be identified; "
-                             + SPAN_ADVICE)
+        why = ph.get("quality_undatable_reason") or "too few years to see whether quality improvement has begun"
+        raise SkipHypothesis(f"the survey's years cannot be placed in a phase ({why}), so quantity-expansion years "
+                             "cannot be identified; " + SPAN_ADVICE)
     if ph.get("quality_undated"):
         raise SkipHypothesis("quality improvement is under way but its start cannot be dated from the survey's years, "
                              "so the quantity-expansion years cannot be separated from it; "
