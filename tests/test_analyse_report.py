@@ -210,3 +210,17 @@ def test_write_report_lists_what_it_could_not_draw(tmp_path):
     assert all(p.is_file() for p in paths.files())
     assert (tmp_path / "r" / "tables" / "innovation_t.csv").is_file()
     check_links(tmp_path / "r")
+
+
+def test_a_survey_without_founding_years_says_why_there_are_no_survival_curves(tmp_path):
+    # user sweep: the survival figure failed with a raw KeyError('founding_year') printed in the report
+    from clusterecon.samples import sample_panel
+
+    f = sample_panel("garments").frame.reset_index().drop(columns="founding_year")
+    path = tmp_path / "nofy.csv"
+    f.to_csv(path, index=False)
+    (tmp_path / "m.toml").write_text('[survey]\ndesign = "rounds"\nexits_observable = true\n')
+    out = tmp_path / "r"
+    assert main(["analyse", str(path), "--mapping", str(tmp_path / "m.toml"), "--out", str(out), "--quiet"]) == 0
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "No survival curves: the survey has no founding years" in md and "KeyError" not in md

@@ -435,7 +435,10 @@ def _hypothesis_figures(page: Page, w: _Writer, key: str, r: Any, panel: Any, sp
         figs.append(("entry_by_founder", lambda: plot_entry_by_founder(panel, phases=spans or None),
                      "Entrants per founding year by the founder's prior occupation; shaded: the dated phases."))
     if key == "exit":
-        if panel.design.can_study_exit:
+        no_age = "founding_year" not in panel.firms.columns or panel.firms["founding_year"].notna().sum() == 0
+        if panel.design.can_study_exit and no_age:  # survival is by firm age: said, not an error in the report
+            page.para("No survival curves: the survey has no founding years, so firm age is unknown.")
+        elif panel.design.can_study_exit:
             by = "is_spinoff" if "is_spinoff" in panel.frame.columns else None
             figs.append(("survival", lambda: plot_survival(panel, by=by),
                          "Kaplan–Meier survival by firm age (delayed entry at the first year observed)."))
