@@ -541,7 +541,8 @@ def wald(coef: np.ndarray, V: np.ndarray, R: np.ndarray, r: np.ndarray, df: floa
     M = R @ V @ R.T
     rank = psd_rank(M)
     if rank < q:
-        note = (f"not computable: the variance of the {q} restrictions has rank {rank} < {q} (a cluster-robust "
+        note = ("not computable: the variance of the restrictions is not finite" if not np.isfinite(M).all() else
+                f"not computable: the variance of the {q} restrictions has rank {rank} < {q} (e.g. a cluster-robust "
                 "variance has rank at most G − 1: too few clusters for a joint test of this many coefficients)")
         dist_df = (q, float(df)) if df is not None else q
         return TestResult("Wald F" if df is not None else "Wald", float("nan"), float("nan"), dist_df,
@@ -554,7 +555,10 @@ def wald(coef: np.ndarray, V: np.ndarray, R: np.ndarray, r: np.ndarray, df: floa
 
 
 def psd_rank(M: np.ndarray, rtol: float = 1e-10) -> int:
-    """Numerical rank of a symmetric positive semi-definite matrix, unit-free (on its correlation scale)."""
+    """Numerical rank of a symmetric positive semi-definite matrix, unit-free (on its correlation scale); 0 for a
+    matrix with a non-finite entry (a variance that does not exist supports no test)."""
+    if not np.isfinite(M).all():
+        return 0
     d = np.sqrt(np.clip(np.diag(M), 0.0, None))
     ok = d > 0
     if not ok.any():
