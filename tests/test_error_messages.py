@@ -147,16 +147,21 @@ def test_warnings_are_one_line_each(monkeypatch, capsys):
     assert warnings.showwarning is not None and warnings.showwarning.__name__ != "_show_warning"
 
 
-def test_control_characters_from_the_data_do_not_reach_the_terminal(monkeypatch, capsys):
+@pytest.mark.parametrize("printed, shown", [
+    ("firm a\x1b[2J\x1b]0;pwned\x07b\tok", "firm a\\x1b[2J\\x1b]0;pwned\\x07b\tok\n"),
+    # bidi overrides and C1 controls too (tests/test_output_controls.py covers the report files)
+    ("firm \u202eab\x9b\tok", "firm \\u202eab\\x9b\tok\n"),
+])
+def test_control_characters_from_the_data_do_not_reach_the_terminal(monkeypatch, capsys, printed, shown):
     import clusterecon.commands.codebook as codebook
 
     def show(_args):
-        print("firm a\x1b[2J\x1b]0;pwned\x07b\tok")
+        print(printed)
         return 0
 
     monkeypatch.setattr(codebook, "run", show)
     assert main(["codebook"]) == 0
-    assert capsys.readouterr().out == "firm a\\x1b[2J\\x1b]0;pwned\\x07b\tok\n"
+    assert capsys.readouterr().out == shown
 
 
 # ---------------------------------------------------------------------------------------------------- TOML files

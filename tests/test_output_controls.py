@@ -67,18 +67,6 @@ def test_page_blocks_and_frames_in_both_formats():
     assert "first second" in html_text and "\\n" not in html_text
 
 
-def test_terminal_output_shows_bidi_overrides_too(monkeypatch, capsys):
-    import clusterecon.commands.codebook as codebook
-
-    def show(_args):
-        print("firm \u202eab\x9b\tok")
-        return 0
-
-    monkeypatch.setattr(codebook, "run", show)
-    assert main(["codebook"]) == 0
-    assert capsys.readouterr().out == "firm \\u202eab\\x9b\tok\n"
-
-
 # ---------------------------------------------------------------------------------------------------- end to end
 def toml_string(s: str) -> str:
     """``s`` as a TOML basic string with \\uXXXX escapes for every control character."""

@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = analyse(panel, progress=lambda s: progress(f"hypothesis: {s}"),
                          expansion_start=args.expansion_start, quality_start=args.quality_start,
-                         history_source=source_text, cluster=args.cluster)
+                         history_source=source_text)  # one cluster already (above)
     except ValueError as e:  # a date that cannot be right: named as the user gave it
         raise ValueError(str(e).replace("expansion_start =", "the start of quantity expansion (--expansion-start or "
                                         "[history] expansion_start) =").replace(

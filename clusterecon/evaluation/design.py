@@ -8,6 +8,7 @@ Defaults are the canonical names of :mod:`clusterecon.schema` (``treat_offered``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -105,6 +106,12 @@ def as_binary(s: pd.Series, name: str) -> pd.Series:
     if bad:
         raise SpecificationError(f"{name} must be 0/1 or true/false; found {sorted(bad)[:5]}")
     return v.astype("float64")
+
+
+def has_dummies(names: Sequence[object], column: str | None) -> bool:
+    """Does a fitted model hold dummies of ``column`` (terms ``C(column)[...]``)? What its fixed-effect labels say,
+    read from the model rather than from the formula's text."""
+    return bool(column) and any(str(n).startswith(f"C({column})") for n in names)
 
 
 def require_both_arms(t: Any, treatment: str, what: str = "the ITT") -> None:

@@ -35,7 +35,7 @@ from ..estimators.design import SpecificationError
 from ..estimators.pooled import pooled_ols
 from ..estimators.results import EstimationResult
 from ..estimators.wild_bootstrap import wild_bootstrap
-from .design import ExperimentDesign, as_binary, frame_of, require, require_both_arms, round_values
+from .design import ExperimentDesign, as_binary, frame_of, has_dummies, require, require_both_arms, round_values
 
 METHODS = ("ancova", "did", "post")
 WILD_BELOW = 30
@@ -112,10 +112,8 @@ def _rhs(outcome: str, design: ExperimentDesign, frame: pd.DataFrame, *, baselin
 def _effects(res: EstimationResult, design: ExperimentDesign) -> dict[str, str]:
     """Strata and round FE labels from the dummies the fitted model holds (not from the formula's text: the round
     dummies ``C(round)`` are not strata dummies, and a strata column with one value adds none)."""
-    def has(term: str | None) -> bool:
-        return bool(term) and any(str(n).startswith(f"C({term})") for n in res.names)
-
-    return {"Strata FE": "Yes" if has(design.strata) else "No", "Round FE": "Yes" if has("round") else "No"}
+    return {"Strata FE": "Yes" if has_dummies(res.names, design.strata) else "No",
+            "Round FE": "Yes" if has_dummies(res.names, "round") else "No"}
 
 
 def require_coef(res: EstimationResult, name: str, what: str, design: ExperimentDesign) -> EstimationResult:
@@ -125,7 +123,7 @@ def require_coef(res: EstimationResult, name: str, what: str, design: Experiment
         return res
     why = dict(res.dropped_regressors).get(name, "collinear with other regressors")
     hint = (f" (each value of {design.strata} holds only offered firms or only controls)"
-            if design.strata and any(str(n).startswith(f"C({design.strata})") for n in res.names) else "")
+            if has_dummies(res.names, design.strata) else "")
     raise SpecificationError(f"{name} was dropped from the regression ({why}){hint}: {what} is not identified; "
                              "randomise within strata (both arms in each) or leave out the regressors that "
                              f"reproduce {name}")

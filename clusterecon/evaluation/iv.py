@@ -36,6 +36,7 @@ from ..estimators.design import SpecificationError, panel_shape
 from ..estimators.linear import linear_spec, prepare, variance
 from ..estimators.results import EstimationResult, TestResult
 from ..panel import SurveyPanel
+from .design import has_dummies
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def iv2sls(data: SurveyPanel | pd.DataFrame, formula: str, *, endog: Sequence[st
     lv = [str(x) for x in d.index.names[:2]]
 
     def dummies(level: str) -> str:  # the labels say what the formula put in, e.g. C(year) for year effects
-        return "Yes" if any(nm.startswith(f"C({level})") for nm in xnames) else "No"
+        return "Yes" if has_dummies(xnames, level) else "No"
 
     return EstimationResult(
         model=model, estimator=f"2SLS ({', '.join(endog)} instrumented by {', '.join(instruments)})",

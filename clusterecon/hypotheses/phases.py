@@ -205,20 +205,12 @@ def date_phases(traj: pd.DataFrame, *, alpha: float = 0.05, reps: int | None = N
     with its entry rate kinked at a given quality start (and only a take-off before it counts)."""
     if given_t1 is not None or given_t2 is not None:
         return _date_given(traj, alpha, reps, complete, given_t1, given_t2)
-    kw = {"max_trend": 0.0 if complete else SURVIVOR_TREND, **({} if reps is None else {"reps": reps})}
+    kw, entry, adopt, risk = _series(traj, complete, reps)
     out: dict = {"takeoff": None, "quality": None, "joint": False, "t1": None, "t2": None, "t1_interval": None,
                  "t2_interval": None, "quality_series": False,
                  "takeoff_undatable": not complete}
-    if "entrants" not in traj or traj["entrants"].dropna().shape[0] < MIN_YEARS:
+    if entry is None:
         return out
-    entry = traj["entrants"].fillna(0).astype(float)
-    adopt = risk = None
-    if "adopters" in traj:
-        ok = traj["adoption_at_risk"].fillna(0) >= MIN_SHARE_FIRMS
-        adopt = traj.loc[ok, "adopters"].astype(float)
-        risk = traj.loc[ok, "adoption_at_risk"].astype(float)
-        if len(adopt) < MIN_QUALITY_YEARS:
-            adopt = None
     out["quality_series"] = adopt is not None
 
     def quality(after: int | None) -> DatedBreak:

@@ -62,6 +62,14 @@ def register_method(name: str, *, proxy: str | None = None, target: Callable[[],
     return deco
 
 
+def lazy_targets(module: str, *names: str) -> Callable[[], tuple[Callable, ...]]:
+    """A ``target`` for :func:`register_method`: the estimator functions a method calls, imported when first needed
+    (their signatures say which options the method takes); ``module`` is relative to this package."""
+    import importlib
+
+    return lambda: tuple(getattr(importlib.import_module(module, __package__), n) for n in names)
+
+
 def method_options(method: str) -> tuple[str, ...] | None:
     """The options ``production_function(method=method, ...)`` takes (sorted), or None when the method does not
     declare them. ``proxy`` is among them for the control-function methods."""
@@ -109,19 +117,10 @@ def _formula(y: str, inputs: Sequence[str], controls: Sequence[str], year_dummie
     return f"{y} ~ " + " + ".join(rhs)
 
 
-def _pooled() -> tuple[Callable, ...]:
-    from ..estimators.pooled import pooled_ols
-
-    return (pooled_ols,)
+_POOLED, _WITHIN = lazy_targets("..estimators.pooled", "pooled_ols"), lazy_targets("..estimators.within", "within")
 
 
-def _within() -> tuple[Callable, ...]:
-    from ..estimators.within import within
-
-    return (within,)
-
-
-@register_method("ols", target=_pooled, own=("year_dummies",))
+@register_method("ols", target=_POOLED, own=("year_dummies",))
 def _ols(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[str], *, year_dummies: bool = True,
          **kw: Any) -> EstimationResult:
     from ..estimators.pooled import pooled_ols
@@ -129,7 +128,7 @@ def _ols(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[
     return pooled_ols(frame, _formula(y, inputs, controls, year_dummies), **kw)
 
 
-@register_method("fe", target=_within, fixed=("effects",), own=("year_dummies",))
+@register_method("fe", target=_WITHIN, fixed=("effects",), own=("year_dummies",))
 def _fe(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[str], *, year_dummies: bool = False,
         **kw: Any) -> EstimationResult:
     from ..estimators.within import within
@@ -137,7 +136,7 @@ def _fe(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[s
     return within(frame, _formula(y, inputs, controls, year_dummies), effects="firm", **kw)
 
 
-@register_method("twoway", target=_within, fixed=("effects",), own=("year_dummies",))
+@register_method("twoway", target=_WITHIN, fixed=("effects",), own=("year_dummies",))
 def _twoway(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[str], **kw: Any,
             ) -> EstimationResult:
     from ..estimators.within import within

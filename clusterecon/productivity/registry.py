@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..estimators.results import Omitted
 from ..panel import SurveyPanel
-from .cobb_douglas import register_method
+from .cobb_douglas import lazy_targets, register_method
 from .pf_result import ControlFunctionResult
 
 #: methods in the order the battery prefers them, with the column each needs beyond output, labour and capital
@@ -30,28 +30,8 @@ PRIORITY: tuple[tuple[str, str | None], ...] = (("acf", "material_cost"), ("lp",
 _FIXED = ("output", "free", "state", "proxy", "controls", "value_added", "label", "flexible")
 
 
-def _acf_fn() -> tuple:
-    from .acf import acf
-
-    return (acf,)
-
-
-def _two_step_fns() -> tuple:
-    from .olley_pakes import control_function_two_step, olley_pakes
-
-    return (olley_pakes, control_function_two_step)
-
-
-def _wooldridge_fn() -> tuple:
-    from .wooldridge_pf import wooldridge
-
-    return (wooldridge,)
-
-
-def _gnr_fn() -> tuple:
-    from .gnr import gnr
-
-    return (gnr,)
+#: OP and LP: both wrappers reach the same two-step code
+_TWO_STEP = lazy_targets(".olley_pakes", "olley_pakes", "control_function_two_step")
 
 
 def _roles(inputs: Sequence[str], proxy: str) -> tuple[list[str], list[str], bool]:
@@ -61,7 +41,7 @@ def _roles(inputs: Sequence[str], proxy: str) -> tuple[list[str], list[str], boo
     return free, state, gross
 
 
-@register_method("acf", proxy="material_cost", target=_acf_fn, fixed=_FIXED)
+@register_method("acf", proxy="material_cost", target=lazy_targets(".acf", "acf"), fixed=_FIXED)
 def _acf(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[str], *, proxy: str,
          **kw: Any) -> ControlFunctionResult:
     from .acf import acf
@@ -70,7 +50,7 @@ def _acf(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[
     return acf(frame, output=y, free=free, state=state, proxy=proxy, controls=controls, value_added=not gross, **kw)
 
 
-@register_method("lp", proxy="material_cost", target=_two_step_fns, fixed=_FIXED)
+@register_method("lp", proxy="material_cost", target=_TWO_STEP, fixed=_FIXED)
 def _lp(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[str], *, proxy: str,
         **kw: Any) -> ControlFunctionResult:
     from .levinsohn_petrin import levinsohn_petrin
@@ -79,7 +59,7 @@ def _lp(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[s
     return levinsohn_petrin(frame, output=y, free=free, state=state, proxy=proxy, controls=controls, **kw)
 
 
-@register_method("op", proxy="investment", target=_two_step_fns, fixed=_FIXED)
+@register_method("op", proxy="investment", target=_TWO_STEP, fixed=_FIXED)
 def _op(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[str], *, proxy: str,
         **kw: Any) -> ControlFunctionResult:
     from .olley_pakes import olley_pakes
@@ -88,7 +68,7 @@ def _op(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[s
     return olley_pakes(frame, output=y, free=free, state=state, proxy=proxy, controls=controls, **kw)
 
 
-@register_method("wooldridge", proxy="material_cost", target=_wooldridge_fn, fixed=_FIXED)
+@register_method("wooldridge", proxy="material_cost", target=lazy_targets(".wooldridge_pf", "wooldridge"), fixed=_FIXED)
 def _wrdg(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[str], *, proxy: str,
           **kw: Any) -> ControlFunctionResult:
     from .wooldridge_pf import wooldridge
@@ -113,7 +93,7 @@ def innovation_index(frame: pd.DataFrame) -> pd.Series | None:
     return ind.mean(axis=1, skipna=True).astype(float)
 
 
-@register_method("gnr", proxy="material_cost", target=_gnr_fn, fixed=_FIXED)
+@register_method("gnr", proxy="material_cost", target=lazy_targets(".gnr", "gnr"), fixed=_FIXED)
 def _gnr(frame: pd.DataFrame, y: str, inputs: Sequence[str], controls: Sequence[str], *, proxy: str,
          **kw: Any) -> ControlFunctionResult:
     """GNR on gross output: ``proxy`` (materials, logged) is the flexible input and its log share of revenue is

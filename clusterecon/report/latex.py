@@ -123,7 +123,7 @@ _TABLE = str.maketrans(_SPECIAL)
 
 #: Non-ASCII characters pdflatex sets as they are with its default setup (utf8 input, OT1 text fonts and the TS1
 #: symbols of the kernel): accented Latin letters, typographic punctuation, currency and letter-like signs. Each
-#: was compiled in a bare ``article`` (TeX Live 2022); ``tests/test_latex.py`` compiles them all again.
+#: was compiled in a bare ``article`` (TeX Live 2022); ``tests/test_latex_unicode.py`` compiles them all again.
 NATIVE = frozenset(
     "¡¢£¤¥¦§¨©ª\u00ad®¯´¶¸º¼½¾¿ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝßàáâãäåæçèéêëìíîïñòóôõöøùúûüýÿ"
     "ĀāĂăĆćĈĉĊċČčĎďĒēĔĕĖėĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭİıĲĳĴĵĶķĹĺĻļĽľŁłŃńŅņŇňŌōŎŏŐőŒœŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰű"
