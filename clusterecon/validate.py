@@ -472,8 +472,10 @@ def _check_warnings(ctx: _Ctx) -> None:
             continue
         v = ctx.num(col)
         ok = np.isfinite(v)
-        # min == max is one pass each (no hashing): a 1M-row file pays microseconds for a rule that rarely fires
-        if ok.sum() >= 10 and np.min(v[ok]) == np.max(v[ok]):
+        n_ok = int(ok.sum())
+        # min == max is one pass each (no hashing): a 1M-row file pays microseconds for a rule that rarely fires;
+        # a column without missing or infinite values is compared as it is, not copied through the mask first
+        if n_ok >= 10 and ((np.min(v) == np.max(v)) if n_ok == len(v) else (np.min(v[ok]) == np.max(v[ok]))):
             ctx.add("warning", "constant_column", f"every record has the same {col} ({_fmt(v[ok][0])}): a "
                     "placeholder or an export error? Trends and elasticities of a constant are not estimable",
                     column=col, mask=ok, values=[_fmt(v[ok][0])],
