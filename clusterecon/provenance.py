@@ -59,6 +59,10 @@ class ProvenanceLog:
     def extend(self, other: Iterable[ProvenanceEntry]) -> None:
         self._entries.extend(other)
 
+    def insert(self, position: int, entries: Iterable[ProvenanceEntry]) -> None:
+        """``entries`` placed before the entry now at ``position`` (work done apart, logged in its turn)."""
+        self._entries[position:position] = list(entries)
+
     @property
     def entries(self) -> tuple[ProvenanceEntry, ...]:
         return tuple(self._entries)

@@ -19,7 +19,7 @@ import pandas as pd
 from .. import schema
 from ..problems import Problem
 from ..provenance import ProvenanceLog
-from .casting import apply_currency, apply_scale, cast_canonical, id_strings, urows
+from .casting import apply_currency, apply_scale, cast_canonical, id_strings, start_firm_ids, urows
 from .errors import LoadError, suggest
 from .mapping import CodeMap, Mapping, norm_code
 from .readers import RawTable
@@ -103,8 +103,11 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
         log.add("derive", f"survey_round set to {mapping.survey_round} from [survey] round", "survey_round",
                 n_rows=len(df))
     reasons = _missing_codes(df, mapping, log, declared, value_labels, ranges)
+    # the firm ids' factorisation (the largest cast) runs on a worker thread during the recoding and the other
+    # casts (clusterecon._threads); recoding leaves firm_id alone unless the mapping has codes for it
+    ids = start_firm_ids(df, src) if "firm_id" not in mapping.codes else None
     _recode(df, mapping, value_labels, log, problems, src)
-    df, firm_codes = cast_canonical(df, log, problems, src)
+    df, firm_codes = cast_canonical(df, log, problems, src, ids)
     apply_scale(df, mapping.scale, log)
     if mapping.currency is not None:
         apply_currency(df, mapping.currency, log, problems, src)

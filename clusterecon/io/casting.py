@@ -9,12 +9,15 @@ multiplies by the stated rate (target units per source unit, one number or one p
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+
 import numpy as np
 import pandas as pd
 
 from .. import schema
+from .._threads import pool
 from ..problems import Problem
-from ..provenance import ProvenanceLog
+from ..provenance import ProvenanceEntry, ProvenanceLog
 from .mapping import CurrencySpec
 
 
@@ -107,6 +110,16 @@ def firm_ids(s: pd.Series, rows: np.ndarray, log: ProvenanceLog, problems: list[
     return out, final, pd.Index(nuniq, dtype="string", name=column)
 
 
+def _firm_ids_apart(s: pd.Series, rows: np.ndarray, src: str
+                    ) -> tuple[pd.Series, np.ndarray, pd.Index, list[ProvenanceEntry], list[Problem]]:
+    """:func:`firm_ids` with a log and a problem list of its own (for a worker thread): (ids, codes, sorted ids,
+    log entries, problems)."""
+    log: ProvenanceLog = ProvenanceLog()
+    problems: list[Problem] = []
+    out, codes, index = firm_ids(s, rows, log, problems, src)
+    return out, codes, index, list(log), problems
+
+
 def _to_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(numeric Float64 series, mask of non-missing values that are not numbers)."""
     if pd.api.types.is_bool_dtype(s.dtype):
@@ -121,20 +134,51 @@ def _to_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return num, bad
 
 
+def start_firm_ids(df: pd.DataFrame, src: str) -> Future | None:
+    """:func:`firm_ids` of ``df["firm_id"]`` begun on the pool's worker (for :func:`cast_canonical`), or ``None``
+    without that column. The caller must not change the firm_id column before the cast."""
+    if "firm_id" not in df.columns:
+        return None
+    return pool().submit(_firm_ids_apart, df["firm_id"], df["source_row"].to_numpy(), src)
+
+
 def cast_canonical(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem], src: str,
-                   ) -> tuple[pd.DataFrame, tuple[np.ndarray, pd.Index] | None]:
+                   ids: Future | None = None) -> tuple[pd.DataFrame, tuple[np.ndarray, pd.Index] | None]:
     """Give canonical columns their schema types (``id``/``string`` → text, ``int`` → Int64, ``float`` → Float64,
     ``year`` → int64 when complete); report values that do not fit. Returns the frame and the firm ids' codes and
     sorted distinct ids (:func:`firm_ids`), if the frame has ``firm_id``.
 
     Text columns that arrive as categories (value labels, Parquet dictionaries) stay categorical here, with text
     categories: a million firm-years hold a few distinct values, and the panel turns them into its text columns
-    after grouping (:meth:`clusterecon.panel.SurveyPanel.from_frame`)."""
-    firm = None
+    after grouping (:meth:`clusterecon.panel.SurveyPanel.from_frame`).
+
+    ``ids``: the firm ids' factorisation when the caller began it already (:func:`start_firm_ids`)."""
+    # The firm ids are factorised on the pool's worker while this thread casts the other columns (firm_id is
+    # usually the first column: waiting for it there would overlap nothing). What the worker logs and reports is
+    # inserted where the firm_id column's turn was, so the log and the problems are in the same order as before.
+    ids = ids if ids is not None else start_firm_ids(df, src)
+    try:
+        log_at, problems_at = _cast_columns(df, log, problems, src)
+    except BaseException:
+        if ids is not None and ids.exception() is not None:  # firm_id's turn came first: its error is the one
+            raise ids.exception() from None
+        raise
+    if ids is None:
+        return df, None
+    df["firm_id"], codes, index, entries, found = ids.result()
+    log.insert(log_at, entries)
+    problems[problems_at:problems_at] = found
+    return df, (codes, index)
+
+
+def _cast_columns(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem], src: str) -> tuple[int, int]:
+    """:func:`cast_canonical`'s casts of every column but ``firm_id``; returns the lengths of the log and of the
+    problems when firm_id's turn came (where its entries belong)."""
+    at = (len(log), len(problems))
     for col in list(df.columns):
         spec = schema.BY_NAME.get(col)
         if col == "firm_id":
-            df[col], *firm = firm_ids(df[col], df["source_row"].to_numpy(), log, problems, src)
+            at = (len(log), len(problems))
             continue
         if spec is None:
             continue
@@ -181,7 +225,7 @@ def cast_canonical(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem]
             if col == "year" and not num.isna().any():
                 num = num.astype("int64")
         df[col] = num
-    return df, (tuple(firm) if firm else None)
+    return at
 
 
 def apply_scale(df: pd.DataFrame, scale: dict[str, float], log: ProvenanceLog) -> None:
