@@ -71,3 +71,39 @@ def test_a_kink_near_the_end_does_not_make_the_newton_step_singular():
          1, 0]
     b = count_takeoff(y, range(1995, 2033), start=1, kink_year=2031, reps=49)
     assert b.index is not None and np.isfinite(b.stat) and b.interval is not None
+
+
+@pytest.mark.parametrize("shape, lam_after", [
+    # a linear ramp: 0.5 a year before 1982, then 2, 3.5, 5, ...
+    ("linear ramp", lambda k: 0.5 + 1.5 * (k + 1)),
+    # an eight-fold jump followed by +1 a year
+    ("jump then +1 a year", lambda k: 4.0 + k),
+])
+def test_interval_covers_a_gradual_take_off(shape, lam_after):
+    # issue 10 audit: one critical value from the model fitted at the estimated date inherited that fit's jump, so
+    # a take-off dated late on a gradual rise got a one-year interval (coverage 32% on the ramp, 69% on the
+    # jump + 1/yr over 100 series); each date tested under its own fitted model covers at about the nominal 90%
+    years = np.arange(1975, 2011)
+    k = years - 1982
+    lam = np.where(k < 0, 0.5, np.where(years < 1996, lam_after(np.maximum(k, 0)), 6.0))
+    rng = np.random.default_rng(1)
+    n, cover = 20, 0
+    for _ in range(n):
+        y = rng.poisson(lam).astype(float)
+        y[0] = 4  # the pioneers
+        b = count_takeoff(y, years, start=1, kink_year=1996)
+        cover += b.interval is not None and b.interval[0] <= 1982 <= b.interval[1]
+    assert cover >= 0.75 * n, f"{shape}: {cover}/{n}"  # the one-critical-value set covered 8/20 on the ramp
+
+
+def test_each_date_in_the_interval_passes_its_own_test():
+    # the reported critical value is the estimated date's own; the set is the dates whose profile LR is below
+    # their own critical value, so it need not be one year on a sharp profile when a neighbour's model is weak
+    years = np.arange(1975, 2011)
+    lam = np.where(years < 1982, 0.5, np.where(years < 1996, 0.5 + 1.5 * (years - 1981), 6.0))
+    y = np.random.default_rng(3).poisson(lam).astype(float)
+    y[0] = 4
+    b = count_takeoff(y, years, start=1, kink_year=1996)
+    prof = dict(zip((years[c] for c in b.candidates), b.profile))
+    assert prof[b.year] == 0.0 and b.interval[0] <= b.year <= b.interval[1]
+    assert all(prof[yr] <= 15.0 for yr in (b.interval[0], b.interval[1]))
