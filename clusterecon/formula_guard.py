@@ -19,7 +19,8 @@ Allowed in a formula (``lhs ~ rhs``, or ``~ rhs``):
 
 Refused: attribute access other than ``np.<function above>``/``contr.<contrast>``, subscripts, any other call,
 names starting with ``__``, strings outside ``C()``/``Q()``, ``{...}`` Python blocks, constant arithmetic beyond
-float range (``9 ** 9 ** 9``), more than :data:`MAX_TERMS` model terms, formulas longer than
+float range (``9 ** 9 ** 9``), more than :data:`MAX_TERMS` model terms, an expansion (``(a + ... + f)**10``)
+that would make formulaic form more than :data:`MAX_EXPANSION_WORK` term products, formulas longer than
 :data:`MAX_FORMULA_CHARS`. :func:`constant_problem` (the bound on constant arithmetic) is shared with the
 replication-spec expressions (:mod:`clusterecon.replicate.expr`).
 
@@ -42,6 +43,11 @@ MAX_FORMULA_CHARS = 5_000
 MAX_DEPTH = 40
 #: Largest number of model terms a formula may expand to (``a*b*c*...`` doubles the terms with each factor).
 MAX_TERMS = 5_000
+#: Largest number of term products formulaic may form while expanding a formula's ``**``, ``*``, ``:`` and ``/``
+#: (summed over the formula): its ``(a + b + ...)**k`` forms every one of the n**k ordered products before removing
+#: repeats, so ``(6 terms)**10`` (60 million products) would hang although it yields only 63 terms. 20,000
+#: products take formulaic about 0.3 s.
+MAX_EXPANSION_WORK = 20_000
 #: Largest absolute value of an exponent written as a number.
 MAX_EXPONENT = 1_000
 #: Largest constant (absolute value, base 10 logarithm) that arithmetic on numbers may produce: float range.
@@ -113,6 +119,7 @@ class _Check:
     def __init__(self, formula: str, quoted: dict[str, str]) -> None:
         self.formula = formula
         self.quoted = quoted
+        self.work = 0  # term products formulaic forms while expanding (see MAX_EXPANSION_WORK)
 
     def fail(self, node: ast.AST | None, why: str = "") -> FormulaError:
         piece = self.show(node) if node is not None else ""
@@ -148,10 +155,13 @@ class _Check:
                 k = node.right
                 if not (isinstance(k, ast.Constant) and type(k.value) is int and 1 <= k.value <= 10):
                     raise self.fail(node, "a formula power needs a whole number 1-10, e.g. (a + b)**2")
+                self.expand(n ** k.value, node, f"{n}**{k.value} = {n ** k.value:,}",
+                            f"; a power above the number of terms inside ({n}) adds nothing" if k.value > n else "")
                 return self.bound(sum(math.comb(n, i) for i in range(1, min(k.value, n) + 1)), node)
             a, b = self.terms(node.left), self.terms(node.right)
             if isinstance(node.op, (ast.Add, ast.Sub, ast.BitOr)):
                 return self.bound(a + b, node)
+            self.expand(a * b, node, f"{a} x {b} = {a * b:,}")
             if isinstance(node.op, ast.BitAnd):  # a:b
                 return self.bound(a * b, node)
             if isinstance(node.op, (ast.Mult, ast.Div)):  # a*b = a + b + a:b; a/b = a + a:b
@@ -161,6 +171,15 @@ class _Check:
             self.transform(node)
             return 1
         raise self.fail(node)
+
+    def expand(self, products: int, node: ast.AST, what: str, hint: str = "") -> None:
+        """Count the term products formulaic forms for ``node``; refuse once the formula's total passes
+        :data:`MAX_EXPANSION_WORK` (checked before formulaic runs: its expansion is what would hang)."""
+        self.work += products
+        if self.work > MAX_EXPANSION_WORK:
+            raise self.fail(node, f"expanding it makes formulaic form {what} term products, {self.work:,} in the "
+                                  f"formula so far, more than the {MAX_EXPANSION_WORK:,} allowed{hint}; use a lower "
+                                  "power or fewer interactions")
 
     def bound(self, n: int, node: ast.AST) -> int:
         if n > MAX_TERMS:
