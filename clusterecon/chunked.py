@@ -91,6 +91,7 @@ def _spill(pf, p: Path, m: Mapping, k: int, chunk_rows: int, tmp: Path) -> list[
     import pyarrow.parquet as pq
 
     id_col = m.raw_id_column
+    file_types = {str(f.name).strip(): f.type for f in pf.schema_arrow}
     writers: dict[int, pq.ParquetWriter] = {}
     offset = 0
     try:
@@ -103,8 +104,10 @@ def _spill(pf, p: Path, m: Mapping, k: int, chunk_rows: int, tmp: Path) -> list[
             bucket = _bucket(df[id_col], k) if id_col in df.columns else np.zeros(len(df), dtype=np.int64)
             for b in np.unique(bucket):
                 t = pa.Table.from_pandas(df[bucket == b], preserve_index=False)
-                if b not in writers:
-                    writers[b] = pq.ParquetWriter(tmp / f"piece{b}.parquet", t.schema)
+                if b not in writers:  # a column with no value in this piece takes the file's type, not null
+                    schema = pa.schema([f.with_type(file_types[f.name]) if pa.types.is_null(f.type)
+                                        and f.name in file_types else f for f in t.schema])
+                    writers[b] = pq.ParquetWriter(tmp / f"piece{b}.parquet", schema)
                 writers[b].write_table(t.cast(writers[b].schema))
     finally:
         for w in writers.values():

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .panel import SurveyPanel
+from .panel import MISSING_WHY, SurveyPanel
 from .provenance import ProvenanceEntry, ProvenanceLog
 
 LOG_POLICIES = ("na", "drop", "constant")
@@ -284,7 +284,10 @@ def add_logs(panel: SurveyPanel, columns: Iterable[str], *, policy: str = "na", 
             f = panel.frame
     data = panel.data.copy()
     labels = {}
+    why = dict(data.attrs.get(MISSING_WHY, {}))
     for c in cols:
+        why[prefix + c] = {"source": c, "at_most": -constant if policy == "constant" else 0.0,
+                           "why": f"{c}{f' + {constant:g}' if policy == 'constant' else ''} <= 0 (log undefined)"}
         x = _float(f[c])
         if policy == "constant":
             x = x + constant
@@ -302,6 +305,7 @@ def add_logs(panel: SurveyPanel, columns: Iterable[str], *, policy: str = "na", 
         if bad.any():
             entries.append(_entry(f"{name} missing where {c}{' + constant' if policy == 'constant' else ''} <= 0",
                                   name, bad, panel))
+    data.attrs = {**data.attrs, MISSING_WHY: why}  # the estimators' omission records name the reason
     return _with(panel, data=data, entries=entries, labels=labels)
 
 

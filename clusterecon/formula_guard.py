@@ -13,13 +13,14 @@ Allowed in a formula (``lhs ~ rhs``, or ``~ rhs``):
 * ``C(x)`` with an optional contrast (``Treatment``, ``Treatment("ref")``, ``Treatment(reference="ref")``,
   ``Sum``, ``Helmert``, ``Diff``, ``Poly``, ``contr.treatment("ref")``, ``contr.sum``...) and ``levels=[...]``;
 * ``I(...)`` with arithmetic (``+ - * / // % **``, comparisons) on columns, numbers and the functions below;
-* ``log`` ``log1p`` ``log10`` ``log2`` ``exp`` ``sqrt`` ``abs`` (also as ``np.log`` etc.), ``center``,
-  ``scale``, ``poly(x, degree)``, ``bs(x, df=...)``, and the panel transforms ``lag(x[, k])``, ``lead(x[, k])``,
-  ``diff(x[, k])`` with an integer literal ``k``.
+* ``log`` ``log1p`` ``log10`` ``log2`` ``exp`` ``sqrt`` ``abs`` (also as ``np.log`` etc.), ``center(x)``,
+  ``scale(x[, center=, scale=, ddof=])``, ``poly(x, degree)``, ``bs(x, df=...)``, and the panel transforms
+  ``lag(x[, k])``, ``lead(x[, k])``, ``diff(x[, k])`` with an integer literal ``k``.
 
 Refused: attribute access other than ``np.<function above>``/``contr.<contrast>``, subscripts, any other call,
 names starting with ``__``, strings outside ``C()``/``Q()``, ``{...}`` Python blocks, constant arithmetic beyond
-float range (``9 ** 9 ** 9``), more than :data:`MAX_TERMS` model terms, formulas longer than
+float range (``9 ** 9 ** 9``), more than :data:`MAX_TERMS` model terms, an expansion (``(a + ... + f)**10``)
+that would make formulaic form more than :data:`MAX_EXPANSION_WORK` term products, formulas longer than
 :data:`MAX_FORMULA_CHARS`. :func:`constant_problem` (the bound on constant arithmetic) is shared with the
 replication-spec expressions (:mod:`clusterecon.replicate.expr`).
 
@@ -36,16 +37,20 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+# the bound on constant arithmetic, shared with the replication-spec expressions (re-exported here)
+from ._constant_bound import MAX_CONSTANT_LOG10, MAX_EXPONENT, _constant_value, constant_problem  # noqa: F401
+
 #: Longest formula accepted (characters).
 MAX_FORMULA_CHARS = 5_000
 #: Deepest nesting of parentheses/brackets accepted (Python's parser recurses on nesting).
 MAX_DEPTH = 40
 #: Largest number of model terms a formula may expand to (``a*b*c*...`` doubles the terms with each factor).
 MAX_TERMS = 5_000
-#: Largest absolute value of an exponent written as a number.
-MAX_EXPONENT = 1_000
-#: Largest constant (absolute value, base 10 logarithm) that arithmetic on numbers may produce: float range.
-MAX_CONSTANT_LOG10 = 300
+#: Largest number of term products formulaic may form while expanding a formula's ``**``, ``*``, ``:`` and ``/``
+#: (summed over the formula): its ``(a + b + ...)**k`` forms every one of the n**k ordered products before removing
+#: repeats, so ``(6 terms)**10`` (60 million products) would hang although it yields only 63 terms. 20,000
+#: products take formulaic about 0.3 s.
+MAX_EXPANSION_WORK = 20_000
 
 #: Math functions of one argument (name as written -> numpy ufunc name).
 MATH_FUNCTIONS = {"log": "log", "log1p": "log1p", "log10": "log10", "log2": "log2", "exp": "exp", "sqrt": "sqrt",
@@ -113,6 +118,7 @@ class _Check:
     def __init__(self, formula: str, quoted: dict[str, str]) -> None:
         self.formula = formula
         self.quoted = quoted
+        self.work = 0  # term products formulaic forms while expanding (see MAX_EXPANSION_WORK)
 
     def fail(self, node: ast.AST | None, why: str = "") -> FormulaError:
         piece = self.show(node) if node is not None else ""
@@ -148,10 +154,13 @@ class _Check:
                 k = node.right
                 if not (isinstance(k, ast.Constant) and type(k.value) is int and 1 <= k.value <= 10):
                     raise self.fail(node, "a formula power needs a whole number 1-10, e.g. (a + b)**2")
+                self.expand(n ** k.value, node, f"{n}**{k.value} = {n ** k.value:,}",
+                            f"; a power above the number of terms inside ({n}) adds nothing" if k.value > n else "")
                 return self.bound(sum(math.comb(n, i) for i in range(1, min(k.value, n) + 1)), node)
             a, b = self.terms(node.left), self.terms(node.right)
             if isinstance(node.op, (ast.Add, ast.Sub, ast.BitOr)):
                 return self.bound(a + b, node)
+            self.expand(a * b, node, f"{a} x {b} = {a * b:,}")
             if isinstance(node.op, ast.BitAnd):  # a:b
                 return self.bound(a * b, node)
             if isinstance(node.op, (ast.Mult, ast.Div)):  # a*b = a + b + a:b; a/b = a + a:b
@@ -161,6 +170,15 @@ class _Check:
             self.transform(node)
             return 1
         raise self.fail(node)
+
+    def expand(self, products: int, node: ast.AST, what: str, hint: str = "") -> None:
+        """Count the term products formulaic forms for ``node``; refuse once the formula's total passes
+        :data:`MAX_EXPANSION_WORK` (checked before formulaic runs: its expansion is what would hang)."""
+        self.work += products
+        if self.work > MAX_EXPANSION_WORK:
+            raise self.fail(node, f"expanding it makes formulaic form {what} term products, {self.work:,} in the "
+                                  f"formula so far, more than the {MAX_EXPANSION_WORK:,} allowed{hint}; use a lower "
+                                  "power or fewer interactions")
 
     def bound(self, n: int, node: ast.AST) -> int:
         if n > MAX_TERMS:
@@ -208,8 +226,8 @@ class _Check:
             a = args[0]
             if not (isinstance(a, ast.Constant) and isinstance(a.value, str)) or a.value.startswith("__"):
                 raise self.fail(node, 'Q takes a column name in quotes, e.g. Q("sales (GHS)")')
-        elif name in ("center", "scale"):
-            self.arity(node, 1, 1, ("center", "scale", "ddof"))
+        elif name in ("center", "scale"):  # formulaic's center(x) takes no options
+            self.arity(node, 1, 1, ("center", "scale", "ddof") if name == "scale" else ())
             self.arithmetic(args[0])
             for v in kw.values():
                 self.literal(v, (bool, int, float))
@@ -351,8 +369,74 @@ def check_formula(formula: object, *, require_lhs: bool = False) -> str:
     if require_lhs and not tildes:
         raise FormulaError(f"formula {formula!r} needs a '~' between the dependent variable and the regressors, "
                            "e.g. 'log_sales ~ schooling + C(year)'")
+    _parse(formula, tokens, tildes, require_lhs)
+    return formula
+
+
+def formula_columns(formula: str, *, bare: bool = False) -> list[str]:
+    """The column names ``formula`` uses on both sides (after :func:`check_formula`), in order of appearance:
+    every name that is not a function or a contrast, backticked names and ``Q("...")``. Unlike formulaic's
+    ``required_variables``, this includes the arguments of its stateful transforms (``center(x)``, ``scale(x)``,
+    ``poly(x, 2)``, ``bs(x, df=4)``), which formulaic leaves out. ``bare``: only the columns used as they are
+    (``x``, ``a:b``), not inside a transform (``C(x)``, ``I(x - 1)``)."""
+    check_formula(formula)
+    tokens = _tokens(formula, formula)
+    trees, quoted = _parse(formula, tokens, [i for i, (k, t) in enumerate(tokens) if (k, t) == ("op", "~")], False)
+    found: list[str] = []
+    check = _Check(formula, quoted)
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.Name):
+            found.append(quoted.get(node.id, node.id))
+        elif isinstance(node, ast.Call):
+            if check.func_name(node.func) == "Q":
+                found.append(node.args[0].value)  # type: ignore[attr-defined]
+            elif node.args and not bare:  # the data argument; the others are literals, contrasts or levels
+                visit(node.args[0])
+        elif isinstance(node, ast.BinOp):
+            visit(node.left)
+            visit(node.right)
+        elif isinstance(node, ast.UnaryOp):
+            visit(node.operand)
+        elif isinstance(node, ast.Compare):
+            for v in (node.left, *node.comparators):
+                visit(v)
+
+    for tree in trees:
+        visit(tree.body)
+    return list(dict.fromkeys(found))
+
+
+def level_lists(formula: str) -> list[tuple[str | None, list[Any], str]]:
+    """Every ``C(x, levels=[...])`` of ``formula`` (after :func:`check_formula`): (the column ``x``, or ``None``
+    when ``x`` is an expression; the levels; the piece as written). formulaic codes a value outside the levels as
+    the reference level with only a warning; the estimators leave those rows out instead
+    (:func:`clusterecon.estimators.design.build_design`)."""
+    check_formula(formula)
+    tokens = _tokens(formula, formula)
+    trees, quoted = _parse(formula, tokens, [i for i, (k, t) in enumerate(tokens) if (k, t) == ("op", "~")], False)
+    check = _Check(formula, quoted)
+    found = []
+    for tree in trees:
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and check.func_name(node.func) == "C"):
+                continue
+            levels = next((k.value for k in node.keywords if k.arg == "levels"), None)
+            if levels is None:
+                continue
+            a = node.args[0]
+            col = (quoted.get(a.id, a.id) if isinstance(a, ast.Name) else a.args[0].value
+                   if isinstance(a, ast.Call) and check.func_name(a.func) == "Q" else None)
+            found.append((col, list(ast.literal_eval(levels)), check.show(node)))
+    return found
+
+
+def _parse(formula: str, tokens: list[tuple[str, str]], tildes: list[int], require_lhs: bool,
+           ) -> tuple[list[ast.Expression], dict[str, str]]:
+    """The checked sides of ``formula`` as Python expressions and the backticked names they stand for."""
     sides = [tokens[:tildes[0]], tokens[tildes[0] + 1:]] if tildes else [tokens]
     quoted: dict[str, str] = {}
+    trees: list[ast.Expression] = []
     check = _Check(formula, quoted)
     for i, side in enumerate(sides):
         if not side:
@@ -373,7 +457,8 @@ def check_formula(formula: object, *, require_lhs: bool = False) -> str:
             raise FormulaError(f"formula {formula[:80]!r}: too complex to parse") from None
         _internals(tree, check)
         check.terms(tree.body)
-    return formula
+        trees.append(tree)
+    return trees, quoted
 
 
 def _internals(tree: ast.AST, check: _Check) -> None:
@@ -387,86 +472,6 @@ def _internals(tree: ast.AST, check: _Check) -> None:
             parent_ok = any(isinstance(p, ast.Attribute) and p.value is node for p in ast.walk(tree))
             if not parent_ok:
                 raise check.fail(node, f"{node.id} is a namespace of functions, not a column")
-
-
-# ------------------------------------------------------------------------------------------------- constants
-def constant_problem(node: ast.AST) -> str | None:
-    """Why evaluating the number-only parts of ``node`` would hang or exhaust memory, or ``None``.
-
-    Bounds the size (base 10 logarithm) of every sub-expression made of numbers only: it must stay within float
-    range (1e300), and an exponent written as a number within ±:data:`MAX_EXPONENT`. ``9 ** 9 ** 9`` fails;
-    ``x ** 2`` with ``x`` a column passes (numpy float arithmetic cannot hang).
-    """
-    try:
-        _log10_bound(node)
-    except _TooBig as e:
-        return str(e)
-    return None
-
-
-class _TooBig(Exception):
-    pass
-
-
-def _log10_bound(node: ast.AST) -> float | None:
-    """Upper bound of log10|value| of a constant sub-expression; ``None`` when it involves a column or call."""
-    if isinstance(node, ast.Expression):
-        return _log10_bound(node.body)
-    if isinstance(node, ast.Constant):
-        v = node.value
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            return None
-        if isinstance(v, float) and not math.isfinite(v):
-            raise _TooBig("non-finite number")
-        size = math.log10(abs(v)) if v else 0.0
-        if size > MAX_CONSTANT_LOG10:
-            raise _TooBig(f"number {str(v)[:20]}... larger than 1e{MAX_CONSTANT_LOG10}")
-        return max(size, 0.0)
-    if isinstance(node, ast.UnaryOp):
-        return _log10_bound(node.operand)
-    if isinstance(node, ast.BinOp):
-        a, b = _log10_bound(node.left), _log10_bound(node.right)
-        if isinstance(node.op, ast.Pow):
-            if b is not None:
-                e = _constant_value(node.right)
-                if (e is not None and abs(e) > MAX_EXPONENT) or b > math.log10(MAX_EXPONENT) + 1e-9:
-                    raise _TooBig(f"exponent {ast.unparse(node.right)[:40]} beyond ±{MAX_EXPONENT}")
-            if a is None or b is None:  # a column is involved: numpy float arithmetic, cannot hang
-                return None
-            size = a * 10.0 ** b
-        elif a is None or b is None:
-            return None
-        elif isinstance(node.op, ast.Mult):
-            size = a + b
-        elif isinstance(node.op, (ast.Add, ast.Sub)):
-            size = max(a, b) + 1
-        else:  # / // %: no larger than the left operand (or a float)
-            size = a
-        if size > MAX_CONSTANT_LOG10:
-            raise _TooBig(f"{ast.unparse(node)[:60]} is larger than 1e{MAX_CONSTANT_LOG10}")
-        return size
-    if isinstance(node, ast.BoolOp):
-        for v in node.values:
-            _log10_bound(v)
-        return None
-    if isinstance(node, ast.Compare):
-        for v in (node.left, *node.comparators):
-            _log10_bound(v)
-        return None
-    if isinstance(node, ast.Call):
-        for v in node.args:
-            _log10_bound(v)
-        return None
-    return None
-
-
-def _constant_value(node: ast.AST) -> float | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return float(node.value)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        v = _constant_value(node.operand)
-        return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
-    return None
 
 
 # ------------------------------------------------------------------------------------------------- namespace

@@ -71,6 +71,13 @@ class SurveyDesign:
                 "SurveyDesign(kind='rounds' or 'census') if firms that closed are in the data")
 
 
+#: ``DataFrame.attrs`` key under which derived columns say why they are missing where their source is not:
+#: ``{column: {"source": "sales", "at_most": 0.0, "why": "sales <= 0 (log undefined)"}}`` (written by
+#: :func:`clusterecon.derive.add_logs`; the estimators split "missing log_sales" into "missing sales" and the
+#: reason).
+MISSING_WHY = "clusterecon_missing_why"
+
+
 @dataclass(frozen=True)
 class SurveyPanel:
     data: pd.DataFrame
@@ -169,6 +176,7 @@ class SurveyPanel:
         if self.firms.shape[1] == 0:
             return self.data
         joined = self.data.join(self.firms, on="firm_id", how="left")
+        joined.attrs = dict(self.data.attrs)  # e.g. MISSING_WHY (pandas drops attrs in a join)
         return joined
 
     @property

@@ -126,10 +126,10 @@ def test_json_writer_turns_non_finite_numbers_into_null():
     assert json.loads(to_json([entry]))[0]["detail"]["factor"] is None
 
 
-@pytest.mark.parametrize("value", ["-1", "x"])
+@pytest.mark.parametrize("value", ["-1", "x", "0"])  # 0 printed "1 row(s):  (+1 more)" (sweep 11, M4)
 def test_max_examples_must_be_a_count(capsys, value):
     assert main(["validate", "f.csv", "--max-examples", value]) == 2
-    assert "--max-examples: expected a whole number 0 or more" in capsys.readouterr().err
+    assert "--max-examples: expected a whole number 1 or more" in capsys.readouterr().err
 
 
 def test_warnings_are_one_line_each(monkeypatch, capsys):
@@ -194,3 +194,25 @@ def test_unreadable_mapping_spec_or_design_file_is_one_clear_message(tmp_path, c
     if command == "mapping" and defect == "folder":
         needle = "is a directory"
     assert needle in err and str(p) in err and "bug" not in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------------------------------- sweep 11 minors
+def test_wald_restriction_errors_are_plain_text():
+    from clusterecon.estimators import pooled_ols
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"firm_id": np.repeat(np.arange(10), 3), "year": np.tile([1, 2, 3], 10),
+                       "x": rng.normal(size=30)}).assign(y=lambda d: d.x + rng.normal(size=30))
+    r = pooled_ols(df.set_index(["firm_id", "year"]), "y ~ x")
+    with pytest.raises(KeyError) as e:
+        r.wald_test("x = 9**9**9")
+    assert "\x1b[" not in str(e.value) and str(e.value).startswith("cannot parse restriction 'x = 9**9**9'")
+
+
+@pytest.mark.parametrize("key, value", [("version", "2.0"), ("name", "5"), ("description", "true")])
+def test_mapping_free_text_keys_are_checked_alike(key, value):
+    from clusterecon.io import MappingError, as_mapping
+
+    with pytest.raises(MappingError, match=f"{key} = "):
+        as_mapping({key: __import__("tomllib").loads(f"{key} = {value}")[key],
+                    "rename": {"fid": "firm_id", "yr": "year"}})

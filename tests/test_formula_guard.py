@@ -193,3 +193,48 @@ def test_numbers_stand_for_columns_in_where_and_any_of(small):
     assert evaluate("where(1, x, 0)", small).tolist() == [1.0, 2.0, 3.0]
     assert evaluate("any_of(0, x - 2)", small).tolist() == [0.0, 0.0, 1.0]
     assert evaluate("where(x > 1, 'big', 'small')", small).tolist() == ["small", "big", "big"]
+
+
+# ---------------------------------------------------------------------------------------------------- expansion work
+SIX = "employees + capital + wage_bill + material_cost + product_price + manager_schooling_years"
+
+
+@pytest.mark.parametrize("formula, piece", [
+    (f"sales ~ ({SIX})**10", "6**10 = 60,466,176"),  # the sweep-11 hang: 63 terms, but 60 million products
+    ("y ~ (a + b + c)**10", "a power above the number of terms inside (3) adds nothing"),
+    ("y ~ ((a + b + c + d)**4)**4", "15**4"),  # nested powers: the inner power's terms are the outer's
+    (f"y ~ ({SIX})**5 * (a + b + c + d + e + f)**5 * (g + h)**2", "in the formula so far"),  # summed over powers
+    ("y ~ (a + b + c + d + e + f + g)**5 / (h + i + j)**3 / (k + l + m)**4", "in the formula so far"),
+    ("y ~ (" + " + ".join(f"x{i}" for i in range(12)) + ")**4", "12**4"),
+])
+def test_formula_expansions_are_bounded_before_formulaic(formula, piece):
+    t0 = time.perf_counter()
+    with pytest.raises(FormulaError) as e:
+        check_formula(formula)
+    assert time.perf_counter() - t0 < 0.5
+    assert piece in str(e.value) and "more than the 20,000 allowed" in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("formula", [
+    "y ~ (a + b + c + d + e)**5", "y ~ ((a + b + c)**3)**3", "y ~ (a + b + c + d)**4 * (e + f + g + h)**4",
+    "y ~ a / (b / (c / (d / e)))", "y ~ (a + b + c + d)**7 / (e + f + g)**5", "y ~ ((a + b + c + d)**4)**3",
+    f"y ~ ({SIX})**5 * (a + b + c + d + e + f)**5", "y ~ (a + b + c + d + e + f + g)**5 / (h + i + j)**3",
+])
+def test_accepted_expansions_finish_quickly(formula):
+    from formulaic import Formula
+
+    check_formula(formula)
+    t0 = time.perf_counter()
+    Formula(formula)
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_replicate_spec_with_a_formula_power_is_refused_at_once(tmp_path, capsys):
+    spec = tmp_path / "s.toml"
+    spec.write_text('[data]\nsample = "garments"\n[[model]]\nname = "M"\nestimator = "pooled_ols"\n'
+                    f'formula = "sales ~ ({SIX})**10"\n', encoding="utf-8")
+    t0 = time.perf_counter()
+    assert main(["replicate", str(spec)]) == 2
+    assert time.perf_counter() - t0 < 10
+    err = capsys.readouterr().err
+    assert "6**10" in err and "bug" not in err

@@ -295,3 +295,55 @@ def test_a_published_term_the_model_lacks_is_named_not_reported_as_nan(tmp_path,
     assert main(["replicate", str(spec), "--out", str(tmp_path / "o")]) == 1
     out = capsys.readouterr().out
     assert "se grantt_1: published 0.21, but the model has no term 'grantt_1' (did you mean 'grant_1'?)" in out
+
+
+# ---------------------------------------------------------------------------------------------------- --out safety
+def _spec_beside_its_data(folder: Path, stem: str = "survey") -> Path:
+    """A spec named after its data file, both in ``folder`` (the sweep-11 reproduction of a lost survey)."""
+    from clusterecon.samples import sample_panel
+
+    folder.mkdir(parents=True, exist_ok=True)
+    sample_panel("garments").frame.reset_index()[["firm_id", "year", "sales", "employees"]].to_csv(
+        folder / f"{stem}.csv", index=False)
+    spec = folder / f"{stem}.toml"
+    spec.write_text(f'title = "T"\n[data]\nfile = "{stem}.csv"\n[[model]]\nname = "M"\nestimator = "pooled_ols"\n'
+                    'formula = "sales ~ employees"\n', encoding="utf-8")
+    return spec
+
+
+@pytest.mark.parametrize("where", [".", "sub"])
+def test_replicate_out_never_writes_into_the_folder_of_its_inputs(tmp_path, capsys, monkeypatch, where):
+    folder = tmp_path / "w"
+    spec = _spec_beside_its_data(folder / "sub" if where == "sub" else folder)
+    data = spec.with_suffix(".csv")
+    before = data.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    assert main(["replicate", str(spec), "--out", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "holds the input file" in err and "bug" not in err
+    assert data.read_bytes() == before and not spec.with_suffix(".md").exists()
+
+
+def test_replicate_out_never_overwrites_a_file_it_did_not_write(tmp_path, capsys):
+    spec = _spec_beside_its_data(tmp_path / "in")
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = out / "survey.md"
+    mine.write_text("my notes\n", encoding="utf-8")
+    assert main(["replicate", str(spec), "--out", str(out)]) == 2
+    assert "survey.md exists and was not written there by clusterecon" in capsys.readouterr().err
+    assert mine.read_text(encoding="utf-8") == "my notes\n"
+    mine.unlink()
+    assert main(["replicate", str(spec), "--out", str(out)]) == 0
+    assert main(["replicate", str(spec), "--out", str(out)]) == 0  # its own files: replaced on a rerun
+    (out / "survey.tex").write_text("% edited by hand\n", encoding="utf-8")  # changed since: kept
+    assert main(["replicate", str(spec), "--out", str(out)]) == 2
+    assert (out / "survey.tex").read_text(encoding="utf-8") == "% edited by hand\n"
+
+
+def test_replicate_data_override_inside_out_is_refused(tmp_path, capsys):
+    spec = _spec_beside_its_data(tmp_path / "in")
+    out = tmp_path / "out"
+    other = _spec_beside_its_data(out, "other").with_suffix(".csv")
+    assert main(["replicate", str(spec), "--data", str(other), "--out", str(out)]) == 2
+    assert "holds the input file" in capsys.readouterr().err

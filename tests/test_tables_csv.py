@@ -79,3 +79,15 @@ def test_descriptive_table_csv_has_labels_panels_and_notes():
     assert [r[0] for r in rows[2:4]] == ["sales", "Observations"]
     assert [r[0] for r in rows if r[0] in t.layout.notes] == list(t.layout.notes)
     assert "Observations" in [r[0] for r in rows]
+
+
+def test_a_carriage_return_in_a_label_keeps_the_csv_readable():
+    import csv
+    import io
+
+    from clusterecon.report.render import csv_cell
+
+    assert csv_cell("a\rb") == "a\nb" and csv_cell("a\r\nb") == "a\nb"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([csv_cell("\r=3+3"), "x"])
+    assert list(csv.reader(io.StringIO(buf.getvalue()))) == [["'\n=3+3", "x"]]

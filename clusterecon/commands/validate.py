@@ -29,13 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def count(text: str) -> int:
-    """argparse type: a whole number ≥ 0."""
+    """argparse type: a whole number ≥ 1 (``--max-examples 0`` would print "1 row(s):  (+1 more)")."""
     try:
         n = int(text)
     except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number 0 or more, got {text!r}")
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number 1 or more, got {text!r}")
     return n
 
 

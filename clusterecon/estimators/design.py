@@ -8,6 +8,7 @@ statsmodels/linearmodels. A constant is included unless the formula has ``- 1`` 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,14 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..formula_guard import check_formula, model_matrix
-from ..panel import SurveyPanel
+from ..formula_guard import check_formula, formula_columns, level_lists, model_matrix
+from ..panel import MISSING_WHY, SurveyPanel
 from .errors import SpecificationError
 from .panel_terms import apply_panel_terms, panel_terms
 from .predict import Terms
 from .results import Omitted
 
-__all__ = ["Design", "SpecificationError", "as_panel_frame", "build_design", "panel_shape", "required_variables"]
+__all__ = ["Design", "SpecificationError", "as_panel_frame", "build_design", "panel_shape", "listwise_keep",
+           "refuse_unsupported_formula", "required_variables"]
 
 
 @dataclass(frozen=True)
@@ -114,10 +116,9 @@ def _index_by(df: pd.DataFrame, entity: str | None, time: str | None) -> pd.Data
 
 
 def required_variables(formula: str) -> list[str]:
-    from formulaic import Formula
-
-    check_formula(formula)
-    return sorted(str(v) for v in Formula(formula).required_variables)
+    """The columns ``formula`` uses (sorted), the arguments of ``center``/``scale``/``poly``/``bs`` included
+    (formulaic's own ``required_variables`` leaves those out, and listwise deletion would then not see them)."""
+    return sorted(formula_columns(formula))
 
 
 def build_design(
@@ -137,6 +138,7 @@ def build_design(
     """
     check_formula(formula, require_lhs=True)  # a whitelist: formulaic evaluates terms as Python
     df = as_panel_frame(data, entity=entity, time=time, cross_section=cross_section)
+    refuse_unsupported_formula(formula, df)
     user_formula = formula
     formula, transforms = panel_terms(formula)
     df = apply_panel_terms(df, transforms)
@@ -153,7 +155,8 @@ def build_design(
     for n in idx_names:
         if n in needed or n in extra:
             work[n] = work[n]
-    work, omitted = _listwise(work, cols, reasons)
+    work, omitted = _listwise(work, cols, reasons, df)
+    work = _within_levels(work, formula, omitted)
     _refuse_non_finite(user_formula, {c: work[c] for c in work.columns if pd.api.types.is_float_dtype(work[c])})
     mm = model_matrix(formula, work)
     lhs, rhs = mm.lhs, mm.rhs
@@ -182,6 +185,23 @@ def build_design(
         terms=Terms(names, mm.rhs.model_spec, transforms),
     ))
 
+def refuse_unsupported_formula(formula: str, df: pd.DataFrame) -> None:
+    """A SpecificationError for what passes the formula whitelist but has no meaning in an estimation formula here:
+    ``|`` (formulaic's multi-part formulas: fixed effects or instruments in other packages) and the firm
+    identifier (the panel's entity index) used as a plain variable."""
+    if "|" in re.sub(r"`[^`]*`|'[^']*'|\"[^\"]*\"", "", formula):
+        raise SpecificationError(
+            f"formula {formula!r}: '|' (a multi-part formula) is not supported by clusterecon's estimators: for firm "
+            "fixed effects use the within estimator (or C(firm_id)); instruments are options of the estimators "
+            "that take them (dynamic_gmm's gmm=/iv=, hausman_taylor's endog_varying=...); an interaction is "
+            "'a:b' or 'a*b'")
+    entity = df.index.names[0] if isinstance(df.index, pd.MultiIndex) else None
+    if entity is not None and entity not in df.columns and entity in formula_columns(formula, bare=True):
+        raise SpecificationError(
+            f"formula {formula!r}: {entity!r} is the panel's firm identifier (its entity index), not a variable: "
+            f"use C({entity}) for firm dummies, or the within estimator for firm fixed effects")
+
+
 def refuse_non_finite(d: Design) -> Design:
     """``d`` unchanged, or a SpecificationError naming every column of y, X and the numeric extra columns
     (weights, clusters) with ±inf or NaN values and how many rows: estimates would silently become NaN."""
@@ -203,20 +223,43 @@ def _refuse_non_finite(formula: str, columns: dict[str, Any]) -> None:
               "of zero derive the column with clusterecon.derive, which leaves it missing and records it")
 
 
-def _listwise(work: pd.DataFrame, cols: Sequence[str], reasons: dict[str, str],
-              ) -> tuple[pd.DataFrame, list[Omitted]]:
-    """Rows with a value in every column of ``cols`` (counted per reason, first missing column of each row), with
-    boolean and nullable numeric columns as floats so that formulaic treats them as numbers."""
+def listwise_keep(frame: pd.DataFrame, cols: Sequence[str], reasons: dict[str, str] | None = None,
+                  ) -> tuple[np.ndarray, list[Omitted]]:
+    """The rows of ``frame`` with a value in every column of ``cols``, and the others counted per reason (the first
+    missing column of each row; "missing <col>" unless ``reasons`` names it). A derived column that says why it is
+    missing (``frame.attrs[MISSING_WHY]``, e.g. log_sales: sales <= 0) is split into "missing <source>", that
+    reason, and "missing <col>" for the rest. Refuses when no row is left. The one listwise rule of
+    :func:`build_design` and the formulaic-free :func:`~clusterecon.estimators.linear.fast_design`."""
+    why = frame.attrs.get(MISSING_WHY, {})
     omitted: list[Omitted] = []
-    keep = np.ones(len(work), dtype=bool)
+    keep = np.ones(len(frame), dtype=bool)
     for c in cols:
-        miss = work[c].isna().to_numpy() & keep
+        miss = frame[c].isna().to_numpy() & keep
         if miss.any():
-            omitted.append(Omitted(reasons.get(c, f"missing {c}"), int(miss.sum())))
+            omitted += _omissions(frame, miss, (reasons or {}).get(c, f"missing {c}"), why.get(c))
             keep &= ~miss
+    if not keep.any():
+        raise SpecificationError("no observations left after dropping missing values (" + ", ".join(
+            f"{o.n:,} {o.reason}" for o in omitted) + ")" if omitted else "no observations (the data have no rows)")
+    return keep, omitted
+
+
+def _omissions(frame: pd.DataFrame, miss: np.ndarray, reason: str, rule: dict | None) -> list[Omitted]:
+    if not rule or rule.get("source") not in frame.columns:
+        return [Omitted(reason, int(miss.sum()))]
+    src = pd.to_numeric(frame[rule["source"]], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    absent = miss & np.isnan(src)
+    below = miss & ~absent & (src <= float(rule.get("at_most", 0.0)))
+    parts = ((f"missing {rule['source']}", absent), (str(rule.get("why")), below), (reason, miss & ~absent & ~below))
+    return [Omitted(r, int(m.sum())) for r, m in parts if m.any()]
+
+
+def _listwise(work: pd.DataFrame, cols: Sequence[str], reasons: dict[str, str], frame: pd.DataFrame,
+              ) -> tuple[pd.DataFrame, list[Omitted]]:
+    """:func:`listwise_keep` of ``work`` (``frame``'s rows, in order, reset), with boolean and nullable numeric
+    columns as floats so that formulaic treats them as numbers."""
+    keep, omitted = listwise_keep(work.set_axis(frame.index).pipe(_with_attrs, frame, cols), cols, reasons)
     work = work.loc[keep].reset_index(drop=True)
-    if len(work) == 0:
-        raise SpecificationError(f"no observations left after dropping missing values ({omitted})")
     for c in work.columns:
         if pd.api.types.is_bool_dtype(work[c]):
             work[c] = work[c].astype("float64")
@@ -224,6 +267,33 @@ def _listwise(work: pd.DataFrame, cols: Sequence[str], reasons: dict[str, str],
                 "Int64", "Int32", "Int16", "Int8", "Float64", "Float32"):
             work[c] = work[c].astype("float64")
     return work, omitted
+
+
+def _with_attrs(work: pd.DataFrame, frame: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
+    """``work`` with the source columns ``frame.attrs[MISSING_WHY]`` refers to (and its attrs)."""
+    why = frame.attrs.get(MISSING_WHY, {})
+    extra = {r["source"]: frame[r["source"]] for c, r in why.items()
+             if c in cols and r.get("source") in frame.columns and r["source"] not in work.columns}
+    out = work.assign(**extra) if extra else work
+    out.attrs = {MISSING_WHY: why} if why else {}
+    return out
+
+
+def _within_levels(work: pd.DataFrame, formula: str, omitted: list[Omitted]) -> pd.DataFrame:
+    """``work`` without the rows whose value is outside the ``levels=`` of a ``C(x, levels=[...])`` in ``formula``,
+    counted in ``omitted`` (formulaic would code them silently as the reference level)."""
+    for col, levels, piece in level_lists(formula):
+        if col is None:
+            raise SpecificationError(f"formula {formula!r}: {piece}: levels= needs a column as the first argument "
+                                     "of C() (derive the expression as a column first), so that the rows outside "
+                                     "the levels can be left out and counted")
+        inside = work[col].isin(levels).to_numpy()
+        if not inside.all():
+            omitted.append(Omitted(f"{col} not among the levels of {piece}", int((~inside).sum())))
+            work = work.loc[inside].reset_index(drop=True)
+            if len(work) == 0:
+                raise SpecificationError(f"no observations left: no value of {col} is among the levels of {piece}")
+    return work
 
 
 def panel_shape(index: pd.MultiIndex) -> dict[str, Any]:

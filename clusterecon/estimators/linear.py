@@ -21,10 +21,10 @@ import pandas as pd
 
 from ..panel import SurveyPanel
 from .covariance import check_dof, cluster_codes
-from .design import Design, SpecificationError, as_panel_frame, build_design, refuse_non_finite
+from .design import Design, SpecificationError, as_panel_frame, build_design, listwise_keep, refuse_non_finite
 from .fit import Fit, warn_few_clusters  # noqa: F401 (re-exported for the RE family)
 from .predict import Terms
-from .results import Omitted, VarianceInfo
+from .results import VarianceInfo
 from .variance import LS_KINDS, VarianceSpec, parse_vcov
 
 _PLAIN = re.compile(r"^\s*([A-Za-z_]\w*)\s*~\s*(-?\s*[A-Za-z_0-9]\w*(\s*[+-]\s*[A-Za-z_0-9]\w*)*)\s*$")
@@ -171,6 +171,8 @@ def fast_design(data: SurveyPanel | pd.DataFrame, formula: str, extra: Sequence[
             return build_design(df, formula, extra=extra)
         rhs.append(name)
     idx_names = [n for n in df.index.names if n is not None]
+    if any(c in idx_names and c not in df.columns for c in [dep, *rhs]):  # the year as a trend: formulaic's path
+        return build_design(df, formula, extra=extra)
     needed = sorted(set([dep, *rhs]))
     cols = [c for c in dict.fromkeys([*needed, *extra]) if c not in idx_names]
     missing_cols = [c for c in cols if c not in df.columns]
@@ -178,17 +180,8 @@ def fast_design(data: SurveyPanel | pd.DataFrame, formula: str, extra: Sequence[
         raise SpecificationError(f"column(s) {missing_cols} not found; available: {list(df.columns)[:40]}")
     if any(not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])) for c in [dep, *rhs]):
         return build_design(df, formula, extra=extra)
-    keep = np.ones(len(df), dtype=bool)
-    omitted = []
+    keep, omitted = listwise_keep(df, cols)
     arrays = {}
-    for c in cols:
-        s = df[c]
-        miss = s.isna().to_numpy() & keep
-        if miss.any():
-            omitted.append(Omitted(f"missing {c}", int(miss.sum())))
-            keep &= ~miss
-    if not keep.any():
-        raise SpecificationError(f"no observations left after dropping missing values ({omitted})")
     for c in dict.fromkeys([dep, *rhs]):
         arrays[c] = df[c].to_numpy(dtype=float, na_value=np.nan)[keep] if not keep.all() else \
             df[c].to_numpy(dtype=float, na_value=np.nan)

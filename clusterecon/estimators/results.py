@@ -109,6 +109,13 @@ class Omitted:
     n: int
 
 
+class RestrictionError(KeyError):
+    """A Wald restriction that cannot be read; its text prints as written (a KeyError would print its repr)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 @dataclass(frozen=True)
 class TestResult:
     """A test statistic with its distribution and null hypothesis (Wald, Hausman, LM, F, ...)."""
@@ -598,7 +605,10 @@ def restriction_matrix(restrictions: Any, value: Sequence[float] | None, names: 
     try:
         lc = LinearConstraints.from_spec(spec, variable_names=names)
     except Exception as exc:  # formulaic raises several types; one message naming the parameters
-        raise KeyError(f"cannot parse restriction {desc!r} ({exc}); parameters are {names}") from None
+        from ..formula_guard import plain_text
+
+        raise RestrictionError(f"cannot parse restriction {desc!r} ({plain_text(str(exc))}); parameters are "
+                               f"{names}") from None
     return np.asarray(lc.constraint_matrix, dtype=float), np.asarray(lc.constraint_values, dtype=float), desc
 
 

@@ -332,12 +332,8 @@ def _parse(d: dict[str, Any], path: str, base: Path, *, lenient: bool = False, a
             bad.append(f"unknown section [{key}]{suggest(key, SECTIONS)}; known: {', '.join(SECTIONS)}")
             continue
         allowed = SECTIONS[key]
-        if key in ("name", "description"):
+        if key in ("name", "description", "version"):  # free text, all three checked alike (version = "2")
             _key(d, key, "top level:", bad, "text")
-            continue
-        if key == "version":
-            if not (isinstance(val, str) or _is_number(val)):
-                bad.append(f"top level: version = {toml_text(val)}: must be text such as \"2\"")
             continue
         if not isinstance(val, dict):
             bad.append(f"[{key}] must be a table (a [{key}] header with keys under it), not {key} = {toml_text(val)}")

@@ -209,6 +209,13 @@ def run_spec(spec: Spec | str | os.PathLike | dict, out_dir: str | os.PathLike |
         spec = translate_spec(spec, used)
         if used:
             translated = "; spec names translated by the mapping: " + ", ".join(f"{k} → {v}" for k, v in used.items())
+    stem_name = spec.path.stem if spec.path else "replication"
+    if out_dir is not None:  # before the slow work; never over the inputs or a file clusterecon did not write
+        from ..report.folder import check_out_files
+
+        check_out_files(out_dir, [*(f"{stem_name}.{x}" for x in ("tex", "md", "html", "csv")),
+                                  f"{stem_name}_tabular.tex", f"{stem_name}_checks.csv"],
+                        inputs=_input_files(spec, file, mapping, allow_outside_paths))
     frame, note = prepare_data(spec, file=file, mapping=mapping, allow_outside_paths=allow_outside_paths)
     note += translated
     results: dict[str, Any] = {}
@@ -239,8 +246,10 @@ def run_spec(spec: Spec | str | os.PathLike | dict, out_dir: str | os.PathLike |
     checks = compare(spec, results)
     paths: dict[str, Path] = {}
     if out_dir is not None:
+        from ..report.folder import record_written_files
+
         out = Path(out_dir)
-        stem = out / (spec.path.stem if spec.path else "replication")
+        stem = out / stem_name
         fit = table.fitting_latex_options()  # fits a 10pt article's line (see report.latex.fitting_options)
         paths = dict(table.save(stem, label=f"tab:{stem.name}", **fit))
         bare = stem.with_name(stem.name + "_tabular.tex")
@@ -251,7 +260,25 @@ def run_spec(spec: Spec | str | os.PathLike | dict, out_dir: str | os.PathLike |
             from ..report.render import csv_safe
 
             csv_safe(checks).to_csv(paths["checks"], index=False)
+        record_written_files(out, paths.values())
     return Replication(spec, results, table, checks, paths, note)
+
+
+def _input_files(spec: Spec, file: str | os.PathLike | None, mapping: str | os.PathLike | None,
+                 allow_outside_paths: bool) -> list[Path | str | os.PathLike | None]:
+    """The files a run of ``spec`` reads: the spec, its data and mapping (or ``file``/``mapping``) and the mapping's
+    firm table."""
+    m = mapping if mapping is not None else (spec.data.mapping if file is None else None)
+    found: list[Path | str | os.PathLike | None] = [spec.path, file if file is not None else spec.data.file, m]
+    if m is not None:
+        try:
+            from ..io import as_mapping
+
+            firms = as_mapping(m, lenient=True, allow_outside_paths=allow_outside_paths).firms
+            found.append(firms.file if firms is not None else None)
+        except Exception:  # noqa: BLE001 - a mapping that cannot be read is reported when the data are loaded
+            pass
+    return found
 
 
 def _mentions(spec: Spec, name: str) -> bool:

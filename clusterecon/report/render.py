@@ -150,7 +150,9 @@ def csv_cell(value: object) -> object:
     with ``cat``."""
     if not isinstance(value, str):
         return value
-    value = visible_controls(value, keep="\t\n\r")
+    # a carriage return becomes a line break: csv quotes a cell with "\n" but not one with a lone "\r", which
+    # readers then take for the end of the row
+    value = visible_controls(value, keep="\t\n\r").replace("\r\n", "\n").replace("\r", "\n")
     if not _FORMULA_START.match(value) or _SIGNED_NUMBER.fullmatch(value.strip()):
         return value
     return "'" + value
