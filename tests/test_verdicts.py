@@ -75,6 +75,15 @@ def test_null_claims_need_a_margin():
     assert judge_equivalent(0.3, 0.05, 100, margin=0.1)[0] == "not supported"
 
 
+def test_the_stagnation_not_supported_rule_is_at_least_the_margin_and_significantly_above_zero():
+    # sweep 10: the docs read "significantly rising by at least 0.02"; the rule (kept) is an estimate ≥ 0.02 that
+    # is significantly > 0, so +0.021 with s.e. 0.01 is "not supported" although it is not significantly > 0.02
+    status, why, _ = judge_at_most(0.021, 0.01, None, margin=0.02)
+    assert status == "not supported" and "at least the margin 0.02 and significantly above 0" in why
+    status, why, _ = judge_at_most(0.019, 0.01, None, margin=0.02)  # significantly > 0 but below the margin
+    assert status == "inconclusive" and "not both at least the margin and significantly above 0" in why
+
+
 # ------------------------------------------------------------------ causes, one small panel each
 def test_innovation_without_innovators_before_the_quality_phase():
     """binary.fit_index_model used to raise SeparationError under separation='drop' when nobody innovates in the
@@ -380,15 +389,17 @@ def test_stagnation_warns_that_money_productivity_mixes_prices_when_prices_fall(
     assert productivity_stagnation(_panel(flat, "rounds"), years=(1990, 1999)).extra["revenue_caveat"] is None
 
 
-def test_stagnation_skipped_for_unplaceable_years_says_how_to_give_the_phase_dates():
+def test_stagnation_on_unplaceable_years_says_how_to_give_the_phase_dates():
     # three recall years cannot be placed in a phase; the advice must reach command-line users too (before, it
-    # named only the Python call)
+    # named only the Python call). More years could place them: thin evidence, inconclusive (sweep 10), not a
+    # design that cannot answer
     from clusterecon.load import read_panel
     from clusterecon.samples import bundled_sample
 
     panel = read_panel(*bundled_sample())
     r = productivity_stagnation(panel)
-    assert r.status == "skipped" and "cannot be placed in a phase" in r.verdict
+    assert r.status == "inconclusive" and "cannot be placed in a phase" in r.verdict
+    assert {c.status for c in r.claims} == {"inconclusive"}
     assert "--expansion-start" in r.verdict and "[history]" in r.verdict and "productivity_stagnation(" in r.verdict
 
 
@@ -410,3 +421,16 @@ def test_stagnation_skipped_for_unplaceable_years_gives_the_real_reason():
     res = productivity_stagnation(_panel(rows, "census"))
     assert res.status == "skipped" and "the survey records no innovation indicator" in res.verdict
     assert "too few years" not in res.verdict
+
+
+def test_stagnation_on_thin_phase_evidence_is_inconclusive_not_skipped():
+    # sweep 10: a census seen every 5 years (and clusters of 17-19 firms) were `skipped` — "only 0 consecutive-year
+    # pairs have 10+ firms observed without an innovation": more firms or consecutive years could place the years,
+    # so it is thin evidence (inconclusive), not a design that cannot answer
+    rng = np.random.default_rng(2)
+    rows = [{**r, "own_brand": bool(rng.random() < 0.1)} for r in _stag_rows(tuple(range(1980, 2011, 5)), 0.0)]
+    for r in rows:
+        r["founding_year"] = 1975 + int(r["firm_id"][1:]) % 5
+    res = productivity_stagnation(_panel(rows, "census"))
+    assert res.status == "inconclusive" and {c.status for c in res.claims} == {"inconclusive"}
+    assert "consecutive-year pair(s) have 10+ firms" in res.verdict

@@ -6,7 +6,8 @@ not degenerate (a degenerate fit is never counted as significant):
 * :func:`judge_sign` — a directional effect: supported when the estimate has the expected sign and p < α;
 * :func:`judge_at_most` — "does not rise by more than m" (stagnation): supported when the one-sided (1 − α) upper
   confidence bound is below the margin m; not supported when the estimate is at least m and significantly
-  positive; inconclusive otherwise (the data cannot tell stagnation from growth);
+  above 0 (its one-sided lower bound is above 0 — not "significantly above m"); inconclusive otherwise (the data
+  cannot tell stagnation from growth);
 * :func:`judge_equivalent` — "no difference" (imitation), by two one-sided tests (Schuirmann 1987): supported when
   the (1 − 2α) interval lies within ±m; not supported when the difference is significant and at least m in size;
   inconclusive otherwise.
@@ -151,10 +152,10 @@ def judge_at_most(estimate: float | None, se: float | None, df: float | None, *,
     if upper < margin:
         return "supported", f"one-sided {100 * (1 - alpha):g}% upper bound {upper:+.4f} < margin {margin:g}", upper
     if lower > 0 and estimate >= margin:
-        return ("not supported", f"rises significantly (lower bound {lower:+.4f} > 0) by at least the margin "
-                f"{margin:g}", upper)
+        return ("not supported", f"the estimate is at least the margin {margin:g} and significantly above 0 "
+                f"(one-sided lower bound {lower:+.4f} > 0)", upper)
     return ("inconclusive", f"the data cannot tell stagnation from growth: upper bound {upper:+.4f} ≥ margin "
-            f"{margin:g} but the rise is not significantly at least the margin", upper)
+            f"{margin:g}, but the estimate is not both at least the margin and significantly above 0", upper)
 
 
 def judge_equivalent(estimate: float | None, se: float | None, df: float | None, *, margin: float,

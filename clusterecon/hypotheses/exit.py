@@ -62,6 +62,8 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None) -> HypothesisResul
     if t2 is not None:
         rs = rs[rs.index.get_level_values("year") >= t2]
         period = f"the quality-improvement years from {t2}{date_origin(phases.extra, 'quality')}"
+    elif phases.extra.get("quality_before_observed"):
+        period = "all observed years, all in quality improvement (under way from the first year observed)"
     n_missing = int(rs["any_innovation"].isna().sum())
     rs = rs[rs["any_innovation"].notna() & np.isfinite(rs["log_duration"])]
     if n_missing:
