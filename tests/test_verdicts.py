@@ -434,3 +434,31 @@ def test_stagnation_on_thin_phase_evidence_is_inconclusive_not_skipped():
     res = productivity_stagnation(_panel(rows, "census"))
     assert res.status == "inconclusive" and {c.status for c in res.claims} == {"inconclusive"}
     assert "consecutive-year pair(s) have 10+ firms" in res.verdict
+
+
+def test_a_share_comparison_without_variation_is_inconclusive_not_decided():
+    # sweep 10: every firm a spin-off gave spin-off entry "not supported" from "174 of 174 against 15 of 15" with s.e.
+    # 0 and p = 1, and founders "not supported" from "0 of 15 pioneers were merchants against 0 of 269": a
+    # comparison with no variation in the outcome is degenerate (the contract), whatever the claim
+    rows = [{"firm_id": f"s{k}", "year": y, "founding_year": 1980 + k % 20, "is_spinoff": True,
+             "product_price": 10.0} for k in range(60) for y in (2004, 2005)]
+    entry = spinoff_imitation(_panel(rows), phases=_phases(expansion_start=1985, expansion_detected=True,
+                                                           quality_start=1995)).claim("entry")
+    assert entry.status == "inconclusive" and entry.se == 0
+    assert "no variation to compare: all of the 45 firms compared are spin-offs" in entry.reason
+    f = founder_origins(_panel(_founder_rows(["artisan"] * 4, later_merchants=0), "recall"), pioneer_until=1985,
+                        detail=False).claim("founders")
+    assert f.status == "inconclusive" and "0 of 4 pioneers were merchants against 0 of 20" in f.reason
+    assert "none of the 24 firms compared were merchants" in f.reason
+
+
+def test_perfectly_separated_shares_are_the_strongest_evidence_not_a_zero_s_e():
+    # 5 of 5 pioneers merchants against 0 of 20 later entrants: the unpooled s.e. is 0, but the exact test is valid
+    # and the s.e. under equal shares (the one reported) is not
+    from clusterecon.hypotheses.evidence import share_gap
+
+    f = founder_origins(_panel(_founder_rows(["merchant"] * 5, later_merchants=0), "recall"), pioneer_until=1985,
+                        detail=False).claim("founders")
+    assert f.status == "supported" and f.se > 0 and f.pvalue < 0.001
+    diff, se, _ = share_gap(5, 5, 0, 20)
+    assert diff == 1 and se == pytest.approx(np.sqrt(0.2 * 0.8 * (1 / 5 + 1 / 20)))
