@@ -176,8 +176,26 @@ def test_survivor_only_recall_gives_exit_no_verdict_and_performance_its_own():
     ex = innovation_exit(recall)
     assert ex.status == "skipped" and ex.claim("exit").status == "skipped"
     assert "survivors only" in ex.verdict
+    # sweep 10: "Not tested: exit not tested: the panel comes from …" on the terminal and in both reports
+    assert ex.verdict.startswith("Not tested: the panel comes from one interview") and "not tested:" not in ex.verdict
     perf = innovation_performance(recall)
     assert perf.key == "performance" and perf.claim("sales").status in ("supported", "not supported")
+
+
+def test_exit_on_a_survey_seen_every_few_years_is_per_interval_not_per_year():
+    # sweep 10: on a census seen every 5 years each 5-year interval was a "firm-year at risk" and the per-interval
+    # exit rates were printed as yearly ("2.2% of innovators' firm-years against 29.8%")
+    rows = [r for r in _exit_rows(innovators_exit=False, seed=2) if r["year"] in (1990, 1995, 2000)]
+    r = innovation_exit(_panel(rows), phases=_phases(quality_start=None))
+    c = r.claim("exit")
+    assert c.status == "supported", r.verdict
+    assert c.n_units.startswith("firm-intervals at risk") and "firm-years" not in r.verdict
+    assert "log-odds of exit per interval" in c.reason and "per interval between survey years (5 years)" in c.reason
+    assert "a year if the hazard is constant within an interval" in c.reason
+    assert "firm-intervals at risk" in r.tables["exits by innovation status"].columns
+    assert any("5 years apart" in lim for lim in r.limitations)
+    annual = innovation_exit(_panel(_exit_rows(innovators_exit=False)), phases=_phases(quality_start=None))
+    assert annual.claim("exit").n_units.startswith("firm-years at risk") and "interval" not in annual.verdict
 
 
 def test_spinoffs_are_judged_within_the_dated_phases():
