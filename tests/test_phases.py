@@ -37,6 +37,9 @@ def test_dates_known_transitions(seed):
     phases = res.tables["phases"]["phase"]
     assert phases.iloc[0] == "initiation" and phases.loc[1990] == "quantity expansion"
     assert "quality improvement from" in res.verdict
+    # the take-off tests' p-value has a floor of 1/(49 + 1): at the floor it is a bound, said as one (sweep 10)
+    assert "sup-LR p ≤ 0.020, the smallest 49 bootstrap draws can show" in res.verdict
+    assert "p = 0.020" not in res.verdict
 
 
 def test_no_quality_transition_when_nobody_innovates():
@@ -253,3 +256,72 @@ def test_an_undated_take_off_is_said_in_the_phase_verdict_not_only_in_the_limita
     assert not res.extra["expansion_detected"]
     assert "the start of quantity expansion is not dated (no significant take-off of entry" in res.verdict
     assert "quantity expansion from" not in res.verdict
+
+
+# ------------------------------------------------------------------ a window that opens in quality improvement
+def _last_decade(share0, hazard, seed=0, n=120, years=range(2001, 2011)):
+    """A census of a cluster's last decade (founding years from 1975, so it starts long after the cluster's
+    origin): ``share0`` of the firms innovate in its first year and the others adopt at a constant ``hazard`` a
+    year (no take-off of first adoptions inside it); productivity flat."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        fy = int(rng.integers(1975, 2001)) if i < 0.8 * n else int(rng.integers(2001, 2008))
+        innov = bool(rng.random() < share0)
+        school = float(rng.integers(6, 17))
+        for y in years:
+            if y < fy:
+                continue
+            innov = innov or bool(rng.random() < hazard)
+            emp = 10.0
+            va = np.exp(1 + rng.normal(0, 0.05)) * emp
+            rows.append({"firm_id": f"f{i:03d}", "year": y, "founding_year": fy, "own_brand": innov,
+                         "manager_schooling_years": school, "sales": 2 * va, "material_cost": va,
+                         "employees": emp, "active": True})
+    return SurveyPanel.from_frame(pd.DataFrame(rows), design=SurveyDesign(kind="census"))
+
+
+def test_a_window_that_opens_in_quality_improvement_is_not_quantity_expansion():
+    # sweep 10: a census of 2001–2010 of a cluster in quality improvement since 1996 (54% → 72% innovating) was
+    # labelled "quantity expansion" because first adoptions, at a steady rate inside the window, show no take-off;
+    # stagnation was then judged on quality-phase years ("supported" with stagnation switched off)
+    from clusterecon.hypotheses.stagnation import productivity_stagnation
+
+    panel = _last_decade(share0=0.55, hazard=0.06)
+    res = diagnose_phases(panel, reps=49)
+    ex = res.extra
+    assert ex["current_phase"] == "quality improvement" and ex["phase_judged"]
+    assert ex["quality_start"] is None and ex["quality_undated"] and ex["quality_before_observed"]
+    assert not ex["expansion_detected"]
+    assert (res.tables["phases"].loc[2001:, "phase"] == "quality improvement").all()
+    assert "it already was in 2001, the first year observed" in res.verdict
+    assert "more than the 25% that quantity expansion allows (exact binomial test" in res.verdict
+    assert "no quality-improvement transition detected" not in res.verdict
+    st = productivity_stagnation(panel, phases=res)
+    assert st.status == "skipped" and {c.status for c in st.claims} == {"skipped"}
+    assert "no quantity-expansion years observed: quality improvement was already under way in 2001" in st.verdict
+
+
+def test_a_genuine_quantity_expansion_window_is_judged_as_before():
+    # the same design with few innovators (≤ 10%) stays quantity expansion, and stagnation is decided on it
+    from clusterecon.hypotheses.stagnation import productivity_stagnation
+
+    panel = _last_decade(share0=0.05, hazard=0.005)
+    res = diagnose_phases(panel, reps=49)
+    ex = res.extra
+    assert ex["current_phase"] == "quantity expansion" and ex["phase_judged"] and not ex["quality_before_observed"]
+    assert "no quality-improvement transition detected" in res.verdict
+    st = productivity_stagnation(panel, phases=res)
+    assert st.claim("productivity").status == "supported", st.verdict
+
+
+def test_the_battery_follows_a_quality_phase_that_began_before_the_years_observed():
+    # founders, spin-offs, the schooling split and the exit period must agree with the phase diagnosis
+    from clusterecon.hypotheses import analyse
+
+    out = analyse(_last_decade(share0=0.55, hazard=0.06, seed=1), reps=49, detail=False)
+    assert out.phases.extra["quality_before_observed"]
+    assert out.options["split_year"] == 2001  # every year observed is in quality improvement: the later period
+    assert out["stagnation"].status == "skipped"
+    assert out["exit"].status == "skipped" or "all in quality improvement" in out["exit"].verdict
+    assert "failed" not in set(out.verdicts()["status"])

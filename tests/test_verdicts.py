@@ -75,6 +75,15 @@ def test_null_claims_need_a_margin():
     assert judge_equivalent(0.3, 0.05, 100, margin=0.1)[0] == "not supported"
 
 
+def test_the_stagnation_not_supported_rule_is_at_least_the_margin_and_significantly_above_zero():
+    # sweep 10: the docs read "significantly rising by at least 0.02"; the rule (kept) is an estimate ≥ 0.02 that
+    # is significantly > 0, so +0.021 with s.e. 0.01 is "not supported" although it is not significantly > 0.02
+    status, why, _ = judge_at_most(0.021, 0.01, None, margin=0.02)
+    assert status == "not supported" and "at least the margin 0.02 and significantly above 0" in why
+    status, why, _ = judge_at_most(0.019, 0.01, None, margin=0.02)  # significantly > 0 but below the margin
+    assert status == "inconclusive" and "not both at least the margin and significantly above 0" in why
+
+
 # ------------------------------------------------------------------ causes, one small panel each
 def test_innovation_without_innovators_before_the_quality_phase():
     """binary.fit_index_model used to raise SeparationError under separation='drop' when nobody innovates in the
@@ -167,8 +176,26 @@ def test_survivor_only_recall_gives_exit_no_verdict_and_performance_its_own():
     ex = innovation_exit(recall)
     assert ex.status == "skipped" and ex.claim("exit").status == "skipped"
     assert "survivors only" in ex.verdict
+    # sweep 10: "Not tested: exit not tested: the panel comes from …" on the terminal and in both reports
+    assert ex.verdict.startswith("Not tested: the panel comes from one interview") and "not tested:" not in ex.verdict
     perf = innovation_performance(recall)
     assert perf.key == "performance" and perf.claim("sales").status in ("supported", "not supported")
+
+
+def test_exit_on_a_survey_seen_every_few_years_is_per_interval_not_per_year():
+    # sweep 10: on a census seen every 5 years each 5-year interval was a "firm-year at risk" and the per-interval
+    # exit rates were printed as yearly ("2.2% of innovators' firm-years against 29.8%")
+    rows = [r for r in _exit_rows(innovators_exit=False, seed=2) if r["year"] in (1990, 1995, 2000)]
+    r = innovation_exit(_panel(rows), phases=_phases(quality_start=None))
+    c = r.claim("exit")
+    assert c.status == "supported", r.verdict
+    assert c.n_units.startswith("firm-intervals at risk") and "firm-years" not in r.verdict
+    assert "log-odds of exit per interval" in c.reason and "per interval between survey years (5 years)" in c.reason
+    assert "a year if the hazard is constant within an interval" in c.reason
+    assert "firm-intervals at risk" in r.tables["exits by innovation status"].columns
+    assert any("5 years apart" in lim for lim in r.limitations)
+    annual = innovation_exit(_panel(_exit_rows(innovators_exit=False)), phases=_phases(quality_start=None))
+    assert annual.claim("exit").n_units.startswith("firm-years at risk") and "interval" not in annual.verdict
 
 
 def test_spinoffs_are_judged_within_the_dated_phases():
@@ -380,15 +407,17 @@ def test_stagnation_warns_that_money_productivity_mixes_prices_when_prices_fall(
     assert productivity_stagnation(_panel(flat, "rounds"), years=(1990, 1999)).extra["revenue_caveat"] is None
 
 
-def test_stagnation_skipped_for_unplaceable_years_says_how_to_give_the_phase_dates():
+def test_stagnation_on_unplaceable_years_says_how_to_give_the_phase_dates():
     # three recall years cannot be placed in a phase; the advice must reach command-line users too (before, it
-    # named only the Python call)
+    # named only the Python call). More years could place them: thin evidence, inconclusive (sweep 10), not a
+    # design that cannot answer
     from clusterecon.load import read_panel
     from clusterecon.samples import bundled_sample
 
     panel = read_panel(*bundled_sample())
     r = productivity_stagnation(panel)
-    assert r.status == "skipped" and "cannot be placed in a phase" in r.verdict
+    assert r.status == "inconclusive" and "cannot be placed in a phase" in r.verdict
+    assert {c.status for c in r.claims} == {"inconclusive"}
     assert "--expansion-start" in r.verdict and "[history]" in r.verdict and "productivity_stagnation(" in r.verdict
 
 
@@ -410,3 +439,44 @@ def test_stagnation_skipped_for_unplaceable_years_gives_the_real_reason():
     res = productivity_stagnation(_panel(rows, "census"))
     assert res.status == "skipped" and "the survey records no innovation indicator" in res.verdict
     assert "too few years" not in res.verdict
+
+
+def test_stagnation_on_thin_phase_evidence_is_inconclusive_not_skipped():
+    # sweep 10: a census seen every 5 years (and clusters of 17-19 firms) were `skipped` — "only 0 consecutive-year
+    # pairs have 10+ firms observed without an innovation": more firms or consecutive years could place the years,
+    # so it is thin evidence (inconclusive), not a design that cannot answer
+    rng = np.random.default_rng(2)
+    rows = [{**r, "own_brand": bool(rng.random() < 0.1)} for r in _stag_rows(tuple(range(1980, 2011, 5)), 0.0)]
+    for r in rows:
+        r["founding_year"] = 1975 + int(r["firm_id"][1:]) % 5
+    res = productivity_stagnation(_panel(rows, "census"))
+    assert res.status == "inconclusive" and {c.status for c in res.claims} == {"inconclusive"}
+    assert "consecutive-year pair(s) have 10+ firms" in res.verdict
+
+
+def test_a_share_comparison_without_variation_is_inconclusive_not_decided():
+    # sweep 10: every firm a spin-off gave spin-off entry "not supported" from "174 of 174 against 15 of 15" with s.e.
+    # 0 and p = 1, and founders "not supported" from "0 of 15 pioneers were merchants against 0 of 269": a
+    # comparison with no variation in the outcome is degenerate (the contract), whatever the claim
+    rows = [{"firm_id": f"s{k}", "year": y, "founding_year": 1980 + k % 20, "is_spinoff": True,
+             "product_price": 10.0} for k in range(60) for y in (2004, 2005)]
+    entry = spinoff_imitation(_panel(rows), phases=_phases(expansion_start=1985, expansion_detected=True,
+                                                           quality_start=1995)).claim("entry")
+    assert entry.status == "inconclusive" and entry.se == 0
+    assert "no variation to compare: all of the 45 firms compared are spin-offs" in entry.reason
+    f = founder_origins(_panel(_founder_rows(["artisan"] * 4, later_merchants=0), "recall"), pioneer_until=1985,
+                        detail=False).claim("founders")
+    assert f.status == "inconclusive" and "0 of 4 pioneers were merchants against 0 of 20" in f.reason
+    assert "none of the 24 firms compared were merchants" in f.reason
+
+
+def test_perfectly_separated_shares_are_the_strongest_evidence_not_a_zero_s_e():
+    # 5 of 5 pioneers merchants against 0 of 20 later entrants: the unpooled s.e. is 0, but the exact test is valid
+    # and the s.e. under equal shares (the one reported) is not
+    from clusterecon.hypotheses.evidence import share_gap
+
+    f = founder_origins(_panel(_founder_rows(["merchant"] * 5, later_merchants=0), "recall"), pioneer_until=1985,
+                        detail=False).claim("founders")
+    assert f.status == "supported" and f.se > 0 and f.pvalue < 0.001
+    diff, se, _ = share_gap(5, 5, 0, 20)
+    assert diff == 1 and se == pytest.approx(np.sqrt(0.2 * 0.8 * (1 / 5 + 1 / 20)))

@@ -13,7 +13,7 @@ import pandas as pd
 from .. import derive
 from ..panel import SurveyPanel
 from ..schema import INNOVATION_INDICATORS
-from .result import HypothesisResult, SkipHypothesis
+from .result import HypothesisResult, SkipHypothesis, ThinEvidence
 
 
 def analysis_panel(panel: SurveyPanel) -> SurveyPanel:
@@ -84,15 +84,18 @@ def require_columns(frame: pd.DataFrame, cols: list[str], what: str) -> None:
 def run_hypothesis(fn: Callable[[], HypothesisResult], key: str, title: str, question: str,
                    claims: tuple[str, ...] = ()) -> HypothesisResult:
     """Run one hypothesis; a SkipHypothesis (the design cannot answer) becomes ``status="skipped"`` for each of its
-    ``claims``; a degenerate fit that an estimator refuses (separation, non-convergence, a singular matrix) makes
-    them ``"inconclusive"``; any other error ``"failed"`` with its message (a bug: the traceback is kept in
-    ``extra``), so that the battery always finishes."""
+    ``claims``, a ThinEvidence (the data could answer but are too thin) ``"inconclusive"``; a degenerate fit that an
+    estimator refuses (separation, non-convergence, a singular matrix) makes them ``"inconclusive"``; any other
+    error ``"failed"`` with its message (a bug: the traceback is kept in ``extra``), so that the battery always
+    finishes."""
     from ..estimators.errors import ConvergenceError, SeparationError
 
     try:
         return fn()
     except SkipHypothesis as e:
         return HypothesisResult.skipped(key, title, question, str(e), claims=claims)
+    except ThinEvidence as e:
+        return HypothesisResult.skipped(key, title, question, str(e), status="inconclusive", claims=claims)
     except (SeparationError, ConvergenceError, np.linalg.LinAlgError) as e:
         # a degenerate fit (no finite estimate, no convergence, a singular variance) is thin evidence, not a bug
         # the estimator's advice on changing its model is for its own callers: the battery's model is fixed

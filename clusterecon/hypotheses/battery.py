@@ -147,6 +147,8 @@ def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None
     results["stagnation"] = productivity_stagnation(panel, vcov=vcov, phases=phases)
     step("education and innovation")
     split = split_year if split_year is not None else phases.extra.get("quality_start")
+    if split is None and split_year is None and phases.extra.get("quality_before_observed"):
+        split = min(panel.years)  # every year observed is in quality improvement: the later period is all of them
     if split is not None and not any(y >= split for y in panel.years):
         split = None
     origin = date_origin(phases.extra, "quality") if split_year is None and split is not None else ""

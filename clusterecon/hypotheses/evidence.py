@@ -1,12 +1,15 @@
 """Minimum-evidence rules and the judging of one claim (the verdict contract of ``docs/hypotheses.md``).
 
-Every claim is judged by one of three rules, each of which first checks the minimum evidence and that the fit is
+Every claim is judged by one of these rules, each of which first checks the minimum evidence and that the fit is
 not degenerate (a degenerate fit is never counted as significant):
 
 * :func:`judge_sign` — a directional effect: supported when the estimate has the expected sign and p < α;
 * :func:`judge_at_most` — "does not rise by more than m" (stagnation): supported when the one-sided (1 − α) upper
   confidence bound is below the margin m; not supported when the estimate is at least m and significantly
-  positive; inconclusive otherwise (the data cannot tell stagnation from growth);
+  above 0 (its one-sided lower bound is above 0 — not "significantly above m"); inconclusive otherwise (the data
+  cannot tell stagnation from growth);
+* :func:`judge_share_gap` — one group's share larger than another's (founders, spin-off entry): Fisher's exact
+  test, one-sided, judged by :func:`judge_sign` on the difference of shares and its s.e. under the null;
 * :func:`judge_equivalent` — "no difference" (imitation), by two one-sided tests (Schuirmann 1987): supported when
   the (1 − 2α) interval lies within ±m; not supported when the difference is significant and at least m in size;
   inconclusive otherwise.
@@ -127,13 +130,30 @@ def _undecidable(estimate, se, misses: Sequence[str], scale: float | None = None
 
 
 def share_gap(a: int, b: int, c: int, n: int) -> tuple[float, float, float]:
-    """a of b in the first group against c of n in the second: (difference of shares, its unpooled s.e., one-sided
-    Fisher exact p-value that the first share is larger); NaN when a group is empty."""
+    """a of b in the first group against c of n in the second: (difference of shares, its s.e. under the null of
+    equal shares — pooled, the variance the exact test conditions on —, one-sided Fisher exact p-value that the
+    first share is larger); NaN when a group is empty. The pooled s.e. is zero exactly when the outcome does not vary
+    (every firm compared, or none, has the trait), not when the groups are perfectly separated (5 of 5 against 0 of
+    20 is the strongest evidence an exact test can give, where the unpooled s.e. would be 0)."""
     if not (b and n):
         return float("nan"), float("nan"), float("nan")
-    p1, p2 = a / b, c / n
-    se = float(math.sqrt(p1 * (1 - p1) / b + p2 * (1 - p2) / n))
+    p1, p2, pool = a / b, c / n, (a + c) / (b + n)
+    se = float(math.sqrt(pool * (1 - pool) * (1 / b + 1 / n)))
     return p1 - p2, se, float(stats.fisher_exact([[a, b - a], [c, n - c]], alternative="greater")[1])
+
+
+def judge_share_gap(a: int, b: int, c: int, n: int, *, trait: str, misses: Sequence[str] = (),
+                    alpha: float = RULES.alpha) -> tuple[ClaimStatus, str, tuple[float, float, float]]:
+    """"The first group's share (a of b) is larger than the second's (c of n)" by Fisher's exact test, one-sided,
+    judged like every directional claim (:func:`judge_sign`): returns (status, reason, :func:`share_gap`'s numbers).
+    A comparison without variation — every firm compared, or none, ``trait`` (e.g. "are spin-offs") — has a zero
+    s.e. and p = 1: a degenerate comparison, inconclusive with that reason, never a decided verdict."""
+    nums = share_gap(a, b, c, n)
+    status, why = judge_sign(*nums, expect=+1, misses=misses, alpha=alpha)
+    if status == "inconclusive" and not misses and b and n and a + c in (0, b + n):
+        why = (f"no variation to compare: {'all' if a + c else 'none'} of the {b + n} firms compared {trait} (s.e. 0, "
+               "p = 1): a degenerate comparison, not evidence either way")
+    return status, why, nums
 
 
 def _crit(df: float | None, level: float) -> float:
@@ -151,10 +171,10 @@ def judge_at_most(estimate: float | None, se: float | None, df: float | None, *,
     if upper < margin:
         return "supported", f"one-sided {100 * (1 - alpha):g}% upper bound {upper:+.4f} < margin {margin:g}", upper
     if lower > 0 and estimate >= margin:
-        return ("not supported", f"rises significantly (lower bound {lower:+.4f} > 0) by at least the margin "
-                f"{margin:g}", upper)
+        return ("not supported", f"the estimate is at least the margin {margin:g} and significantly above 0 "
+                f"(one-sided lower bound {lower:+.4f} > 0)", upper)
     return ("inconclusive", f"the data cannot tell stagnation from growth: upper bound {upper:+.4f} ≥ margin "
-            f"{margin:g} but the rise is not significantly at least the margin", upper)
+            f"{margin:g}, but the estimate is not both at least the margin and significantly above 0", upper)
 
 
 def judge_equivalent(estimate: float | None, se: float | None, df: float | None, *, margin: float,

@@ -11,6 +11,11 @@ penalised estimate stays finite. Test: the penalised likelihood ratio of the inn
 Schemper 2002), which remains valid under separation where a Wald test does not. Supported when the coefficient is
 negative and p < 5%.
 
+On a survey seen every few years (a census every 5 years) a row of the risk set is the interval since the previous
+survey year, not a year: the verdict counts firm-intervals, says that the log-odds and exit rates are per interval
+between survey years (with their length), and gives the yearly rates they imply if the hazard is constant within an
+interval, 1 − (1 − rate)^(1/length).
+
 Minimum evidence: ≥ ``RULES.min_events`` exits, ≥ ``RULES.min_events`` firm-years of innovators and of
 non-innovators at risk, ≥ ``RULES.min_clusters`` firms. On a survivor-only recall survey the claim is skipped: firms
 that closed before the interview were never surveyed.
@@ -45,7 +50,7 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None) -> HypothesisResul
     from ..estimators.hazard import risk_set
 
     if not panel.design.can_study_exit:
-        raise SkipHypothesis("exit not tested: " + panel.design.explain_exit())
+        raise SkipHypothesis(panel.design.explain_exit())
     if len(panel.years) < 2:
         raise SkipHypothesis("a single survey year: exits need at least two")
     p2 = analysis_panel(panel)
@@ -62,26 +67,33 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None) -> HypothesisResul
     if t2 is not None:
         rs = rs[rs.index.get_level_values("year") >= t2]
         period = f"the quality-improvement years from {t2}{date_origin(phases.extra, 'quality')}"
+    elif phases.extra.get("quality_before_observed"):
+        period = "all observed years, all in quality improvement (under way from the first year observed)"
     n_missing = int(rs["any_innovation"].isna().sum())
     rs = rs[rs["any_innovation"].notna() & np.isfinite(rs["log_duration"])]
     if n_missing:
         limitations.append(f"{n_missing} firm-years at risk without innovation data left out")
     rs = rs.assign(year_trend=(rs.index.get_level_values("year") - rs.index.get_level_values("year").min()) / 10.0)
+    unit, per, lengths = _exposure_unit(rs)
+    if per:
+        limitations.append(f"the survey years are {per.split('(')[-1].rstrip(')')} apart: exits are observed per "
+                           "interval between survey years, so the hazard, its log-odds and the exit rates are per "
+                           "interval, not per year")
     exits = int(rs["exit"].sum())
     inn = int(rs["any_innovation"].sum())
     non = int((1 - rs["any_innovation"]).sum())
     firms = rs.index.get_level_values("firm_id").nunique()
     table = rs.groupby(rs["any_innovation"].map({0.0: "non-innovators", 1.0: "innovators"}))["exit"].agg(
-        ["size", "sum", "mean"]).rename(columns={"size": "firm-years at risk", "sum": "exits", "mean": "exit rate"})
+        ["size", "sum", "mean"]).rename(columns={"size": f"{unit} at risk", "sum": "exits", "mean": "exit rate"})
     misses = shortfalls([(exits >= RULES.min_events, f"{exits} exits (needs {RULES.min_events})"),
-                         (inn >= RULES.min_events, f"{inn} innovator firm-years at risk (needs {RULES.min_events})"),
-                         (non >= RULES.min_events, f"{non} non-innovator firm-years at risk (needs "
+                         (inn >= RULES.min_events, f"{inn} innovator {unit} at risk (needs {RULES.min_events})"),
+                         (non >= RULES.min_events, f"{non} non-innovator {unit} at risk (needs "
                                                    f"{RULES.min_events})"),
                          (firms >= RULES.min_clusters, f"{firms} firms (needs {RULES.min_clusters})")])
     models = {}
     if misses:
         claim = Claim(name="exit", statement=STATEMENT, status="inconclusive", rule=RULE, n=len(rs),
-                      n_units=f"firm-years at risk ({exits} exits)",
+                      n_units=f"{unit} at risk ({exits} exits)",
                       reason="below the minimum evidence: " + "; ".join(misses))
     else:
         rhs = "any_innovation + log_duration" + (" + year_trend" if rs["year_trend"].nunique() > 1 else "")
@@ -93,11 +105,10 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None) -> HypothesisResul
         rates = table["exit rate"]
         claim = Claim(name="exit", statement=STATEMENT, status=status, rule=RULE,
                       test="discrete-time hazard, Firth-penalised logit; penalised likelihood-ratio test (χ²(1))",
-                      estimate=b, se=se, pvalue=p, n=int(fit.nobs), n_units=f"firm-years at risk ({exits} exits, "
+                      estimate=b, se=se, pvalue=p, n=int(fit.nobs), n_units=f"{unit} at risk ({exits} exits, "
                       f"{firms} firms)", df=1,
-                      reason=f"innovating changes the log-odds of exit by {b:+.3f} ({fmt_p(p)}; exit rate "
-                             f"{100 * rates.get('innovators', float('nan')):.1f}% of innovators' firm-years against "
-                             f"{100 * rates.get('non-innovators', float('nan')):.1f}% of non-innovators'): {why}")
+                      reason=f"innovating changes the log-odds of exit{' per interval' if per else ''} by {b:+.3f} "
+                             f"({fmt_p(p)}; {_rates_text(rates, unit, per, lengths)}): {why}")
     status = combine_status([claim])
     verdict = f"{status.capitalize()}: over {period}, {claim.reason}."
     return HypothesisResult(key=KEY, title=TITLE, question=QUESTION, status=status, verdict=verdict, claims=(claim,),
@@ -106,6 +117,32 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None) -> HypothesisResul
                             assumptions=("innovation is measured before the year of exit (predetermined)",
                                          "exits are observed: repeated rounds or a census"),
                             extra={"period": period})
+
+
+def _exposure_unit(rs) -> tuple[str, str, tuple[int, ...]]:
+    """What one row of the risk set covers: (unit, "" for a year or "per interval between survey years (5 years)",
+    the interval lengths). On a survey seen every few years a row is the interval since the previous survey year,
+    and its exit probability is per interval, not per year."""
+    gaps = (rs.index.get_level_values("year").to_numpy() - rs["spell_start"].to_numpy(dtype=float))
+    lengths = tuple(sorted({int(g) for g in gaps[np.isfinite(gaps)]}))
+    if not lengths or lengths == (1,):
+        return "firm-years", "", lengths
+    span = f"{lengths[0]} years" if len(lengths) == 1 else f"{lengths[0]}–{lengths[-1]} years"
+    return "firm-intervals", f"per interval between survey years ({span})", lengths
+
+
+def _rates_text(rates, unit: str, per: str, lengths: tuple[int, ...]) -> str:
+    """The exit rates of innovators and non-innovators in the unit of the risk set; per interval of one length, with
+    the yearly rate that gives it if the hazard is constant within the interval: 1 − (1 − rate)^(1/length)."""
+    inn, non = (float(rates.get(k, float("nan"))) for k in ("innovators", "non-innovators"))
+    text = f"exit rate {100 * inn:.1f}% of innovators' {unit} against {100 * non:.1f}% of non-innovators'"
+    if not per:
+        return text
+    text += f", {per}"
+    if len(lengths) == 1:
+        yearly = [100 * (1 - (1 - r) ** (1 / lengths[0])) for r in (inn, non)]
+        text += f"; about {yearly[0]:.1f}% and {yearly[1]:.1f}% a year if the hazard is constant within an interval"
+    return text
 
 
 __all__ = ["innovation_exit"]

@@ -24,7 +24,7 @@ from scipy import stats
 from ..estimators.results import TestResult
 from ..panel import SurveyPanel
 from ._common import fmt_p, run_hypothesis
-from .evidence import RULES, share_gap, shortfalls
+from .evidence import RULES, judge_share_gap, shortfalls
 from .phases import date_origin
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
@@ -64,26 +64,27 @@ def _claim(tech: str, sub: pd.DataFrame, tests: dict) -> Claim:
     statement = f"pioneers of a {tech}-technology cluster were mostly {exp}s"
     misses = shortfalls([(b >= RULES.min_pioneers, f"{b} pioneers (needs {RULES.min_pioneers})"),
                          (n >= RULES.min_entrants, f"{n} later entrants (needs {RULES.min_entrants})")])
-    diff, se, p = share_gap(a, b, c, n)
+    status, judged, (diff, se, p) = judge_share_gap(a, b, c, n, trait=f"were {exp}s", misses=misses)
     if b and n:
         tests[f"{exp} share pioneers > later ({tech})"] = TestResult(
             "Fisher exact", diff, p, 1, "exact", f"{exp} share among pioneers <= later entrants")
     counts = pio.value_counts()
-    nums = dict(test="Fisher exact test, one-sided: share of the expected type, pioneers vs later entrants",
-                estimate=diff, se=se, pvalue=p, n=b + n, n_units=f"firms ({b} pioneers, {n} later entrants)",
-                rule=RULE)
+    nums = dict(test="Fisher exact test, one-sided: share of the expected type, pioneers vs later entrants (s.e. "
+                "under equal shares)", estimate=diff, se=se, pvalue=p, n=b + n,
+                n_units=f"firms ({b} pioneers, {n} later entrants)", rule=RULE)
     if misses:
-        return Claim(name=name, statement=statement, status="inconclusive",
-                     reason="below the minimum evidence: " + "; ".join(misses), **nums)
+        return Claim(name=name, statement=statement, status="inconclusive", reason=judged, **nums)
     top = counts[counts == counts.max()].index.tolist()
     if len(top) > 1 and exp in top:
         return Claim(name=name, statement=statement, status="inconclusive",
                      reason=f"tie for the most common pioneer background: {', '.join(map(str, top))} "
                             f"({int(counts.max())} each)", **nums)
     modal = top[0] if len(top) == 1 else None
-    ok = modal == exp and p < RULES.alpha
     why = (f"{a} of {b} pioneers were {exp}s against {c} of {n} later entrants ({fmt_p(p)})"
            + ("" if modal == exp else f"; the most common pioneer background is {', '.join(map(str, top))}"))
+    if status == "inconclusive":  # a degenerate comparison (evidence.judge_share_gap)
+        return Claim(name=name, statement=statement, status="inconclusive", reason=f"{why}: {judged}", **nums)
+    ok = modal == exp and status == "supported"
     return Claim(name=name, statement=statement, status="supported" if ok else "not supported", reason=why, **nums)
 
 

@@ -28,7 +28,12 @@ date, the quality date is searched after the take-off, alternating until neither
 dated on the entry series up to its peak. Each date carries a 90% likelihood-ratio confidence set (its hull is
 printed), with the coverage the calibration suite measured for such sets quoted next to it. A transition whose test
 is not significant at 5% is not used: the verdict then says the cluster has not (yet) entered that phase within the
-years observed.
+years observed — unless the years observed start after the cluster's first founding year with the share of
+innovating firms in their first year significantly above what quantity expansion allows
+(:func:`._innovation_share.innovating_at_start`): the survey then opens inside quality improvement, whose start
+(before the years observed) is not dated, and a take-off of entry dated within the years observed is not used.
+The take-off tests' p-values come from 49 null draws and cannot fall below 1/(49 + 1) = 0.02: a verdict says
+"p ≤ 0.020" there.
 """
 
 from __future__ import annotations
@@ -37,9 +42,9 @@ import numpy as np
 import pandas as pd
 
 from ..estimators.results import TestResult
-from ..estimators.transitions import DatedBreak, count_takeoff
+from ..estimators.transitions import NULL_REPS, DatedBreak, count_takeoff
 from ..panel import SurveyPanel
-from ..schema import INNOVATION_INDICATORS
+from ._innovation_share import any_innovation, benchmark_comparison, innovating_at_start
 from .result import HypothesisResult, SkipHypothesis
 
 PHASES = ("initiation", "quantity expansion", "quality improvement")
@@ -116,10 +121,8 @@ def trajectories(panel: SurveyPanel) -> pd.DataFrame:
     if {"sales", "material_cost", "employees"} <= set(num):
         va = (num["sales"] - num["material_cost"]) / num["employees"].where(num["employees"] > 0)
         out["log_va_per_worker"] = np.log(va.where(va > 0)).groupby(level="year").mean()
-    ind = [c for c in INNOVATION_INDICATORS if c in f.columns]
-    if ind:
-        block = f[ind].astype("float64")
-        any_innov = block.max(axis=1, skipna=True).where(block.notna().any(axis=1))
+    any_innov = any_innovation(f)
+    if any_innov is not None:
         out["innovation_share"] = any_innov.groupby(level="year").mean()
         out["innovation_firms"] = any_innov.notna().groupby(level="year").sum()
         adopt = _adoptions(any_innov)
@@ -186,7 +189,20 @@ def _coverage_text(kind: str, complete: bool) -> str:
 
 def _as_test(b: DatedBreak, null: str) -> TestResult:
     return TestResult("sup-LR (parametric bootstrap)", b.stat, b.pvalue, 1, "bootstrap", null,
-                      f"date {b.year}; {int(100 * b.level)}% LR set {b.interval}; critical value {b.critical:.2f}")
+                      f"date {b.year}; {int(100 * b.level)}% LR set {b.interval}; critical value {b.critical:.2f}; "
+                      f"p from {NULL_REPS} null draws, so never below {P_FLOOR:.3f}")
+
+
+#: the smallest p-value the take-off tests can show: (1 + 0) / (null draws + 1)
+P_FLOOR = 1 / (NULL_REPS + 1)
+
+
+def _p_text(b: DatedBreak) -> str:
+    """The take-off test's p-value as a verdict prints it: a p-value at the bootstrap's floor is a bound (the
+    statistic beat every null draw), said as one, not a measured 0.020."""
+    if b.pvalue <= P_FLOOR * (1 + 1e-9):
+        return f"sup-LR p ≤ {P_FLOOR:.3f}, the smallest {NULL_REPS} bootstrap draws can show"
+    return f"sup-LR p = {b.pvalue:.3f}"
 
 
 def _takeoff(series: pd.Series, **kw) -> DatedBreak:
@@ -371,36 +387,6 @@ def diagnose_phases(panel: SurveyPanel, *, expansion_start: int | None = None, q
         return HypothesisResult.skipped(KEY, TITLE, QUESTION, str(e))
 
 
-def _benchmark_comparison(panel: SurveyPanel, tests: dict) -> dict | None:
-    """With too few years to date a break: did the share of innovating firms rise between the first and the last
-    observed year? (two-proportion z test, one-sided)"""
-    from scipy import stats
-
-    f = panel.frame
-    ind = [c for c in INNOVATION_INDICATORS if c in f.columns]
-    if not ind or len(panel.years) < 2:
-        return None
-    any_innov = f[ind].astype("float64").max(axis=1, skipna=True).dropna()
-    yrs = any_innov.index.get_level_values("year")
-    if yrs.nunique() < 2:
-        return None
-    first, last = any_innov[yrs == yrs.min()], any_innov[yrs == yrs.max()]
-    if len(first) < 10 or len(last) < 10:
-        return None
-    p1, p2, n1, n2 = first.mean(), last.mean(), len(first), len(last)
-    pool = (p1 * n1 + p2 * n2) / (n1 + n2)
-    se = np.sqrt(pool * (1 - pool) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return None
-    z = (p2 - p1) / se
-    p = float(stats.norm.sf(z))
-    tests["innovation share, last vs first year"] = TestResult(
-        "two-proportion z", float(z), p, 1, "normal", f"innovation share in {yrs.max()} <= {yrs.min()}")
-    return {"rose": p < 0.05 and p2 > p1,
-            "text": f"the share of innovating firms rose from {100 * p1:.0f}% in {yrs.min()} to {100 * p2:.0f}% in "
-                    f"{yrs.max()} ({'p < 0.001' if p < 0.001 else f'p = {p:.3f}'})"}
-
-
 def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=("", "")) -> HypothesisResult:
     tests, limitations, evidence = {}, [], []
     if "entrants" not in traj or traj["entrants"].dropna().shape[0] < MIN_YEARS:
@@ -415,15 +401,26 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
     limitations.extend(d.get("notes", ()))
     e, q = d["takeoff"], d["quality"]
     t1, t2, t1_int, t2_int = None, None, None, None
+    # a window that opens inside quality improvement: no take-off of first adoptions in it, but half the firms
+    # already innovating in its first year (module _innovation_share); never against a date given
+    y0 = int(min(panel.years))
+    before = None
+    if quality_start is None and not (q is not None and q.index is not None and q.detected(alpha)) and (
+            expansion_start is None or expansion_start <= y0):
+        before = innovating_at_start(panel, tests, alpha)
     if expansion_start is not None:
         t1 = int(expansion_start)
     elif e is not None and e.index is not None:
         tests["entry take-off"] = _as_test(e, "no take-off: entry follows one constant rate")
-        if e.detected(alpha):
+        if e.detected(alpha) and before is not None:
+            limitations.append(f"entry take-off: dated in {d['t1']} ({_p_text(e)}) but not used: quality "
+                               f"improvement was already under way in {y0}, the first year observed, so quantity "
+                               "expansion began before it")
+        elif e.detected(alpha):
             t1, t1_int = d["t1"], d["t1_interval"]
             evidence.append(
-                f"entry takes off in {t1} (from {e.before:.1f} entrants a year to {e.after:.1f} and rising; sup-LR "
-                f"p = {e.pvalue:.3f}; 90% interval {t1_int[0]}–{t1_int[1]}{_coverage_text('takeoff', complete)})")
+                f"entry takes off in {t1} (from {e.before:.1f} entrants a year to {e.after:.1f} and rising; "
+                f"{_p_text(e)}; 90% interval {t1_int[0]}–{t1_int[1]}{_coverage_text('takeoff', complete)})")
         elif e.reason:
             limitations.append(f"entry take-off: {e.reason}")
     elif e is not None and e.reason:
@@ -436,7 +433,9 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
     if t1 is None:
         # before a given quality start: a window that opens in quality improvement has no expansion years in it
         t1 = int(years_all.min()) if quality_start is None else min(int(years_all.min()), int(quality_start))
-        limitations.append(("the take-off is not dated" if undatable else "no significant take-off of entry")
+        limitations.append(f"quantity expansion began before {y0}, the first year observed: its start is not dated"
+                           if before is not None else
+                           ("the take-off is not dated" if undatable else "no significant take-off of entry")
                            + ": the first year observed is taken as the start of quantity expansion")
     if quality_start is not None:
         t2 = int(quality_start)
@@ -447,7 +446,7 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
             t2, t2_int = d["t2"], d["t2_interval"]
             evidence.append(
                 f"first adoptions of an innovation take off in {t2} (from {100 * q.before:.1f}% of the firms at "
-                f"risk a year to {100 * q.after:.1f}%; sup-LR p = {q.pvalue:.3f}; 90% interval {t2_int[0]}–"
+                f"risk a year to {100 * q.after:.1f}%; {_p_text(q)}; 90% interval {t2_int[0]}–"
                 f"{t2_int[1]}{_coverage_text('quality', complete)}"
                 + ("; dated jointly with the take-off" if d["joint"] else
                    f"; searched after the given start of quantity expansion, {t1}" if expansion_start is not None
@@ -469,19 +468,23 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
         limitations.append(quality_why + ": the start of quality improvement cannot be dated")
     years = years_all
     phase = np.where(years < t1, PHASES[0], np.where((t2 is None) | (years < (t2 or 10**6)), PHASES[1], PHASES[2]))
+    if before is not None:  # every year observed is in quality improvement; its start (before them) is not dated
+        phase = np.where(years >= y0, PHASES[2], phase)
     table = pd.DataFrame({"phase": phase}, index=traj.index)
     current = table["phase"].iloc[-1]
     undated = None
     if not d.get("quality_series") and quality_start is None:
-        undated = _benchmark_comparison(panel, tests)
+        undated = benchmark_comparison(panel, tests)
         if undated is not None and undated["rose"]:
             current = PHASES[2]
             evidence.append(undated["text"])
     # the years after the take-off are quantity expansion only if the adoption series could have shown a quality
     # transition (long enough) and did not; a short window in which innovation does not rise significantly cannot be
     # placed in a phase
-    judged = bool(d.get("quality_series")) or quality_start is not None or (undated is not None and undated["rose"])
-    quality_txt = (f", quality improvement from {t2}" if t2 and t2 <= years[-1] else
+    judged = (bool(d.get("quality_series")) or quality_start is not None or (undated is not None and undated["rose"])
+              or before is not None)
+    quality_txt = (f"; {before['text']}" if before is not None else
+                   f", quality improvement from {t2}" if t2 and t2 <= years[-1] else
                    f", quality improvement not begun in the years observed (from {t2})" if t2 else
                    ", quality improvement under way but not datable from the benchmark years" if current == PHASES[2]
                    else ", no quality-improvement transition detected" if judged
@@ -493,13 +496,16 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
     lead = (f"In {years[-1]} the cluster is in the {current} phase" if judged
             else f"In {years[-1]} the cluster is at least in the {current} phase")
     takeoff_test = tests.get("entry take-off")
-    if undatable:
+    if before is not None:
+        start_txt = (f"it already was in {y0}, the first year observed, so quantity expansion and the start of quality "
+                     "improvement came before the years observed and are not dated")
+    elif undatable:
         start_txt = ("the start of quantity expansion is not dated (entry counted among survivors cannot separate a "
                      "take-off from the thinning of older cohorts by exit; give the start if the cluster's history "
                      "dates it: expansion_start= in Python, --expansion-start on the command line, or [history] in "
                      "the mapping)")
     elif expansion_fallback:  # the first year observed stands in for an undated start: said in the verdict itself
-        why = (f"no significant take-off of entry, sup-LR p = {takeoff_test.pvalue:.3f}" if takeoff_test is not None
+        why = (f"no significant take-off of entry, {_p_text(e)}" if takeoff_test is not None
                else "the take-off could not be tested")
         start_txt = f"the start of quantity expansion is not dated ({why}); the years from {t1} are taken as it"
     else:
@@ -531,6 +537,8 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
                "expansion_undatable": undatable,
                "quality_start": t2, "quality_interval": t2_int, "jointly_dated": bool(d["joint"]),
                "quality_undated": t2 is None and current == PHASES[2], "phase_judged": judged, "spans": spans,
+               "quality_before_observed": before["text"] if before is not None else None,
+               "innovation_recorded": "innovation_share" in traj,
                "quality_undatable_reason": quality_why,
                "current_phase": current},
     )

@@ -41,6 +41,11 @@ class SkipHypothesis(Exception):
     """Raised inside a hypothesis when the design cannot answer it; the message is the reason shown to the user."""
 
 
+class ThinEvidence(Exception):
+    """Raised inside a hypothesis when the data could answer in principle but are too thin to (more firms, more or
+    consecutive years would do): the hypothesis and its claims are ``inconclusive``, with the message as reason."""
+
+
 def _num(x: Any) -> float | None:
     if x is None:
         return None

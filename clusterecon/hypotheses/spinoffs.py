@@ -27,7 +27,7 @@ from scipy import stats
 from ..estimators.results import TestResult
 from ..panel import SurveyPanel
 from ._common import add_wald, analysis_frame, fmt_p, run_hypothesis
-from .evidence import RULES, judge_equivalent, share_gap, shortfalls
+from .evidence import RULES, judge_equivalent, judge_share_gap, shortfalls
 from .phases import span_origin
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
@@ -61,21 +61,20 @@ def _entry_claim(d: pd.DataFrame, t1: int | None, t2: int | None, tests: dict, o
     a, b, c, n = int(exp_.sum()), len(exp_), int(init.sum()), len(init)
     misses = shortfalls([(n >= RULES.min_pioneers, f"{n} initiation entrants (needs {RULES.min_pioneers})"),
                          (b >= RULES.min_entrants, f"{b} quantity-expansion entrants (needs {RULES.min_entrants})")])
-    diff, se, p = share_gap(a, b, c, n)
+    status, judged, (diff, se, p) = judge_share_gap(a, b, c, n, trait="are spin-offs", misses=misses)
     if b and n:
         tests["spin-off share, expansion > initiation entrants"] = TestResult(
             "Fisher exact", diff, p, 1, "exact", "spin-off share of expansion entrants <= initiation entrants")
     span = (f"{t1}–{t2 - 1}" if t2 is not None else f"{t1} on") + origin
-    nums = dict(test="Fisher exact test, one-sided: spin-off share, expansion vs initiation entrants", estimate=diff,
-                se=se, pvalue=p, n=b + n, n_units=f"entrants ({n} in initiation, {b} in expansion {span})",
-                rule=ENTRY_RULE)
+    nums = dict(test="Fisher exact test, one-sided: spin-off share, expansion vs initiation entrants (s.e. under "
+                "equal shares)", estimate=diff, se=se, pvalue=p, n=b + n,
+                n_units=f"entrants ({n} in initiation, {b} in expansion {span})", rule=ENTRY_RULE)
     if misses:
-        return Claim(name="entry", statement=statement, status="inconclusive",
-                     reason="below the minimum evidence: " + "; ".join(misses), **nums)
-    ok = diff > 0 and p < RULES.alpha
-    return Claim(name="entry", statement=statement, status="supported" if ok else "not supported",
-                 reason=f"{a} of {b} expansion entrants ({100 * a / b:.0f}%) against {c} of {n} initiation entrants "
-                        f"({100 * c / n:.0f}%) are spin-offs ({fmt_p(p)}; expansion {span})", **nums)
+        return Claim(name="entry", statement=statement, status="inconclusive", reason=judged, **nums)
+    why = (f"{a} of {b} expansion entrants ({100 * a / b:.0f}%) against {c} of {n} initiation entrants "
+           f"({100 * c / n:.0f}%) are spin-offs ({fmt_p(p)}; expansion {span})")
+    return Claim(name="entry", statement=statement, status=status,
+                 reason=why + (f": {judged}" if status == "inconclusive" else ""), **nums)
 
 
 def _imitation_claim(f: pd.DataFrame, models: dict) -> Claim:

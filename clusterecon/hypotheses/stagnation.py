@@ -6,8 +6,8 @@ quality transition; ``years=`` overrides):
 
 * **productivity** (primary claim): the within-firm trend of log TFP — firm fixed effects, SEs clustered by firm
   (``vcov="cluster"``, Stata ``xtreg, fe vce(cluster firm)``) — does not exceed ``RULES.stagnation_margin`` (2% a
-  year): supported when the one-sided 95% upper bound is below the margin, not supported when the trend is
-  significantly positive and at least the margin, inconclusive in between. TFP comes from
+  year): supported when the one-sided 95% upper bound is below the margin, not supported when the trend is at
+  least the margin and significantly above 0 (one-sided lower bound above 0), inconclusive in between. TFP comes from
   :func:`~clusterecon.productivity.selection.guarded_tfp` on the whole panel: the best production function the data
   support if its elasticities lie in [0, 1.2] and returns to scale in [0.5, 1.5], else the cost-share index (the
   verdict says so); without capital or cost data, log value added per worker;
@@ -31,14 +31,15 @@ from ..panel import SurveyPanel
 from ._common import add_wald, analysis_frame, fmt_p, run_hypothesis
 from .evidence import RULES, judge_at_most, judge_sign, shortfalls
 from .phases import entry_records_complete, span_origin
-from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
+from .result import Claim, HypothesisResult, SkipHypothesis, ThinEvidence, combine_status
 
 KEY, TITLE = "stagnation", "Productivity stagnation (quantity expansion)"
 QUESTION = "While the cluster expands, does output grow with flat productivity and falling prices and profits?"
 CLAIMS = ("productivity", "output", "price")
 PROD_RULE = (f"supported if the one-sided {100 * (1 - RULES.alpha):g}% upper bound of the firm-FE trend is below "
-             f"{RULES.stagnation_margin:g} a year; not supported if significantly positive and at least that; needs "
-             f"≥ {RULES.min_panel_years} years and ≥ {RULES.min_clusters} firms observed twice")
+             f"{RULES.stagnation_margin:g} a year; not supported if the trend is at least that and significantly "
+             f"above 0 (one-sided lower bound > 0); needs ≥ {RULES.min_panel_years} years and ≥ "
+             f"{RULES.min_clusters} firms observed twice")
 OUT_RULE = (f"supported if the trend of log cluster output is positive at {RULES.alpha:g} (t test, T − 2 df); needs "
             f"≥ {RULES.min_trend_years} years and complete entry records (a census, or annual rounds that take in "
             "entrants): a sample of survivors or incumbents does not sum to the cluster's output")
@@ -66,12 +67,19 @@ def _expansion_years(panel: SurveyPanel, phases: HypothesisResult | None) -> tup
 
         phases = diagnose_phases(panel)
     ph = phases.extra
+    if ph.get("quality_before_observed"):
+        raise SkipHypothesis("no quantity-expansion years observed: quality improvement was already under way in "
+                             f"{min(panel.years)}, the first year observed ({ph['quality_before_observed']}), so every "
+                             "year the survey covers is in quality improvement; " + SPAN_ADVICE)
     if ph.get("phase_judged") is False:
         why = ph.get("quality_undatable_reason") or "too few years to see whether quality improvement has begun"
-        raise SkipHypothesis(f"the survey's years cannot be placed in a phase ({why}), so quantity-expansion years "
-                             "cannot be identified; " + SPAN_ADVICE)
-    if ph.get("quality_undated"):
-        raise SkipHypothesis("quality improvement is under way but its start cannot be dated from the survey's years, "
+        # without an innovation indicator no survey of this design can place its years; with one, more firms or
+        # more (consecutive) years could: thin evidence, not a design that cannot answer
+        exc = ThinEvidence if ph.get("innovation_recorded", True) else SkipHypothesis
+        raise exc(f"the survey's years cannot be placed in a phase ({why}), so quantity-expansion years cannot be "
+                  "identified; " + SPAN_ADVICE)
+    if ph.get("quality_undated"):  # more (consecutive) years could date it: thin evidence
+        raise ThinEvidence("quality improvement is under way but its start cannot be dated from the survey's years, "
                              "so the quantity-expansion years cannot be separated from it; "
                              + SPAN_ADVICE)
     for phase, lo, hi in ph.get("spans", []):
