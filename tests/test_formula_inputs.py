@@ -138,3 +138,18 @@ def test_report_lists_the_log_of_zero_apart_from_missing(tmp_path):
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "sales \\<= 0 (log undefined)" in md or "sales <= 0 (log undefined)" in md
     assert "4 sales" in md
+
+
+def test_the_battery_frame_keeps_the_reason_under_its_short_log_names():
+    # analysis_frame renames log_value_added -> log_va and log_product_price -> log_price; the reason a log is
+    # missing (value added <= 0) must follow the rename, or the report says only "missing log_va"
+    from clusterecon.hypotheses._common import analysis_frame
+    from clusterecon.samples import sample_panel
+
+    panel = sample_panel("garments")
+    first = panel.data.index[:3]
+    data = panel.data.copy()
+    data.loc[first, "sales"] = data.loc[first, "material_cost"]  # value added exactly 0
+    f = analysis_frame(panel.replace(data=data))
+    r = pooled_ols(f, "log_va ~ log_employees")
+    assert ("value_added <= 0 (log undefined)", 3) in [(o.reason, o.n) for o in r.omitted]

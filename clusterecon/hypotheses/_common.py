@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .. import derive
-from ..panel import SurveyPanel
+from ..panel import MISSING_WHY, SurveyPanel
 from ..schema import INNOVATION_INDICATORS
 from .result import HypothesisResult, SkipHypothesis, ThinEvidence
 
@@ -45,7 +45,11 @@ def analysis_frame(panel: SurveyPanel, split_year: int | None = None) -> pd.Data
         p = derive.add_logs(p, logged, policy="na", prefix="log_")
     if "founding_year" in cols:
         p = derive.add_age(p)
-    f = p.frame.rename(columns={"log_value_added": "log_va", "log_product_price": "log_price"})
+    short = {"log_value_added": "log_va", "log_product_price": "log_price"}
+    f = p.frame.rename(columns=short)
+    why = f.attrs.get(MISSING_WHY)
+    if why:  # the omission records name the reason a log is missing under the short names too
+        f.attrs[MISSING_WHY] = {short.get(k, k): v for k, v in why.items()}
     for c in ("sales", "material_cost", "employees", "capital", "product_price", "wage_bill", "value_added",
               "va_per_worker", "age", "manager_schooling_years", *[c for c in f.columns if c.startswith("log_")]):
         if c in f.columns:
