@@ -24,6 +24,16 @@ def analysis_panel(panel: SurveyPanel) -> SurveyPanel:
     return panel.replace(data=panel.data.join(f[new]))
 
 
+def any_innovation(frame: pd.DataFrame) -> pd.Series | None:
+    """Firm-year indicator of any innovation (own brand, retail shop, long-term subcontracting, exports): NaN where
+    no indicator is recorded; None when the survey records none."""
+    ind = [c for c in INNOVATION_INDICATORS if c in frame.columns]
+    if not ind:
+        return None
+    block = frame[ind].astype("float64")
+    return (block.max(axis=1, skipna=True) > 0).astype("float64").where(block.notna().any(axis=1))
+
+
 def analysis_frame(panel: SurveyPanel, split_year: int | None = None) -> pd.DataFrame:
     """``panel.frame`` plus the columns the hypotheses use (logs are NA where the level is not positive; each model
     then counts those rows under "missing <column>"):
@@ -59,7 +69,7 @@ def analysis_frame(panel: SurveyPanel, split_year: int | None = None) -> pd.Data
     if ind:
         block = f[ind].astype("float64")
         f["n_innovations"] = block.sum(axis=1, min_count=1)
-        f["any_innovation"] = (block.max(axis=1, skipna=True) > 0).astype("float64").where(block.notna().any(axis=1))
+        f["any_innovation"] = any_innovation(f)
     split = split_year if split_year is not None else late_split(panel)
     f["late"] = (year >= split).astype("float64")
     # the current manager's generation when successions are tracked: the firm-level column is the last manager's,

@@ -29,23 +29,12 @@ import pandas as pd
 
 from ..estimators.results import TestResult
 from ..panel import SurveyPanel
-from ..schema import INNOVATION_INDICATORS
-from ._common import fmt_p
+from ._common import any_innovation, fmt_p
 
 #: the largest share of firms with an innovation that quantity expansion allows (module docstring)
 EXPANSION_MAX_INNOVATING = 0.25
 #: firms with innovation recorded needed in a year to judge its share
 MIN_FIRMS = 10
-
-
-def any_innovation(frame: pd.DataFrame) -> pd.Series | None:
-    """Firm-year indicator of any innovation (own brand, retail shop, long-term subcontracting, exports): NaN where
-    no indicator is recorded; None when the survey records none."""
-    ind = [c for c in INNOVATION_INDICATORS if c in frame.columns]
-    if not ind:
-        return None
-    block = frame[ind].astype("float64")
-    return block.max(axis=1, skipna=True).where(block.notna().any(axis=1))
 
 
 def innovating_at_start(panel: SurveyPanel, tests: dict, alpha: float = 0.05) -> dict | None:

@@ -44,7 +44,8 @@ import pandas as pd
 from ..estimators.results import TestResult
 from ..estimators.transitions import NULL_REPS, DatedBreak, count_takeoff
 from ..panel import SurveyPanel
-from ._innovation_share import any_innovation, benchmark_comparison, innovating_at_start
+from ._common import any_innovation
+from ._innovation_share import benchmark_comparison, innovating_at_start
 from .result import HypothesisResult, SkipHypothesis
 
 PHASES = ("initiation", "quantity expansion", "quality improvement")
