@@ -42,12 +42,15 @@ How to write an estimator
 
 Inference uses Student-t with ``df_inference`` degrees of freedom when it is set (Stata's convention for linear
 models; for cluster-robust variance Stata uses G − 1), and the normal distribution otherwise (ML models).
+
+:class:`TestResult` and the Wald test of linear restrictions (``wald``, ``wald_zero_test``, ``restriction_matrix``,
+``psd_rank``) are in :mod:`clusterecon.estimators.wald`, the printed summary in
+:mod:`clusterecon.estimators.results_text`; both are importable from here as before.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -56,6 +59,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from .results_text import summary_text
+from .wald import RestrictionError, TestResult, psd_rank, restriction_matrix, wald, wald_zero_test  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -107,33 +113,6 @@ class Omitted:
 
     reason: str
     n: int
-
-
-class RestrictionError(KeyError):
-    """A Wald restriction that cannot be read; its text prints as written (a KeyError would print its repr)."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
-
-
-@dataclass(frozen=True)
-class TestResult:
-    """A test statistic with its distribution and null hypothesis (Wald, Hausman, LM, F, ...)."""
-
-    name: str
-    stat: float
-    pvalue: float
-    df: float | tuple[float, float]
-    dist: str  # "chi2" | "F" | "normal"
-    null: str
-    note: str = ""
-
-    def __str__(self) -> str:
-        df = f"({self.df[0]:g}, {self.df[1]:g})" if isinstance(self.df, tuple) else f"({self.df:g})"
-        if not np.isfinite(self.stat):  # Stata's "F(q, df) = ." — the reason is in the note
-            return f"{self.name}: {self.dist}{df} = .  [H0: {self.null}]" + (f"  ({self.note})" if self.note else "")
-        s = f"{self.name}: {self.dist}{df} = {self.stat:.4f}, p = {self.pvalue:.4f}  [H0: {self.null}]"
-        return s + (f"  ({self.note})" if self.note else "")
 
 
 #: The R² variants a result may carry, by typed key; older spellings are mapped onto them.
@@ -422,50 +401,7 @@ class EstimationResult:
 
     # ---------------------------------------------------------------- printing
     def summary(self) -> str:
-        width = 78
-        lines = [f"{self.model}".center(width), "=" * width]
-        head = [("Dep. variable", self.depvar), ("Estimator", self.estimator), ("Observations", f"{self.nobs:,}")]
-        if self.n_entities is not None:
-            head.append(("Firms", f"{self.n_entities:,}"))
-        if self.t_min is not None:
-            head.append(("T min/mean/max", f"{self.t_min} / {self.t_mean:.2f} / {self.t_max}"))
-        labels = {"r2": "R-squared", "adj": "Adj. R-squared", "pseudo": "Pseudo R-squared"}
-        for k, v in self.rsquared.items():  # an undefined R² (e.g. between, when firm means do not vary): n/a
-            head.append((labels.get(k, f"R-squared {k}"), f"{v:.4f}" if np.isfinite(v) else "n/a"))
-        if self.loglik is not None:
-            head.append(("Log-likelihood", f"{self.loglik:.4f}"))
-        for k, v in self.stats.items():
-            head.append((k, (f"{v:.6g}" if np.isfinite(v) else "n/a") if isinstance(v, (float, np.floating))
-                         else str(v)))
-        for k, v in head:
-            lines.append(f"{k:<24}{v:>54}")
-        lines.append(f"Variance: {self.variance.describe()}")
-        lines.append(f"Inference: {'t(' + format(self.df_inference, 'g') + ')' if self.uses_t else 'normal'}")
-        lines.append("-" * width)
-        tb = self.tidy()
-        stat = "t" if self.uses_t else "z"
-        # names in full (never cut); every column separated by at least one space (negative bounds included)
-        nw = max([22, *(len(str(n)) + 2 for n in tb.index)])
-        lines.append(f"{'':<{nw}}{'coef':>11}{'std err':>11}{stat:>9}{f'P>|{stat}|':>9}"
-                     f"{'[0.025':>11}{'0.975]':>11}")
-        for name, row in tb.iterrows():
-            if not np.isfinite(row.std_error):  # no standard error (e.g. not computed): inference columns n/a
-                lines.append(f"{str(name):<{nw}}{row.estimate:>11.5g}{'n/a':>11}{'n/a':>9}{'n/a':>9} {'n/a':>10} "
-                             f"{'n/a':>10}")
-                continue
-            lines.append(f"{str(name):<{nw}}{row.estimate:>11.5g}{row.std_error:>11.5g}{row.statistic:>9.3f}"
-                         f"{row.p_value:>9.3f} {row.ci_lower:>10.4g} {row.ci_upper:>10.4g}")
-        lines.append("-" * width)
-        for k, v in self.effects.items():
-            lines.append(f"{k}: {v}")
-        for t in self.tests.values():
-            lines.append(str(t))
-        if self.omitted:
-            lines.append("Left out: " + "; ".join(f"{o.n} {o.reason}" for o in self.omitted))
-        for name, why in self.dropped_regressors:
-            lines.append(f"Dropped regressor {name}: {why}")
-        lines.extend(self.notes)
-        return "\n".join(lines)
+        return summary_text(self)
 
     def __str__(self) -> str:
         return self.summary()
@@ -523,116 +459,6 @@ def add_wald_test(res: EstimationResult, key: str, restrictions: Any, *, name: s
     t = dataclasses.replace(t, name=name, note=f"variance: {res.variance.kind}")
     stored = {**res.extra.get("wald_tests", {}), key: (R.tolist(), r.tolist())}
     return dataclasses.replace(res, tests={**res.tests, key: t}, extra={**res.extra, "wald_tests": stored})
-
-
-def wald_zero_test(coef: np.ndarray, V: np.ndarray, idx: Sequence[int], null: str,
-                   df: float | None = None) -> TestResult:
-    """Wald test that ``coef[idx]`` are all zero: χ²(q) with normal inference (ML, random effects), F(q, df) =
-    W/q when the result uses t(df) inference (Stata's model F after ``regress``/``xtreg, fe``)."""
-    idx = list(idx)
-    q = len(idx)
-    R = np.zeros((q, len(coef)))
-    R[np.arange(q), idx] = 1.0
-    return wald(np.asarray(coef), np.asarray(V), R, np.zeros(q), df, null)
-
-
-def wald(coef: np.ndarray, V: np.ndarray, R: np.ndarray, r: np.ndarray, df: float | None,
-         desc: str) -> TestResult:
-    """W = (Rb − r)'(R V R')⁻¹(Rb − r); F(q, df) = W/q when ``df`` is set, χ²(q) otherwise.
-
-    When R V R' has rank below q — a cluster-robust variance has rank at most G − 1, so with fewer clusters than
-    restrictions — the statistic does not exist: it is returned as NaN with the reason, as Stata reports
-    ``F(q, df) = .`` (its solve would otherwise return noise such as F = −3e16, or fail)."""
-    diff = R @ coef - r
-    q = R.shape[0]
-    M = R @ V @ R.T
-    rank = psd_rank(M)
-    if rank < q:
-        note = ("not computable: the variance of the restrictions is not finite" if not np.isfinite(M).all() else
-                f"not computable: the variance of the {q} restrictions has rank {rank} < {q} (e.g. a cluster-robust "
-                "variance has rank at most G − 1: too few clusters for a joint test of this many coefficients)")
-        dist_df = (q, float(df)) if df is not None else q
-        return TestResult("Wald F" if df is not None else "Wald", float("nan"), float("nan"), dist_df,
-                          "F" if df is not None else "chi2", desc, note)
-    w = float(diff @ np.linalg.solve(M, diff))
-    if df is not None:
-        f = w / q
-        return TestResult("Wald F", f, float(stats.f.sf(f, q, df)), (q, float(df)), "F", desc)
-    return TestResult("Wald", w, float(stats.chi2.sf(w, q)), q, "chi2", desc)
-
-
-def psd_rank(M: np.ndarray, rtol: float = 1e-10) -> int:
-    """Numerical rank of a symmetric positive semi-definite matrix, unit-free (on its correlation scale); 0 for a
-    matrix with a non-finite entry (a variance that does not exist supports no test)."""
-    if not np.isfinite(M).all():
-        return 0
-    d = np.sqrt(np.clip(np.diag(M), 0.0, None))
-    ok = d > 0
-    if not ok.any():
-        return 0
-    C = M[np.ix_(ok, ok)] / np.outer(d[ok], d[ok])
-    ev = np.linalg.eigvalsh((C + C.T) / 2)
-    return int((ev > rtol * max(float(ev.max()), 1.0)).sum())
-
-
-_SCI = re.compile(r"(?<![\w.`])((?:\d+\.?\d*|\.\d+)[eE][+-]?\d+)")
-
-
-def restriction_matrix(restrictions: Any, value: Sequence[float] | None, names: Sequence[str],
-                       ) -> tuple[np.ndarray, np.ndarray, str]:
-    """(R, r, description) of linear restrictions on the parameters ``names`` (see ``wald_test``), parsed by
-    formulaic's :class:`~formulaic.utils.constraints.LinearConstraints`."""
-    names = list(names)
-    if isinstance(restrictions, np.ndarray):
-        R = np.atleast_2d(np.asarray(restrictions, dtype=float))
-        if R.shape[1] != len(names):
-            raise ValueError(f"R has {R.shape[1]} columns for {len(names)} parameters")
-        r = np.zeros(R.shape[0]) if value is None else np.asarray(value, dtype=float)
-        return R, r, f"{R.shape[0]} linear restrictions"
-    from formulaic.utils.constraints import LinearConstraints
-
-    if isinstance(restrictions, Mapping):
-        spec: Any = {_quote(str(k), names): v for k, v in restrictions.items()}
-        desc = "; ".join(f"{k} = {v}" for k, v in restrictions.items())
-    else:
-        items = [restrictions] if isinstance(restrictions, str) else list(restrictions)
-        parts = [p.strip() for item in items for p in str(item).split(";") if p.strip()]
-        if not parts:
-            raise ValueError("no restriction given")
-        spec = [_SCI.sub(lambda m: np.format_float_positional(float(m.group(1)), trim="-"), _quote(p, names))
-                for p in parts]
-        desc = "; ".join(parts)
-    try:
-        lc = LinearConstraints.from_spec(spec, variable_names=names)
-    except Exception as exc:  # formulaic raises several types; one message naming the parameters
-        from ..formula_guard import plain_text
-
-        raise RestrictionError(f"cannot parse restriction {desc!r} ({plain_text(str(exc))}); parameters are "
-                               f"{names}") from None
-    return np.asarray(lc.constraint_matrix, dtype=float), np.asarray(lc.constraint_values, dtype=float), desc
-
-
-def _quote(text: str, names: Sequence[str]) -> str:
-    """Backtick every parameter name that is not a plain identifier, outside existing backticks (longest first)."""
-    special = sorted((n for n in names if not n.isidentifier()), key=len, reverse=True)
-    if not special:
-        return text
-    out, i = [], 0
-    while i < len(text):
-        if text[i] == "`":
-            j = text.find("`", i + 1)
-            j = len(text) if j < 0 else j + 1
-            out.append(text[i:j])
-            i = j
-            continue
-        hit = next((n for n in special if text.startswith(n, i)), None)
-        if hit is not None:
-            out.append(f"`{hit}`")
-            i += len(hit)
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
 
 
 __all__ = ["EstimationResult", "Omitted", "RSQUARED_KEYS", "TestResult", "VarianceInfo", "build_result",
