@@ -150,10 +150,10 @@ def test_missing_file_unknown_extension_directory_corrupt(tmp_path):
 
 def test_utf8_check_across_chunk_boundaries(tmp_path, monkeypatch):
     """A multi-byte character split between read chunks is valid; a bad byte after ASCII chunks is found."""
-    from clusterecon.io import readers
+    from clusterecon.io import readers_text
 
     text = "id,town\n1,Kéta\n2,Ho\n3,Tamale\n"
-    monkeypatch.setattr(readers, "_CHUNK", text.encode().index("é".encode()) + 1)  # chunk ends inside 'é'
+    monkeypatch.setattr(readers_text, "_CHUNK", text.encode().index("é".encode()) + 1)  # chunk ends inside 'é'
     p = tmp_path / "s.csv"
     p.write_text(text, encoding="utf-8")
     assert read_table(p).frame["town"].tolist() == ["Kéta", "Ho", "Tamale"]
