@@ -382,7 +382,7 @@ def test_derived_variables_are_labelled():
 
     want = {"ln_value_added": "log(value added)", "log_tfp": "log(TFP)", "profit_rate": "Profit rate",
             "entry_year": "Entry year", "log_output": "log(cluster output)", "ln_employees": "log(employees)",
-            "mean_any_innovation": "Firm mean of any innovation", "log_duration": "log(years at risk)",
+            "mean_any_innovation": "Firm mean of any innovation", "log_duration": "log(duration)",
             "log_age": "log(firm age)"}
     assert {k: label_of(k) for k in want} == want
     assert level_label("prior_occupation", "other") == "Founder's prior occupation: other"

@@ -4,8 +4,9 @@ not innovate the ones that leave?
 Claim **exit**: on the firm-year risk set (:func:`~clusterecon.estimators.hazard.risk_set`: firms enter at their first
 observed year, covariates predetermined — the firm's last operating row before the interval) during the
 quality-improvement years when they are dated, the discrete-time hazard of exit is lower for firms that innovate.
-Model: logit of exit on any innovation, log firm age and a linear year trend, fitted by Firth's penalised
-likelihood (:func:`~clusterecon.estimators.firth.firth_logit`): a cluster in which no innovator ever exits is
+Model: logit of exit on any innovation, log firm age (log years since first observed when founding years are
+unknown) and a linear trend per decade, fitted by Firth's penalised likelihood
+(:func:`~clusterecon.estimators.firth.firth_logit`): a cluster in which no innovator ever exits is
 quasi-separated — the strongest evidence for the claim, where maximum likelihood has no finite estimate — and the
 penalised estimate stays finite. Test: the penalised likelihood ratio of the innovation coefficient (χ²(1); Heinze &
 Schemper 2002), which remains valid under separation where a Wald test does not. Supported when the coefficient is
@@ -57,6 +58,9 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None) -> HypothesisResul
     if "any_innovation" not in p2.frame or p2.frame["any_innovation"].notna().sum() == 0:
         raise SkipHypothesis("the survey records no innovation")
     rs = risk_set(p2, duration="log")
+    # the duration term named by its clock, so that the model table says what it is
+    dur = "log_age" if rs.attrs.get("clock") == "age" else "log_years_observed"
+    rs = rs.rename(columns={"log_duration": dur})
     limitations = [*rs.attrs.get("notes", ())]
     if phases is None:
         from .phases import diagnose_phases
@@ -70,10 +74,11 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None) -> HypothesisResul
     elif phases.extra.get("quality_before_observed"):
         period = "all observed years, all in quality improvement (under way from the first year observed)"
     n_missing = int(rs["any_innovation"].isna().sum())
-    rs = rs[rs["any_innovation"].notna() & np.isfinite(rs["log_duration"])]
+    rs = rs[rs["any_innovation"].notna() & np.isfinite(rs[dur])]
     if n_missing:
         limitations.append(f"{n_missing} firm-years at risk without innovation data left out")
-    rs = rs.assign(year_trend=(rs.index.get_level_values("year") - rs.index.get_level_values("year").min()) / 10.0)
+    # per decade: keeps the Firth Hessian well scaled next to the other terms
+    rs = rs.assign(decade_trend=(rs.index.get_level_values("year") - rs.index.get_level_values("year").min()) / 10.0)
     unit, per, lengths = _exposure_unit(rs)
     if per:
         limitations.append(f"the survey years are {per.split('(')[-1].rstrip(')')} apart: exits are observed per "
@@ -96,7 +101,7 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None) -> HypothesisResul
                       n_units=f"{unit} at risk ({exits} exits)",
                       reason="below the minimum evidence: " + "; ".join(misses))
     else:
-        rhs = "any_innovation + log_duration" + (" + year_trend" if rs["year_trend"].nunique() > 1 else "")
+        rhs = f"any_innovation + {dur}" + (" + decade_trend" if rs["decade_trend"].nunique() > 1 else "")
         fit = firth_logit(rs, f"exit ~ {rhs}", intervals=False, terms=["any_innovation"])
         models["Exit hazard (Firth logit)"] = fit
         b, se = float(fit.params["any_innovation"]), float(fit.std_errors["any_innovation"])

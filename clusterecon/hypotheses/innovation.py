@@ -58,9 +58,10 @@ def _controls(f: pd.DataFrame) -> list[str]:
         occ = f["manager_prior_occupation"].astype("string")
         firms_per = occ.groupby(level="firm_id").first().value_counts()
         rare = set(firms_per[firms_per < MIN_CATEGORY_FIRMS].index)
-        f["prior_occupation"] = occ.where(~occ.isin(rare), "other")
-        if f["prior_occupation"].nunique() > 1:
-            out.append("C(prior_occupation)")
+        # the manager's, not the founder's: named so that tables label it as such
+        f["manager_occupation"] = occ.where(~occ.isin(rare), "other")
+        if f["manager_occupation"].nunique() > 1:
+            out.append("C(manager_occupation)")
     if "second_generation" in f and f["second_generation"].nunique() > 1:
         out.append("second_generation")
     if "age" in f and f["age"].notna().any() and f["age"].nunique() > 2:

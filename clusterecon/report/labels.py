@@ -23,12 +23,14 @@ DERIVED_LABELS: dict[str, str] = {
     "log_va_per_worker": "log(value added per worker)", "tfp": "TFP", "log_tfp": "log(TFP)", "ln_tfp": "log(TFP)",
     "profit_rate": "Profit rate", "output": "Cluster output", "log_output": "log(cluster output)",
     "entry_year": "Entry year", "entrants": "Entrants", "firms": "Number of firms",
-    "prior_occupation": "Founder's prior occupation", "late": "Later period",
+    "prior_occupation": "Founder's prior occupation", "manager_occupation": "Manager's prior occupation",
+    "late": "Later period",
     "second_generation": "Second-generation manager", "trend": "Year trend", "year_trend": "Year trend",
+    "decade_trend": "Trend (per decade)",
     "pioneer": "Pioneer", "any_innovation": "Any innovation", "n_innovations": "Number of innovations",
     "innovation_share": "Share of firms innovating", "exit": "Exit", "exited": "Exit", "spinoff": "Spin-off",
     "post": "After treatment", "treat": "Treated", "price": "Mean price",
-    "duration": "Years at risk", "event": "Event", "exit_year": "Exit year", "founding_year": "Founding year",
+    "duration": "Duration", "years_observed": "Years since first observed", "event": "Event", "exit_year": "Exit year", "founding_year": "Founding year",
 }
 
 _PREFIXES = (("ln_", "log({})"), ("log_", "log({})"), ("mean_", "Firm mean of {}"), ("L.", "{} (lagged)"),
