@@ -30,7 +30,8 @@ DERIVED_LABELS: dict[str, str] = {
     "pioneer": "Pioneer", "any_innovation": "Any innovation", "n_innovations": "Number of innovations",
     "innovation_share": "Share of firms innovating", "exit": "Exit", "exited": "Exit", "spinoff": "Spin-off",
     "post": "After treatment", "treat": "Treated", "price": "Mean price",
-    "duration": "Duration", "years_observed": "Years since first observed", "event": "Event", "exit_year": "Exit year", "founding_year": "Founding year",
+    "duration": "Duration", "years_observed": "Years since first observed",
+    "event": "Event", "exit_year": "Exit year", "founding_year": "Founding year",
 }
 
 _PREFIXES = (("ln_", "log({})"), ("log_", "log({})"), ("mean_", "Firm mean of {}"), ("L.", "{} (lagged)"),
