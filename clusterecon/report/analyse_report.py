@@ -196,7 +196,7 @@ def write_report(result: Any, out_dir: str | Path, *, panel: Any, validation: An
     validation : ValidationReport, optional
         Shown in full (default: ``panel.validation`` when present).
     provenance : iterable of ProvenanceEntry, optional
-        The loading log (default: ``panel.provenance``).
+        The loading log (default: ``panel.provenance``); the battery's own steps (``result.provenance``) follow it.
     title : str, optional
         Page title (default: the survey design's source).
     progress : callable, optional
@@ -219,6 +219,7 @@ def _write(result: Any, root: Path, *, panel: Any, validation: Any, provenance: 
     w = _Writer(root, progress or (lambda _s: None))
     validation = validation if validation is not None else getattr(panel, "validation", None)
     provenance = list(provenance if provenance is not None else (getattr(panel, "provenance", None) or ()))
+    provenance += getattr(result, "provenance", ())  # the battery's own steps: derived columns, TFP
     labels = {**ANALYSIS_LABELS, **dict(getattr(panel, "labels", {}) or {})}
     phases = result.results.get("phases")
     spans = [tuple(s) for s in (phases.extra.get("spans", []) if phases is not None else [])]
