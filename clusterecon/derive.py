@@ -90,6 +90,13 @@ def _set_firm_year(panel: SurveyPanel, name: str, values: np.ndarray | pd.Series
     return data
 
 
+def explain_missing(data: pd.DataFrame, **rules: Any) -> pd.DataFrame:
+    """``data`` with the MISSING_WHY rules of derived columns added (see :data:`clusterecon.panel.MISSING_WHY`), so
+    that the estimators' omission records say why a derived value is missing, not just that it is."""
+    data.attrs = {**data.attrs, MISSING_WHY: {**data.attrs.get(MISSING_WHY, {}), **rules}}
+    return data
+
+
 # ---------------------------------------------------------------------------------------------------- firm age, cohort
 def add_age(panel: SurveyPanel, *, name: str = "age", plus_one: bool = False) -> SurveyPanel:
     """Firm age :math:`t - \\text{founding\\_year}` (``+1`` with ``plus_one``); negative ages become NA, recorded."""
@@ -164,7 +171,9 @@ def add_value_added(panel: SurveyPanel, *, name: str = "value_added") -> SurveyP
     va = _float(f["sales"]) - _float(f["material_cost"])
     entries = [_entry(f"{name} = sales - material_cost", name, n_nonpositive=int((va <= 0).sum()),
                       n_missing=int(np.isnan(va).sum()))]
-    return _with(panel, data=_set_firm_year(panel, name, va), entries=entries, labels={name: "Value added"})
+    data = explain_missing(_set_firm_year(panel, name, va),
+                           **{name: [{"source": "sales"}, {"source": "material_cost"}]})
+    return _with(panel, data=data, entries=entries, labels={name: "Value added"})
 
 
 def read_deflator(deflator: pd.DataFrame | str | Path) -> pd.DataFrame:
@@ -223,9 +232,11 @@ def deflate(panel: SurveyPanel, deflator: pd.DataFrame | str | Path, *, columns:
     no_defl = np.isnan(factor)
     data = panel.data.copy()
     entries, labels = [], {}
+    no_d = f"no deflator for the firm-year's {'industry and ' if by_ind else ''}year"
     for c in cols:
         new = c + suffix
         data[new] = pd.array(_float(f[c]) * factor, dtype="Float64")
+        explain_missing(data, **{new: [{"source": c}, {"why": no_d}]})
         labels[new] = f"{panel.label(c)} (real, {base_year} prices)"
         entries.append(_entry(f"{new} = {c} * D[{base_year}] / D[year] ({'industry' if by_ind else 'common'} "
                               f"deflator, {base_year} prices)", new, no_defl if no_defl.any() else None, panel,
@@ -251,8 +262,10 @@ def add_labour_productivity(panel: SurveyPanel, *, numerator: str = "value_added
     entries = [_entry(f"{name} = {numerator} / employees", name)]
     if bad.any():
         entries.append(_entry(f"{name} missing where employees is zero or missing", name, bad, panel))
-    return _with(panel, data=_set_firm_year(panel, name, lp), entries=entries,
-                 labels={name: f"{panel.label(numerator)} per employee"})
+    data = explain_missing(_set_firm_year(panel, name, lp), **{name: [
+        {"source": "employees", "at_most": 0.0, "why": "employees <= 0 (no value per worker)"},
+        {"source": numerator}]})
+    return _with(panel, data=data, entries=entries, labels={name: f"{panel.label(numerator)} per employee"})
 
 
 # ---------------------------------------------------------------------------------------------------- logs
@@ -284,10 +297,10 @@ def add_logs(panel: SurveyPanel, columns: Iterable[str], *, policy: str = "na", 
             f = panel.frame
     data = panel.data.copy()
     labels = {}
-    why = dict(data.attrs.get(MISSING_WHY, {}))
     for c in cols:
-        why[prefix + c] = {"source": c, "at_most": -constant if policy == "constant" else 0.0,
-                           "why": f"{c}{f' + {constant:g}' if policy == 'constant' else ''} <= 0 (log undefined)"}
+        explain_missing(data, **{prefix + c: {"source": c, "at_most": -constant if policy == "constant" else 0.0,
+                                       "why": f"{c}{f' + {constant:g}' if policy == 'constant' else ''} <= 0 "
+                                              "(log undefined)"}})
         x = _float(f[c])
         if policy == "constant":
             x = x + constant
@@ -305,7 +318,6 @@ def add_logs(panel: SurveyPanel, columns: Iterable[str], *, policy: str = "na", 
         if bad.any():
             entries.append(_entry(f"{name} missing where {c}{' + constant' if policy == 'constant' else ''} <= 0",
                                   name, bad, panel))
-    data.attrs = {**data.attrs, MISSING_WHY: why}  # the estimators' omission records name the reason
     return _with(panel, data=data, entries=entries, labels=labels)
 
 

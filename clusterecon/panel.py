@@ -71,10 +71,11 @@ class SurveyDesign:
                 "SurveyDesign(kind='rounds' or 'census') if firms that closed are in the data")
 
 
-#: ``DataFrame.attrs`` key under which derived columns say why they are missing where their source is not:
-#: ``{column: {"source": "sales", "at_most": 0.0, "why": "sales <= 0 (log undefined)"}}`` (written by
-#: :func:`clusterecon.derive.add_logs`; the estimators split "missing log_sales" into "missing sales" and the
-#: reason).
+#: ``DataFrame.attrs`` key under which derived columns say why they are missing: ``{column: [condition, ...]}``
+#: (one condition may stand alone), each ``{"source": "sales", "at_most": 0.0, "why": "sales <= 0 (log
+#: undefined)"}`` (a missing source is explained by its own rule, else "missing <source>"; a value <= ``at_most`` by
+#: ``why``) or ``{"why": ...}`` for every row still unexplained. Written by :mod:`clusterecon.derive` (logs, value
+#: added, per-worker ratios, real values) via ``explain_missing``; the estimators' omission records name the causes.
 MISSING_WHY = "clusterecon_missing_why"
 
 

@@ -7,12 +7,33 @@ error in strict mode); ``info`` is reported only.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 Severity = Literal["error", "warning", "info"]
 #: How many row numbers / example values a Problem keeps verbatim (``n`` is always the exact count).
 MAX_EXAMPLES = 50
+
+
+#: A run of 17+ digits: an integer too long to be typed by hand, i.e. a float written out digit by digit.
+_LONG_NUMBER = re.compile(r"(?<![\w.])-?\d{17,}(?![\w.])")
+
+
+def _from_float(n: int) -> bool:
+    """True for an integer of 17+ digits that a float holds exactly: a float such as 1e308 turned into an int (an
+    identifier of that length almost never is one)."""
+    return abs(n) >= 10**16 and float(n) == n
+
+
+def compact(value: Any) -> Any:
+    """``value`` with numbers written compactly: an integer that is a huge float written out (1e308 as 309 digits)
+    becomes that float (shown as ``1e+308``), also inside a text such as a jump's "2000 230 → 2005 1e+308"."""
+    if isinstance(value, int) and not isinstance(value, bool) and _from_float(value):
+        return float(value)
+    if isinstance(value, str) and len(value) >= 17:
+        return _LONG_NUMBER.sub(lambda m: repr(float(m[0])) if _from_float(int(m[0])) else m[0], value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -31,7 +52,7 @@ class Problem:
     def make(cls, severity: Severity, rule: str, message: str, *, column: str | None = None, rows=(), values=(),
              fix: str = "", source: str = "", n: int | None = None) -> Problem:
         rows = sorted(int(r) for r in rows)  # ascending, so the examples kept are the first records of the file
-        values = list(values)
+        values = [compact(v) for v in list(values)[:MAX_EXAMPLES]]
         return cls(severity, rule, message, column, tuple(rows[:MAX_EXAMPLES]), tuple(values[:MAX_EXAMPLES]), fix,
                    len(rows) if n is None else int(n), source)
 

@@ -113,7 +113,11 @@ PANDAS_DTYPES: dict[str, str] = {
     "string": "string",
 }
 
-_NONNEG = (0.0, None)
+#: Largest amount or count the validator accepts (out_of_range above it): far beyond any survey's values in any
+#: currency, and small enough that squares and products of values (moments, regressions) stay finite -- a value
+#: like 1e308 is a typo or a code, and would turn estimates into inf/nan with overflow warnings.
+MAX_AMOUNT = 1e30
+_NONNEG = (0.0, MAX_AMOUNT)
 _SHARE = (0.0, 1.0)
 
 COLUMNS: tuple[Column, ...] = (

@@ -78,6 +78,31 @@ def survey_report(tmp_path_factory):
     return out, main(["analyse", "--sample", "survey", "--out", str(out), "--quiet"])
 
 
+def test_provenance_lists_the_battery_derivations_after_the_loader(survey_report):
+    # the provenance table stopped at the loader's steps: the logs, value added per worker and the rows each left
+    # missing (record numbers of the original file) were not reported
+    out, _ = survey_report
+    md = (out / "report.md").read_text(encoding="utf-8")
+    prov = md[md.index("## Provenance"):]
+    assert prov.index("| scale |") < prov.index("| derive | value\\_added = sales - material\\_cost")
+    assert ("| derive | va\\_per\\_worker missing where employees is zero or missing | va\\_per\\_worker | 1 | 17 |"
+            in prov)
+    assert "| derive | log\\_sales = ln(sales) (policy='na') |" in prov
+
+
+def test_battery_steps_name_the_cluster_kept():
+    from clusterecon.hypotheses.battery import _steps, one_cluster
+    from clusterecon.samples import sample_panel
+
+    panel = sample_panel("garments")
+    firms = panel.firms.assign(cluster=["A" if i % 3 else "B" for i in range(len(panel.firms))])
+    given = panel.replace(firms=firms)
+    kept = one_cluster(given, "A")
+    steps = _steps(given, kept, "A", None)
+    assert steps[0].step == "drop" and steps[0].n_rows == len(given.data) - len(kept.data) > 0
+    assert {"value_added", "va_per_worker", "log_va_per_worker"} <= {e.column for e in steps}
+
+
 def test_survey_sample_end_to_end(survey_report, capsys):
     out, code = survey_report
     # the raw sample has validation warnings (deliberate defects): the report is written and lists them, exit 0

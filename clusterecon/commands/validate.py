@@ -63,8 +63,10 @@ def mapping_hint(args: argparse.Namespace, report) -> str | None:
         return None
     if not any(p.rule == "missing_required_column" and p.column in ("firm_id", "year") for p in report.errors):
         return None
+    from ..io.paths import visible_files
+
     here = Path(args.file).parent
-    found = sorted(p.name for p in here.glob("*.toml"))[:3]
+    found = [p.name for p in visible_files(here, "*.toml")][:3]
     near = f" ({', '.join(found)} next to the file: --mapping {(here / found[0]).as_posix()}?)" if found else ""
     return ("hint: no --mapping was given, so the file's column names were taken as canonical ones; a raw survey "
             "needs a mapping file that renames its columns (firm id, year, ...) and recodes its values: "

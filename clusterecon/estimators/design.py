@@ -227,16 +227,17 @@ def listwise_keep(frame: pd.DataFrame, cols: Sequence[str], reasons: dict[str, s
                   ) -> tuple[np.ndarray, list[Omitted]]:
     """The rows of ``frame`` with a value in every column of ``cols``, and the others counted per reason (the first
     missing column of each row; "missing <col>" unless ``reasons`` names it). A derived column that says why it is
-    missing (``frame.attrs[MISSING_WHY]``, e.g. log_sales: sales <= 0) is split into "missing <source>", that
-    reason, and "missing <col>" for the rest. Refuses when no row is left. The one listwise rule of
-    :func:`build_design` and the formulaic-free :func:`~clusterecon.estimators.linear.fast_design`."""
+    missing (``frame.attrs[MISSING_WHY]``, e.g. log_sales: sales <= 0; va_per_worker: employees <= 0) is split
+    into the causes its rule names, following missing inputs down to their own rules ("missing material_cost"
+    for a log of value added), and "missing <col>" for the rest. Refuses when no row is left. The one listwise
+    rule of :func:`build_design` and the formulaic-free :func:`~clusterecon.estimators.linear.fast_design`."""
     why = frame.attrs.get(MISSING_WHY, {})
     omitted: list[Omitted] = []
     keep = np.ones(len(frame), dtype=bool)
     for c in cols:
         miss = frame[c].isna().to_numpy() & keep
         if miss.any():
-            omitted += _omissions(frame, miss, (reasons or {}).get(c, f"missing {c}"), why.get(c))
+            omitted += _omissions(frame, miss, (reasons or {}).get(c, f"missing {c}"), c, why)
             keep &= ~miss
     if not keep.any():
         raise SpecificationError("no observations left after dropping missing values (" + ", ".join(
@@ -244,14 +245,56 @@ def listwise_keep(frame: pd.DataFrame, cols: Sequence[str], reasons: dict[str, s
     return keep, omitted
 
 
-def _omissions(frame: pd.DataFrame, miss: np.ndarray, reason: str, rule: dict | None) -> list[Omitted]:
-    if not rule or rule.get("source") not in frame.columns:
-        return [Omitted(reason, int(miss.sum()))]
-    src = pd.to_numeric(frame[rule["source"]], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    absent = miss & np.isnan(src)
-    below = miss & ~absent & (src <= float(rule.get("at_most", 0.0)))
-    parts = ((f"missing {rule['source']}", absent), (str(rule.get("why")), below), (reason, miss & ~absent & ~below))
-    return [Omitted(r, int(m.sum())) for r, m in parts if m.any()]
+def _conditions(rule: Any) -> list[dict]:
+    """A MISSING_WHY rule as its list of conditions (one condition may be given as a bare dict)."""
+    return [rule] if isinstance(rule, dict) else list(rule or ())
+
+
+def _omissions(frame: pd.DataFrame, miss: np.ndarray, reason: str, column: str, why: dict) -> list[Omitted]:
+    """``miss`` counted per cause, in the order found; equal causes reached by different paths are summed."""
+    counts: dict[str, int] = {}
+    for r, m in _causes(frame, miss, reason, column, why, frozenset()):
+        counts[r] = counts.get(r, 0) + int(m.sum())
+    return [Omitted(r, n) for r, n in counts.items()]
+
+
+def _causes(frame: pd.DataFrame, miss: np.ndarray, reason: str, column: str, why: dict, seen: frozenset):
+    """(cause, rows) pairs explaining the rows ``miss`` of ``column`` by its rule's conditions: a missing input is
+    explained by that input's own rule; a condition's ``at_most`` threshold by its ``why``; a condition without a
+    source explains every row still unexplained; rows left over keep ``reason``."""
+    rest = miss.copy()
+    for cond in _conditions(why.get(column)) if column not in seen else ():
+        src = cond.get("source")
+        if src is None:
+            yield str(cond.get("why")), rest
+            return
+        if src not in frame.columns:
+            continue
+        x = pd.to_numeric(frame[src], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        absent = rest & np.isnan(x)
+        if absent.any():
+            yield from _causes(frame, absent, f"missing {src}", src, why, seen | {column})
+        rest &= ~absent
+        if cond.get("at_most") is not None:
+            below = rest & (x <= float(cond["at_most"]))
+            if below.any():
+                yield str(cond.get("why")), below
+            rest &= ~below
+    if rest.any():
+        yield reason, rest
+
+
+def _rule_sources(why: dict, cols: Sequence[str]) -> list[str]:
+    """Every column the MISSING_WHY rules of ``cols`` refer to, directly or through an input's own rule."""
+    out: list[str] = []
+    todo = [c for c in cols if c in why]
+    while todo:
+        for cond in _conditions(why.get(todo.pop())):
+            src = cond.get("source")
+            if src is not None and src not in out:
+                out.append(src)
+                todo.append(src)
+    return out
 
 
 def _listwise(work: pd.DataFrame, cols: Sequence[str], reasons: dict[str, str], frame: pd.DataFrame,
@@ -272,8 +315,7 @@ def _listwise(work: pd.DataFrame, cols: Sequence[str], reasons: dict[str, str], 
 def _with_attrs(work: pd.DataFrame, frame: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
     """``work`` with the source columns ``frame.attrs[MISSING_WHY]`` refers to (and its attrs)."""
     why = frame.attrs.get(MISSING_WHY, {})
-    extra = {r["source"]: frame[r["source"]] for c, r in why.items()
-             if c in cols and r.get("source") in frame.columns and r["source"] not in work.columns}
+    extra = {s: frame[s] for s in _rule_sources(why, cols) if s in frame.columns and s not in work.columns}
     out = work.assign(**extra) if extra else work
     out.attrs = {MISSING_WHY: why} if why else {}
     return out

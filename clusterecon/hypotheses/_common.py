@@ -41,20 +41,7 @@ def analysis_frame(panel: SurveyPanel, split_year: int | None = None) -> pd.Data
     log_sales, value_added, log_va, log_va_per_worker, log_price, log_employees, log_capital, age, any_innovation,
     n_innovations, late (year ≥ split year), second_generation.
     """
-    # value added, labour productivity, logs (policy "na") and age come from clusterecon.derive, so the battery
-    # uses the same definitions (and provenance entries) as a user's own derive_all()
-    cols = set(panel.frame.columns)
-    p = panel
-    if {"sales", "material_cost"} <= cols:
-        p = derive.add_value_added(p)
-        if "employees" in cols:
-            p = derive.add_labour_productivity(p)
-    logged = [c for c in ("sales", "value_added", "va_per_worker", "product_price", "employees", "capital")
-              if c in p.data.columns]
-    if logged:
-        p = derive.add_logs(p, logged, policy="na", prefix="log_")
-    if "founding_year" in cols:
-        p = derive.add_age(p)
+    p = derived_panel(panel)
     short = {"log_value_added": "log_va", "log_product_price": "log_price"}
     f = p.frame.rename(columns=short)
     why = f.attrs.get(MISSING_WHY)
@@ -81,6 +68,26 @@ def analysis_frame(panel: SurveyPanel, split_year: int | None = None) -> pd.Data
             f[gen].notna())
     f.attrs["split_year"] = split
     return f
+
+
+def derived_panel(panel: SurveyPanel) -> SurveyPanel:
+    """``panel`` with the derived columns of the analysis frame, and their provenance entries (the report lists
+    them after the loader's steps)."""
+    # value added, labour productivity, logs (policy "na") and age come from clusterecon.derive, so the battery
+    # uses the same definitions (and provenance entries) as a user's own derive_all()
+    cols = set(panel.frame.columns)
+    p = panel
+    if {"sales", "material_cost"} <= cols:
+        p = derive.add_value_added(p)
+        if "employees" in cols:
+            p = derive.add_labour_productivity(p)
+    logged = [c for c in ("sales", "value_added", "va_per_worker", "product_price", "employees", "capital")
+              if c in p.data.columns]
+    if logged:
+        p = derive.add_logs(p, logged, policy="na", prefix="log_")
+    if "founding_year" in cols:
+        p = derive.add_age(p)
+    return p
 
 
 def late_split(panel: SurveyPanel) -> int:

@@ -19,7 +19,8 @@ from typing import Any
 import pandas as pd
 
 from ..panel import SurveyPanel
-from ._common import run_hypothesis
+from ..provenance import ProvenanceEntry, ProvenanceLog
+from ._common import derived_panel, run_hypothesis
 from .exit import innovation_exit
 from .founders import founder_origins
 from .innovation import education_innovation
@@ -78,11 +79,14 @@ class VerdictFrame(pd.DataFrame):
 
 @dataclass(frozen=True)
 class AnalysisResult:
-    """Every HypothesisResult of the battery, keyed in run order, plus the panel's structure."""
+    """Every HypothesisResult of the battery, keyed in run order, plus the panel's structure and ``provenance``:
+    the steps the battery took on the panel it was given (the cluster kept, the derived columns, TFP), which the
+    report lists after the loader's."""
 
     structure: Mapping[str, Any]
     results: Mapping[str, HypothesisResult]
     options: Mapping[str, Any] = field(default_factory=dict)
+    provenance: tuple[ProvenanceEntry, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "results", MappingProxyType(dict(self.results)))
@@ -132,7 +136,7 @@ def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None
     an impossible date, before anything runs."""
     step = progress or (lambda _name: None)
     results: dict[str, HypothesisResult] = {}
-    panel = one_cluster(panel, cluster)
+    given_panel, panel = panel, one_cluster(panel, cluster)
     given_dates(panel, expansion_start, quality_start)  # a wrong date is the caller's mistake, not a failed test
     step("phase diagnosis")
     phases = run_hypothesis(lambda: diagnose_phases(panel, reps=reps, expansion_start=expansion_start,
@@ -161,4 +165,23 @@ def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None
     given = {k: phases.extra.get(k) if phases.extra.get(g) else None
              for k, g in (("expansion_start", "expansion_given"), ("quality_start", "quality_given"))}
     return AnalysisResult(structure=panel.structure(), results=results,
-                          options={"vcov": vcov, "split_year": split, **given})
+                          options={"vcov": vcov, "split_year": split, **given},
+                          provenance=_steps(given_panel, panel, cluster, results.get("stagnation")))
+
+
+def _steps(given: SurveyPanel, panel: SurveyPanel, cluster: str | None,
+           stagnation: HypothesisResult | None) -> tuple[ProvenanceEntry, ...]:
+    """What the battery did to the panel: the firm-years of other clusters left out, the columns it derived (the
+    entries clusterecon.derive records) and the TFP it estimated."""
+    log = ProvenanceLog()
+    out = []
+    if len(panel.data) < len(given.data):
+        out.append(log.add("drop", f"kept cluster {cluster!r}: firm-years of the other clusters left out",
+                           column="cluster", n_rows=len(given.data) - len(panel.data)))
+    out += derived_panel(panel).provenance[len(panel.provenance):]
+    measure = stagnation.extra.get("productivity_measure", "") if stagnation is not None else ""
+    if measure.startswith("TFP"):
+        src = stagnation.tables.get("TFP source")
+        n = int(src["observations"].iloc[0]) if src is not None and "observations" in src else 0
+        out.append(log.add("derive", f"log_tfp = {measure} (productivity stagnation)", column="log_tfp", n_rows=n))
+    return tuple(out)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..derive import explain_missing
 from ..panel import SurveyPanel
 from ._common import add_wald, analysis_frame, fmt_p, run_hypothesis
 from .evidence import RULES, judge_at_most, judge_sign, shortfalls
@@ -111,7 +112,9 @@ def _fe_trend(f: pd.DataFrame, y: str, vcov: str):
     if (sub.index.get_level_values("year").nunique() < 2 or sub.shape[0] < 4
             or sub.index.get_level_values("firm_id").nunique() < 2):
         return None, sub
-    return within(sub, f"{y} ~ trend", effects="firm", vcov=vcov), sub
+    # fitted on all of f, so that the result counts the firm-years without a value (and why) and the firms seen once
+    # (the same sample as ``sub``)
+    return within(f, f"{y} ~ trend", effects="firm", vcov=vcov, singletons="drop"), sub
 
 
 def _panel_misses(sub: pd.DataFrame) -> list[str]:
@@ -143,6 +146,8 @@ def _tfp(panel: SurveyPanel, f: pd.DataFrame, vcov: str, models: dict, tables: d
     if choice.ln_tfp is None:
         return "log_va_per_worker", "labour productivity (log value added per worker)", list(choice.warnings)
     f["log_tfp"] = choice.ln_tfp.reindex(f.index)
+    outside = f"outside the TFP sample ({choice.source.split(' (')[0]}: see its omitted rows)"
+    explain_missing(f, log_tfp=[*({"source": c} for c in ("log_va", "log_employees", "log_capital")), {"why": outside}])
     return "log_tfp", f"TFP ({choice.source})", list(choice.warnings)
 
 
@@ -164,6 +169,8 @@ def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str, phases: H
     f = f.assign(trend=(yr - yr.min()).astype(float))
     if {"value_added", "wage_bill", "sales"} <= set(f.columns):
         f["profit_rate"] = (f["value_added"] - f["wage_bill"]) / f["sales"].where(f["sales"] > 0)
+        explain_missing(f, profit_rate=[{"source": "value_added"}, {"source": "wage_bill"},
+                                        {"source": "sales", "at_most": 0.0, "why": "sales <= 0 (no profit rate)"}])
     models, tests, tables, limitations = {}, {}, {}, []
     prod_col, prod_label, warnings = _tfp(panel, f, vcov, models, tables)
     trends = {}

@@ -48,3 +48,14 @@ def resolve_inside(base: str | os.PathLike, value: object, *, key: str, owner: s
     raise OutsideFolderError(
         f"{owner}: {key} = {value!r} {why}; {owner} may only name files in its own folder ({folder}) or below. "
         f"Move the file there and give its path relative to that folder, or {ALLOW_HINT}")
+
+
+def is_hidden(name: str | os.PathLike) -> bool:
+    """True for a hidden file name: a dot file, including the ``._name`` AppleDouble files macOS writes beside every
+    file it copies to a foreign disk or tar archive (resource forks, not data)."""
+    return Path(name).name.startswith(".")
+
+
+def visible_files(folder: str | os.PathLike, pattern: str = "*") -> list[Path]:
+    """The files of ``folder`` matching ``pattern``, sorted, without hidden ones (:func:`is_hidden`)."""
+    return sorted(p for p in Path(folder).glob(pattern) if p.is_file() and not is_hidden(p))

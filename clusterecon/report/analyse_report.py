@@ -92,17 +92,33 @@ class _Writer:
         self.figures: dict[str, dict[str, Path]] = {}
         self.problems: list[str] = []
         self.progress = progress
+        self._taken: dict[str, set[str]] = {"tables": set(), "figures": set()}
         (root / "tables").mkdir(parents=True, exist_ok=True)
         (root / "figures").mkdir(parents=True, exist_ok=True)
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
+    def _file_name(self, name: str, folder: str, *also: str) -> str:
+        """``name`` as a file stem of ``folder`` not used before in this report: a slug (no dot files, no paths),
+        then ``_2``, ``_3``, ... in the order written, so that two names with the same slug (``"Log sales: FE"``,
+        ``"log sales (FE)"``) neither overwrite each other's files nor share a ``\\label`` in tables.tex. ``also``
+        are suffixes of sibling files the name reserves (``_tabular``)."""
+        base = re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_") or "table"
+        taken = self._taken[folder]
+        stem, k = base, 1
+        while any(stem + s in taken for s in ("", *also)):
+            k += 1
+            stem = f"{base}_{k}"
+        taken.update(stem + s for s in ("", *also))
+        return stem
+
     def table(self, name: str, table: Any, caption: str) -> dict[str, Path]:
         """A clusterecon Table: .tex (float) + _tabular.tex (bare) + .md + .html + .csv.
 
         The LaTeX fits a 10pt article's line (wrapped row labels, a smaller type size; scaled down only when
         nothing else fits, which then needs graphicx, named in the file's first line)."""
+        name = self._file_name(name, "tables", "_tabular")
         stem = self.root / "tables" / name
         fit = table.fitting_latex_options()
         paths = dict(table.save(stem, caption=caption, label=f"tab:{name}", **fit))
@@ -130,6 +146,7 @@ class _Writer:
 
     def frame(self, name: str, df: pd.DataFrame) -> dict[str, Path]:
         """A plain DataFrame (a hypothesis's own table): .csv, .md and .html."""
+        name = self._file_name(name, "tables")
         stem = self.root / "tables" / name
         paths = {"csv": stem.with_suffix(".csv"), "md": stem.with_suffix(".md"), "html": stem.with_suffix(".html")}
         csv_safe(df).to_csv(paths["csv"])
@@ -142,6 +159,7 @@ class _Writer:
         """Draw and save a figure; returns its paths (or None) and the left-out warnings it raised."""
         from .figures import LeftOutWarning, save_figure
 
+        name = self._file_name(name, "figures")
         stem = self.root / "figures" / name
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", LeftOutWarning)
@@ -178,7 +196,7 @@ def write_report(result: Any, out_dir: str | Path, *, panel: Any, validation: An
     validation : ValidationReport, optional
         Shown in full (default: ``panel.validation`` when present).
     provenance : iterable of ProvenanceEntry, optional
-        The loading log (default: ``panel.provenance``).
+        The loading log (default: ``panel.provenance``); the battery's own steps (``result.provenance``) follow it.
     title : str, optional
         Page title (default: the survey design's source).
     progress : callable, optional
@@ -201,6 +219,7 @@ def _write(result: Any, root: Path, *, panel: Any, validation: Any, provenance: 
     w = _Writer(root, progress or (lambda _s: None))
     validation = validation if validation is not None else getattr(panel, "validation", None)
     provenance = list(provenance if provenance is not None else (getattr(panel, "provenance", None) or ()))
+    provenance += getattr(result, "provenance", ())  # the battery's own steps: derived columns, TFP
     labels = {**ANALYSIS_LABELS, **dict(getattr(panel, "labels", {}) or {})}
     phases = result.results.get("phases")
     spans = [tuple(s) for s in (phases.extra.get("spans", []) if phases is not None else [])]

@@ -27,6 +27,13 @@ class ReportFolderError(ValueError):
     """The output folder cannot be used; the message says why and what to do."""
 
 
+def visible_stem(name: str, default: str) -> str:
+    """``name`` usable as the stem of an output file that shows in a folder listing: without leading dots or blanks
+    (a spec named ``..x.toml`` or ``.hidden.toml`` would write hidden ``..x.tex``/``.hidden.tex``), else
+    ``default``."""
+    return name.lstrip(". \t") or default
+
+
 def check_out_folder(out: str | os.PathLike, *, force: bool = False,
                      inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
     """``out`` as a Path if a report may replace it (missing, empty, an earlier clusterecon report, or ``force``);
