@@ -36,7 +36,6 @@ import pandas as pd
 from . import firmyear
 from .io import LoadError, Mapping, as_mapping, canonicalise
 from .io.readers import RawTable, apply_na_policy, check_names
-from .load import validate_quietly
 from .problems import MAX_EXAMPLES, Problem
 from .provenance import ProvenanceLog
 
@@ -180,7 +179,7 @@ def _validate_pieces(canon, context: dict, m: Mapping, source: str, strict: bool
             keys = keys.subset(frame.index.isin(kept.index))
         design = _design_for(m, recall_layout, context["survey_year"], context["rounds"], context["recall_flag"],
                              context["interview"])
-        report = validate_quietly(kept, source=source, strict=strict, survey_year=context["survey_year"],
+        report = _validate.validate(kept, source=source, strict=strict, survey_year=context["survey_year"],
                                     design=design, today_year=today_year, keys=keys, required=required,
                                     benchmark_years=sorted(int(y) for y in context["years"]) or None)
         if strict:

@@ -110,7 +110,7 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
         keys = keys.subset(can.frame.index.isin(frame.index))
     design = _design(m, frame, can.recall_layout, can.survey_year)
     # validation on the pool's worker while this thread builds the panel speculatively (module docstring)
-    checked = pool().submit(validate_quietly, frame, source=source, strict=strict, survey_year=can.survey_year,
+    checked = pool().submit(_validate.validate, frame, source=source, strict=strict, survey_year=can.survey_year,
                             design=design, today_year=today_year, keys=keys)
     built, failed = _speculative_panel(frame, design, can.labels, log, keys)
     report = checked.result()
@@ -167,15 +167,6 @@ def _history_mistake(panel: SurveyPanel, m: Mapping) -> Problem | None:
     return Problem.make("error", "history_dates", f"[history] {wrong}", source=str(m.path or ""),
                         fix="correct the year in the mapping's [history] table (or leave it out to date the phase "
                             "from the data)")
-
-
-def validate_quietly(frame: pd.DataFrame, **options: Any) -> _validate.ValidationReport:
-    """:func:`clusterecon.validate.validate` without numpy's overflow warnings: a value near the float limit
-    (1e308) overflows the rules' arithmetic (the jump rule's ×20 band) into inf, which still compares as meant, and
-    the value itself is reported with its rows by the range rule (``schema.MAX_AMOUNT``). Set here, in the thread
-    that validates, because numpy's error state is per thread."""
-    with np.errstate(over="ignore"):
-        return _validate.validate(frame, **options)
 
 
 def _name_other_sheets(report: _validate.ValidationReport, others: list[str]) -> _validate.ValidationReport:

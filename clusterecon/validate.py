@@ -122,6 +122,16 @@ def validate(frame: pd.DataFrame, *, source: str = "", strict: bool = False, sur
     today_year = int(today_year or _dt.date.today().year)
     if survey_year is not None:
         today_year = min(today_year, int(survey_year))
+    # a value near the float limit (1e308) overflows the rules' arithmetic (the jump rule's ×20 band) into inf,
+    # which still compares as meant; the value itself is reported with its rows by the range rule
+    # (schema.MAX_AMOUNT). numpy's error state is per thread: set here, in the thread that validates.
+    with np.errstate(over="ignore"):
+        ctx = _run_rules(frame, source, today_year, required, keys, benchmark_years, design)
+    report = ValidationReport(tuple(ctx.problems), source).merged(())
+    return report.strict() if strict else report
+
+
+def _run_rules(frame: pd.DataFrame, source: str, today_year: int, required, keys, benchmark_years, design) -> _Ctx:
     ctx = _Ctx(frame, source)
     req = list(dict.fromkeys([*schema.REQUIRED, *required]))
     ctx.problems.extend(missing_columns(frame, req, source))
@@ -154,8 +164,7 @@ def validate(frame: pd.DataFrame, *, source: str = "", strict: bool = False, sur
         ctx.add("info", "survivor_only", "recall panel from one interview: it holds survivors only, so firms that "
                 "exited before the interview are missing and exit cannot be studied", column=None,
                 fix="study exit only with repeated survey rounds or a census (SurveyDesign(kind='rounds'))")
-    report = ValidationReport(tuple(ctx.problems), source).merged(())
-    return report.strict() if strict else report
+    return ctx
 
 
 def drop_exact_duplicates(frame: pd.DataFrame, log: ProvenanceLog, source: str = "",

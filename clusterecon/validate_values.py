@@ -83,8 +83,11 @@ def _check_numeric(ctx: _Ctx, col: str, today_year: int) -> None:
     if hi is not None:
         out |= v > hi
     if out.any():
-        rng = f"{'' if lo is None else f'{lo:g}'} – {'' if hi is None else f'{hi:g}'}".strip()
-        ctx.add("error", "out_of_range", f"{spec.label} outside its allowed range {rng}", column=col, mask=out,
+        if lo is not None and hi is not None:
+            where = f"outside its allowed range {lo:g} – {hi:g}"
+        else:
+            where = f"above {hi:g}" if hi is not None else f"below {lo:g}"
+        ctx.add("error", "out_of_range", f"{spec.label} {where}", column=col, mask=out,
                 values=[_fmt(x) for x in v[out][:10]], fix="correct the values or declare missing codes in the mapping")
 
 

@@ -171,6 +171,13 @@ def test_values_near_the_float_limit_are_errors_with_rows_and_compact_numbers(tm
     assert main(["validate", str(p)]) == 1
     printed = capsys.readouterr()
     assert "overflow" not in printed.err + printed.out and "0" * 20 not in printed.out
+    assert "Sales above 1e+30" in text  # a one-sided range reads as one
+    with warnings.catch_warnings():  # the Python API's validate is as quiet as the loader (numpy state per thread)
+        warnings.simplefilter("error")
+        from clusterecon.validate import validate
+
+        direct = validate(res.frame)
+    assert {(x.rule, x.column) for x in direct.errors} >= set(out)
 
 
 def test_problem_values_are_compact_but_long_identifiers_are_kept():

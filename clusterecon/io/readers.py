@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import LoadError
+from .paths import visible_files
 from .raw_table import (  # noqa: F401 (re-exported)
     NA_TEXT,
     NAConversion,
@@ -68,7 +69,7 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, encod
         raise LoadError(f"file {p}: unknown file type {p.suffix or '(no extension)'!r}; clusterecon reads "
                         f"{', '.join(sorted(FORMATS))} – convert the file or rename it with the right extension")
     if not p.exists():
-        near = sorted(x.name for x in p.parent.glob(f"*{p.suffix}")) if p.parent.is_dir() else []
+        near = [x.name for x in visible_files(p.parent, f"*{p.suffix}")] if p.parent.is_dir() else []
         hint = f"; files with that extension there: {', '.join(near[:5])}" if near else ""
         raise LoadError(f"file {p} does not exist (looked in {p.parent.resolve()}){hint}")
     if p.is_dir():
