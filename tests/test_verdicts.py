@@ -498,3 +498,18 @@ def test_model_terms_are_named_for_what_they_are():
                       "founder_prior_occupation": "merchant"}, index=idx)
     assert "C(manager_occupation)" in _controls(f)
     assert label_of("manager_occupation") == "Manager's prior occupation"
+
+
+@pytest.mark.parametrize("p, text", [(0.0496, "p = 0.0496"), (0.0504, "p = 0.0504"), (0.05, "p = 0.050"),
+                                     (0.032, "p = 0.032"), (0.09996, "p = 0.09996"), (0.0099996, "p = 0.0099996"),
+                                     (0.0004, "p < 0.001"), (0.5, "p = 0.500")])
+def test_a_printed_p_value_never_rounds_onto_a_level_from_the_other_side(p, text):
+    """Independent audit: p = 0.0496 printed "p = 0.050" beside "significant at 0.05"; a TOST p of 1e-16 printed
+    "0.000"; the claims tables showed p = 1e-32 as "0.0"."""
+    from clusterecon.hypotheses.result import fmt_p, p_digits
+
+    assert fmt_p(p) == text
+    assert p_digits(1e-32, 4) == "< 0.0001" and p_digits(0.049996, 4) == "0.049996" and p_digits(float("nan")) == ""
+    status, why = judge_sign(0.2, 0.1, 0.0496, expect=+1)
+    assert status == "supported" and "0.050" not in why
+    assert "TOST p < 0.001" in judge_equivalent(0.0, 0.001, 200.0, margin=0.10)[1]

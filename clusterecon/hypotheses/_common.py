@@ -13,7 +13,7 @@ import pandas as pd
 from .. import derive
 from ..panel import MISSING_WHY, SurveyPanel
 from ..schema import INNOVATION_INDICATORS
-from .result import HypothesisResult, SkipHypothesis, ThinEvidence
+from .result import HypothesisResult, SkipHypothesis, ThinEvidence, fmt_p  # noqa: F401 (fmt_p: used by the modules)
 
 
 def analysis_panel(panel: SurveyPanel) -> SurveyPanel:
@@ -140,5 +140,3 @@ def add_wald(tests: dict, key: str, fit, hypothesis: str) -> None:
         tests[key] = t
 
 
-def fmt_p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"

@@ -95,4 +95,4 @@ def benchmark_comparison(panel: SurveyPanel, tests: dict) -> dict | None:
         "two-proportion z", float(z), p, 1, "normal", f"innovation share in {yrs.max()} <= {yrs.min()}")
     return {"rose": p < 0.05 and p2 > p1,
             "text": f"the share of innovating firms rose from {100 * p1:.0f}% in {yrs.min()} to {100 * p2:.0f}% in "
-                    f"{yrs.max()} ({'p < 0.001' if p < 0.001 else f'p = {p:.3f}'})"}
+                    f"{yrs.max()} ({fmt_p(p)})"}

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-from .result import Claim, ClaimStatus
+from .result import Claim, ClaimStatus, fmt_p
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def judge_sign(estimate: float | None, se: float | None, pvalue: float | None, *
         return "supported", f"{word} and significant at {alpha:g}"
     if not right and pvalue < alpha:
         return "not supported", f"significant in the opposite direction (expected {word})"
-    return "not supported", f"not significantly {word} at {alpha:g} (p = {pvalue:.3f})"
+    return "not supported", f"not significantly {word} at {alpha:g} ({fmt_p(pvalue)})"
 
 
 def _undecidable(estimate, se, misses: Sequence[str], scale: float | None = None) -> str | None:
@@ -187,10 +187,10 @@ def judge_equivalent(estimate: float | None, se: float | None, df: float | None,
     p_tost = float(max(dist.sf((estimate + margin) / se), dist.cdf((estimate - margin) / se)))
     p_zero = float(2 * dist.sf(abs(estimate) / se))
     if p_tost < alpha:
-        return "supported", f"equivalent within ±{margin:g} (TOST p = {p_tost:.3f})", p_tost
+        return "supported", f"equivalent within ±{margin:g} ({fmt_p(p_tost, 'TOST p')})", p_tost
     if p_zero < alpha and abs(estimate) >= margin:
-        return "not supported", f"differs significantly (p = {p_zero:.3f}) by at least the margin {margin:g}", p_tost
-    return "inconclusive", f"neither equivalent within ±{margin:g} (TOST p = {p_tost:.3f}) nor clearly different", \
+        return "not supported", f"differs significantly ({fmt_p(p_zero)}) by at least the margin {margin:g}", p_tost
+    return "inconclusive", f"neither equivalent within ±{margin:g} ({fmt_p(p_tost, 'TOST p')}) nor clearly different", \
         p_tost
 
 

@@ -46,7 +46,7 @@ from ..estimators.transitions import NULL_REPS, DatedBreak, count_takeoff
 from ..panel import SurveyPanel
 from ._common import any_innovation
 from ._innovation_share import benchmark_comparison, innovating_at_start
-from .result import HypothesisResult, SkipHypothesis
+from .result import HypothesisResult, SkipHypothesis, fmt_p
 
 PHASES = ("initiation", "quantity expansion", "quality improvement")
 MIN_YEARS = 8
@@ -203,7 +203,7 @@ def _p_text(b: DatedBreak) -> str:
     statistic beat every null draw), said as one, not a measured 0.020."""
     if b.pvalue <= P_FLOOR * (1 + 1e-9):
         return f"sup-LR p ≤ {P_FLOOR:.3f}, the smallest {NULL_REPS} bootstrap draws can show"
-    return f"sup-LR p = {b.pvalue:.3f}"
+    return fmt_p(b.pvalue, "sup-LR p")
 
 
 def _takeoff(series: pd.Series, **kw) -> DatedBreak:

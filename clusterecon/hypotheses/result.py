@@ -46,6 +46,32 @@ class ThinEvidence(Exception):
     consecutive years would do): the hypothesis and its claims are ``inconclusive``, with the message as reason."""
 
 
+#: conventional significance levels: a printed p-value is never rounded onto one of them from the other side
+P_LEVELS = (0.01, 0.05, 0.1)
+
+
+def p_digits(p: float, decimals: int = 3) -> str:
+    """``p`` with ``decimals`` decimals ("< 0.001" below the smallest that shows), and more decimals where
+    rounding would land on a conventional level from the other side: 0.0496 is "0.0496", not "0.050" printed beside
+    "significant at 0.05". ``""`` for a missing p-value."""
+    if p is None or not math.isfinite(p):
+        return ""
+    floor = 10.0 ** -decimals
+    if p < floor:
+        return f"< {floor:.{decimals}f}"
+    for d in range(decimals, decimals + 4):
+        s = f"{p:.{d}f}"
+        if float(s) == p or not any(math.isclose(float(s), level) for level in P_LEVELS):
+            return s
+    return f"{p:.{decimals + 4}g}"
+
+
+def fmt_p(p: float, name: str = "p") -> str:
+    """A p-value for a sentence: "p < 0.001", "p = 0.032", "p = 0.0496" (:func:`p_digits`)."""
+    s = p_digits(p)
+    return f"{name} {s}" if s.startswith("<") else f"{name} = {s}"
+
+
 def _num(x: Any) -> float | None:
     if x is None:
         return None
@@ -99,7 +125,7 @@ class Claim:
         if self.se is not None and math.isfinite(self.se):
             nums.append(f"s.e. {self.se:.3g}")
         if self.pvalue is not None and math.isfinite(self.pvalue):
-            nums.append("p < 0.001" if self.pvalue < 0.001 else f"p = {self.pvalue:.3f}")
+            nums.append(fmt_p(self.pvalue))
         if self.n is not None:
             nums.append(f"N = {self.n}{' ' + self.n_units if self.n_units else ''}")
         if self.df is not None:

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..hypotheses.result import p_digits
 from .html import Page, md_escape
 from .render import csv_safe
 
@@ -514,9 +515,7 @@ def _matches(name: str, patterns: Iterable[str]) -> bool:
 
 
 def _p_text(p: float) -> str:
-    if p != p:
-        return ""
-    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+    return p_digits(p, 4)
 
 
 def _df_text(df: Any) -> str:
@@ -536,9 +535,13 @@ def _links(w: _Writer, paths: Mapping[str, Path]) -> list[tuple[str, str]]:
 
 
 def _display(df: pd.DataFrame) -> pd.DataFrame:
+    """Floats to 4 decimals; p-value columns by the verdicts' rule (p_digits): 1e-32 is "< 0.0001", not "0.0", and
+    0.049996 is not shown as 0.05 beside "supported"."""
     out = df.copy()
     for c in out.columns:
-        if pd.api.types.is_float_dtype(out[c]):
+        if str(c).lower() in ("p", "p-value", "pvalue", "p value") and pd.api.types.is_float_dtype(out[c]):
+            out[c] = [p_digits(p, 4) for p in out[c]]
+        elif pd.api.types.is_float_dtype(out[c]):
             out[c] = out[c].round(4)
     return out
 
