@@ -85,18 +85,25 @@ def test_the_stagnation_not_supported_rule_is_at_least_the_margin_and_significan
 
 
 # ------------------------------------------------------------------ causes, one small panel each
-def test_innovation_without_innovators_before_the_quality_phase():
-    """binary.fit_index_model used to raise SeparationError under separation='drop' when nobody innovates in the
-    first year (the baseline of the year dummies): exactly when the phase is dated right."""
+def _schooling_rows(closed=lambda i, y: False):
+    """80 firms in 1995, 2000 and 2005; nobody innovates in 1995, then more schooled managers more often; the rows
+    ``closed(i, year)`` are closure records (``active=False``, no innovation record)."""
     rng = np.random.default_rng(0)
     rows = []
     for i in range(80):
         s = float(rng.integers(4, 17))
         for y in (1995, 2000, 2005):
             p = 0.0 if y == 1995 else 1 / (1 + np.exp(-(-4 + 0.35 * s + 0.5 * (y == 2005))))
-            rows.append({"firm_id": f"f{i}", "year": y, "manager_schooling_years": s,
-                         "own_brand": bool(rng.random() < p)})
-    r = education_innovation(_panel(rows, "rounds"), split_year=2000, detail=False)
+            u = rng.random()
+            rows.append({"firm_id": f"f{i}", "year": y, "manager_schooling_years": s, "active": not closed(i, y),
+                         **({} if closed(i, y) else {"own_brand": bool(u < p)})})
+    return rows
+
+
+def test_innovation_without_innovators_before_the_quality_phase():
+    """binary.fit_index_model used to raise SeparationError under separation='drop' when nobody innovates in the
+    first year (the baseline of the year dummies): exactly when the phase is dated right."""
+    r = education_innovation(_panel(_schooling_rows(), "rounds"), split_year=2000, detail=False)
     assert r.status == "supported", r.verdict
     assert r.claim("schooling").n > 0 and r.claim("schooling").rule
 
@@ -513,3 +520,95 @@ def test_a_printed_p_value_never_rounds_onto_a_level_from_the_other_side(p, text
     status, why = judge_sign(0.2, 0.1, 0.0496, expect=+1)
     assert status == "supported" and "0.050" not in why
     assert "TOST p < 0.001" in judge_equivalent(0.0, 0.001, 200.0, margin=0.10)[1]
+
+
+# ------------------------------------------------------------------ rows left out (independent audit, sweep 7)
+def _left_out(model) -> dict[str, int]:
+    return {o.reason: o.n for o in model.omitted}
+
+
+def _with_closures(rows):
+    """``rows`` plus the closure record a census keeps for each exiting firm: ``active=False`` in its exit year, no
+    economic values."""
+    closures = {r["firm_id"]: r for r in rows if r.get("exit_year") is not None}
+    return rows + [{"firm_id": fid, "year": r["exit_year"], "founding_year": r["founding_year"],
+                    "exit_year": r["exit_year"], "active": False} for fid, r in closures.items()]
+
+
+CLOSURE = "not operating (closure record)"
+
+
+def test_closure_records_are_left_out_as_not_operating_not_as_missing_values():
+    """Audit F1b: the performance models listed the census's 109 closure rows as "missing any_innovation" (and the
+    production function as "missing value_added"): read as 109 operating firm-years without an innovation record."""
+    rows = _with_closures(_exit_rows(innovators_exit=False))
+    n_closed = sum(r.get("active") is False for r in rows)
+    assert n_closed > 10
+    perf = innovation_performance(_panel(rows))
+    m = perf.models["log sales on innovation (firm and year FE)"]
+    assert _left_out(m) == {CLOSURE: n_closed}
+    assert m.nobs + n_closed == len(rows)
+    # the exit hazard still reads the exits from the closure records
+    ex = innovation_exit(_panel(rows), phases=_phases(quality_start=None))
+    assert ex.status == "supported" and "exit" in ex.claim("exit").n_units
+
+
+def test_the_innovation_probits_count_every_firm_year_they_leave_out():
+    """Audit F1: the late-period probit reported N = 1,747 and none left out of 1,838 firm-years (91 closure rows
+    filtered before the estimator); the pooled probit also hid the years in which no firm innovates."""
+    rows = _schooling_rows(closed=lambda i, y: y == 2005 and i % 8 == 0)
+    r = education_innovation(_panel(rows, "rounds"), split_year=2000)
+    late = r.models["AME: any innovation, late period"]
+    assert late.nobs + sum(_left_out(late).values()) == sum(row["year"] >= 2000 for row in rows)
+    assert _left_out(late)[CLOSURE] == 10
+    pooled = r.models["Probit: any innovation"]
+    assert pooled.nobs + sum(_left_out(pooled).values()) == len(rows)
+    assert _left_out(pooled) == {CLOSURE: 10, "in a year in which no firm or every firm innovates (perfectly "
+                                              "predicted by its year effect)": 80}
+    assert r.claim("schooling").n == late.nobs
+
+
+def test_the_stagnation_trends_count_closures_missing_values_and_firms_seen_once():
+    rows = _stag_rows(tuple(range(1990, 2000)), 0.0)
+    rows[3] = {**rows[3], "sales": None}  # an operating firm-year without sales
+    rows.append({"firm_id": "once", "year": 1995, "founding_year": 1994, "sales": 50.0, "material_cost": 20.0,
+                 "employees": 5.0, "product_price": 7.0})
+    rows.append({"firm_id": "f1", "year": 2000, "founding_year": 1980, "active": False})
+    r = productivity_stagnation(_panel(rows), years=(1990, 2000))
+    m = next(m for k, m in r.models.items() if k.startswith("labour productivity"))
+    assert m.nobs + sum(_left_out(m).values()) == len(rows)
+    assert _left_out(m)[CLOSURE] == 1 and _left_out(m)["missing sales"] == 1
+    assert any(k.startswith("singleton firms") and v == 1 for k, v in _left_out(m).items())
+
+
+def test_cluster_output_says_which_years_lack_sales_of_operating_firms():
+    """Audit F2: the yearly sums of sales silently treated operating firm-years with missing sales as absent, so
+    those years' cluster output was understated with no record."""
+    rows = _stag_rows(tuple(range(1990, 2000)), 0.0)  # 40 firms a year
+    for r in rows:
+        if (r["year"] == 1993 and r["firm_id"] == "f0") or (r["year"] == 1996 and r["firm_id"] in ("f1", "f2", "f3")):
+            r["sales"] = None
+    rows.append({"firm_id": "f0", "year": 2000, "founding_year": 1980, "active": False})  # not missing: closed
+    res = productivity_stagnation(_panel(rows), years=(1990, 2000))
+    out, m = res.claim("output"), res.models["Cluster output trend"]
+    # 1 of 40 firms (2.5%) in 1993: the year is kept and the claim says so; 3 of 40 (7.5%) in 1996: left out
+    assert out.n == m.nobs == 9 and _left_out(m) == {
+        "years in which more than 5% of the operating firms lack sales (the total would be understated)": 1}
+    assert "1 operating firm-year" in out.reason and "1993" in out.reason and "1996" in out.reason
+    full = productivity_stagnation(_panel(_stag_rows(tuple(range(1990, 2000)), 0.0)), years=(1990, 1999))
+    assert full.claim("output").n == 10 and not full.models["Cluster output trend"].omitted
+
+
+def test_entrants_without_a_price_are_counted_by_the_imitation_regression():
+    # audit F1: entrants observed at entry without a price were dropped before the regression, unrecorded
+    rng = np.random.default_rng(3)
+    rows = []
+    for k in range(60):
+        spin = k % 2 == 0
+        rows += [{"firm_id": f"s{k}", "year": y, "founding_year": 2003, "is_spinoff": spin,
+                  "product_price": None if (k < 4 and y == 2004) else float(np.exp(2 + rng.normal(0, 0.05)))}
+                 for y in (2004, 2005)]
+    r = spinoff_imitation(_panel(rows), phases=_phases(expansion_start=1985, expansion_detected=True,
+                                                        quality_start=1995))
+    m = r.models["Log price at entry: spin-offs vs other entrants"]
+    assert _left_out(m) == {"missing product_price": 4} and m.nobs == r.claim("imitation").n == 56

@@ -266,7 +266,8 @@ def _causes(frame: pd.DataFrame, miss: np.ndarray, reason: str, column: str, why
     for cond in _conditions(why.get(column)) if column not in seen else ():
         src = cond.get("source")
         if src is None:
-            yield str(cond.get("why")), rest
+            if rest.any():  # (every row explained already: no empty record)
+                yield str(cond.get("why")), rest
             return
         if src not in frame.columns:
             continue

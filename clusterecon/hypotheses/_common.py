@@ -3,14 +3,16 @@ and the wrapper that turns "the data cannot support this" into a skipped result 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
 
 from .. import derive
+from ..estimators.results import EstimationResult, Omitted
 from ..panel import MISSING_WHY, SurveyPanel
 from ..schema import INNOVATION_INDICATORS
 from .result import HypothesisResult, SkipHypothesis, ThinEvidence, fmt_p  # noqa: F401 (fmt_p: used by the modules)
@@ -20,7 +22,7 @@ def analysis_panel(panel: SurveyPanel) -> SurveyPanel:
     """``panel`` with the analysis frame's columns added to its firm-year data (so that estimators that need the
     panel itself, such as the exit hazard's risk set, see any_innovation, log productivity, ...)."""
     f = analysis_frame(panel)
-    new = [c for c in f.columns if c not in panel.frame.columns and c != "late"]
+    new = [c for c in f.columns if c not in panel.frame.columns and c not in ("late", "operating")]
     return panel.replace(data=panel.data.join(f[new]))
 
 
@@ -39,7 +41,8 @@ def analysis_frame(panel: SurveyPanel, split_year: int | None = None) -> pd.Data
     then counts those rows under "missing <column>"):
 
     log_sales, value_added, log_va, log_va_per_worker, log_price, log_employees, log_capital, age, any_innovation,
-    n_innovations, late (year ≥ split year), second_generation.
+    n_innovations, late (year ≥ split year), second_generation; with ``active``, operating (0 on closure records,
+    which every model leaves out as "not operating (closure record)").
     """
     p = derived_panel(panel)
     short = {"log_value_added": "log_va", "log_product_price": "log_price"}
@@ -67,7 +70,35 @@ def analysis_frame(panel: SurveyPanel, split_year: int | None = None) -> pd.Data
         f["second_generation"] = (pd.to_numeric(f[gen], errors="coerce") >= 2).astype("float64").where(
             f[gen].notna())
     f.attrs["split_year"] = split
+    return _closures_explained(f)
+
+
+#: why a model leaves out a closure record (``active`` False: the row kept for the year a firm closed)
+CLOSURE = "not operating (closure record)"
+
+
+def _closures_explained(f: pd.DataFrame) -> pd.DataFrame:
+    """``f`` whose columns missing on closure records say so (MISSING_WHY): a referee reading "109 missing
+    any_innovation" would take them for operating firm-years without an innovation record. The rows stay, since the
+    exit hazard reads the exits from them."""
+    if "active" not in f.columns:
+        return f
+    f["operating"] = f["active"].astype("boolean").fillna(True).astype("float64")
+    closed = f["operating"].to_numpy() == 0
+    if closed.any():
+        why = f.attrs.get(MISSING_WHY, {})
+        first = {"source": "operating", "at_most": 0.0, "why": CLOSURE}
+        gaps = f.columns[f.loc[closed].isna().any().to_numpy()]
+        f.attrs[MISSING_WHY] = {**why, **{c: [first, *([why[c]] if isinstance(why.get(c), dict) else why.get(c, []))]
+                                          for c in gaps}}
     return f
+
+
+def with_left_out(result: EstimationResult, left_out: Iterable[Omitted]) -> EstimationResult:
+    """``result`` with the rows the battery set aside before fitting added to its omissions, so that its N and the
+    rows it lists as left out add up to the sample the claim is about."""
+    extra = tuple(o for o in left_out if o.n)
+    return dataclasses.replace(result, omitted=(*result.omitted, *extra)) if extra else result
 
 
 def derived_panel(panel: SurveyPanel) -> SurveyPanel:

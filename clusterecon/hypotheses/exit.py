@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..estimators.results import Omitted
 from ..panel import SurveyPanel
-from ._common import analysis_panel, fmt_p, run_hypothesis
+from ._common import analysis_panel, fmt_p, run_hypothesis, with_left_out
 from .evidence import RULES, judge_sign, shortfalls
 from .phases import date_origin
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
@@ -74,6 +75,7 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None) -> HypothesisResul
     elif phases.extra.get("quality_before_observed"):
         period = "all observed years, all in quality improvement (under way from the first year observed)"
     n_missing = int(rs["any_innovation"].isna().sum())
+    n_timeless = int((rs["any_innovation"].notna() & ~np.isfinite(rs[dur])).sum())
     rs = rs[rs["any_innovation"].notna() & np.isfinite(rs[dur])]
     if n_missing:
         limitations.append(f"{n_missing} firm-years at risk without innovation data left out")
@@ -103,7 +105,10 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None) -> HypothesisResul
     else:
         rhs = f"any_innovation + {dur}" + (" + decade_trend" if rs["decade_trend"].nunique() > 1 else "")
         fit = firth_logit(rs, f"exit ~ {rhs}", intervals=False, terms=["any_innovation"])
-        models["Exit hazard (Firth logit)"] = fit
+        # the firm-years at risk set aside above, counted with the model (its covariates are the last operating year's)
+        models["Exit hazard (Firth logit)"] = with_left_out(fit, [
+            Omitted("missing any_innovation (in the firm's last operating year before)", n_missing),
+            Omitted(f"no {dur} (duration undefined)", n_timeless)])
         b, se = float(fit.params["any_innovation"]), float(fit.std_errors["any_innovation"])
         p = float(fit.extra["pl_pvalues"]["any_innovation"])
         status, why = judge_sign(b, se, p, expect=-1)

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..estimators.results import TestResult
+from ..estimators.results import Omitted, TestResult
 from ..panel import SurveyPanel
-from ._common import fmt_p, run_hypothesis
+from ._common import fmt_p, run_hypothesis, with_left_out
 from .evidence import RULES, judge_share_gap, shortfalls
 from .phases import date_origin
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
@@ -31,6 +31,8 @@ from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 KEY, TITLE = "founders", "Founders' prior occupations (initiation)"
 QUESTION = "Were the pioneers merchants (simple technology) or engineers (complex technology)?"
 EXPECTED = {"simple": "merchant", "complex": "engineer"}
+#: fewest founders of an occupation for its own outcome in the multinomial logit
+MIN_OCCUPATION = 5
 
 
 def founder_origins(panel: SurveyPanel, *, pioneer_until: int | None = None, phases: HypothesisResult | None = None,
@@ -154,7 +156,9 @@ def _run(panel: SurveyPanel, pioneer_until: int | None, phases: HypothesisResult
     models = {}
     try:
         if detail:
-            models.update(_mnlogit(d, techs))
+            occ, fy = firms["founder_prior_occupation"], firms["founding_year"]
+            models.update(_mnlogit(d, techs, [Omitted("missing founder_prior_occupation", int(occ.isna().sum())),
+                                              Omitted("missing founding_year", int((occ.notna() & fy.isna()).sum()))]))
     except Exception as e:  # noqa: BLE001 - the cross-tabs stand on their own
         limitations.append(f"multinomial logit not estimated: {e}")
     status = combine_status(claims)
@@ -170,11 +174,12 @@ def _run(panel: SurveyPanel, pioneer_until: int | None, phases: HypothesisResult
                             extra={"pioneer_until": cut})
 
 
-def _mnlogit(d: pd.DataFrame, techs: list[str]) -> dict:
+def _mnlogit(d: pd.DataFrame, techs: list[str], left_out: list[Omitted]) -> dict:
+    """Multinomial logit of the occupation on the pioneer dummy; ``left_out``: the firms not in ``d`` and why."""
     from ..estimators.mnlogit import mnlogit
 
     counts = d["founder_prior_occupation"].value_counts()
-    keep = counts[counts >= 5].index
+    keep = counts[counts >= MIN_OCCUPATION].index
     sub = d[d["founder_prior_occupation"].isin(keep)].copy()
     if sub["founder_prior_occupation"].nunique() < 2 or sub["cohort"].nunique() < 2:
         return {}
@@ -184,4 +189,5 @@ def _mnlogit(d: pd.DataFrame, techs: list[str]) -> dict:
     rhs = "pioneer" + (" + C(technology)" if len(techs) > 1 else "")
     frame = sub.reset_index().set_index(["firm_id", "founding_year"])
     res = mnlogit(frame, f"founder_prior_occupation ~ {rhs}")
-    return {"Multinomial logit: founder occupation": res}
+    rare = Omitted(f"founder occupation with fewer than {MIN_OCCUPATION} founders", len(d) - len(sub))
+    return {"Multinomial logit: founder occupation": with_left_out(res, [*left_out, rare])}

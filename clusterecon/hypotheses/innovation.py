@@ -32,10 +32,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..estimators.results import TestResult
+from ..estimators.results import Omitted, TestResult
 from ..panel import SurveyPanel
 from ..schema import INNOVATION_INDICATORS
-from ._common import add_wald, analysis_frame, fmt_p, require_columns, run_hypothesis
+from ._common import add_wald, analysis_frame, fmt_p, require_columns, run_hypothesis, with_left_out
 from .evidence import RULES, judge_sign, shortfalls
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
@@ -90,16 +90,23 @@ RULE = (f"supported if the later-period probit AME of schooling is positive at {
         "do not (in some year); completely determined observations or a zero standard error make it inconclusive")
 
 
-def _informative_years(f: pd.DataFrame, limitations: list, label: str) -> pd.DataFrame:
-    """Drop years in which innovation does not vary: with year effects they are perfectly predicted."""
+#: why the probit leaves out the firm-years of a year without variation in innovating
+FLAT_YEAR = "in a year in which no firm or every firm innovates (perfectly predicted by its year effect)"
+
+
+def _informative_years(f: pd.DataFrame, limitations: list, label: str) -> tuple[pd.DataFrame, int]:
+    """Drop years in which innovation does not vary: with year effects they are perfectly predicted. Returns the
+    frame and the number of firm-years with an innovation record dropped (firm-years without one stay, so that the
+    estimator records why they lack it)."""
     y = f["any_innovation"]
     by = y.groupby(level="year").agg(["min", "max", "count"])
     flat = by[(by["count"] > 0) & (by["min"] == by["max"])].index
-    if len(flat):
-        limitations.append(f"{label}: {len(flat)} year(s) in which no firm (or every firm) innovates left out of the "
-                           f"probit (perfectly predicted once year effects are in): {', '.join(map(str, flat))}")
-        f = f[~f.index.get_level_values("year").isin(flat)]
-    return f
+    if not len(flat):
+        return f, 0
+    limitations.append(f"{label}: {len(flat)} year(s) in which no firm (or every firm) innovates left out of the "
+                       f"probit (perfectly predicted once year effects are in): {', '.join(map(str, flat))}")
+    drop = f.index.get_level_values("year").isin(flat) & y.notna().to_numpy()
+    return f[~drop], int(drop.sum())
 
 
 def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = True,
@@ -290,15 +297,18 @@ def _probit_or_trend(probit, f: pd.DataFrame, rhs: list[str], vcov: str, limitat
     to a linear year trend and say so."""
     from ..estimators.binary import SeparationError
 
-    f = _informative_years(f[f["any_innovation"].notna()], limitations, label)
+    # the firm-years without an innovation record (closure records among them) go to the estimator, which counts
+    # them by cause
+    f, n_flat = _informative_years(f, limitations, label)
     if f["any_innovation"].nunique() < 2:
         limitations.append(f"{label} probit not estimated: innovation does not vary")
         if required:
             raise SkipHypothesis("no variation in innovation in the years with innovation data")
         return None
-    years = _year_terms(f)
+    recorded = f.index.get_level_values("year")[f["any_innovation"].notna().to_numpy()]
+    years = _year_terms(f.loc[f["any_innovation"].notna()])
     try:
-        return probit(f, "any_innovation ~ " + " + ".join([*rhs, *years]), vcov=vcov, separation="drop")
+        fit = probit(f, "any_innovation ~ " + " + ".join([*rhs, *years]), vcov=vcov, separation="drop")
     except SeparationError as e:
         if not years:
             if required:
@@ -307,8 +317,9 @@ def _probit_or_trend(probit, f: pd.DataFrame, rhs: list[str], vcov: str, limitat
             return None
         limitations.append(f"{label} probit: year dummies perfectly predict some years ({e}); a linear year trend "
                            "is used instead")
-        g = f.assign(year_trend=f.index.get_level_values("year") - f.index.get_level_values("year").min())
-        return probit(g, "any_innovation ~ " + " + ".join([*rhs, "year_trend"]), vcov=vcov, separation="drop")
+        g = f.assign(year_trend=f.index.get_level_values("year") - recorded.min())
+        fit = probit(g, "any_innovation ~ " + " + ".join([*rhs, "year_trend"]), vcov=vcov, separation="drop")
+    return with_left_out(fit, [Omitted(FLAT_YEAR, n_flat)])
 
 
 def _performance(f: pd.DataFrame, models: dict, limitations: list, vcov: str) -> None:

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..estimators.results import TestResult
+from ..estimators.results import Omitted, TestResult
 from ..panel import SurveyPanel
-from ._common import add_wald, analysis_frame, fmt_p, run_hypothesis
+from ._common import add_wald, analysis_frame, fmt_p, run_hypothesis, with_left_out
 from .evidence import RULES, judge_equivalent, judge_share_gap, shortfalls
 from .phases import span_origin
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
@@ -83,15 +83,18 @@ def _imitation_claim(f: pd.DataFrame, models: dict) -> Claim:
     statement = f"spin-offs' output price at entry equals other entrants' (within ±{RULES.imitation_margin:g} log)"
     first = f.reset_index().sort_values("year").groupby("firm_id", observed=True).head(1)
     first = first[(first["year"] - first["founding_year"]).between(0, ENTRY_WINDOW)]
-    first = first.dropna(subset=["log_price", "is_spinoff"]).set_index(["firm_id", "year"])
-    first["is_spinoff"] = first["is_spinoff"].astype(float)
-    k, m = int(first["is_spinoff"].sum()), int((1 - first["is_spinoff"]).sum())
+    # entrants without a price or spin-off status stay in: the regression counts them by cause
+    first = first.set_index(["firm_id", "year"]).assign(
+        is_spinoff=lambda d: d["is_spinoff"].astype("boolean").astype("float64"))
+    first.attrs = dict(f.attrs)
+    seen = first.loc[first[["log_price", "is_spinoff"]].notna().all(axis=1)]
+    k, m = int(seen["is_spinoff"].sum()), int((1 - seen["is_spinoff"]).sum())
     misses = shortfalls([(k >= RULES.min_group, f"{k} spin-offs observed at entry (needs {RULES.min_group})"),
                          (m >= RULES.min_group, f"{m} other entrants observed at entry (needs {RULES.min_group})")])
     if misses:
         return Claim(name="imitation", statement=statement, status="inconclusive", rule=IMIT_RULE, primary=False,
                      n=k + m, n_units="entrants", reason="below the minimum evidence: " + "; ".join(misses))
-    rhs = "is_spinoff" + (" + C(year)" if first.index.get_level_values("year").nunique() > 1 else "")
+    rhs = "is_spinoff" + (" + C(year)" if seen.index.get_level_values("year").nunique() > 1 else "")
     try:
         r = pooled_ols(first, f"log_price ~ {rhs}", vcov="robust")
     except np.linalg.LinAlgError as e:  # e.g. a year with one entrant: HC1 leverage 1, a singular variance
@@ -132,7 +135,7 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None, seed: int) -> Hypo
     by_year = d.groupby("founding_year").agg(entrants=("is_spinoff", "size"), spinoff_share=("is_spinoff", "mean"))
     by_year["entry_rate"] = by_year["entrants"] / by_year["entrants"].cumsum().shift(1)
     claims = [_entry_claim(d, t1, t2, tests, origin)]
-    _share_trend(d, t2, models, tests)
+    _share_trend(d, t2, models, tests, firms)
     f = analysis_frame(panel)
     if "log_price" in f and "founding_year" in f:
         claims.append(_imitation_claim(f, models))
@@ -161,8 +164,9 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None, seed: int) -> Hypo
                             extra={"spinoff_share": share, "expansion": (t1, t2)})
 
 
-def _share_trend(d: pd.DataFrame, t2: int | None, models: dict, tests: dict) -> None:
-    """Descriptive: the spin-off share trend over founding years before the quality transition (LPM, HC1)."""
+def _share_trend(d: pd.DataFrame, t2: int | None, models: dict, tests: dict, firms: pd.DataFrame) -> None:
+    """Descriptive: the spin-off share trend over founding years before the quality transition (LPM, HC1); the
+    ``firms`` without a founding year, or founded then without a spin-off status, are counted as left out."""
     from ..estimators.pooled import pooled_ols
 
     pre = d[d["founding_year"] < t2] if t2 is not None else d
@@ -170,6 +174,10 @@ def _share_trend(d: pd.DataFrame, t2: int | None, models: dict, tests: dict) -> 
         return
     frame = pre.assign(entry_year=pre["founding_year"] - pre["founding_year"].min()).reset_index()
     r = pooled_ols(frame.set_index(["firm_id", "founding_year"]), "is_spinoff ~ entry_year", vcov="robust")
+    fy = pd.to_numeric(firms["founding_year"], errors="coerce")
+    span = fy < t2 if t2 is not None else fy.notna()
+    r = with_left_out(r, [Omitted("missing founding_year", int(fy.isna().sum())),
+                          Omitted("missing is_spinoff", int((span & firms["is_spinoff"].isna()).sum()))])
     models["Spin-off share trend before the quality transition (LPM)"] = r
     add_wald(tests, "spin-off share trend = 0 (before the quality transition)", r, "entry_year = 0")
 

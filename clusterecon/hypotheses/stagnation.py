@@ -12,7 +12,10 @@ quality transition; ``years=`` overrides):
   support if its elasticities lie in [0, 1.2] and returns to scale in [0.5, 1.5], else the cost-share index (the
   verdict says so); without capital or cost data, log value added per worker;
 * **output** (secondary): cluster output (log total sales of the firms observed) rises — OLS on a linear trend,
-  classical SEs with t(T − 2), needs ``RULES.min_trend_years`` years;
+  classical SEs with t(T − 2), needs ``RULES.min_trend_years`` years. An operating firm that does not report sales
+  lowers its year's sum: a year is kept while at most ``OUTPUT_MAX_MISSING`` (5%) of its operating firms lack sales
+  (the claim names those years and counts), and left out of the trend otherwise (the model's omitted rows count
+  those years); closure records do not operate and do not count;
 * **price** (secondary): the within-firm trend of the log output price is negative (firm FE, clustered SEs).
 
 Reported besides: the trends of log value added per worker and of the profit rate (value added − wage bill)/sales,
@@ -28,8 +31,9 @@ import numpy as np
 import pandas as pd
 
 from ..derive import explain_missing
+from ..estimators.results import Omitted
 from ..panel import SurveyPanel
-from ._common import add_wald, analysis_frame, fmt_p, run_hypothesis
+from ._common import add_wald, analysis_frame, fmt_p, run_hypothesis, with_left_out
 from .evidence import RULES, judge_at_most, judge_sign, shortfalls
 from .phases import entry_records_complete, span_origin
 from .result import Claim, HypothesisResult, SkipHypothesis, ThinEvidence, combine_status
@@ -41,9 +45,17 @@ PROD_RULE = (f"supported if the one-sided {100 * (1 - RULES.alpha):g}% upper bou
              f"{RULES.stagnation_margin:g} a year; not supported if the trend is at least that and significantly "
              f"above 0 (one-sided lower bound > 0); needs ≥ {RULES.min_panel_years} years and ≥ "
              f"{RULES.min_clusters} firms observed twice")
+#: the share of a year's operating firms that may lack sales before its summed sales stop being the cluster's output
+OUTPUT_MAX_MISSING = 0.05
+OUTPUT_GAP = (f"years in which more than {100 * OUTPUT_MAX_MISSING:g}% of the operating firms lack sales (the total "
+              "would be understated)")
+
+
 OUT_RULE = (f"supported if the trend of log cluster output is positive at {RULES.alpha:g} (t test, T − 2 df); needs "
             f"≥ {RULES.min_trend_years} years and complete entry records (a census, or annual rounds that take in "
-            "entrants): a sample of survivors or incumbents does not sum to the cluster's output")
+            "entrants): a sample of survivors or incumbents does not sum to the cluster's output; a year counts "
+            f"while at most {100 * OUTPUT_MAX_MISSING:g}% of its operating firms lack sales (the claim lists them), "
+            "else it is left out of the trend")
 PRICE_RULE = (f"supported if the firm-FE trend of the log output price is negative at {RULES.alpha:g} (clustered by "
               f"firm); needs ≥ {RULES.min_panel_years} years and ≥ {RULES.min_clusters} firms observed twice")
 
@@ -272,24 +284,53 @@ def _output_claim(f: pd.DataFrame, models: dict, tests: dict, pooled_ols, *, com
                      reason="the survey holds survivors or a fixed sample of incumbents (entry records are not "
                             "complete), so its summed sales are not the cluster's output: firms that closed before "
                             "the interview, or entered after the sample was drawn, are missing")
-    agg = f.groupby(level="year")["sales"].sum(min_count=1) if "sales" in f else pd.Series(dtype=float)
-    agg = agg[agg > 0]
+    agg, gaps, dropped, note = _yearly_output(f)
     T = len(agg)
     misses = shortfalls([(T >= RULES.min_trend_years, f"{T} years of output (needs {RULES.min_trend_years})")])
     if T < 3:
         return Claim(name="output", statement=statement, status="inconclusive" if T else "skipped", primary=False,
                      n=T, n_units="years", rule=OUT_RULE,
-                     reason=("below the minimum evidence: " + "; ".join(misses)) if T else "no sales in the survey")
+                     reason=("below the minimum evidence: " + "; ".join(misses) + note) if T
+                     else "no sales in the survey" + note)
     df = pd.DataFrame({"log_output": np.log(agg.to_numpy()), "trend": agg.index.to_numpy() - agg.index.min()},
                       index=pd.MultiIndex.from_arrays([["cluster"] * T, agg.index], names=["c", "year"]))
     r = pooled_ols(df, "log_output ~ trend", vcov="classical")
+    unsold = int((~dropped & (gaps["total"] <= 0)).sum())
+    r = with_left_out(r, [Omitted(OUTPUT_GAP, int(dropped.sum())), Omitted("years without positive summed sales",
+                                                                              unsold)])
     models["Cluster output trend"] = r
     add_wald(tests, "cluster output trend = 0", r, "trend = 0")
     b, se, p = float(r.params["trend"]), float(r.std_errors["trend"]), float(r.pvalues["trend"])
     status, why = judge_sign(b, se, p, expect=+1, misses=misses)
     return Claim(name="output", statement=statement, status=status, primary=False,
                  test="OLS of log total sales on a linear trend (classical SEs, t test)", estimate=b, se=se, pvalue=p,
-                 n=T, n_units="years", df=T - 2, rule=OUT_RULE, reason=f"{why} ({fmt_p(p)})")
+                 n=T, n_units="years", df=T - 2, rule=OUT_RULE, reason=f"{why} ({fmt_p(p)}){note}")
+
+
+def _yearly_output(f: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame, pd.Series, str]:
+    """Summed sales of the years that count as cluster output, the per-year counts (operating firms, those without
+    sales, the total), the mask of years left out for missing sales, and what the claim says about them. A firm
+    that operates but does not report sales lowers its year's sum; a year is kept while at most
+    OUTPUT_MAX_MISSING of its operating firms lack sales (closure records do not operate and do not count)."""
+    if "sales" not in f:
+        return pd.Series(dtype=float), pd.DataFrame(columns=["firms", "missing", "total"]), pd.Series(dtype=bool), ""
+    operating = f["operating"] > 0 if "operating" in f else pd.Series(True, index=f.index)
+    op = f.loc[operating.to_numpy(), "sales"]
+    gaps = pd.DataFrame({"firms": op.groupby(level="year").size(), "missing": op.isna().groupby(level="year").sum(),
+                         "total": op.groupby(level="year").sum(min_count=1)})
+    dropped = gaps["missing"] > OUTPUT_MAX_MISSING * gaps["firms"]
+    agg = gaps.loc[~dropped & (gaps["total"] > 0), "total"]
+    kept = gaps.loc[agg.index]
+    notes = []
+    if kept["missing"].sum():
+        years = ", ".join(f"{y} ({m})" for y, m in kept.loc[kept["missing"] > 0, "missing"].items())
+        n = int(kept["missing"].sum())
+        notes.append(f"{n} operating firm-year{'s' if n > 1 else ''} with sales missing in the years kept ({years}; at "
+                     f"most {100 * OUTPUT_MAX_MISSING:g}% of a year's firms), whose totals sum the firms reporting")
+    if dropped.any():
+        years = ", ".join(f"{y} ({m} of {n} firms)" for y, (n, m) in gaps.loc[dropped, ["firms", "missing"]].iterrows())
+        notes.append(f"left out for missing sales: {years}")
+    return agg, gaps, dropped, "; " + "; ".join(notes) if notes else ""
 
 
 __all__ = ["productivity_stagnation"]

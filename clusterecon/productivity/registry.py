@@ -211,11 +211,13 @@ def survey_setup(data: SurveyPanel | pd.DataFrame, *, deflate: bool = True) -> S
         frame = frame.assign(sales=pd.to_numeric(frame["sales"], errors="coerce") / index,
                              material_cost=pd.to_numeric(frame["material_cost"], errors="coerce") / index)
         frame, index = frame.loc[~unpriced], index.loc[~unpriced]
-        # deflating blanks sales and material cost where the cluster-year has no price index, so a rule that blames
-        # a missing input (value added: "missing sales") would name the wrong cause: those rules no longer apply
-        why = frame.attrs.get(MISSING_WHY, {})
-        frame.attrs = {**frame.attrs, MISSING_WHY: {c: r for c, r in why.items()
-                                                    if c not in ("value_added", "va_per_worker")}}
+        # deflating blanks sales and material cost where the cluster-year has no price index, so a condition that
+        # blames a missing input (value added: "missing sales") would name the wrong cause: those no longer apply
+        # (the others, e.g. a closure record's "not operating", still do)
+        why = {c: [k for k in ([r] if isinstance(r, dict) else r)
+                   if k.get("source") not in ("sales", "material_cost", "value_added")]
+               if c in ("value_added", "va_per_worker") else r for c, r in frame.attrs.get(MISSING_WHY, {}).items()}
+        frame.attrs = {**frame.attrs, MISSING_WHY: {c: r for c, r in why.items() if r}}
         lost = int(unpriced.sum())
         notes.append("output deflated: sales and material cost divided by the cluster-year median product price "
                      "(relative to the first year), so TFP does not move with the cluster's output price"
