@@ -138,6 +138,10 @@ def main() -> None:
         doc.write_text(f"{head}{START}\n{md}{END}{tail}", encoding="utf-8")
     if a.coverage:
         cov = pooled_coverage(runs)
+        from calibration import gradual_coverage
+
+        # the calibration's take-offs are sharp; a gradual rise covers less often, and the verdict says so
+        cov["takeoff_gradual"] = min(gradual_coverage().values())
         (ROOT / "clusterecon" / "hypotheses" / "_coverage.py").write_text(
             '"""Coverage of the phase-dating intervals measured by the calibration suite (written by\n'
             '``benchmarks/bench_calibration.py --coverage``; quoted next to each interval in the phase verdict)."""\n\n'

@@ -75,6 +75,10 @@ def test_interval_quotes_the_coverage_measured_for_its_design(monkeypatch):
     assert _coverage_text("takeoff", False) == "; simulated coverage on samples of survivors 50% (2026-12-05)"
     monkeypatch.setattr(cov, "COVERAGE", {"quality": 0.8})
     assert _coverage_text("quality", False) == "; simulated coverage 80% (2026-12-05)"
+    # the calibration's take-offs are sharp: a census's verdict also quotes the coverage after a gradual rise
+    monkeypatch.setattr(cov, "COVERAGE", {"takeoff_census": 0.96, "takeoff_gradual": 0.85})
+    assert _coverage_text("takeoff", True) == ("; simulated coverage on censuses 96%, 85% where entry rose gradually "
+                                               "(2026-12-05)")
 
 
 def _survivors(seed=3, years=range(1970, 2006), rate=8.0, window=8):

@@ -7,4 +7,5 @@ COVERAGE: dict[str, float] = {
     'takeoff_census': 0.963,
     'quality': 0.986,
     'quality_census': 0.986,
+    'takeoff_gradual': 0.850,
 }

@@ -185,7 +185,9 @@ def _coverage_text(kind: str, complete: bool) -> str:
     design = "census" if complete else "survivors"
     c = COVERAGE.get(f"{kind}_{design}", COVERAGE.get(kind))
     where = f" on {'censuses' if complete else 'samples of survivors'}" if f"{kind}_{design}" in COVERAGE else ""
-    return f"; simulated coverage{where} {c:.0%} ({RUN_DATE})" if c is not None else ""
+    gradual = COVERAGE.get(f"{kind}_gradual")
+    also = f", {gradual:.0%} where entry rose gradually" if gradual is not None and complete else ""
+    return f"; simulated coverage{where} {c:.0%}{also} ({RUN_DATE})" if c is not None else ""
 
 
 def _as_test(b: DatedBreak, null: str) -> TestResult:
