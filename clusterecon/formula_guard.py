@@ -92,6 +92,11 @@ def _tokens(text: str, formula: str) -> list[tuple[str, str]]:
             raise FormulaError(f"formula {formula!r}: character {ch!r} at position {pos + 1} is not allowed{hint}; "
                                f"allowed: {ALLOWED_TEXT}")
         if m.lastgroup != "ws":
+            if m.lastgroup == "str" and out and out[-1][0] == "str":
+                # Python joins adjacent strings and reads three quotes as one triple-quoted string, where this
+                # tokenizer sees several: a formula's strings must mean the same to both (security audit)
+                raise FormulaError(f"formula {formula!r}: two strings next to each other at position {pos + 1} "
+                                   "(or a triple quote); write each level or name as one quoted string")
             out.append((m.lastgroup, m.group()))
         pos = m.end()
     return out
@@ -534,15 +539,42 @@ def model_matrix(formula: str, data: Any, context: Mapping[str, Any] | None = No
     from formulaic.errors import FormulaicError
 
     check_formula(formula)
+    check_terms_as_formulaic_reads_them(formula)
     try:
         return _mm(formula, data, na_action="raise", context=formula_context(context))
-    except (FormulaicError, ValueError) as e:
+    except (FormulaicError, ValueError, SyntaxError) as e:
         text = plain_text(str(e))
         if "null values after evaluation" in text:
             text += (" A transform gave missing values (e.g. the log of a negative number or of zero): drop those "
                      "rows first, or derive the column with clusterecon.derive, which leaves them missing and "
                      "records them")
         raise FormulaError(f"formula {formula!r}: {text}") from None
+
+
+def check_terms_as_formulaic_reads_them(formula: str) -> None:
+    """Check every term formulaic will evaluate as Python, split as formulaic itself splits the formula (its parser
+    evaluates nothing). :func:`check_formula` reads the formula with its own tokenizer; should the two ever split a
+    formula differently (formulaic's tokenizer does not track quotes inside parentheses, and a triple-quoted string
+    once made a term look like part of a string to the check), what formulaic evaluates has still passed the
+    whitelist."""
+    from formulaic import Formula
+
+    try:
+        parsed = Formula(formula)
+    except Exception as e:  # noqa: BLE001 (any parser failure is a formula the user must fix)
+        raise FormulaError(f"formula {formula!r}: cannot parse it ({plain_text(str(e))})") from None
+    for side in ([parsed.lhs, parsed.rhs] if hasattr(parsed, "rhs") else [parsed]):
+        for term in side:
+            for factor in getattr(term, "factors", None) or [None]:
+                if factor is None:
+                    raise FormulaError(f"formula {formula!r}: a structure other than 'lhs ~ rhs' is not supported")
+                if str(getattr(factor.eval_method, "value", factor.eval_method)) != "python":
+                    continue  # a column lookup or a literal: nothing is evaluated
+                try:
+                    check_formula(factor.expr)
+                except FormulaError as e:
+                    raise FormulaError(f"formula {formula!r}: formulaic reads the term {factor.expr!r} from it, "
+                                       f"which is not allowed ({e})") from None
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

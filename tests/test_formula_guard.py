@@ -238,3 +238,33 @@ def test_replicate_spec_with_a_formula_power_is_refused_at_once(tmp_path, capsys
     assert time.perf_counter() - t0 < 10
     err = capsys.readouterr().err
     assert "6**10" in err and "bug" not in err
+
+
+#: a term hidden from a tokenizer that reads three quotes as strings of one quote (security re-sweep, probe X01):
+#: formulaic reads '''A' ''' as one string and evaluates the I(...) between the two C() terms
+_Q3 = "'" * 3
+HIDDEN = ("sales ~ C(occ, Treatment(" + _Q3 + "A' " + _Q3 + ")) + I(sales.__class__.__init__.__globals__"
+          "['__builtins__']['__import__']('os').system('touch {marker}')) - C(occ, Treatment(" + _Q3 + " 'A" + _Q3
+          + "))")
+#: the same trick with Q('...'): the check saw one column name, formulaic an unterminated string (probe F19)
+HIDDEN_Q = ("sales ~ Q(') + I(employees.__class__.__init__.__globals__['__builtins__']['__import__']('os')"
+            ".system('touch {marker}')) - Q(')")
+
+
+@pytest.mark.parametrize("template", [HIDDEN, HIDDEN_Q])
+def test_a_term_hidden_in_quotes_is_refused_and_never_runs(panel, tmp_path, template):
+    from clusterecon.formula_guard import check_terms_as_formulaic_reads_them
+
+    marker = tmp_path / "pwned"
+    formula = template.format(marker=marker)
+    with pytest.raises(FormulaError):
+        pooled_ols(panel, formula)
+    with pytest.raises(FormulaError):  # the second layer alone: the terms as formulaic splits them
+        check_terms_as_formulaic_reads_them(formula)
+    assert not marker.exists()
+
+
+def test_adjacent_strings_are_refused_by_the_check():
+    with pytest.raises(FormulaError, match="two strings next to each other"):
+        check_formula("y ~ C(g, Treatment('a' 'b'))")
+    check_formula("y ~ C(g, Treatment('a')) + Q('b c')")
