@@ -34,9 +34,26 @@ def test_design_file_mistakes_are_listed_with_suggestions(tmp_path):
     msg = str(err.value)
     for part in ("unknown key 'mapingg' (did you mean 'mapping'?)", "treatment must be a column name",
                  "assignment must be 'firm' or 'cluster'", "letters, digits and underscores",
-                 "unknown 'lee_bound' (did you mean 'lee_bounds'?)", "bootstrap_draws must be at least 99",
+                 "unknown 'lee_bound' (did you mean 'lee_bounds'?)", "bootstrap_draws must be between 99 and 99,999",
                  "unknown key 'unknown'", "baseline must list round values"):
         assert part in msg, part
+
+
+@pytest.mark.parametrize("line, piece", [
+    ("bootstrap_draws = 1000000000000", "bootstrap_draws must be between 99 and 99,999, got 1,000,000,000,000"),
+    ("randomization_inference = 1000000000000", "randomization_inference must be 0 (off) or a number of "
+                                                "re-randomisations up to 99,999"),
+    ("seed = -5", "seed must be a whole number >= 0")])
+def test_draw_counts_are_bounded_and_the_seed_checked_before_anything_runs(tmp_path, line, piece):
+    # security re-sweep: 10**12 draws ran 88 s and wrote a report of MemoryErrors; seed = -5 exited 0 with eleven
+    # steps failing "expected non-negative integer", the key never named
+    (tmp_path / "d.csv").write_text("firm_id,year\n")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[data]\nfile = "d.csv"\n[design]\ntreatment = "treat"\n[outcomes]\nprimary = ["y"]\n'
+                   f'[analysis]\n{line}\n')
+    with pytest.raises(DesignFileError, match=r"\[analysis\] " + piece.split()[0]) as err:
+        load_design_file(bad)
+    assert piece in str(err.value)
 
 
 def test_paths_outside_the_design_folder_are_refused(tmp_path):

@@ -147,6 +147,7 @@ def small() -> pd.DataFrame:
     ("-'a'", "cannot take part in arithmetic"),
     ("lag(x, x)", "whole number"),
     ("(" * 100 + "x" + ")" * 100, "nested deeper"),
+    ("x > 'a'", "compares numbers with text"),  # re-sweep S02: pandas' TypeError read "this looks like a bug"
 ])
 def test_expressions_are_bounded_before_evaluation(small, expr, message):
     t0 = time.perf_counter()
@@ -268,3 +269,8 @@ def test_adjacent_strings_are_refused_by_the_check():
     with pytest.raises(FormulaError, match="two strings next to each other"):
         check_formula("y ~ C(g, Treatment('a' 'b'))")
     check_formula("y ~ C(g, Treatment('a')) + Q('b c')")
+
+
+def test_a_condition_of_numbers_alone_is_a_constant_condition(small):
+    # re-sweep S01: "1 and 2" crashed ('bool' object has no attribute 'astype')
+    assert evaluate("1 and 2", small).eq(1.0).all() and evaluate("1 and 0", small).eq(0.0).all()

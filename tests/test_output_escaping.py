@@ -273,12 +273,13 @@ def test_names_with_the_same_slug_get_their_own_files_and_labels(tmp_path):
     assert not [p.name for p in tmp_path.rglob(".*")]
 
 
-@pytest.mark.parametrize("spec_name", ["..x", ".hidden"])
-def test_a_spec_named_like_a_dot_file_writes_visible_files(tmp_path, spec_name):
+@pytest.mark.parametrize("spec_name, stem", [("..x", "x"), (".hidden", "hidden"),
+                                             ("\u202eabc\u200bx", "abcx")])  # re-sweep S09: a spoofed listing
+def test_a_spec_named_like_a_dot_file_writes_visible_files(tmp_path, spec_name, stem):
     spec = tmp_path / f"{spec_name}.toml"
     assert main(["replicate", "--init", str(spec)]) == 0
     out = tmp_path / "out"
     assert main(["replicate", str(spec), "--out", str(out)]) == 0
     written = sorted(p.name for p in out.iterdir() if p.name != ".clusterecon-files")
-    assert written and not [n for n in written if n.startswith(".")]
-    assert rf"\label{{tab:{spec_name.lstrip('.')}}}" in (out / f"{spec_name.lstrip('.')}.tex").read_text()
+    assert written and not [n for n in written if n.startswith(".") or not n.isprintable()]
+    assert rf"\label{{tab:{stem}}}" in (out / f"{stem}.tex").read_text()

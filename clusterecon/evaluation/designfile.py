@@ -69,6 +69,10 @@ from .design import ExperimentDesign
 ESTIMATORS = ("ancova", "did", "post", "tot", "attrition", "lee_bounds", "randomization", "spillovers",
               "staggered")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Most bootstrap draws or re-randomisations a design file may ask for: each is one pass over the sample, and the
+#: draws are held as one (observations x draws) array, so 10**8 would need tens of GB (99,999 gives a p-value
+#: resolution of 1e-5, beyond any use in a trial of a few hundred firms)
+MAX_DRAWS = 99_999
 
 
 class DesignFileError(ValueError):
@@ -136,7 +140,8 @@ _SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
     "analysis": {"estimators": (list, f"a list drawn from {', '.join(ESTIMATORS)}"),
                  "wild": ((str, bool), "'auto', true or false"), "bootstrap_draws": (int, "an integer >= 99"),
                  "romano_wolf": (bool, "true or false"), "randomization_inference": (int, "an integer (0 = off)"),
-                 "lee_tighten": (str, "'baseline', a column name or '' for none"), "seed": (int, "an integer")},
+                 "lee_tighten": (str, "'baseline', a column name or '' for none"),
+                 "seed": (int, "an integer >= 0")},
     "spillovers": {"treated_cluster": (str, "a column name"), "exposure": (str, "a column name")},
     "staggered": {"first_treated": (str, "a column name"), "control": (str, "'never' or 'notyet'")},
     "index": {"name": (str, "a column name"), "components": (list, "a list of column names"),
@@ -310,11 +315,15 @@ def parse_design(raw: dict, path: Path, *, allow_outside_paths: bool = False) ->
     if isinstance(wild, str) and wild != "auto":
         bad.append(f"[analysis] wild must be 'auto', true or false, got {wild!r}")
     draws = a.get("bootstrap_draws", 9999)
-    if draws < 99:
-        bad.append(f"[analysis] bootstrap_draws must be at least 99, got {draws}")
+    if not 99 <= draws <= MAX_DRAWS:
+        bad.append(f"[analysis] bootstrap_draws must be between 99 and {MAX_DRAWS:,}, got {draws:,}")
     ri = a.get("randomization_inference", 0)
-    if ri < 0:
-        bad.append("[analysis] randomization_inference must be 0 (off) or a number of re-randomisations")
+    if not 0 <= ri <= MAX_DRAWS:
+        bad.append(f"[analysis] randomization_inference must be 0 (off) or a number of re-randomisations up to "
+                   f"{MAX_DRAWS:,}, got {ri:,}")
+    if a.get("seed", 1) < 0:
+        bad.append(f"[analysis] seed must be a whole number >= 0 (numpy's generators take no negative seed), got "
+                   f"{a['seed']}")
     tighten = a.get("lee_tighten", "baseline")
     tighten = None if tighten == "" else tighten if tighten == "baseline" else _ident(tighten, "[analysis] lee_tighten",
                                                                                       bad)

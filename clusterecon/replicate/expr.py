@@ -154,12 +154,16 @@ def evaluate(expr: str, frame: pd.DataFrame, index: tuple[str, ...] = ()) -> pd.
             out = vals[0] != 0
             for v in vals[1:]:
                 out = (out & (v != 0)) if isinstance(node.op, ast.And) else (out | (v != 0))
-            return out.astype(float)
+            return out.astype(float) if isinstance(out, pd.Series) else float(out)  # numbers alone: one bool
         if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMP:
             left, right = ev(node.left), ev(node.comparators[0])
             if not isinstance(left, str) and not isinstance(right, str):
                 left, right = _num(left), _num(right)
-            out = _CMP[type(node.ops[0])](left, right)
+            try:
+                out = _CMP[type(node.ops[0])](left, right)
+            except TypeError:  # a number column against text (pandas refuses an ordering of the two)
+                raise ExpressionError(f"{expr!r}: {ast.unparse(node)} compares numbers with text; compare a number "
+                                      "column with a number and a text column with text") from None
             if isinstance(out, pd.Series):
                 miss = left.isna() if isinstance(left, pd.Series) else pd.Series(False, index=out.index)
                 return out.astype(float).where(~miss)

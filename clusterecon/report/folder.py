@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import shutil
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,10 +29,12 @@ class ReportFolderError(ValueError):
 
 
 def visible_stem(name: str, default: str) -> str:
-    """``name`` usable as the stem of an output file that shows in a folder listing: without leading dots or blanks
-    (a spec named ``..x.toml`` or ``.hidden.toml`` would write hidden ``..x.tex``/``.hidden.tex``), else
-    ``default``."""
-    return name.lstrip(". \t") or default
+    """``name`` usable as the stem of an output file that shows in a folder listing as what it is: without control
+    and format characters (a bidi override U+202E or a zero-width space in a spec's file name would make the listing
+    show another name) and without leading dots or blanks (a spec named ``..x.toml`` or ``.hidden.toml`` would write
+    hidden ``..x.tex``/``.hidden.tex``), else ``default``."""
+    shown = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
+    return shown.lstrip(". \t") or default
 
 
 def check_out_folder(out: str | os.PathLike, *, force: bool = False,
