@@ -2,9 +2,12 @@
 
 formulaic evaluates every term of a formula as Python (``eval``) in a namespace that by default is the caller's, so
 ``y ~ I(np.__builtins__['__import__']('os').system('...'))`` runs a shell command. Every formula is therefore
-checked here first, on a whitelist, and the evaluation namespace is replaced by :func:`formula_context` (every
-Python builtin shadowed, ``np`` a namespace of a few ufuncs) so that even a formula the check missed cannot reach
-``os`` or the builtins.
+checked here first, on a whitelist; :func:`model_matrix` then checks again every term formulaic will evaluate, split
+as formulaic splits it (:func:`check_terms_as_formulaic_reads_them`: a triple-quoted string once made the two
+tokenizers disagree and hid a term from the first check); and the evaluation namespace is replaced by
+:func:`formula_context` (every Python builtin shadowed, ``np`` a namespace of a few ufuncs). The namespace alone is
+not enough: a data column (a pandas Series) reaches the builtins through its attributes, which only the checks
+refuse.
 
 Allowed in a formula (``lhs ~ rhs``, or ``~ rhs``):
 
