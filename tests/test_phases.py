@@ -329,3 +329,13 @@ def test_the_battery_follows_a_quality_phase_that_began_before_the_years_observe
     assert out["stagnation"].status == "skipped"
     assert out["exit"].status == "skipped" or "all in quality improvement" in out["exit"].verdict
     assert "failed" not in set(out.verdicts()["status"])
+
+
+def test_a_take_off_says_what_entry_did_after_it():
+    # size audit: a one-year spike of entry (a policy year) was described "to 19.8 and rising" while entry fell back
+    # to 5 a year; the verdict now reports the observed rate after the take-off instead of a fixed "and rising"
+    from clusterecon.hypotheses.phases import _entry_after
+
+    traj = pd.DataFrame({"entrants": [5, 5, 20, 5, 6, 4, 5, 5]}, index=range(1990, 1998))
+    assert _entry_after(traj, 1992) == ", then 5.0 a year on average over 1993–1997"
+    assert _entry_after(traj, 1997) == ""

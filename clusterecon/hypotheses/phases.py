@@ -208,6 +208,17 @@ def _p_text(b: DatedBreak) -> str:
     return fmt_p(b.pvalue, "sup-LR p")
 
 
+def _entry_after(traj: pd.DataFrame, t1: int, years: int = 5) -> str:
+    """What entry did after the take-off, as observed: a one-year spike of entry can pass the take-off test, and the
+    verdict said "and rising" whatever followed (size audit: a policy year's spike, then 5 a year again)."""
+    s = traj["entrants"].dropna()
+    nxt = s[(s.index > t1) & (s.index <= t1 + years)]
+    if not len(nxt):
+        return ""
+    span = f"in {int(nxt.index[0])}" if len(nxt) == 1 else f"over {int(nxt.index[0])}–{int(nxt.index[-1])}"
+    return f", then {float(nxt.mean()):.1f} a year on average {span}"
+
+
 def _takeoff(series: pd.Series, **kw) -> DatedBreak:
     return count_takeoff(series.to_numpy(), series.index, **kw)
 
@@ -422,7 +433,8 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
         elif e.detected(alpha):
             t1, t1_int = d["t1"], d["t1_interval"]
             evidence.append(
-                f"entry takes off in {t1} (from {e.before:.1f} entrants a year to {e.after:.1f} and rising; "
+                f"entry takes off in {t1} (from {e.before:.1f} entrants a year to {e.after:.1f}"
+                f"{_entry_after(traj, t1)}; "
                 f"{_p_text(e)}; 90% interval {t1_int[0]}–{t1_int[1]}{_coverage_text('takeoff', complete)})")
         elif e.reason:
             limitations.append(f"entry take-off: {e.reason}")
