@@ -180,6 +180,35 @@ def test_values_near_the_float_limit_are_errors_with_rows_and_compact_numbers(tm
     assert {(x.rule, x.column) for x in direct.errors} >= set(out)
 
 
+def test_year_beyond_int64_is_quoted_as_written_without_numpy_warnings(tmp_path):
+    # probes L16/R06: 1e20 wrapped round the int64 cast to -9.2e18 (quoted in two errors), and numpy's overflow and
+    # invalid-cast warnings reached the terminal with no column or row
+    # (recorded, not raised: the speculative panel build swallows what it raises)
+    big, inf = tmp_path / "big.csv", tmp_path / "inf.csv"
+    big.write_text("firm_id,year,sales,founding_year\nA,2000,1,1990\nA,99999999999999999999,2,1990\n")
+    inf.write_text("firm_id,year,sales,founding_year\nA,2000,1,1990\nB,1e400,4,1990\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res, res_inf = load_survey(big, today_year=2026), load_survey(inf, today_year=2026)
+    assert [str(w.message) for w in caught] == []
+    assert res.panel is None
+    (o,) = res.report.by_rule("out_of_range")
+    assert o.column == "year" and o.rows == (2,) and o.values == (1e20,)
+    assert not res.report.by_rule("founding_after_year") and "9.22" not in res.report.to_text()
+    assert [n.rows for n in res_inf.report.by_rule("non_finite")] == [(2,)]
+
+
+def test_int64_years_far_apart_key_without_overflow_warning():
+    # the fast path's span max - min overflowed int64 (numpy "overflow encountered in scalar subtract")
+    from clusterecon import firmyear
+
+    frame = pd.DataFrame({"firm_id": ["a", "b"], "year": np.array([-9 * 10**18, 9 * 10**18], dtype=np.int64)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        keys = firmyear.keys_of(frame)
+    assert keys.years.tolist() == [-9e18, 9e18]
+
+
 def test_problem_values_are_compact_but_long_identifiers_are_kept():
     from clusterecon.problems import Problem
 

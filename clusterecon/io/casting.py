@@ -209,7 +209,9 @@ def _cast_columns(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem],
                     rows=urows(df.loc[bad, "source_row"]), values=vals[:20])
         if spec.kind == "int":
             v = num.to_numpy(dtype=float, na_value=np.nan)
-            if np.isinf(v).any():  # left as numbers for the validator's non_finite rule, which names the rows
+            # infinite values, and values beyond int64 (Int64 would wrap 1e20 round to -9.2e18, with a numpy
+            # warning), are left as numbers for the validator's non_finite and range rules, which name the rows
+            if (np.abs(v) >= 2.0**63).any():
                 df[col] = num
                 continue
             frac = ~np.isnan(v) & (np.floor(v) != v)
