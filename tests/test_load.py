@@ -231,6 +231,19 @@ def test_firm_ids_merged_by_normalisation_are_reported_and_logged(tmp_path):
     assert e.rows == (1, 2) and e.detail["merged"] == ["'K01' ← 'K01', 'K01 '"]
 
 
+def test_firm_ids_that_print_alike_are_reported_like_case_variants(tmp_path):
+    # probes L03/L04: 'Café' in NFC and NFD, and an id with a zero-width space, became two firms with no warning
+    p = tmp_path / "s.csv"
+    p.write_text("firm_id,year,sales\nCaf\u00e9,2000,1\nCafe\u0301,2000,2\nG00001,2000,3\nG00001\u200b,2001,4\n"
+                 "\uff27\uff10\uff10\uff10\uff10\uff11,2002,5\nH1,2000,6\n", encoding="utf-8")
+    res = load_survey(p, today_year=2026)
+    (w,) = res.report.by_rule("firm_ids_look_alike")
+    assert w.severity == "warning" and w.rows == (1, 2, 3, 4, 5)
+    assert w.values == ("'Cafe<U+0301>' / 'Café'",
+                        "'G00001' / 'G00001<U+200B>' / '\uff27\uff10\uff10\uff10\uff10\uff11'")
+    assert "differ only in Unicode normalisation" in w.message and res.panel.n_firms == 6  # kept apart, as for case
+
+
 def test_exact_duplicates_dropped_show_in_the_report_and_provenance(tmp_path):
     res = load_survey(pd.DataFrame({"firm_id": ["a", "a", "b"], "year": [2000] * 3, "sales": [1.0, 1.0, 2.0]}),
                       today_year=2026)

@@ -9,6 +9,7 @@ multiplies by the stated rate (target units per source unit, one number or one p
 
 from __future__ import annotations
 
+import unicodedata
 from concurrent.futures import Future
 
 import numpy as np
@@ -52,7 +53,8 @@ def firm_ids(s: pd.Series, rows: np.ndarray, log: ProvenanceLog, problems: list[
     (:func:`clusterecon.firmyear.keys_of`). Raw ids that become the same id (``" A1"`` and ``"A1"``, or the number
     7 and the text ``"7"`` in one Excel column) are merged into one firm: a provenance entry and a
     ``firm_ids_merged`` warning list them with their rows. Ids that differ only in upper/lower case are kept apart,
-    with a ``firm_ids_differ_in_case`` warning."""
+    with a ``firm_ids_differ_in_case`` warning, and so are ids that print alike (Unicode normalisation, invisible
+    characters), with a ``firm_ids_look_alike`` warning."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes, uniq = s.cat.codes.to_numpy().astype(np.int64), pd.Series(s.cat.categories)
     else:
@@ -100,14 +102,45 @@ def firm_ids(s: pd.Series, rows: np.ndarray, log: ProvenanceLog, problems: list[
     folded = ids.str.lower()
     # two ids can differ only in case if some id has a lower-case letter and some id an upper-case one
     if not ((folded == ids).all() or (ids.str.upper() == ids).all()) and folded.nunique() < len(folded):
-        case = folded.duplicated(keep=False).to_numpy(dtype=bool)
-        idx = np.flatnonzero(case)
-        vals = [" / ".join(repr(nuniq[i]) for i in g) for _, g in pd.Series(idx).groupby(folded[idx].to_numpy())]
-        problems.append(Problem.make(
-            "warning", "firm_ids_differ_in_case", f"{column} values that differ only in upper/lower case are kept as "
-            "different firms", column=column, rows=np.unique(rows[np.isin(final, idx)]), values=vals[:20],
-            source=src, fix="if they are the same firm, write its id the same way in every record"))
+        _report_twins(ids, folded, "differ_in_case", "upper/lower case", final, rows, problems, src, column)
+    # ids that print alike need a non-ASCII character (a zero-width space, an accent written as two code points)
+    other = ~ids.str.isascii().to_numpy(dtype=bool)
+    if other.any():
+        shown = ids.copy()
+        shown[other] = [_as_printed(v) for v in ids[other]]
+        if shown.nunique() < len(shown):
+            _report_twins(ids, shown, "look_alike", "Unicode normalisation (NFC/NFKC) or invisible characters",
+                          final, rows, problems, src, column)
     return out, final, pd.Index(nuniq, dtype="string", name=column)
+
+
+def _as_printed(v: str) -> str:
+    """An id as a reader sees it: NFKC-normalised, without format and control characters (zero-width, bidi)."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", v) if unicodedata.category(ch) not in ("Cf", "Cc"))
+
+
+def visible(v: str, escape: str = "\\u{:04x}") -> str:
+    """``repr(v)`` with format and control characters, combining marks and unusual spaces written as ``escape`` (of
+    the code point), so that strings which print alike differ on the screen: ``'Cafe\\u0301'``. Problem values are
+    shown through ``repr`` once more (which would double a backslash): they use ``escape="<U+{:04X}>"``."""
+    return "'" + "".join(escape.format(ord(ch)) if unicodedata.category(ch) in _UNSEEN and ch != " "
+                         else "\\'" if ch == "'" else repr(ch)[1:-1] for ch in v) + "'"
+
+
+_UNSEEN = frozenset({"Cf", "Cc", "Mn", "Me", "Zs", "Zl", "Zp"})
+
+
+def _report_twins(ids: pd.Series, key: pd.Series, rule: str, differ: str, final: np.ndarray, rows: np.ndarray,
+                  problems: list[Problem], src: str, column: str) -> None:
+    """A warning listing the distinct ids that share ``key`` (ids that differ only by ``differ``): they are kept as
+    different firms, which is right only if the file means them to be."""
+    idx = np.flatnonzero(key.duplicated(keep=False).to_numpy(dtype=bool))
+    groups = pd.Series(idx).groupby(key[idx].to_numpy())
+    vals = [" / ".join(visible(ids[i], "<U+{:04X}>") for i in g) for _, g in groups]
+    problems.append(Problem.make(
+        "warning", f"firm_ids_{rule}", f"{column} values that differ only in {differ} are kept as different firms",
+        column=column, rows=np.unique(rows[np.isin(final, idx)]), values=vals[:20], source=src,
+        fix="if they are the same firm, write its id the same way in every record"))
 
 
 def _firm_ids_apart(s: pd.Series, rows: np.ndarray, src: str
