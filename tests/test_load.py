@@ -116,6 +116,19 @@ def test_no_mapping_and_missing_required(tmp_path):
         load_survey(None, None)
 
 
+def test_case_or_invisible_variants_of_canonical_names_are_reported(tmp_path):
+    # probe L08: without a mapping a header 'SALES' was carried along unchecked with no word; L09 likewise
+    p = tmp_path / "s.csv"
+    p.write_text("firm_id,year,sales,SALES,Capital\u200b,other\na,2000,1,2,3,4\n", encoding="utf-8")
+    res = load_survey(p, today_year=2026)
+    found = {w.column: w for w in res.report.by_rule("not_canonical")}
+    assert sorted(found) == ["Capital\u200b", "SALES"] and found["SALES"].severity == "warning"
+    assert "column 'SALES' is not the canonical column 'sales'" in found["SALES"].message
+    assert found["Capital\u200b"].fix == ("rename it to 'capital' in the file, or map it in the mapping: "
+                                          '[rename] "Capital\\u200b" = "capital"')
+    assert res.panel is not None  # a warning: the file still loads
+
+
 def test_provenance_json_lists_every_step(tmp_path):
     res = load_survey(pd.DataFrame({"f": ["a", "a"], "y": [2000, 2000], "s": [1.0, 1.0]}),
                       {"rename": {"f": "firm_id", "y": "year", "s": "sales"}}, today_year=2026)

@@ -9,7 +9,6 @@ multiplies by the stated rate (target units per source unit, one number or one p
 
 from __future__ import annotations
 
-import unicodedata
 from concurrent.futures import Future
 
 import numpy as np
@@ -19,6 +18,7 @@ from .. import schema
 from .._threads import pool
 from ..problems import Problem
 from ..provenance import ProvenanceEntry, ProvenanceLog
+from .errors import as_printed, visible
 from .mapping import CurrencySpec
 
 
@@ -107,27 +107,11 @@ def firm_ids(s: pd.Series, rows: np.ndarray, log: ProvenanceLog, problems: list[
     other = ~ids.str.isascii().to_numpy(dtype=bool)
     if other.any():
         shown = ids.copy()
-        shown[other] = [_as_printed(v) for v in ids[other]]
+        shown[other] = [as_printed(v) for v in ids[other]]
         if shown.nunique() < len(shown):
             _report_twins(ids, shown, "look_alike", "Unicode normalisation (NFC/NFKC) or invisible characters",
                           final, rows, problems, src, column)
     return out, final, pd.Index(nuniq, dtype="string", name=column)
-
-
-def _as_printed(v: str) -> str:
-    """An id as a reader sees it: NFKC-normalised, without format and control characters (zero-width, bidi)."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", v) if unicodedata.category(ch) not in ("Cf", "Cc"))
-
-
-def visible(v: str, escape: str = "\\u{:04x}") -> str:
-    """``repr(v)`` with format and control characters, combining marks and unusual spaces written as ``escape`` (of
-    the code point), so that strings which print alike differ on the screen: ``'Cafe\\u0301'``. Problem values are
-    shown through ``repr`` once more (which would double a backslash): they use ``escape="<U+{:04X}>"``."""
-    return "'" + "".join(escape.format(ord(ch)) if unicodedata.category(ch) in _UNSEEN and ch != " "
-                         else "\\'" if ch == "'" else repr(ch)[1:-1] for ch in v) + "'"
-
-
-_UNSEEN = frozenset({"Cf", "Cc", "Mn", "Me", "Zs", "Zl", "Zp"})
 
 
 def _report_twins(ids: pd.Series, key: pd.Series, rule: str, differ: str, final: np.ndarray, rows: np.ndarray,
