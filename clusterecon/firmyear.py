@@ -273,7 +273,8 @@ def keys_of(frame: pd.DataFrame, rows: np.ndarray | None = None,
     ``firm``: the firm ids' codes and sorted distinct ids when the caller factorised them already."""
     fcodes, ids = firm if firm is not None else firm_codes(frame["firm_id"])
     y = frame["year"]
-    if y.dtype.kind in "iu" and len(y) and not y.isna().any() and 0 <= y.max() - y.min() < 10_000:
+    # the span in Python integers: int64 years far apart (a typo of 19 digits) overflow numpy's subtraction
+    if y.dtype.kind in "iu" and len(y) and not y.isna().any() and 0 <= int(y.max()) - int(y.min()) < 10_000:
         # whole years, none missing (a nullable Int64 year with <NA> takes the general path below)
         yi = y.to_numpy()
         lo = yi.min()

@@ -135,6 +135,9 @@ class SurveyPanel:
         ycodes, year_vals = keys.ycodes, keys.years
         if (ycodes < 0).any() or not np.array_equal(year_vals, np.floor(year_vals)):
             raise PanelError("every row needs a year, and years must be whole numbers; validate the data first")
+        if len(year_vals) and not (-2.0**63 <= year_vals[0] and year_vals[-1] < 2.0**63):  # inf or beyond int64
+            raise PanelError(f"years from {year_vals[0]:g} to {year_vals[-1]:g} do not fit a 64-bit integer; "
+                             "validate the data first")
         fs, ys = fy.take(fcodes), fy.take(ycodes)
         # listed firm by firm with increasing years: no (firm, year) repeats, nothing to compare
         same = None if keys.pairs_in_file_order else (fs[1:] == fs[:-1]) & (ys[1:] == ys[:-1])

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from . import firmyear, schema
+from .io.errors import same_name, visible
 from .problems import Problem
 from .provenance import ProvenanceLog
 from .validate_context import _Ctx, _source_rows
@@ -74,9 +75,13 @@ def missing_columns(frame: pd.DataFrame, required: Iterable[str] = schema.REQUIR
     out = []
     for c in required:
         if c not in cols:
+            # a header that prints as the name ('firm_id' + a zero-width space, 'FIRM_ID') is the likely culprit
+            alike = [visible(x) for x in cols if isinstance(x, str) and same_name(x, c)]
+            fix = (f"the data has {', '.join(alike)}, which differs from {c!r} only in case, spaces or invisible "
+                   f"characters: rename it to {c!r} in the file or map it under [rename] in the mapping" if alike
+                   else f"add {c!r} to the file or map a raw column to it under [rename] in the mapping")
             out.append(Problem.make("error", "missing_required_column", f"required column {c!r} is not in the data",
-                                    column=c, fix=f"add {c!r} to the file or map a raw column to it under [rename] "
-                                    "in the mapping", source=source, n=0))
+                                    column=c, fix=fix, source=source, n=0))
     return out
 
 

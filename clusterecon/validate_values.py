@@ -124,7 +124,7 @@ def _check_founding(ctx: _Ctx, today_year: int) -> None:
     if "year" in ctx.frame.columns:
         after = fy > ctx.num("year")
         if after.any():
-            ex = [f"founded {int(a)}, observed {int(b)}" for a, b in zip(fy[after][:10], ctx.num("year")[after][:10])]
+            ex = [f"founded {_fmt(a)}, observed {_fmt(b)}" for a, b in zip(fy[after][:10], ctx.num("year")[after][:10])]
             ctx.add("error", "founding_after_year", "founding year is after the observation year",
                     column="founding_year", mask=after, values=ex,
                     fix="correct the founding year or the year; recall answers for years before founding should be "

@@ -182,6 +182,15 @@ def test_describe_with_file_and_grouping(capsys):
     assert code == 0 and "(manager_prior_occupation)" in out
 
 
+def test_describe_by_a_column_that_is_not_there_is_a_usage_error(capsys):
+    # probe L26: --by NO_SUCH_COLUMN exited 0 and silently left the grouped table out
+    code, out, err = run(capsys, "describe", "--sample", "survey", "--by", "NO_SUCH_COLUMN")
+    assert code == 2 and out == ""
+    assert "--by 'NO_SUCH_COLUMN': not in the panel" in err and "firm-level columns: " in err
+    code, _, err = run(capsys, "describe", "--sample", "survey", "--by", "sales")
+    assert code == 2 and "--by 'sales': a firm-year column, not a firm-level one" in err
+
+
 def test_describe_file_with_errors_exits_1(capsys):
     code, out, _ = run(capsys, "describe", str(SAMPLE / "defects.csv"))
     assert code == 1 and "cannot be built" in out

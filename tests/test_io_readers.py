@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import numpy as np
 import pandas as pd
 import pyreadstat
@@ -393,3 +396,26 @@ def test_validate_stata15_sample_with_encoding_notes_it_instead_of_failing(capsy
     assert "could not be read" not in out.err and "re-export" not in out.err
     assert "[INFO] encoding_not_used: encoding 'latin-1' not used: survey.dta was written by Stata 14 or later" \
         in out.out
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need POSIX")
+def test_named_pipe_is_refused_not_read(tmp_path):
+    """Probe L19: opening a FIFO blocks until a writer appears, so `validate` hung; it must be refused up front."""
+    fifo = tmp_path / "s.csv"
+    os.mkfifo(fifo)
+    outcome = []
+
+    def attempt():
+        try:
+            read_table(fifo)
+        except LoadError as e:
+            outcome.append(str(e))
+
+    t = threading.Thread(target=attempt, daemon=True)
+    t.start()
+    t.join(5)
+    if t.is_alive():  # unblock the reader so the thread ends: a writer that closes at once gives it end-of-file
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        t.join(5)  # pandas may open it again after the sniffing read; the daemon thread is then abandoned
+        pytest.fail("read_table blocked on a named pipe")
+    assert outcome and str(fifo) in outcome[0] and "not a regular file (a named pipe)" in outcome[0]

@@ -116,6 +116,19 @@ def test_no_mapping_and_missing_required(tmp_path):
         load_survey(None, None)
 
 
+def test_case_or_invisible_variants_of_canonical_names_are_reported(tmp_path):
+    # probe L08: without a mapping a header 'SALES' was carried along unchecked with no word; L09 likewise
+    p = tmp_path / "s.csv"
+    p.write_text("firm_id,year,sales,SALES,Capital\u200b,other\na,2000,1,2,3,4\n", encoding="utf-8")
+    res = load_survey(p, today_year=2026)
+    found = {w.column: w for w in res.report.by_rule("not_canonical")}
+    assert sorted(found) == ["Capital\u200b", "SALES"] and found["SALES"].severity == "warning"
+    assert "column 'SALES' is not the canonical column 'sales'" in found["SALES"].message
+    assert found["Capital\u200b"].fix == ("rename it to 'capital' in the file, or map it in the mapping: "
+                                          '[rename] "Capital\\u200b" = "capital"')
+    assert res.panel is not None  # a warning: the file still loads
+
+
 def test_provenance_json_lists_every_step(tmp_path):
     res = load_survey(pd.DataFrame({"f": ["a", "a"], "y": [2000, 2000], "s": [1.0, 1.0]}),
                       {"rename": {"f": "firm_id", "y": "year", "s": "sales"}}, today_year=2026)
@@ -180,6 +193,35 @@ def test_values_near_the_float_limit_are_errors_with_rows_and_compact_numbers(tm
     assert {(x.rule, x.column) for x in direct.errors} >= set(out)
 
 
+def test_year_beyond_int64_is_quoted_as_written_without_numpy_warnings(tmp_path):
+    # probes L16/R06: 1e20 wrapped round the int64 cast to -9.2e18 (quoted in two errors), and numpy's overflow and
+    # invalid-cast warnings reached the terminal with no column or row
+    # (recorded, not raised: the speculative panel build swallows what it raises)
+    big, inf = tmp_path / "big.csv", tmp_path / "inf.csv"
+    big.write_text("firm_id,year,sales,founding_year\nA,2000,1,1990\nA,99999999999999999999,2,1990\n")
+    inf.write_text("firm_id,year,sales,founding_year\nA,2000,1,1990\nB,1e400,4,1990\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res, res_inf = load_survey(big, today_year=2026), load_survey(inf, today_year=2026)
+    assert [str(w.message) for w in caught] == []
+    assert res.panel is None
+    (o,) = res.report.by_rule("out_of_range")
+    assert o.column == "year" and o.rows == (2,) and o.values == (1e20,)
+    assert not res.report.by_rule("founding_after_year") and "9.22" not in res.report.to_text()
+    assert [n.rows for n in res_inf.report.by_rule("non_finite")] == [(2,)]
+
+
+def test_int64_years_far_apart_key_without_overflow_warning():
+    # the fast path's span max - min overflowed int64 (numpy "overflow encountered in scalar subtract")
+    from clusterecon import firmyear
+
+    frame = pd.DataFrame({"firm_id": ["a", "b"], "year": np.array([-9 * 10**18, 9 * 10**18], dtype=np.int64)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        keys = firmyear.keys_of(frame)
+    assert keys.years.tolist() == [-9e18, 9e18]
+
+
 def test_problem_values_are_compact_but_long_identifiers_are_kept():
     from clusterecon.problems import Problem
 
@@ -200,6 +242,19 @@ def test_firm_ids_merged_by_normalisation_are_reported_and_logged(tmp_path):
     assert res.panel.n_firms == 3  # merged by spaces, not by case
     (e,) = [e for e in res.provenance if e.step == "cast" and "merged" in e.action]
     assert e.rows == (1, 2) and e.detail["merged"] == ["'K01' ← 'K01', 'K01 '"]
+
+
+def test_firm_ids_that_print_alike_are_reported_like_case_variants(tmp_path):
+    # probes L03/L04: 'Café' in NFC and NFD, and an id with a zero-width space, became two firms with no warning
+    p = tmp_path / "s.csv"
+    p.write_text("firm_id,year,sales\nCaf\u00e9,2000,1\nCafe\u0301,2000,2\nG00001,2000,3\nG00001\u200b,2001,4\n"
+                 "\uff27\uff10\uff10\uff10\uff10\uff11,2002,5\nH1,2000,6\n", encoding="utf-8")
+    res = load_survey(p, today_year=2026)
+    (w,) = res.report.by_rule("firm_ids_look_alike")
+    assert w.severity == "warning" and w.rows == (1, 2, 3, 4, 5)
+    assert w.values == ("'Cafe<U+0301>' / 'Café'",
+                        "'G00001' / 'G00001<U+200B>' / '\uff27\uff10\uff10\uff10\uff10\uff11'")
+    assert "differ only in Unicode normalisation" in w.message and res.panel.n_firms == 6  # kept apart, as for case
 
 
 def test_exact_duplicates_dropped_show_in_the_report_and_provenance(tmp_path):

@@ -108,6 +108,15 @@ def test_missing_required_columns_without_keys_still_checks_values():
     assert rows_of(r, "negative_value") == [11]
 
 
+def test_missing_required_column_names_a_header_that_differs_only_invisibly():
+    # probe L09: a header 'firm_id' + U+200B gave "not in the data" with no hint of the header that prints the same
+    r = validate(clean_frame().rename(columns={"firm_id": "firm_id\u200b", "year": " YEAR"}), today_year=2026)
+    fixes = {p.column: p.fix for p in r.by_rule("missing_required_column")}
+    assert fixes["firm_id"].startswith("the data has 'firm_id\\u200b', which differs from 'firm_id' only in case, "
+                                       "spaces or invisible characters: rename it to 'firm_id'")
+    assert fixes["year"].startswith("the data has ' YEAR', which differs")
+
+
 def test_missing_key_values():
     df = clean_frame()
     df.loc[2, "firm_id"] = None

@@ -21,8 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="survey file (default: the bundled sample chosen by --sample, as 'analyse')")
     add_load_arguments(parser)
     add_sample_argument(parser)
-    parser.add_argument("--by", default="founder_prior_occupation", metavar="COL",
-                        help="firm-level column to group the firm table by (default founder_prior_occupation)")
+    parser.add_argument("--by", default=None, metavar="COL",
+                        help="firm-level column to group the firm table by (default founder_prior_occupation, left "
+                             "out when the survey lacks it)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,9 +48,15 @@ def run(args: argparse.Namespace) -> int:
     panel = res.panel
     if sim is not None:  # the simulated sample's design (annual rounds, exits observable) and labels
         panel = panel.replace(design=sim.design, labels={**sim.labels, **panel.labels})
+    if args.by is not None and args.by not in panel.firms.columns:  # named by the user: leaving it out would hide it
+        from ..io.errors import suggest, visible
+
+        kind = "a firm-year column, not a firm-level one" if args.by in panel.data.columns else "not in the panel"
+        raise ValueError(f"--by {visible(args.by)}: {kind}{suggest(args.by, panel.firms.columns)}; firm-level "
+                         f"columns: {', '.join(map(str, panel.firms.columns))}")
     name = " — ".join(x for x in (res.mapping.name, title) if x) or res.report.source
     print(describe_text(panel, title=name,
-                        validation=res.report.summary_line(), by=args.by))
+                        validation=res.report.summary_line(), by=args.by or "founder_prior_occupation"))
     return 0
 
 

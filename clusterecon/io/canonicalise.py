@@ -20,7 +20,7 @@ from .. import schema
 from ..problems import Problem
 from ..provenance import ProvenanceLog
 from .casting import apply_currency, apply_scale, cast_canonical, id_strings, start_firm_ids, urows
-from .errors import LoadError, suggest
+from .errors import LoadError, same_name, suggest, visible
 from .mapping import CodeMap, Mapping, norm_code
 from .readers import RawTable
 from .recall import wide_to_long
@@ -102,6 +102,7 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
         df["survey_round"] = pd.array(np.full(len(df), mapping.survey_round), dtype="Int64")
         log.add("derive", f"survey_round set to {mapping.survey_round} from [survey] round", "survey_round",
                 n_rows=len(df))
+    _near_canonical(df, problems, src)
     reasons = _missing_codes(df, mapping, log, declared, value_labels, ranges)
     # the firm ids' factorisation (the largest cast) runs on a worker thread during the recoding and the other
     # casts (clusterecon._threads); recoding leaves firm_id alone unless the mapping has codes for it
@@ -180,6 +181,23 @@ def _rename(df: pd.DataFrame, mapping: Mapping, log: ProvenanceLog, problems: li
                     f"canonical column{hint}; it is carried along unchecked", column=canon, source=src,
                     fix="correct the target name in [rename] if it was meant to be canonical"))
     return df
+
+
+def _near_canonical(df: pd.DataFrame, problems: list[Problem], src: str) -> None:
+    """A ``not_canonical`` warning for each column that is a canonical name but for case, spaces or invisible
+    characters (``SALES``, ``firm_id`` + a zero-width space): it is carried along unchecked, which a reader of the
+    header would not expect."""
+    for col in df.columns:
+        if not isinstance(col, str) or col in schema.BY_NAME or col in _KEYS:
+            continue
+        canon = next((c for c in schema.BY_NAME if same_name(col, c)), None)
+        if canon is not None:
+            shown = visible(col)
+            problems.append(Problem.make(
+                "warning", "not_canonical", f"column {shown} is not the canonical column {canon!r}, which it "
+                "differs from only in case, spaces or invisible characters; it is carried along unchecked",
+                column=col, source=src, fix=f"rename it to {canon!r} in the file, or map it in the mapping: "
+                f'[rename] "{shown[1:-1]}" = "{canon}"'))  # TOML reads \u escapes only between double quotes
 
 
 # ---------------------------------------------------------------------------------------------------------- missing

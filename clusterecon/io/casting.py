@@ -18,6 +18,7 @@ from .. import schema
 from .._threads import pool
 from ..problems import Problem
 from ..provenance import ProvenanceEntry, ProvenanceLog
+from .errors import as_printed, visible
 from .mapping import CurrencySpec
 
 
@@ -52,7 +53,8 @@ def firm_ids(s: pd.Series, rows: np.ndarray, log: ProvenanceLog, problems: list[
     (:func:`clusterecon.firmyear.keys_of`). Raw ids that become the same id (``" A1"`` and ``"A1"``, or the number
     7 and the text ``"7"`` in one Excel column) are merged into one firm: a provenance entry and a
     ``firm_ids_merged`` warning list them with their rows. Ids that differ only in upper/lower case are kept apart,
-    with a ``firm_ids_differ_in_case`` warning."""
+    with a ``firm_ids_differ_in_case`` warning, and so are ids that print alike (Unicode normalisation, invisible
+    characters), with a ``firm_ids_look_alike`` warning."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes, uniq = s.cat.codes.to_numpy().astype(np.int64), pd.Series(s.cat.categories)
     else:
@@ -100,14 +102,29 @@ def firm_ids(s: pd.Series, rows: np.ndarray, log: ProvenanceLog, problems: list[
     folded = ids.str.lower()
     # two ids can differ only in case if some id has a lower-case letter and some id an upper-case one
     if not ((folded == ids).all() or (ids.str.upper() == ids).all()) and folded.nunique() < len(folded):
-        case = folded.duplicated(keep=False).to_numpy(dtype=bool)
-        idx = np.flatnonzero(case)
-        vals = [" / ".join(repr(nuniq[i]) for i in g) for _, g in pd.Series(idx).groupby(folded[idx].to_numpy())]
-        problems.append(Problem.make(
-            "warning", "firm_ids_differ_in_case", f"{column} values that differ only in upper/lower case are kept as "
-            "different firms", column=column, rows=np.unique(rows[np.isin(final, idx)]), values=vals[:20],
-            source=src, fix="if they are the same firm, write its id the same way in every record"))
+        _report_twins(ids, folded, "differ_in_case", "upper/lower case", final, rows, problems, src, column)
+    # ids that print alike need a non-ASCII character (a zero-width space, an accent written as two code points)
+    other = ~ids.str.isascii().to_numpy(dtype=bool)
+    if other.any():
+        shown = ids.copy()
+        shown[other] = [as_printed(v) for v in ids[other]]
+        if shown.nunique() < len(shown):
+            _report_twins(ids, shown, "look_alike", "Unicode normalisation (NFC/NFKC) or invisible characters",
+                          final, rows, problems, src, column)
     return out, final, pd.Index(nuniq, dtype="string", name=column)
+
+
+def _report_twins(ids: pd.Series, key: pd.Series, rule: str, differ: str, final: np.ndarray, rows: np.ndarray,
+                  problems: list[Problem], src: str, column: str) -> None:
+    """A warning listing the distinct ids that share ``key`` (ids that differ only by ``differ``): they are kept as
+    different firms, which is right only if the file means them to be."""
+    idx = np.flatnonzero(key.duplicated(keep=False).to_numpy(dtype=bool))
+    groups = pd.Series(idx).groupby(key[idx].to_numpy())
+    vals = [" / ".join(visible(ids[i], "<U+{:04X}>") for i in g) for _, g in groups]
+    problems.append(Problem.make(
+        "warning", f"firm_ids_{rule}", f"{column} values that differ only in {differ} are kept as different firms",
+        column=column, rows=np.unique(rows[np.isin(final, idx)]), values=vals[:20], source=src,
+        fix="if they are the same firm, write its id the same way in every record"))
 
 
 def _firm_ids_apart(s: pd.Series, rows: np.ndarray, src: str
@@ -209,7 +226,9 @@ def _cast_columns(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem],
                     rows=urows(df.loc[bad, "source_row"]), values=vals[:20])
         if spec.kind == "int":
             v = num.to_numpy(dtype=float, na_value=np.nan)
-            if np.isinf(v).any():  # left as numbers for the validator's non_finite rule, which names the rows
+            # infinite values, and values beyond int64 (Int64 would wrap 1e20 round to -9.2e18, with a numpy
+            # warning), are left as numbers for the validator's non_finite and range rules, which name the rows
+            if (np.abs(v) >= 2.0**63).any():
                 df[col] = num
                 continue
             frac = ~np.isnan(v) & (np.floor(v) != v)

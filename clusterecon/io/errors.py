@@ -4,6 +4,7 @@ or column at fault and the fix."""
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable
 
 
@@ -33,3 +34,24 @@ def suggest(word: str, candidates: Iterable[str], n: int = 3) -> str:
         low = {c.casefold(): c for c in cands}
         close = [low[c] for c in difflib.get_close_matches(str(word).casefold(), list(low), n=n, cutoff=0.6)]
     return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def as_printed(v: str) -> str:
+    """Text as a reader sees it: NFKC-normalised, without format and control characters (zero-width, bidi)."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", v) if unicodedata.category(ch) not in ("Cf", "Cc"))
+
+
+def visible(v: str, escape: str = "\\u{:04x}") -> str:
+    """``repr(v)`` with format and control characters, combining marks and unusual spaces written as ``escape`` (of
+    the code point), so that strings which print alike differ on the screen: ``'Cafe\\u0301'``. Problem values are
+    shown through ``repr`` once more (which would double a backslash): they use ``escape="<U+{:04X}>"``."""
+    return "'" + "".join(escape.format(ord(ch)) if unicodedata.category(ch) in _UNSEEN and ch != " "
+                         else "\\'" if ch == "'" else repr(ch)[1:-1] for ch in v) + "'"
+
+
+_UNSEEN = frozenset({"Cf", "Cc", "Mn", "Me", "Zs", "Zl", "Zp"})
+
+
+def same_name(a: str, b: str) -> bool:
+    """Whether two column names differ only in case, surrounding spaces or characters a reader cannot see."""
+    return a != b and as_printed(a).strip().casefold() == as_printed(b).strip().casefold()

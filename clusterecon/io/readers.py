@@ -74,6 +74,8 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, encod
         raise LoadError(f"file {p} does not exist (looked in {p.parent.resolve()}){hint}")
     if p.is_dir():
         raise LoadError(f"file {p} is a directory; give the path of a survey file")
+    if not p.is_file():  # a FIFO, device or socket: reading it can block forever or never end
+        raise LoadError(f"file {p} is not a regular file ({_kind(p)}); give the path of a survey file saved on disk")
     try:
         if fmt in ("csv", "tsv"):
             return _read_text(p, fmt, encoding, text_columns)
@@ -89,6 +91,17 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, encod
     except Exception as e:  # every reader library has its own error types; one clear message for all
         raise LoadError(f"file {p} could not be read as {fmt}: {type(e).__name__}: {e}. Check that the file is a "
                         f"complete {fmt} file (re-export it from the source program)") from e
+
+
+def _kind(p: Path) -> str:
+    """What a non-regular file is, for the message."""
+    if p.is_fifo():
+        return "a named pipe"
+    if p.is_socket():
+        return "a socket"
+    if p.is_char_device() or p.is_block_device():
+        return "a device"
+    return "not a file with data"
 
 
 # ---------------------------------------------------------------------------------------------------------- parquet
