@@ -49,8 +49,7 @@ def _is_textual(s: pd.Series) -> bool:
 
 def _fmt(v: Any) -> Any:
     if isinstance(v, (float, np.floating)):
-        # 1e308 is an integer float: written as an int it would print 309 digits
-        return int(v) if float(v).is_integer() and abs(v) < 1e16 else float(v)
+        return float(v) if not float(v).is_integer() else int(v)
     return _plain(v)
 
 

@@ -26,13 +26,19 @@ def analysis_panel(panel: SurveyPanel) -> SurveyPanel:
     return panel.replace(data=panel.data.join(f[new]))
 
 
-def any_innovation(frame: pd.DataFrame) -> pd.Series | None:
-    """Firm-year indicator of any innovation (own brand, retail shop, long-term subcontracting, exports): NaN where
-    no indicator is recorded; None when the survey records none."""
+def innovation_block(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The innovation indicators the survey records (own brand, retail shop, long-term subcontracting, exports) as
+    floats; None when it records none."""
     ind = [c for c in INNOVATION_INDICATORS if c in frame.columns]
-    if not ind:
+    return frame[ind].astype("float64") if ind else None
+
+
+def any_innovation(frame: pd.DataFrame, block: pd.DataFrame | None = None) -> pd.Series | None:
+    """Firm-year indicator of any innovation: NaN where no indicator is recorded; None when the survey records
+    none. ``block``: :func:`innovation_block` of ``frame``, when the caller has it."""
+    block = innovation_block(frame) if block is None else block
+    if block is None:
         return None
-    block = frame[ind].astype("float64")
     return (block.max(axis=1, skipna=True) > 0).astype("float64").where(block.notna().any(axis=1))
 
 
@@ -55,11 +61,10 @@ def analysis_frame(panel: SurveyPanel, split_year: int | None = None) -> pd.Data
         if c in f.columns:
             f[c] = pd.to_numeric(f[c], errors="coerce").astype("float64")
     year = f.index.get_level_values("year").to_numpy()
-    ind = [c for c in INNOVATION_INDICATORS if c in f.columns]
-    if ind:
-        block = f[ind].astype("float64")
+    block = innovation_block(f)
+    if block is not None:
         f["n_innovations"] = block.sum(axis=1, min_count=1)
-        f["any_innovation"] = any_innovation(f)
+        f["any_innovation"] = any_innovation(f, block)
     split = split_year if split_year is not None else late_split(panel)
     f["late"] = (year >= split).astype("float64")
     # the current manager's generation when successions are tracked: the firm-level column is the last manager's,

@@ -11,6 +11,7 @@ unmapped code) and before numeric casting; scaling and currency conversion come 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +21,7 @@ from .. import schema
 from ..problems import Problem
 from ..provenance import ProvenanceLog
 from .casting import apply_currency, apply_scale, cast_canonical, id_strings, start_firm_ids, urows
-from .errors import LoadError, same_name, suggest, visible
+from .errors import LoadError, name_key, suggest, visible
 from .mapping import CodeMap, Mapping, norm_code
 from .readers import RawTable
 from .recall import wide_to_long
@@ -183,14 +184,21 @@ def _rename(df: pd.DataFrame, mapping: Mapping, log: ProvenanceLog, problems: li
     return df
 
 
+@functools.cache
+def _canonical_keys() -> dict[str, str]:
+    """Canonical column names by their comparison key (computed once: the loader runs this on every column)."""
+    return {name_key(c): c for c in schema.BY_NAME}
+
+
 def _near_canonical(df: pd.DataFrame, problems: list[Problem], src: str) -> None:
     """A ``not_canonical`` warning for each column that is a canonical name but for case, spaces or invisible
     characters (``SALES``, ``firm_id`` + a zero-width space): it is carried along unchecked, which a reader of the
     header would not expect."""
+    canonical = _canonical_keys()
     for col in df.columns:
         if not isinstance(col, str) or col in schema.BY_NAME or col in _KEYS:
             continue
-        canon = next((c for c in schema.BY_NAME if same_name(col, c)), None)
+        canon = canonical.get(name_key(col))
         if canon is not None:
             shown = visible(col)
             problems.append(Problem.make(

@@ -37,8 +37,9 @@ def suggest(word: str, candidates: Iterable[str], n: int = 3) -> str:
 
 
 def as_printed(v: str) -> str:
-    """Text as a reader sees it: NFKC-normalised, without format and control characters (zero-width, bidi)."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", v) if unicodedata.category(ch) not in ("Cf", "Cc"))
+    """Text as a reader sees it: NFKC-normalised, without format and control characters (zero-width, bidi) and lone
+    surrogates."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", v) if unicodedata.category(ch) not in ("Cf", "Cc", "Cs"))
 
 
 def visible(v: str, escape: str = "\\u{:04x}") -> str:
@@ -52,6 +53,11 @@ def visible(v: str, escape: str = "\\u{:04x}") -> str:
 _UNSEEN = frozenset({"Cf", "Cc", "Mn", "Me", "Zs", "Zl", "Zp"})
 
 
+def name_key(a: str) -> str:
+    """A column name as compared by :func:`same_name`: as printed, trimmed, case-folded."""
+    return as_printed(a).strip().casefold()
+
+
 def same_name(a: str, b: str) -> bool:
     """Whether two column names differ only in case, surrounding spaces or characters a reader cannot see."""
-    return a != b and as_printed(a).strip().casefold() == as_printed(b).strip().casefold()
+    return a != b and name_key(a) == name_key(b)

@@ -339,7 +339,7 @@ def _tests_block(page: Page, r: Any) -> None:
     if not r.tests:
         return
     rows = [{"test": name, "statistic": t.name, "value": f"{t.stat:.4g}", "df": _df_text(t.df),
-             "p-value": _p_text(t.pvalue), "null": getattr(t, "null", "")} for name, t in r.tests.items()]
+             "p-value": p_digits(t.pvalue, 4), "null": getattr(t, "null", "")} for name, t in r.tests.items()]
     page.heading("Tests", 3)
     page.frame(pd.DataFrame(rows))
 
@@ -512,10 +512,6 @@ def _matches(name: str, patterns: Iterable[str]) -> bool:
     import fnmatch
 
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
-
-
-def _p_text(p: float) -> str:
-    return p_digits(p, 4)
 
 
 def _df_text(df: Any) -> str:

@@ -14,7 +14,6 @@ import json
 import os
 import secrets
 import shutil
-import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,8 +32,9 @@ def visible_stem(name: str, default: str) -> str:
     and format characters (a bidi override U+202E or a zero-width space in a spec's file name would make the listing
     show another name) and without leading dots or blanks (a spec named ``..x.toml`` or ``.hidden.toml`` would write
     hidden ``..x.tex``/``.hidden.tex``), else ``default``."""
-    shown = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
-    return shown.lstrip(". \t") or default
+    from ..io.errors import as_printed
+
+    return as_printed(name).lstrip(". \t") or default
 
 
 def check_out_folder(out: str | os.PathLike, *, force: bool = False,
