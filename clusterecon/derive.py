@@ -178,15 +178,29 @@ def add_value_added(panel: SurveyPanel, *, name: str = "value_added") -> SurveyP
 
 def read_deflator(deflator: pd.DataFrame | str | Path) -> pd.DataFrame:
     """A deflator table with columns ``year``, ``deflator`` and optionally ``industry`` (DataFrame or CSV path)."""
-    table = pd.read_csv(deflator) if isinstance(deflator, (str, Path)) else deflator.copy()
+    where = f"deflator file {str(deflator)!r}" if isinstance(deflator, (str, Path)) else "deflator table"
+    if isinstance(deflator, (str, Path)):
+        try:
+            table = pd.read_csv(deflator)
+        except (OSError, ValueError, UnicodeDecodeError) as e:
+            raise DeriveError(f"cannot read the {where}: {e}; it must be a CSV file with columns year, deflator "
+                              "and optionally industry") from None
+    else:
+        table = deflator.copy()
     table.columns = [str(c).strip().lower() for c in table.columns]
     miss = [c for c in ("year", "deflator") if c not in table.columns]
     if miss:
-        raise DeriveError(f"deflator table lacks column(s) {miss}; it needs year, deflator and optionally industry")
-    table["year"] = pd.to_numeric(table["year"], errors="raise").astype("int64")
-    table["deflator"] = pd.to_numeric(table["deflator"], errors="raise").astype(float)
-    if (table["deflator"] <= 0).any():
-        raise DeriveError("deflator values must be positive")
+        raise DeriveError(f"{where} lacks column(s) {miss}; it needs year, deflator and optionally industry")
+    for col, ok in (("year", lambda v: v.notna() & (v == v.round())),
+                    ("deflator", lambda v: np.isfinite(v.to_numpy(dtype=float, na_value=np.nan)) & (v > 0))):
+        v = pd.to_numeric(table[col], errors="coerce")
+        bad = ~ok(v)
+        if bad.any():
+            rows = [int(i) + 2 for i in np.flatnonzero(bad.to_numpy())[:8]]  # file rows: header is row 1
+            raise DeriveError(f"{where}, column {col}: {int(bad.sum())} value(s) that are not "
+                              f"{'whole years' if col == 'year' else 'positive finite numbers'} (rows {rows}, "
+                              f"e.g. {table.loc[bad, col].iloc[0]!r}): fix them")
+        table[col] = v.astype("int64" if col == "year" else float)
     keys = ["industry", "year"] if "industry" in table.columns else ["year"]
     if table.duplicated(keys).any():
         raise DeriveError(f"deflator table has duplicate {keys} rows")
@@ -194,13 +208,15 @@ def read_deflator(deflator: pd.DataFrame | str | Path) -> pd.DataFrame:
 
 
 def deflate(panel: SurveyPanel, deflator: pd.DataFrame | str | Path, *, columns: Iterable[str] | None = None,
-            base_year: int | None = None, suffix: str = "_real") -> SurveyPanel:
+            base_year: int | None = None, suffix: str = "_real", in_place: bool = False) -> SurveyPanel:
     """Real values :math:`x_{it} D_b / D_t` in prices of ``base_year`` *b*.
 
     ``deflator`` has ``year``, ``deflator`` and optionally ``industry`` (then matched on the firm's ``industry``).
     ``base_year`` defaults to the year whose deflator is 100 (or 1) in the table; a DeriveError asks for it
     otherwise. ``columns`` default to the monetary columns present (and ``value_added``). Firm-years without a
-    deflator get NA and are recorded.
+    deflator get NA and are recorded. ``in_place=True`` replaces each column by its real values (what
+    ``analyse(panel, deflator=...)`` does, so that every money value the battery uses is real); a firm-year without
+    a deflator is then a DeriveError naming the years to add, never a value silently lost.
     """
     table = read_deflator(deflator)
     by_ind = "industry" in table.columns
@@ -230,17 +246,24 @@ def deflate(panel: SurveyPanel, deflator: pd.DataFrame | str | Path, *, columns:
         d_b = float(table.loc[table["year"] == base_year, "deflator"].iloc[0])
     factor = d_b / d_t
     no_defl = np.isnan(factor)
+    if in_place and no_defl.any():
+        gone = sorted({int(y) for y in np.asarray(years)[no_defl]})
+        shown = ", ".join(map(str, gone[:12])) + (", …" if len(gone) > 12 else "")
+        raise DeriveError(f"the deflator table has no value for {int(no_defl.sum())} firm-year(s) of the survey "
+                          f"(years {shown}{', for their industry' if by_ind else ''}): add those years to the table "
+                          "(every money value must be deflated, or none)")
     data = panel.data.copy()
     entries, labels = [], {}
     no_d = f"no deflator for the firm-year's {'industry and ' if by_ind else ''}year"
+    kind = f"{'industry' if by_ind else 'common'} deflator, {base_year} prices"
     for c in cols:
-        new = c + suffix
+        new = c if in_place else c + suffix
         data[new] = pd.array(_float(f[c]) * factor, dtype="Float64")
-        explain_missing(data, **{new: [{"source": c}, {"why": no_d}]})
+        if not in_place:
+            explain_missing(data, **{new: [{"source": c}, {"why": no_d}]})
         labels[new] = f"{panel.label(c)} (real, {base_year} prices)"
-        entries.append(_entry(f"{new} = {c} * D[{base_year}] / D[year] ({'industry' if by_ind else 'common'} "
-                              f"deflator, {base_year} prices)", new, no_defl if no_defl.any() else None, panel,
-                              base_year=base_year))
+        entries.append(_entry(f"{new} = {c} * D[{base_year}] / D[year] ({kind})", new,
+                              no_defl if no_defl.any() else None, panel, base_year=base_year))
     return _with(panel, data=data, entries=entries, labels=labels)
 
 

@@ -37,7 +37,8 @@ examples:
   clusterecon analyse                                   # the bundled simulated garments cluster
   clusterecon analyse --sample survey                   # the bundled raw Stata survey and its mapping
   clusterecon analyse my_survey.dta --mapping my_mapping.toml --out my-report
-  clusterecon analyse recall.csv --expansion-start 1985 --quality-start 1996   # dates from the cluster's history"""
+  clusterecon analyse recall.csv --expansion-start 1985 --quality-start 1996   # dates from the cluster's history
+  clusterecon analyse survey.csv --deflator cpi.csv     # money values in real terms (columns year, deflator)"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,6 +66,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history-source", metavar="TEXT", default=None,
                         help="who dates the phases given by --expansion-start/--quality-start (a study, a trade "
                              "association's records), quoted in every verdict that uses them")
+    parser.add_argument("--deflator", metavar="CSV", default=None,
+                        help="price index (columns year, deflator, optionally industry; e.g. the CPI) by which every "
+                             "money value is made real before the analysis: without it productivity, prices and "
+                             "profits are nominal, and general inflation or deflation reads as their trend")
+    parser.add_argument("--base-year", metavar="YEAR", type=int, default=None,
+                        help="prices of this year for --deflator (default: the year whose index is 100 or 1)")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="no progress lines and no validation warnings on stderr (the report lists them)")
 
@@ -138,13 +145,16 @@ def run(args: argparse.Namespace) -> int:
         what = " — ".join(x for x in (res.mapping.name, str(path or "")) if x)
     validation, provenance = res.report, res.provenance
     firms = getattr(res.mapping, "firms", None)
-    inputs = (args.file, args.mapping, getattr(res.mapping, "source_file", None), getattr(firms, "file", None))
+    inputs = (args.file, args.mapping, getattr(res.mapping, "source_file", None), getattr(firms, "file", None),
+              args.deflator)
     check_out_folder(args.out, force=args.force, inputs=inputs)  # the files the mapping named
     given = args.expansion_start is not None or args.quality_start is not None
     if args.history_source is not None and not given:
         raise ValueError("--history-source names who dates the phases: give it with --expansion-start or "
                          "--quality-start")
     source_text = (args.history_source or "on the command line, no source stated") if given else None
+    if args.base_year is not None and args.deflator is None:
+        raise ValueError("--base-year sets the prices of --deflator: give it with --deflator CSV")
     from ..hypotheses.battery import one_cluster
 
     panel = one_cluster(panel, args.cluster)  # the report's tables describe the cluster the verdicts are about
@@ -153,7 +163,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = analyse(panel, progress=lambda s: progress(f"hypothesis: {s}"),
                          expansion_start=args.expansion_start, quality_start=args.quality_start,
-                         history_source=source_text)  # one cluster already (above)
+                         history_source=source_text, deflator=args.deflator,
+                         base_year=args.base_year)  # one cluster already (above)
     except ValueError as e:  # a date that cannot be right: named as the user gave it
         raise ValueError(str(e).replace("expansion_start =", "the start of quantity expansion (--expansion-start or "
                                         "[history] expansion_start) =").replace(

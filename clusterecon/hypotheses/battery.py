@@ -13,13 +13,16 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
 
+from ..derive import deflate
 from ..panel import SurveyPanel
 from ..provenance import ProvenanceEntry, ProvenanceLog
+from ..schema import MONETARY
 from ._common import derived_panel, run_hypothesis
 from .exit import innovation_exit
 from .founders import founder_origins
@@ -124,7 +127,8 @@ class AnalysisResult:
 def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None, vcov: str = "cluster",
             split_year: int | None = None, detail: bool = True, reps: int | None = None,
             expansion_start: int | None = None, quality_start: int | None = None,
-            history_source: str | None = None, cluster: str | None = None) -> AnalysisResult:
+            history_source: str | None = None, cluster: str | None = None,
+            deflator: pd.DataFrame | str | Path | None = None, base_year: int | None = None) -> AnalysisResult:
     """Run the battery on ``panel``. ``progress`` is called with the name of each step as it starts;
     ``detail=False`` fits only the models the verdicts rest on (for Monte Carlo work); ``reps``: bootstrap draws of
     the phase dating (default 199). ``expansion_start`` / ``quality_start``: phase dates known from the cluster's
@@ -133,11 +137,22 @@ def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None
     passed here (quoted, with the date, in every verdict that uses it). ``cluster``: the cluster to analyse when
     the survey holds several (the ``cluster`` column): phases, entry, the cluster's output and its price index are
     one cluster's, so several are never pooled — without ``cluster`` such a survey is a :class:`ValueError`, as is
-    an impossible date, before anything runs."""
+    an impossible date, before anything runs. ``deflator``: a price index (a table or CSV file with ``year``,
+    ``deflator`` and optionally ``industry``, e.g. the CPI) by which every money value is made real, in prices of
+    ``base_year`` (default: the year whose index is 100 or 1), before anything is estimated
+    (:func:`clusterecon.derive.deflate` with ``in_place=True``): without it productivity, prices and profits are
+    nominal, and a general inflation or deflation reads as a productivity or price trend."""
     step = progress or (lambda _name: None)
     results: dict[str, HypothesisResult] = {}
     given_panel, panel = panel, one_cluster(panel, cluster)
     given_dates(panel, expansion_start, quality_start)  # a wrong date is the caller's mistake, not a failed test
+    deflated = ""
+    if deflator is not None:  # before anything runs: a table that does not cover the survey is the caller's mistake
+        money = [c for c in (*MONETARY, "value_added") if c in panel.data.columns]
+        if not money:
+            raise ValueError("deflator given, but the survey has no money values to deflate")
+        panel = deflate(panel, deflator, columns=money, base_year=base_year, in_place=True)
+        deflated = panel.provenance[-1].detail.get("base_year")
     step("phase diagnosis")
     phases = run_hypothesis(lambda: diagnose_phases(panel, reps=reps, expansion_start=expansion_start,
                                                     quality_start=quality_start, history_source=history_source),
@@ -165,7 +180,8 @@ def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None
     given = {k: phases.extra.get(k) if phases.extra.get(g) else None
              for k, g in (("expansion_start", "expansion_given"), ("quality_start", "quality_given"))}
     return AnalysisResult(structure=panel.structure(), results=results,
-                          options={"vcov": vcov, "split_year": split, **given},
+                          options={"vcov": vcov, "split_year": split, **given,
+                                   **({"deflated_to": deflated} if deflator is not None else {})},
                           provenance=_steps(given_panel, panel, cluster, results.get("stagnation")))
 
 
@@ -178,6 +194,7 @@ def _steps(given: SurveyPanel, panel: SurveyPanel, cluster: str | None,
     if len(panel.data) < len(given.data):
         out.append(log.add("drop", f"kept cluster {cluster!r}: firm-years of the other clusters left out",
                            column="cluster", n_rows=len(given.data) - len(panel.data)))
+    out += panel.provenance[len(given.provenance):]  # the deflation, when asked for
     out += derived_panel(panel).provenance[len(panel.provenance):]
     measure = stagnation.extra.get("productivity_measure", "") if stagnation is not None else ""
     if measure.startswith("TFP"):

@@ -1,0 +1,68 @@
+"""``analyse(panel, deflator=...)`` and ``clusterecon analyse --deflator``: every money value made real before the
+battery runs, so that general inflation or deflation is not read as a productivity or price trend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clusterecon.cli import main
+from clusterecon.derive import DeriveError
+from clusterecon.hypotheses import analyse
+from clusterecon.samples import sample_panel
+from clusterecon.schema import MONETARY
+
+
+@pytest.fixture(scope="module")
+def real_and_nominal():
+    """The bundled garments sample as real values, and the same survey in money of a 6%-a-year deflation (every
+    money value of year t times 0.94^(t − 1990)) with its price index."""
+    real = sample_panel("garments")
+    years = np.arange(min(real.years), max(real.years) + 1)
+    index = pd.DataFrame({"year": years, "deflator": 100 * 0.94 ** (years - 1990)})
+    factor = 0.94 ** (real.data.index.get_level_values("year").to_numpy() - 1990)
+    data = real.data.copy()
+    for c in (c for c in MONETARY if c in data.columns):
+        data[c] = data[c] * factor
+    return real, real.replace(data=data), index
+
+
+def _claim(result, key, name):
+    return next(c for c in result[key].claims if c.name == name)
+
+
+def test_deflating_the_deflated_survey_gives_the_real_verdicts(real_and_nominal):
+    """Identity: nominal values × D_1990 / D_t are the real values, so every trend and verdict of the battery on
+    the deflated survey equals that on the real one (to rounding), while the nominal survey's price trend is the real
+    one minus 6.2% a year (log 0.94)."""
+    real, nominal, index = real_and_nominal
+    a = analyse(real, detail=False, reps=19)
+    b = analyse(nominal, detail=False, reps=19, deflator=index)
+    c = analyse(nominal, detail=False, reps=19)
+    for name in ("productivity", "price"):
+        ra, rb = _claim(a, "stagnation", name), _claim(b, "stagnation", name)
+        assert rb.estimate == pytest.approx(ra.estimate, abs=1e-9) and rb.se == pytest.approx(ra.se, rel=1e-6)
+        assert rb.status == ra.status
+    price_nominal = _claim(c, "stagnation", "price").estimate
+    assert price_nominal == pytest.approx(_claim(a, "stagnation", "price").estimate + np.log(0.94), abs=1e-9)
+    assert b.options["deflated_to"] == 1990
+    # the report's list of the battery's steps names each deflated column
+    steps = [e.action for e in b.provenance]
+    assert any(s.startswith("sales = sales * D[1990] / D[year]") for s in steps)
+
+
+def test_a_deflator_that_misses_survey_years_is_refused_before_anything_runs(real_and_nominal):
+    _, nominal, index = real_and_nominal
+    with pytest.raises(DeriveError, match=r"no value for \d+ firm-year.*\(years 2010, 2011"):
+        analyse(nominal, deflator=index[index["year"] < 2010])
+
+
+def test_cli_deflator(tmp_path, capsys):
+    bad = tmp_path / "cpi.csv"
+    bad.write_text("year,deflator\n1990,100\n1991,inf\n")
+    assert main(["analyse", "--deflator", str(bad), "--out", str(tmp_path / "r"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "column deflator" in err and "rows [3]" in err and "Traceback" not in err
+    assert main(["analyse", "--base-year", "1990", "--out", str(tmp_path / "r"), "-q"]) == 2
+    assert "--base-year sets the prices of --deflator" in capsys.readouterr().err
