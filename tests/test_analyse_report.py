@@ -88,6 +88,8 @@ def test_provenance_lists_the_battery_derivations_after_the_loader(survey_report
     assert ("| derive | va\\_per\\_worker missing where employees is zero or missing | va\\_per\\_worker | 1 | 17 |"
             in prov)
     assert "| derive | log\\_sales = ln(sales) (policy='na') |" in prov
+    # under the names the models' formulas use (log_va ~ ..., not log_value_added)
+    assert "| derive | log\\_va = ln(value\\_added) (policy='na') |" in prov and "log\\_value\\_added" not in prov
 
 
 def test_battery_steps_name_the_cluster_kept():

@@ -42,6 +42,10 @@ def any_innovation(frame: pd.DataFrame, block: pd.DataFrame | None = None) -> pd
     return (block.max(axis=1, skipna=True) > 0).astype("float64").where(block.notna().any(axis=1))
 
 
+#: the names the models use for two derived logs (the formulas stay short); the report's steps use them too
+SHORT_NAMES = {"log_value_added": "log_va", "log_product_price": "log_price"}
+
+
 def analysis_frame(panel: SurveyPanel, split_year: int | None = None) -> pd.DataFrame:
     """``panel.frame`` plus the columns the hypotheses use (logs are NA where the level is not positive; each model
     then counts those rows under "missing <column>"):
@@ -51,11 +55,10 @@ def analysis_frame(panel: SurveyPanel, split_year: int | None = None) -> pd.Data
     which every model leaves out as "not operating (closure record)").
     """
     p = derived_panel(panel)
-    short = {"log_value_added": "log_va", "log_product_price": "log_price"}
-    f = p.frame.rename(columns=short)
+    f = p.frame.rename(columns=SHORT_NAMES)
     why = f.attrs.get(MISSING_WHY)
     if why:  # the omission records name the reason a log is missing under the short names too
-        f.attrs[MISSING_WHY] = {short.get(k, k): v for k, v in why.items()}
+        f.attrs[MISSING_WHY] = {SHORT_NAMES.get(k, k): v for k, v in why.items()}
     for c in ("sales", "material_cost", "employees", "capital", "product_price", "wage_bill", "value_added",
               "va_per_worker", "age", "manager_schooling_years", *[c for c in f.columns if c.startswith("log_")]):
         if c in f.columns:

@@ -10,6 +10,7 @@ information, exits not observable) is skipped with its reason; an unexpected err
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from ..derive import deflate
 from ..panel import SurveyPanel
 from ..provenance import ProvenanceEntry, ProvenanceLog
 from ..schema import MONETARY
-from ._common import derived_panel, run_hypothesis
+from ._common import SHORT_NAMES, derived_panel, run_hypothesis
 from .exit import innovation_exit
 from .founders import founder_origins
 from .innovation import education_innovation
@@ -195,7 +196,10 @@ def _steps(given: SurveyPanel, panel: SurveyPanel, cluster: str | None,
         out.append(log.add("drop", f"kept cluster {cluster!r}: firm-years of the other clusters left out",
                            column="cluster", n_rows=len(given.data) - len(panel.data)))
     out += panel.provenance[len(given.provenance):]  # the deflation, when asked for
-    out += derived_panel(panel).provenance[len(panel.provenance):]
+    # under the names the models' formulas use (log_va, not log_value_added): the steps explain the formulas
+    out += [dataclasses.replace(e, column=SHORT_NAMES.get(e.column, e.column),
+                                action=e.action.replace(e.column, SHORT_NAMES[e.column], 1))
+            if e.column in SHORT_NAMES else e for e in derived_panel(panel).provenance[len(panel.provenance):]]
     measure = stagnation.extra.get("productivity_measure", "") if stagnation is not None else ""
     if measure.startswith("TFP"):
         src = stagnation.tables.get("TFP source")
