@@ -22,6 +22,7 @@ Conventions (stated because the literature differs):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -176,9 +177,13 @@ def add_value_added(panel: SurveyPanel, *, name: str = "value_added") -> SurveyP
     return _with(panel, data=data, entries=entries, labels={name: "Value added"})
 
 
+def _deflator_name(deflator: object) -> str:
+    return f"deflator file {str(deflator)!r}" if isinstance(deflator, (str, Path)) else "deflator table"
+
+
 def read_deflator(deflator: pd.DataFrame | str | Path) -> pd.DataFrame:
     """A deflator table with columns ``year``, ``deflator`` and optionally ``industry`` (DataFrame or CSV path)."""
-    where = f"deflator file {str(deflator)!r}" if isinstance(deflator, (str, Path)) else "deflator table"
+    where = _deflator_name(deflator)
     if isinstance(deflator, (str, Path)):
         try:
             table = pd.read_csv(deflator)
@@ -218,6 +223,10 @@ def deflate(panel: SurveyPanel, deflator: pd.DataFrame | str | Path, *, columns:
     ``analyse(panel, deflator=...)`` does, so that every money value the battery uses is real); a firm-year without
     a deflator is then a DeriveError naming the years to add, never a value silently lost.
     """
+    if in_place and panel.design.deflated_to is not None:
+        raise DeriveError(f"the survey's money values are already real ({panel.design.deflated_to} prices, e.g. by "
+                          "the mapping's [deflator]): deflating them again would divide by the index twice; give the "
+                          "deflator once")
     table = read_deflator(deflator)
     by_ind = "industry" in table.columns
     if base_year is None:
@@ -249,9 +258,9 @@ def deflate(panel: SurveyPanel, deflator: pd.DataFrame | str | Path, *, columns:
     if in_place and no_defl.any():
         gone = sorted({int(y) for y in np.asarray(years)[no_defl]})
         shown = ", ".join(map(str, gone[:12])) + (", …" if len(gone) > 12 else "")
-        raise DeriveError(f"the deflator table has no value for {int(no_defl.sum())} firm-year(s) of the survey "
-                          f"(years {shown}{', for their industry' if by_ind else ''}): add those years to the table "
-                          "(every money value must be deflated, or none)")
+        raise DeriveError(f"the {_deflator_name(deflator)} has no value for {int(no_defl.sum())} firm-year(s) of "
+                          f"the survey (years {shown}{', for their industry' if by_ind else ''}): add those years "
+                          "to the table (every money value must be deflated, or none)")
     data = panel.data.copy()
     entries, labels = [], {}
     no_d = f"no deflator for the firm-year's {'industry and ' if by_ind else ''}year"
@@ -264,7 +273,18 @@ def deflate(panel: SurveyPanel, deflator: pd.DataFrame | str | Path, *, columns:
         labels[new] = f"{panel.label(c)} (real, {base_year} prices)"
         entries.append(_entry(f"{new} = {c} * D[{base_year}] / D[year] ({kind})", new,
                               no_defl if no_defl.any() else None, panel, base_year=base_year))
-    return _with(panel, data=data, entries=entries, labels=labels)
+    out = _with(panel, data=data, entries=entries, labels=labels)
+    return out.replace(design=dataclasses.replace(panel.design, deflated_to=base_year)) if in_place else out
+
+
+def deflate_money(panel: SurveyPanel, deflator: pd.DataFrame | str | Path, *, base_year: int | None = None
+                  ) -> SurveyPanel:
+    """Every money value of ``panel`` (:data:`clusterecon.schema.MONETARY`, and value added) replaced by its real
+    value (:func:`deflate` with ``in_place=True``): the mapping's ``[deflator]`` and ``analyse(deflator=...)``."""
+    money = [c for c in (*schema.MONETARY, "value_added") if c in panel.data.columns]
+    if not money:
+        raise DeriveError("a deflator was given, but the survey has no money values to deflate")
+    return deflate(panel, deflator, columns=money, base_year=base_year, in_place=True)
 
 
 def add_labour_productivity(panel: SurveyPanel, *, numerator: str = "value_added", name: str | None = None

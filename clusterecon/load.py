@@ -260,4 +260,5 @@ def _design_for(m: Mapping, recall_layout: bool, survey_year: int | None, rounds
     years: tuple[int, ...] = (survey_year,) if isinstance(survey_year, int) else ()
     return SurveyDesign(kind=kind, survey_years=years, exits_observable=m.exits_observable, source=m.path,
                         expansion_start=m.expansion_start, quality_start=m.quality_start,
-                        history_source=m.history_source)
+                        history_source=m.history_source, deflator=m.deflator_file,
+                        deflator_base_year=m.deflator_base_year)

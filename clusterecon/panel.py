@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -54,6 +55,13 @@ class SurveyDesign:
     expansion_start: int | None = None
     quality_start: int | None = None
     history_source: str = ""
+    #: the price index the mapping's ``[deflator]`` names (declared here, applied by ``analyse`` and ``describe``,
+    #: which make every money value real by it: :func:`clusterecon.derive.deflate_money`)
+    deflator: Path | None = None
+    deflator_base_year: int | None = None
+    #: money values are real, in prices of this year (a deflator was applied); None = as recorded. Deflating twice
+    #: is refused.
+    deflated_to: int | None = None
 
     @property
     def can_study_exit(self) -> bool:

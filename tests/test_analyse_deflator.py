@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clusterecon import derive
 from clusterecon.cli import main
 from clusterecon.derive import DeriveError
 from clusterecon.hypotheses import analyse
@@ -50,6 +51,31 @@ def test_deflating_the_deflated_survey_gives_the_real_verdicts(real_and_nominal)
     # the report's list of the battery's steps names each deflated column
     steps = [e.action for e in b.provenance]
     assert any(s.startswith("sales = sales * D[1990] / D[year]") for s in steps)
+
+
+def test_the_mappings_deflator_is_applied_by_analyse_once(real_and_nominal, tmp_path):
+    """A mapping's [deflator] reaches the design (declared by the loader, applied by analyse); the real panel is
+    never deflated a second time."""
+    import dataclasses
+
+    from clusterecon.load import load_survey
+
+    real, nominal, index = real_and_nominal
+    index.to_csv(tmp_path / "cpi.csv", index=False)
+    nominal.frame.reset_index().to_csv(tmp_path / "survey.csv", index=False)
+    (tmp_path / "m.toml").write_text('[survey]\ndesign = "rounds"\n[deflator]\nfile = "cpi.csv"\nbase_year = 1990\n')
+    res = load_survey(tmp_path / "survey.csv", tmp_path / "m.toml")
+    assert res.design.deflator == (tmp_path / "cpi.csv").resolve() and res.design.deflator_base_year == 1990
+    panel = nominal.replace(design=dataclasses.replace(nominal.design, deflator=tmp_path / "cpi.csv",
+                                                       deflator_base_year=1990))
+    b = analyse(panel, detail=False, reps=19)
+    a = analyse(real, detail=False, reps=19)
+    assert b.options["deflated_to"] == 1990 and a.options["deflated_to"] is None
+    assert _claim(b, "stagnation", "price").estimate == pytest.approx(_claim(a, "stagnation", "price").estimate,
+                                                                      abs=1e-9)
+    made_real = derive.deflate_money(nominal, index)
+    with pytest.raises(DeriveError, match="already real .*1990 prices"):
+        analyse(made_real, deflator=index)
 
 
 def test_a_deflator_that_misses_survey_years_is_refused_before_anything_runs(real_and_nominal):

@@ -34,7 +34,7 @@ def _mapping(folder: Path, section: str, file: str) -> Path:
 
 
 @pytest.mark.parametrize("file", ["../secret.csv", "sub/../../secret.csv"])
-@pytest.mark.parametrize("section", ["source", "firms"])
+@pytest.mark.parametrize("section", ["source", "firms", "deflator"])
 def test_mapping_file_outside_its_folder_is_refused(layout, section, file):
     mp = _mapping(layout / "sent", section, file)
     with pytest.raises(LoadError) as e:

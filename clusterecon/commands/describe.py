@@ -48,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
     panel = res.panel
     if sim is not None:  # the simulated sample's design (annual rounds, exits observable) and labels
         panel = panel.replace(design=sim.design, labels={**sim.labels, **panel.labels})
+    if panel.design.deflator is not None:  # the mapping's [deflator]: the statistics in the analysis's real values
+        from ..derive import deflate_money
+
+        panel = deflate_money(panel, panel.design.deflator, base_year=panel.design.deflator_base_year)
     if args.by is not None and args.by not in panel.firms.columns:  # named by the user: leaving it out would hide it
         from ..io.errors import suggest, visible
 
@@ -90,6 +94,9 @@ def describe_text(panel, *, title: str = "", validation: str = "", by: str = "fo
                                 for r in gaps.head(5).itertuples()) + (" …" if len(gaps) > 5 else "") + ")"
                if len(gaps) else ""),
             f"  design: {s['design']}; {p.design.explain_exit()}"]
+    if p.design.deflated_to is not None:
+        by = p.design.deflator or "a price index"
+        out.append(f"  money values: real, in {p.design.deflated_to} prices (deflated by {by})")
     per_year = p.data.groupby(level="year").size().rename("firms")
     out += ["", "FIRMS BY YEAR", _indent(per_year.to_frame().T.to_string())]
     miss = _missingness(p)

@@ -20,10 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..derive import deflate
+from ..derive import deflate_money
 from ..panel import SurveyPanel
 from ..provenance import ProvenanceEntry, ProvenanceLog
-from ..schema import MONETARY
 from ._common import SHORT_NAMES, derived_panel, run_hypothesis
 from .exit import innovation_exit
 from .founders import founder_origins
@@ -141,19 +140,19 @@ def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None
     an impossible date, before anything runs. ``deflator``: a price index (a table or CSV file with ``year``,
     ``deflator`` and optionally ``industry``, e.g. the CPI) by which every money value is made real, in prices of
     ``base_year`` (default: the year whose index is 100 or 1), before anything is estimated
-    (:func:`clusterecon.derive.deflate` with ``in_place=True``): without it productivity, prices and profits are
-    nominal, and a general inflation or deflation reads as a productivity or price trend."""
+    (:func:`clusterecon.derive.deflate_money`): without it productivity, prices and profits are nominal, and a
+    general inflation or deflation reads as a productivity or price trend. Default: the index the mapping's
+    ``[deflator]`` names (``panel.design.deflator``), unless the panel is real already."""
     step = progress or (lambda _name: None)
     results: dict[str, HypothesisResult] = {}
     given_panel, panel = panel, one_cluster(panel, cluster)
     given_dates(panel, expansion_start, quality_start)  # a wrong date is the caller's mistake, not a failed test
-    deflated = ""
+    if deflator is None and panel.design.deflated_to is None and panel.design.deflator is not None:
+        deflator, base_year = panel.design.deflator, panel.design.deflator_base_year  # the mapping's [deflator]
     if deflator is not None:  # before anything runs: a table that does not cover the survey is the caller's mistake
-        money = [c for c in (*MONETARY, "value_added") if c in panel.data.columns]
-        if not money:
-            raise ValueError("deflator given, but the survey has no money values to deflate")
-        panel = deflate(panel, deflator, columns=money, base_year=base_year, in_place=True)
-        deflated = panel.provenance[-1].detail.get("base_year")
+        panel = deflate_money(panel, deflator, base_year=base_year)
+        if not isinstance(deflator, pd.DataFrame):
+            panel = panel.replace(design=dataclasses.replace(panel.design, deflator=Path(deflator)))
     step("phase diagnosis")
     phases = run_hypothesis(lambda: diagnose_phases(panel, reps=reps, expansion_start=expansion_start,
                                                     quality_start=quality_start, history_source=history_source),
@@ -182,7 +181,7 @@ def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None
              for k, g in (("expansion_start", "expansion_given"), ("quality_start", "quality_given"))}
     return AnalysisResult(structure=panel.structure(), results=results,
                           options={"vcov": vcov, "split_year": split, **given,
-                                   **({"deflated_to": deflated} if deflator is not None else {})},
+                                   "deflated_to": panel.design.deflated_to},
                           provenance=_steps(given_panel, panel, cluster, results.get("stagnation")))
 
 

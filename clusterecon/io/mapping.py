@@ -33,6 +33,7 @@ from .mapping_sections import (  # noqa: F401 (the vocabularies and phase rules:
     UNKNOWN_POLICIES,
     _codes,
     _currency,
+    _deflator,
     _Files,
     _firms,
     _history,
@@ -67,6 +68,7 @@ SECTIONS: dict[str, tuple[str, ...] | None] = {
     "firms": ("file", "key", "sheet", "encoding"),
     "duplicates": ("policy",),
     "history": ("expansion_start", "quality_start", "source"),
+    "deflator": ("file", "base_year"),
 }
 #: Largest mapping, spec or design file read (bytes): they are hand-written text, and the TOML parser holds it all.
 MAX_TOML_BYTES = 5_000_000
@@ -92,6 +94,8 @@ class Mapping:
     expansion_start: int | None = None
     quality_start: int | None = None
     history_source: str = ""
+    deflator_file: Path | None = None
+    deflator_base_year: int | None = None
     rename: dict[str, str] = field(default_factory=dict)
     codes: dict[str, CodeMap] = field(default_factory=dict)
     missing_codes: dict[str, str] = field(default_factory=dict)
@@ -199,6 +203,8 @@ def _parse(d: dict[str, Any], path: str, base: Path, *, lenient: bool = False, a
         kw["recall"] = _recall(sec["recall"], bad, survey_year=kw.get("survey_year"))
     if "firms" in sec:
         kw["firms"] = _firms(sec["firms"], files, bad)
+    if "deflator" in sec:
+        _deflator(sec["deflator"], files, kw, bad)
     kw["duplicates"] = _key(sec.get("duplicates", {}), "policy", "[duplicates]", bad, "text", default="error",
                             choices=DUPLICATE_POLICIES)
     if bad and not lenient:

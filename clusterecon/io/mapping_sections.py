@@ -120,6 +120,18 @@ def _history(h: dict, kw: dict, bad: list[str]) -> None:
               history_source=source)
 
 
+def _deflator(d: dict, files: _Files, kw: dict, bad: list[str]) -> None:
+    """A price index (CSV: year, deflator, optionally industry) by which the loader makes every money value real
+    (:func:`clusterecon.derive.deflate_money`); its file lies in the mapping's folder like ``[source]``'s."""
+    if "file" not in d:
+        bad.append("[deflator]: give file = \"cpi.csv\" (a CSV file with columns year, deflator and optionally "
+                   "industry) and, if its base year is not the one whose index is 100, base_year = 2005")
+    elif _key(d, "file", "[deflator]", bad, "text") is not None:
+        kw["deflator_file"] = files(d["file"], "[deflator] file")
+    base = _key(d, "base_year", "[deflator]", bad, "year")
+    kw["deflator_base_year"] = None if base is None else int(base)
+
+
 def _rename(r: dict, bad: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     seen: dict[str, str] = {}
