@@ -95,15 +95,16 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None) -> HypothesisResul
     rs = rs[rs["any_innovation"].notna() & np.isfinite(rs[dur])]
     if n_missing:
         limitations.append(f"{n_missing} firm-years at risk without innovation data left out")
-    sized = SIZE in rs and rs[SIZE].notna().any()
+    # constant size (every firm the same) cannot confound and would be collinear with the intercept
+    sized = SIZE in rs and rs[SIZE].nunique() > 1
     n_sizeless = int(rs[SIZE].isna().sum()) if sized else 0
     if sized:
         rs = rs[rs[SIZE].notna()]
         if n_sizeless:
             limitations.append(f"{n_sizeless} firm-years at risk without employment (lagged size) left out")
     else:
-        limitations.append("firm size is not controlled: the survey records no employment, so innovators' lower exit "
-                           "rate may be their size")
+        limitations.append("firm size is not controlled: the survey records no employment (or the same for every "
+                           "firm), so innovators' lower exit rate may be their size")
     # per decade: keeps the Firth Hessian well scaled next to the other terms
     rs = rs.assign(decade_trend=(rs.index.get_level_values("year") - rs.index.get_level_values("year").min()) / 10.0)
     unit, per, lengths = _exposure_unit(rs)
@@ -143,7 +144,7 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None) -> HypothesisResul
         claim = Claim(name="exit", statement=STATEMENT, status=status, rule=RULE,
                       test="discrete-time hazard, Firth-penalised logit, "
                            + ("controlling for lagged log employment (size at the start of the interval at risk)"
-                              if sized else "firm size not controlled (the survey records no employment)")
+                              if sized else "firm size not controlled (no employment recorded, or no variation in it)")
                            + "; penalised likelihood-ratio test (χ²(1))",
                       estimate=b, se=se, pvalue=p, n=int(fit.nobs), n_units=f"{unit} at risk ({exits} exits, "
                       f"{firms} firms)", df=1,

@@ -87,6 +87,9 @@ def _entry_size(f: pd.DataFrame, limitations: list) -> bool:
     f[SIZE] = f.index.get_level_values("firm_id").map(first["log_employees"]).astype("float64")
     # the omission record says why a firm has no size (not "missing log_employees_first", a column the user never
     # made); the frame's other rules are kept
+    if f[SIZE].nunique() < 2:  # every firm the same size: no confounding, and collinear with the intercept
+        limitations.append("firm size is not controlled: every firm has the same employment when first recorded")
+        return False
     f.attrs[MISSING_WHY] = {**f.attrs.get(MISSING_WHY, {}), SIZE: {"why": NO_SIZE}}
     after = int((first["any_innovation"] == 1).sum())
     if after:
@@ -289,9 +292,9 @@ def _schooling_claim(ame, fit, sample: pd.DataFrame, split: int | None, origin: 
             n for n in fit.notes if "completely determined" in n)
     when = f"from {split}{origin} on" if split is not None else "over all years"
     size = ("controlling for log employment in the firm's first year with employment recorded (size before "
-            "adoption)" if sized else "firm size not controlled (the survey records no employment)")
+            "adoption)" if sized else "firm size not controlled (no employment recorded, or no variation in it)")
     if not sized:
-        why += "; firm size is not controlled (no employment recorded), so schooling may stand for size"
+        why += "; firm size is not controlled (no employment or no variation): schooling may stand for size"
     return Claim(name="schooling", statement=f"managers with more schooling are more likely to innovate ({when})",
                  status=status, test=f"probit AME of schooling {when}, {size}, z test, SEs clustered by firm",
                  estimate=b,
