@@ -198,3 +198,14 @@ def _quiet():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
+
+
+def test_the_lead_marks_the_last_two_observed_years_before_the_first_adoption():
+    from clusterecon.hypotheses._pretrend import LEAD, lead_frame
+
+    idx = pd.MultiIndex.from_product([["A", "B"], range(2000, 2006)], names=["firm_id", "year"])
+    f = pd.DataFrame({"log_sales": 1.0, "any_innovation": [0, 0, 0, 0, 1, 1] + [0, 1, 1, 1, 1, 1]}, index=idx,
+                     dtype=float)
+    out, n = lead_frame(f, "log_sales")
+    assert out[LEAD].tolist() == [0, 0, 1, 1, 0, 0] + [1, 0, 0, 0, 0, 0]
+    assert n == 1  # only A is seen before the window as well (B adopts in its second year)
