@@ -5,8 +5,8 @@ Sonobe & Otsuka 2006, 2011):
 
 1. Pooled probit, SEs clustered by firm, of ``any_innovation`` (own brand, own retail shop, long-term
    subcontracting or exporting) on manager schooling, schooling × later period, prior occupation, second
-   generation, log(1 + firm age) and year dummies; average marginal effect (AME) of schooling overall and
-   separately by period.
+   generation, log(1 + firm age), log employment when the firm's employment is first recorded (below) and year
+   dummies; average marginal effect (AME) of schooling overall and separately by period.
 2. Linear probability model with firm and year fixed effects: the schooling × later-period interaction is what FE
    can identify (schooling itself is time-invariant and absorbed).
 3. Correlated random-effects (Mundlak) probit where available, as the short-panel alternative to FE.
@@ -14,6 +14,24 @@ Sonobe & Otsuka 2006, 2011):
 5. Performance: log sales on innovation and schooling by correlated random effects (schooling is time-invariant,
    so FE cannot estimate it; Mundlak means of the time-varying regressors absorb their correlation with the firm
    effect), and Hausman–Taylor with schooling endogenous when the order condition can be met.
+
+Size fixed before adoption. Managers with more schooling may run larger firms, and larger firms innovate more
+whatever their manager's schooling: without a size control the schooling AME picks up size (the size audit: 97%
+false support in a world where only size drives innovation). Every probit therefore controls for
+``log_employees_first``, the log employment of the firm in the first year the survey records its employment — its
+size at entry for a firm founded in the years observed, fixed before it could adopt. The firm's current employment
+would be a bad control (Angrist & Pischke 2009, §3.2.3): innovating raises it, so it would absorb part of the
+effect of schooling that runs through innovating. The index of the verdict's probit is thus
+
+.. math::
+
+    P(\text{innovates}_{it} = 1) = \Phi\bigl(\beta\,s_i + \gamma \ln L_{i,f(i)} + x_{it}'\delta + \tau_t\bigr),
+
+with :math:`s_i` the manager's schooling, :math:`L_{i,f(i)}` employment in the firm's first year with employment
+recorded, :math:`x_{it}` the controls above and :math:`\tau_t` year effects. A firm whose employment is never
+recorded is left out, counted among the probit's omitted rows with that reason; a firm already innovating in that
+first year has a size measured after adoption (counted in a limitation). A survey without employment keeps the model
+without the size control, and the claim says that size is not controlled.
 
 Claim **schooling** (the verdict): in the later period (the quality-improvement years dated by the phase diagnosis,
 else the upper half of the observed years) the probit AME of schooling on innovating is positive at 5% (SEs
@@ -33,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from ..estimators.results import Omitted, TestResult
-from ..panel import SurveyPanel
+from ..panel import MISSING_WHY, SurveyPanel
 from ..schema import INNOVATION_INDICATORS
 from ._common import add_wald, analysis_frame, fmt_p, require_columns, run_hypothesis, with_left_out
 from .evidence import RULES, judge_sign, shortfalls
@@ -48,12 +66,43 @@ CRE_MAX_OBS = 5000
 
 
 MIN_CATEGORY_FIRMS = 10
+#: the size control: log employment in the firm's first year with employment recorded (module docstring)
+SIZE = "log_employees_first"
+#: why a firm-year has no size control (its omission record in the probit)
+NO_SIZE = "firm size unknown: employment never recorded (the size control, fixed before adoption)"
 
 
-def _controls(f: pd.DataFrame) -> list[str]:
+def _entry_size(f: pd.DataFrame, limitations: list) -> bool:
+    """Add ``SIZE`` to ``f`` (a firm constant): log employment in the firm's first operating year with employment
+    recorded. Returns whether the survey records employment at all (else the probit runs without it)."""
+    if "log_employees" not in f or f["log_employees"].notna().sum() == 0:
+        limitations.append("firm size is not controlled: the survey records no employment, so schooling may stand "
+                           "for the size of the firm its manager runs")
+        return False
+    ok = f["log_employees"].notna()
+    if "operating" in f:  # a closure record's employment (if any) is not the size of an operating firm
+        ok &= f["operating"] != 0
+    rows = f.loc[ok, ["log_employees", "any_innovation"]].sort_index()
+    first = rows.groupby(level="firm_id").head(1).droplevel("year")
+    f[SIZE] = f.index.get_level_values("firm_id").map(first["log_employees"]).astype("float64")
+    # the omission record says why a firm has no size (not "missing log_employees_first", a column the user never
+    # made); the frame's other rules are kept
+    if f[SIZE].nunique() < 2:  # every firm the same size: no confounding, and collinear with the intercept
+        limitations.append("firm size is not controlled: every firm has the same employment when first recorded")
+        return False
+    f.attrs[MISSING_WHY] = {**f.attrs.get(MISSING_WHY, {}), SIZE: {"why": NO_SIZE}}
+    after = int((first["any_innovation"] == 1).sum())
+    if after:
+        limitations.append(f"{after} firm(s) already innovate in the first year their employment is recorded: their "
+                           "size control is measured after adoption (it may absorb some of the effect of schooling)")
+    return True
+
+
+def _controls(f: pd.DataFrame, sized: bool = False) -> list[str]:
     """Prior-occupation dummies (categories with fewer than MIN_CATEGORY_FIRMS firms pooled into "other", since a
-    rare category that all innovate separates the probit), a second-generation dummy and log(1 + firm age)."""
-    out = []
+    rare category that all innovate separates the probit), a second-generation dummy, log(1 + firm age) and, when
+    ``sized``, the firm's size fixed before adoption (``SIZE``)."""
+    out = [SIZE] if sized else []
     if "manager_prior_occupation" in f:
         occ = f["manager_prior_occupation"].astype("string")
         firms_per = occ.groupby(level="firm_id").first().value_counts()
@@ -85,9 +134,10 @@ def education_innovation(panel: SurveyPanel, *, split_year: int | None = None, v
                           claims=("schooling",))
 
 
-RULE = (f"supported if the later-period probit AME of schooling is positive at {RULES.alpha:g} (SEs clustered by "
-        f"firm); needs ≥ {RULES.min_clusters} firms, of which ≥ {RULES.min_events} innovate and ≥ {RULES.min_events} "
-        "do not (in some year); completely determined observations or a zero standard error make it inconclusive")
+RULE = (f"supported if the later-period probit AME of schooling, given firm size before adoption, is positive at "
+        f"{RULES.alpha:g} (SEs clustered by firm); needs ≥ {RULES.min_clusters} firms, of which ≥ {RULES.min_events} "
+        f"innovate and ≥ {RULES.min_events} do not (in some year); completely determined observations or a zero "
+        "standard error make it inconclusive")
 
 
 #: why the probit leaves out the firm-years of a year without variation in innovating
@@ -125,9 +175,11 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = T
     split = f.attrs["split_year"]
     # periods as observed where innovation is recorded (a survey may ask about innovation in one year only)
     two_periods = f.loc[f["any_innovation"].notna(), "late"].nunique() == 2
-    controls = _controls(f)
+    limitations: list[str] = []
+    sized = _entry_size(f, limitations)
+    controls = _controls(f, sized)
     rhs = [SCH, *([f"{SCH}:late"] if two_periods else []), *controls, *_year_terms(f)]
-    models, tests, limitations = {}, {}, []
+    models, tests = {}, {}
     pooled = ame = None
     b = se = p = float("nan")
     if detail or not two_periods:
@@ -181,7 +233,7 @@ def _run(panel: SurveyPanel, split_year: int | None, vcov: str, detail: bool = T
     ame_model = models[late_name] if use_late else ame
     fit = late_fit if use_late else pooled
     sample = f[f["late"] == 1] if use_late else f
-    claim = _schooling_claim(ame_model, fit, sample, split if use_late else None, split_origin)
+    claim = _schooling_claim(ame_model, fit, sample, split if use_late else None, split_origin, sized)
     status = combine_status([claim])
     verdict = f"{status.capitalize()}: {claim.reason}"
     if use_late and pooled is not None:
@@ -222,7 +274,7 @@ def _schooling_kept(fit, label: str, fatal: bool = True, limitations: list | Non
     return False
 
 
-def _schooling_claim(ame, fit, sample: pd.DataFrame, split: int | None, origin: str = "") -> Claim:
+def _schooling_claim(ame, fit, sample: pd.DataFrame, split: int | None, origin: str = "", sized: bool = True) -> Claim:
     b, se, p = float(ame.params[SCH]), float(ame.std_errors[SCH]), float(ame.pvalues[SCH])
     y = sample["any_innovation"].dropna()
     firms = int(fit.n_entities or 0)
@@ -239,8 +291,13 @@ def _schooling_claim(ame, fit, sample: pd.DataFrame, split: int | None, origin: 
         status, why = "inconclusive", "some observations are completely determined (quasi-separation): " + next(
             n for n in fit.notes if "completely determined" in n)
     when = f"from {split}{origin} on" if split is not None else "over all years"
+    size = ("controlling for log employment in the firm's first year with employment recorded (size before "
+            "adoption)" if sized else "firm size not controlled (no employment recorded, or no variation in it)")
+    if not sized:
+        why += "; firm size is not controlled (no employment or no variation): schooling may stand for size"
     return Claim(name="schooling", statement=f"managers with more schooling are more likely to innovate ({when})",
-                 status=status, test=f"probit AME of schooling {when}, z test, SEs clustered by firm", estimate=b,
+                 status=status, test=f"probit AME of schooling {when}, {size}, z test, SEs clustered by firm",
+                 estimate=b,
                  se=se, pvalue=p, n=int(fit.nobs), n_units=f"firm-years ({firms} firms)",
                  rule=RULE, reason=f"one more year of schooling changes the probability of innovating {when} by "
                                    f"{b:+.3f} (s.e. {se:.3f}, {fmt_p(p)}): {why}")

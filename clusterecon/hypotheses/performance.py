@@ -7,6 +7,21 @@ by firm, ``vcov="cluster"``):
 * **sales** (primary): the coefficient of any innovation on log sales is positive at 5%;
 * **productivity** (secondary): the same for log value added per worker.
 
+Pre-adoption check (:mod:`._pretrend`): the fixed-effects coefficient is an effect only if adopters were not
+already doing better just before they adopted. Each claim's model gets a lead, 1 in a later adopter's last two
+observed years before adoption,
+
+.. math::
+
+    y_{it} = \alpha_i + \tau_t + \beta\,D_{it} + \lambda\,P_{it} + \varepsilon_{it};
+
+a claim whose lead λ is positive and significant at 5% (two-sided), or at least the estimated effect, is
+``inconclusive`` with λ, its s.e. and p in the reason (firms adopting after a run of good sales: 53% false support
+before the check); a significant dip before adoption is judged on β of the model with the lead.
+With fewer than ``RULES.min_switchers`` adopters seen both in that window and earlier, the reason says the check
+could not be made and the claim keeps the status of the main test. What it cannot catch (a steady firm-specific
+growth trend, e.g. exporting reached by growing) is in :mod:`._pretrend`.
+
 Minimum evidence: ≥ ``RULES.min_switchers`` firms whose innovation status changes within the years observed (what
 firm fixed effects identify from) and ≥ ``RULES.min_clusters`` firms. Exit of non-innovators is its own hypothesis
 (:mod:`.exit`), with its own status.
@@ -18,6 +33,7 @@ import pandas as pd
 
 from ..panel import SurveyPanel
 from ._common import add_wald, analysis_frame, fmt_p, require_columns, run_hypothesis
+from ._pretrend import check as pretrend_check
 from .evidence import RULES, judge_sign, shortfalls
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
@@ -25,7 +41,8 @@ KEY, TITLE = "performance", "Innovation and performance"
 QUESTION = "Do firms that innovate sell more and become more productive?"
 RULE = (f"supported if the firm- and year-FE coefficient of innovating is positive at {RULES.alpha:g} (SEs clustered "
         f"by firm); needs ≥ {RULES.min_switchers} firms that change innovation status and ≥ {RULES.min_clusters} "
-        "firms")
+        "firms, and no pre-adoption gain (the lead of the last two years before adoption not significantly positive at "
+        f"{RULES.alpha:g} and smaller than the effect; else inconclusive)")
 
 
 def innovation_performance(panel: SurveyPanel, *, vcov: str = "cluster") -> HypothesisResult:
@@ -75,8 +92,17 @@ def _run(panel: SurveyPanel, vcov: str) -> HypothesisResult:
                              (g is None or g >= RULES.min_clusters, f"{g} firms (needs {RULES.min_clusters} "
                                                                     "clusters)")])
         status, why = judge_sign(b, se, p, expect=+1, misses=misses)
+        pre = pretrend_check(f, col, label, b, vcov)
+        if pre["fit"] is not None:
+            models[f"{label}: pre-adoption lead (firm and year FE)"] = pre["fit"]
+        if pre["status"] == "dip":  # the dip years out of the reference period (see _pretrend)
+            status, why = judge_sign(pre["effect"], pre["effect_se"], pre["effect_p"], expect=+1, misses=misses)
+        if status == "supported" and pre["status"] == "flagged":
+            status = "inconclusive"
+        why += f"; {pre['text']}"
         claims.append(Claim(name=name, statement=statement, status=status, primary=primary, rule=RULE,
-                            test="firm and year fixed effects, t test, SEs clustered by firm", estimate=b, se=se,
+                            test="firm and year fixed effects, t test, SEs clustered by firm; pre-adoption lead (last "
+                                 "two observed years before adopting) as a check", estimate=b, se=se,
                             pvalue=p, n=int(r.nobs), n_units=f"firm-years ({r.n_entities} firms, {sw} switchers)",
                             df=(g - 1) if g else r.df_resid,
                             reason=f"innovating changes {label} by {b:+.3f} (s.e. {se:.3f}, {fmt_p(p)}): {why}"))
