@@ -68,7 +68,8 @@ RULE = (f"supported if the expected type is strictly the most common pioneer bac
 #: the comparison group when spin-off origin is not recorded, as the verdict names it
 ALL_LATER = ("the comparison group includes spin-offs (the survey does not record which later entrants are "
              "spin-offs): their founders, former workers of cluster firms, lower the share of any other background "
-             "among later entrants by their number alone, so part of any over-representation among pioneers may be that dilution")
+             "among later entrants by their number alone, so part of any over-representation among pioneers may be "
+             "that dilution")
 
 
 def _comparison(later: pd.DataFrame, known: bool) -> tuple[pd.Series, str, str]:
