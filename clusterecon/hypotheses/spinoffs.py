@@ -299,7 +299,7 @@ def _parent_closeness(f: pd.DataFrame, firms: pd.DataFrame) -> ParentCloseness |
                 continue
             # distances rounded so that equal prices (a market price) tie exactly despite floating-point noise
             dist = np.round(np.abs(price[cand] - p0), 12)
-            u = (stats.rankdata(dist) - 1.0) / (m - 1)
+            u = (_midranks(dist) - 1.0) / (m - 1)
             u_sum += float(u[int(np.flatnonzero(ids[cand] == parent)[0])])
             v_sum += float(np.mean((u - 0.5) ** 2))
             k += 1
@@ -308,3 +308,11 @@ def _parent_closeness(f: pd.DataFrame, firms: pd.DataFrame) -> ParentCloseness |
     se = float(np.sqrt(v_sum)) / k
     z = (u_sum - k / 2) / np.sqrt(v_sum) if v_sum > 0 else float("nan")
     return ParentCloseness(k, u_sum / k, se, float(stats.norm.cdf(z)) if np.isfinite(z) else float("nan"))
+
+
+def _midranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties at their mean rank (scipy.stats.rankdata(method="average") without its per-call
+    overhead, which dominated on thousands of spin-offs)."""
+    _, inv, cnt = np.unique(x, return_inverse=True, return_counts=True)
+    return ((np.cumsum(cnt) - cnt) + (cnt + 1) / 2.0)[inv]
+
