@@ -165,12 +165,18 @@ def _imitation_claim(f: pd.DataFrame, models: dict, pc: ParentCloseness | None) 
         status = "supported"
     else:  # undecided: the design's missing parents first (skipped), else too little evidence
         status = "skipped" if q == "skipped" else "inconclusive"
-    if "pvalue" in nums and pc is not None and q in ("supported", "not supported"):
-        # the intersection–union p-value: the claim is rejected at α only if both parts are
-        nums["pvalue"] = max(nums["pvalue"], pc.pvalue)
     test = ("two one-sided tests on the spin-off coefficient (pooled OLS, year dummies, HC1 SEs) and a rank test of "
             "spin-offs' closeness to their parent's price; estimate and s.e.: the mean log-price gap; p: the larger "
             "of the two tests' (intersection–union)")
+    q_decided = pc is not None and q in ("supported", "not supported")
+    if "estimate" in nums and q_decided:
+        # the intersection–union p-value: the claim is rejected at α only if both parts are
+        nums["pvalue"] = max(nums["pvalue"], pc.pvalue)
+    elif q_decided:  # decided by the parent part alone: its numbers are the ones the verdict rests on
+        test = ("rank test of spin-offs' closeness to their parent's price among the possible parents (the mean gap "
+                "could not be judged); estimate: the parent's mean closeness percentile (0.5: a random incumbent)")
+        nums = dict(estimate=pc.mean, se=pc.se, pvalue=pc.pvalue, n=pc.pairs,
+                    n_units="spin-offs with their parent priced in their entry year")
     return Claim(name="imitation", statement=IMIT_STATEMENT, status=status, primary=False, test=test, rule=IMIT_RULE,
                  reason=f"mean price gap: {g_why}; parent: {q_why}", **nums)
 
