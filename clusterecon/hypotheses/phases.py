@@ -33,7 +33,7 @@ innovating firms in their first year significantly above what quantity expansion
 (:func:`._innovation_share.innovating_at_start`): the survey then opens inside quality improvement, whose start
 (before the years observed) is not dated, and a take-off of entry dated within the years observed is not used.
 A significant break of entry is taken as the take-off only if it persists
-(:func:`.phases_takeoff.takeoff_persists`): over the break year and the five after it, with the largest of those
+(:func:`.phases_takeoff.takeoff_persists`): over the break year and the eleven after it, with the largest of those
 years left out, entry must still run significantly above the rate before the break (a conditional binomial test of
 two Poisson rates) — a one-year spike of entry (a policy year) rejects "one constant rate" as surely as a take-off
 does, and was dated in 90% of the size audit's runs; it is now reported, not dated.

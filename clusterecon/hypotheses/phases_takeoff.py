@@ -28,7 +28,7 @@ Why twelve years and α/2 (measured December 2026): the break year is chosen by 
 date after which the years happen to be high, and the persistence test reuses those years. With six years (the
 first version), 100 series of 5 entrants a year with one year of 60 (Poisson, 30 years) broke in 48, of which 7
 passed at 5% and 2 at 1%; but the simulator's machinery censuses (zero entry for five years, then 1–2 a year)
-failed at 1% in 8 of 12 runs — too few entrants in six years to show a rise from zero. Over twelve years the
+failed at 1% in 6 of 12 runs — too few entrants in six years to show a rise from zero. Over twelve years the
 selection matters less (5 of the 48 at 5%, 2 at 1%) and every simulated take-off passes at 2.5% (largest p 0.011
 for machinery, 0.002 for garments, 12 runs each); over all remaining years garments failed (entry falls after the
 quality transition). Dropping the largest year costs a real take-off little and makes the test conservative where
