@@ -221,9 +221,11 @@ def test_spinoffs_are_judged_within_the_dated_phases():
     r = spinoff_imitation(_panel(rows), phases=_phases(expansion_start=1985, expansion_detected=True,
                                                         quality_start=1995))
     assert r.claim("entry").status == "supported", r.verdict
-    # identical prices: the imitation regression is degenerate (s.e. 0), so it is not evidence either way and does
-    # not turn the verdict into "mixed"
-    assert r.claim("imitation").status == "inconclusive"
+    # the imitation claim is undecided (no spin-off observed at entry) and does not turn the verdict into "mixed";
+    # without parent links it cannot test imitation of the parent at all, so it is skipped (inconclusive before the
+    # parent test entered the claim: size audit, independent spin-off prices)
+    c = r.claim("imitation")
+    assert c.status == "skipped" and "spinoff_parent_id" in c.reason
     assert r.status == "supported"
 
 

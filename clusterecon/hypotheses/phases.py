@@ -32,6 +32,11 @@ years observed — unless the years observed start after the cluster's first fou
 innovating firms in their first year significantly above what quantity expansion allows
 (:func:`._innovation_share.innovating_at_start`): the survey then opens inside quality improvement, whose start
 (before the years observed) is not dated, and a take-off of entry dated within the years observed is not used.
+A significant break of entry is taken as the take-off only if it persists
+(:func:`.phases_takeoff.takeoff_persists`): over the break year and the eleven after it, with the largest of those
+years left out, entry must still run significantly above the rate before the break (a conditional binomial test of
+two Poisson rates) — a one-year spike of entry (a policy year) rejects "one constant rate" as surely as a take-off
+does, and was dated in 90% of the size audit's runs; it is now reported, not dated.
 The take-off tests' p-values come from 49 null draws and cannot fall below 1/(49 + 1) = 0.02: a verdict says
 "p ≤ 0.020" there.
 """
@@ -42,18 +47,14 @@ import numpy as np
 import pandas as pd
 
 from ..estimators.results import TestResult
-from ..estimators.transitions import NULL_REPS, DatedBreak, count_takeoff
+from ..estimators.transitions import NULL_REPS, DatedBreak
 from ..panel import SurveyPanel
 from ._common import any_innovation
 from ._innovation_share import benchmark_comparison, innovating_at_start
+from .phases_takeoff import MIN_QUALITY_YEARS, MIN_SHARE_FIRMS, MIN_YEARS, SURVIVOR_TREND, Persistence, date_phases  # noqa: F401 (re-exported)
 from .result import HypothesisResult, SkipHypothesis, fmt_p
 
 PHASES = ("initiation", "quantity expansion", "quality improvement")
-MIN_YEARS = 8
-MIN_QUALITY_YEARS = 8
-MIN_SHARE_FIRMS = 10
-#: the largest yearly trend (log points) the no-transition model of first adoptions allows on samples of survivors
-SURVIVOR_TREND = 0.10
 _WHY_SURVIVORS = (
     "firms are counted by founding year only if they {survived}, so older cohorts are thinned by exits whose rate by "
     "age the design never observes, and survivor counts rise with founding year with or without a take-off (in the "
@@ -196,6 +197,13 @@ def _as_test(b: DatedBreak, null: str) -> TestResult:
                       f"p from {NULL_REPS} null draws, so never below {P_FLOOR:.3f}")
 
 
+def _persist_test(p: Persistence) -> TestResult:
+    return TestResult("entry rate after vs before the take-off, its largest year left out (conditional binomial)",
+                      p.after / p.before if p.before > 0 else float("inf"), p.pvalue, 1, "exact",
+                      "entry after the take-off (its largest year left out) runs at the rate before it",
+                      p.text() + "; statistic: ratio of the two rates")
+
+
 #: the smallest p-value the take-off tests can show: (1 + 0) / (null draws + 1)
 P_FLOOR = 1 / (NULL_REPS + 1)
 
@@ -217,113 +225,6 @@ def _entry_after(traj: pd.DataFrame, t1: int, years: int = 5) -> str:
         return ""
     span = f"in {int(nxt.index[0])}" if len(nxt) == 1 else f"over {int(nxt.index[0])}–{int(nxt.index[-1])}"
     return f", then {float(nxt.mean()):.1f} a year on average {span}"
-
-
-def _takeoff(series: pd.Series, **kw) -> DatedBreak:
-    return count_takeoff(series.to_numpy(), series.index, **kw)
-
-
-def date_phases(traj: pd.DataFrame, *, alpha: float = 0.05, reps: int | None = None,
-                complete: bool = True, given_t1: int | None = None, given_t2: int | None = None) -> dict:
-    """Date the take-off and the quality transition from the trajectories (see the module docstring): a dict with
-    ``takeoff`` and ``quality`` (:class:`DatedBreak` or None), whether they were dated in one model (``joint``),
-    the dates ``t1``, ``t2`` and their intervals. ``complete``: entry records cover every firm (a census);
-    otherwise the no-take-off model allows a smooth trend (survivor samples) and ``takeoff_undatable`` is True.
-
-    A date known from the cluster's history (``given_t1``, ``given_t2``) is not estimated, and the other date is
-    estimated given it, as in the joint model: the quality transition searched after a given take-off, the take-off
-    with its entry rate kinked at a given quality start (and only a take-off before it counts)."""
-    if given_t1 is not None or given_t2 is not None:
-        return _date_given(traj, alpha, reps, complete, given_t1, given_t2)
-    kw, entry, adopt, risk = _series(traj, complete, reps)
-    out: dict = {"takeoff": None, "quality": None, "joint": False, "t1": None, "t2": None, "t1_interval": None,
-                 "t2_interval": None, "quality_series": False,
-                 "takeoff_undatable": not complete}
-    if entry is None:
-        return out
-    out["quality_series"] = adopt is not None
-
-    def quality(after: int | None) -> DatedBreak:
-        return _takeoff(adopt, exposure=risk.to_numpy(), after_year=after, name="quality transition", **kw)
-
-    q = quality(None) if adopt is not None else None
-    if not complete:
-        # survivor-only entry records: the take-off is not identified (module docstring); the quality transition
-        # (first adoptions per firm at risk among the firms observed) is dated on its own
-        out.update(quality=q, t2=q.year if q is not None else None, t2_interval=q.interval if q is not None else None)
-        return out
-    if q is not None and q.detected(alpha):
-        # both dates in one model: the entry take-off given the quality date (the entry rate kinks there), the
-        # quality date given the take-off (searched after it), until neither moves
-        e = None
-        for _ in range(3):
-            e = _entry_takeoff(entry, complete, kw, kink_year=q.year)
-            if e.index is None:
-                break
-            q_new = quality(e.year)
-            if q_new.index is None or q_new.year == q.year:
-                break
-            q = q_new
-        if e is not None and e.index is not None:
-            out.update(takeoff=e, quality=q, joint=True, t1=e.year, t2=q.year, t1_interval=e.interval,
-                       t2_interval=q.interval)
-            return out
-    # the take-off alone, on the entry series up to its peak (entry falls again once imitation stops paying)
-    ma = entry.rolling(3, center=True, min_periods=1).mean()
-    peak = int(ma.iloc[1:].idxmax()) if len(ma) > 1 else int(ma.index[-1])
-    c = entry.loc[:peak] if (entry.index <= peak).sum() >= MIN_YEARS else entry
-    e = _entry_takeoff(c, complete, kw)
-    out.update(takeoff=e, quality=q, t1=e.year, t2=q.year if q is not None else None, t1_interval=e.interval,
-               t2_interval=q.interval if q is not None else None)
-    return out
-
-
-def _series(traj: pd.DataFrame, complete: bool, reps: int | None):
-    """(bootstrap/trend options, entry series or None, adoption series or None, its exposure) for the dating."""
-    kw = {"max_trend": 0.0 if complete else SURVIVOR_TREND, **({} if reps is None else {"reps": reps})}
-    entry = (traj["entrants"].fillna(0).astype(float)
-             if "entrants" in traj and traj["entrants"].dropna().shape[0] >= MIN_YEARS else None)
-    adopt = risk = None
-    if "adopters" in traj:
-        ok = traj["adoption_at_risk"].fillna(0) >= MIN_SHARE_FIRMS
-        adopt, risk = traj.loc[ok, "adopters"].astype(float), traj.loc[ok, "adoption_at_risk"].astype(float)
-        if len(adopt) < MIN_QUALITY_YEARS:
-            adopt = risk = None
-    return kw, entry, adopt, risk
-
-
-def _date_given(traj: pd.DataFrame, alpha: float, reps: int | None, complete: bool, given_t1: int | None,
-                given_t2: int | None) -> dict:
-    """:func:`date_phases` when one or both dates are known from the cluster's history."""
-    kw, entry, adopt, risk = _series(traj, complete, reps)
-    out: dict = {"takeoff": None, "quality": None, "joint": False, "t1": given_t1, "t2": given_t2,
-                 "t1_interval": None, "t2_interval": None, "quality_series": adopt is not None,
-                 "takeoff_undatable": not complete and given_t1 is None, "notes": []}
-    if given_t2 is None and adopt is not None:
-        if given_t1 is not None and (adopt.index > given_t1).sum() < MIN_QUALITY_YEARS:
-            out["notes"].append(f"quality transition: fewer than {MIN_QUALITY_YEARS} years of first adoptions after "
-                                f"the given start of quantity expansion ({given_t1}): not dated")
-            out["quality_series"] = False  # not searched: the years after it are not judged quantity expansion
-        else:
-            q = _takeoff(adopt, exposure=risk.to_numpy(), after_year=given_t1, name="quality transition", **kw)
-            out.update(quality=q, t2=q.year if q.detected(alpha) else None,
-                       t2_interval=q.interval if q.detected(alpha) else None)
-    elif given_t1 is None and entry is not None and complete:
-        before = entry.loc[entry.index < given_t2]
-        if len(before) >= MIN_YEARS:
-            e = _entry_takeoff(entry, complete, kw, kink_year=given_t2)
-            if e.index is not None and e.detected(alpha) and e.year >= given_t2:
-                out["notes"].append(f"the entry take-off dated in {e.year} is not before the given start of "
-                                    f"quality improvement ({given_t2}): not used")
-            elif e.index is not None:
-                out.update(takeoff=e, t1=e.year if e.detected(alpha) else None,
-                           t1_interval=e.interval if e.detected(alpha) else None)
-    return out
-
-
-def _entry_takeoff(entry: pd.Series, complete: bool, kw: dict, kink_year: int | None = None) -> DatedBreak:
-    """The entry take-off on complete entry records (a census; survivor samples are not dated: module docstring)."""
-    return _takeoff(entry, start=1, kink_year=kink_year, name="entry take-off", **kw)
 
 
 def given_dates(panel: SurveyPanel, expansion_start: int | None = None, quality_start: int | None = None,
@@ -403,6 +304,7 @@ def diagnose_phases(panel: SurveyPanel, *, expansion_start: int | None = None, q
 
 def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=("", "")) -> HypothesisResult:
     tests, limitations, evidence = {}, [], []
+    spike = None  # why a significant break of entry was not taken as the take-off
     if "entrants" not in traj or traj["entrants"].dropna().shape[0] < MIN_YEARS:
         short = (f"fewer than {MIN_YEARS} years of entry (founding years) to rebuild the cluster's history from")
         if expansion_start is None and quality_start is None:
@@ -426,16 +328,28 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
         t1 = int(expansion_start)
     elif e is not None and e.index is not None:
         tests["entry take-off"] = _as_test(e, "no take-off: entry follows one constant rate")
+        persists = d.get("persistence")  # set whenever the break is significant (phases_takeoff.date_phases)
         if e.detected(alpha) and before is not None:
             limitations.append(f"entry take-off: dated in {d['t1']} ({_p_text(e)}) but not used: quality "
                                f"improvement was already under way in {y0}, the first year observed, so quantity "
                                "expansion began before it")
+        elif e.detected(alpha) and persists is not None and not persists.ok:
+            # a one-year spike of entry rejects "one constant rate" as surely as a take-off (size audit: 90% of
+            # runs dated): a break after which entry does not stay up is no take-off (phases_takeoff)
+            tests["entry take-off persists"] = _persist_test(persists)
+            spike = (f"a break in entry in {d['t1']} ({_p_text(e)}) did not persist: {persists.text()}; a rise that "
+                     "entry does not sustain (such as a one-year spike in a policy year) is not taken as the take-off")
+            limitations.append(f"entry take-off: {spike}")
         elif e.detected(alpha):
+            if persists is not None:
+                tests["entry take-off persists"] = _persist_test(persists)
             t1, t1_int = d["t1"], d["t1_interval"]
+            stays = ("" if persists is None else
+                     f"; still above the earlier rate without its largest year, {fmt_p(persists.pvalue)}")
             evidence.append(
                 f"entry takes off in {t1} (from {e.before:.1f} entrants a year to {e.after:.1f}"
                 f"{_entry_after(traj, t1)}; "
-                f"{_p_text(e)}; 90% interval {t1_int[0]}–{t1_int[1]}{_coverage_text('takeoff', complete)})")
+                f"{_p_text(e)}{stays}; 90% interval {t1_int[0]}–{t1_int[1]}{_coverage_text('takeoff', complete)})")
         elif e.reason:
             limitations.append(f"entry take-off: {e.reason}")
     elif e is not None and e.reason:
@@ -520,8 +434,8 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
                      "dates it: expansion_start= in Python, --expansion-start on the command line, or [history] in "
                      "the mapping)")
     elif expansion_fallback:  # the first year observed stands in for an undated start: said in the verdict itself
-        why = (f"no significant take-off of entry, {_p_text(e)}" if takeoff_test is not None
-               else "the take-off could not be tested")
+        why = (spike if spike is not None else f"no significant take-off of entry, {_p_text(e)}"
+               if takeoff_test is not None else "the take-off could not be tested")
         start_txt = f"the start of quantity expansion is not dated ({why}); the years from {t1} are taken as it"
     else:
         start_txt = f"quantity expansion from {t1}"

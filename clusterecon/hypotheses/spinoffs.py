@@ -7,18 +7,39 @@ to the quality transition = quantity expansion), never one trend over all foundi
 * **entry** (primary): the spin-off share among quantity-expansion entrants exceeds that among initiation entrants
   (the pioneers) — Fisher's exact test, one-sided. Needs a dated take-off, ≥ ``RULES.min_pioneers`` initiation
   entrants and ≥ ``RULES.min_entrants`` expansion entrants.
-* **imitation** (secondary): at their first observation (within 3 years of founding), spin-offs' log output price
-  equals other entrants' in the same year within ±``RULES.imitation_margin`` — two one-sided tests on the
-  spin-off coefficient of a pooled OLS with year dummies, heteroskedasticity-robust (HC1) SEs. Needs ≥
-  ``RULES.min_group`` spin-offs and others; a zero standard error (every entrant at the same market price) is a
-  degenerate fit, never evidence.
+* **imitation** (secondary): spin-offs imitate their parents' products — both of
+  (a) at their first observation (within 3 years of founding), spin-offs' log output price equals other entrants'
+  in the same year within ±``RULES.imitation_margin``: two one-sided tests on the spin-off coefficient of a pooled
+  OLS with year dummies, heteroskedasticity-robust (HC1) SEs; needs ≥ ``RULES.min_group`` spin-offs and others; a
+  zero standard error (every entrant at the same market price) is a degenerate fit, never evidence;
+  (b) in that year a spin-off's price is closer to its own parent's than to other incumbents' (rank test below);
+  needs ≥ ``RULES.min_group`` spin-offs whose parent is priced in their entry year.
+  (a) alone is what spin-offs that price independently of their parents also show whenever their mean price is the
+  market's (size audit: 67% false support with a mean gap of 0 and no parent link); (b) is the imitation of the
+  parent. The claim is an intersection–union test (Berger 1982): supported when both pass, its p-value the larger
+  of the two; not supported when either is decided against it; skipped when the survey records no parents
+  (``spinoff_parent_id``), inconclusive when too few parents are priced.
 
-Reported besides: spin-off share and entry rate by founding year, the share trend within the pre-quality years
-(LPM, HC1), and where parents are in the sample a Wilcoxon signed-rank test that spin-offs' prices are closer to
-their parent's than to a random incumbent's.
+**Parent closeness** (b). For spin-off i first priced in year y (within 3 years of founding), the candidates are the
+firms priced in y that were founded before it (its possible parents), its parent among them; with
+:math:`d_c = |p_i - p_c|` the log-price distance to candidate c and :math:`r_c` the mid-rank of :math:`d_c` among
+the :math:`m_i` candidates, the parent's closeness percentile is :math:`u_i = (r_{parent} - 1)/(m_i - 1)` (0: the
+closest, 1: the farthest). If a spin-off's price owes nothing to its parent, the parent is placed among the
+candidates as a random one: :math:`E[u_i] = 1/2` and :math:`Var[u_i] = v_i = m_i^{-1}\sum_c (u_c - 1/2)^2`
+(ties included: the permutation distribution). With k pairs, :math:`z = (\sum_i u_i - k/2)/\sqrt{\sum_i v_i}`,
+one-sided p = Φ(z) (normal approximation to a stratified permutation test, as for van Elteren's 1960 stratified
+rank-sum statistic). Reported: the mean percentile :math:`\bar u` (0.5: no closer than a random incumbent) and its
+s.e. :math:`\sqrt{\sum_i v_i}/k`. All prices tied (s.e. 0) is degenerate. It assumes parents are chosen without
+regard to how their price relates to the spin-off's: if spin-offs came only from, say, low-price incumbents and
+entrants priced low for other reasons, a parent would look close without imitation.
+
+Reported besides: spin-off share and entry rate by founding year and the share trend within the pre-quality years
+(LPM, HC1).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -27,7 +48,7 @@ from scipy import stats
 from ..estimators.results import Omitted, TestResult
 from ..panel import SurveyPanel
 from ._common import add_wald, analysis_frame, fmt_p, run_hypothesis, with_left_out
-from .evidence import RULES, judge_equivalent, judge_share_gap, shortfalls
+from .evidence import RULES, degenerate, judge_equivalent, judge_share_gap, shortfalls
 from .phases import span_origin
 from .result import Claim, HypothesisResult, SkipHypothesis, combine_status
 
@@ -37,14 +58,22 @@ ENTRY_WINDOW = 3
 ENTRY_RULE = (f"supported if the spin-off share of quantity-expansion entrants exceeds that of initiation entrants "
               f"(Fisher exact, one-sided, p < {RULES.alpha:g}); needs a dated take-off, ≥ {RULES.min_pioneers} "
               f"initiation and ≥ {RULES.min_entrants} expansion entrants")
-IMIT_RULE = (f"supported if the spin-off log-price gap at entry lies within ±{RULES.imitation_margin:g} (two one-sided "
-             f"tests at {RULES.alpha:g}); not supported if significant and at least the margin; needs ≥ "
-             f"{RULES.min_group} spin-offs and other entrants observed within {ENTRY_WINDOW} years of founding")
+IMIT_RULE = (f"supported if both: the spin-off log-price gap at entry lies within ±{RULES.imitation_margin:g} (two "
+             f"one-sided tests at {RULES.alpha:g}; needs ≥ {RULES.min_group} spin-offs and other entrants observed "
+             f"within {ENTRY_WINDOW} years of founding) and spin-offs' prices are closer to their own parent's than "
+             f"to other incumbents' (rank test, one-sided, p < {RULES.alpha:g}; needs ≥ {RULES.min_group} spin-offs "
+             f"with their parent priced in their entry year); not supported if either is decided against it (a gap "
+             f"significant and at least the margin, or parents no closer than other incumbents); skipped when the "
+             f"survey records no parents")
+IMIT_STATEMENT = (f"spin-offs imitate their parents: at entry their output price equals other entrants' (within "
+                  f"±{RULES.imitation_margin:g} log) and is closer to their own parent's than to other incumbents'")
 
 
 def spinoff_imitation(panel: SurveyPanel, *, phases: HypothesisResult | None = None, seed: int = 0,
                       ) -> HypothesisResult:
-    """``phases``: the phase diagnosis whose dates define initiation and quantity expansion (run when not given)."""
+    """``phases``: the phase diagnosis whose dates define initiation and quantity expansion (run when not given);
+    ``seed`` is kept for callers that pass it: the parent test no longer draws a random incumbent (it ranks the
+    parent among all of them), so nothing is random."""
     return run_hypothesis(lambda: _run(panel, phases, seed), KEY, TITLE, QUESTION, claims=("entry", "imitation"))
 
 
@@ -77,10 +106,11 @@ def _entry_claim(d: pd.DataFrame, t1: int | None, t2: int | None, tests: dict, o
                  reason=why + (f": {judged}" if status == "inconclusive" else ""), **nums)
 
 
-def _imitation_claim(f: pd.DataFrame, models: dict) -> Claim:
+def _gap(f: pd.DataFrame, models: dict) -> tuple[str, str, dict]:
+    """Part (a) of the imitation claim, the mean log-price gap at entry (module docstring): (status, reason, the
+    claim's numbers)."""
     from ..estimators.pooled import pooled_ols
 
-    statement = f"spin-offs' output price at entry equals other entrants' (within ±{RULES.imitation_margin:g} log)"
     first = f.reset_index().sort_values("year").groupby("firm_id", observed=True).head(1)
     first = first[(first["year"] - first["founding_year"]).between(0, ENTRY_WINDOW)]
     # entrants without a price or spin-off status stay in: the regression counts them by cause
@@ -92,22 +122,63 @@ def _imitation_claim(f: pd.DataFrame, models: dict) -> Claim:
     misses = shortfalls([(k >= RULES.min_group, f"{k} spin-offs observed at entry (needs {RULES.min_group})"),
                          (m >= RULES.min_group, f"{m} other entrants observed at entry (needs {RULES.min_group})")])
     if misses:
-        return Claim(name="imitation", statement=statement, status="inconclusive", rule=IMIT_RULE, primary=False,
-                     n=k + m, n_units="entrants", reason="below the minimum evidence: " + "; ".join(misses))
+        return "inconclusive", "below the minimum evidence: " + "; ".join(misses), dict(n=k + m, n_units="entrants")
     rhs = "is_spinoff" + (" + C(year)" if seen.index.get_level_values("year").nunique() > 1 else "")
     try:
         r = pooled_ols(first, f"log_price ~ {rhs}", vcov="robust")
     except np.linalg.LinAlgError as e:  # e.g. a year with one entrant: HC1 leverage 1, a singular variance
-        return Claim(name="imitation", statement=statement, status="inconclusive", rule=IMIT_RULE, primary=False,
-                     n=k + m, n_units="entrants", reason=f"degenerate fit (singular variance: {e})")
+        return "inconclusive", f"degenerate fit (singular variance: {e})", dict(n=k + m, n_units="entrants")
     models["Log price at entry: spin-offs vs other entrants"] = r
     b, se = float(r.params["is_spinoff"]), float(r.std_errors["is_spinoff"])
     df = float(r.df_resid) if r.df_resid is not None else None
     status, why, p_tost = judge_equivalent(b, se, df, margin=RULES.imitation_margin)
-    return Claim(name="imitation", statement=statement, status=status, primary=False,
-                 test="two one-sided tests on the spin-off coefficient (pooled OLS, year dummies, HC1 SEs)",
-                 estimate=b, se=se, pvalue=p_tost, n=r.nobs, n_units="entrants at their first observation", df=df,
-                 rule=IMIT_RULE, reason=why)
+    return status, why, dict(estimate=b, se=se, pvalue=p_tost, n=r.nobs,
+                             n_units="entrants at their first observation", df=df)
+
+
+def _parent_status(pc: ParentCloseness | None) -> tuple[str, str]:
+    """Part (b) of the imitation claim, the parent closeness (module docstring): (status, reason)."""
+    if pc is None:
+        return "skipped", ("the survey does not record spin-offs' parents (spinoff_parent_id), so imitation of the "
+                           "parent cannot be tested")
+    if pc.pairs < RULES.min_group:
+        return "inconclusive", (f"below the minimum evidence: {pc.pairs} spin-off(s) with their parent priced in "
+                                f"their entry year (needs {RULES.min_group}; parents that closed or were not "
+                                "sampled leave no price to compare)")
+    bad = degenerate(pc.mean - 0.5, pc.se)
+    if bad:
+        return "inconclusive", f"parent closeness: {bad}"
+    what = (f"the parent's price ranks at percentile {100 * pc.mean:.0f} of closeness among the incumbents "
+            f"(50: no closer than a random one; {pc.pairs} spin-offs, {fmt_p(pc.pvalue)})")
+    if pc.mean < 0.5 and pc.pvalue < RULES.alpha:
+        return "supported", f"closer to their own parent's price than to other incumbents': {what}"
+    return "not supported", f"no closer to their own parent's price than to other incumbents': {what}"
+
+
+def _imitation_claim(f: pd.DataFrame, models: dict, pc: ParentCloseness | None) -> Claim:
+    """Both parts must pass (intersection–union, module docstring); either decided against it decides the claim."""
+    g, g_why, nums = _gap(f, models)
+    q, q_why = _parent_status(pc)
+    if g == "not supported" or q == "not supported":
+        status = "not supported"
+    elif g == q == "supported":
+        status = "supported"
+    else:  # undecided: the design's missing parents first (skipped), else too little evidence
+        status = "skipped" if q == "skipped" else "inconclusive"
+    test = ("two one-sided tests on the spin-off coefficient (pooled OLS, year dummies, HC1 SEs) and a rank test of "
+            "spin-offs' closeness to their parent's price; estimate and s.e.: the mean log-price gap; p: the larger "
+            "of the two tests' (intersection–union)")
+    q_decided = pc is not None and q in ("supported", "not supported")
+    if "estimate" in nums and q_decided:
+        # the intersection–union p-value: the claim is rejected at α only if both parts are
+        nums["pvalue"] = max(nums["pvalue"], pc.pvalue)
+    elif q_decided:  # decided by the parent part alone: its numbers are the ones the verdict rests on
+        test = ("rank test of spin-offs' closeness to their parent's price among the possible parents (the mean gap "
+                "could not be judged); estimate: the parent's mean closeness percentile (0.5: a random incumbent)")
+        nums = dict(estimate=pc.mean, se=pc.se, pvalue=pc.pvalue, n=pc.pairs,
+                    n_units="spin-offs with their parent priced in their entry year")
+    return Claim(name="imitation", statement=IMIT_STATEMENT, status=status, primary=False, test=test, rule=IMIT_RULE,
+                 reason=f"mean price gap: {g_why}; parent: {q_why}", **nums)
 
 
 def _phase_dates(panel: SurveyPanel, phases: HypothesisResult | None) -> tuple[int | None, int | None, str]:
@@ -137,17 +208,17 @@ def _run(panel: SurveyPanel, phases: HypothesisResult | None, seed: int) -> Hypo
     claims = [_entry_claim(d, t1, t2, tests, origin)]
     _share_trend(d, t2, models, tests, firms)
     f = analysis_frame(panel)
+    pc = _parent_closeness(f, firms)
+    if pc is not None and pc.pairs:
+        tests["spin-off closer to parent than to other incumbents"] = pc.as_test()
+    elif "log_price" in f:
+        limitations.append("parents of spin-offs are not recorded, not in the sample, or not priced in the "
+                           "spin-off's entry year: imitation of the parent not tested")
     if "log_price" in f and "founding_year" in f:
-        claims.append(_imitation_claim(f, models))
+        claims.append(_imitation_claim(f, models, pc))
     else:
-        claims.append(Claim(name="imitation", statement="spin-offs' output price at entry equals other entrants'",
-                            status="skipped", primary=False, reason="the survey has no output prices"))
-    parent_test = _parent_similarity(f, firms, seed)
-    if parent_test is not None:
-        tests["spin-off closer to parent than to a random incumbent"] = parent_test
-    else:
-        limitations.append("parents of spin-offs are not in the sample (or prices missing): parent similarity not "
-                           "tested")
+        claims.append(Claim(name="imitation", statement=IMIT_STATEMENT, status="skipped", primary=False,
+                            reason="the survey has no output prices"))
     if not panel.design.can_study_exit:
         limitations.append("survivor-only sample: entrants who exited before the interview are missing, so the "
                            "spin-off shares are among surviving entrants")
@@ -182,37 +253,72 @@ def _share_trend(d: pd.DataFrame, t2: int | None, models: dict, tests: dict, fir
     add_wald(tests, "spin-off share trend = 0 (before the quality transition)", r, "entry_year = 0")
 
 
-def _parent_similarity(f: pd.DataFrame, firms: pd.DataFrame, seed: int) -> TestResult | None:
-    """Wilcoxon signed-rank test: |log price(spin-off) − log price(parent)| < |… − random incumbent| in the
-    spin-off's first observed year."""
-    if "spinoff_parent_id" not in firms or "log_price" not in f:
+@dataclass(frozen=True)
+class ParentCloseness:
+    """The parent-closeness rank test (module docstring): ``pairs`` spin-offs with their parent priced in their
+    entry year, the mean closeness percentile ``mean`` of the parent (0.5 under no imitation), its s.e. and the
+    one-sided p-value."""
+
+    pairs: int
+    mean: float = float("nan")
+    se: float = float("nan")
+    pvalue: float = float("nan")
+
+    def as_test(self) -> TestResult:
+        z = (self.mean - 0.5) / self.se if self.se > 0 else float("nan")
+        return TestResult("parent closeness rank test (stratified permutation, normal approximation)", z,
+                          self.pvalue, 1, "normal",
+                          "a spin-off's price is no closer to its parent's than to a random incumbent's",
+                          f"{self.pairs} spin-off/parent pairs; parent's mean closeness percentile "
+                          f"{100 * self.mean:.0f} (50: a random incumbent)")
+
+
+def _parent_closeness(f: pd.DataFrame, firms: pd.DataFrame) -> ParentCloseness | None:
+    """The parent-closeness rank test (module docstring); None when the survey records no parents at all."""
+    if "spinoff_parent_id" not in firms or firms["spinoff_parent_id"].notna().sum() == 0:
         return None
-    price = f["log_price"].dropna()
-    if price.empty:
-        return None
-    # (vectorised: census-sized panels have thousands of spin-offs)
-    pr = price.rename("p").reset_index()
+    if "log_price" not in f or "founding_year" not in firms:
+        return ParentCloseness(0)
+    pr = f["log_price"].dropna().rename("p").reset_index()
+    if pr.empty:
+        return ParentCloseness(0)
     pr["firm_id"] = pr["firm_id"].astype(str)
+    born = pd.to_numeric(firms["founding_year"], errors="coerce")
+    born.index = born.index.astype(str)
+    pr["born"] = pr["firm_id"].map(born)
+    pr = pr.dropna(subset=["born"])
+    # (vectorised by year: census-sized panels have thousands of spin-offs)
     first = pr.sort_values("year").groupby("firm_id", as_index=False).first()
+    first = first[(first["year"] - first["born"]).between(0, ENTRY_WINDOW)]
     parents = firms["spinoff_parent_id"].dropna().astype(str).rename("parent").reset_index()
     parents["firm_id"] = parents["firm_id"].astype(str)
-    pairs = first.merge(parents, on="firm_id").merge(
-        pr.rename(columns={"firm_id": "parent", "p": "p_parent"}), on=["parent", "year"])
-    if pairs.empty:
-        return None
-    rng = np.random.default_rng(seed)
-    by_year = {y: g.to_numpy() for y, g in pr.groupby("year")["p"]}
-    ids_by_year = {y: g.to_numpy() for y, g in pr.groupby("year")["firm_id"]}
-    d_parent, d_random = [], []
-    for fid, parent, y, p0, pp in pairs[["firm_id", "parent", "year", "p", "p_parent"]].itertuples(index=False):
-        ok = (ids_by_year[y] != fid) & (ids_by_year[y] != parent)
-        if not ok.any():
-            continue
-        d_parent.append(abs(p0 - pp))
-        d_random.append(abs(p0 - rng.choice(by_year[y][ok])))
-    if len(d_parent) < 10 or np.allclose(np.subtract(d_parent, d_random), 0):
-        return None
-    stat, p = stats.wilcoxon(d_parent, d_random, alternative="less")
-    return TestResult("Wilcoxon signed-rank", float(stat), float(p), len(d_parent), "exact",
-                      "spin-offs are no closer to their parent's price than to a random incumbent's",
-                      f"{len(d_parent)} spin-off/parent pairs")
+    pairs = first.merge(parents, on="firm_id")
+    u_sum, v_sum, k = 0.0, 0.0, 0
+    for y, g in pairs.groupby("year"):
+        yr = pr[pr["year"] == y]
+        ids, price, fy = yr["firm_id"].to_numpy(), yr["p"].to_numpy(), yr["born"].to_numpy()
+        for child, parent, p0, b0 in g[["firm_id", "parent", "p", "born"]].itertuples(index=False):
+            cand = (fy < b0) & (ids != child)  # the possible parents: incumbents founded before the spin-off
+            at = np.flatnonzero(cand & (ids == parent))
+            m = int(cand.sum())
+            if len(at) == 0 or m < 2:
+                continue
+            # distances rounded so that equal prices (a market price) tie exactly despite floating-point noise
+            dist = np.round(np.abs(price[cand] - p0), 12)
+            u = (_midranks(dist) - 1.0) / (m - 1)
+            u_sum += float(u[int(np.flatnonzero(ids[cand] == parent)[0])])
+            v_sum += float(np.mean((u - 0.5) ** 2))
+            k += 1
+    if k == 0:
+        return ParentCloseness(0)
+    se = float(np.sqrt(v_sum)) / k
+    z = (u_sum - k / 2) / np.sqrt(v_sum) if v_sum > 0 else float("nan")
+    return ParentCloseness(k, u_sum / k, se, float(stats.norm.cdf(z)) if np.isfinite(z) else float("nan"))
+
+
+def _midranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties at their mean rank (scipy.stats.rankdata(method="average") without its per-call
+    overhead, which dominated on thousands of spin-offs)."""
+    _, inv, cnt = np.unique(x, return_inverse=True, return_counts=True)
+    return ((np.cumsum(cnt) - cnt) + (cnt + 1) / 2.0)[inv]
+
