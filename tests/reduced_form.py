@@ -15,7 +15,8 @@ switch                    on                                         off
                           technology's type with probability 0.8      entrants' occupations
 ``spinoffs``              spin-off with probability 0.05 before t1,   spin-off with probability 0.3 always
                           0.6 in [t1, t2), 0.3 after
-``imitation``             spin-offs' log price as others'             spin-offs' log price 0.3 higher
+``imitation``             spin-offs' firm price effect their          spin-offs' log price 0.3 higher, firm
+                          parent's ± 0.01                            price effect their own
 ``stagnation``            log VA/worker trend −1%/yr and log price    log VA/worker +6%/yr and price flat in
                           −5%/yr in [t1, t2)                          [t1, t2)
 ``schooling``             adoption hazard Φ(−1.7 + 0.15(s − 9))       Φ(−1.7)
@@ -111,10 +112,14 @@ def rf_census(w: RFWorld, seed: int) -> pd.DataFrame:
                 occ = expected if rng.random() < 0.8 else str(rng.choice(OTHERS, p=OTHER_P))
             else:
                 occ = str(rng.choice(OTHERS, p=OTHER_P))
-            parent = alive[int(rng.integers(len(alive)))]["id"] if spin and alive else None
-            firms.append({"id": f"R{len(firms) + 1:04d}", "born": t, "spin": spin, "parent": parent, "occ": occ,
+            parent = alive[int(rng.integers(len(alive)))] if spin and alive else None
+            pr = rng.normal(0, 0.05)
+            if parent is not None and w.imitation:  # imitation is of the parent: its price, not the market's mean
+                pr = parent["pr"] + rng.normal(0, 0.01)
+            firms.append({"id": f"R{len(firms) + 1:04d}", "born": t, "spin": spin,
+                          "parent": parent["id"] if parent is not None else None, "occ": occ,
                           "school": float(np.clip(np.round(rng.normal(9, 3)), 0, 20)), "alpha": rng.normal(0, 0.3),
-                          "l0": rng.normal(np.log(8), 0.5), "k": rng.normal(0.5, 0.3), "pr": rng.normal(0, 0.05),
+                          "l0": rng.normal(np.log(8), 0.5), "k": rng.normal(0.5, 0.3), "pr": pr,
                           "u": rng.random(4), "exit": None, "innov": None})
         for f in alive:
             innovated = f["innov"] is not None and f["innov"] <= t
