@@ -306,6 +306,36 @@ def test_founders_supported_with_enough_pioneers():
     assert r.status == "supported" and "4 of 5 pioneers were merchants" in r.verdict
 
 
+def test_founders_the_exact_test_cannot_decide_are_inconclusive_not_rejected():
+    # the calibration: the simulator's 3 pioneers, all merchants, against later outside entrants half merchants gave
+    # "not supported" although no outcome with 3 pioneers reaches p < .05 (3 of 3 against 10 of 20: p = 0.16)
+    r = founder_origins(_panel(_founder_rows(["merchant"] * 3, later_merchants=10), "recall"), pioneer_until=1985,
+                        detail=False).claim("founders")
+    assert r.status == "inconclusive" and r.pvalue == pytest.approx(0.1615, abs=1e-4)
+    assert "smallest attainable p-value" in r.reason and "3 of 3 pioneers were merchants" in r.reason
+    # the counts alone refute it when the expected type is not even the most common pioneer background
+    r = founder_origins(_panel(_founder_rows(["artisan"] * 2 + ["merchant"], later_merchants=10), "recall"),
+                        pioneer_until=1985, detail=False).claim("founders")
+    assert r.status == "not supported" and "most common pioneer background is artisan" in r.reason
+    # one pioneer more and fewer merchants among later entrants can decide: 4 of 4 against 8 of 20 (p = 0.047)
+    r = founder_origins(_panel(_founder_rows(["merchant"] * 4, later_merchants=8), "recall"), pioneer_until=1985,
+                        detail=False).claim("founders")
+    assert r.status == "supported" and r.pvalue < 0.05
+
+
+def test_smallest_attainable_p_is_the_most_extreme_table_with_the_margins():
+    from scipy import stats
+
+    from clusterecon.hypotheses.evidence import smallest_attainable_p
+
+    # margins 3 | 20, 13 with the trait: the most extreme table puts all 3 of the first group among them
+    assert smallest_attainable_p(1, 3, 12, 20) == pytest.approx(
+        stats.fisher_exact([[3, 0], [10, 10]], alternative="greater")[1])
+    # more with the trait than the first group holds is capped at the group's size; fewer caps the other way
+    assert smallest_attainable_p(0, 5, 2, 40) == pytest.approx(
+        stats.fisher_exact([[2, 3], [0, 40]], alternative="greater")[1])
+
+
 def test_an_undated_take_off_makes_founders_inconclusive_not_arbitrary():
     r = founder_origins(_panel(_founder_rows(["merchant"] * 4)), phases=_phases(expansion_detected=False),
                         detail=False)

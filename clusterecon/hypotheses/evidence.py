@@ -153,7 +153,25 @@ def judge_share_gap(a: int, b: int, c: int, n: int, *, trait: str, misses: Seque
     if status == "inconclusive" and not misses and b and n and a + c in (0, b + n):
         why = (f"no variation to compare: {'all' if a + c else 'none'} of the {b + n} firms compared {trait} (s.e. 0, "
                "p = 1): a degenerate comparison, not evidence either way")
+    elif status == "not supported":
+        best = smallest_attainable_p(a, b, c, n)
+        if best >= alpha:
+            status, why = "inconclusive", (
+                f"too few firms for the exact test to decide: with these margins even the most extreme split "
+                f"({min(b, a + c)} of the {b} in the first group) gives p = {best:.3g} ≥ {alpha:g} (the smallest "
+                "attainable p-value; Tarone 1990), so no outcome could have supported the claim and its failure is "
+                "not evidence against it")
     return status, why, nums
+
+
+def smallest_attainable_p(a: int, b: int, c: int, n: int) -> float:
+    """The smallest one-sided Fisher p-value any table with the observed margins can give (a of b against c of n;
+    the test conditions on b, n and a + c): that of the most extreme table, min(b, a + c) in the first group.
+    A test whose smallest attainable p is at least α cannot reject whatever the data (Tarone 1990, Biometrics 46:
+    515–522), so its non-rejection is a shortfall of evidence, not a verdict."""
+    t = a + c
+    top = min(b, t)
+    return float(stats.fisher_exact([[top, b - top], [t - top, n - t + top]], alternative="greater")[1])
 
 
 def _crit(df: float | None, level: float) -> float:

@@ -113,7 +113,10 @@ def _claim(tech: str, sub: pd.DataFrame, tests: dict, known: bool) -> Claim:
     why = (f"{a} of {b} pioneers were {exp}s against {c} of {n} {group} ({fmt_p(p)})"
            + ("" if modal == exp else f"; the most common pioneer background is {', '.join(map(str, top))}")
            + ("" if known else f"; {ALL_LATER}"))
-    if status == "inconclusive":  # a degenerate comparison (evidence.judge_share_gap)
+    degenerate_split = a + c in (0, b + n)
+    if status == "inconclusive" and (degenerate_split or modal == exp):
+        # a degenerate comparison, or too few pioneers for the exact test to reach α (evidence.judge_share_gap); when
+        # the expected type is not even the most common pioneer background, the claim fails on the counts alone
         return Claim(name=name, statement=statement, status="inconclusive", reason=f"{why}: {judged}", **nums)
     ok = modal == exp and status == "supported"
     return Claim(name=name, statement=statement, status="supported" if ok else "not supported", reason=why, **nums)
