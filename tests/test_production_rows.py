@@ -110,7 +110,7 @@ def test_production_best_survey_fit_lists_the_rows_the_deflator_left_out(bundled
 
 def test_production_deflator_reason_on_a_small_panel():
     """A cluster-year with fewer than MIN_PRICES prices: its firm-years with output are listed under the price
-    reason; one whose sales are missing anyway stays 'missing value_added'."""
+    reason; one whose sales are missing anyway is listed as 'missing sales'."""
     from clusterecon.productivity.registry import MIN_PRICES, NO_PRICE, survey_setup
 
     f = _gappy_panel(1, n_firms=80).drop(columns="investment")
@@ -126,5 +126,24 @@ def test_production_deflator_reason_on_a_small_panel():
     res = setup.account(production_function(setup.frame, method="acf", reps=0, **{
         k: v for k, v in setup.options("acf").items() if k != "reps"}))
     reasons = {o.reason: o.n for o in res.omitted}
-    assert reasons[NO_PRICE] == n_2003 - 1 and reasons["missing value_added"] >= 1
+    # the firm-year without sales keeps its own cause (it was "missing value_added" when deflating blanked its
+    # material cost too and the recorded causes had to be dropped)
+    assert reasons[NO_PRICE] == n_2003 - 1 and reasons.get("missing sales", 0) >= 1, reasons
+    assert "missing value_added" not in reasons
+    assert res.nobs + _listed(res) == len(f)
+
+
+def test_a_firm_year_without_an_input_in_an_unpriced_year_is_listed_by_a_true_cause(bundled):
+    """Garments, a cluster-year with too few prices: a firm-year lacking its material cost was listed as 'missing
+    value_added' (deflating blanked its sales and the recorded causes were dropped); one lacking sales likewise."""
+    from clusterecon.productivity.registry import NO_PRICE, best_production_function, output_price_index
+
+    f = bundled["garments"].frame.copy()
+    unpriced = f.index[(output_price_index(f).isna() & f["sales"].notna()).to_numpy()]
+    assert len(unpriced) == 15
+    f.loc[unpriced[0], "material_cost"] = np.nan  # has output, cannot be deflated: the price reason
+    f.loc[unpriced[1], "sales"] = np.nan  # no output at all: its own cause
+    res, _ = best_production_function(f)
+    reasons = {o.reason: o.n for o in res.omitted}
+    assert reasons[NO_PRICE] == 14 and reasons["missing sales"] == 1 and "missing value_added" not in reasons
     assert res.nobs + _listed(res) == len(f)

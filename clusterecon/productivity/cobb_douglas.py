@@ -187,8 +187,8 @@ def _log_positive(frame: pd.DataFrame, cols: dict[str, pd.Series], source: pd.Da
         miss = s.isna() & keep
         if miss.any():
             col = name.removeprefix("ln_")
-            omitted += _omissions(source if source is not None and col in source.columns else frame,
-                                  miss.to_numpy(), f"missing {col}", col, why)
+            omitted += _omissions(source if source is not None else frame, miss.to_numpy(), f"missing {col}", col,
+                                  why)
         keep &= ~miss
         bad = (s <= 0) & keep
         if bad.any():
@@ -246,7 +246,17 @@ def production_function(
             f"{c!r}{suggest(c, frame.columns)}" for c in missing) + " (name a column of the panel, or derive it first)")
     logs = {f"ln_{out_name}": y, **{f"ln_{c}": frame[c] for c in [*inputs, *([proxy] if proxy else [])]}}
     shifters = list(options.get("motion_controls", ()))  # law-of-motion shifters, passed in levels
-    work, omitted = _log_positive(frame[list(dict.fromkeys([*controls, *shifters]))], logs, frame)
+    source = frame
+    if output == "value_added":
+        # value added is formed here: a firm-year without it is listed by the input it lacks ("missing sales"), as
+        # derive.add_value_added records it, rather than as "missing value_added"
+        from ..panel import MISSING_WHY
+
+        why = frame.attrs.get(MISSING_WHY, {})
+        source = frame.copy(deep=False)
+        source.attrs = {**frame.attrs, MISSING_WHY: {
+            **why, "value_added": why.get("value_added", [{"source": "sales"}, {"source": "material_cost"}])}}
+    work, omitted = _log_positive(frame[list(dict.fromkeys([*controls, *shifters]))], logs, source)
     ln_inputs = [f"ln_{c}" for c in inputs]
     if proxy:
         options["proxy"] = f"ln_{proxy}"

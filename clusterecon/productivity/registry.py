@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..estimators.results import Omitted
-from ..panel import MISSING_WHY, SurveyPanel
+from ..panel import SurveyPanel
 from .cobb_douglas import lazy_targets, register_method
 from .pf_result import ControlFunctionResult
 
@@ -201,23 +201,18 @@ def survey_setup(data: SurveyPanel | pd.DataFrame, *, deflate: bool = True) -> S
     lag = "calendar" if consecutive >= 50 else "previous"
     index = output_price_index(frame) if deflate else None
     if index is not None:
-        # firm-years with output and materials but no price index: left out here, under their own reason (they
-        # would otherwise reach the estimator as "missing value_added")
-        priced = pd.to_numeric(frame["sales"], errors="coerce").notna() & pd.to_numeric(
-            frame["material_cost"], errors="coerce").notna()
-        unpriced = (index.isna() & priced).to_numpy()
+        # firm-years with output but no price index: left out here, under their own reason (they would otherwise
+        # reach the estimator as "missing value_added"); those left have no sales, their reason already
+        sales = pd.to_numeric(frame["sales"], errors="coerce")
+        unpriced = (index.isna() & sales.notna()).to_numpy()
         if unpriced.any():
             omitted.append(Omitted(NO_PRICE, int(unpriced.sum())))
-        frame = frame.assign(sales=pd.to_numeric(frame["sales"], errors="coerce") / index,
-                             material_cost=pd.to_numeric(frame["material_cost"], errors="coerce") / index)
+        # the rows kept without an index lack sales: dividing by 1 leaves their missing values (and the recorded
+        # cause, e.g. "missing sales") as they were instead of blanking a present material cost
+        by = index.fillna(1.0)
+        materials = pd.to_numeric(frame["material_cost"], errors="coerce")
+        frame = frame.assign(sales=sales / by, material_cost=materials / by)
         frame, index = frame.loc[~unpriced], index.loc[~unpriced]
-        # deflating blanks sales and material cost where the cluster-year has no price index, so a condition that
-        # blames a missing input (value added: "missing sales") would name the wrong cause: those no longer apply
-        # (the others, e.g. a closure record's "not operating", still do)
-        why = {c: [k for k in ([r] if isinstance(r, dict) else r)
-                   if k.get("source") not in ("sales", "material_cost", "value_added")]
-               if c in ("value_added", "va_per_worker") else r for c, r in frame.attrs.get(MISSING_WHY, {}).items()}
-        frame.attrs = {**frame.attrs, MISSING_WHY: {c: r for c, r in why.items() if r}}
         lost = int(unpriced.sum())
         notes.append("output deflated: sales and material cost divided by the cluster-year median product price "
                      "(relative to the first year), so TFP does not move with the cluster's output price"
