@@ -196,19 +196,27 @@ def read_deflator(deflator: pd.DataFrame | str | Path) -> pd.DataFrame:
     miss = [c for c in ("year", "deflator") if c not in table.columns]
     if miss:
         raise DeriveError(f"{where} lacks column(s) {miss}; it needs year, deflator and optionally industry")
+    if table.empty:
+        raise DeriveError(f"{where} has no rows: it needs one row per year (year, deflator)")
     for col, ok in (("year", lambda v: v.notna() & (v == v.round())),
                     ("deflator", lambda v: np.isfinite(v.to_numpy(dtype=float, na_value=np.nan)) & (v > 0))):
         v = pd.to_numeric(table[col], errors="coerce")
         bad = ~ok(v)
         if bad.any():
             rows = [int(i) + 2 for i in np.flatnonzero(bad.to_numpy())[:8]]  # file rows: header is row 1
+            first = table.loc[bad, col].iloc[0]
+            shown = repr(first) if isinstance(first, str) else str(first)  # not numpy's repr: np.float64(inf)
             raise DeriveError(f"{where}, column {col}: {int(bad.sum())} value(s) that are not "
                               f"{'whole years' if col == 'year' else 'positive finite numbers'} (rows {rows}, "
-                              f"e.g. {table.loc[bad, col].iloc[0]!r}): fix them")
+                              f"e.g. {shown}): fix them")
         table[col] = v.astype("int64" if col == "year" else float)
     keys = ["industry", "year"] if "industry" in table.columns else ["year"]
-    if table.duplicated(keys).any():
-        raise DeriveError(f"deflator table has duplicate {keys} rows")
+    dup = table.duplicated(keys, keep=False).to_numpy()
+    if dup.any():
+        rows = [int(i) + 2 for i in np.flatnonzero(dup)[:8]]
+        raise DeriveError(f"{where} has more than one row for the same {' and '.join(keys)} (rows {rows}, e.g. "
+                          f"{', '.join(f'{k} {table.loc[dup, k].iloc[0]}' for k in keys)}): keep one deflator per "
+                          f"{' and '.join(keys)}")
     return table
 
 
@@ -232,8 +240,11 @@ def deflate(panel: SurveyPanel, deflator: pd.DataFrame | str | Path, *, columns:
     if base_year is None:
         cand = table.loc[np.isclose(table["deflator"], 100.0) | np.isclose(table["deflator"], 1.0), "year"].unique()
         if len(cand) != 1:
-            raise DeriveError("cannot tell the deflator's base year (no single year with deflator 100 or 1); pass "
-                              "base_year=")
+            found = (f"more than one year has deflator 100 or 1: {', '.join(map(str, sorted(cand)))}" if len(cand)
+                     else "no year has deflator 100 or 1")
+            raise DeriveError(f"cannot tell the base year of the {_deflator_name(deflator)} ({found}): give it "
+                              "(base_year= in Python, --base-year YEAR on the command line, base_year in the "
+                              "mapping's [deflator] table)")
         base_year = int(cand[0])
     f = _need(panel, "industry") if by_ind else panel.frame
     cols = list(columns) if columns is not None else [c for c in (*schema.MONETARY, "value_added")

@@ -181,3 +181,22 @@ def test_rows_in_equal_rows_out_plus_rows_dropped(sales, policy):
     assert recorded == bad_rows  # every non-positive value is accounted for, by its original row
     assert q.data["ln_sales"].isna().sum() == np.isnan(np.where(x + shift > 0, x, np.nan)).sum() - (
         p.n_obs - q.n_obs)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("year,deflator\n1990,inf\n", r"column deflator: 1 value\(s\) that are not positive finite numbers \(rows \[2\], "
+                                  r"e\.g\. inf\)"),
+    ("year,deflator\n1990,-1\n", r"rows \[2\], e\.g\. -1\)"),
+    ("year,deflator\n1990,100\n1991,90\n1990,100\n", r"more than one row for the same year \(rows \[2, 4\], e\.g\. "
+                                                     r"year 1990\)"),
+    ("year,deflator\n", "has no rows"),
+    ("year,deflator\n1990,1\n1991,100\n", r"more than one year has deflator 100 or 1: 1990, 1991.*--base-year"),
+])
+def test_a_bad_deflator_file_is_named_with_its_rows_in_plain_numbers(panel, tmp_path, text, message):
+    # a new user's sweep: numpy's repr (np.float64(inf)) in the message, duplicate years without file or rows, an
+    # empty file asked for base_year=
+    path = tmp_path / "d.csv"
+    path.write_text(text)
+    with pytest.raises(DeriveError, match=message) as err:
+        derive.deflate(panel, path)
+    assert "d.csv" in str(err.value) and "np." not in str(err.value)
