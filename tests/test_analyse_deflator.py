@@ -92,3 +92,14 @@ def test_cli_deflator(tmp_path, capsys):
     assert "column deflator" in err and "rows [3]" in err and "Traceback" not in err
     assert main(["analyse", "--base-year", "1990", "--out", str(tmp_path / "r"), "-q"]) == 2
     assert "--base-year sets the prices of --deflator" in capsys.readouterr().err
+
+
+def test_a_mapping_naming_a_missing_deflator_file_is_a_mapping_mistake(tmp_path):
+    # it was found only by analyse, after validation and the battery's first steps; validate said nothing
+    from clusterecon.io import MappingError, load_mapping
+
+    (tmp_path / "m.toml").write_text('[deflator]\nfile = "cpi.csv"\n')
+    with pytest.raises(MappingError, match=r'\[deflator\] file = "cpi.csv": no such file in'):
+        load_mapping(tmp_path / "m.toml")
+    (tmp_path / "cpi.csv").write_text("year,deflator\n1990,100\n")
+    assert load_mapping(tmp_path / "m.toml").deflator_file == (tmp_path / "cpi.csv").resolve()

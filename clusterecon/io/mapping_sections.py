@@ -127,7 +127,11 @@ def _deflator(d: dict, files: _Files, kw: dict, bad: list[str]) -> None:
         bad.append("[deflator]: give file = \"cpi.csv\" (a CSV file with columns year, deflator and optionally "
                    "industry) and, if its base year is not the one whose index is 100, base_year = 2005")
     elif _key(d, "file", "[deflator]", bad, "text") is not None:
-        kw["deflator_file"] = files(d["file"], "[deflator] file")
+        path = kw["deflator_file"] = files(d["file"], "[deflator] file")
+        # told with the mapping's other mistakes, not after validation and the battery's first steps
+        if path is not None and not path.is_file():
+            bad.append(f"[deflator] file = {toml_text(d['file'])}: no such file in {files.base}; give the price "
+                       "index's CSV file relative to the mapping's folder")
     base = _key(d, "base_year", "[deflator]", bad, "year")
     kw["deflator_base_year"] = None if base is None else int(base)
 
