@@ -315,7 +315,15 @@ def test_simulate_refuses_options_it_would_ignore_and_says_what_it_changed(capsy
                       (("--rounds", "2000", "2000"), "--rounds [2000, 2000] repeat a year"),
                       (("--rounds", "2000", "2002", "--survey-year", "2004"), "--survey-year belongs to a recall"),
                       (("--census", "--benchmark-years", "1990"), "--benchmark-years belongs to a recall"),
-                      (("--firms", "-1"), "--firms must be positive")):
+                      (("--firms", "-1"), "--firms must be positive"),
+                      # a new user's sweep: rounds outside the simulated years ended in pyarrow's "cannot construct
+                      # ChunkedArray from empty vector", --stratify without a sample and --census --firms were
+                      # ignored, and --seed -1 said "expected non-negative integer"
+                      (("--rounds", "1950", "1960"), "--rounds [1950, 1960] lie outside the simulated years"),
+                      (("--rounds", "2010", "2020"), "--rounds [2020] lie outside the simulated years"),
+                      (("--stratify", "size"), "--stratify shapes a sample: give its size with --firms"),
+                      (("--census", "--firms", "50"), "--census writes every firm"),
+                      (("--seed", "-1"), "--seed must be 0 or a positive whole number")):
         out_file = tmp_path / "s.csv"
         code, out, err = run(capsys, "simulate", *args, "--out", str(out_file))
         assert code == 2 and msg in err and "clusterecon: error:" in err and not out, (args, out, err)

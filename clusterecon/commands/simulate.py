@@ -58,6 +58,13 @@ def run(args: argparse.Namespace) -> int:
                          f"{'--census' if args.census else '--rounds'} leave {'them' if len(other) > 1 else 'it'} out")
     if args.census and args.rounds:
         raise ValueError("give --census or --rounds, not both")
+    if args.census and (args.firms is not None or args.stratify is not None):
+        raise ValueError("--census writes every firm: leave out --firms and --stratify (they draw a sample)")
+    if args.stratify is not None and args.firms is None:
+        raise ValueError("--stratify shapes a sample: give its size with --firms (without it every eligible firm is "
+                         "surveyed and there is nothing to stratify)")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be 0 or a positive whole number (got {args.seed})")
     survey_year = 2005 if args.survey_year is None else args.survey_year
     params = preset(args.preset, schooling_matters=not args.no_schooling_effect)
     sim_seed, field_seed = np.random.SeedSequence(args.seed).spawn(2)

@@ -237,6 +237,10 @@ def survey_frame(census: pd.DataFrame, truth: Truth, *, kind: SurveyKind = "reca
             raise ValueError(f"survey_years {list(survey_years)} repeat a year: each round is one year")
         if not rounds:
             raise ValueError("kind='rounds' needs survey_years, e.g. survey_years=(2000, 2002, 2004)")
+        outside = [y for y in rounds if y not in truth.phase_by_year]
+        if outside:  # a round outside the simulated years has no firms: refused, not an empty or partial survey
+            raise ValueError(f"survey_years {outside} lie outside the simulated years "
+                             f"{min(truth.phase_by_year)}–{max(truth.phase_by_year)}")
         frame = census[years_all == rounds[0]]
         ids, info = draw_sample(frame, n_firms, rng, stratify)
         sub = census[census["firm_id"].isin(ids)]
