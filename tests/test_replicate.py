@@ -138,6 +138,15 @@ def _with(**changes) -> dict:
     ({"expected": {"RE": {"coef": {"grant": 1.0}}}}, r"\[expected.RE\]: no \[\[model\]\] named 'RE'"),
     ({"expected": {"FE": {"coef": {"grant": "big"}}}}, r"coef.grant must be a number"),
     ({"table": {"order": "grant"}}, r"\[table\] order must be a list"),
+    # a new user's sweep: decimals = -2 made every comparison pass ("REPRODUCED"); nobs = "many" ended in Python's
+    # "could not convert string to float"
+    ({"expected": {"decimals": -2}}, r"\[expected\] decimals must be a whole number of decimals from 0 to 15"),
+    ({"expected": {"FE": {"decimals": 2.5}}}, r"\[expected.FE\] decimals must be a whole number"),
+    ({"expected": {"tolerance": -1}}, r"tolerance must be a number ≥ 0"),
+    ({"expected": {"significant": 0}}, r"significant must be a whole number of significant digits from 1"),
+    ({"expected": {"units": 0}}, r"units must be a number of units of the last digit above 0"),
+    ({"expected": {"FE": {"nobs": "many"}}}, r"\[expected.FE\] nobs must be a whole number of observations"),
+    ({"expected": {"FE": {"n_entities": 54.5}}}, r"n_entities must be a whole number of entities"),
 ])
 def test_spec_mistakes_name_the_key(changes, message):
     with pytest.raises(SpecError, match=message):

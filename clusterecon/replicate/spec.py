@@ -48,6 +48,7 @@ Every mistake is a :class:`SpecError` that names the file and the key, with the 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -360,11 +361,23 @@ def _check_options(est: str, opts: dict, where: str, path: Path | None) -> None:
                             + (f"; did you mean {near[0]!r}?" if near else f"; its options: {', '.join(allowed)}"))
 
 
+#: the values each tolerance key may take: (test, what to write)
+_TOL_RANGES = {
+    "tolerance": (lambda v: math.isfinite(v) and v >= 0, "a number ≥ 0 (the largest absolute difference accepted)"),
+    "decimals": (lambda v: isinstance(v, int) and 0 <= v <= 15, "a whole number of decimals from 0 to 15"),
+    "significant": (lambda v: isinstance(v, int) and 1 <= v <= 15, "a whole number of significant digits from 1 to 15"),
+    "units": (lambda v: math.isfinite(v) and 0 < v <= 10, "a number of units of the last digit above 0 (0.5: half)"),
+}
+
+
 def _tolerance(d: dict, parent: Tolerance, where: str, path: Path | None) -> Tolerance:
     kw = {k: d[k] for k in (*_TOL_KEYS, "units") if k in d}
     for k, v in kw.items():
         _typed(v, bool if k == "printed" else (int, float), f"{where} {k}", path,
                "true or false" if k == "printed" else "a number")
+        # a negative number of decimals or a negative tolerance would pass any comparison ("REPRODUCED") or none
+        if k in _TOL_RANGES and (isinstance(v, bool) or not _TOL_RANGES[k][0](v)):
+            raise SpecError(f"{_where(path)}{where} {k} must be {_TOL_RANGES[k][1]}, got {v!r}")
     if not kw:
         return parent
     if not set(_TOL_KEYS) & set(kw):
@@ -390,6 +403,11 @@ def _expected(e: dict, names: list[str], path: Path | None) -> dict[str, Expecte
         for k in ("coef", "se", "stats"):
             for term, v in _typed(block.get(k, {}), dict, f"{where} {k}", path, "a table term = number").items():
                 _typed(v, (int, float), f"{where} {k}.{term}", path, "a number")
+        for k in ("nobs", "n_entities"):
+            v = block.get(k)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+                raise SpecError(f"{_where(path)}{where} {k} must be a whole number of "
+                                f"{'observations' if k == 'nobs' else 'entities'}, got {v!r}")
         out[name] = ExpectedModel(coef=dict(block.get("coef", {})), se=dict(block.get("se", {})),
                                   nobs=block.get("nobs"), n_entities=block.get("n_entities"),
                                   stats=dict(block.get("stats", {})), tolerance=_tolerance(block, tol, where, path),
