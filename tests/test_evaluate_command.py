@@ -274,3 +274,26 @@ def test_estimator_listed_without_its_section_is_a_design_mistake(tmp_path):
     assert "lists 'staggered' but [staggered] first_treated is not set" in msg
     assert "lists 'spillovers' but [spillovers] treated_cluster is not set" in msg
     assert "lists 'randomization' but randomization_inference = 0" in msg
+
+
+@pytest.mark.parametrize("old, new, message", [
+    # a baseline the survey does not have ran every step and listed 13 of them as failed
+    ("baseline = [2010]", "baseline = [2030]",
+     "[rounds] baseline = [2030]: round(s) 2030 not in the data's 'year' (its rounds: 2010, 2011, 2012)"),
+    ("follow_up = [2011, 2012]", "follow_up = [2011, 2019]", "[rounds] follow_up = [2011, 2019]: round(s) 2019 not"),
+    # a money column named as the offer: numpy's repr (np.float64(6937.62)) and no design-file key
+    ('treatment = "treat_offered"', 'treatment = "sales"',
+     "[design] treatment = 'sales': sales must be 0/1 or true/false; found 6937.62, 9513.9"),
+])
+def test_evaluate_design_values_the_data_cannot_hold_are_design_mistakes(firm_trial, tmp_path, capsys, old, new,
+                                                                          message):
+    design = firm_trial / "training_trial_design.toml"
+    f = firm_trial / "wrong_value.toml"
+    text = design.read_text()
+    assert old in text
+    f.write_text(text.replace(old, new))
+    out = tmp_path / "rep"
+    code = main(["evaluate", str(f), "--out", str(out), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "wrong_value.toml: 1 mistake(s)" in err and message in err, err
+    assert "np." not in err and not out.exists()

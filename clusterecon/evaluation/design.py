@@ -104,7 +104,9 @@ def as_binary(s: pd.Series, name: str) -> pd.Series:
                       errors="coerce")
     bad = set(pd.unique(v.dropna())) - {0.0, 1.0}
     if bad:
-        raise SpecificationError(f"{name} must be 0/1 or true/false; found {sorted(bad)[:5]}")
+        shown = ", ".join(f"{x:.10g}" for x in sorted(bad)[:5])  # as written, not numpy's repr (np.float64(...))
+        raise SpecificationError(f"{name} must be 0/1 or true/false; found {shown}"
+                                 + (f" and {len(bad) - 5} other values" if len(bad) > 5 else ""))
     return v.astype("float64")
 
 

@@ -115,7 +115,8 @@ def run_evaluation(spec: EvaluationSpec, *, progress: Callable[[str], None] | No
     say(f"loading {spec.data_file.name}")
     frame, panel, validation, provenance, notes = load_frame(spec)
     design = spec.design.with_rounds(frame)
-    _require_comparison(frame, design)
+    _check_rounds(spec, frame, design)
+    _require_comparison(spec, frame, design)
     problems: list[str] = []
     primary = list(spec.primary)
     secondary = list(spec.secondary)
@@ -237,15 +238,36 @@ def run_evaluation(spec: EvaluationSpec, *, progress: Callable[[str], None] | No
         families={"primary": tuple(fam_p), "secondary": tuple(o for o in secondary if o in out["itt"])})
 
 
-def _require_comparison(frame: pd.DataFrame, design: Any) -> None:
+def _check_rounds(spec: EvaluationSpec, frame: pd.DataFrame, design: Any) -> None:
+    """The rounds the design file names must be in the data: a baseline the survey does not have ran every step
+    and listed each as failed (13 of them) instead of one design-file mistake."""
+    from .design import round_values
+    from .designfile import DesignFileError
+
+    have = pd.unique(round_values(frame, design.round_column)).tolist()
+    bad = [f"[rounds] {key} = {list(named)}: round(s) {', '.join(map(str, gone))} not in the data's "
+           f"{design.round_column!r} (its rounds: {', '.join(map(str, sorted(have)))})"
+           for key, named in (("baseline", design.baseline), ("follow_up", design.follow_up))
+           if (gone := [r for r in named if r not in have])]
+    if bad:
+        raise DesignFileError(spec.path or spec.data_file, bad)
+
+
+def _require_comparison(spec: EvaluationSpec, frame: pd.DataFrame, design: Any) -> None:
     """Stop before any step when the follow-up rounds have no control group or no offered firm: every estimate of
     the evaluation compares the two arms, so a report would only list the same failure for each step."""
     from .design import as_binary, require, require_both_arms, round_values
 
     require(frame, design.treatment)
     rows = np.isin(round_values(frame, design.round_column), design.follow_up)
-    require_both_arms(as_binary(frame.loc[rows, design.treatment], design.treatment), design.treatment,
-                      "the effect of the offer")
+    try:
+        offer = as_binary(frame.loc[rows, design.treatment], design.treatment)
+    except SpecificationError as e:  # a design-file mistake, named by its key: the column may be the wrong one
+        from .designfile import DesignFileError
+
+        raise DesignFileError(spec.path or spec.data_file, [f"[design] treatment = {design.treatment!r}: {e}"]) \
+            from None
+    require_both_arms(offer, design.treatment, "the effect of the offer")
 
 
 def inference_pvalue(res: Any) -> tuple[float, str]:
