@@ -380,3 +380,18 @@ def test_a_survey_of_two_clusters_is_analysed_one_cluster_at_a_time(capsys, tmp_
     assert f"{sample_panel('machinery').n_firms} firms" in one
     code, out, err = run(capsys, "analyse", str(path), "--out", str(tmp_path / "r3"), "-q", "--cluster", "machinry")
     assert code == 2 and "did you mean 'machinery'" in err
+
+
+def test_read_options_a_file_has_no_use_for_are_refused_not_ignored(capsys, tmp_path):
+    # a new user's sweep: --sheet on a CSV or the bundled sample and --encoding on Parquet were silently ignored
+    from clusterecon.samples import sample_panel
+
+    frame = sample_panel("garments").frame.reset_index()
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    frame.to_parquet(tmp_path / "s.parquet")
+    for args, msg in (((str(tmp_path / "s.csv"), "--sheet", "2"), "a csv file has no sheets; leave out --sheet"),
+                      ((str(tmp_path / "s.parquet"), "--encoding", "latin-1"),
+                       "parquet files declare their own; leave out --encoding"),
+                      (("--sheet", "2"), "--sheet applies to a survey FILE")):
+        code, out, err = run(capsys, "describe", *args)
+        assert code == 2 and msg in err and "Traceback" not in err, (args, err)

@@ -88,6 +88,10 @@ def input_source(args: argparse.Namespace, progress=lambda _s: None):
     if args.file is not None and args.sample is not None:
         raise ValueError("give either a survey FILE or --sample, not both")
     if args.file is None and args.mapping is None and args.sample != "survey":
+        given = [o for o, v in (("--sheet", args.sheet), ("--encoding", args.encoding)) if v is not None]
+        if given:  # refused, not ignored: the user meant to read a file of their own
+            raise ValueError(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to a survey FILE; "
+                             "the bundled simulated sample has no sheets or encoding: give the FILE meant")
         name = args.sample or "garments"
         progress(f"simulating the bundled {name} sample")
         sim = sample_panel(name)

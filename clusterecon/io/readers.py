@@ -68,6 +68,13 @@ def read_table(path: str | os.PathLike, *, sheet: str | int | None = None, encod
     if fmt is None:
         raise LoadError(f"file {p}: unknown file type {p.suffix or '(no extension)'!r}; clusterecon reads "
                         f"{', '.join(sorted(FORMATS))} – convert the file or rename it with the right extension")
+    # an option the format has no use for is refused, not ignored: the user meant some other file or setting
+    if sheet is not None and fmt != "excel":
+        raise LoadError(f"file {p}: a sheet ({sheet!r}) was given, but a {fmt} file has no sheets; leave out --sheet "
+                        "(or [source] sheet in the mapping), which chooses a sheet of an Excel workbook")
+    if encoding is not None and fmt in ("excel", "parquet"):
+        raise LoadError(f"file {p}: an encoding ({encoding!r}) was given, but {fmt} files declare their own; leave out "
+                        "--encoding (or [source] encoding in the mapping), which is for CSV, Stata ≤ 13 and SPSS files")
     if not p.exists():
         near = [x.name for x in visible_files(p.parent, f"*{p.suffix}")] if p.parent.is_dir() else []
         hint = f"; files with that extension there: {', '.join(near[:5])}" if near else ""
