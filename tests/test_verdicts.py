@@ -298,6 +298,7 @@ def _founder_rows(pioneers: list[str], later_merchants: int = 2, later: int = 20
 def test_founders_on_thin_or_tied_evidence_are_inconclusive(pioneers, why):
     r = founder_origins(_panel(_founder_rows(pioneers), "recall"), pioneer_until=1985, detail=False)
     assert r.status == "inconclusive" and why in r.claim("founders").reason
+    assert f"({len(pioneers)} pioneer{'' if len(pioneers) == 1 else 's'}," in r.claim("founders").n_units
 
 
 def test_founders_supported_with_enough_pioneers():

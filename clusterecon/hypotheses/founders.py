@@ -101,7 +101,8 @@ def _claim(tech: str, sub: pd.DataFrame, tests: dict, known: bool) -> Claim:
     counts = pio.value_counts()
     nums = dict(test=f"Fisher exact test, one-sided: share of the expected type, pioneers vs {short_group} (s.e. "
                 "under equal shares)", estimate=diff, se=se, pvalue=p, n=b + n,
-                n_units=f"firms ({b} pioneers, {n} {short_group}" + (f"; {left}" if left else "") + ")", rule=RULE)
+                n_units=f"firms ({b} pioneer{'' if b == 1 else 's'}, {n} {short_group}" + (f"; {left}" if left else "")
+                + ")", rule=RULE)
     if misses:
         return Claim(name=name, statement=statement, status="inconclusive", reason=judged, **nums)
     top = counts[counts == counts.max()].index.tolist()
