@@ -40,7 +40,7 @@ def _pct(x: float) -> str:
     return "" if pd.isna(x) else f"{100 * x:.0f}%"
 
 
-def markdown(runs: pd.DataFrame, seconds: float, reps: int, note: str = "") -> str:
+def markdown(runs: pd.DataFrame, seconds: float, reps: int, note: str = "", jobs: int = 2) -> str:
     ct = claim_table(runs)
     dtab = dating_table(runs)
     fails = failures(runs)
@@ -50,7 +50,8 @@ def markdown(runs: pd.DataFrame, seconds: float, reps: int, note: str = "") -> s
     n_lo = int(runs.groupby("dgp")["seed"].nunique().min())
     se = lambda p: 100 * np.sqrt(p * (1 - p) / n_lo)  # noqa: E731
     load = f"load average {os.getloadavg()[0]:.1f} at the end" if hasattr(os, "getloadavg") else "load not measured"
-    lines = [f"Run {today}: {per}; {len(runs)} runs on 2 workers in {seconds / 60:.1f} min ({load}){note}. "
+    workers = f"{jobs} worker{'' if jobs == 1 else 's'}"
+    lines = [f"Run {today}: {per}; {len(runs)} runs on {workers} in {seconds / 60:.1f} min ({load}){note}. "
              "Monte Carlo s.e. of "
              f"a rate p over n = {n_lo} runs: √(p(1−p)/n) — ±{se(0.5):.0f} points at 50%, ±{se(0.8):.0f} at 80/20%, "
              f"±{se(0.9):.0f} at 90/10%. `python benchmarks/bench_calibration.py --reps {n_lo} --coverage` "
@@ -126,7 +127,7 @@ def main() -> None:
         return
     if a.merge:
         runs = pd.concat([*(pd.read_pickle(m) for m in a.merge), runs], ignore_index=True)
-    md = markdown(runs, seconds, a.reps, f"; {a.note}" if a.note else "")
+    md = markdown(runs, seconds, a.reps, f"; {a.note}" if a.note else "", jobs=a.jobs)
     print(md)
     if a.out:
         Path(a.out).write_text(md, encoding="utf-8")
