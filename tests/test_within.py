@@ -270,6 +270,7 @@ def test_absorb_equals_projection_on_dummies(seed, G, T, frac, weighted):
     assert ab.n_absorbed + ab.n_partialled == rank_D
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # R² within is undefined, said by NaN, not a warning
 def test_an_exactly_constant_outcome_gives_an_undefined_rho_not_a_zero_division():
     # found through the battery (a census with constant productivity ended `failed`): sigma_u = sigma_e = 0
     import numpy as np

@@ -183,6 +183,11 @@ def _absorb_fit(s: dict[str, Any], effects: str, collinear: str) -> tuple[Absorb
     return ab, fit, centred
 
 
+def _share_explained(ssr: float, total: float) -> float:
+    """1 − SSR/TSS; undefined (NaN, no warning) when the outcome has no within variation (TSS = 0)."""
+    return float(1 - ssr / total) if total > 0 else float("nan")
+
+
 def _rsquared(ab: Absorbed, fit: LinearFit, s: dict[str, Any], effects: str) -> tuple[dict, np.ndarray, Any]:
     """R² within/between/overall as xtreg reports them (from xb = x'b (+ year effects) on the untransformed
     data), the firm effects û_i = ȳ_i − x̄_i'b (− λ̄_i) and the year effects δ (twoway)."""
@@ -194,11 +199,11 @@ def _rsquared(ab: Absorbed, fit: LinearFit, s: dict[str, Any], effects: str) -> 
     delta = None
     if effects == "time":
         S_y = ab.raw - ab.year_sums.T @ (ab.year_sums / tg.size[:, None])
-        r2w = 1 - fit.ssr / S_y[0, 0]
+        r2w = _share_explained(fit.ssr, S_y[0, 0])
         fm = fg.means(np.column_stack([s["X"][:, np.asarray(s["cols"])[K]] @ b, s["y"]]), w)
         xbar, ybar = fm[:, 0], fm[:, 1]
     else:
-        r2w = 1 - fit.ssr / ab.ss_firm[0]
+        r2w = _share_explained(fit.ssr, ab.ss_firm[0])
         xbar, ybar = ab.firm_means[:, K + 1] @ b, ab.firm_means[:, 0]
         delta = ab.year_effects(c) if effects == "twoway" else None
         if delta is not None:
