@@ -250,6 +250,15 @@ def test_stagnation_on_three_survey_years_is_not_decided_by_an_f_1_1():
     assert out.status == "inconclusive" and "3 years" in out.reason
 
 
+@pytest.mark.parametrize("lacking", ["sales", "material_cost", "employees"])
+def test_stagnation_without_a_productivity_input_is_skipped_not_failed(lacking):
+    # a column-dropping sweep: without sales, material cost or employees the battery's stagnation ended `failed`
+    # with KeyError 'log_va_per_worker'
+    rows = [{k: v for k, v in r.items() if k != lacking} for r in _stag_rows(tuple(range(1990, 2000)), 0.0)]
+    r = productivity_stagnation(_panel(rows, "census"), years=(1990, 1999))
+    assert r.status == "skipped" and f"the survey has no {lacking}" in r.verdict
+
+
 def test_summed_sales_of_survivors_are_not_the_clusters_output():
     # calibration, rounds drawn among the first round's firms: their summed sales fell with their exits and the
     # output claim said "not supported" in 90% of runs while the cluster's output grew

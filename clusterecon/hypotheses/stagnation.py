@@ -217,6 +217,10 @@ def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str, phases: H
                                         {"source": "sales", "at_most": 0.0, "why": "sales <= 0 (no profit rate)"}])
     models, tests, tables, limitations = {}, {}, {}, []
     prod_col, prod_label, warnings = _tfp(whole, f, vcov, models, tables)
+    if prod_col not in f.columns:  # no value added per worker to fall back on (the claim's measure is missing)
+        lacking = [c for c in ("sales", "material_cost", "employees") if c not in whole.columns]
+        raise SkipHypothesis(f"needs productivity (value added per worker, or TFP): the survey has no "
+                             f"{', '.join(lacking) or 'value added per worker'}")
     net_label = f"{prod_label} net of the output price"
     if "log_price" in f and f["log_price"].notna().any() and f[prod_col].notna().any():
         f[NET] = f[prod_col] - f["log_price"]
