@@ -235,6 +235,11 @@ class Keys:
         return self._firm_reductions[("first",)]
 
     @property
+    def same_firm_as_previous(self) -> np.ndarray:
+        """``firm[i + 1] == firm[i]`` for each row ``i`` in file order (computed once, shared; do not modify)."""
+        return self._same_firm_as_previous
+
+    @property
     def _same_firm_as_previous(self) -> np.ndarray:
         if ("same",) not in self._firm_reductions:
             self._firm_reductions[("same",)] = self.firm[1:] == self.firm[:-1]
@@ -273,10 +278,10 @@ def keys_of(frame: pd.DataFrame, rows: np.ndarray | None = None,
     ``firm``: the firm ids' codes and sorted distinct ids when the caller factorised them already."""
     fcodes, ids = firm if firm is not None else firm_codes(frame["firm_id"])
     y = frame["year"]
+    # whole years, none missing (a nullable Int64 year with <NA> takes the general path below)
+    yi = y.to_numpy() if y.dtype.kind in "iu" and len(y) and not y.isna().any() else None
     # the span in Python integers: int64 years far apart (a typo of 19 digits) overflow numpy's subtraction
-    if y.dtype.kind in "iu" and len(y) and not y.isna().any() and 0 <= int(y.max()) - int(y.min()) < 10_000:
-        # whole years, none missing (a nullable Int64 year with <NA> takes the general path below)
-        yi = y.to_numpy()
+    if yi is not None and 0 <= int(yi.max()) - int(yi.min()) < 10_000:
         lo = yi.min()
         off = yi - lo
         present = np.bincount(off) > 0
@@ -287,7 +292,49 @@ def keys_of(frame: pd.DataFrame, rows: np.ndarray | None = None,
         year = (y.to_numpy(dtype=np.float64, na_value=np.nan) if pd.api.types.is_numeric_dtype(y.dtype)
                 else pd.to_numeric(y, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))
         ycodes, years = year_codes(year)
+    listed = _listed_by_firm(fcodes, ycodes, rows)
+    if listed is not None:
+        return Keys(fcodes, ids, year, ycodes, years, listed[0], rows, listed[1])
     return Keys(fcodes, ids, year, ycodes, years, sort_order(fcodes, ycodes, len(years), rows), rows)
+
+
+def _listed_by_firm(fcodes: np.ndarray, ycodes: np.ndarray, rows: np.ndarray | None
+                    ) -> tuple[FirmYearOrder, dict] | None:
+    """The (firm, year) order of a file listed firm by firm (every row keyed, rows in record order, each firm's rows
+    together with years increasing), read off its blocks, with what :class:`Keys` would otherwise work out again:
+    (order, the reductions' cache), or ``None`` for any other file (:func:`sort_order` then).
+
+    The result is :func:`sort_order`'s (the same permutation, built as :func:`_block_order` builds it), but the
+    blocks are found once and reused, and the firms' starts in sorted order are their blocks' cumulative lengths:
+    :func:`sort_order` with :func:`_block_order` and the keys' own block checks made about twenty passes over the
+    rows, this makes about eight (30 → 10 ms for 1M firm-years, ``benchmarks/bench_load.py``)."""
+    n = len(fcodes)
+    if n < 2 or (rows is not None and not bool(np.all(rows[1:] >= rows[:-1]))) or fcodes.min() < 0:
+        return None
+    same = fcodes[1:] == fcodes[:-1]
+    # years strictly increasing within each block (a missing year, code -1, can only open a block)
+    if not bool(np.all((ycodes[1:] > ycodes[:-1]) | ~same)):
+        return None
+    starts = np.flatnonzero(~same)
+    starts += 1
+    starts = np.r_[0, starts]
+    block_firm = fcodes[starts]
+    k = len(starts)
+    seen = np.bincount(block_firm)
+    if seen.max() > 1:
+        return None  # a firm's rows are split over blocks
+    lengths = np.diff(np.r_[starts, n])
+    if k < 2 or bool(np.all(block_firm[1:] > block_firm[:-1])):  # blocks in id order: nothing to reorder
+        order, firm_starts = None, starts
+    else:
+        by_firm = np.empty(k, dtype=np.int64)  # the blocks in firm order: a scatter (the firms are distinct)
+        by_firm[(np.cumsum(seen) - 1)[block_firm]] = np.arange(k)
+        s, ln = starts[by_firm], lengths[by_firm]
+        firm_starts = np.cumsum(ln) - ln
+        order = np.repeat(s - firm_starts, ln)
+        order += np.arange(n)
+    cache = {("blocks",): starts, ("same",): same, ("pairs",): bool(ycodes.min() >= 0)}
+    return FirmYearOrder(order, n, firm_starts), cache
 
 
 def masked_parts(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:

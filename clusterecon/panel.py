@@ -16,6 +16,7 @@ is immutable: transformations (``clusterecon.derive``) return a new panel with e
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -101,7 +102,7 @@ class SurveyPanel:
         idx = self.data.index
         if not isinstance(idx, pd.MultiIndex) or list(idx.names) != ["firm_id", "year"]:
             raise PanelError("SurveyPanel.data must be indexed by (firm_id, year); use SurveyPanel.from_frame")
-        if not _unique_sorted(idx) and not idx.is_unique:
+        if idx is not getattr(_built, "index", None) and not _unique_sorted(idx) and not idx.is_unique:
             dup = idx[idx.duplicated()].unique()[:5]
             raise PanelError(f"duplicate (firm_id, year) rows, e.g. {list(dup)}; resolve them before building a panel")
         if self.firms.index.name != "firm_id" or not (_strictly_increasing(self.firms.index)
@@ -146,7 +147,9 @@ class SurveyPanel:
         if len(year_vals) and not (-2.0**63 <= year_vals[0] and year_vals[-1] < 2.0**63):  # inf or beyond int64
             raise PanelError(f"years from {year_vals[0]:g} to {year_vals[-1]:g} do not fit a 64-bit integer; "
                              "validate the data first")
-        fs, ys = fy.take(fcodes), fy.take(ycodes)
+        # the index's codes in the integer width pandas would narrow them to anyway (narrowed before the reordering
+        # take, which then moves a quarter or an eighth of the bytes)
+        fs, ys = fy.take(_narrow(fcodes, len(firm_ids))), fy.take(_narrow(ycodes, len(year_vals)))
         # listed firm by firm with increasing years: no (firm, year) repeats, nothing to compare
         same = None if keys.pairs_in_file_order else (fs[1:] == fs[:-1]) & (ys[1:] == ys[:-1])
         if same is not None and same.any():
@@ -170,13 +173,17 @@ class SurveyPanel:
             data = data.assign(**{c: _text(data[c]) for c in rest if _needs_text(c, data[c])})
             data.index = index
         else:  # new arrays, owned by the panel
-            cols = {c: _text(d[c], fy.order) if _needs_text(c, d[c]) else d[c].array.take(fy.order) for c in rest}
+            cols = {c: _text(d[c], fy.order) if _needs_text(c, d[c]) else _take(d[c].array, fy.order) for c in rest}
             data = pd.DataFrame(cols, index=index, columns=pd.Index(rest, dtype=d.columns.dtype), copy=False)
         lab = dict(schema.LABELS)
         lab.update(labels or {})
         prov = provenance.freeze() if isinstance(provenance, ProvenanceLog) else tuple(provenance)
-        return cls(data=data, firms=firms, labels=lab, provenance=prov, design=design or SurveyDesign(),
-                   validation=validation, truth=truth)
+        _built.index = index  # sorted and unique by construction: __post_init__ need not check it again
+        try:
+            return cls(data=data, firms=firms, labels=lab, provenance=prov, design=design or SurveyDesign(),
+                       validation=validation, truth=truth)
+        finally:
+            _built.index = None
 
     def replace(self, **changes: Any) -> SurveyPanel:
         return replace(self, **changes)
@@ -249,6 +256,27 @@ class SurveyPanel:
         s = self.structure()
         return (f"SurveyPanel({s['firms']} firms, {s['firm_years']} firm-years, years {s['years'][:1]}…"
                 f"{s['years'][-1:]}, T {s['T_min']}–{s['T_max']}, design={s['design']})")
+
+
+#: the index :meth:`SurveyPanel.from_frame` is building on this thread (it checked the order itself)
+_built = threading.local()
+
+
+def _narrow(codes: np.ndarray, n: int) -> np.ndarray:
+    """Codes into ``n`` values in the integer type a MultiIndex keeps them in (pandas' ``coerce_indexer_dtype``)."""
+    for t in (np.int8, np.int16, np.int32):
+        if n < np.iinfo(t).max:
+            return codes.astype(t, copy=False)
+    return codes.astype(np.int64, copy=False)
+
+
+def _take(a, order: np.ndarray):
+    """``a.take(order)``; a nullable column without missing values gets a new all-false mask instead of its mask
+    reordered (one take of the two, for the same array)."""
+    data, mask = getattr(a, "_data", None), getattr(a, "_mask", None)  # pandas' masked arrays (Float64, boolean…)
+    if isinstance(data, np.ndarray) and isinstance(mask, np.ndarray) and data.dtype.kind in "iufb" and not mask.any():
+        return type(a)(data.take(order), np.zeros(len(order), dtype=bool))
+    return a.take(order)
 
 
 def _text(s: pd.Series, order: np.ndarray | None = None):

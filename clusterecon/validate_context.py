@@ -62,6 +62,9 @@ class _Ctx:
         self.rows = _source_rows(frame)
         self.problems: list[Problem] = []
         self.numeric: dict[str, np.ndarray] = {}
+        #: column -> (least, greatest value ignoring NaN, any NaN) of :meth:`num` once the range rules have read it
+        #: (later rules decide from these whether they can hit, instead of passing over the column again)
+        self.bounds: dict[str, tuple[float, float, bool]] = {}
         self.firm_codes: np.ndarray | None = None
         self.firm_uniques: Any = None
         self.year: np.ndarray | None = None

@@ -142,7 +142,9 @@ def _check_panel_rules(ctx: _Ctx, benchmark_years: tuple[int, ...] | None) -> No
     def at(a: np.ndarray) -> np.ndarray:
         return a if o is None else a[o]
 
-    same = c[1:] == c[:-1]
+    # every row compared in file order: the keys' own "same firm as the row before" (computed once per load)
+    same = ctx.keys.same_firm_as_previous if o is None else c[1:] == c[:-1]
+    band = np.empty(len(c) - 1)  # scratch for the candidates' products: one allocation for every column
     for col in JUMP_COLUMNS:
         if col not in ctx.frame.columns:
             continue
@@ -150,7 +152,8 @@ def _check_panel_rules(ctx: _Ctx, benchmark_years: tuple[int, ...] | None) -> No
         prev, cur = v[:-1], v[1:]
         # candidates by multiplication (a slightly wider band than the rule), the exact ratio on them only: dividing
         # every pair was most of the rule's time
-        wide = (cur > prev * (JUMP_FACTOR * 0.999)) | (prev > cur * (JUMP_FACTOR * 0.999))
+        wide = np.greater(cur, np.multiply(prev, JUMP_FACTOR * 0.999, out=band))
+        wide |= np.greater(prev, np.multiply(cur, JUMP_FACTOR * 0.999, out=band))
         j = np.flatnonzero(wide)
         if len(j):
             p_, c_ = prev[j], cur[j]
@@ -166,6 +169,10 @@ def _check_panel_rules(ctx: _Ctx, benchmark_years: tuple[int, ...] | None) -> No
     if benchmark_years:
         years = np.array(sorted(benchmark_years), dtype=np.float64)
         pos = np.searchsorted(years, y)
+    elif o is None and len(ctx.keys.file_blocks) * len(ctx.keys.years) == len(c):
+        # listed firm by firm with years strictly increasing, and as many rows per firm as there are years: every
+        # firm has every year, so no firm skips one
+        return
     else:  # the panel's own years: a row's year code is its position among them
         years, pos = ctx.keys.years, at(ctx.keys.ycodes)
     gap = same & (pos[1:] - pos[:-1] > 1)
