@@ -20,6 +20,7 @@ No library offers these grouped reductions on presorted codes, hence the helpers
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,7 +72,7 @@ def firm_codes(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
     if not isinstance(s.dtype, pd.CategoricalDtype):
         return factorize_sorted(s)
     cats = s.cat.categories
-    codes = s.cat.codes.to_numpy().astype(np.int64)
+    codes = s.array.codes.astype(np.int64)
     present = np.bincount(codes + 1, minlength=len(cats) + 1)[1:] > 0
     monotonic = cats.is_monotonic_increasing
     if present.all() and monotonic:
@@ -186,6 +187,9 @@ class Keys:
     sorted: FirmYearOrder
     rows: np.ndarray | None = None
     _firm_reductions: dict = field(default_factory=dict, repr=False)
+    #: the loader's validator (a worker thread) and panel share one Keys: a column's reduction is computed by
+    #: whichever asks first while the other waits for it, not computed twice
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def subset(self, keep: np.ndarray) -> Keys:
         """The keys of the rows where ``keep`` is true (a boolean mask)."""
@@ -198,6 +202,10 @@ class Keys:
         """Per firm (in id order): the row position of a non-missing value (``-1`` if none; the first in year order
         when the values vary) and whether its non-missing values differ (cached by column name)."""
         key = ("column", s.name)
+        with self._lock:
+            return self._first_and_varies(s, key)
+
+    def _first_and_varies(self, s: pd.Series, key: tuple) -> tuple[np.ndarray, np.ndarray]:
         if key not in self._firm_reductions:
             blocks = self.file_blocks
             out = None
@@ -331,8 +339,11 @@ def _listed_by_firm(fcodes: np.ndarray, ycodes: np.ndarray, rows: np.ndarray | N
         by_firm[(np.cumsum(seen) - 1)[block_firm]] = np.arange(k)
         s, ln = starts[by_firm], lengths[by_firm]
         firm_starts = np.cumsum(ln) - ln
-        order = np.repeat(s - firm_starts, ln)
-        order += np.arange(n)
+        if ln.min() == ln.max():  # every firm with as many rows (a balanced panel): one array, no temporaries
+            order = (s[:, None] + np.arange(ln[0])).ravel()
+        else:
+            order = np.repeat(s - firm_starts, ln)
+            order += np.arange(n)
     cache = {("blocks",): starts, ("same",): same, ("pairs",): bool(ycodes.min() >= 0)}
     return FirmYearOrder(order, n, firm_starts), cache
 
@@ -358,7 +369,7 @@ def _comparable(s: pd.Series, raw: bool = False) -> tuple[np.ndarray, np.ndarray
             return data, (mask | np.isnan(data)) if data.dtype.kind == "f" else mask
         v = s.to_numpy(dtype=np.float64, na_value=np.nan)
         return v, np.isnan(v)
-    codes = s.cat.codes.to_numpy() if isinstance(s.dtype, pd.CategoricalDtype) else pd.factorize(
+    codes = s.array.codes if isinstance(s.dtype, pd.CategoricalDtype) else pd.factorize(
         s, use_na_sentinel=True)[0]
     return codes, codes < 0
 

@@ -95,7 +95,8 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
                                ) from e
         raise
     log = ProvenanceLog()
-    can = canonicalise(raw, m, firms=firms, log=log)
+    # a file read here is no one else's: its arrays may become the canonical frame's (a table passed in may not)
+    can = canonicalise(raw, m, firms=firms, log=log, owns_raw=not isinstance(path, (RawTable, pd.DataFrame)))
     source = raw.label
     sheets = [s for s in raw.sheets if s != raw.sheet]
     del raw, firms  # the raw table is not needed past this point: release it before the panel copy (peak memory)

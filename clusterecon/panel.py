@@ -162,7 +162,6 @@ class SurveyPanel:
         fcols = [c for c in (firm_columns if firm_columns is not None else schema.FIRM_COLUMNS)
                  if c in d.columns and c != "firm_id"]
         firm_index = pd.Index(firm_ids, dtype="string", name="firm_id")
-        firms = _firm_table(d, fcols, keys, firm_index)
         rest = [c for c in d.columns if c not in fcols and c not in ("firm_id", "year")]
         index = pd.MultiIndex(levels=[firm_index, pd.Index(year_vals.astype(np.int64), name="year")],
                               codes=[fs, ys], names=["firm_id", "year"], verify_integrity=False)
@@ -175,6 +174,9 @@ class SurveyPanel:
         else:  # new arrays, owned by the panel
             cols = {c: _text(d[c], fy.order) if _needs_text(c, d[c]) else _take(d[c].array, fy.order) for c in rest}
             data = pd.DataFrame(cols, index=index, columns=pd.Index(rest, dtype=d.columns.dtype), copy=False)
+        # the firm table last: the loader's validator, on the other thread, computes the firm attributes'
+        # reductions first, and they are shared through ``keys``
+        firms = _firm_table(d, fcols, keys, firm_index)
         lab = dict(schema.LABELS)
         lab.update(labels or {})
         prov = provenance.freeze() if isinstance(provenance, ProvenanceLog) else tuple(provenance)
@@ -282,7 +284,7 @@ def _take(a, order: np.ndarray):
 def _text(s: pd.Series, order: np.ndarray | None = None):
     """A categorical column as text: its categories taken by code (much cheaper than ``astype("string")``), the
     rows in ``order`` when given."""
-    codes = s.cat.codes.to_numpy()
+    codes = s.array.codes
     return pd.array(s.cat.categories, dtype="string").take(codes if order is None else codes[order], allow_fill=True)
 
 

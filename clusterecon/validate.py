@@ -138,6 +138,18 @@ def validate(frame: pd.DataFrame, *, source: str = "", strict: bool = False, sur
 
 def _run_rules(frame: pd.DataFrame, source: str, today_year: int, required, keys, benchmark_years, design) -> _Ctx:
     ctx = _Ctx(frame, source)
+    if keys is not None and "year" in frame.columns and isinstance(frame["year"].dtype, np.dtype) \
+            and frame["year"].dtype.kind in "iu":
+        # an integer year column as float64 is what the keys hold already (firmyear.keys_of); read-only, shared
+        year = keys.year.view()
+        year.flags.writeable = False
+        ctx.numeric["year"] = year
+    if keys is not None:
+        # the firm attributes' reductions first: the loader builds the panel on the other thread meanwhile, and its
+        # firm table reads them from the shared keys (firmyear.Keys.first_and_varies) instead of computing them too
+        for c in schema.FIRM_COLUMNS:
+            if c in frame.columns and c != "firm_id":
+                keys.first_and_varies(frame[c])
     req = list(dict.fromkeys([*schema.REQUIRED, *required]))
     ctx.problems.extend(missing_columns(frame, req, source))
     if not len(frame):
