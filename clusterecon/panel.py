@@ -26,7 +26,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from . import firmyear, schema
+from . import _buffers, firmyear, schema
+from ._threads import in_pool, pool
 from .provenance import ProvenanceEntry, ProvenanceLog, to_json
 
 SurveyKind = Literal["recall", "rounds", "census", "unknown"]
@@ -149,7 +150,14 @@ class SurveyPanel:
                              "validate the data first")
         # the index's codes in the integer width pandas would narrow them to anyway (narrowed before the reordering
         # take, which then moves a quarter or an eighth of the bytes)
-        fs, ys = fy.take(_narrow(fcodes, len(firm_ids))), fy.take(_narrow(ycodes, len(year_vals)))
+        if keys.file_blocks is not None and len(keys.file_blocks) == len(firm_ids):
+            # each firm one block of rows, every row keyed: in firm-year order the codes are 0, 1, 2, … repeated
+            # over each firm's rows (written once, not gathered from the million codes and narrowed)
+            lengths = np.diff(np.r_[fy.starts, len(fcodes)])
+            fs = firmyear.repeat_by(_narrow(np.arange(len(firm_ids)), len(firm_ids)), lengths)
+        else:
+            fs = fy.take(_narrow(fcodes, len(firm_ids)))
+        ys = fy.take(_narrow(ycodes, len(year_vals)))
         # listed firm by firm with increasing years: no (firm, year) repeats, nothing to compare
         same = None if keys.pairs_in_file_order else (fs[1:] == fs[:-1]) & (ys[1:] == ys[:-1])
         if same is not None and same.any():
@@ -172,7 +180,7 @@ class SurveyPanel:
             data = data.assign(**{c: _text(data[c]) for c in rest if _needs_text(c, data[c])})
             data.index = index
         else:  # new arrays, owned by the panel
-            cols = {c: _text(d[c], fy.order) if _needs_text(c, d[c]) else _take(d[c].array, fy.order) for c in rest}
+            cols = _reordered(d, rest, fy.order)
             data = pd.DataFrame(cols, index=index, columns=pd.Index(rest, dtype=d.columns.dtype), copy=False)
         # the firm table last: the loader's validator, on the other thread, computes the firm attributes'
         # reductions first, and they are shared through ``keys``
@@ -272,12 +280,34 @@ def _narrow(codes: np.ndarray, n: int) -> np.ndarray:
     return codes.astype(np.int64, copy=False)
 
 
+#: rows from which :func:`_reordered` hands half of the columns to the pool's worker
+_SPLIT_ROWS = 200_000
+
+
+def _reordered(d: pd.DataFrame, cols: list[str], order: np.ndarray) -> dict:
+    """The columns' arrays taken in ``order`` (text columns as text). On a large frame half of the columns are taken
+    on the pool's other worker meanwhile (numpy's take releases the GIL): reordering seven 1M-row columns was the
+    largest step of building the panel, and the loader's validator holds only one of the pool's two workers
+    (:mod:`clusterecon._threads`; a pool thread itself never waits on the pool)."""
+    def one(c: str):
+        return _text(d[c], order) if _needs_text(c, d[c]) else _take(d[c].array, order)
+
+    later = cols[1::2] if len(order) >= _SPLIT_ROWS and len(cols) > 1 and not in_pool() else []
+    done = pool().submit(lambda: {c: one(c) for c in later}) if later else None
+    mine = {c: one(c) for c in cols if c not in later}
+    theirs = done.result() if done is not None else {}
+    return {c: mine[c] if c in mine else theirs[c] for c in cols}
+
+
 def _take(a, order: np.ndarray):
     """``a.take(order)``; a nullable column without missing values gets a new all-false mask instead of its mask
-    reordered (one take of the two, for the same array)."""
+    reordered (one take of the two, for the same array); numpy values are taken into pooled memory
+    (:mod:`clusterecon._buffers`)."""
     data, mask = getattr(a, "_data", None), getattr(a, "_mask", None)  # pandas' masked arrays (Float64, boolean…)
     if isinstance(data, np.ndarray) and isinstance(mask, np.ndarray) and data.dtype.kind in "iufb" and not mask.any():
-        return type(a)(data.take(order), np.zeros(len(order), dtype=bool))
+        return type(a)(_buffers.take(data, order), np.zeros(len(order), dtype=bool))
+    if isinstance(a, pd.arrays.NumpyExtensionArray):  # (a numpy column: source_row)
+        return pd.arrays.NumpyExtensionArray(_buffers.take(a.to_numpy(), order))
     return a.take(order)
 
 
@@ -346,7 +376,7 @@ def _firm_table(d: pd.DataFrame, fcols: list[str], keys: firmyear.Keys, firm_ind
             bad[c] = firm_index[np.flatnonzero(varies)[:5]].tolist()
         col = d[c]
         if (first >= 0).all():  # the column's array, not the Series: no row index to take along
-            out[c] = _text(col, first) if _needs_text(c, col) else col.array.take(first)
+            out[c] = _text(col, first) if _needs_text(c, col) else _take(col.array, first)
         else:
             vals = col.reset_index(drop=True).reindex(first)
             out[c] = _text(vals) if _needs_text(c, vals) else vals.array
@@ -354,4 +384,4 @@ def _firm_table(d: pd.DataFrame, fcols: list[str], keys: firmyear.Keys, firm_ind
         detail = "; ".join(f"{c}: firms {ids}" for c, ids in bad.items())
         raise PanelError(f"firm-level attributes vary within a firm ({detail}); fix the data or declare the "
                          "column firm-year level")
-    return pd.DataFrame(out, index=firm_index)
+    return pd.DataFrame(out, index=firm_index, copy=False)  # (new arrays, the table's own)

@@ -7,12 +7,13 @@ factorisation of the firm ids with one sort by (firm, year), which the grouped r
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import firmyear
+from . import _buffers, firmyear
 from .problems import Problem
 from .validate_report import _plain
 
@@ -37,6 +38,10 @@ def _as_float(s: pd.Series) -> np.ndarray:
         if parts is not None and parts[0].dtype == np.float64 and not parts[1].any():
             v = parts[0].view()  # a complete Float64 column: its own values, read-only, no copy
             v.flags.writeable = False
+            return v
+        if parts is not None and parts[0].dtype == np.int64 and not parts[1].any():
+            v = _buffers.empty(len(parts[0]), np.float64)  # a complete Int64 column: one conversion, no mask
+            v[:] = parts[0]
             return v
         return s.to_numpy(dtype=np.float64, na_value=np.nan)
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -71,6 +76,12 @@ class _Ctx:
         self.order: np.ndarray | None = None
         self.sorted: firmyear.FirmYearOrder | None = None
         self.keys: firmyear.Keys | None = None
+
+    def resumed(self) -> _Ctx:
+        """A copy to go on from (its own problem list and caches; the arrays are shared, never written)."""
+        c = copy.copy(self)
+        c.problems, c.numeric, c.bounds = list(self.problems), dict(self.numeric), dict(self.bounds)
+        return c
 
     def add(self, severity, rule, message, *, column=None, mask=None, rows=None, values=(), fix="", n=None):
         if mask is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import firmyear, schema
+from . import _buffers, firmyear, schema
 from .validate_context import _Ctx, _fmt
 
 JUMP_COLUMNS: tuple[str, ...] = ("sales", "employees", "capital")
@@ -144,7 +144,7 @@ def _check_panel_rules(ctx: _Ctx, benchmark_years: tuple[int, ...] | None) -> No
 
     # every row compared in file order: the keys' own "same firm as the row before" (computed once per load)
     same = ctx.keys.same_firm_as_previous if o is None else c[1:] == c[:-1]
-    band = np.empty(len(c) - 1)  # scratch for the candidates' products: one allocation for every column
+    band = _buffers.empty(len(c) - 1, np.float64)  # scratch for the candidates' products, for every column
     for col in JUMP_COLUMNS:
         if col not in ctx.frame.columns:
             continue

@@ -142,7 +142,9 @@ def _check_codes(ctx: _Ctx, col: str) -> None:
 
 def _check_founding(ctx: _Ctx, today_year: int) -> None:
     fy = ctx.num("founding_year")
-    if "year" in ctx.frame.columns:
+    fb, yb = ctx.bounds.get("founding_year"), ctx.bounds.get("year")
+    # the range rules' bounds say when no founding year can be after its year, or in the future: no pass needed
+    if "year" in ctx.frame.columns and not (fb is not None and yb is not None and fb[1] <= yb[0]):
         after = fy > ctx.num("year")
         if after.any():
             ex = [f"founded {_fmt(a)}, observed {_fmt(b)}" for a, b in zip(fy[after][:10], ctx.num("year")[after][:10])]
@@ -150,8 +152,8 @@ def _check_founding(ctx: _Ctx, today_year: int) -> None:
                     column="founding_year", mask=after, values=ex,
                     fix="correct the founding year or the year; recall answers for years before founding should be "
                         "missing")
-    fut = fy > today_year
-    if fut.any():
+    fut = fy > today_year if not (fb is not None and fb[1] <= today_year) else None
+    if fut is not None and fut.any():
         ctx.add("error", "founding_in_future", f"founding year is in the future (after {today_year})",
                 column="founding_year", mask=fut, values=[_fmt(x) for x in fy[fut][:10]],
                 fix="correct the founding year (a two-digit year or a typo?)")

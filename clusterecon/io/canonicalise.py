@@ -41,16 +41,18 @@ class Canonical:
     labels: dict[str, str] = field(default_factory=dict)
     recall_layout: bool = False
     survey_year: int | None = None
-    #: codes of ``frame["firm_id"]`` (-1 missing) and the sorted distinct ids they index
-    firm_codes: tuple[np.ndarray, pd.Index] | None = None
+    #: codes of ``frame["firm_id"]`` (-1 missing), the sorted distinct ids they index, and the rows' firm blocks
+    #: when the factorisation found the file listed firm by firm (:class:`clusterecon.firmyear.FileBlocks`)
+    firm_codes: tuple | None = None
 
 
 def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = None,
-                 log: ProvenanceLog | None = None, owns_raw: bool = False) -> Canonical:
+                 log: ProvenanceLog | None = None, owns_raw: bool = False, meanwhile=None) -> Canonical:
     """Turn ``raw`` (and the firm table ``firms`` if the mapping joins one) into the canonical long frame.
 
     ``owns_raw``: the caller read the file itself and holds the only reference to ``raw``, so its arrays may
-    become the canonical frame's without a copy (the loader; never a table or frame a user passed in)."""
+    become the canonical frame's without a copy (the loader; never a table or frame a user passed in);
+    ``meanwhile``: passed to :func:`~clusterecon.io.casting.cast_canonical`."""
     log = log if log is not None else ProvenanceLog()
     problems: list[Problem] = []
     src = raw.label
@@ -79,6 +81,12 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
                                          fix="leave out the encoding option for this file"))
     df = raw.frame.copy(deep=False)  # copy-on-write: assigning columns never touches the caller's frame
     df["source_row"] = raw.source_row
+    # the firm ids' factorisation (the largest cast) begins now, on the pool's worker, for a text id column the
+    # mapping leaves alone; it is used below if the column is then still this very array (else begun again there)
+    early = df["firm_id"].array if "firm_id" in df.columns and firms is None and "firm_id" not in mapping.codes \
+        else None
+    early = early if isinstance(early, pd.arrays.ArrowStringArray) else None
+    early_ids = start_firm_ids(df, src) if early is not None else None
     labels = dict(raw.variable_labels)
     value_labels = dict(raw.value_labels)
     if firms is not None and mapping.firms is not None:
@@ -110,9 +118,12 @@ def canonicalise(raw: RawTable, mapping: Mapping, *, firms: RawTable | None = No
     reasons = _missing_codes(df, mapping, log, declared, value_labels, ranges)
     # the firm ids' factorisation (the largest cast) runs on a worker thread during the recoding and the other
     # casts (clusterecon._threads); recoding leaves firm_id alone unless the mapping has codes for it
-    ids = start_firm_ids(df, src) if "firm_id" not in mapping.codes else None
+    if early is not None and "firm_id" in df.columns and df["firm_id"].array is early:
+        ids = early_ids
+    else:
+        ids = start_firm_ids(df, src) if "firm_id" not in mapping.codes else None
     _recode(df, mapping, value_labels, log, problems, src)
-    df, firm_codes = cast_canonical(df, log, problems, src, ids, owned=owns_raw)
+    df, firm_codes = cast_canonical(df, log, problems, src, ids, owned=owns_raw, meanwhile=meanwhile)
     apply_scale(df, mapping.scale, log)
     if mapping.currency is not None:
         apply_currency(df, mapping.currency, log, problems, src)
@@ -398,7 +409,7 @@ def _recode_column(df, col, spec, cm: CodeMap, vlabels: dict, log, problems, src
     if spec.kind == "string" and not cm.table:
         return
     changed = [i for i, v in trans.items() if not _same(uniq[i], v)]
-    rows_unmapped = np.isin(codes, unmapped)
+    rows_unmapped = np.isin(codes, unmapped) if unmapped else None  # (read only when there are unmapped codes)
     policy = cm.unknown_policy if spec.allowed is None or "unknown" in spec.allowed else "error"
     raw_vals = [str(uniq[i]) for i in unmapped]
     if unmapped and policy == "unknown":
@@ -426,13 +437,18 @@ def _recode_column(df, col, spec, cm: CodeMap, vlabels: dict, log, problems, src
         # copy (the three category columns of a 1M-row survey allocated 50 MB for 3 MB of codes)
         width = next(t for t in (np.int8, np.int16, np.int32, np.int64) if len(cats) < np.iinfo(t).max)
         lut_codes = np.array([pos[str(v)] for v in new_vals] + [-1], dtype=width)
-        # the codes index ``cats`` by construction: pandas' range check of a million codes is skipped
-        out = pd.Categorical.from_codes(lut_codes[codes], categories=cats, validate=False)
+        if isinstance(s.dtype, pd.CategoricalDtype) and not s.cat.ordered and codes.dtype == width and \
+                list(s.cat.categories) == cats and s.cat.categories.dtype == pd.Index(cats).dtype and \
+                np.array_equal(lut_codes[:-1], np.arange(len(uniq))):
+            out = s  # the same categories in the same order, every code kept: the column as it is (copy-on-write)
+        else:
+            # the codes index ``cats`` by construction: pandas' range check of a million codes is skipped
+            out = pd.Categorical.from_codes(lut_codes[codes], categories=cats, validate=False)
     else:
         lut = pd.array([*map(str, new_vals), pd.NA], dtype="string")
         out = lut[np.where(codes < 0, len(uniq), codes)]
-    hit = np.isin(codes, changed) if changed else np.zeros(len(s), dtype=bool)
-    n_changed = int(hit.sum())
+    hit = np.isin(codes, changed) if changed else None
+    n_changed = int(hit.sum()) if hit is not None else 0
     if n_changed:
         counts = pd.Series(codes[hit]).value_counts()
         log.add("recode", f"{n_changed} cells recoded to canonical codes", col,

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .. import schema
 from .._threads import pool
+from ..firmyear import FileBlocks, factorize_blocks
 from ..problems import Problem
 from ..provenance import ProvenanceEntry, ProvenanceLog
 from .errors import as_printed, visible
@@ -46,7 +47,7 @@ def id_strings(s: pd.Series) -> pd.Series:
 
 
 def firm_ids(s: pd.Series, rows: np.ndarray, log: ProvenanceLog, problems: list[Problem], src: str,
-             column: str = "firm_id") -> tuple[pd.Series, np.ndarray, pd.Index]:
+             column: str = "firm_id", blocks_found: list | None = None) -> tuple[pd.Series, np.ndarray, pd.Index]:
     """:func:`id_strings` on the distinct raw ids, reporting what normalising them did.
 
     Returns the ids as text, their codes (``-1`` missing) and the sorted distinct ids the codes index: the one
@@ -55,13 +56,14 @@ def firm_ids(s: pd.Series, rows: np.ndarray, log: ProvenanceLog, problems: list[
     7 and the text ``"7"`` in one Excel column) are merged into one firm: a provenance entry and a
     ``firm_ids_merged`` warning list them with their rows. Ids that differ only in upper/lower case are kept apart,
     with a ``firm_ids_differ_in_case`` warning, and so are ids that print alike (Unicode normalisation, invisible
-    characters), with a ``firm_ids_look_alike`` warning."""
+    characters), with a ``firm_ids_look_alike`` warning. ``blocks_found``: a list to which the
+    :class:`~clusterecon.firmyear.FileBlocks` of the returned codes are appended, if the factorisation found the
+    rows listed firm by firm."""
+    blocks = None
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes, uniq = s.array.codes.astype(np.int64), pd.Series(s.cat.categories)
     else:
-        from ..firmyear import factorize_sorted
-
-        c, u = factorize_sorted(s)
+        c, u, blocks = factorize_blocks(s)
         codes, uniq = c, pd.Series(u.array)
     text = pd.api.types.is_string_dtype(s.dtype) and s.dtype != object
     cased = _plain_ascii_cases(uniq.array) if text and not isinstance(s.dtype, pd.CategoricalDtype) else None
@@ -119,6 +121,9 @@ def firm_ids(s: pd.Series, rows: np.ndarray, log: ProvenanceLog, problems: list[
         if shown.nunique() < len(shown):
             _report_twins(ids, shown, "look_alike", "Unicode normalisation (NFC/NFKC) or invisible characters",
                           final, rows, problems, src, column)
+    # the blocks the factorisation found hold for the final codes only if normalising changed none
+    if blocks_found is not None and blocks is not None and final is codes:
+        blocks_found.append(blocks)
     return out, final, pd.Index(nuniq, dtype="string", name=column)
 
 
@@ -165,13 +170,15 @@ def _report_twins(ids: pd.Series, key: pd.Series, rule: str, differ: str, final:
 
 
 def _firm_ids_apart(s: pd.Series, rows: np.ndarray, src: str
-                    ) -> tuple[pd.Series, np.ndarray, pd.Index, list[ProvenanceEntry], list[Problem]]:
+                    ) -> tuple[pd.Series, np.ndarray, pd.Index, FileBlocks | None, list[ProvenanceEntry],
+                               list[Problem]]:
     """:func:`firm_ids` with a log and a problem list of its own (for a worker thread): (ids, codes, sorted ids,
-    log entries, problems)."""
+    their file blocks if found, log entries, problems)."""
     log: ProvenanceLog = ProvenanceLog()
     problems: list[Problem] = []
-    out, codes, index = firm_ids(s, rows, log, problems, src)
-    return out, codes, index, list(log), problems
+    found: list[FileBlocks] = []
+    out, codes, index = firm_ids(s, rows, log, problems, src, blocks_found=found)
+    return out, codes, index, found[0] if found else None, list(log), problems
 
 
 def _to_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -197,8 +204,8 @@ def start_firm_ids(df: pd.DataFrame, src: str) -> Future | None:
 
 
 def cast_canonical(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem], src: str,
-                   ids: Future | None = None, *, owned: bool = False
-                   ) -> tuple[pd.DataFrame, tuple[np.ndarray, pd.Index] | None]:
+                   ids: Future | None = None, *, owned: bool = False, meanwhile=None
+                   ) -> tuple[pd.DataFrame, tuple[np.ndarray, pd.Index, FileBlocks | None] | None]:
     """Give canonical columns their schema types (``id``/``string`` → text, ``int`` → Int64, ``float`` → Float64,
     ``year`` → int64 when complete); report values that do not fit. Returns the frame and the firm ids' codes and
     sorted distinct ids (:func:`firm_ids`), if the frame has ``firm_id``.
@@ -209,7 +216,9 @@ def cast_canonical(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem]
 
     ``ids``: the firm ids' factorisation when the caller began it already (:func:`start_firm_ids`). ``owned``: no
     one else holds the frame's arrays (the loader read the file itself), so a complete float or integer column
-    becomes its nullable type around the same values instead of a copy of them (:func:`_wrap_owned`)."""
+    becomes its nullable type around the same values instead of a copy of them (:func:`_wrap_owned`).
+    ``meanwhile(df)``: called once the other columns are cast, while the worker may still be factorising the firm
+    ids (the loader reads the year codes then, :func:`clusterecon.firmyear.year_keys`)."""
     # The firm ids are factorised on the pool's worker while this thread casts the other columns (firm_id is
     # usually the first column: waiting for it there would overlap nothing). What the worker logs and reports is
     # inserted where the firm_id column's turn was, so the log and the problems are in the same order as before.
@@ -220,12 +229,14 @@ def cast_canonical(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem]
         if ids is not None and ids.exception() is not None:  # firm_id's turn came first: its error is the one
             raise ids.exception() from None
         raise
+    if meanwhile is not None:
+        meanwhile(df)
     if ids is None:
         return df, None
-    df["firm_id"], codes, index, entries, found = ids.result()
+    df["firm_id"], codes, index, blocks, entries, found = ids.result()
     log.insert(log_at, entries)
     problems[problems_at:problems_at] = found
-    return df, (codes, index)
+    return df, (codes, index, blocks)
 
 
 def _wrap_owned(s: pd.Series, kind: str) -> pd.Series | None:
@@ -238,10 +249,11 @@ def _wrap_owned(s: pd.Series, kind: str) -> pd.Series | None:
     if not isinstance(v, np.ndarray) or v.dtype != want or v.ndim != 1 or not v.flags.writeable:
         return None
     if kind == "float":
-        missing = np.isnan(v)
-        if missing.any():
+        # np.min is NaN exactly when a value is: the check reads the column without writing a mask of it
+        if len(v) and np.isnan(np.min(v)):
             return None
-        return pd.Series(pd.arrays.FloatingArray(v, missing), index=s.index, name=s.name, copy=False)
+        return pd.Series(pd.arrays.FloatingArray(v, np.zeros(len(v), dtype=bool)), index=s.index, name=s.name,
+                         copy=False)
     return pd.Series(pd.arrays.IntegerArray(v, np.zeros(len(v), dtype=bool)), index=s.index, name=s.name,
                      copy=False)
 

@@ -115,15 +115,20 @@ def _is_text(s: pd.Series) -> bool:
 
 
 def _ascii(arr: Any) -> bool:
-    """True when every data buffer of an Arrow string (chunked) array holds only ASCII bytes (string and
+    """True when the strings of an Arrow string (chunked) array hold only ASCII bytes (string and
     large_string layouts only: a string_view keeps short strings outside its data buffers)."""
     import pyarrow as pa
 
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         return False
+    wide = pa.types.is_large_string(arr.type)
     for c in getattr(arr, "chunks", [arr]):
-        data = c.buffers()[2] if len(c.buffers()) > 2 else None
-        if data is not None and data.size and _high_bit(np.frombuffer(data, dtype=np.uint8)):
+        bufs = c.buffers()
+        if not len(c) or len(bufs) < 3 or bufs[2] is None:
+            continue
+        # only the chunk's own bytes: the chunks of a converted column are slices of one buffer
+        off = np.frombuffer(bufs[1], dtype=np.int64 if wide else np.int32)[c.offset:c.offset + len(c) + 1]
+        if _high_bit(np.frombuffer(bufs[2], dtype=np.uint8)[off[0]:off[-1]]):
             return False
     return True
 
