@@ -5,8 +5,9 @@ firm-year order, …). numpy asks the C library for them, which hands large bloc
 freed, so every load touches fresh pages again: on the benchmark machine a fresh 8 MB array cost two to three times
 its filling (page faults), and a 1M-row load took 8–18k faults per call where the plain pandas read it is compared
 with (``benchmarks/bench_load.py``) took none. Arrow's pool (mimalloc or jemalloc) keeps freed pages for the next
-allocation, as it does for that pandas read's own buffers. The arrays are ordinary writeable numpy arrays; only
-their memory's owner differs (an Arrow buffer, kept alive by the array).
+allocation, as it does for that pandas read's own buffers (ten 8 MB arrays filled and dropped: 23 ms and 5,200
+faults a round from numpy, 15 ms and none from the pool after the first round). The arrays are ordinary writeable
+numpy arrays; only their memory's owner differs (an Arrow buffer, kept alive by the array).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def empty(n: int, dtype) -> np.ndarray:
     import pyarrow as pa
 
     dtype = np.dtype(dtype)
-    if n * dtype.itemsize < 1 << 20:  # small arrays: numpy's allocator reuses them well
+    if n * dtype.itemsize < 1 << 18:  # below 256 kB numpy's allocator reuses the memory itself
         return np.empty(n, dtype=dtype)
     return np.frombuffer(pa.allocate_buffer(n * dtype.itemsize), dtype=dtype)
 

@@ -19,9 +19,9 @@ steps are independent, and numpy's and Arrow's kernels release the GIL, so they 
 * canonicalisation reads the year codes (:func:`clusterecon.firmyear.year_keys`) on this thread while the worker
   is still factorising the firm ids, and the keys reuse them and the firm blocks the factorisation found;
 * the validation rules that need no firm-year keys (numbers, codes, founding years:
-  :func:`clusterecon.validate.check_values`) run then too, on this thread, when nothing after the casts changes the
-  values (no scaling, currency or recall layout; else on the worker while this thread builds the keys); when no
-  row was dropped as a duplicate, validation goes on from them, else it runs them again on the rows left;
+  :func:`clusterecon.validate.check_values`) run on the worker while this thread builds the keys and drops exact
+  duplicates; when no row was dropped, validation goes on from them, else it runs them again on the rows left
+  (run in the wait above instead, they left the worker idle here: no faster);
 * the panel reorders half of its columns on the pool's other worker (:func:`clusterecon.panel._reordered`).
 
 With the allocations cut (:mod:`clusterecon._buffers`) this took a 1M firm-year Parquet load from 3.4x to about
@@ -106,20 +106,10 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
     log = ProvenanceLog()
     source = raw.label
     ahead_years: list[firmyear.YearKeys] = []
-    ahead_values: list[_validate.ValuesChecked] = []
-    # nothing after the casts changes what the keyless rules read (no scaling, no currency, no recall layout)
-    values_final = m.recall is None and m.currency is None and all(f == 1.0 for f in m.scale.values())
 
     def meanwhile(df: pd.DataFrame) -> None:  # while the worker factorises the firm ids (module docstring)
         if "year" in df.columns:
             ahead_years.append(firmyear.year_keys(df["year"]))
-        if values_final:
-            try:
-                ahead_values.append(_validate.check_values(
-                    df, source=source, survey_year=m.survey_year if isinstance(m.survey_year, int) else None,
-                    today_year=today_year, years=ahead_years[0] if ahead_years else None))
-            except Exception:  # noqa: BLE001 (validate runs the rules again and raises it in its turn)
-                pass
 
     # a file read here is no one else's: its arrays may become the canonical frame's (a table passed in may not)
     can = canonicalise(raw, m, firms=firms, log=log, owns_raw=not isinstance(path, (RawTable, pd.DataFrame)),
@@ -128,10 +118,9 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
     del raw, firms  # the raw table is not needed past this point: release it before the panel copy (peak memory)
     problems = list(can.problems)
     frame = can.frame
-    # the rules that need no keys ran meanwhile, or run on the pool's worker while this thread builds the keys
-    ahead = None if ahead_values else pool().submit(
-        _validate.check_values, frame, source=source, survey_year=can.survey_year, today_year=today_year,
-        years=ahead_years[0] if ahead_years else None)
+    # the rules that need no keys run on the pool's worker while this thread builds the keys (module docstring)
+    ahead = pool().submit(_validate.check_values, frame, source=source, survey_year=can.survey_year,
+                          today_year=today_year, years=ahead_years[0] if ahead_years else None)
     # the firm ids are factorised and the rows ordered once, for the duplicate rules, validation and the panel
     keys = (firmyear.keys_of(frame, frame["source_row"].to_numpy(), firm=can.firm_codes,
                              years=ahead_years[0] if ahead_years else None)
@@ -141,7 +130,7 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
     if keys is not None and len(frame) < len(can.frame):
         keys = keys.subset(can.frame.index.isin(frame.index))
     design = _design(m, frame, can.recall_layout, can.survey_year)
-    values = ahead_values[0] if ahead_values else _values_ahead(ahead, frame is can.frame)
+    values = _values_ahead(ahead, frame is can.frame)
     # validation on the pool's worker while this thread builds the panel speculatively (module docstring)
     checked = pool().submit(_validate.validate, frame, source=source, strict=strict, survey_year=can.survey_year,
                             design=design, today_year=today_year, keys=keys, values=values)

@@ -144,7 +144,9 @@ def _check_panel_rules(ctx: _Ctx, benchmark_years: tuple[int, ...] | None) -> No
 
     # every row compared in file order: the keys' own "same firm as the row before" (computed once per load)
     same = ctx.keys.same_firm_as_previous if o is None else c[1:] == c[:-1]
-    band = _buffers.empty(len(c) - 1, np.float64)  # scratch for the candidates' products, for every column
+    # scratch for the candidates' products and comparisons, reused by every column
+    band = _buffers.empty(len(c) - 1, np.float64)
+    wide, other = _buffers.empty(len(c) - 1, bool), _buffers.empty(len(c) - 1, bool)
     for col in JUMP_COLUMNS:
         if col not in ctx.frame.columns:
             continue
@@ -152,8 +154,8 @@ def _check_panel_rules(ctx: _Ctx, benchmark_years: tuple[int, ...] | None) -> No
         prev, cur = v[:-1], v[1:]
         # candidates by multiplication (a slightly wider band than the rule), the exact ratio on them only: dividing
         # every pair was most of the rule's time
-        wide = np.greater(cur, np.multiply(prev, JUMP_FACTOR * 0.999, out=band))
-        wide |= np.greater(prev, np.multiply(cur, JUMP_FACTOR * 0.999, out=band))
+        np.greater(cur, np.multiply(prev, JUMP_FACTOR * 0.999, out=band), out=wide)
+        wide |= np.greater(prev, np.multiply(cur, JUMP_FACTOR * 0.999, out=band), out=other)
         j = np.flatnonzero(wide)
         if len(j):
             p_, c_ = prev[j], cur[j]

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import _buffers
 from .errors import LoadError
 
 #: text read as missing in every format (besides empty cells). Deliberately short: pandas' default list also
@@ -153,14 +154,18 @@ def _na_text(s: pd.Series) -> np.ndarray:
         # characters); a column with any other byte counts its characters
         lengths = pc.binary_length(arr) if _ascii(arr) else pc.utf8_length(arr)
         short_pa = pc.fill_null(pc.less_equal(lengths, 3), False)
-        short = short_pa.to_numpy(zero_copy_only=False)
+        # the few short texts alone decide (Arrow's filter; a numpy mask of the column only when one is missing)
+        small = pd.Series(arr.filter(short_pa).to_pylist(), dtype=object)
+        hits = (small.isin(NA_TEXT) | small.map(lambda v: not v.strip())).to_numpy(dtype=bool)
+        mask = np.zeros(len(s), dtype=bool)
+        if hits.any():
+            mask[short_pa.to_numpy(zero_copy_only=False)] = hits
+        return mask
     else:
         short = (s.str.len() <= 3).to_numpy(dtype=bool, na_value=False)
     mask = np.zeros(len(s), dtype=bool)
     if short.any():
-        # the few short texts only (Arrow's filter: pandas' boolean indexing also builds an index for them)
-        text = (pd.Series(arr.filter(short_pa).to_pylist(), dtype=object) if arr is not None and s.dtype != object
-                else s[short].astype(object))
+        text = s[short].astype(object)
         mask[short] = (text.isin(NA_TEXT) | text.map(lambda v: not v.strip())).to_numpy(dtype=bool)
     return mask
 
@@ -209,7 +214,9 @@ def _finish(df: pd.DataFrame, p: Path, fmt: str, var_labels: dict | None = None,
         hint = ("; choose the sheet that holds the survey with --sheet or [source] sheet" if len(sheets) > 1 else
                 "; export the data again (were the records written to another file?)")
         raise LoadError(f"{where} has a header ({len(cols)} column(s): {shown}) but no records{hint}")
-    rows = np.arange(1, len(df) + 1, dtype=np.int64)
+    rows = _buffers.empty(len(df), np.int64)  # 1, 2, …, n written in place (np.arange would be fresh memory)
+    rows[:] = 1
+    np.cumsum(rows, out=rows)
     df, conv = apply_na_policy(df, rows)
     return RawTable(df, str(p), rows, var_labels or {}, val_labels or {}, fmt, sheet, encoding,
                     declared or {}, ranges or {}, sheets, conv)
