@@ -26,8 +26,10 @@ def _check_keys(ctx: _Ctx, keys: firmyear.Keys | None) -> None:
     ctx.keys = keys
     ctx.firm_codes, ctx.firm_uniques = keys.firm, keys.ids
     year = ctx.num("year")
-    bad = (keys.firm < 0) | np.isnan(year)
-    if bad.any():
+    # (a mask only when some key is missing: the least firm code and year say whether one is)
+    complete = len(year) == 0 or (keys.firm.min() >= 0 and not np.isnan(np.min(year)))
+    bad = None if complete else (keys.firm < 0) | np.isnan(year)
+    if bad is not None and bad.any():
         ctx.add("error", "missing_key", "firm_id or year is empty", column="firm_id/year", mask=bad,
                 fix="every record needs a firm identifier and a year; drop or complete these records")
     ctx.year = year
