@@ -26,7 +26,7 @@ steps are independent, and numpy's and Arrow's kernels release the GIL, so they 
 
 With the allocations cut (:mod:`clusterecon._buffers`) this took a 1M firm-year Parquet load from 3.4x to about
 2.2x a plain ``pd.read_parquet`` on the benchmark machine (2 cores, another job running part of the time; CSV 2.0x
-to 1.8x). All of it keeps the results deterministic: the frame, the problems (in their order) and the provenance
+to 1.7x). All of it keeps the results deterministic: the frame, the problems (in their order) and the provenance
 are those of doing the steps in turn (``tests/test_load_threads.py``).
 """
 
