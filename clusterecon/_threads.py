@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
+_PREFIX = "clusterecon"
 
 
 def pool() -> ThreadPoolExecutor:
@@ -27,8 +28,13 @@ def pool() -> ThreadPoolExecutor:
     if _pool is None:
         with _lock:
             if _pool is None:
-                _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="clusterecon")
+                _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix=_PREFIX)
     return _pool
+
+
+def in_pool() -> bool:
+    """Whether this thread is one of the pool's workers (which must not wait on the pool)."""
+    return threading.current_thread().name.startswith(_PREFIX)
 
 
 def _forget_in_child() -> None:

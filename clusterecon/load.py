@@ -6,7 +6,7 @@ cannot be used at all (missing file, unknown extension, non-UTF-8 text without a
 ``read_panel`` is the strict convenience: the panel, or a ``LoadError`` whose message is the full report.
 
 Two threads (:mod:`clusterecon._threads`). The plain pandas read this loader is compared with
-(``benchmarks/bench_load.py``) uses both cores; the work after the read was a single-threaded chain. Two of its
+(``benchmarks/bench_load.py``) uses both cores; the work after the read was a single-threaded chain. Several of its
 steps are independent, and numpy's and Arrow's kernels release the GIL, so they overlap:
 
 * validation runs on the pool's worker while this thread builds the panel *speculatively*, before anyone knows
@@ -15,10 +15,19 @@ steps are independent, and numpy's and Arrow's kernels release the GIL, so they 
   and whatever the build raised is swallowed, so errors behave exactly as before; when the report is clean, a
   ``PanelError`` from the build becomes the ``panel`` problem as before and any other exception is raised;
 * canonicalisation factorises the firm ids on the worker while this thread recodes and casts the other columns
-  (:func:`clusterecon.io.casting.cast_canonical`; 36 → 31 ms from Parquet, 50 → 30 ms from CSV).
+  (:func:`clusterecon.io.casting.cast_canonical`; 36 → 31 ms from Parquet, 50 → 30 ms from CSV);
+* canonicalisation reads the year codes (:func:`clusterecon.firmyear.year_keys`) on this thread while the worker
+  is still factorising the firm ids, and the keys reuse them and the firm blocks the factorisation found;
+* the validation rules that need no firm-year keys (numbers, codes, founding years:
+  :func:`clusterecon.validate.check_values`) run on the worker while this thread builds the keys and drops exact
+  duplicates; when no row was dropped, validation goes on from them, else it runs them again on the rows left
+  (run in the wait above instead, they left the worker idle here: no faster);
+* the panel reorders half of its columns on the pool's other worker (:func:`clusterecon.panel._reordered`).
 
-Both keep the results deterministic: the frame, the problems (in their order) and the provenance are those of
-doing the steps in turn (``tests/test_load_threads.py``).
+With the allocations cut (:mod:`clusterecon._buffers`) this took a 1M firm-year Parquet load from 3.4x to about
+2.2x a plain ``pd.read_parquet`` on the benchmark machine (2 cores, another job running part of the time; CSV 2.0x
+to 1.7x). All of it keeps the results deterministic: the frame, the problems (in their order) and the provenance
+are those of doing the steps in turn (``tests/test_load_threads.py``).
 """
 
 from __future__ import annotations
@@ -95,23 +104,36 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
                                ) from e
         raise
     log = ProvenanceLog()
-    can = canonicalise(raw, m, firms=firms, log=log)
     source = raw.label
+    ahead_years: list[firmyear.YearKeys] = []
+
+    def meanwhile(df: pd.DataFrame) -> None:  # while the worker factorises the firm ids (module docstring)
+        if "year" in df.columns:
+            ahead_years.append(firmyear.year_keys(df["year"]))
+
+    # a file read here is no one else's: its arrays may become the canonical frame's (a table passed in may not)
+    can = canonicalise(raw, m, firms=firms, log=log, owns_raw=not isinstance(path, (RawTable, pd.DataFrame)),
+                       meanwhile=meanwhile)
     sheets = [s for s in raw.sheets if s != raw.sheet]
     del raw, firms  # the raw table is not needed past this point: release it before the panel copy (peak memory)
     problems = list(can.problems)
     frame = can.frame
+    # the rules that need no keys run on the pool's worker while this thread builds the keys (module docstring)
+    ahead = pool().submit(_validate.check_values, frame, source=source, survey_year=can.survey_year,
+                          today_year=today_year, years=ahead_years[0] if ahead_years else None)
     # the firm ids are factorised and the rows ordered once, for the duplicate rules, validation and the panel
-    keys = (firmyear.keys_of(frame, frame["source_row"].to_numpy(), firm=can.firm_codes)
+    keys = (firmyear.keys_of(frame, frame["source_row"].to_numpy(), firm=can.firm_codes,
+                             years=ahead_years[0] if ahead_years else None)
             if {"firm_id", "year"} <= set(frame) else None)
     frame = _validate.drop_exact_duplicates(frame, log, source=source, problems=problems, keys=keys)
     frame = resolve_duplicates(frame, m.duplicates, log, problems, source)
     if keys is not None and len(frame) < len(can.frame):
         keys = keys.subset(can.frame.index.isin(frame.index))
     design = _design(m, frame, can.recall_layout, can.survey_year)
+    values = _values_ahead(ahead, frame is can.frame)
     # validation on the pool's worker while this thread builds the panel speculatively (module docstring)
     checked = pool().submit(_validate.validate, frame, source=source, strict=strict, survey_year=can.survey_year,
-                            design=design, today_year=today_year, keys=keys)
+                            design=design, today_year=today_year, keys=keys, values=values)
     built, failed = _speculative_panel(frame, design, can.labels, log, keys)
     report = checked.result()
     if strict:
@@ -134,6 +156,17 @@ def load_survey(path: str | os.PathLike | pd.DataFrame | RawTable | None = None,
             panel = None
             report = report.merged([history])
     return LoadResult(panel, report, log.freeze(), frame, can.missing_reasons, design, m)
+
+
+def _values_ahead(ahead, same_rows: bool) -> _validate.ValuesChecked | None:
+    """The rules run ahead, if they ran on the rows that are validated (no duplicate was dropped meanwhile) and
+    finished; else ``None``, and :func:`~clusterecon.validate.validate` runs them itself (whatever they raised
+    is raised there, as before)."""
+    try:
+        values = ahead.result()
+    except Exception:  # noqa: BLE001 (validate runs the rules again and raises it in its turn)
+        return None
+    return values if same_rows else None
 
 
 def _speculative_panel(frame: pd.DataFrame, design: SurveyDesign, labels: dict, log: ProvenanceLog,

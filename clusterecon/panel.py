@@ -16,6 +16,7 @@ is immutable: transformations (``clusterecon.derive``) return a new panel with e
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -25,7 +26,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from . import firmyear, schema
+from . import _buffers, firmyear, schema
+from ._threads import in_pool, pool
 from .provenance import ProvenanceEntry, ProvenanceLog, to_json
 
 SurveyKind = Literal["recall", "rounds", "census", "unknown"]
@@ -101,7 +103,7 @@ class SurveyPanel:
         idx = self.data.index
         if not isinstance(idx, pd.MultiIndex) or list(idx.names) != ["firm_id", "year"]:
             raise PanelError("SurveyPanel.data must be indexed by (firm_id, year); use SurveyPanel.from_frame")
-        if not _unique_sorted(idx) and not idx.is_unique:
+        if idx is not getattr(_built, "index", None) and not _unique_sorted(idx) and not idx.is_unique:
             dup = idx[idx.duplicated()].unique()[:5]
             raise PanelError(f"duplicate (firm_id, year) rows, e.g. {list(dup)}; resolve them before building a panel")
         if self.firms.index.name != "firm_id" or not (_strictly_increasing(self.firms.index)
@@ -146,7 +148,16 @@ class SurveyPanel:
         if len(year_vals) and not (-2.0**63 <= year_vals[0] and year_vals[-1] < 2.0**63):  # inf or beyond int64
             raise PanelError(f"years from {year_vals[0]:g} to {year_vals[-1]:g} do not fit a 64-bit integer; "
                              "validate the data first")
-        fs, ys = fy.take(fcodes), fy.take(ycodes)
+        # the index's codes in the integer width pandas would narrow them to anyway (narrowed before the reordering
+        # take, which then moves a quarter or an eighth of the bytes)
+        if keys.file_blocks is not None and len(keys.file_blocks) == len(firm_ids):
+            # each firm one block of rows, every row keyed: in firm-year order the codes are 0, 1, 2, … repeated
+            # over each firm's rows (written once, not gathered from the million codes and narrowed)
+            lengths = np.diff(np.r_[fy.starts, len(fcodes)])
+            fs = firmyear.repeat_by(_narrow(np.arange(len(firm_ids)), len(firm_ids)), lengths)
+        else:
+            fs = fy.take(_narrow(fcodes, len(firm_ids)))
+        ys = fy.take(_narrow(ycodes, len(year_vals)))
         # listed firm by firm with increasing years: no (firm, year) repeats, nothing to compare
         same = None if keys.pairs_in_file_order else (fs[1:] == fs[:-1]) & (ys[1:] == ys[:-1])
         if same is not None and same.any():
@@ -159,7 +170,6 @@ class SurveyPanel:
         fcols = [c for c in (firm_columns if firm_columns is not None else schema.FIRM_COLUMNS)
                  if c in d.columns and c != "firm_id"]
         firm_index = pd.Index(firm_ids, dtype="string", name="firm_id")
-        firms = _firm_table(d, fcols, keys, firm_index)
         rest = [c for c in d.columns if c not in fcols and c not in ("firm_id", "year")]
         index = pd.MultiIndex(levels=[firm_index, pd.Index(year_vals.astype(np.int64), name="year")],
                               codes=[fs, ys], names=["firm_id", "year"], verify_integrity=False)
@@ -170,13 +180,20 @@ class SurveyPanel:
             data = data.assign(**{c: _text(data[c]) for c in rest if _needs_text(c, data[c])})
             data.index = index
         else:  # new arrays, owned by the panel
-            cols = {c: _text(d[c], fy.order) if _needs_text(c, d[c]) else d[c].array.take(fy.order) for c in rest}
+            cols = _reordered(d, rest, fy.order)
             data = pd.DataFrame(cols, index=index, columns=pd.Index(rest, dtype=d.columns.dtype), copy=False)
+        # the firm table last: the loader's validator, on the other thread, computes the firm attributes'
+        # reductions first, and they are shared through ``keys``
+        firms = _firm_table(d, fcols, keys, firm_index)
         lab = dict(schema.LABELS)
         lab.update(labels or {})
         prov = provenance.freeze() if isinstance(provenance, ProvenanceLog) else tuple(provenance)
-        return cls(data=data, firms=firms, labels=lab, provenance=prov, design=design or SurveyDesign(),
-                   validation=validation, truth=truth)
+        _built.index = index  # sorted and unique by construction: __post_init__ need not check it again
+        try:
+            return cls(data=data, firms=firms, labels=lab, provenance=prov, design=design or SurveyDesign(),
+                       validation=validation, truth=truth)
+        finally:
+            _built.index = None
 
     def replace(self, **changes: Any) -> SurveyPanel:
         return replace(self, **changes)
@@ -251,10 +268,53 @@ class SurveyPanel:
                 f"{s['years'][-1:]}, T {s['T_min']}–{s['T_max']}, design={s['design']})")
 
 
+#: the index :meth:`SurveyPanel.from_frame` is building on this thread (it checked the order itself)
+_built = threading.local()
+
+
+def _narrow(codes: np.ndarray, n: int) -> np.ndarray:
+    """Codes into ``n`` values in the integer type a MultiIndex keeps them in (pandas' ``coerce_indexer_dtype``)."""
+    for t in (np.int8, np.int16, np.int32):
+        if n < np.iinfo(t).max:
+            return codes.astype(t, copy=False)
+    return codes.astype(np.int64, copy=False)
+
+
+#: rows from which :func:`_reordered` hands half of the columns to the pool's worker
+_SPLIT_ROWS = 200_000
+
+
+def _reordered(d: pd.DataFrame, cols: list[str], order: np.ndarray) -> dict:
+    """The columns' arrays taken in ``order`` (text columns as text). On a large frame half of the columns are taken
+    on the pool's other worker meanwhile (numpy's take releases the GIL): reordering seven 1M-row columns was the
+    largest step of building the panel, and the loader's validator holds only one of the pool's two workers
+    (:mod:`clusterecon._threads`; a pool thread itself never waits on the pool)."""
+    def one(c: str):
+        return _text(d[c], order) if _needs_text(c, d[c]) else _take(d[c].array, order)
+
+    later = cols[1::2] if len(order) >= _SPLIT_ROWS and len(cols) > 1 and not in_pool() else []
+    done = pool().submit(lambda: {c: one(c) for c in later}) if later else None
+    mine = {c: one(c) for c in cols if c not in later}
+    theirs = done.result() if done is not None else {}
+    return {c: mine[c] if c in mine else theirs[c] for c in cols}
+
+
+def _take(a, order: np.ndarray):
+    """``a.take(order)``; a nullable column without missing values gets a new all-false mask instead of its mask
+    reordered (one take of the two, for the same array); numpy values are taken into pooled memory
+    (:mod:`clusterecon._buffers`)."""
+    data, mask = getattr(a, "_data", None), getattr(a, "_mask", None)  # pandas' masked arrays (Float64, boolean…)
+    if isinstance(data, np.ndarray) and isinstance(mask, np.ndarray) and data.dtype.kind in "iufb" and not mask.any():
+        return type(a)(_buffers.take(data, order), np.zeros(len(order), dtype=bool))
+    if isinstance(a, pd.arrays.NumpyExtensionArray):  # (a numpy column: source_row)
+        return pd.arrays.NumpyExtensionArray(_buffers.take(a.to_numpy(), order))
+    return a.take(order)
+
+
 def _text(s: pd.Series, order: np.ndarray | None = None):
     """A categorical column as text: its categories taken by code (much cheaper than ``astype("string")``), the
     rows in ``order`` when given."""
-    codes = s.cat.codes.to_numpy()
+    codes = s.array.codes
     return pd.array(s.cat.categories, dtype="string").take(codes if order is None else codes[order], allow_fill=True)
 
 
@@ -316,7 +376,7 @@ def _firm_table(d: pd.DataFrame, fcols: list[str], keys: firmyear.Keys, firm_ind
             bad[c] = firm_index[np.flatnonzero(varies)[:5]].tolist()
         col = d[c]
         if (first >= 0).all():  # the column's array, not the Series: no row index to take along
-            out[c] = _text(col, first) if _needs_text(c, col) else col.array.take(first)
+            out[c] = _text(col, first) if _needs_text(c, col) else _take(col.array, first)
         else:
             vals = col.reset_index(drop=True).reindex(first)
             out[c] = _text(vals) if _needs_text(c, vals) else vals.array
@@ -324,4 +384,4 @@ def _firm_table(d: pd.DataFrame, fcols: list[str], keys: firmyear.Keys, firm_ind
         detail = "; ".join(f"{c}: firms {ids}" for c, ids in bad.items())
         raise PanelError(f"firm-level attributes vary within a firm ({detail}); fix the data or declare the "
                          "column firm-year level")
-    return pd.DataFrame(out, index=firm_index)
+    return pd.DataFrame(out, index=firm_index, copy=False)  # (new arrays, the table's own)

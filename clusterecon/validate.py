@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -96,7 +97,8 @@ def _design_kind(design: Any) -> str:
 # ---------------------------------------------------------------------------------------------------- entry points
 def validate(frame: pd.DataFrame, *, source: str = "", strict: bool = False, survey_year: int | None = None,
              design: Any = None, today_year: int | None = None, required: Iterable[str] = (),
-             benchmark_years: Iterable[int] | None = None, keys: firmyear.Keys | None = None) -> ValidationReport:
+             benchmark_years: Iterable[int] | None = None, keys: firmyear.Keys | None = None,
+             values: ValuesChecked | None = None) -> ValidationReport:
     """Check a canonical long frame against every rule and return all problems at once.
 
     Parameters
@@ -121,23 +123,73 @@ def validate(frame: pd.DataFrame, *, source: str = "", strict: bool = False, sur
         The years a firm is expected in (default: every year present in the panel) for ``year_gap``.
     keys : clusterecon.firmyear.Keys, optional
         Firm-year keys of exactly these rows (``firmyear.keys_of(frame)``), when the caller has them already.
+    values : ValuesChecked, optional
+        The rules that need no keys, run ahead on this very frame (:func:`check_values`) with the same
+        ``source``, ``today_year``, ``survey_year`` and ``required``; otherwise they run here.
     """
     if isinstance(frame.index, pd.MultiIndex) or (frame.index.name in ("firm_id", "year")):
         frame = frame.reset_index()
-    today_year = int(today_year or _dt.date.today().year)
-    if survey_year is not None:
-        today_year = min(today_year, int(survey_year))
+    today_year = _today(today_year, survey_year)
     # a value near the float limit (1e308) overflows the rules' arithmetic (the jump rule's ×20 band) into inf,
     # which still compares as meant; the value itself is reported with its rows by the range rule
     # (schema.MAX_AMOUNT). numpy's error state is per thread: set here, in the thread that validates.
     with np.errstate(over="ignore"):
-        ctx = _run_rules(frame, source, today_year, required, keys, benchmark_years, design)
+        if keys is not None:
+            # the firm attributes' reductions first: the loader builds the panel on the other thread meanwhile, and
+            # its firm table reads them from the shared keys (firmyear.Keys.first_and_varies), not computing them
+            for c in schema.FIRM_COLUMNS:
+                if c in frame.columns and c != "firm_id":
+                    keys.first_and_varies(frame[c])
+        if values is not None and values.frame is frame and values.args == (source, today_year, tuple(required)):
+            ctx = values.ctx.resumed()
+        else:
+            ctx = _value_rules(frame, source, today_year, required, keys)
+        _keyed_rules(ctx, keys, benchmark_years, design)
     report = ValidationReport(tuple(ctx.problems), source).merged(())
     return report.strict() if strict else report
 
 
-def _run_rules(frame: pd.DataFrame, source: str, today_year: int, required, keys, benchmark_years, design) -> _Ctx:
+@dataclass(frozen=True)
+class ValuesChecked:
+    """What :func:`check_values` found on ``frame``, for :func:`validate` to go on from."""
+
+    frame: pd.DataFrame
+    args: tuple
+    ctx: _Ctx
+
+
+def check_values(frame: pd.DataFrame, *, source: str = "", survey_year: int | None = None,
+                 today_year: int | None = None, required: Iterable[str] = (),
+                 years: firmyear.YearKeys | None = None) -> ValuesChecked:
+    """The rules that need no firm-year keys (required columns, numbers, codes, founding years), run ahead: the
+    loader runs them on its worker while it builds the keys, which the other rules wait for. Pass the result to
+    :func:`validate` (``values=``) with the same frame and arguments: the report is the one :func:`validate` alone
+    gives, problems in the same order. ``years``: :func:`clusterecon.firmyear.year_keys` of the year column, if the
+    caller has them (their float years are used while the column holds the array they were read from)."""
+    today = _today(today_year, survey_year)
+    with np.errstate(over="ignore"):
+        ctx = _value_rules(frame, source, today, required, None, years)
+    return ValuesChecked(frame, (source, today, tuple(required)), ctx)
+
+
+def _today(today_year: int | None, survey_year: int | None) -> int:
+    today = int(today_year or _dt.date.today().year)
+    return min(today, int(survey_year)) if survey_year is not None else today
+
+
+def _value_rules(frame: pd.DataFrame, source: str, today_year: int, required, keys,
+                 years: firmyear.YearKeys | None = None) -> _Ctx:
     ctx = _Ctx(frame, source)
+    year = None
+    if keys is not None and "year" in frame.columns and isinstance(frame["year"].dtype, np.dtype) \
+            and frame["year"].dtype.kind in "iu":
+        year = keys.year  # an integer year column as float64 is what the keys hold already (firmyear.keys_of)
+    elif years is not None and "year" in frame.columns and years.of(frame["year"]):
+        year = years.year  # (the same, computed ahead)
+    if year is not None:
+        year = year.view()  # read-only, shared
+        year.flags.writeable = False
+        ctx.numeric["year"] = year
     req = list(dict.fromkeys([*schema.REQUIRED, *required]))
     ctx.problems.extend(missing_columns(frame, req, source))
     if not len(frame):
@@ -151,6 +203,12 @@ def _run_rules(frame: pd.DataFrame, source: str, today_year: int, required, keys
         _check_codes(ctx, col)
     if "founding_year" in cols:
         _check_founding(ctx, today_year)
+    return ctx
+
+
+def _keyed_rules(ctx: _Ctx, keys, benchmark_years, design) -> None:
+    frame = ctx.frame
+    cols = set(frame.columns)
     has_keys = "firm_id" in cols and "year" in cols
     if has_keys:
         _check_keys(ctx, keys)
@@ -169,7 +227,6 @@ def _run_rules(frame: pd.DataFrame, source: str, today_year: int, required, keys
         ctx.add("info", "survivor_only", "recall panel from one interview: it holds survivors only, so firms that "
                 "exited before the interview are missing and exit cannot be studied", column=None,
                 fix="study exit only with repeated survey rounds or a census (SurveyDesign(kind='rounds'))")
-    return ctx
 
 
 def drop_exact_duplicates(frame: pd.DataFrame, log: ProvenanceLog, source: str = "",

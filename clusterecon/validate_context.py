@@ -7,12 +7,13 @@ factorisation of the firm ids with one sort by (firm, year), which the grouped r
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import firmyear
+from . import _buffers, firmyear
 from .problems import Problem
 from .validate_report import _plain
 
@@ -38,6 +39,10 @@ def _as_float(s: pd.Series) -> np.ndarray:
             v = parts[0].view()  # a complete Float64 column: its own values, read-only, no copy
             v.flags.writeable = False
             return v
+        if parts is not None and parts[0].dtype == np.int64 and not parts[1].any():
+            v = _buffers.empty(len(parts[0]), np.float64)  # a complete Int64 column: one conversion, no mask
+            v[:] = parts[0]
+            return v
         return s.to_numpy(dtype=np.float64, na_value=np.nan)
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
@@ -62,12 +67,21 @@ class _Ctx:
         self.rows = _source_rows(frame)
         self.problems: list[Problem] = []
         self.numeric: dict[str, np.ndarray] = {}
+        #: column -> (least, greatest value ignoring NaN, any NaN) of :meth:`num` once the range rules have read it
+        #: (later rules decide from these whether they can hit, instead of passing over the column again)
+        self.bounds: dict[str, tuple[float, float, bool]] = {}
         self.firm_codes: np.ndarray | None = None
         self.firm_uniques: Any = None
         self.year: np.ndarray | None = None
         self.order: np.ndarray | None = None
         self.sorted: firmyear.FirmYearOrder | None = None
         self.keys: firmyear.Keys | None = None
+
+    def resumed(self) -> _Ctx:
+        """A copy to go on from (its own problem list and caches; the arrays are shared, never written)."""
+        c = copy.copy(self)
+        c.problems, c.numeric, c.bounds = list(self.problems), dict(self.numeric), dict(self.bounds)
+        return c
 
     def add(self, severity, rule, message, *, column=None, mask=None, rows=None, values=(), fix="", n=None):
         if mask is not None:

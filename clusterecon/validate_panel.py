@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import firmyear, schema
+from . import _buffers, firmyear, schema
 from .validate_context import _Ctx, _fmt
 
 JUMP_COLUMNS: tuple[str, ...] = ("sales", "employees", "capital")
@@ -26,8 +26,10 @@ def _check_keys(ctx: _Ctx, keys: firmyear.Keys | None) -> None:
     ctx.keys = keys
     ctx.firm_codes, ctx.firm_uniques = keys.firm, keys.ids
     year = ctx.num("year")
-    bad = (keys.firm < 0) | np.isnan(year)
-    if bad.any():
+    # (a mask only when some key is missing: the least firm code and year say whether one is)
+    complete = len(year) == 0 or (keys.firm.min() >= 0 and not np.isnan(np.min(year)))
+    bad = None if complete else (keys.firm < 0) | np.isnan(year)
+    if bad is not None and bad.any():
         ctx.add("error", "missing_key", "firm_id or year is empty", column="firm_id/year", mask=bad,
                 fix="every record needs a firm identifier and a year; drop or complete these records")
     ctx.year = year
@@ -142,7 +144,11 @@ def _check_panel_rules(ctx: _Ctx, benchmark_years: tuple[int, ...] | None) -> No
     def at(a: np.ndarray) -> np.ndarray:
         return a if o is None else a[o]
 
-    same = c[1:] == c[:-1]
+    # every row compared in file order: the keys' own "same firm as the row before" (computed once per load)
+    same = ctx.keys.same_firm_as_previous if o is None else c[1:] == c[:-1]
+    # scratch for the candidates' products and comparisons, reused by every column
+    band = _buffers.empty(len(c) - 1, np.float64)
+    wide, other = _buffers.empty(len(c) - 1, bool), _buffers.empty(len(c) - 1, bool)
     for col in JUMP_COLUMNS:
         if col not in ctx.frame.columns:
             continue
@@ -150,7 +156,8 @@ def _check_panel_rules(ctx: _Ctx, benchmark_years: tuple[int, ...] | None) -> No
         prev, cur = v[:-1], v[1:]
         # candidates by multiplication (a slightly wider band than the rule), the exact ratio on them only: dividing
         # every pair was most of the rule's time
-        wide = (cur > prev * (JUMP_FACTOR * 0.999)) | (prev > cur * (JUMP_FACTOR * 0.999))
+        np.greater(cur, np.multiply(prev, JUMP_FACTOR * 0.999, out=band), out=wide)
+        wide |= np.greater(prev, np.multiply(cur, JUMP_FACTOR * 0.999, out=band), out=other)
         j = np.flatnonzero(wide)
         if len(j):
             p_, c_ = prev[j], cur[j]
@@ -166,6 +173,10 @@ def _check_panel_rules(ctx: _Ctx, benchmark_years: tuple[int, ...] | None) -> No
     if benchmark_years:
         years = np.array(sorted(benchmark_years), dtype=np.float64)
         pos = np.searchsorted(years, y)
+    elif o is None and len(ctx.keys.file_blocks) * len(ctx.keys.years) == len(c):
+        # listed firm by firm with years strictly increasing, and as many rows per firm as there are years: every
+        # firm has every year, so no firm skips one
+        return
     else:  # the panel's own years: a row's year code is its position among them
         years, pos = ctx.keys.years, at(ctx.keys.ycodes)
     gap = same & (pos[1:] - pos[:-1] > 1)

@@ -16,10 +16,12 @@ import pandas as pd
 
 from .. import schema
 from .._threads import pool
+from ..firmyear import FileBlocks, factorize_blocks
 from ..problems import Problem
 from ..provenance import ProvenanceEntry, ProvenanceLog
 from .errors import as_printed, visible
 from .mapping import CurrencySpec
+from .raw_table import _high_bit
 
 
 def urows(s: pd.Series) -> np.ndarray:
@@ -45,7 +47,7 @@ def id_strings(s: pd.Series) -> pd.Series:
 
 
 def firm_ids(s: pd.Series, rows: np.ndarray, log: ProvenanceLog, problems: list[Problem], src: str,
-             column: str = "firm_id") -> tuple[pd.Series, np.ndarray, pd.Index]:
+             column: str = "firm_id", blocks_found: list | None = None) -> tuple[pd.Series, np.ndarray, pd.Index]:
     """:func:`id_strings` on the distinct raw ids, reporting what normalising them did.
 
     Returns the ids as text, their codes (``-1`` missing) and the sorted distinct ids the codes index: the one
@@ -54,17 +56,22 @@ def firm_ids(s: pd.Series, rows: np.ndarray, log: ProvenanceLog, problems: list[
     7 and the text ``"7"`` in one Excel column) are merged into one firm: a provenance entry and a
     ``firm_ids_merged`` warning list them with their rows. Ids that differ only in upper/lower case are kept apart,
     with a ``firm_ids_differ_in_case`` warning, and so are ids that print alike (Unicode normalisation, invisible
-    characters), with a ``firm_ids_look_alike`` warning."""
+    characters), with a ``firm_ids_look_alike`` warning. ``blocks_found``: a list to which the
+    :class:`~clusterecon.firmyear.FileBlocks` of the returned codes are appended, if the factorisation found the
+    rows listed firm by firm."""
+    blocks = None
     if isinstance(s.dtype, pd.CategoricalDtype):
-        codes, uniq = s.cat.codes.to_numpy().astype(np.int64), pd.Series(s.cat.categories)
+        codes, uniq = s.array.codes.astype(np.int64), pd.Series(s.cat.categories)
     else:
-        from ..firmyear import factorize_sorted
-
-        c, u = factorize_sorted(s)
+        c, u, blocks = factorize_blocks(s)
         codes, uniq = c, pd.Series(u.array)
-    ids_u = id_strings(uniq).reset_index(drop=True)
     text = pd.api.types.is_string_dtype(s.dtype) and s.dtype != object
-    if text and not ids_u.isna().any() and bool((ids_u == uniq).all()) and not isinstance(
+    cased = _plain_ascii_cases(uniq.array) if text and not isinstance(s.dtype, pd.CategoricalDtype) else None
+    if cased is not None:  # nothing to strip, nothing blank: id_strings would return the ids as they are
+        ids_u = uniq.astype("string")
+    else:
+        ids_u = id_strings(uniq).reset_index(drop=True)
+    if cased is not None or text and not ids_u.isna().any() and bool((ids_u == uniq).all()) and not isinstance(
             s.dtype, pd.CategoricalDtype):  # (factorize sorted them)
         # sorted text ids that normalising left alone: the column and the codes stand as they are
         out, final, nuniq = s, codes, ids_u.array
@@ -73,7 +80,9 @@ def firm_ids(s: pd.Series, rows: np.ndarray, log: ProvenanceLog, problems: list[
         final = np.append(ncodes, -1)[codes]  # a missing raw id (code -1) stays missing
         out = pd.Series(pd.array(nuniq, dtype="string").take(final, allow_fill=True), index=s.index)
     # what normalising changed: text with surrounding spaces, or blank (a whole number losing ".0" is no change)
-    if uniq.dtype == object:
+    if cased is not None:
+        text_u = None  # normalising changed nothing
+    elif uniq.dtype == object:
         text_u = pd.Series([v if isinstance(v, str) else None for v in uniq], dtype="string")
     else:
         text_u = uniq.astype("string") if pd.api.types.is_string_dtype(uniq.dtype) else None
@@ -99,19 +108,52 @@ def firm_ids(s: pd.Series, rows: np.ndarray, log: ProvenanceLog, problems: list[
             f"format were read as the same firm ({len(vals)} id(s))", column=column, rows=hit_rows, values=vals,
             source=src, fix="if they are different firms, give them distinct ids in the file"))
     ids = pd.Series(nuniq, dtype="string")
-    folded = ids.str.lower()
     # two ids can differ only in case if some id has a lower-case letter and some id an upper-case one
-    if not ((folded == ids).all() or (ids.str.upper() == ids).all()) and folded.nunique() < len(folded):
-        _report_twins(ids, folded, "differ_in_case", "upper/lower case", final, rows, problems, src, column)
+    if cased is None or all(cased):
+        folded = ids.str.lower()
+        if not ((folded == ids).all() or (ids.str.upper() == ids).all()) and folded.nunique() < len(folded):
+            _report_twins(ids, folded, "differ_in_case", "upper/lower case", final, rows, problems, src, column)
     # ids that print alike need a non-ASCII character (a zero-width space, an accent written as two code points)
-    other = ~ids.str.isascii().to_numpy(dtype=bool)
+    other = ~ids.str.isascii().to_numpy(dtype=bool) if cased is None else np.zeros(len(ids), dtype=bool)
     if other.any():
         shown = ids.copy()
         shown[other] = [as_printed(v) for v in ids[other]]
         if shown.nunique() < len(shown):
             _report_twins(ids, shown, "look_alike", "Unicode normalisation (NFC/NFKC) or invisible characters",
                           final, rows, problems, src, column)
+    # the blocks the factorisation found hold for the final codes only if normalising changed none
+    if blocks_found is not None and blocks is not None and final is codes:
+        blocks_found.append(blocks)
     return out, final, pd.Index(nuniq, dtype="string", name=column)
+
+
+def _plain_ascii_cases(a) -> tuple[bool, bool] | None:
+    """For Arrow-backed distinct ids that are ASCII, none empty and none beginning or ending with a space or a
+    control character (whatever a strip removes is among those): (some id has a lower-case letter, some id an
+    upper-case one); ``None`` for any other ids. Read off the strings' bytes, which is 10x cheaper than stripping,
+    lower- and upper-casing 200,000 ids to find that nothing changes (``benchmarks/bench_load.py``)."""
+    import pyarrow as pa
+
+    arr = getattr(a, "_pa_array", None)
+    if arr is None or not pa.types.is_large_string(arr.type) or arr.null_count:
+        return None
+    lower = upper = False
+    for c in arr.chunks:
+        if not len(c):
+            continue
+        bufs = c.buffers()
+        off = np.frombuffer(bufs[1], dtype=np.int64)[c.offset:c.offset + len(c) + 1]
+        if bufs[2] is None or bool((off[1:] == off[:-1]).any()):
+            return None  # an empty id (blank: missing)
+        data = np.frombuffer(bufs[2], dtype=np.uint8)
+        if bool((data[off[:-1]] <= 32).any()) or bool((data[off[1:] - 1] <= 32).any()):
+            return None  # a leading or trailing space or control character
+        body = data[off[0]:off[-1]]
+        if _high_bit(body):
+            return None
+        lower = lower or bool(((body >= 97) & (body <= 122)).any())
+        upper = upper or bool(((body >= 65) & (body <= 90)).any())
+    return lower, upper
 
 
 def _report_twins(ids: pd.Series, key: pd.Series, rule: str, differ: str, final: np.ndarray, rows: np.ndarray,
@@ -128,13 +170,15 @@ def _report_twins(ids: pd.Series, key: pd.Series, rule: str, differ: str, final:
 
 
 def _firm_ids_apart(s: pd.Series, rows: np.ndarray, src: str
-                    ) -> tuple[pd.Series, np.ndarray, pd.Index, list[ProvenanceEntry], list[Problem]]:
+                    ) -> tuple[pd.Series, np.ndarray, pd.Index, FileBlocks | None, list[ProvenanceEntry],
+                               list[Problem]]:
     """:func:`firm_ids` with a log and a problem list of its own (for a worker thread): (ids, codes, sorted ids,
-    log entries, problems)."""
+    their file blocks if found, log entries, problems)."""
     log: ProvenanceLog = ProvenanceLog()
     problems: list[Problem] = []
-    out, codes, index = firm_ids(s, rows, log, problems, src)
-    return out, codes, index, list(log), problems
+    found: list[FileBlocks] = []
+    out, codes, index = firm_ids(s, rows, log, problems, src, blocks_found=found)
+    return out, codes, index, found[0] if found else None, list(log), problems
 
 
 def _to_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -160,7 +204,8 @@ def start_firm_ids(df: pd.DataFrame, src: str) -> Future | None:
 
 
 def cast_canonical(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem], src: str,
-                   ids: Future | None = None) -> tuple[pd.DataFrame, tuple[np.ndarray, pd.Index] | None]:
+                   ids: Future | None = None, *, owned: bool = False, meanwhile=None
+                   ) -> tuple[pd.DataFrame, tuple[np.ndarray, pd.Index, FileBlocks | None] | None]:
     """Give canonical columns their schema types (``id``/``string`` → text, ``int`` → Int64, ``float`` → Float64,
     ``year`` → int64 when complete); report values that do not fit. Returns the frame and the firm ids' codes and
     sorted distinct ids (:func:`firm_ids`), if the frame has ``firm_id``.
@@ -169,26 +214,52 @@ def cast_canonical(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem]
     categories: a million firm-years hold a few distinct values, and the panel turns them into its text columns
     after grouping (:meth:`clusterecon.panel.SurveyPanel.from_frame`).
 
-    ``ids``: the firm ids' factorisation when the caller began it already (:func:`start_firm_ids`)."""
+    ``ids``: the firm ids' factorisation when the caller began it already (:func:`start_firm_ids`). ``owned``: no
+    one else holds the frame's arrays (the loader read the file itself), so a complete float or integer column
+    becomes its nullable type around the same values instead of a copy of them (:func:`_wrap_owned`).
+    ``meanwhile(df)``: called once the other columns are cast, while the worker may still be factorising the firm
+    ids (the loader reads the year codes then, :func:`clusterecon.firmyear.year_keys`)."""
     # The firm ids are factorised on the pool's worker while this thread casts the other columns (firm_id is
     # usually the first column: waiting for it there would overlap nothing). What the worker logs and reports is
     # inserted where the firm_id column's turn was, so the log and the problems are in the same order as before.
     ids = ids if ids is not None else start_firm_ids(df, src)
     try:
-        log_at, problems_at = _cast_columns(df, log, problems, src)
+        log_at, problems_at = _cast_columns(df, log, problems, src, owned)
     except BaseException:
         if ids is not None and ids.exception() is not None:  # firm_id's turn came first: its error is the one
             raise ids.exception() from None
         raise
+    if meanwhile is not None:
+        meanwhile(df)
     if ids is None:
         return df, None
-    df["firm_id"], codes, index, entries, found = ids.result()
+    df["firm_id"], codes, index, blocks, entries, found = ids.result()
     log.insert(log_at, entries)
     problems[problems_at:problems_at] = found
-    return df, (codes, index)
+    return df, (codes, index, blocks)
 
 
-def _cast_columns(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem], src: str) -> tuple[int, int]:
+def _wrap_owned(s: pd.Series, kind: str) -> pd.Series | None:
+    """``s.astype("Float64")`` (``kind`` float) or ``s.astype("Int64")`` (int) of a numpy float64/int64 column
+    without missing values, built around the column's own array instead of a copy (``None`` for any other column).
+    Only for arrays no one else holds: the loader's own read of a file. A 1M-row survey's six amounts were 50 MB
+    of copies, and fresh memory costs more to touch than to fill (``benchmarks/bench_load.py``)."""
+    v = getattr(s.array, "_ndarray", None)
+    want = np.float64 if kind == "float" else np.int64
+    if not isinstance(v, np.ndarray) or v.dtype != want or v.ndim != 1 or not v.flags.writeable:
+        return None
+    if kind == "float":
+        # np.min is NaN exactly when a value is: the check reads the column without writing a mask of it
+        if len(v) and np.isnan(np.min(v)):
+            return None
+        return pd.Series(pd.arrays.FloatingArray(v, np.zeros(len(v), dtype=bool)), index=s.index, name=s.name,
+                         copy=False)
+    return pd.Series(pd.arrays.IntegerArray(v, np.zeros(len(v), dtype=bool)), index=s.index, name=s.name,
+                     copy=False)
+
+
+def _cast_columns(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem], src: str,
+                  owned: bool = False) -> tuple[int, int]:
     """:func:`cast_canonical`'s casts of every column but ``firm_id``; returns the lengths of the log and of the
     problems when firm_id's turn came (where its entries belong)."""
     at = (len(log), len(problems))
@@ -212,7 +283,13 @@ def _cast_columns(df: pd.DataFrame, log: ProvenanceLog, problems: list[Problem],
             continue
         if spec.kind == "int" and pd.api.types.is_integer_dtype(s.dtype) and not isinstance(
                 s.dtype, pd.CategoricalDtype):  # whole numbers already: nothing to check
-            df[col] = s if col == "year" and s.dtype.kind in "iu" else s.astype("Int64")
+            wrapped = None if col == "year" or not owned else _wrap_owned(s, "int")
+            df[col] = s if col == "year" and s.dtype.kind in "iu" else wrapped if wrapped is not None else s.astype(
+                "Int64")
+            continue
+        wrapped = _wrap_owned(s, "float") if owned and spec.kind == "float" else None
+        if wrapped is not None:
+            df[col] = wrapped
             continue
         num, bad = _to_number(s)
         if bad.any():
