@@ -66,10 +66,13 @@ def schooling_world(seed: int, effect: bool, n: int = 400, years: int = 5) -> li
     return rows
 
 
+def _sizeless(rows: list[dict], drop: bool = True) -> list[dict]:
+    """The rows as a survey without employment (``drop``), or as they are."""
+    return [{k: v for k, v in r.items() if k != "employees"} for r in rows] if drop else rows
+
+
 def _schooling(seed: int, effect: bool, drop_size: bool = False):
-    rows = schooling_world(seed, effect)
-    if drop_size:
-        rows = [{k: v for k, v in r.items() if k != "employees"} for r in rows]
+    rows = _sizeless(schooling_world(seed, effect), drop_size)
     return education_innovation(_panel(rows), split_year=Y0, detail=False).claims[0]
 
 
@@ -127,9 +130,7 @@ def exit_world(seed: int, effect: bool, n: int = 300, years: int = 6) -> list[di
 
 
 def _exit(seed: int, effect: bool, drop_size: bool = False):
-    rows = exit_world(seed, effect)
-    if drop_size:
-        rows = [{k: v for k, v in r.items() if k != "employees"} for r in rows]
+    rows = _sizeless(exit_world(seed, effect), drop_size)
     return innovation_exit(_panel(rows), phases=_phases(Y0)).claims[0]
 
 
@@ -150,9 +151,11 @@ def test_without_employment_the_exit_claim_says_size_is_not_controlled():
 
 
 # ------------------------------------------------------------------ (c) adoption after good sales
-def sales_world(seed: int, effect: bool, pretrend: bool, n: int = 150, years: int = 8) -> list[dict]:
+def sales_world(seed: int, effect: bool, pretrend: bool, n: int = 150, years: int = 8, pull: float = 8.0
+                ) -> list[dict]:
     """log sales = a_i + 0.03 t + u_it, u AR(1) (ρ = 0.85, shock s.d. 0.15) [+ 0.3 once innovating]; adoption
-    (absorbing) with yearly hazard Φ(−1.9 + 8 Δu over the last two years) with a pre-trend, Φ(−1.9) without."""
+    (absorbing) with yearly hazard Φ(−1.9 + pull · Δu over the last two years) with a pre-trend, Φ(−1.9) without
+    (``pull`` < 0: firms adopt after a run of bad sales, a dip before adoption)."""
     rng = np.random.default_rng([seed, 3])
     rows = []
     for i in range(n):
@@ -163,7 +166,7 @@ def sales_world(seed: int, effect: bool, pretrend: bool, n: int = 150, years: in
             rows.append({"firm_id": f"F{i:03d}", "year": Y0 + t, "founding_year": Y0 - 5, "own_brand": inn,
                          "sales": float(np.exp(a + 0.03 * t + u + (0.3 if effect and inn else 0.0)))})
             run = hist[-1] - hist[-3] if pretrend and len(hist) >= 3 else 0.0
-            inn = inn or rng.random() < stats.norm.cdf(-1.9 + 8 * run)
+            inn = inn or rng.random() < stats.norm.cdf(-1.9 + pull * run)
     return rows
 
 
@@ -185,6 +188,24 @@ def test_sales_keeps_its_power_without_a_pre_trend():
     claims = [_sales(s, effect=True, pretrend=False) for s in SEEDS]
     assert _rate([c.status for c in claims]) >= 0.80
     assert "pre-adoption" in claims[0].reason
+
+
+def test_a_dip_before_adoption_is_judged_and_reported_on_the_model_with_the_lead():
+    # the claim's estimate, s.e., p and N are those of the fit it was judged on (they were the model without the
+    # lead's, while the status came from the model with it); the model without the lead stays in the reason
+    for seed in SEEDS:
+        r = innovation_performance(_panel(sales_world(seed, effect=True, pretrend=True, pull=-8.0)))
+        c = next(c for c in r.claims if c.name == "sales")
+        if "a dip before adoption" in c.reason:
+            break
+    else:
+        pytest.fail("no seed with a significant dip before adoption: the world does not bite")
+    fit = r.models["log sales: pre-adoption lead (firm and year FE)"]
+    assert c.estimate == pytest.approx(fit.params["any_innovation"], rel=1e-12)
+    assert c.se == pytest.approx(fit.std_errors["any_innovation"], rel=1e-12)
+    assert c.pvalue == pytest.approx(fit.pvalues["any_innovation"], rel=1e-12) and c.n == fit.nobs
+    plain = r.models["log sales on innovation (firm and year FE)"].params["any_innovation"]
+    assert f"without the lead {plain:+.3f}" in c.reason and "with the pre-adoption lead" in c.test
 
 
 def test_too_few_adopters_seen_before_adoption_leave_the_pre_trend_unchecked():
