@@ -4,7 +4,7 @@ they adopted?
 The performance claims (:mod:`.performance`) read the firm- and year-FE coefficient of innovating as its effect.
 That reading fails when firms adopt *because* they were doing well: a firm that adopts after a run of good sales
 carries that run into its innovating years, and the FE coefficient is positive with no effect at all (the size audit:
-53% false support when adoption follows good sales). The check is the lead of an event study (Autor 2003,
+97% false support when adoption follows good sales). The check is the lead of an event study (Autor 2003,
 J. Labor Econ. 21:1-42; Borusyak, Jaravel & Spiess 2024, Rev. Econ. Stud.): with :math:`A_i` the firm's adoption
 year (its first year innovating after a year observed not innovating) and :math:`P_{it} = 1` in the firm's last
 ``WINDOW`` observed years before :math:`A_i`,
@@ -27,7 +27,7 @@ says so. :math:`\lambda` is identified by adopters seen both in the window and e
 (``RULES.min_switchers`` of them, else the check is reported as not possible and the claim keeps its status).
 
 What it cannot catch: a firm-specific growth trend that carries on at the same rate before and after adoption
-(exporting reached by growing, the audit's 90% case) is seen only when growth shows within the last two years before
+(exporting reached by growing, the audit's 100% case) is seen only when growth shows within the last two years before
 adoption against the firm's earlier years; a slow trend over a short panel (few pre-adoption years) can pass. That
 is a data limit of a survey with few years before adoption: a firm-specific trend model would need more.
 """

@@ -14,8 +14,8 @@ founding years are unknown) and a linear trend per decade,
 
 where :math:`t^-` is the firm's last operating year before the interval (the size and innovation status at the start
 of the year at risk). Lagged size is in the model because small firms exit more and large firms innovate more: without
-it, innovators' lower exit hazard can be their size alone (the size audit: 37% false support in a world where
-innovating has no effect on exit). Being predetermined, it is not raised by the exit it predicts; the part of the
+it, innovators' lower exit hazard can be their size alone (the independent size audit: 23% false support in a world
+where innovating has no effect on exit). Being predetermined, it is not raised by the exit it predicts; the part of the
 effect of innovating that runs through past growth is, by construction, not counted. Firm-years at risk without an
 employment record are left out and counted with the model; a survey without employment keeps the model without
 it, and the claim says that size is not controlled. The model is fitted by Firth's penalised likelihood

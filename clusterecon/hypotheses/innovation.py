@@ -16,8 +16,8 @@ Sonobe & Otsuka 2006, 2011):
    effect), and Hausman–Taylor with schooling endogenous when the order condition can be met.
 
 Size fixed before adoption. Managers with more schooling may run larger firms, and larger firms innovate more
-whatever their manager's schooling: without a size control the schooling AME picks up size (the size audit: 97%
-false support in a world where only size drives innovation). Every probit therefore controls for
+whatever their manager's schooling: without a size control the schooling AME picks up size (the independent size audit:
+93% false support in a world where only size drives innovation). Every probit therefore controls for
 ``log_employees_first``, the log employment of the firm in the first year the survey records its employment — its
 size at entry for a firm founded in the years observed, fixed before it could adopt. The firm's current employment
 would be a bad control (Angrist & Pischke 2009, §3.2.3): innovating raises it, so it would absorb part of the
