@@ -298,6 +298,16 @@ def deflate_money(panel: SurveyPanel, deflator: pd.DataFrame | str | Path, *, ba
     return deflate(panel, deflator, columns=money, base_year=base_year, in_place=True)
 
 
+def designed_deflation(panel: SurveyPanel) -> SurveyPanel:
+    """``panel`` with the price index its design names (the mapping's ``[deflator]``, declared by the loader)
+    applied by :func:`deflate_money`, unless it has none or is real already: what ``analyse`` and ``describe`` do
+    before anything else, so both show the same real values."""
+    d = panel.design
+    if d.deflator is None or d.deflated_to is not None:
+        return panel
+    return deflate_money(panel, d.deflator, base_year=d.deflator_base_year)
+
+
 def add_labour_productivity(panel: SurveyPanel, *, numerator: str = "value_added", name: str | None = None
                             ) -> SurveyPanel:
     """Output per employee: ``numerator / employees`` (value added by default, or ``"sales"``).

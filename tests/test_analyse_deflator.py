@@ -3,6 +3,8 @@ battery runs, so that general inflation or deflation is not read as a productivi
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -56,8 +58,6 @@ def test_deflating_the_deflated_survey_gives_the_real_verdicts(real_and_nominal)
 def test_the_mappings_deflator_is_applied_by_analyse_once(real_and_nominal, tmp_path):
     """A mapping's [deflator] reaches the design (declared by the loader, applied by analyse); the real panel is
     never deflated a second time."""
-    import dataclasses
-
     from clusterecon.load import load_survey
 
     real, nominal, index = real_and_nominal
@@ -103,3 +103,22 @@ def test_a_mapping_naming_a_missing_deflator_file_is_a_mapping_mistake(tmp_path)
         load_mapping(tmp_path / "m.toml")
     (tmp_path / "cpi.csv").write_text("year,deflator\n1990,100\n")
     assert load_mapping(tmp_path / "m.toml").deflator_file == (tmp_path / "cpi.csv").resolve()
+
+
+def test_describe_shows_the_mappings_deflator_applied(real_and_nominal, tmp_path, capsys):
+    """``describe`` prints the statistics in the real values the analysis uses (derive.designed_deflation, shared
+    with analyse), and says so."""
+    real, nominal, index = real_and_nominal
+    index.to_csv(tmp_path / "cpi.csv", index=False)
+    nominal.frame.reset_index().to_csv(tmp_path / "survey.csv", index=False)
+    (tmp_path / "m.toml").write_text('[survey]\ndesign = "rounds"\n[deflator]\nfile = "cpi.csv"\nbase_year = 1990\n')
+    assert main(["describe", str(tmp_path / "survey.csv"), "--mapping", str(tmp_path / "m.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "money values: real, in 1990 prices (deflated by" in out and "cpi.csv" in out
+    # applied once: the panel a second call gets back is the same
+    panel = derive.designed_deflation(nominal.replace(design=dataclasses.replace(
+        nominal.design, deflator=tmp_path / "cpi.csv", deflator_base_year=1990)))
+    assert panel.design.deflated_to == 1990 and derive.designed_deflation(panel) is panel
+    last = max(real.years)
+    assert panel.data.xs(last, level="year")["sales"].to_numpy() == pytest.approx(
+        real.data.xs(last, level="year")["sales"].to_numpy(dtype=float), rel=1e-9)

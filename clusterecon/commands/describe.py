@@ -48,10 +48,9 @@ def run(args: argparse.Namespace) -> int:
     panel = res.panel
     if sim is not None:  # the simulated sample's design (annual rounds, exits observable) and labels
         panel = panel.replace(design=sim.design, labels={**sim.labels, **panel.labels})
-    if panel.design.deflator is not None:  # the mapping's [deflator]: the statistics in the analysis's real values
-        from ..derive import deflate_money
+    from ..derive import designed_deflation
 
-        panel = deflate_money(panel, panel.design.deflator, base_year=panel.design.deflator_base_year)
+    panel = designed_deflation(panel)  # the mapping's [deflator]: the statistics in the analysis's real values
     if args.by is not None and args.by not in panel.firms.columns:  # named by the user: leaving it out would hide it
         from ..io.errors import suggest, visible
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..derive import deflate_money
+from ..derive import deflate_money, designed_deflation
 from ..panel import SurveyPanel
 from ..provenance import ProvenanceEntry, ProvenanceLog
 from ._common import SHORT_NAMES, derived_panel, run_hypothesis
@@ -147,9 +147,10 @@ def analyse(panel: SurveyPanel, *, progress: Callable[[str], None] | None = None
     results: dict[str, HypothesisResult] = {}
     given_panel, panel = panel, one_cluster(panel, cluster)
     given_dates(panel, expansion_start, quality_start)  # a wrong date is the caller's mistake, not a failed test
-    if deflator is None and panel.design.deflated_to is None and panel.design.deflator is not None:
-        deflator, base_year = panel.design.deflator, panel.design.deflator_base_year  # the mapping's [deflator]
-    if deflator is not None:  # before anything runs: a table that does not cover the survey is the caller's mistake
+    # before anything runs: a table that does not cover the survey is the caller's mistake
+    if deflator is None:
+        panel = designed_deflation(panel)  # the mapping's [deflator], if any
+    else:
         panel = deflate_money(panel, deflator, base_year=base_year)
         if not isinstance(deflator, pd.DataFrame):
             panel = panel.replace(design=dataclasses.replace(panel.design, deflator=Path(deflator)))
