@@ -155,3 +155,39 @@ def test_a_one_year_spike_of_entry_is_not_a_take_off(spike):
     else:
         assert np.mean(dated) >= 0.80
         assert "still above the earlier rate without its largest year" in runs[0].verdict
+
+
+def test_parent_closeness_statistic_matches_an_independent_computation():
+    """The rank test's numbers against a direct computation with scipy's ranks and each spin-off's permutation
+    moments (module docstring of hypotheses.spinoffs): the parent's percentile u = (rank − 1)/(m − 1) among the m
+    incumbents priced that year and founded before the spin-off, E[u] = 1/2 and Var[u] = mean over the candidates of
+    (u_c − 1/2)² when the parent is a random one of them, z = (Σu − k/2)/√ΣVar, one-sided p = Φ(z)."""
+    from scipy import stats as st
+
+    from clusterecon.hypotheses._common import analysis_frame
+    from clusterecon.hypotheses.spinoffs import _parent_closeness
+
+    panel = _prices(3, imitate=True)
+    f, firms = analysis_frame(panel), panel.firms
+    price = f["log_price"].dropna()
+    born = firms["founding_year"].astype(float)
+    u_all, v_all = [], []
+    for child, parent in firms["spinoff_parent_id"].dropna().items():
+        y = int(price.loc[child].index.min())  # its first priced year (the entry year here)
+        if y - born[child] > 3:
+            continue
+        same = price.xs(y, level="year")
+        cand = same[(born.reindex(same.index) < born[child]).to_numpy() & (same.index != child)]
+        if parent not in cand.index or len(cand) < 2:
+            continue
+        u = (st.rankdata(np.round(np.abs(cand.to_numpy() - same[child]), 12)) - 1) / (len(cand) - 1)
+        u_all.append(u[list(cand.index).index(parent)])
+        v_all.append(np.mean((u - 0.5) ** 2))
+    k = len(u_all)
+    assert k > 50  # the world has spin-offs whose parents are priced
+    pc = _parent_closeness(f, firms)
+    assert pc.pairs == k
+    assert pc.mean == pytest.approx(np.mean(u_all), rel=1e-12)
+    assert pc.se == pytest.approx(np.sqrt(np.sum(v_all)) / k, rel=1e-12)
+    z = (np.sum(u_all) - k / 2) / np.sqrt(np.sum(v_all))
+    assert pc.pvalue == pytest.approx(st.norm.cdf(z), rel=1e-9) and pc.pvalue < 1e-6  # imitating spin-offs

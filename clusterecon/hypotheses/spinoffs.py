@@ -15,10 +15,10 @@ to the quality transition = quantity expansion), never one trend over all foundi
   (b) in that year a spin-off's price is closer to its own parent's than to other incumbents' (rank test below);
   needs ≥ ``RULES.min_group`` spin-offs whose parent is priced in their entry year.
   (a) alone is what spin-offs that price independently of their parents also show whenever their mean price is the
-  market's (size audit: 67% false support with a mean gap of 0 and no parent link); (b) is the imitation of the
-  parent. The claim is an intersection–union test (Berger 1982): supported when both pass, its p-value the larger
-  of the two; not supported when either is decided against it; skipped when the survey records no parents
-  (``spinoff_parent_id``), inconclusive when too few parents are priced.
+  market's (independent size audit: 100% false support with a mean gap of 0 and no parent link); (b) is the
+  imitation of the parent. The claim is an intersection–union test (Berger 1982): supported when both pass, its
+  p-value the larger of the two; not supported when either is decided against it; skipped when the survey records
+  no parents (``spinoff_parent_id``), inconclusive when too few parents are priced.
 
 **Parent closeness** (b). For spin-off i first priced in year y (within 3 years of founding), the candidates are the
 firms priced in y that were founded before it (its possible parents), its parent among them; with
@@ -69,12 +69,10 @@ IMIT_STATEMENT = (f"spin-offs imitate their parents: at entry their output price
                   f"±{RULES.imitation_margin:g} log) and is closer to their own parent's than to other incumbents'")
 
 
-def spinoff_imitation(panel: SurveyPanel, *, phases: HypothesisResult | None = None, seed: int = 0,
-                      ) -> HypothesisResult:
-    """``phases``: the phase diagnosis whose dates define initiation and quantity expansion (run when not given);
-    ``seed`` is kept for callers that pass it: the parent test no longer draws a random incumbent (it ranks the
-    parent among all of them), so nothing is random."""
-    return run_hypothesis(lambda: _run(panel, phases, seed), KEY, TITLE, QUESTION, claims=("entry", "imitation"))
+def spinoff_imitation(panel: SurveyPanel, *, phases: HypothesisResult | None = None) -> HypothesisResult:
+    """``phases``: the phase diagnosis whose dates define initiation and quantity expansion (run when not given).
+    Nothing is random: the parent test ranks the parent among all incumbents instead of drawing one."""
+    return run_hypothesis(lambda: _run(panel, phases), KEY, TITLE, QUESTION, claims=("entry", "imitation"))
 
 
 def _entry_claim(d: pd.DataFrame, t1: int | None, t2: int | None, tests: dict, origin: str = "") -> Claim:
@@ -193,7 +191,7 @@ def _phase_dates(panel: SurveyPanel, phases: HypothesisResult | None) -> tuple[i
     return t1, t2, span_origin(ph, start=t1 is not None, end=t2 is not None)
 
 
-def _run(panel: SurveyPanel, phases: HypothesisResult | None, seed: int) -> HypothesisResult:
+def _run(panel: SurveyPanel, phases: HypothesisResult | None) -> HypothesisResult:
     firms = panel.firms
     if "is_spinoff" not in firms or firms["is_spinoff"].notna().sum() == 0:
         raise SkipHypothesis("the survey has no spin-off information (is_spinoff)")
@@ -299,14 +297,14 @@ def _parent_closeness(f: pd.DataFrame, firms: pd.DataFrame) -> ParentCloseness |
         ids, price, fy = yr["firm_id"].to_numpy(), yr["p"].to_numpy(), yr["born"].to_numpy()
         for child, parent, p0, b0 in g[["firm_id", "parent", "p", "born"]].itertuples(index=False):
             cand = (fy < b0) & (ids != child)  # the possible parents: incumbents founded before the spin-off
-            at = np.flatnonzero(cand & (ids == parent))
+            at = np.flatnonzero(ids[cand] == parent)
             m = int(cand.sum())
             if len(at) == 0 or m < 2:
                 continue
             # distances rounded so that equal prices (a market price) tie exactly despite floating-point noise
             dist = np.round(np.abs(price[cand] - p0), 12)
             u = (_midranks(dist) - 1.0) / (m - 1)
-            u_sum += float(u[int(np.flatnonzero(ids[cand] == parent)[0])])
+            u_sum += float(u[at[0]])
             v_sum += float(np.mean((u - 0.5) ** 2))
             k += 1
     if k == 0:
