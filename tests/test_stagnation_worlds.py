@@ -17,6 +17,7 @@ price and size, and switches for the trends, common year shocks and deflation.
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from clusterecon.hypotheses import productivity_stagnation
 from clusterecon.panel import SurveyDesign, SurveyPanel
@@ -113,3 +114,29 @@ def test_a_span_too_short_for_the_year_effects_trend_is_inconclusive_with_the_re
     for name in ("productivity", "price"):
         c = res.claim(name)
         assert c.status == "inconclusive" and "4 years of year effects (needs 5" in c.reason
+
+
+def test_the_year_effects_trend_matches_dummy_regressions_in_statsmodels():
+    """The trend the claims are judged on (``_stagnation_trends.year_effects_trend``) computed independently: the
+    year coefficients of OLS on firm and year dummies (statsmodels, an unbalanced panel), then OLS of those effects
+    (0 for the first year) on the year, classical s.e., t(T − 2) p-value."""
+    import statsmodels.formula.api as smf
+
+    from clusterecon.hypotheses._stagnation_trends import year_effects_trend
+
+    rng = np.random.default_rng(11)
+    rows = [(f"f{i}", y, rng.normal(i * 0.1, 0.2) + 0.03 * (y - 2000) + rng.normal(0, 0.1))
+            for i in range(25) for y in range(2000, 2008) if rng.random() < 0.8]
+    sub = pd.DataFrame(rows, columns=["firm_id", "year", "y"]).set_index(["firm_id", "year"]).sort_index()
+    sub = sub[sub.groupby(level="firm_id")["y"].transform("size") > 1]  # no singletons (the estimator drops them)
+    t = year_effects_trend(sub, "y")
+    d = sub.reset_index()
+    dummies = smf.ols("y ~ C(firm_id) + C(year)", data=d).fit()
+    years = sorted(d["year"].unique())
+    eff = pd.DataFrame({"year": years, "effect": [0.0] + [dummies.params[f"C(year)[T.{y}]"] for y in years[1:]]})
+    line = smf.ols("effect ~ year", data=eff).fit()
+    assert t.estimate == pytest.approx(line.params["year"], rel=1e-9)
+    assert t.se == pytest.approx(line.bse["year"], rel=1e-9)
+    assert t.df == len(years) - 2 == line.df_resid
+    assert t.pvalue == pytest.approx(line.pvalues["year"], rel=1e-9)
+    assert t.n == len(years)
