@@ -85,11 +85,17 @@ class Trend:
 
 @dataclass(frozen=True)
 class RobustTrend:
-    """The firm-FE trend and the year-effects trend of one variable, and the minimum-evidence rules not met."""
+    """The firm-FE trend and the year-effects trend of one variable, and the minimum-evidence rules each did not
+    meet (``panel_misses``: years and firms observed twice; ``year_misses``: years of year effects)."""
 
     fe: Trend
     years: Trend | None
-    misses: tuple[str, ...]
+    panel_misses: tuple[str, ...] = ()
+    year_misses: tuple[str, ...] = ()
+
+    @property
+    def misses(self) -> tuple[str, ...]:
+        return self.panel_misses + self.year_misses
 
     def decisive(self, level: float) -> Trend:
         """The more conservative fit: the wider ``level`` interval (the firm-FE fit on a tie or without year

@@ -163,8 +163,8 @@ def _robust(sub: pd.DataFrame, col: str, r, label: str, models: dict) -> RobustT
     yt = year_effects_trend(sub, col)
     if yt is not None and yt.model is not None:
         models[f"{label} trend of the year effects (two-way FE)"] = yt.model
-    misses = _panel_misses(sub) + year_misses(yt, sub.index.get_level_values("year").nunique())
-    return RobustTrend(fe_numbers(r), yt, tuple(misses))
+    return RobustTrend(fe_numbers(r), yt, tuple(_panel_misses(sub)),
+                       tuple(year_misses(yt, sub.index.get_level_values("year").nunique())))
 
 
 def _tfp(whole: pd.DataFrame, f: pd.DataFrame, vcov: str, models: dict, tables: dict) -> tuple[str, str, list[str]]:
@@ -252,7 +252,7 @@ def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str, phases: H
     price = _price_claim(robust.get("log_price"))
     # the price-net measure is judged when prices are observed enough for the price trend itself
     priced = price is not None and price.status != "skipped" and "log_price" in robust and \
-        not _panel_misses_of(robust["log_price"]) and NET in robust
+        not robust["log_price"].panel_misses and NET in robust
     claims = [_productivity_claim(robust[prod_col], prod_label),
               price or Claim(name="price", statement="the output price falls during quantity expansion",
                              status="skipped", primary=False, reason="no output prices in the survey")]
@@ -277,11 +277,6 @@ def _run(panel: SurveyPanel, years: tuple[int, int] | None, vcov: str, phases: H
         extra={"years": years, "productivity_measure": prod_label, "tfp_warnings": tuple(warnings),
                "revenue_caveat": caveat},
     )
-
-
-def _panel_misses_of(rt: RobustTrend) -> list[str]:
-    """The firm-FE minimum evidence a trend missed (years, firms observed twice), without the year-effects rule."""
-    return [m for m in rt.misses if "year effects" not in m]
 
 
 def _price_claim(rt: RobustTrend | None) -> Claim | None:
