@@ -9,7 +9,7 @@ a shock :math:`\lambda_t` common to all firms in year *t* (a market price moved 
 is shared by every residual of that year. SEs clustered by firm treat the firms' residuals as independent across
 firms, so the T draws of :math:`\lambda_t` are counted as if each of G firms drew its own: the s.e. is too small by
 a factor that grows with the firms per year (Moulton 1990, the aggregate-regressor problem). The size audit found it
-15 times too small for the price and 4 times for productivity, and the price claim "supported" in 43% of runs
+15 times too small for the price and 4 times for productivity, and the price claim "supported" in 37% of runs
 whose real price was flat.
 
 **The year-effects trend.** The trend is identified by T year means only, so it is judged by them (Donald & Lang

@@ -15,7 +15,7 @@ On the firm table (one row per firm):
 * why not all later entrants: in quantity expansion most entrants are spin-offs founded by former workers of
   cluster firms (Sonobe & Otsuka 2006, ch. 2), whose prior occupation is by construction "worker in the same
   industry". Against all later entrants the share of any other background falls with the spin-off share alone, and
-  the pioneers look over-represented in it without any founder effect (size audit: 23% false support where later
+  the pioneers look over-represented in it without any founder effect (size audit: 30% false support where later
   entrants were mostly spin-offs and pioneers' backgrounds were drawn like other entrants'). Pioneers are therefore
   compared with later entrants known not to be spin-offs (``is_spinoff`` false; those with an unknown status are
   left out and counted); when the survey does not record spin-off origin the comparison is with all later entrants

@@ -36,7 +36,7 @@ A significant break of entry is taken as the take-off only if it persists
 (:func:`.phases_takeoff.takeoff_persists`): over the break year and the eleven after it, with the largest of those
 years left out, entry must still run significantly above the rate before the break (a conditional binomial test of
 two Poisson rates) — a one-year spike of entry (a policy year) rejects "one constant rate" as surely as a take-off
-does, and was dated in 90% of the size audit's runs; it is now reported, not dated.
+does, and was dated in 43% of the size audit's runs; it is now reported, not dated.
 The take-off tests' p-values come from 49 null draws and cannot fall below 1/(49 + 1) = 0.02: a verdict says
 "p ≤ 0.020" there.
 """
@@ -334,7 +334,7 @@ def _diagnose(panel, traj, expansion_start, quality_start, alpha, reps, sources=
                                f"improvement was already under way in {y0}, the first year observed, so quantity "
                                "expansion began before it")
         elif e.detected(alpha) and persists is not None and not persists.ok:
-            # a one-year spike of entry rejects "one constant rate" as surely as a take-off (size audit: 90% of
+            # a one-year spike of entry rejects "one constant rate" as surely as a take-off (size audit: 43% of
             # runs dated): a break after which entry does not stay up is no take-off (phases_takeoff)
             tests["entry take-off persists"] = _persist_test(persists)
             spike = (f"a break in entry in {d['t1']} ({_p_text(e)}) did not persist: {persists.text()}; a rise that "

@@ -9,7 +9,7 @@ given a date known from the cluster's history when one is passed (:mod:`.phases`
 **Persistence** (:func:`takeoff_persists`). The sup-LR test asks whether entry follows one constant rate; a single
 outlying year — a policy year, a one-off relocation of firms into the cluster — rejects that as surely as a
 take-off does, and the take-off model fits it (a jump at the spike year, then the concave quadratic bending the rate
-back down). In the size audit (a constant 5 entrants a year with one year of 40) the take-off was dated in 90% of
+back down). In the size audit (a constant 5 entrants a year with one year of 40) the take-off was dated in 43% of
 the runs. A take-off is a lasting change of the entry rate, so once the break is dated at :math:`\tau` the rate
 after it must still exceed the rate before it with the spike taken out: over the window
 :math:`W = \{\tau, \dots, \tau + 11\}` (the years observed), the single largest year :math:`t^* \in W` is dropped

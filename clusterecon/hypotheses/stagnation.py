@@ -22,7 +22,7 @@ firm fixed-effects trend (SEs clustered by firm, ``vcov="cluster"``, Stata ``xtr
 t(G − 1)) and the OLS trend of the year effects of a two-way (firm + year) FE regression (classical s.e.,
 t(T − 2); Donald & Lang 2007). A trend is an aggregate regressor, so a shock common to all firms in a year (a
 market price moved by demand) is invisible to the firm-clustered s.e. (Moulton 1990): the size audit found the price
-claim "supported" in 43% of runs with a flat real price. Each claim is judged on the more conservative fit (the
+claim "supported" in 37% of runs with a flat real price. Each claim is judged on the more conservative fit (the
 wider interval, each with its own df) and its test says which fit decided (:mod:`._stagnation_trends`, where the
 math and the references are). The year-effects trend needs ``RULES.min_trend_years`` years.
 
