@@ -191,3 +191,35 @@ def test_parent_closeness_statistic_matches_an_independent_computation():
     assert pc.se == pytest.approx(np.sqrt(np.sum(v_all)) / k, rel=1e-12)
     z = (np.sum(u_all) - k / 2) / np.sqrt(np.sum(v_all))
     assert pc.pvalue == pytest.approx(st.norm.cdf(z), rel=1e-9) and pc.pvalue < 1e-6  # imitating spin-offs
+
+
+def test_takeoff_persistence_p_value_is_the_binomial_test_of_two_poisson_rates():
+    """phases_takeoff.takeoff_persists against scipy's exact binomial test: with Poisson-like years (dispersion 1)
+    the entrants after the break, its largest year left out, are Binomial(all entrants compared, share of the years)
+    under one rate; with over-dispersed years both counts are divided by the Pearson dispersion χ²/df."""
+    from types import SimpleNamespace
+
+    from scipy import special
+    from scipy import stats as st
+
+    from clusterecon.hypotheses.phases_takeoff import PERSIST_WINDOW, takeoff_persists
+
+    years = range(1980, 1980 + 8 + PERSIST_WINDOW)
+    for after, ok in ((7, False), (9, True)):  # 5 a year before the break (the origin year's 3 pioneers aside)
+        flat = pd.Series([3] + [5] * 7 + [40] + [after] * (PERSIST_WINDOW - 1), index=years, dtype=float)
+        p = takeoff_persists(flat, SimpleNamespace(year=1988))
+        k, n = after * (PERSIST_WINDOW - 1), 5 * 7 + after * (PERSIST_WINDOW - 1)
+        share = (PERSIST_WINDOW - 1) / (7 + PERSIST_WINDOW - 1)
+        assert p.pvalue == pytest.approx(st.binomtest(k, n, share, alternative="greater").pvalue, rel=1e-10)
+        assert p.ok is ok and p.before == 5 and p.after == after and p.dispersion == 1.0 and p.dropped == 1988
+    # over-dispersed years: the Pearson dispersion of both groups around their means, and the counts scaled by it
+    rng = np.random.default_rng(2)
+    noisy = pd.Series(rng.negative_binomial(2, 0.25, size=len(flat)).astype(float), index=years)
+    q = takeoff_persists(noisy, SimpleNamespace(year=1988))
+    pre, win = noisy.loc[1981:1987], noisy.loc[1988:]
+    post = win.drop(win.idxmax())
+    phi = max(1.0, (((pre - pre.mean()) ** 2).sum() / pre.mean() + ((post - post.mean()) ** 2).sum() / post.mean())
+              / (len(pre) + len(post) - 2))
+    assert q.dispersion == pytest.approx(phi, rel=1e-12) and phi > 1
+    k, n = post.sum() / phi, (pre.sum() + post.sum()) / phi
+    assert q.pvalue == pytest.approx(special.betainc(k, n - k + 1, len(post) / (len(pre) + len(post))), rel=1e-12)
