@@ -1,15 +1,19 @@
 """Regenerate the calibration table of the hypothesis battery (issue 10) and write it as markdown.
 
 Size and power of every claim and accuracy/coverage of the dated transitions, on the project's simulator and on the
-tests' independent reduced-form generator (``tests/reduced_form.py``), across the settings of ``tests/calibration.py``
-(1960s and 1995 starts, census, recall and rounds designs, 5- and 8-year windows, 40 and 150 firms, 8% missing
-values with attrition). Replications run through joblib with 2 workers; every replication has its own seed, so the
-table does not depend on the number of workers.
+tests' independent reduced-form generator (``tests/reduced_form.py``), across the settings of
+``tests/calibration.py`` (1960s and 1995 starts, a census with 10 pioneers, census, recall and rounds designs, 5-
+and 8-year windows, 40 and 150 firms, 8% missing values with attrition). Replications run through joblib with 2
+workers; every replication has its own seed, so the table does not depend on the number of workers.
 
 Run:  python benchmarks/bench_calibration.py [--reps 30] [--coverage] [--out FILE]
 
 The table replaces the section between ``<!-- calibration:start -->`` and ``<!-- calibration:end -->`` of
 ``docs/hypotheses.md`` (``--out FILE`` writes it to FILE instead).
+
+``--oracle N`` (with ``--reps 0`` alone) runs N replications of the cells whose power misses the bar through
+``tests/calibration.py::oracle_power`` — the battery, the same test with the true phase dates, and the bare test with
+no minimum-evidence rule — and writes that table between ``<!-- oracle:start -->`` and ``<!-- oracle:end -->``.
 
 ``--coverage`` also rewrites ``clusterecon/hypotheses/_coverage.py`` (the coverage quoted next to each dated
 interval) from the pooled on-world runs. Bars (issue 10): "supported" when the effect is off ≤ 10%; when on ≥ 80%;
@@ -116,7 +120,13 @@ def main() -> None:
                          "reduced form run while the simulator was still changing")
     ap.add_argument("--note", default="", help="text added to the table's first line (e.g. the simulator's commit)")
     ap.add_argument("--no-table", action="store_true", help="only pickle the runs (--runs); write no table")
+    ap.add_argument("--oracle", type=int, default=0, metavar="N",
+                    help="also run N replications of the oracle for the cells below the power bar")
     a = ap.parse_args()
+    if a.oracle:
+        oracle(a.oracle, a.jobs, a.seed0, a.out)
+    if a.reps <= 0 and not a.merge:
+        return
     t0 = time.perf_counter()
     dgps = tuple(d.strip() for d in a.dgps.split(",") if d.strip())
     runs = calibrate(a.reps, n_jobs=a.jobs, dgps=dgps, seed0=a.seed0) if a.reps > 0 and dgps else pd.DataFrame()
@@ -149,6 +159,38 @@ def main() -> None:
             f'RUN_DATE = "{dt.date.today().isoformat()}"\n'
             "COVERAGE: dict[str, float] = {\n" + "".join(f"    {k!r}: {v:.3f},\n" for k, v in cov.items()) + "}\n",
             encoding="utf-8")
+
+
+ORACLE_START, ORACLE_END = "<!-- oracle:start -->", "<!-- oracle:end -->"
+
+
+def oracle(reps: int, jobs: int, seed0: int, out: str | None) -> None:
+    """The oracle table (module docstring) as markdown, into docs/hypotheses.md or ``out``."""
+    from calibration import oracle_power
+
+    t0 = time.perf_counter()
+    tab = oracle_power(reps, n_jobs=jobs, seed0=seed0)
+    minutes = (time.perf_counter() - t0) / 60
+    lines = [f"Run {dt.date.today().isoformat()}: {reps} replications per generator and setting (seeds {seed0}–"
+             f"{seed0 + reps - 1}), on and off, {minutes:.1f} min on {jobs} worker(s); n = on-world runs whose "
+             "quality phase had started in the years observed. `python benchmarks/bench_calibration.py --reps 0 "
+             f"--oracle {reps}` regenerates it.", "",
+             "| generator | design | claim | n | battery | with the true dates | bare test, on | bare test, **off** "
+             "(size) |", "|---|---|---|---|---|---|---|---|"]
+    for r in tab.to_dict("records"):
+        lines.append(f"| {r['dgp']} | {r['setting']} | {r['claim']} | {r['n']} | {_pct(r['battery'])} | "
+                     f"{_pct(r['true dates'])} | {_pct(r['bare test (true dates, no rules)'])} | "
+                     f"{_pct(r['bare test | off'])} |")
+    md = "\n".join(lines) + "\n"
+    print(md)
+    if out:
+        Path(out).with_suffix(".oracle.md").write_text(md, encoding="utf-8")
+        return
+    doc = ROOT / "docs" / "hypotheses.md"
+    text = doc.read_text(encoding="utf-8")
+    head, rest = text.split(ORACLE_START, 1)
+    _, tail = rest.split(ORACLE_END, 1)
+    doc.write_text(f"{head}{ORACLE_START}\n{md}{ORACLE_END}{tail}", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -24,10 +24,11 @@ steps are independent, and numpy's and Arrow's kernels release the GIL, so they 
   (run in the wait above instead, they left the worker idle here: no faster);
 * the panel reorders half of its columns on the pool's other worker (:func:`clusterecon.panel._reordered`).
 
-With the allocations cut (:mod:`clusterecon._buffers`) this took a 1M firm-year Parquet load from 3.4x to about
-2.2x a plain ``pd.read_parquet`` on the benchmark machine (2 cores, another job running part of the time; CSV 2.0x
-to 1.7x). All of it keeps the results deterministic: the frame, the problems (in their order) and the provenance
-are those of doing the steps in turn (``tests/test_load_threads.py``).
+With the allocations cut (:mod:`clusterecon._buffers`) this took a 1M firm-year Parquet load from 3.4x to
+2.2x a plain ``pd.read_parquet`` with another job running beside it (CSV 2.0x to 1.7x), and to 1.70-1.78x on an
+idle 2-core machine (2M firm-years 1.59x; CSV 1.46-1.49x; 2026-12-06, ``benchmarks/bench_load.py``). All of it
+keeps the results deterministic: the frame, the problems (in their order) and the provenance are those of doing the
+steps in turn (``tests/test_load_threads.py``).
 """
 
 from __future__ import annotations

@@ -46,11 +46,21 @@ class Setting:
     attrition: float = 0.0
     #: the true phase dates are passed to the battery, as a user who knows the cluster's history would
     dates_given: bool = False
+    #: simulator parameters changed from the preset's (name, value) pairs
+    sim: tuple = ()
+    #: the generators the setting is run on
+    dgps: tuple = ("simulator", "reduced form")
 
 
 SETTINGS = (
     Setting("census, 1960s start", "census", 1962, 45),
     Setting("census, 1995 start", "census", 1995, 38),
+    # the presets start a cluster with 3 (machinery) or 5 (garments) pioneers and few later entrants from outside
+    # (most are spin-offs): too few for the founders' exact test to reach p < .05 whatever their backgrounds
+    # (docs/hypotheses.md). The same census with 10 pioneers and outside entry at 3 (preset 0.5-1) shows the claim's
+    # power where the design can answer (the reduced form already has enough of both)
+    Setting("census, 10 pioneers, more outside entrants", "census", 1962, 45,
+            sim=(("n_founders", 10), ("outside_entry_rate", 3.0)), dgps=("simulator",)),
     Setting("recall, 8-year window", "recall", 1962, 45, window=8, n_firms=150),
     Setting("rounds, 5-year window", "rounds", 1962, 45, window=5, n_firms=150),
     Setting("recall, 8 years, 40 firms", "recall", 1962, 45, window=8, n_firms=40),
@@ -71,7 +81,8 @@ def simulator_panel(setting: Setting, world: str, seed: int):
     from clusterecon.simulate import Fieldwork, preset, simulate, survey
 
     name = "garments" if seed % 2 == 0 else "machinery"
-    params = preset(name, start_year=setting.start, n_years=setting.years, **(SIM_OFF if world == "off" else {}))
+    params = preset(name, start_year=setting.start, n_years=setting.years, **dict(setting.sim),
+                    **(SIM_OFF if world == "off" else {}))
     census = simulate(params, seed=seed)
     truth = census.truth.phase_years
     last = setting.start + setting.years - 1
@@ -139,7 +150,7 @@ def calibrate(reps: int, *, settings=SETTINGS, dgps=("simulator", "reduced form"
     from joblib import Parallel, delayed
 
     jobs = [(d, s, w, seed0 + i) for d in dgps for s in settings for w in worlds for i in range(reps)
-            if not (w == "flat" and (d == "simulator" or s.dates_given))]
+            if d in s.dgps and not (w == "flat" and (d == "simulator" or s.dates_given))]
     rows = Parallel(n_jobs=n_jobs)(delayed(run_one)(d, s, w, seed, dating_reps) for d, s, w, seed in jobs)
     return pd.DataFrame(rows)
 
@@ -209,10 +220,14 @@ def failures(runs: pd.DataFrame) -> pd.DataFrame:
     return long
 
 
-#: the small-design cells whose power misses the bar: (setting name, claim); the oracle asks whether the design or
-#: the code is the limit
-ORACLE_CELLS = (("recall, 8 years, 40 firms", "innovation/schooling"), ("rounds, 5-year window", "performance/sales"),
-                ("rounds, 5-year window", "performance/productivity"),
+#: the cells whose power misses the bar (and two that pass, for comparison): (setting name, claim); the oracle asks
+#: whether the design or the code is the limit
+ORACLE_CELLS = (("recall, 8 years, 40 firms", "innovation/schooling"),
+                ("recall, 8 years, 40 firms", "performance/sales"),
+                ("recall, 8 years, 40 firms", "performance/productivity"),
+                ("recall, 8-year window", "performance/sales"), ("recall, 8-year window", "performance/productivity"),
+                ("rounds, 5-year window", "performance/sales"), ("rounds, 5-year window", "performance/productivity"),
+                ("rounds, 5-year window", "exit/exit"),
                 ("rounds, 8 years, 8% missing, attrition", "exit/exit"), ("census, 1995 start", "exit/exit"))
 
 

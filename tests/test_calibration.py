@@ -65,3 +65,14 @@ def test_survivor_designs_with_the_clusters_dates_answer_stagnation(dgp):
     assert on["stagnation/productivity"] == "supported" and on["stagnation/price"] == "supported"
     assert off["stagnation/productivity"] != "supported"
     assert on["stagnation/output"] == "inconclusive"
+
+
+@pytest.mark.slow
+def test_founders_claim_has_power_where_the_design_can_answer():
+    # the presets' 3-5 pioneers cannot reach p < .05 (inconclusive, with the smallest attainable p); with 10 pioneers
+    # and more outside entrants the same census decides: 100% supported on, 0% off at 24 replications (docs)
+    setting = next(s for s in SETTINGS if s.name == "census, 10 pioneers, more outside entrants")
+    for seed in (1000, 1001):  # garments (merchants) and machinery (engineers)
+        on, off = (run_one("simulator", setting, w, seed, reps=49) for w in ("on", "off"))
+        assert not _failed(on) and not _failed(off)
+        assert on["founders/founders"] == "supported" and off["founders/founders"] != "supported"
