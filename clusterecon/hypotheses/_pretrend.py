@@ -24,7 +24,9 @@ other sign (a dip before adoption, common in the project's simulator as non-inno
 FE estimate only through the dip years being in its reference period: the claim is then judged on :math:`\hat\beta`
 of the model with the lead, which compares the innovating years with the years before the window, and the reason
 says so. :math:`\lambda` is identified by adopters seen both in the window and earlier, before adoption
-(``RULES.min_switchers`` of them, else the check is reported as not possible and the claim keeps its status).
+(``RULES.min_switchers_bootstrap`` of them, else the check is reported as not possible and the claim keeps its
+status). With fewer than ``RULES.min_switchers`` such adopters the clustered t of :math:`\hat\lambda` over-rejects
+(few treated clusters): that errs towards flagging, the safe side for the claim, so the same rule is kept.
 
 What it cannot catch: a firm-specific growth trend that carries on at the same rate before and after adoption
 (exporting reached by growing, the audit's 100% case) is seen only when growth shows within the last two years before
@@ -76,9 +78,9 @@ def check(f: pd.DataFrame, col: str, label: str, effect: float, vcov: str) -> di
     sub, n = lead_frame(f, col)
     out = {"status": "unchecked", "fit": None, "lead": float("nan"), "se": float("nan"), "p": float("nan"),
            "adopters": n}
-    if n < RULES.min_switchers:
+    if n < RULES.min_switchers_bootstrap:
         out["text"] = (f"the pre-adoption trend could not be checked: {n} adopter(s) observed both in the {WINDOW} "
-                       f"years before adopting and earlier (needs {RULES.min_switchers})")
+                       f"years before adopting and earlier (needs {RULES.min_switchers_bootstrap})")
         return out
     try:
         r = within(sub, f"{col} ~ any_innovation + {LEAD}", effects="twoway", vcov=vcov, collinear="raise")

@@ -44,7 +44,10 @@ class EvidenceRules:
     min_panel_years : distinct years behind a firm-level (fixed-effects) trend.
     min_clusters : firms (clusters) for a cluster-robust standard error; fewer and the claim is inconclusive.
     min_events : events behind a binary claim (innovating firm-years, exits) and non-events.
-    min_switchers : firms whose innovation status changes (what firm fixed effects identify from).
+    min_switchers : firms whose innovation status changes (what firm fixed effects identify from) for the
+        firm-clustered t test.
+    min_switchers_bootstrap : fewer switchers than ``min_switchers`` but at least this many: the claim is judged by
+        a wild cluster restricted bootstrap instead (a clustered t from a handful of treated clusters over-rejects).
     min_group : firms in each group compared (spin-offs and others, innovators and non-innovators).
     min_pioneers : pioneers (firms founded before the entry take-off) for founder or spin-off claims.
     min_entrants : later entrants for the same comparisons.
@@ -58,6 +61,7 @@ class EvidenceRules:
     min_clusters: int = 20
     min_events: int = 10
     min_switchers: int = 10
+    min_switchers_bootstrap: int = 3
     min_group: int = 10
     min_pioneers: int = 3
     min_entrants: int = 10
