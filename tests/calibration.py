@@ -239,7 +239,8 @@ def oracle_one(dgp: str, setting_name: str, seed: int, world: str = "on") -> dic
     """Oracle power of the small-design claims on one "on" replication: the same test (same estimator, same
     sample) judged (a) as the battery does, (b) with the true quality date in place of the dated one (for the
     schooling split and the exit risk period), (c) with the true dates and no minimum-evidence rule (the test's own
-    rejection: estimate of the expected sign and p < 0.05, whatever the events or switchers behind it)."""
+    rejection: estimate of the expected sign and p < 0.05 — the claim's own p, the wild cluster bootstrap's for
+    performance with 3–9 switchers — whatever the events or switchers behind it)."""
     from clusterecon.hypotheses import analyse
     from clusterecon.hypotheses.exit import innovation_exit
     from clusterecon.hypotheses.innovation import education_innovation
