@@ -30,6 +30,9 @@ def test_few_switchers_are_judged_by_the_bootstrap_p_value_of_the_same_fit():
     assert c.estimate == pytest.approx(float(fit.params["any_innovation"]), rel=1e-12)
     assert "wild cluster bootstrap (WCR, webb weights" in c.test and "too few for the clustered t" in c.test
     assert "bootstrap p" in c.reason
+    # the tables show the test the claim used, beside the clustered Wald test of the same fit
+    t = r.tests["innovation effect on log sales = 0 (wild cluster bootstrap, the claim's test)"]
+    assert t.pvalue == c.pvalue and "log sales" in " ".join(r.tests)
 
 
 @pytest.mark.slow

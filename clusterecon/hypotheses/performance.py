@@ -113,6 +113,7 @@ def _run(panel: SurveyPanel, vcov: str) -> HypothesisResult:
         boot = _few_switchers_bootstrap(judged, sw, g, vcov)
         if boot is not None:  # the clustered t over-rejects with this few treated clusters (module docstring)
             p = boot.pvalue
+            tests[f"innovation effect on {label} = 0 (wild cluster bootstrap, the claim's test)"] = boot.as_test()
             test = test.replace("t test", f"{boot.method} p-value ({sw} firms change innovation status: too few for "
                                           "the clustered t)", 1)
         least = RULES.min_switchers_bootstrap if boot is not None else RULES.min_switchers
