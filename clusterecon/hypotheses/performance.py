@@ -101,21 +101,21 @@ def _run(panel: SurveyPanel, vcov: str) -> HypothesisResult:
         pre = pretrend_check(f, col, label, b, vcov)
         if pre["fit"] is not None:
             models[f"{label}: pre-adoption lead (firm and year FE)"] = pre["fit"]
-        test = ("firm and year fixed effects, t test, SEs clustered by firm; pre-adoption lead (last two observed "
-                "years before adopting) as a check")
-        judged, without = r, ""
+        judged, without, model = r, "", "firm and year fixed effects"
+        check = "; pre-adoption lead (last two observed years before adopting) as a check"
         if pre["status"] == "dip":  # the dip years out of the reference period (see _pretrend): the claim's numbers
             judged, without = pre["fit"], f"; without the lead {b:+.3f} (s.e. {se:.3f}, {fmt_p(p)})"  # are that fit's
             b, se, p = pre["effect"], pre["effect_se"], pre["effect_p"]
-            test = ("firm and year fixed effects with the pre-adoption lead (a dip before adoption leaves the "
-                    "reference period), t test, SEs clustered by firm")
+            model, check = ("firm and year fixed effects with the pre-adoption lead (a dip before adoption leaves the "
+                            "reference period)"), ""
         g = judged.variance.n_clusters[0] if judged.variance.n_clusters else None
         boot = _few_switchers_bootstrap(judged, sw, g, vcov)
+        inference = "t test"
         if boot is not None:  # the clustered t over-rejects with this few treated clusters (module docstring)
             p = boot.pvalue
             tests[f"innovation effect on {label} = 0 (wild cluster bootstrap, the claim's test)"] = boot.as_test()
-            test = test.replace("t test", f"{boot.method} p-value ({sw} firms change innovation status: too few for "
-                                          "the clustered t)", 1)
+            inference = f"{boot.method} p-value ({sw} firms change innovation status: too few for the clustered t)"
+        test = f"{model}, {inference}, SEs clustered by firm{check}"
         least = RULES.min_switchers_bootstrap if boot is not None else RULES.min_switchers
         misses = shortfalls([(sw >= least, f"{sw} firms change innovation status (needs {least})"),
                              (g is None or g >= RULES.min_clusters, f"{g} firms (needs {RULES.min_clusters} "
